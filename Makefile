@@ -1,0 +1,57 @@
+# Mnemo's two commands: `make demo` (the main job) and `make test` (every test).
+# Both run scripts/setup.sh first, which installs only what is missing.
+DATA ?= ../shared/data
+JOBS ?= 2
+SWIFT_RELEASE = swift build -c release --product mnemo
+MNEMO = .build/release/mnemo
+
+.PHONY: setup demo test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test peers clean
+
+setup:
+	@bash scripts/setup.sh
+
+# The main job: until the engine exists, the ANN benchmark on sift5k.
+demo: setup
+	$(SWIFT_RELEASE)
+	$(MNEMO) ann-bench --base $(DATA)/sift5k_base.fvecs --query $(DATA)/sift5k_query.fvecs \
+	  --groundtruth $(DATA)/sift5k_groundtruth.ivecs --metric l2 --m 16 --ef-construction 200 \
+	  --ef 10,20,40,80,160,320 --k 10 --threads 2
+
+test: setup c-test swift-test
+
+c-test: c-test-gcc c-test-clang c-test-tsan c-test-asan
+
+# Warnings are errors under both compilers; ctest runs unit tests and benchmark smoke runs.
+c-test-gcc:
+	cmake -S . -B build-gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build-gcc -j $(JOBS)
+	cd build-gcc && ctest --output-on-failure -j $(JOBS)
+
+c-test-clang:
+	cmake -S . -B build-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build-clang -j $(JOBS)
+	cd build-clang && ctest --output-on-failure -j $(JOBS) -L unit
+
+# Concurrency tests under ThreadSanitizer, stream parsers under AddressSanitizer (gcc's
+# runtimes: the Swift toolchain's clang ships a TSan runtime that needs libdispatch).
+c-test-tsan:
+	cmake -S . -B build-tsan -DCMAKE_C_COMPILER=gcc -DMN_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && ctest --output-on-failure -L concurrency
+
+c-test-asan:
+	cmake -S . -B build-asan -DCMAKE_C_COMPILER=gcc -DMN_SANITIZE=address -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -L "parser|unit"
+
+swift-test:
+	swift build --build-tests -j $(JOBS)
+	swift test --skip-build
+
+# Side-by-side with hnswlib on the same files, threads and parameters.
+peers: setup
+	$(SWIFT_RELEASE)
+	python3 bench/peers/compare.py --mnemo $(MNEMO) --data $(DATA)
+
+clean:
+	rm -rf .build build-gcc build-clang build-tsan build-asan

@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+// Mnemo: a memory database for AI agents. The C core (csrc/, include/) is built as one C target;
+// the Swift module `Mnemo` is the only one that imports it (see ../shared/STYLE.md).
+import PackageDescription
+
+let package = Package(
+    name: "Mnemo",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Mnemo", targets: ["Mnemo"]),
+        .library(name: "MnemoPlacement", targets: ["MnemoPlacement"]),
+        .executable(name: "mnemo", targets: ["MnemoCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CURCU", path: "Sources/CURCU", pkgConfig: "liburcu-memb",
+                       providers: [.apt(["liburcu-dev"])]),
+        .systemLibrary(name: "CNUMA", path: "Sources/CNUMA", providers: [.apt(["libnuma-dev"])]),
+        .systemLibrary(name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
+                       providers: [.apt(["libxxhash-dev"])]),
+        .target(
+            name: "CMnemo",
+            dependencies: ["CURCU", "CNUMA", "CXXHash"],
+            path: ".",
+            sources: ["csrc"],
+            publicHeadersPath: "include",
+            cSettings: [
+                // The C core is always optimised: the recall tests build real indexes.
+                .unsafeFlags(["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror"]),
+            ]
+        ),
+        .target(name: "Mnemo", dependencies: ["CMnemo"]),
+        .target(name: "MnemoPlacement"),
+        .executableTarget(
+            name: "MnemoCLI",
+            dependencies: [
+                "Mnemo", "MnemoPlacement",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MnemoTests", dependencies: ["Mnemo"]),
+        .testTarget(name: "MnemoPlacementTests", dependencies: ["MnemoPlacement", "CXXHash"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+/* libnuma: node-local allocation for shard workers. */
+#include <numa.h>

@@ -1,0 +1,1133 @@
+/*
+ * mn_hnsw.c: the HNSW graph of one memory space: insert (single, batch, concurrent), search,
+ * remove with deferred repair and slot reuse, and accessors.
+ *
+ * The algorithm is Malkov & Yashunin's (layers with exponentially decaying membership, greedy
+ * descent on the upper layers, a beam search of width ef on the target layer, and the
+ * heuristic neighbour selection of their Algorithm 4). What this file adds is the concurrency
+ * contract of mn_hnsw.h: searchers never lock and never see a half-written list or vector,
+ * several inserters link into the same index at once, and memory a reader may still hold is
+ * freed only after an RCU grace period. See mn_hnsw_internal.h for the node layout.
+ *
+ * Per-thread scratch (visited marks, heaps, a normalised query) lives in thread-local storage
+ * so the search path allocates nothing once warm; it is freed when the thread exits.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hnsw/mn_hnsw_internal.h"
+#include "numa/mn_numa.h"
+#include "util/mn_assert.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Per-thread scratch                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct mn_pair {
+    float distance;
+    uint32_t slot;
+} mn_pair;
+
+typedef struct mn_heap {
+    mn_pair *items;
+    uint32_t size;
+    uint32_t capacity;
+} mn_heap;
+
+typedef struct mn_scratch {
+    uint16_t *visited;
+    uint32_t visited_capacity;
+    uint16_t epoch;
+    mn_heap candidates; /* min-heap by distance */
+    mn_heap results;    /* max-heap by distance */
+    mn_heap selection;  /* plain array for neighbour selection */
+    uint32_t *chosen;   /* selected slots, capacity MN_HNSW_M_MAX * 2 + 1 */
+    mn_pair *pruned;    /* candidates while pruning a full list, same capacity */
+    float query[MN_DIMENSION_MAX];
+    mn_rcu_retired *retired;
+} mn_scratch;
+
+static pthread_once_t mn_scratch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t mn_scratch_key;
+static _Thread_local mn_scratch *mn_scratch_current;
+
+static void mn_scratch_destroy(void *value) {
+    mn_scratch *scratch = value;
+    if (!scratch) return;
+    mn_rcu_retire_flush(&scratch->retired);
+    free(scratch->visited);
+    free(scratch->candidates.items);
+    free(scratch->results.items);
+    free(scratch->selection.items);
+    free(scratch->chosen);
+    free(scratch->pruned);
+    free(scratch);
+}
+
+static void mn_scratch_key_create(void) {
+    int rc = pthread_key_create(&mn_scratch_key, mn_scratch_destroy);
+    MN_ASSERT(rc == 0);
+}
+
+#define MN_LIST_SCRATCH (MN_HNSW_M_MAX * 2 + 1)
+
+static mn_scratch *mn_scratch_get(void) {
+    mn_scratch *scratch = mn_scratch_current;
+    if (__builtin_expect(scratch != NULL, 1)) return scratch;
+    pthread_once(&mn_scratch_once, mn_scratch_key_create);
+    scratch = calloc(1, sizeof(mn_scratch));
+    if (!scratch) return NULL;
+    scratch->chosen = malloc(MN_LIST_SCRATCH * sizeof(uint32_t));
+    scratch->pruned = malloc(MN_LIST_SCRATCH * sizeof(mn_pair));
+    if (!scratch->chosen || !scratch->pruned) {
+        mn_scratch_destroy(scratch);
+        return NULL;
+    }
+    pthread_setspecific(mn_scratch_key, scratch);
+    mn_scratch_current = scratch;
+    return scratch;
+}
+
+static mn_status mn_heap_reserve(mn_heap *heap, uint32_t capacity) {
+    if (heap->capacity >= capacity) return MN_OK;
+    uint32_t grown = heap->capacity ? heap->capacity : 64;
+    while (grown < capacity) grown *= 2;
+    mn_pair *items = realloc(heap->items, (size_t)grown * sizeof(mn_pair));
+    if (!items) return MN_ERR_NO_MEMORY;
+    heap->items = items;
+    heap->capacity = grown;
+    return MN_OK;
+}
+
+/* Makes the visited marks cover `slots` slots and starts a new epoch. */
+static mn_status mn_scratch_begin_visit(mn_scratch *scratch, uint32_t slots) {
+    if (scratch->visited_capacity < slots) {
+        uint32_t grown = scratch->visited_capacity ? scratch->visited_capacity : 1024;
+        while (grown < slots) grown = grown > UINT32_MAX / 2 ? slots : grown * 2;
+        uint16_t *visited = realloc(scratch->visited, (size_t)grown * sizeof(uint16_t));
+        if (!visited) return MN_ERR_NO_MEMORY;
+        memset(visited + scratch->visited_capacity, 0,
+               (size_t)(grown - scratch->visited_capacity) * sizeof(uint16_t));
+        scratch->visited = visited;
+        scratch->visited_capacity = grown;
+    }
+    if (++scratch->epoch == 0) {
+        memset(scratch->visited, 0, (size_t)scratch->visited_capacity * sizeof(uint16_t));
+        scratch->epoch = 1;
+    }
+    return MN_OK;
+}
+
+/* Min-heap on candidates, max-heap on results; both over mn_pair.distance. */
+static inline void mn_heap_push(mn_heap *heap, mn_pair item, int max_heap) {
+    MN_DEBUG_ASSERT(heap->size < heap->capacity);
+    uint32_t i = heap->size++;
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        int swap = max_heap ? heap->items[parent].distance < item.distance
+                            : heap->items[parent].distance > item.distance;
+        if (!swap) break;
+        heap->items[i] = heap->items[parent];
+        i = parent;
+    }
+    heap->items[i] = item;
+}
+
+static inline mn_pair mn_heap_pop(mn_heap *heap, int max_heap) {
+    MN_DEBUG_ASSERT(heap->size > 0);
+    mn_pair top = heap->items[0];
+    mn_pair last = heap->items[--heap->size];
+    uint32_t i = 0;
+    uint32_t n = heap->size;
+    for (;;) {
+        uint32_t child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n) {
+            int right = max_heap ? heap->items[child + 1].distance > heap->items[child].distance
+                                 : heap->items[child + 1].distance < heap->items[child].distance;
+            if (right) child++;
+        }
+        int down = max_heap ? heap->items[child].distance > last.distance
+                            : heap->items[child].distance < last.distance;
+        if (!down) break;
+        heap->items[i] = heap->items[child];
+        i = child;
+    }
+    if (n > 0) heap->items[i] = last;
+    return top;
+}
+
+static int mn_pair_compare(const void *a, const void *b) {
+    const mn_pair *x = a;
+    const mn_pair *y = b;
+    if (x->distance < y->distance) return -1;
+    if (x->distance > y->distance) return 1;
+    return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Creation, storage, validation                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+mn_status mn_hnsw_params_default(uint32_t dimension, mn_metric metric, mn_hnsw_params *out) {
+    if (!out) return MN_ERR_INVALID;
+    out->dimension = dimension;
+    out->metric = metric;
+    out->m = 16;
+    out->ef_construction = 200;
+    out->seed = 42;
+    out->simd_level = MN_SIMD_AUTO;
+    out->numa_node = -1;
+    return MN_OK;
+}
+
+static mn_status mn_hnsw_validate_params(const mn_hnsw_params *params) {
+    if (!params) return MN_ERR_INVALID;
+    if (params->dimension == 0 || params->dimension > MN_DIMENSION_MAX) return MN_ERR_DIMENSION;
+    if (params->metric != MN_METRIC_L2 && params->metric != MN_METRIC_IP &&
+        params->metric != MN_METRIC_COSINE)
+        return MN_ERR_INVALID;
+    if (params->m < MN_HNSW_M_MIN || params->m > MN_HNSW_M_MAX) return MN_ERR_INVALID;
+    if (params->ef_construction == 0 || params->ef_construction > MN_HNSW_EF_MAX)
+        return MN_ERR_INVALID;
+    return MN_OK;
+}
+
+mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out) {
+    mn_status status = mn_hnsw_validate_params(params);
+    if (status != MN_OK) return status;
+    mn_distance_fn distance = NULL;
+    mn_metric kernel_metric = params->metric == MN_METRIC_L2 ? MN_METRIC_L2 : MN_METRIC_IP;
+    status = mn_distance_kernel(kernel_metric, params->simd_level, &distance);
+    if (status != MN_OK) return status;
+
+    mn_hnsw *index = mn_numa_alloc(sizeof(mn_hnsw), params->numa_node);
+    if (!index) return MN_ERR_NO_MEMORY;
+    index->params = *params;
+    index->distance = distance;
+    index->m_upper = params->m;
+    index->m_base = params->m * 2;
+    index->level_multiplier = 1.0 / log((double)params->m);
+    size_t vector_bytes = (size_t)params->dimension * sizeof(float);
+    index->node_stride = MN_HNSW_NODE_HEADER_SIZE +
+                         ((vector_bytes + MN_CACHE_LINE_SIZE - 1) & ~(size_t)(MN_CACHE_LINE_SIZE - 1));
+    for (int s = 0; s < MN_HNSW_SEGMENTS_MAX; s++) atomic_init(&index->segments[s], NULL);
+    atomic_init(&index->next_slot, 0);
+    atomic_init(&index->entry, MN_HNSW_ENTRY_NONE);
+    atomic_init(&index->live_count, 0);
+    atomic_init(&index->deleted_count, 0);
+    atomic_init(&index->list_bytes, 0);
+
+    pthread_rwlockattr_t attributes;
+    pthread_rwlockattr_init(&attributes);
+    /* The repair pass and save must not starve behind a stream of inserts. */
+    pthread_rwlockattr_setkind_np(&attributes, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = pthread_rwlock_init(&index->writers, &attributes);
+    pthread_rwlockattr_destroy(&attributes);
+    rc |= pthread_mutex_init(&index->alloc_lock, NULL);
+    rc |= pthread_mutex_init(&index->idmap_lock, NULL);
+    rc |= pthread_mutex_init(&index->entry_lock, NULL);
+    MN_ASSERT(rc == 0);
+    *out = index;
+    return MN_OK;
+}
+
+mn_status mn_hnsw_create(const mn_hnsw_params *params, mn_hnsw **out) {
+    if (!out) return MN_ERR_INVALID;
+    return mn_hnsw_create_internal(params, out);
+}
+
+static void mn_node_free_lists(mn_hnsw *index, mn_hnsw_node *node) {
+    for (uint32_t level = 0; level <= node->level; level++) {
+        if (level > 0 && !node->upper) break;
+        mn_hnsw_links *links = atomic_load_explicit(mn_hnsw_links_ref(node, level), memory_order_relaxed);
+        if (links) {
+            atomic_fetch_sub_explicit(&index->list_bytes,
+                                      (int64_t)(sizeof(mn_hnsw_links) + links->count * sizeof(uint32_t)),
+                                      memory_order_relaxed);
+            free(links);
+        }
+    }
+    if (node->upper) {
+        atomic_fetch_sub_explicit(&index->list_bytes, (int64_t)(node->level * sizeof(void *)),
+                                  memory_order_relaxed);
+        free((void *)node->upper);
+    }
+    node->upper = NULL;
+    atomic_store_explicit(&node->links0, NULL, memory_order_relaxed);
+}
+
+mn_status mn_hnsw_destroy(mn_hnsw *index) {
+    if (!index) return MN_OK;
+    /* Lists retired by earlier writes may still wait in call_rcu; they are plain blocks that
+     * do not refer to the index, so they need not be waited for. */
+    uint32_t slots = atomic_load(&index->next_slot);
+    for (uint32_t slot = 0; slot < slots; slot++) {
+        mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+        if (atomic_load(&node->state) != MN_HNSW_STATE_FREE) mn_node_free_lists(index, node);
+    }
+    for (int s = 0; s < MN_HNSW_SEGMENTS_MAX; s++) mn_numa_free(atomic_load(&index->segments[s]));
+    free(index->free_slots);
+    mn_hnsw_idmap_free(&index->idmap);
+    pthread_rwlock_destroy(&index->writers);
+    pthread_mutex_destroy(&index->alloc_lock);
+    pthread_mutex_destroy(&index->idmap_lock);
+    pthread_mutex_destroy(&index->entry_lock);
+    mn_numa_free(index);
+    return MN_OK;
+}
+
+mn_status mn_hnsw_params_get(const mn_hnsw *index, mn_hnsw_params *out) {
+    if (!index || !out) return MN_ERR_INVALID;
+    *out = index->params;
+    return MN_OK;
+}
+
+mn_status mn_hnsw_ensure_slots(mn_hnsw *index, uint32_t count) {
+    if (count == 0) return MN_OK;
+    if (count > MN_HNSW_NODES_MAX) return MN_ERR_TOO_LARGE;
+    uint32_t first;
+    uint32_t last_segment = mn_hnsw_segment_of(count - 1, &first);
+    for (uint32_t s = 0; s <= last_segment; s++) {
+        if (atomic_load_explicit(&index->segments[s], memory_order_relaxed)) continue;
+        size_t nodes = (size_t)MN_HNSW_SEGMENT_BASE << s;
+        uint8_t *segment = mn_numa_alloc(nodes * index->node_stride, index->params.numa_node);
+        if (!segment) return MN_ERR_NO_MEMORY;
+        atomic_store_explicit(&index->segments[s], segment, memory_order_release);
+    }
+    return MN_OK;
+}
+
+mn_hnsw_links *mn_hnsw_links_new(mn_hnsw *index, uint32_t count) {
+    size_t bytes = sizeof(mn_hnsw_links) + (size_t)count * sizeof(uint32_t);
+    mn_hnsw_links *links = malloc(bytes);
+    if (!links) return NULL;
+    links->count = count;
+    atomic_fetch_add_explicit(&index->list_bytes, (int64_t)bytes, memory_order_relaxed);
+    return links;
+}
+
+static void mn_links_retire(mn_hnsw *index, mn_scratch *scratch, mn_hnsw_links *links) {
+    if (!links) return;
+    atomic_fetch_sub_explicit(&index->list_bytes,
+                              (int64_t)(sizeof(mn_hnsw_links) + links->count * sizeof(uint32_t)),
+                              memory_order_relaxed);
+    mn_rcu_retire(&scratch->retired, links);
+}
+
+mn_status mn_hnsw_node_init_upper(mn_hnsw_node *node, uint32_t level) {
+    node->upper = NULL;
+    if (level == 0) return MN_OK;
+    node->upper = calloc(level, sizeof(*node->upper));
+    return node->upper ? MN_OK : MN_ERR_NO_MEMORY;
+}
+
+static inline void mn_node_lock(mn_hnsw_node *node) {
+    for (;;) {
+        if (!atomic_exchange_explicit(&node->lock, 1, memory_order_acquire)) return;
+        while (atomic_load_explicit(&node->lock, memory_order_relaxed)) __builtin_ia32_pause();
+    }
+}
+
+static inline void mn_node_unlock(mn_hnsw_node *node) {
+    atomic_store_explicit(&node->lock, 0, memory_order_release);
+}
+
+static inline mn_hnsw_links *mn_links_load(mn_hnsw_node *node, uint32_t level) {
+    return atomic_load_explicit(mn_hnsw_links_ref(node, level), memory_order_acquire);
+}
+
+/* Checks a caller's vector; for cosine, writes the unit vector to `normalized`. */
+static mn_status mn_hnsw_check_vector(const mn_hnsw *index, const float *vector, uint32_t dimension,
+                                      float *normalized) {
+    if (!vector) return MN_ERR_INVALID;
+    if (dimension != index->params.dimension) return MN_ERR_DIMENSION;
+    double norm = 0.0;
+    for (uint32_t i = 0; i < dimension; i++) {
+        if (!isfinite(vector[i])) return MN_ERR_NON_FINITE;
+        norm += (double)vector[i] * (double)vector[i];
+    }
+    if (index->params.metric == MN_METRIC_COSINE) {
+        if (norm == 0.0 || !isfinite(norm)) return MN_ERR_ZERO_VECTOR;
+        float scale = (float)(1.0 / sqrt(norm));
+        for (uint32_t i = 0; i < dimension; i++) normalized[i] = vector[i] * scale;
+    } else {
+        memcpy(normalized, vector, (size_t)dimension * sizeof(float));
+    }
+    return MN_OK;
+}
+
+/* The level of an id: deterministic in (seed, id), so concurrent builds agree. */
+static uint32_t mn_hnsw_level_of(const mn_hnsw *index, uint64_t id) {
+    uint64_t x = id ^ index->params.seed;
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    double uniform = ((double)(x >> 11) + 0.5) * 0x1.0p-53; /* in (0, 1) */
+    double level = -log(uniform) * index->level_multiplier;
+    return level >= MN_HNSW_LEVEL_MAX ? MN_HNSW_LEVEL_MAX : (uint32_t)level;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Search                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+static inline float mn_dist_to(const mn_hnsw *index, const float *query, uint32_t slot) {
+    return index->distance(query, mn_hnsw_vector(mn_hnsw_node_at(index, slot)), index->params.dimension);
+}
+
+/* Greedy descent on one upper layer: moves *current to a local minimum. Inside RCU. */
+static void mn_greedy(const mn_hnsw *index, const float *query, uint32_t level, uint32_t *current,
+                      float *current_distance) {
+    int changed = 1;
+    while (changed) {
+        changed = 0;
+        mn_hnsw_links *links = mn_links_load(mn_hnsw_node_at(index, *current), level);
+        if (!links) break;
+        for (uint32_t i = 0; i < links->count; i++) {
+            uint32_t next = links->slots[i];
+            float d = mn_dist_to(index, query, next);
+            if (d < *current_distance) {
+                *current_distance = d;
+                *current = next;
+                changed = 1;
+            }
+        }
+    }
+}
+
+/*
+ * Beam search of width ef on `level` from `entry`. Leaves the best ef nodes (LIVE ones only
+ * when `live_only`) in scratch->results as a max-heap. Inside RCU; nodes with slots at or past
+ * `visible` were inserted after the search began and are skipped.
+ */
+static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, const float *query,
+                                 uint32_t entry, float entry_distance, uint32_t ef, uint32_t level,
+                                 int live_only, uint32_t visible) {
+    mn_status status = mn_scratch_begin_visit(scratch, visible);
+    if (status != MN_OK) return status;
+    status = mn_heap_reserve(&scratch->results, ef + 1);
+    if (status != MN_OK) return status;
+    mn_heap *candidates = &scratch->candidates;
+    mn_heap *results = &scratch->results;
+    candidates->size = 0;
+    results->size = 0;
+    status = mn_heap_reserve(candidates, ef + 1);
+    if (status != MN_OK) return status;
+
+    uint16_t epoch = scratch->epoch;
+    uint16_t *visited = scratch->visited;
+    const uint32_t dimension = index->params.dimension;
+    const mn_distance_fn distance = index->distance;
+
+    visited[entry] = epoch;
+    mn_heap_push(candidates, (mn_pair){entry_distance, entry}, 0);
+    float bound = INFINITY;
+    mn_hnsw_node *entry_node = mn_hnsw_node_at(index, entry);
+    if (!live_only || atomic_load_explicit(&entry_node->state, memory_order_acquire) == MN_HNSW_STATE_LIVE) {
+        mn_heap_push(results, (mn_pair){entry_distance, entry}, 1);
+        bound = entry_distance;
+    }
+
+    while (candidates->size > 0) {
+        mn_pair current = candidates->items[0];
+        if (current.distance > bound && results->size >= ef) break;
+        mn_heap_pop(candidates, 0);
+        mn_hnsw_links *links = mn_links_load(mn_hnsw_node_at(index, current.slot), level);
+        if (!links) continue;
+        uint32_t count = links->count;
+        const uint32_t *slots = links->slots;
+        for (uint32_t i = 0; i < count; i++) {
+            uint32_t slot = slots[i];
+            if (i + 1 < count && slots[i + 1] < visible)
+                __builtin_prefetch(mn_hnsw_vector(mn_hnsw_node_at(index, slots[i + 1])));
+            if (slot >= visible || visited[slot] == epoch) continue;
+            visited[slot] = epoch;
+            mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+            float d = distance(query, mn_hnsw_vector(node), dimension);
+            if (results->size < ef || d < bound) {
+                if (candidates->size == candidates->capacity) {
+                    status = mn_heap_reserve(candidates, candidates->capacity + 1);
+                    if (status != MN_OK) return status;
+                }
+                mn_heap_push(candidates, (mn_pair){d, slot}, 0);
+                if (!live_only ||
+                    atomic_load_explicit(&node->state, memory_order_acquire) == MN_HNSW_STATE_LIVE) {
+                    mn_heap_push(results, (mn_pair){d, slot}, 1);
+                    if (results->size > ef) mn_heap_pop(results, 1);
+                    bound = results->items[0].distance;
+                }
+            }
+        }
+    }
+    return MN_OK;
+}
+
+mn_status mn_hnsw_search(const mn_hnsw *index, const float *query, uint32_t dimension, uint32_t k,
+                         uint32_t ef, mn_hnsw_result *results, uint32_t *found) {
+    if (!index || !results || !found) return MN_ERR_INVALID;
+    if (k == 0 || k > MN_HNSW_K_MAX || ef > MN_HNSW_EF_MAX) return MN_ERR_INVALID;
+    mn_scratch *scratch = mn_scratch_get();
+    if (!scratch) return MN_ERR_NO_MEMORY;
+    mn_status status = mn_hnsw_check_vector(index, query, dimension, scratch->query);
+    if (status != MN_OK) return status;
+    if (ef < k) ef = k;
+    *found = 0;
+
+    mn_rcu_read_lock();
+    uint64_t entry = atomic_load_explicit(&((mn_hnsw *)index)->entry, memory_order_acquire);
+    if (entry == MN_HNSW_ENTRY_NONE) {
+        mn_rcu_read_unlock();
+        return MN_OK;
+    }
+    uint32_t current = (uint32_t)entry;
+    uint32_t top = (uint32_t)(entry >> 32);
+    uint32_t visible = atomic_load_explicit(&((mn_hnsw *)index)->next_slot, memory_order_acquire);
+    float current_distance = mn_dist_to(index, scratch->query, current);
+    for (uint32_t level = top; level > 0; level--)
+        mn_greedy(index, scratch->query, level, &current, &current_distance);
+    status = mn_search_layer(index, scratch, scratch->query, current, current_distance, ef, 0, 1, visible);
+    if (status == MN_OK) {
+        mn_heap *heap = &scratch->results;
+        uint32_t n = heap->size;
+        qsort(heap->items, n, sizeof(mn_pair), mn_pair_compare);
+        if (n > k) n = k;
+        for (uint32_t i = 0; i < n; i++) {
+            results[i].id = mn_hnsw_node_at(index, heap->items[i].slot)->id;
+            results[i].distance = heap->items[i].distance;
+        }
+        *found = n;
+    }
+    mn_rcu_read_unlock();
+    return status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Insert                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * The heuristic of Malkov & Yashunin (Algorithm 4): walk `pairs` (sorted by distance to the
+ * base) and keep a candidate only if it is closer to the base than to every kept neighbour.
+ * Writes up to `limit` slots to `chosen`; returns their number.
+ */
+static uint32_t mn_select_neighbors(const mn_hnsw *index, const mn_pair *pairs, uint32_t count,
+                                    uint32_t limit, uint32_t *chosen) {
+    if (count <= limit) {
+        for (uint32_t i = 0; i < count; i++) chosen[i] = pairs[i].slot;
+        return count;
+    }
+    uint32_t kept = 0;
+    const uint32_t dimension = index->params.dimension;
+    for (uint32_t i = 0; i < count && kept < limit; i++) {
+        const float *candidate = mn_hnsw_vector(mn_hnsw_node_at(index, pairs[i].slot));
+        int good = 1;
+        for (uint32_t j = 0; j < kept; j++) {
+            float d = index->distance(candidate, mn_hnsw_vector(mn_hnsw_node_at(index, chosen[j])), dimension);
+            if (d < pairs[i].distance) {
+                good = 0;
+                break;
+            }
+        }
+        if (good) chosen[kept++] = pairs[i].slot;
+    }
+    return kept;
+}
+
+/* Publishes a new list with `count` slots in place of `old` (caller holds the node's lock). */
+static mn_status mn_links_publish(mn_hnsw *index, mn_scratch *scratch, mn_hnsw_node *node,
+                                  uint32_t level, const uint32_t *slots, uint32_t count,
+                                  mn_hnsw_links *old) {
+    mn_hnsw_links *links = mn_hnsw_links_new(index, count);
+    if (!links) return MN_ERR_NO_MEMORY;
+    memcpy(links->slots, slots, (size_t)count * sizeof(uint32_t));
+    atomic_store_explicit(mn_hnsw_links_ref(node, level), links, memory_order_release);
+    mn_links_retire(index, scratch, old);
+    return MN_OK;
+}
+
+/*
+ * Adds `slot` to the list of `neighbor` on `level`, pruning with the heuristic when the list
+ * is full. Caller is inside RCU.
+ */
+static mn_status mn_link_back(mn_hnsw *index, mn_scratch *scratch, uint32_t neighbor_slot,
+                              uint32_t slot, uint32_t level) {
+    mn_hnsw_node *neighbor = mn_hnsw_node_at(index, neighbor_slot);
+    uint32_t capacity = level == 0 ? index->m_base : index->m_upper;
+    mn_node_lock(neighbor);
+    mn_hnsw_links *old = mn_links_load(neighbor, level);
+    uint32_t count = old ? old->count : 0;
+    mn_status status = MN_OK;
+    for (uint32_t i = 0; i < count; i++) {
+        if (old->slots[i] == slot) goto done; /* already linked */
+    }
+    if (count < capacity) {
+        uint32_t *slots = scratch->chosen;
+        if (count) memcpy(slots, old->slots, (size_t)count * sizeof(uint32_t));
+        slots[count] = slot;
+        status = mn_links_publish(index, scratch, neighbor, level, slots, count + 1, old);
+    } else {
+        const float *base = mn_hnsw_vector(neighbor);
+        mn_pair *pairs = scratch->pruned;
+        for (uint32_t i = 0; i < count; i++)
+            pairs[i] = (mn_pair){mn_dist_to(index, base, old->slots[i]), old->slots[i]};
+        pairs[count] = (mn_pair){mn_dist_to(index, base, slot), slot};
+        qsort(pairs, count + 1, sizeof(mn_pair), mn_pair_compare);
+        uint32_t kept = mn_select_neighbors(index, pairs, count + 1, capacity, scratch->chosen);
+        status = mn_links_publish(index, scratch, neighbor, level, scratch->chosen, kept, old);
+    }
+done:
+    mn_node_unlock(neighbor);
+    return status;
+}
+
+/*
+ * Links a PENDING node into the graph and makes it LIVE. Its id, level, vector and upper array
+ * are written. Any number of threads may link different nodes at once.
+ */
+static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot) {
+    mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+    const float *vector = mn_hnsw_vector(node);
+    const uint32_t level = node->level;
+    mn_status status = MN_OK;
+
+    mn_rcu_read_lock();
+    uint64_t entry = atomic_load_explicit(&index->entry, memory_order_acquire);
+    if (entry == MN_HNSW_ENTRY_NONE) {
+        pthread_mutex_lock(&index->entry_lock);
+        entry = atomic_load_explicit(&index->entry, memory_order_acquire);
+        if (entry == MN_HNSW_ENTRY_NONE) {
+            atomic_store_explicit(&node->state, MN_HNSW_STATE_LIVE, memory_order_release);
+            atomic_store_explicit(&index->entry, ((uint64_t)level << 32) | slot, memory_order_release);
+            pthread_mutex_unlock(&index->entry_lock);
+            mn_rcu_read_unlock();
+            return MN_OK;
+        }
+        pthread_mutex_unlock(&index->entry_lock);
+    }
+
+    uint32_t current = (uint32_t)entry;
+    uint32_t top = (uint32_t)(entry >> 32);
+    uint32_t visible = atomic_load_explicit(&index->next_slot, memory_order_acquire);
+    float current_distance = mn_dist_to(index, vector, current);
+    for (uint32_t l = top; l > level; l--) mn_greedy(index, vector, l, &current, &current_distance);
+
+    for (int32_t l = (int32_t)(level < top ? level : top); l >= 0; l--) {
+        status = mn_search_layer(index, scratch, vector, current, current_distance,
+                                 index->params.ef_construction, (uint32_t)l, 1, visible);
+        if (status != MN_OK) break;
+        mn_heap *results = &scratch->results;
+        uint32_t n = 0;
+        status = mn_heap_reserve(&scratch->selection, results->size);
+        if (status != MN_OK) break;
+        for (uint32_t i = 0; i < results->size; i++) {
+            if (results->items[i].slot != slot) scratch->selection.items[n++] = results->items[i];
+        }
+        if (n == 0) continue; /* only deleted or pending nodes nearby: keep the current entry */
+        qsort(scratch->selection.items, n, sizeof(mn_pair), mn_pair_compare);
+        current = scratch->selection.items[0].slot;
+        current_distance = scratch->selection.items[0].distance;
+        uint32_t chosen_count =
+            mn_select_neighbors(index, scratch->selection.items, n, index->m_upper, scratch->chosen);
+        uint32_t chosen[MN_HNSW_M_MAX];
+        memcpy(chosen, scratch->chosen, (size_t)chosen_count * sizeof(uint32_t));
+
+        /* Own list first, so the node is fully linked on this layer before anyone links to it. */
+        mn_node_lock(node);
+        mn_hnsw_links *old = mn_links_load(node, (uint32_t)l);
+        status = mn_links_publish(index, scratch, node, (uint32_t)l, chosen, chosen_count, old);
+        mn_node_unlock(node);
+        if (status != MN_OK) break;
+        for (uint32_t i = 0; i < chosen_count && status == MN_OK; i++)
+            status = mn_link_back(index, scratch, chosen[i], slot, (uint32_t)l);
+        if (status != MN_OK) break;
+    }
+    /* The node is LIVE even when a list allocation failed part-way: it is reachable and
+     * consistent, only less well connected. */
+    atomic_store_explicit(&node->state, MN_HNSW_STATE_LIVE, memory_order_release);
+    if (level > top) {
+        pthread_mutex_lock(&index->entry_lock);
+        uint64_t latest = atomic_load_explicit(&index->entry, memory_order_relaxed);
+        if (latest == MN_HNSW_ENTRY_NONE || level > (uint32_t)(latest >> 32))
+            atomic_store_explicit(&index->entry, ((uint64_t)level << 32) | slot, memory_order_release);
+        pthread_mutex_unlock(&index->entry_lock);
+    }
+    mn_rcu_read_unlock();
+    return status;
+}
+
+/* Takes a free slot or a new one. Caller holds alloc_lock. */
+static mn_status mn_hnsw_take_slot(mn_hnsw *index, uint32_t *slot) {
+    if (index->free_count > 0) {
+        *slot = index->free_slots[--index->free_count];
+        return MN_OK;
+    }
+    uint32_t next = atomic_load_explicit(&index->next_slot, memory_order_relaxed);
+    if (next >= MN_HNSW_NODES_MAX) return MN_ERR_TOO_LARGE;
+    mn_status status = mn_hnsw_ensure_slots(index, next + 1);
+    if (status != MN_OK) return status;
+    *slot = next;
+    atomic_store_explicit(&index->next_slot, next + 1, memory_order_release);
+    return MN_OK;
+}
+
+/*
+ * Gives back slots taken by a reservation that failed (newest first), freeing any upper
+ * arrays already written. Caller holds alloc_lock; the nodes were never reachable.
+ */
+static mn_status mn_hnsw_return_slots(mn_hnsw *index, const uint32_t *slots, size_t count) {
+    for (size_t i = count; i > 0; i--) {
+        uint32_t slot = slots[i - 1];
+        mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+        if (node->upper) {
+            atomic_fetch_sub_explicit(&index->list_bytes, (int64_t)(node->level * sizeof(void *)),
+                                      memory_order_relaxed);
+            free((void *)node->upper);
+            node->upper = NULL;
+        }
+        atomic_store_explicit(&node->state, MN_HNSW_STATE_FREE, memory_order_relaxed);
+        uint32_t next = atomic_load_explicit(&index->next_slot, memory_order_relaxed);
+        if (slot + 1 == next) {
+            atomic_store_explicit(&index->next_slot, slot, memory_order_release);
+            continue;
+        }
+        if (index->free_count == index->free_capacity) {
+            uint32_t capacity = index->free_capacity ? index->free_capacity * 2 : 64;
+            uint32_t *grown = realloc(index->free_slots, (size_t)capacity * sizeof(uint32_t));
+            if (!grown) return MN_ERR_NO_MEMORY; /* the slot stays unused: space, not safety */
+            index->free_slots = grown;
+            index->free_capacity = capacity;
+        }
+        index->free_slots[index->free_count++] = slot;
+    }
+    return MN_OK;
+}
+
+/*
+ * Reserves ids and slots for `count` vectors and writes each node as PENDING: all or nothing.
+ * `vectors` are validated and normalised. Caller holds `writers` shared. Lock order:
+ * idmap_lock, then alloc_lock.
+ */
+static mn_status mn_hnsw_reserve(mn_hnsw *index, const uint64_t *ids, const float *vectors, size_t count,
+                                 uint32_t *slots, size_t *failed_index) {
+    const size_t dimension = index->params.dimension;
+    size_t taken = 0;
+    size_t mapped = 0;
+    size_t failed = 0;
+    pthread_mutex_lock(&index->idmap_lock);
+    mn_status status = mn_hnsw_idmap_reserve(&index->idmap, count);
+    pthread_mutex_lock(&index->alloc_lock);
+    for (; status == MN_OK && taken < count; taken++) {
+        failed = taken;
+        status = mn_hnsw_take_slot(index, &slots[taken]);
+        if (status != MN_OK) break;
+        mn_hnsw_node *node = mn_hnsw_node_at(index, slots[taken]);
+        uint32_t level = mn_hnsw_level_of(index, ids[taken]);
+        node->level = level;
+        if (mn_hnsw_node_init_upper(node, level) != MN_OK) {
+            status = MN_ERR_NO_MEMORY;
+            taken++; /* the slot is taken and must be returned */
+            break;
+        }
+        atomic_fetch_add_explicit(&index->list_bytes, (int64_t)(level * sizeof(void *)), memory_order_relaxed);
+        node->id = ids[taken];
+        atomic_store_explicit(&node->links0, NULL, memory_order_relaxed);
+        memcpy(mn_hnsw_vector(node), vectors + taken * dimension, dimension * sizeof(float));
+        atomic_store_explicit(&node->state, MN_HNSW_STATE_PENDING, memory_order_release);
+    }
+    for (; status == MN_OK && mapped < count; mapped++) {
+        failed = mapped;
+        status = mn_hnsw_idmap_put(&index->idmap, ids[mapped], slots[mapped]);
+        if (status != MN_OK) break;
+    }
+    if (status != MN_OK) {
+        if (failed_index) *failed_index = failed;
+        for (size_t i = 0; i < mapped; i++) mn_hnsw_idmap_remove(&index->idmap, ids[i]);
+        mn_hnsw_return_slots(index, slots, taken);
+    }
+    pthread_mutex_unlock(&index->alloc_lock);
+    pthread_mutex_unlock(&index->idmap_lock);
+    return status;
+}
+
+mn_status mn_hnsw_insert(mn_hnsw *index, uint64_t id, const float *vector, uint32_t dimension) {
+    if (!index) return MN_ERR_INVALID;
+    mn_scratch *scratch = mn_scratch_get();
+    if (!scratch) return MN_ERR_NO_MEMORY;
+    mn_status status = mn_hnsw_check_vector(index, vector, dimension, scratch->query);
+    if (status != MN_OK) return status;
+    pthread_rwlock_rdlock(&index->writers);
+    uint32_t slot;
+    status = mn_hnsw_reserve(index, &id, scratch->query, 1, &slot, NULL);
+    if (status == MN_OK) {
+        status = mn_hnsw_link(index, scratch, slot);
+        atomic_fetch_add_explicit(&index->live_count, 1, memory_order_relaxed);
+    }
+    pthread_rwlock_unlock(&index->writers);
+    mn_rcu_retire_flush(&scratch->retired);
+    return status;
+}
+
+struct mn_hnsw_batch {
+    mn_hnsw *index;
+    uint32_t *slots;
+    size_t count;
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic size_t next;
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic size_t linked;
+    _Atomic mn_status status;
+};
+_Static_assert(offsetof(mn_hnsw_batch, next) % MN_CACHE_LINE_SIZE == 0, "claim counter on its own line");
+_Static_assert(offsetof(mn_hnsw_batch, linked) % MN_CACHE_LINE_SIZE == 0, "done counter on its own line");
+
+mn_status mn_hnsw_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *vectors, size_t count,
+                              uint32_t dimension, mn_hnsw_batch **out, size_t *failed_index) {
+    if (!index || !out || (count > 0 && (!ids || !vectors))) return MN_ERR_INVALID;
+    if (count > MN_HNSW_NODES_MAX) return MN_ERR_TOO_LARGE;
+    if (dimension != index->params.dimension) {
+        if (failed_index) *failed_index = 0;
+        return MN_ERR_DIMENSION;
+    }
+    size_t dim = index->params.dimension;
+    float *normalized = malloc((count ? count : 1) * dim * sizeof(float));
+    mn_hnsw_batch *batch = mn_numa_alloc(sizeof(mn_hnsw_batch), index->params.numa_node);
+    uint32_t *slots = malloc((count ? count : 1) * sizeof(uint32_t));
+    mn_status status = (!normalized || !batch || !slots) ? MN_ERR_NO_MEMORY : MN_OK;
+    for (size_t i = 0; status == MN_OK && i < count; i++) {
+        status = mn_hnsw_check_vector(index, vectors + i * dim, dimension, normalized + i * dim);
+        if (status != MN_OK && failed_index) *failed_index = i;
+    }
+    if (status == MN_OK) {
+        pthread_rwlock_rdlock(&index->writers);
+        status = mn_hnsw_reserve(index, ids, normalized, count, slots, failed_index);
+        if (status != MN_OK) pthread_rwlock_unlock(&index->writers);
+    }
+    free(normalized);
+    if (status != MN_OK) {
+        free(slots);
+        mn_numa_free(batch);
+        return status;
+    }
+    batch->index = index;
+    batch->slots = slots;
+    batch->count = count;
+    atomic_init(&batch->next, 0);
+    atomic_init(&batch->linked, 0);
+    atomic_init(&batch->status, MN_OK);
+    *out = batch;
+    return MN_OK;
+}
+
+mn_status mn_hnsw_batch_work(mn_hnsw_batch *batch, size_t *linked) {
+    if (!batch) return MN_ERR_INVALID;
+    mn_scratch *scratch = mn_scratch_get();
+    size_t mine = 0;
+    mn_status status = scratch ? MN_OK : MN_ERR_NO_MEMORY;
+    while (status == MN_OK) {
+        size_t i = atomic_fetch_add_explicit(&batch->next, 1, memory_order_relaxed);
+        if (i >= batch->count) break;
+        status = mn_hnsw_link(batch->index, scratch, batch->slots[i]);
+        atomic_fetch_add_explicit(&batch->index->live_count, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&batch->linked, 1, memory_order_release);
+        mine++;
+    }
+    if (scratch) mn_rcu_retire_flush(&scratch->retired);
+    if (status != MN_OK) {
+        mn_status expected = MN_OK;
+        atomic_compare_exchange_strong(&batch->status, &expected, status);
+    }
+    if (linked) *linked = mine;
+    return status;
+}
+
+mn_status mn_hnsw_batch_end(mn_hnsw_batch *batch) {
+    if (!batch) return MN_ERR_INVALID;
+    mn_hnsw *index = batch->index;
+    /* A worker that failed to get scratch memory may have left items unclaimed: link them. */
+    size_t rest = 0;
+    mn_status status = mn_hnsw_batch_work(batch, &rest);
+    MN_ASSERT(atomic_load_explicit(&batch->linked, memory_order_acquire) == batch->count ||
+              status != MN_OK);
+    mn_status first = atomic_load(&batch->status);
+    pthread_rwlock_unlock(&index->writers);
+    free(batch->slots);
+    mn_numa_free(batch);
+    return first != MN_OK ? first : status;
+}
+
+typedef struct mn_batch_thread {
+    pthread_t thread;
+    mn_hnsw_batch *batch;
+} mn_batch_thread;
+
+static void *mn_batch_thread_main(void *argument) {
+    mn_batch_thread *worker = argument;
+    size_t linked;
+    mn_hnsw_batch_work(worker->batch, &linked);
+    return NULL;
+}
+
+mn_status mn_hnsw_insert_batch(mn_hnsw *index, const uint64_t *ids, const float *vectors, size_t count,
+                               uint32_t dimension, uint32_t threads, size_t *failed_index) {
+    if (threads == 0 || threads > MN_HNSW_BATCH_THREADS_MAX) return MN_ERR_INVALID;
+    mn_hnsw_batch *batch = NULL;
+    mn_status status = mn_hnsw_batch_begin(index, ids, vectors, count, dimension, &batch, failed_index);
+    if (status != MN_OK) return status;
+    uint32_t helpers = threads - 1;
+    if (helpers > count / 64) helpers = (uint32_t)(count / 64); /* not worth a thread otherwise */
+    mn_batch_thread *workers = helpers ? calloc(helpers, sizeof(mn_batch_thread)) : NULL;
+    uint32_t started = 0;
+    for (uint32_t i = 0; workers && i < helpers; i++) {
+        workers[i].batch = batch;
+        if (pthread_create(&workers[i].thread, NULL, mn_batch_thread_main, &workers[i]) != 0) break;
+        started++;
+    }
+    size_t linked;
+    mn_hnsw_batch_work(batch, &linked);
+    for (uint32_t i = 0; i < started; i++) pthread_join(workers[i].thread, NULL);
+    free(workers);
+    return mn_hnsw_batch_end(batch);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Remove and repair                                                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+static inline int mn_is_deleted(const mn_hnsw *index, uint32_t slot) {
+    return atomic_load_explicit(&mn_hnsw_node_at(index, slot)->state, memory_order_acquire) ==
+           MN_HNSW_STATE_DELETED;
+}
+
+/*
+ * Rewrites one list that names deleted nodes: their live neighbours become candidates, and
+ * the heuristic picks the new list. Caller holds `writers` exclusively and is inside RCU.
+ */
+static mn_status mn_repair_list(mn_hnsw *index, mn_scratch *scratch, uint32_t slot, uint32_t level) {
+    mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+    mn_hnsw_links *old = mn_links_load(node, level);
+    if (!old) return MN_OK;
+    int touched = 0;
+    for (uint32_t i = 0; i < old->count && !touched; i++) touched = mn_is_deleted(index, old->slots[i]);
+    if (!touched) return MN_OK;
+
+    mn_status status = mn_scratch_begin_visit(scratch, atomic_load(&index->next_slot));
+    if (status != MN_OK) return status;
+    uint16_t epoch = scratch->epoch;
+    scratch->visited[slot] = epoch;
+    mn_heap *pool = &scratch->selection;
+    pool->size = 0;
+    const float *base = mn_hnsw_vector(node);
+    for (uint32_t i = 0; i < old->count; i++) {
+        uint32_t neighbor = old->slots[i];
+        if (scratch->visited[neighbor] == epoch) continue;
+        scratch->visited[neighbor] = epoch;
+        if (!mn_is_deleted(index, neighbor)) {
+            if ((status = mn_heap_reserve(pool, pool->size + 1)) != MN_OK) return status;
+            pool->items[pool->size++] = (mn_pair){mn_dist_to(index, base, neighbor), neighbor};
+            continue;
+        }
+        mn_hnsw_node *gone = mn_hnsw_node_at(index, neighbor);
+        if (gone->level < level) continue;
+        mn_hnsw_links *second = mn_links_load(gone, level);
+        for (uint32_t j = 0; second && j < second->count; j++) {
+            uint32_t candidate = second->slots[j];
+            if (scratch->visited[candidate] == epoch || mn_is_deleted(index, candidate)) continue;
+            scratch->visited[candidate] = epoch;
+            if ((status = mn_heap_reserve(pool, pool->size + 1)) != MN_OK) return status;
+            pool->items[pool->size++] = (mn_pair){mn_dist_to(index, base, candidate), candidate};
+        }
+    }
+    qsort(pool->items, pool->size, sizeof(mn_pair), mn_pair_compare);
+    uint32_t capacity = level == 0 ? index->m_base : index->m_upper;
+    uint32_t kept = mn_select_neighbors(index, pool->items, pool->size, capacity, scratch->chosen);
+    mn_node_lock(node);
+    status = mn_links_publish(index, scratch, node, level, scratch->chosen, kept, old);
+    mn_node_unlock(node);
+    return status;
+}
+
+/*
+ * The repair pass: unlinks every deleted node, moves the entry point off it, waits for a grace
+ * period and frees the slots for reuse. Takes `writers` exclusively (searches go on).
+ */
+static mn_status mn_hnsw_repair(mn_hnsw *index) {
+    mn_scratch *scratch = mn_scratch_get();
+    if (!scratch) return MN_ERR_NO_MEMORY;
+    pthread_rwlock_wrlock(&index->writers);
+    mn_status status = MN_OK;
+    uint32_t slots = atomic_load(&index->next_slot);
+    mn_rcu_read_lock();
+    for (uint32_t slot = 0; slot < slots && status == MN_OK; slot++) {
+        mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+        if (atomic_load_explicit(&node->state, memory_order_acquire) != MN_HNSW_STATE_LIVE) continue;
+        for (uint32_t level = 0; level <= node->level && status == MN_OK; level++)
+            status = mn_repair_list(index, scratch, slot, level);
+    }
+    /* A new entry point: the live node of highest level (lowest slot on ties). */
+    uint64_t entry = atomic_load(&index->entry);
+    if (status == MN_OK && entry != MN_HNSW_ENTRY_NONE && mn_is_deleted(index, (uint32_t)entry)) {
+        uint64_t best = MN_HNSW_ENTRY_NONE;
+        for (uint32_t slot = 0; slot < slots; slot++) {
+            mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+            if (atomic_load(&node->state) != MN_HNSW_STATE_LIVE) continue;
+            if (best == MN_HNSW_ENTRY_NONE || node->level > (uint32_t)(best >> 32))
+                best = ((uint64_t)node->level << 32) | slot;
+        }
+        pthread_mutex_lock(&index->entry_lock);
+        atomic_store_explicit(&index->entry, best, memory_order_release);
+        pthread_mutex_unlock(&index->entry_lock);
+    }
+    mn_rcu_read_unlock();
+    mn_rcu_retire_flush(&scratch->retired);
+    if (status == MN_OK) {
+        /* Nothing links to a deleted node now; once current readers finish, none holds one. */
+        mn_rcu_synchronize();
+        pthread_mutex_lock(&index->alloc_lock);
+        uint32_t deleted = 0;
+        for (uint32_t slot = 0; slot < slots; slot++) {
+            mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+            if (atomic_load(&node->state) != MN_HNSW_STATE_DELETED) continue;
+            deleted++;
+        }
+        if (index->free_count + deleted > index->free_capacity) {
+            uint32_t capacity = index->free_count + deleted;
+            uint32_t *grown = realloc(index->free_slots, (size_t)capacity * sizeof(uint32_t));
+            if (!grown) status = MN_ERR_NO_MEMORY;
+            else {
+                index->free_slots = grown;
+                index->free_capacity = capacity;
+            }
+        }
+        for (uint32_t slot = 0; status == MN_OK && slot < slots; slot++) {
+            mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+            if (atomic_load(&node->state) != MN_HNSW_STATE_DELETED) continue;
+            mn_node_free_lists(index, node);
+            atomic_store_explicit(&node->state, MN_HNSW_STATE_FREE, memory_order_release);
+            index->free_slots[index->free_count++] = slot;
+            atomic_fetch_sub_explicit(&index->deleted_count, 1, memory_order_relaxed);
+        }
+        pthread_mutex_unlock(&index->alloc_lock);
+    }
+    pthread_rwlock_unlock(&index->writers);
+    return status;
+}
+
+mn_status mn_hnsw_remove(mn_hnsw *index, uint64_t id) {
+    if (!index) return MN_ERR_INVALID;
+    pthread_rwlock_rdlock(&index->writers);
+    pthread_mutex_lock(&index->idmap_lock);
+    uint32_t slot;
+    mn_status status = mn_hnsw_idmap_find(&index->idmap, id, &slot);
+    if (status == MN_OK) {
+        mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+        if (atomic_load_explicit(&node->state, memory_order_acquire) != MN_HNSW_STATE_LIVE) {
+            status = MN_ERR_NOT_FOUND; /* still being inserted by another thread */
+        } else {
+            mn_hnsw_idmap_remove(&index->idmap, id);
+            atomic_store_explicit(&node->state, MN_HNSW_STATE_DELETED, memory_order_release);
+            atomic_fetch_sub_explicit(&index->live_count, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&index->deleted_count, 1, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&index->idmap_lock);
+    pthread_rwlock_unlock(&index->writers);
+    if (status != MN_OK) return status;
+    uint64_t deleted = atomic_load_explicit(&index->deleted_count, memory_order_relaxed);
+    uint64_t live = atomic_load_explicit(&index->live_count, memory_order_relaxed);
+    uint64_t threshold = live / MN_HNSW_REPAIR_DIVISOR;
+    if (threshold < MN_HNSW_REPAIR_MIN) threshold = MN_HNSW_REPAIR_MIN;
+    if (deleted >= threshold || live == 0) {
+        /* The removal itself has succeeded; a failed repair is retried at the next removal. */
+        (void)mn_hnsw_repair(index);
+    }
+    return MN_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Accessors                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Finds the LIVE slot of `id`; caller is inside RCU. */
+static mn_status mn_hnsw_find_live(const mn_hnsw *index, uint64_t id, uint32_t *slot) {
+    mn_hnsw *mutable_index = (mn_hnsw *)index;
+    pthread_mutex_lock(&mutable_index->idmap_lock);
+    mn_status status = mn_hnsw_idmap_find(&index->idmap, id, slot);
+    pthread_mutex_unlock(&mutable_index->idmap_lock);
+    if (status != MN_OK) return status;
+    if (atomic_load_explicit(&mn_hnsw_node_at(index, *slot)->state, memory_order_acquire) !=
+        MN_HNSW_STATE_LIVE)
+        return MN_ERR_NOT_FOUND;
+    return MN_OK;
+}
+
+mn_status mn_hnsw_get(const mn_hnsw *index, uint64_t id, float *vector, uint32_t dimension) {
+    if (!index || !vector) return MN_ERR_INVALID;
+    if (dimension != index->params.dimension) return MN_ERR_DIMENSION;
+    mn_rcu_read_lock();
+    uint32_t slot;
+    mn_status status = mn_hnsw_find_live(index, id, &slot);
+    if (status == MN_OK)
+        memcpy(vector, mn_hnsw_vector(mn_hnsw_node_at(index, slot)), (size_t)dimension * sizeof(float));
+    mn_rcu_read_unlock();
+    return status;
+}
+
+mn_status mn_hnsw_contains(const mn_hnsw *index, uint64_t id, int *present) {
+    if (!index || !present) return MN_ERR_INVALID;
+    mn_rcu_read_lock();
+    uint32_t slot;
+    *present = mn_hnsw_find_live(index, id, &slot) == MN_OK;
+    mn_rcu_read_unlock();
+    return MN_OK;
+}
+
+mn_status mn_hnsw_neighbors(const mn_hnsw *index, uint64_t id, uint32_t level, uint64_t *neighbors,
+                            uint32_t capacity, uint32_t *count) {
+    if (!index || !count || (capacity > 0 && !neighbors)) return MN_ERR_INVALID;
+    mn_rcu_read_lock();
+    uint32_t slot;
+    mn_status status = mn_hnsw_find_live(index, id, &slot);
+    *count = 0;
+    if (status == MN_OK) {
+        mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+        if (level > node->level) {
+            status = MN_ERR_INVALID;
+        } else {
+            mn_hnsw_links *links = mn_links_load(node, level);
+            for (uint32_t i = 0; links && i < links->count && *count < capacity; i++) {
+                mn_hnsw_node *neighbor = mn_hnsw_node_at(index, links->slots[i]);
+                if (atomic_load_explicit(&neighbor->state, memory_order_acquire) == MN_HNSW_STATE_LIVE)
+                    neighbors[(*count)++] = neighbor->id;
+            }
+        }
+    }
+    mn_rcu_read_unlock();
+    return status;
+}
+
+mn_status mn_hnsw_count(const mn_hnsw *index, uint64_t *out) {
+    if (!index || !out) return MN_ERR_INVALID;
+    *out = atomic_load_explicit(&((mn_hnsw *)index)->live_count, memory_order_relaxed);
+    return MN_OK;
+}
+
+mn_status mn_hnsw_bytes(const mn_hnsw *index, uint64_t *out) {
+    if (!index || !out) return MN_ERR_INVALID;
+    mn_hnsw *mutable_index = (mn_hnsw *)index;
+    uint64_t bytes = sizeof(mn_hnsw);
+    for (int s = 0; s < MN_HNSW_SEGMENTS_MAX; s++) {
+        if (atomic_load_explicit(&mutable_index->segments[s], memory_order_acquire))
+            bytes += ((uint64_t)MN_HNSW_SEGMENT_BASE << s) * index->node_stride;
+    }
+    int64_t lists = atomic_load_explicit(&mutable_index->list_bytes, memory_order_relaxed);
+    bytes += lists > 0 ? (uint64_t)lists : 0;
+    pthread_mutex_lock(&mutable_index->idmap_lock);
+    bytes += mn_hnsw_idmap_bytes(&index->idmap);
+    pthread_mutex_unlock(&mutable_index->idmap_lock);
+    pthread_mutex_lock(&mutable_index->alloc_lock);
+    bytes += (uint64_t)index->free_capacity * sizeof(uint32_t);
+    pthread_mutex_unlock(&mutable_index->alloc_lock);
+    *out = bytes;
+    return MN_OK;
+}

@@ -1,0 +1,168 @@
+/*
+ * mn_hnsw_internal.h: the in-memory layout of an HNSW index, shared by the graph code
+ * (mn_hnsw.c), the stream code (mn_hnsw_io.c) and the id table (mn_hnsw_idmap.c).
+ *
+ * Node storage
+ * ------------
+ * Nodes live in segments that never move: segment s holds MN_HNSW_SEGMENT_BASE << s nodes, so
+ * slot n sits in segment floor(log2(n / BASE + 1)). Each segment is one contiguous, cache-line
+ * aligned array of fixed-size records, allocated on the index's NUMA node. A record is
+ *
+ *   offset  size          field       written by / read by / protected by
+ *   0       8             id          inserter before publication / anyone after / immutable
+ *   8       4             level       inserter before publication / anyone after / immutable
+ *   12      4             state       writers (atomic) / readers (atomic acquire)
+ *   16      4             lock        writers editing this node's lists (spin lock)
+ *   20      4             (padding)
+ *   24      8             links0      layer-0 list: writers under `lock`, readers via acquire
+ *   32      8             upper       array of `level` list pointers for layers 1..level
+ *   40      24            (padding to one cache line)
+ *   64      4*dimension   vector      inserter before publication / readers / immutable
+ *   ...     to a multiple of 64 bytes
+ *
+ * A neighbour list (mn_hnsw_links) is immutable once published. A writer holding the node's
+ * lock builds a new list and stores its pointer with release order; the old list is freed
+ * after a grace period. Readers load list pointers with acquire order inside an RCU read-side
+ * section, so the ids and every node they name are fully written when seen.
+ *
+ * Slot lifecycle: FREE -> PENDING (reserved, written, not yet linked) -> LIVE (linked, returned
+ * by searches) -> DELETED (traversable, never returned) -> FREE (after the repair pass has
+ * removed every link to it and a grace period has passed).
+ */
+#ifndef MN_HNSW_INTERNAL_H
+#define MN_HNSW_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mnemo/mn_hnsw.h"
+#include "mnemo/mn_limits.h"
+#include "util/mn_rcu.h"
+
+#define MN_HNSW_SLOT_NONE UINT32_MAX
+#define MN_HNSW_ENTRY_NONE UINT64_MAX
+
+#define MN_HNSW_STATE_FREE 0u
+#define MN_HNSW_STATE_PENDING 1u
+#define MN_HNSW_STATE_LIVE 2u
+#define MN_HNSW_STATE_DELETED 3u
+
+#define MN_HNSW_NODE_HEADER_SIZE 64
+
+/** An immutable neighbour list: `count` slot numbers. */
+typedef struct mn_hnsw_links {
+    uint32_t count;
+    uint32_t slots[];
+} mn_hnsw_links;
+
+/** The header of a node record (see the layout above). */
+typedef struct mn_hnsw_node {
+    uint64_t id;
+    uint32_t level;
+    _Atomic uint32_t state;
+    _Atomic uint32_t lock;
+    uint32_t reserved;
+    _Atomic(mn_hnsw_links *) links0;
+    _Atomic(mn_hnsw_links *) *upper;
+    uint8_t padding[24];
+} mn_hnsw_node;
+
+_Static_assert(sizeof(mn_hnsw_node) == MN_HNSW_NODE_HEADER_SIZE, "node header is one line");
+_Static_assert(MN_HNSW_NODE_HEADER_SIZE == MN_CACHE_LINE_SIZE, "header fills a cache line");
+_Static_assert(offsetof(mn_hnsw_node, id) == 0, "layout table: id");
+_Static_assert(offsetof(mn_hnsw_node, level) == 8, "layout table: level");
+_Static_assert(offsetof(mn_hnsw_node, state) == 12, "layout table: state");
+_Static_assert(offsetof(mn_hnsw_node, lock) == 16, "layout table: lock");
+_Static_assert(offsetof(mn_hnsw_node, links0) == 24, "layout table: links0");
+_Static_assert(offsetof(mn_hnsw_node, upper) == 32, "layout table: upper");
+
+/** The id table: open addressing, id -> slot, guarded by its mutex. */
+typedef struct mn_hnsw_idmap {
+    uint64_t *ids;
+    uint32_t *slots; /* MN_HNSW_SLOT_NONE: empty; MN_HNSW_IDMAP_TOMBSTONE: removed */
+    size_t capacity; /* a power of two */
+    size_t used;     /* live entries + tombstones */
+    size_t live;
+} mn_hnsw_idmap;
+
+#define MN_HNSW_IDMAP_TOMBSTONE (UINT32_MAX - 1u)
+
+struct mn_hnsw {
+    /* Immutable after creation. */
+    mn_hnsw_params params;
+    mn_distance_fn distance;     /* the index's metric (cosine uses ip on unit vectors) */
+    uint32_t m_upper;            /* list capacity on layers >= 1 */
+    uint32_t m_base;             /* list capacity on layer 0 (2 * m) */
+    double level_multiplier;     /* 1 / ln(m) */
+    size_t node_stride;          /* bytes per node record */
+
+    /* Segments: pointers set once (release) under alloc_lock; never moved or freed early. */
+    _Atomic(uint8_t *) segments[MN_HNSW_SEGMENTS_MAX];
+
+    /* Slot allocation: next_slot grows; free_slots holds reusable slots. Under alloc_lock. */
+    _Alignas(MN_CACHE_LINE_SIZE) pthread_mutex_t alloc_lock;
+    _Atomic uint32_t next_slot;  /* readers use it to size their visited sets */
+    uint32_t *free_slots;
+    uint32_t free_count;
+    uint32_t free_capacity;
+
+    /* The id table. */
+    _Alignas(MN_CACHE_LINE_SIZE) pthread_mutex_t idmap_lock;
+    mn_hnsw_idmap idmap;
+
+    /* Entry point: (level << 32) | slot, or MN_HNSW_ENTRY_NONE. Changed under entry_lock. */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t entry;
+    pthread_mutex_t entry_lock;
+
+    /* Inserts and removes hold it shared; the repair pass and save hold it exclusive. */
+    _Alignas(MN_CACHE_LINE_SIZE) pthread_rwlock_t writers;
+
+    /* Counters, relaxed atomics. */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t live_count;
+    _Atomic uint64_t deleted_count;
+    _Atomic int64_t list_bytes;
+};
+
+/* ---- shared helpers (mn_hnsw.c) ---- */
+
+static inline uint32_t mn_hnsw_segment_of(uint32_t slot, uint32_t *first_slot) {
+    uint32_t j = (slot >> MN_HNSW_SEGMENT_BASE_LOG2) + 1u;
+    uint32_t s = 31u - (uint32_t)__builtin_clz(j);
+    *first_slot = ((1u << s) - 1u) << MN_HNSW_SEGMENT_BASE_LOG2;
+    return s;
+}
+
+static inline mn_hnsw_node *mn_hnsw_node_at(const mn_hnsw *index, uint32_t slot) {
+    uint32_t first;
+    uint32_t s = mn_hnsw_segment_of(slot, &first);
+    uint8_t *segment = atomic_load_explicit(&((mn_hnsw *)index)->segments[s], memory_order_acquire);
+    return (mn_hnsw_node *)(segment + (size_t)(slot - first) * index->node_stride);
+}
+
+static inline float *mn_hnsw_vector(mn_hnsw_node *node) {
+    return (float *)((uint8_t *)node + MN_HNSW_NODE_HEADER_SIZE);
+}
+
+static inline _Atomic(mn_hnsw_links *) *mn_hnsw_links_ref(mn_hnsw_node *node, uint32_t level) {
+    return level == 0 ? &node->links0 : &node->upper[level - 1];
+}
+
+/** Creates an empty index from validated parameters (used by create and load). */
+mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out);
+/** Makes sure slots [0, count) exist (allocating segments). Caller holds alloc_lock. */
+mn_status mn_hnsw_ensure_slots(mn_hnsw *index, uint32_t count);
+/** Allocates a list of `count` slots (accounted in list_bytes). NULL on failure. */
+mn_hnsw_links *mn_hnsw_links_new(mn_hnsw *index, uint32_t count);
+/** Allocates the upper-layer pointer array of a node of `level` (NULL lists). */
+mn_status mn_hnsw_node_init_upper(mn_hnsw_node *node, uint32_t level);
+/** The id table (mn_hnsw_idmap.c); callers hold idmap_lock. */
+mn_status mn_hnsw_idmap_find(const mn_hnsw_idmap *map, uint64_t id, uint32_t *slot);
+mn_status mn_hnsw_idmap_put(mn_hnsw_idmap *map, uint64_t id, uint32_t slot);
+mn_status mn_hnsw_idmap_remove(mn_hnsw_idmap *map, uint64_t id);
+mn_status mn_hnsw_idmap_reserve(mn_hnsw_idmap *map, size_t extra);
+void mn_hnsw_idmap_free(mn_hnsw_idmap *map);
+size_t mn_hnsw_idmap_bytes(const mn_hnsw_idmap *map);
+
+#endif /* MN_HNSW_INTERNAL_H */

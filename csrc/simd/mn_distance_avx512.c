@@ -1,0 +1,132 @@
+/*
+ * mn_distance_avx512.c: float32 distance kernels for x86-64 with AVX-512F.
+ *
+ * As in the AVX2 file, each function carries __attribute__((target("avx512f"))) so no -m flag is
+ * needed and the object is harmless on older CPUs; mn_distance_dispatch.c hands these out only
+ * when __builtin_cpu_supports("avx512f") says the CPU (and the OS, which must save the zmm
+ * state) allows them.
+ *
+ * Shape: a main loop of 64 floats into four independent accumulators per sum (to cover the FMA
+ * latency), 16-float steps, then one masked load (_mm512_maskz_loadu_ps) for the last 1..15
+ * floats. Masked-off lanes are neither read nor able to fault, so any dimension and any
+ * alignment is safe without a scalar tail loop. Sums stay in float; the cosine finish is in
+ * double, like the other levels.
+ */
+#include <immintrin.h>
+#include <math.h>
+
+#include "mnemo/mn_distance.h"
+
+#define MN_AVX512_WIDTH 16
+
+/* A mask whose first `remainder` (1..15) lanes are set. */
+static inline __mmask16 mn_avx512_tail_mask(size_t remainder) {
+    return (__mmask16)((1u << remainder) - 1u);
+}
+
+__attribute__((target("avx512f")))
+float mn_distance_l2_f32_avx512(const float *a, const float *b, size_t dimension) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512 acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 4 * MN_AVX512_WIDTH <= dimension; i += 4 * MN_AVX512_WIDTH) {
+        __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+        __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+        __m512 d2 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32));
+        __m512 d3 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48));
+        acc0 = _mm512_fmadd_ps(d0, d0, acc0);
+        acc1 = _mm512_fmadd_ps(d1, d1, acc1);
+        acc2 = _mm512_fmadd_ps(d2, d2, acc2);
+        acc3 = _mm512_fmadd_ps(d3, d3, acc3);
+    }
+    for (; i + MN_AVX512_WIDTH <= dimension; i += MN_AVX512_WIDTH) {
+        __m512 d = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+        acc0 = _mm512_fmadd_ps(d, d, acc0);
+    }
+    if (i < dimension) {
+        __mmask16 mask = mn_avx512_tail_mask(dimension - i);
+        __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, a + i),
+                                 _mm512_maskz_loadu_ps(mask, b + i));
+        acc1 = _mm512_fmadd_ps(d, d, acc1);
+    }
+    return _mm512_reduce_add_ps(
+        _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+}
+
+__attribute__((target("avx512f")))
+float mn_distance_ip_f32_avx512(const float *a, const float *b, size_t dimension) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512 acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 4 * MN_AVX512_WIDTH <= dimension; i += 4 * MN_AVX512_WIDTH) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+        acc2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), acc2);
+        acc3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), acc3);
+    }
+    for (; i + MN_AVX512_WIDTH <= dimension; i += MN_AVX512_WIDTH) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    }
+    if (i < dimension) {
+        __mmask16 mask = mn_avx512_tail_mask(dimension - i);
+        acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i),
+                               _mm512_maskz_loadu_ps(mask, b + i), acc1);
+    }
+    float dot =
+        _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+    return 1.0f - dot;
+}
+
+__attribute__((target("avx512f")))
+float mn_distance_cosine_f32_avx512(const float *a, const float *b, size_t dimension) {
+    /* Three sums (a.b, |a|^2, |b|^2), four accumulators each: 12 of the 32 zmm registers. */
+    __m512 dot0 = _mm512_setzero_ps(), dot1 = _mm512_setzero_ps();
+    __m512 dot2 = _mm512_setzero_ps(), dot3 = _mm512_setzero_ps();
+    __m512 aa0 = _mm512_setzero_ps(), aa1 = _mm512_setzero_ps();
+    __m512 aa2 = _mm512_setzero_ps(), aa3 = _mm512_setzero_ps();
+    __m512 bb0 = _mm512_setzero_ps(), bb1 = _mm512_setzero_ps();
+    __m512 bb2 = _mm512_setzero_ps(), bb3 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 4 * MN_AVX512_WIDTH <= dimension; i += 4 * MN_AVX512_WIDTH) {
+        __m512 x0 = _mm512_loadu_ps(a + i), y0 = _mm512_loadu_ps(b + i);
+        __m512 x1 = _mm512_loadu_ps(a + i + 16), y1 = _mm512_loadu_ps(b + i + 16);
+        __m512 x2 = _mm512_loadu_ps(a + i + 32), y2 = _mm512_loadu_ps(b + i + 32);
+        __m512 x3 = _mm512_loadu_ps(a + i + 48), y3 = _mm512_loadu_ps(b + i + 48);
+        dot0 = _mm512_fmadd_ps(x0, y0, dot0);
+        aa0 = _mm512_fmadd_ps(x0, x0, aa0);
+        bb0 = _mm512_fmadd_ps(y0, y0, bb0);
+        dot1 = _mm512_fmadd_ps(x1, y1, dot1);
+        aa1 = _mm512_fmadd_ps(x1, x1, aa1);
+        bb1 = _mm512_fmadd_ps(y1, y1, bb1);
+        dot2 = _mm512_fmadd_ps(x2, y2, dot2);
+        aa2 = _mm512_fmadd_ps(x2, x2, aa2);
+        bb2 = _mm512_fmadd_ps(y2, y2, bb2);
+        dot3 = _mm512_fmadd_ps(x3, y3, dot3);
+        aa3 = _mm512_fmadd_ps(x3, x3, aa3);
+        bb3 = _mm512_fmadd_ps(y3, y3, bb3);
+    }
+    for (; i + MN_AVX512_WIDTH <= dimension; i += MN_AVX512_WIDTH) {
+        __m512 x = _mm512_loadu_ps(a + i), y = _mm512_loadu_ps(b + i);
+        dot0 = _mm512_fmadd_ps(x, y, dot0);
+        aa0 = _mm512_fmadd_ps(x, x, aa0);
+        bb0 = _mm512_fmadd_ps(y, y, bb0);
+    }
+    if (i < dimension) {
+        __mmask16 mask = mn_avx512_tail_mask(dimension - i);
+        __m512 x = _mm512_maskz_loadu_ps(mask, a + i), y = _mm512_maskz_loadu_ps(mask, b + i);
+        dot1 = _mm512_fmadd_ps(x, y, dot1);
+        aa1 = _mm512_fmadd_ps(x, x, aa1);
+        bb1 = _mm512_fmadd_ps(y, y, bb1);
+    }
+    double dot =
+        _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(dot0, dot1), _mm512_add_ps(dot2, dot3)));
+    double norm_a =
+        _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(aa0, aa1), _mm512_add_ps(aa2, aa3)));
+    double norm_b =
+        _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(bb0, bb1), _mm512_add_ps(bb2, bb3)));
+    /* Same convention as the scalar oracle: a zero vector has no direction. */
+    if (norm_a == 0.0 || norm_b == 0.0) {
+        return 1.0f;
+    }
+    return (float)(1.0 - dot / sqrt(norm_a * norm_b));
+}

@@ -1,0 +1,172 @@
+/*
+ * mn_hnsw.h: one space's approximate nearest-neighbour index (HNSW, Malkov & Yashunin 2016,
+ * with the heuristic neighbour selection of their Algorithm 4).
+ *
+ * Concurrency contract
+ * --------------------
+ * | operation                         | may run concurrently with            | blocks            |
+ * |-----------------------------------|--------------------------------------|-------------------|
+ * | search, get, contains, neighbors, | everything but destroy               | never (RCU read)  |
+ * | count, bytes                      |                                      |                   |
+ * | insert, insert_batch, batch_work, | searches and each other (per-node    | on a node's lock  |
+ * | remove                            | locks; the entry point under a lock) | for a few stores  |
+ * | save, the removal repair pass     | searches; waits out inserts          | inserts           |
+ * | destroy                           | nothing (the caller ensures it)      |                   |
+ *
+ * Readers run inside liburcu (memb flavour) read-side sections; a thread is registered with
+ * liburcu on its first call and unregistered when it exits. Neighbour lists are immutable once
+ * published: a writer copies a list, edits the copy and publishes it with a release store; the
+ * old list is freed through call_rcu after a grace period. Node storage grows in segments that
+ * never move, so growth never invalidates a reader's pointer. A removed node stays traversable
+ * (never returned) until a repair pass relinks its neighbours; its slot is reused only after a
+ * grace period once nothing links to it. A searcher therefore never sees a half-written list or
+ * vector: it reaches a node only through a list published after the node was fully written.
+ *
+ * Cosine indexes store unit-normalised vectors (get returns the normalised vector).
+ * Ids are caller-chosen 64-bit values, unique in the index.
+ */
+#ifndef MN_HNSW_H
+#define MN_HNSW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mn_distance.h"
+#include "mn_limits.h"
+#include "mn_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An index. Opaque; create with mn_hnsw_create or mn_hnsw_load, pair with mn_hnsw_destroy. */
+typedef struct mn_hnsw mn_hnsw;
+
+/** A prepared batch insert. Opaque; pair mn_hnsw_batch_begin with mn_hnsw_batch_end. */
+typedef struct mn_hnsw_batch mn_hnsw_batch;
+
+/** Parameters of an index, fixed at creation. */
+typedef struct mn_hnsw_params {
+    uint32_t dimension;       /**< 1 ... MN_DIMENSION_MAX */
+    mn_metric metric;         /**< MN_METRIC_L2, MN_METRIC_IP or MN_METRIC_COSINE */
+    uint32_t m;               /**< links per node on upper layers (2*m on layer 0); default 16 */
+    uint32_t ef_construction; /**< beam width while inserting; default 200 */
+    uint64_t seed;            /**< seeds the level of each id; default 42 */
+    mn_simd_level simd_level; /**< kernel level; MN_SIMD_AUTO (default) picks the best */
+    int32_t numa_node;        /**< node for storage; -1 (default) for the calling thread's */
+} mn_hnsw_params;
+
+/** One search result. */
+typedef struct mn_hnsw_result {
+    uint64_t id;
+    float distance;
+} mn_hnsw_result;
+
+/** Stream callbacks for save/load: return MN_OK after moving exactly `size` bytes. */
+typedef mn_status (*mn_write_fn)(void *context, const void *data, size_t size);
+typedef mn_status (*mn_read_fn)(void *context, void *data, size_t size);
+
+/** Fills *out with the defaults for a dimension and metric (m 16, ef_construction 200). */
+mn_status mn_hnsw_params_default(uint32_t dimension, mn_metric metric, mn_hnsw_params *out);
+
+/**
+ * Creates an empty index. Errors: MN_ERR_DIMENSION (0 or over the limit), MN_ERR_INVALID
+ * (metric, m or ef_construction out of range), MN_ERR_UNSUPPORTED (forced SIMD level),
+ * MN_ERR_NO_MEMORY.
+ */
+mn_status mn_hnsw_create(const mn_hnsw_params *params, mn_hnsw **out);
+
+/** Frees the index. No other call on it may be running or follow. NULL is accepted. */
+mn_status mn_hnsw_destroy(mn_hnsw *index);
+
+/** Copies the index's parameters to *out. */
+mn_status mn_hnsw_params_get(const mn_hnsw *index, mn_hnsw_params *out);
+
+/**
+ * Inserts one vector of `dimension` floats under `id`. Errors (the index is unchanged):
+ * MN_ERR_DIMENSION, MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR (cosine), MN_ERR_DUPLICATE,
+ * MN_ERR_TOO_LARGE (MN_HNSW_NODES_MAX reached), MN_ERR_NO_MEMORY.
+ */
+mn_status mn_hnsw_insert(mn_hnsw *index, uint64_t id, const float *vector, uint32_t dimension);
+
+/**
+ * Inserts `count` vectors (row-major, `dimension` floats each) all-or-nothing: the whole batch
+ * is validated and its ids and slots reserved before anything is linked, so a bad vector or a
+ * duplicate id (also within the batch) changes nothing and writes the offender's position to
+ * *failed_index (which may be NULL). `threads` (1 ... MN_HNSW_BATCH_THREADS_MAX) threads link
+ * the batch concurrently, the caller being one of them.
+ */
+mn_status mn_hnsw_insert_batch(mn_hnsw *index, const uint64_t *ids, const float *vectors,
+                               size_t count, uint32_t dimension, uint32_t threads,
+                               size_t *failed_index);
+
+/**
+ * The batch insert in three steps, so an external thread pool can share the linking:
+ * begin validates and reserves (as mn_hnsw_insert_batch); any number of threads then call
+ * mn_hnsw_batch_work, each returning when no item is left to claim; when every worker has
+ * returned, mn_hnsw_batch_end frees the batch. On error begin changes nothing.
+ */
+mn_status mn_hnsw_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *vectors,
+                              size_t count, uint32_t dimension, mn_hnsw_batch **out,
+                              size_t *failed_index);
+/** Links items of the batch until none is left; writes how many this call linked to *linked. */
+mn_status mn_hnsw_batch_work(mn_hnsw_batch *batch, size_t *linked);
+/** Frees a batch whose items are all linked (every mn_hnsw_batch_work call has returned). */
+mn_status mn_hnsw_batch_end(mn_hnsw_batch *batch);
+
+/**
+ * Finds the k nearest live vectors to `query`, sorted by ascending distance, searching with
+ * beam width max(ef, k). Writes up to k results and their number to *found (fewer when the
+ * index holds fewer). Errors: MN_ERR_DIMENSION, MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR,
+ * MN_ERR_INVALID (k = 0, k or ef over the limit, NULL results).
+ */
+mn_status mn_hnsw_search(const mn_hnsw *index, const float *query, uint32_t dimension,
+                         uint32_t k, uint32_t ef, mn_hnsw_result *results, uint32_t *found);
+
+/**
+ * Removes `id`: it never appears in a result after this returns, and its slot is reused by a
+ * later insert once a repair pass has unlinked it. Errors: MN_ERR_NOT_FOUND.
+ */
+mn_status mn_hnsw_remove(mn_hnsw *index, uint64_t id);
+
+/** Copies the stored vector of `id` into `vector` (dimension floats). MN_ERR_NOT_FOUND if absent. */
+mn_status mn_hnsw_get(const mn_hnsw *index, uint64_t id, float *vector, uint32_t dimension);
+
+/** Writes 1 to *present if `id` is a live member of the index, else 0. */
+mn_status mn_hnsw_contains(const mn_hnsw *index, uint64_t id, int *present);
+
+/**
+ * Copies the ids of `id`'s neighbours on `level` (at most `capacity`) to `neighbors` and their
+ * number to *count; removed neighbours are skipped. Errors: MN_ERR_NOT_FOUND, MN_ERR_INVALID.
+ */
+mn_status mn_hnsw_neighbors(const mn_hnsw *index, uint64_t id, uint32_t level,
+                            uint64_t *neighbors, uint32_t capacity, uint32_t *count);
+
+/** Writes the number of live vectors to *out. */
+mn_status mn_hnsw_count(const mn_hnsw *index, uint64_t *out);
+
+/** Writes the bytes the index holds (node storage, lists, id table) to *out. */
+mn_status mn_hnsw_bytes(const mn_hnsw *index, uint64_t *out);
+
+/**
+ * Writes the whole index (parameters, every node, every list, the entry point) through `write`
+ * as one stream with a versioned header and an XXH64 checksum trailer. Runs concurrently with
+ * searches; inserts wait. A stream loads into an index that answers every query identically.
+ */
+mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context);
+
+/**
+ * Reads a stream written by mn_hnsw_save. Every field is validated; a truncated stream gives
+ * MN_ERR_TRUNCATED, a wrong magic or version MN_ERR_VERSION, any inconsistency or a checksum
+ * mismatch MN_ERR_CORRUPT; a failing callback's status is passed through. Never asserts on input.
+ */
+mn_status mn_hnsw_load(mn_read_fn read, void *context, mn_hnsw **out);
+
+/** mn_hnsw_load over a byte buffer; the whole buffer must be consumed. */
+mn_status mn_hnsw_load_buffer(const void *data, size_t size, mn_hnsw **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MN_HNSW_H */

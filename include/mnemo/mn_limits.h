@@ -1,0 +1,103 @@
+/*
+ * mn_limits.h: every limit of the Mnemo C core, with the reason for its value.
+ *
+ * After SQLite's sqliteLimit.h: one place to read what the engine accepts. Relations between
+ * limits are checked at compile time at the bottom of this file.
+ */
+#ifndef MN_LIMITS_H
+#define MN_LIMITS_H
+
+/** Cache line size assumed for padding shared structures (x86-64 and most ARM64). */
+#define MN_CACHE_LINE_SIZE 64
+
+/** Largest vector dimension. 4096 covers every common text and image embedding model. */
+#define MN_DIMENSION_MAX 4096
+
+/** Smallest and largest HNSW M (links per node above layer 0; layer 0 keeps 2*M). */
+#define MN_HNSW_M_MIN 2
+#define MN_HNSW_M_MAX 128
+
+/** Largest ef (search beam) and ef_construction: bounds the work of one search. */
+#define MN_HNSW_EF_MAX 32768
+
+/** Largest k a search may ask for. */
+#define MN_HNSW_K_MAX 32768
+
+/** Highest HNSW level (level 0 is the base layer). With M >= 2, P(level > 32) < 2^-32. */
+#define MN_HNSW_LEVEL_MAX 32
+
+/**
+ * Node storage grows in segments that never move: segment s holds
+ * MN_HNSW_SEGMENT_BASE << s nodes, so MN_HNSW_SEGMENTS_MAX segments hold MN_HNSW_NODES_MAX.
+ */
+#define MN_HNSW_SEGMENT_BASE_LOG2 10
+#define MN_HNSW_SEGMENT_BASE (1u << MN_HNSW_SEGMENT_BASE_LOG2)
+#define MN_HNSW_SEGMENTS_MAX 21
+/** Largest number of node slots in one index (slots are uint32, UINT32_MAX means "none"). */
+#define MN_HNSW_NODES_MAX ((uint32_t)(MN_HNSW_SEGMENT_BASE * ((1u << MN_HNSW_SEGMENTS_MAX) - 1u)))
+
+/** Largest number of threads one mn_hnsw_insert_batch call may use. */
+#define MN_HNSW_BATCH_THREADS_MAX 256
+
+/** Retired neighbour lists collected before one call_rcu hand-off (bounds deferred memory). */
+#define MN_HNSW_RETIRE_BATCH 256
+
+/**
+ * Removed nodes are unlinked (and their slots made reusable) in one repair pass once they are
+ * this fraction (1/N) of the index, or MN_HNSW_REPAIR_MIN of them, whichever is larger.
+ */
+#define MN_HNSW_REPAIR_DIVISOR 16
+#define MN_HNSW_REPAIR_MIN 32
+
+#if MN_HNSW_M_MAX * 2 > 1024
+#error "layer-0 lists (2*M) must stay small enough for stack scratch"
+#endif
+#if MN_HNSW_SEGMENT_BASE_LOG2 + MN_HNSW_SEGMENTS_MAX > 31
+#error "slot numbers must fit in 31 bits"
+#endif
+
+/* ---- Engine: memory spaces, memories and shard workers (mn_engine.h) ---- */
+
+/** Longest space name in bytes (UTF-8): long enough for "tenant/agent/context" paths. */
+#define MN_ENGINE_NAME_BYTES_MAX 128
+/** Longest memory id in bytes: fits UUIDs, URLs and content hashes with room to spare. */
+#define MN_ENGINE_ID_BYTES_MAX 256
+/** Default largest content of one memory (1 MiB): a long document chunk, not a file store. */
+#define MN_ENGINE_CONTENT_BYTES_DEFAULT (1u << 20)
+/** Largest content limit an engine may be configured with (64 MiB): one record, one copy. */
+#define MN_ENGINE_CONTENT_BYTES_MAX (64u << 20)
+/** Most memories in one batch: the batch is validated, copied and applied as one unit. */
+#define MN_ENGINE_BATCH_COUNT_MAX (1u << 20)
+/** Default and allowed mailbox depths (entries per space; a power of two, Vyukov ring). */
+#define MN_ENGINE_MAILBOX_DEPTH_DEFAULT 1024u
+#define MN_ENGINE_MAILBOX_DEPTH_MIN 2u
+#define MN_ENGINE_MAILBOX_DEPTH_MAX (1u << 20)
+/** Most shard workers: one per CPU of a large two-socket machine. */
+#define MN_ENGINE_WORKERS_MAX 256u
+/** Operations a worker applies from one space before it moves on (fairness between spaces). */
+#define MN_ENGINE_RUN_QUANTUM 64u
+/** Default smallest batch that idle workers help to link (smaller ones are not worth waking). */
+#define MN_ENGINE_PARALLEL_BATCH_DEFAULT 1000u
+/** How long an idle worker sleeps before it looks for work to steal again. */
+#define MN_ENGINE_IDLE_WAIT_US 1000u
+/** Searches with k up to this use stack scratch; larger k allocates per call. */
+#define MN_ENGINE_SEARCH_STACK_K 64u
+/** Worker arenas: chunks of this size, carved into power-of-two classes 64 B ... 64 KiB. */
+#define MN_ENGINE_ARENA_CHUNK_BYTES (1u << 20)
+#define MN_ENGINE_ARENA_CLASS_MIN_LOG2 6u
+#define MN_ENGINE_ARENA_CLASSES 11u
+
+#if MN_ENGINE_WORKERS_MAX > MN_HNSW_BATCH_THREADS_MAX
+#error "every worker must be able to join one batch insert"
+#endif
+#if (MN_ENGINE_MAILBOX_DEPTH_DEFAULT & (MN_ENGINE_MAILBOX_DEPTH_DEFAULT - 1u)) != 0
+#error "mailbox depth must be a power of two"
+#endif
+#if (1u << (MN_ENGINE_ARENA_CLASS_MIN_LOG2 + MN_ENGINE_ARENA_CLASSES - 1u)) > MN_ENGINE_ARENA_CHUNK_BYTES
+#error "the largest arena class must fit in a chunk"
+#endif
+#if MN_ENGINE_CONTENT_BYTES_DEFAULT > MN_ENGINE_CONTENT_BYTES_MAX
+#error "default content limit over the maximum"
+#endif
+
+#endif /* MN_LIMITS_H */

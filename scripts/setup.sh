@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Mnemo's build, tests and peer benchmarks need, and only what is missing:
+# Debian packages for the C core (liburcu, libnuma, libxxhash), CMake and pkg-config, and the
+# Python packages of the peer comparison. Safe to run any number of times.
+set -euo pipefail
+
+apt_packages=(liburcu-dev libnuma-dev libxxhash-dev cmake pkg-config)
+missing=()
+for package in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+python_packages=(numpy "hnswlib==0.8.0" matplotlib)
+python_modules=(numpy hnswlib matplotlib)
+need_pip=0
+for module in "${python_modules[@]}"; do
+  python3 -c "import $module" 2>/dev/null || need_pip=1
+done
+if [ "$need_pip" -eq 1 ]; then
+  echo "setup: installing ${python_packages[*]} (pip)"
+  python3 -m pip install -q "${python_packages[@]}"
+fi
