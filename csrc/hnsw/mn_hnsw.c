@@ -158,12 +158,49 @@ static inline mn_pair mn_heap_pop(mn_heap *heap, int max_heap) {
     return top;
 }
 
-static int mn_pair_compare(const void *a, const void *b) {
-    const mn_pair *x = a;
-    const mn_pair *y = b;
-    if (x->distance < y->distance) return -1;
-    if (x->distance > y->distance) return 1;
-    return x->slot < y->slot ? -1 : x->slot > y->slot;
+static inline int mn_pair_less(mn_pair x, mn_pair y) {
+    return x.distance < y.distance || (x.distance == y.distance && x.slot < y.slot);
+}
+
+/* Sorts ascending by (distance, slot): insertion sort for short runs, heap sort otherwise
+ * (inline comparisons; qsort's indirect calls dominated neighbour selection). */
+static void mn_pairs_sort(mn_pair *pairs, uint32_t count) {
+    if (count <= 48) {
+        for (uint32_t i = 1; i < count; i++) {
+            mn_pair item = pairs[i];
+            uint32_t j = i;
+            while (j > 0 && mn_pair_less(item, pairs[j - 1])) {
+                pairs[j] = pairs[j - 1];
+                j--;
+            }
+            pairs[j] = item;
+        }
+        return;
+    }
+    /* Build a max-heap, then move the maximum to the end repeatedly. */
+    for (uint32_t start = count / 2; start-- > 0;) {
+        uint32_t root = start;
+        for (;;) {
+            uint32_t child = 2 * root + 1;
+            if (child >= count) break;
+            if (child + 1 < count && mn_pair_less(pairs[child], pairs[child + 1])) child++;
+            if (!mn_pair_less(pairs[root], pairs[child])) break;
+            mn_pair t = pairs[root]; pairs[root] = pairs[child]; pairs[child] = t;
+            root = child;
+        }
+    }
+    for (uint32_t end = count; end-- > 1;) {
+        mn_pair t = pairs[0]; pairs[0] = pairs[end]; pairs[end] = t;
+        uint32_t root = 0;
+        for (;;) {
+            uint32_t child = 2 * root + 1;
+            if (child >= end) break;
+            if (child + 1 < end && mn_pair_less(pairs[child], pairs[child + 1])) child++;
+            if (!mn_pair_less(pairs[root], pairs[child])) break;
+            t = pairs[root]; pairs[root] = pairs[child]; pairs[child] = t;
+            root = child;
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -217,6 +254,7 @@ mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out) {
     atomic_init(&index->entry, MN_HNSW_ENTRY_NONE);
     atomic_init(&index->live_count, 0);
     atomic_init(&index->deleted_count, 0);
+    atomic_init(&index->pending_count, 0);
     atomic_init(&index->list_bytes, 0);
 
     pthread_rwlockattr_t attributes;
@@ -419,6 +457,9 @@ static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, cons
 
     uint16_t epoch = scratch->epoch;
     uint16_t *visited = scratch->visited;
+    /* Only DELETED and PENDING nodes are filtered; while there are none, skip the state reads. */
+    const int filter = live_only && (atomic_load_explicit(&((mn_hnsw *)index)->deleted_count, memory_order_acquire) |
+                                     atomic_load_explicit(&((mn_hnsw *)index)->pending_count, memory_order_acquire)) != 0;
     const uint32_t dimension = index->params.dimension;
     const mn_distance_fn distance = index->distance;
 
@@ -426,36 +467,61 @@ static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, cons
     mn_heap_push(candidates, (mn_pair){entry_distance, entry}, 0);
     float bound = INFINITY;
     mn_hnsw_node *entry_node = mn_hnsw_node_at(index, entry);
-    if (!live_only || atomic_load_explicit(&entry_node->state, memory_order_acquire) == MN_HNSW_STATE_LIVE) {
+    if (!filter || atomic_load_explicit(&entry_node->state, memory_order_acquire) == MN_HNSW_STATE_LIVE) {
         mn_heap_push(results, (mn_pair){entry_distance, entry}, 1);
         bound = entry_distance;
     }
 
+    /* Prefetch depth: the lines of a vector past its first, when the index outgrows the
+     * caches (below that, the extra prefetches cost more than they save). */
+    const size_t prefetch_lines =
+        (size_t)visible * index->node_stride > MN_HNSW_PREFETCH_ALL_BYTES
+            ? (index->node_stride - MN_HNSW_NODE_HEADER_SIZE) / MN_CACHE_LINE_SIZE
+            : 1;
+    mn_hnsw_node *fresh[MN_LIST_SCRATCH];
+    uint32_t fresh_slots[MN_LIST_SCRATCH];
     while (candidates->size > 0) {
         mn_pair current = candidates->items[0];
         if (current.distance > bound && results->size >= ef) break;
         mn_heap_pop(candidates, 0);
         mn_hnsw_links *links = mn_links_load(mn_hnsw_node_at(index, current.slot), level);
+        if (candidates->size > 0) {
+            /* The likely next candidate: its list (header prefetched by the last round). */
+            mn_hnsw_node *next = mn_hnsw_node_at(index, candidates->items[0].slot);
+            mn_hnsw_links *next_links = atomic_load_explicit(mn_hnsw_links_ref(next, level), memory_order_relaxed);
+            if (next_links) __builtin_prefetch(next_links);
+            if (candidates->size > 1) __builtin_prefetch(mn_hnsw_node_at(index, candidates->items[1].slot));
+        }
         if (!links) continue;
-        uint32_t count = links->count;
-        const uint32_t *slots = links->slots;
-        for (uint32_t i = 0; i < count; i++) {
-            uint32_t slot = slots[i];
-            if (i + 1 < count && slots[i + 1] < visible)
-                __builtin_prefetch(mn_hnsw_vector(mn_hnsw_node_at(index, slots[i + 1])));
+        /* Pass 1: the unvisited neighbours, with the first line of each vector requested. */
+        uint32_t count = 0;
+        for (uint32_t i = 0; i < links->count; i++) {
+            uint32_t slot = links->slots[i];
             if (slot >= visible || visited[slot] == epoch) continue;
             visited[slot] = epoch;
             mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+            fresh[count] = node;
+            fresh_slots[count++] = slot;
+            __builtin_prefetch(mn_hnsw_vector(node));
+        }
+        /* Pass 2: distances, pulling in the rest of the next vector while this one is read. */
+        for (uint32_t i = 0; i < count; i++) {
+            if (i + 1 < count) {
+                const char *next = (const char *)mn_hnsw_vector(fresh[i + 1]);
+                for (size_t line = 1; line < prefetch_lines; line++)
+                    __builtin_prefetch(next + line * MN_CACHE_LINE_SIZE);
+            }
+            mn_hnsw_node *node = fresh[i];
             float d = distance(query, mn_hnsw_vector(node), dimension);
             if (results->size < ef || d < bound) {
                 if (candidates->size == candidates->capacity) {
                     status = mn_heap_reserve(candidates, candidates->capacity + 1);
                     if (status != MN_OK) return status;
                 }
-                mn_heap_push(candidates, (mn_pair){d, slot}, 0);
-                if (!live_only ||
+                mn_heap_push(candidates, (mn_pair){d, fresh_slots[i]}, 0);
+                if (!filter ||
                     atomic_load_explicit(&node->state, memory_order_acquire) == MN_HNSW_STATE_LIVE) {
-                    mn_heap_push(results, (mn_pair){d, slot}, 1);
+                    mn_heap_push(results, (mn_pair){d, fresh_slots[i]}, 1);
                     if (results->size > ef) mn_heap_pop(results, 1);
                     bound = results->items[0].distance;
                 }
@@ -491,9 +557,18 @@ mn_status mn_hnsw_search(const mn_hnsw *index, const float *query, uint32_t dime
     status = mn_search_layer(index, scratch, scratch->query, current, current_distance, ef, 0, 1, visible);
     if (status == MN_OK) {
         mn_heap *heap = &scratch->results;
-        uint32_t n = heap->size;
-        qsort(heap->items, n, sizeof(mn_pair), mn_pair_compare);
-        if (n > k) n = k;
+        /* The k best of the ef found, by insertion into a sorted prefix (k is usually small). */
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < heap->size; i++) {
+            mn_pair item = heap->items[i];
+            if (n == k && !mn_pair_less(item, heap->items[n - 1])) continue;
+            uint32_t j = n < k ? n++ : n - 1;
+            while (j > 0 && mn_pair_less(item, heap->items[j - 1])) {
+                heap->items[j] = heap->items[j - 1];
+                j--;
+            }
+            heap->items[j] = item;
+        }
         for (uint32_t i = 0; i < n; i++) {
             results[i].id = mn_hnsw_node_at(index, heap->items[i].slot)->id;
             results[i].distance = heap->items[i].distance;
@@ -574,7 +649,7 @@ static mn_status mn_link_back(mn_hnsw *index, mn_scratch *scratch, uint32_t neig
         for (uint32_t i = 0; i < count; i++)
             pairs[i] = (mn_pair){mn_dist_to(index, base, old->slots[i]), old->slots[i]};
         pairs[count] = (mn_pair){mn_dist_to(index, base, slot), slot};
-        qsort(pairs, count + 1, sizeof(mn_pair), mn_pair_compare);
+        mn_pairs_sort(pairs, count + 1);
         uint32_t kept = mn_select_neighbors(index, pairs, count + 1, capacity, scratch->chosen);
         status = mn_links_publish(index, scratch, neighbor, level, scratch->chosen, kept, old);
     }
@@ -600,6 +675,7 @@ static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot
         entry = atomic_load_explicit(&index->entry, memory_order_acquire);
         if (entry == MN_HNSW_ENTRY_NONE) {
             atomic_store_explicit(&node->state, MN_HNSW_STATE_LIVE, memory_order_release);
+            atomic_fetch_sub_explicit(&index->pending_count, 1, memory_order_release);
             atomic_store_explicit(&index->entry, ((uint64_t)level << 32) | slot, memory_order_release);
             pthread_mutex_unlock(&index->entry_lock);
             mn_rcu_read_unlock();
@@ -626,7 +702,7 @@ static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot
             if (results->items[i].slot != slot) scratch->selection.items[n++] = results->items[i];
         }
         if (n == 0) continue; /* only deleted or pending nodes nearby: keep the current entry */
-        qsort(scratch->selection.items, n, sizeof(mn_pair), mn_pair_compare);
+        mn_pairs_sort(scratch->selection.items, n);
         current = scratch->selection.items[0].slot;
         current_distance = scratch->selection.items[0].distance;
         uint32_t chosen_count =
@@ -647,6 +723,7 @@ static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot
     /* The node is LIVE even when a list allocation failed part-way: it is reachable and
      * consistent, only less well connected. */
     atomic_store_explicit(&node->state, MN_HNSW_STATE_LIVE, memory_order_release);
+    atomic_fetch_sub_explicit(&index->pending_count, 1, memory_order_release);
     if (level > top) {
         pthread_mutex_lock(&index->entry_lock);
         uint64_t latest = atomic_load_explicit(&index->entry, memory_order_relaxed);
@@ -687,6 +764,8 @@ static mn_status mn_hnsw_return_slots(mn_hnsw *index, const uint32_t *slots, siz
             free((void *)node->upper);
             node->upper = NULL;
         }
+        if (atomic_load_explicit(&node->state, memory_order_relaxed) == MN_HNSW_STATE_PENDING)
+            atomic_fetch_sub_explicit(&index->pending_count, 1, memory_order_relaxed);
         atomic_store_explicit(&node->state, MN_HNSW_STATE_FREE, memory_order_relaxed);
         uint32_t next = atomic_load_explicit(&index->next_slot, memory_order_relaxed);
         if (slot + 1 == next) {
@@ -735,6 +814,7 @@ static mn_status mn_hnsw_reserve(mn_hnsw *index, const uint64_t *ids, const floa
         node->id = ids[taken];
         atomic_store_explicit(&node->links0, NULL, memory_order_relaxed);
         memcpy(mn_hnsw_vector(node), vectors + taken * dimension, dimension * sizeof(float));
+        atomic_fetch_add_explicit(&index->pending_count, 1, memory_order_release);
         atomic_store_explicit(&node->state, MN_HNSW_STATE_PENDING, memory_order_release);
     }
     for (; status == MN_OK && mapped < count; mapped++) {
@@ -938,7 +1018,7 @@ static mn_status mn_repair_list(mn_hnsw *index, mn_scratch *scratch, uint32_t sl
             pool->items[pool->size++] = (mn_pair){mn_dist_to(index, base, candidate), candidate};
         }
     }
-    qsort(pool->items, pool->size, sizeof(mn_pair), mn_pair_compare);
+    mn_pairs_sort(pool->items, pool->size);
     uint32_t capacity = level == 0 ? index->m_base : index->m_upper;
     uint32_t kept = mn_select_neighbors(index, pool->items, pool->size, capacity, scratch->chosen);
     mn_node_lock(node);

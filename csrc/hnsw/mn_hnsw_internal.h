@@ -122,6 +122,7 @@ struct mn_hnsw {
     /* Counters, relaxed atomics. */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t live_count;
     _Atomic uint64_t deleted_count;
+    _Atomic uint64_t pending_count; /* reserved, not yet linked */
     _Atomic int64_t list_bytes;
 };
 

@@ -39,6 +39,9 @@
 /** Largest number of threads one mn_hnsw_insert_batch call may use. */
 #define MN_HNSW_BATCH_THREADS_MAX 256
 
+/** Above this much node storage a search prefetches whole vectors, not just their first line. */
+#define MN_HNSW_PREFETCH_ALL_BYTES (8u * 1024u * 1024u)
+
 /** Retired neighbour lists collected before one call_rcu hand-off (bounds deferred memory). */
 #define MN_HNSW_RETIRE_BATCH 256
 
