@@ -27,8 +27,15 @@ let package = Package(
             sources: ["csrc"],
             publicHeadersPath: "include",
             cSettings: [
+                .headerSearchPath("csrc"),
                 // The C core is always optimised: the recall tests build real indexes.
                 .unsafeFlags(["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror"]),
+            ],
+            linkerSettings: [
+                // Module-map `link` lines apply only where Swift imports the module; the C core
+                // needs them wherever it is linked.
+                .linkedLibrary("urcu-cds"), .linkedLibrary("urcu-memb"), .linkedLibrary("urcu-common"),
+                .linkedLibrary("numa"), .linkedLibrary("xxhash"),
             ]
         ),
         .target(name: "Mnemo", dependencies: ["CMnemo"]),

@@ -1021,6 +1021,14 @@ static mn_status mn_repair_list(mn_hnsw *index, mn_scratch *scratch, uint32_t sl
     mn_pairs_sort(pool->items, pool->size);
     uint32_t capacity = level == 0 ? index->m_base : index->m_upper;
     uint32_t kept = mn_select_neighbors(index, pool->items, pool->size, capacity, scratch->chosen);
+    /* A repaired node lost links; refill it to capacity with the nearest pruned candidates
+     * (hnswlib's keepPrunedConnections) so removals do not thin the graph around it. */
+    for (uint32_t i = 0; i < pool->size && kept < capacity; i++) {
+        uint32_t candidate = pool->items[i].slot;
+        int present = 0;
+        for (uint32_t j = 0; j < kept && !present; j++) present = scratch->chosen[j] == candidate;
+        if (!present) scratch->chosen[kept++] = candidate;
+    }
     mn_node_lock(node);
     status = mn_links_publish(index, scratch, node, level, scratch->chosen, kept, old);
     mn_node_unlock(node);

@@ -1,0 +1,100 @@
+/// The one error type of Mnemo.
+///
+/// Every failure of the C core is mapped to a ``Code`` in one place, so tests and callers can
+/// match on it:
+///
+/// ```swift
+/// do {
+///     try index.insert(id: 7, vector: [0, .nan, 1])
+/// } catch let error where error.code == .nonFinite {
+///     print("rejected:", error)
+/// }
+/// ```
+public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What went wrong. Extensible: new codes may be added without breaking matches.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The C core's status value (`mn_status`), or a Swift-side code above 1000.
+        public let rawValue: Int32
+
+        /// Creates a code from its raw value.
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+
+        /// An argument is out of range (k = 0, M too small, an empty name).
+        public static let invalidArgument = Code(rawValue: -1)
+        /// A vector has the wrong length, or a dimension is 0 or over the limit.
+        public static let wrongDimension = Code(rawValue: -2)
+        /// A vector has a NaN or infinite component.
+        public static let nonFinite = Code(rawValue: -3)
+        /// A zero vector was given to a cosine index.
+        public static let zeroVector = Code(rawValue: -4)
+        /// The id (or space name) is already present.
+        public static let duplicateID = Code(rawValue: -5)
+        /// The id is unknown.
+        public static let notFound = Code(rawValue: -6)
+        /// An allocation failed; nothing was changed.
+        public static let outOfMemory = Code(rawValue: -7)
+        /// A stream or file ended early.
+        public static let truncated = Code(rawValue: -8)
+        /// A stream or file failed its checksum or structural checks.
+        public static let corrupt = Code(rawValue: -9)
+        /// A stream or file has an unknown format or version.
+        public static let unsupportedVersion = Code(rawValue: -10)
+        /// Reading or writing failed.
+        public static let io = Code(rawValue: -11)
+        /// A bounded queue is full (back-pressure).
+        public static let full = Code(rawValue: -12)
+        /// An id, payload or count is over its limit.
+        public static let tooLarge = Code(rawValue: -13)
+        /// The database or index is closed.
+        public static let closed = Code(rawValue: -14)
+        /// The operation is not available on this CPU or build.
+        public static let unsupported = Code(rawValue: -15)
+        /// No memory space has that name.
+        public static let unknownSpace = Code(rawValue: -16)
+
+        /// A short name for the code.
+        public var description: String {
+            switch self {
+            case .invalidArgument: "invalidArgument"
+            case .wrongDimension: "wrongDimension"
+            case .nonFinite: "nonFinite"
+            case .zeroVector: "zeroVector"
+            case .duplicateID: "duplicateID"
+            case .notFound: "notFound"
+            case .outOfMemory: "outOfMemory"
+            case .truncated: "truncated"
+            case .corrupt: "corrupt"
+            case .unsupportedVersion: "unsupportedVersion"
+            case .io: "io"
+            case .full: "full"
+            case .tooLarge: "tooLarge"
+            case .closed: "closed"
+            case .unsupported: "unsupported"
+            case .unknownSpace: "unknownSpace"
+            default: "code(\(rawValue))"
+            }
+        }
+    }
+
+    /// What went wrong.
+    public let code: Code
+    /// A human-readable explanation.
+    public let message: String
+    /// For a rejected batch, the position of the first offending item.
+    public let offendingIndex: Int?
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, offendingIndex: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.offendingIndex = offendingIndex
+    }
+
+    /// The code, the message and, for a batch, the offender.
+    public var description: String {
+        if let offendingIndex {
+            return "\(code): \(message) (item \(offendingIndex))"
+        }
+        return "\(code): \(message)"
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The `mnemo` command line: benchmarks, the demo and (later) the server.
+@main
+struct MnemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mnemo",
+        abstract: "Mnemo, a memory database for AI agents.",
+        subcommands: [
+            AnnBenchCommand.self,
+        ]
+    )
+}
