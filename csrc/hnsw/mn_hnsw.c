@@ -158,6 +158,22 @@ static inline mn_pair mn_heap_pop(mn_heap *heap, int max_heap) {
     return top;
 }
 
+/* Replaces the root of a full max-heap with a smaller item: one sift-down instead of a push
+ * followed by a pop. */
+static inline void mn_heap_replace_top(mn_heap *heap, mn_pair item) {
+    uint32_t i = 0;
+    uint32_t n = heap->size;
+    for (;;) {
+        uint32_t child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && heap->items[child + 1].distance > heap->items[child].distance) child++;
+        if (heap->items[child].distance <= item.distance) break;
+        heap->items[i] = heap->items[child];
+        i = child;
+    }
+    heap->items[i] = item;
+}
+
 static inline int mn_pair_less(mn_pair x, mn_pair y) {
     return x.distance < y.distance || (x.distance == y.distance && x.slot < y.slot);
 }
@@ -521,8 +537,8 @@ static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, cons
                 mn_heap_push(candidates, (mn_pair){d, fresh_slots[i]}, 0);
                 if (!filter ||
                     atomic_load_explicit(&node->state, memory_order_acquire) == MN_HNSW_STATE_LIVE) {
-                    mn_heap_push(results, (mn_pair){d, fresh_slots[i]}, 1);
-                    if (results->size > ef) mn_heap_pop(results, 1);
+                    if (results->size < ef) mn_heap_push(results, (mn_pair){d, fresh_slots[i]}, 1);
+                    else mn_heap_replace_top(results, (mn_pair){d, fresh_slots[i]});
                     bound = results->items[0].distance;
                 }
             }

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Side-by-side ANN comparison: Mnemo (`mnemo ann-bench --json`) against hnswlib 0.8.0.
+
+Both run in this one script on the same files, the same machine, the same M, ef_construction,
+ef sweep and build thread count. Searches are single-threaded for both: Mnemo answers the
+queries one after another through its Swift API; hnswlib answers them in one knn_query call
+with num_threads=1 (its fastest single-thread path, with no per-query Python overhead).
+
+Prints, per dataset and thread count, build inserts/s and QPS at recall@10 = 0.90 / 0.95 / 0.99
+(linear interpolation along each library's ef sweep) with Mnemo/hnswlib ratios, and writes a
+recall-vs-QPS plot in the ann-benchmarks style. Figures only: it never fails on speed.
+
+    python3 bench/peers/compare.py --mnemo .build/release/mnemo --data ../shared/data
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+DATASETS = {"sift5k": "l2", "wordnet384": "cosine"}
+TARGETS = (0.90, 0.95, 0.99)
+
+
+def read_vecs(path):
+    raw = np.fromfile(path, dtype="<i4")
+    dim = int(raw[0])
+    return raw.reshape(-1, dim + 1)[:, 1:]
+
+
+def interpolate(points, target):
+    """QPS at `target` recall from (recall, qps) points, or None when never reached."""
+    points = sorted(points)
+    for (r0, q0), (r1, q1) in zip(points, points[1:]):
+        if r0 <= target <= r1:
+            if r1 == r0:
+                return max(q0, q1)
+            return q0 + (q1 - q0) * (target - r0) / (r1 - r0)
+    if points and points[0][0] >= target:
+        return points[0][1]
+    return None
+
+
+def run_mnemo(binary, data, name, metric, args, threads):
+    command = [binary, "ann-bench", "--base", f"{data}/{name}_base.fvecs",
+               "--query", f"{data}/{name}_query.fvecs", "--groundtruth", f"{data}/{name}_groundtruth.ivecs",
+               "--metric", metric, "--m", str(args.m), "--ef-construction", str(args.ef_construction),
+               "--ef", ",".join(map(str, args.ef)), "--k", str(args.k), "--threads", str(threads), "--json"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    build = next(r for r in rows if r["bench"] == "build")
+    search = [(r["recall"], r["qps"]) for r in rows if r["bench"] == "search"]
+    return build["inserts_per_second"], search
+
+
+def run_hnswlib(data, name, metric, args, threads):
+    import hnswlib
+    base = read_vecs(f"{data}/{name}_base.fvecs").view("<f4")
+    queries = read_vecs(f"{data}/{name}_query.fvecs").view("<f4")
+    truth = read_vecs(f"{data}/{name}_groundtruth.ivecs")[:, : args.k]
+    index = hnswlib.Index(space=metric, dim=base.shape[1])
+    index.init_index(max_elements=len(base), M=args.m, ef_construction=args.ef_construction, random_seed=100)
+    index.set_num_threads(threads)
+    start = time.perf_counter()
+    index.add_items(base, np.arange(len(base)))
+    build = len(base) / (time.perf_counter() - start)
+    index.set_num_threads(1)
+    search = []
+    for ef in args.ef:
+        index.set_ef(max(ef, args.k))
+        start = time.perf_counter()
+        labels, _ = index.knn_query(queries, k=args.k)
+        qps = len(queries) / (time.perf_counter() - start)
+        recall = np.mean([len(set(labels[i]) & set(truth[i])) / args.k for i in range(len(queries))])
+        search.append((float(recall), qps))
+    return build, search
+
+
+def fmt(value, digits=0):
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def ratio(a, b):
+    return "-" if a is None or b is None else f"{a / b:.2f}x"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mnemo", default=".build/release/mnemo", help="path to the mnemo binary")
+    parser.add_argument("--data", default="../shared/data", help="directory of the texmex datasets")
+    parser.add_argument("--datasets", default="sift5k,wordnet384", help="comma-separated dataset names")
+    parser.add_argument("--threads", default="1,2", help="comma-separated build thread counts")
+    parser.add_argument("--m", type=int, default=16)
+    parser.add_argument("--ef-construction", type=int, default=200)
+    parser.add_argument("--ef", default="10,20,40,60,80,120,160,240,320")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--plot", default="bench/peers/recall_qps.png", help="where to write the PNG plot")
+    args = parser.parse_args()
+    args.ef = [int(x) for x in args.ef.split(",")]
+    if not os.path.exists(args.mnemo):
+        sys.exit(f"compare.py: {args.mnemo} not found; build it with `swift build -c release --product mnemo`")
+
+    curves = {}
+    header = (f"{'dataset':<11} {'thr':>3} {'library':<8} {'build/s':>9} "
+              + " ".join(f"{'qps@' + format(t, '.2f'):>10}" for t in TARGETS))
+    lines = [header, "-" * len(header)]
+    for name in args.datasets.split(","):
+        metric = DATASETS[name]
+        for threads in [int(t) for t in args.threads.split(",")]:
+            mnemo_build, mnemo_search = run_mnemo(args.mnemo, args.data, name, metric, args, threads)
+            peer_build, peer_search = run_hnswlib(args.data, name, metric, args, threads)
+            curves[(name, threads)] = (mnemo_search, peer_search)
+            mnemo_qps = [interpolate(mnemo_search, t) for t in TARGETS]
+            peer_qps = [interpolate(peer_search, t) for t in TARGETS]
+            lines.append(f"{name:<11} {threads:>3} {'mnemo':<8} {fmt(mnemo_build):>9} "
+                         + " ".join(f"{fmt(q):>10}" for q in mnemo_qps))
+            lines.append(f"{'':<11} {'':>3} {'hnswlib':<8} {fmt(peer_build):>9} "
+                         + " ".join(f"{fmt(q):>10}" for q in peer_qps))
+            lines.append(f"{'':<11} {'':>3} {'ratio':<8} {ratio(mnemo_build, peer_build):>9} "
+                         + " ".join(f"{ratio(a, b):>10}" for a, b in zip(mnemo_qps, peer_qps)))
+    print(f"M {args.m}, ef_construction {args.ef_construction}, k {args.k}, ef sweep {args.ef}; "
+          "search single-threaded for both")
+    print("\n".join(lines))
+
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("compare.py: matplotlib missing, no plot written")
+        return
+    names = args.datasets.split(",")
+    figure, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 4.5), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        for (dataset, threads), (mnemo_search, peer_search) in curves.items():
+            if dataset != name or threads != 1:
+                continue
+            for label, points, style in (("mnemo", mnemo_search, "o-"), ("hnswlib 0.8.0", peer_search, "s--")):
+                points = sorted(points)
+                axis.plot([p[0] for p in points], [p[1] for p in points], style, label=label)
+        axis.set_yscale("log")
+        axis.set_xlabel("recall@10")
+        axis.set_ylabel("queries per second (1 thread)")
+        axis.set_title(f"{name} (M {args.m}, ef_construction {args.ef_construction})")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(args.plot) or ".", exist_ok=True)
+    figure.savefig(args.plot, dpi=110)
+    print(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
