@@ -5,7 +5,7 @@ import PackageDescription
 
 let package = Package(
     name: "Mnemo",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Mnemo", targets: ["Mnemo"]),
         .library(name: "MnemoPlacement", targets: ["MnemoPlacement"]),

@@ -8,6 +8,8 @@ struct MnemoCommand: AsyncParsableCommand {
         abstract: "Mnemo, a memory database for AI agents.",
         subcommands: [
             AnnBenchCommand.self,
+            PlacementCommand.self,
+            EngineBenchCommand.self,
         ]
     )
 }

@@ -21,7 +21,7 @@ import Testing
         func write(_ words: [Int32]) -> String {
             let path = directory.appendingPathComponent("f\(words.count).fvecs").path
             let data = words.withUnsafeBytes { Data($0) }
-            FileManager.default.createFile(atPath: path, contents: data)
+            #expect(FileManager.default.createFile(atPath: path, contents: data))
             return path
         }
         let good = write([2, 0x3F80_0000, 0x4000_0000])
