@@ -353,6 +353,54 @@ static void mn_test_public_errors(void) {
              "cosine = %.9g", (double)out);
 }
 
+/*
+ * The four-vector batch kernels: every level's out[j] equals the scalar oracle for vector j
+ * (same tolerance), over every dimension and with the four vectors at different misalignments;
+ * and the batch lookup validates like the single one.
+ */
+static void mn_test_batch_kernels(mn_simd_level best) {
+    size_t dims[320];
+    size_t dim_count = mn_test_dimensions(dims);
+    for (int m = 0; m < MN_TEST_METRICS; m++) {
+        mn_metric metric = mn_test_metrics[m];
+        mn_distance_fn oracle = mn_test_kernel(metric, MN_SIMD_SCALAR);
+        for (size_t di = 0; di < dim_count; di++) {
+            size_t dim = dims[di];
+            float *bases[5];
+            const float *vectors[4];
+            float *query;
+            for (int j = 0; j < 5; j++) {
+                size_t offset = (size_t)j % MN_TEST_OFFSETS;
+                bases[j] = mn_test_alloc(offset, dim);
+                mn_test_fill(bases[j] + offset, dim, metric);
+                if (j < 4) vectors[j] = bases[j] + offset;
+            }
+            query = bases[4] + 4 % MN_TEST_OFFSETS;
+            for (mn_simd_level level = MN_SIMD_SCALAR; level <= best; level++) {
+                mn_distance4_fn kernel = NULL;
+                mn_status st = mn_distance_kernel4(metric, level, &kernel);
+                MN_CHECK(st == MN_OK && kernel != NULL, "kernel4 %d/%d -> %d", (int)metric, (int)level, (int)st);
+                if (kernel == NULL) continue;
+                float out[4] = {-1, -1, -1, -1};
+                kernel(query, vectors, dim, out);
+                for (int j = 0; j < 4; j++) {
+                    double expected = oracle(query, vectors[j], dim);
+                    double reference = fmax(fabs(expected), MN_TEST_FLOOR);
+                    if (metric != MN_METRIC_L2) reference = fmax(reference, fabs(1.0 - expected));
+                    double rel = fabs((double)out[j] - expected) / reference;
+                    MN_CHECK(rel <= MN_TEST_REL_TOL, "x4 %s level %d dim %zu vector %d: got %.9g oracle %.9g",
+                             mn_test_metric_names[m], (int)level, dim, j, (double)out[j], expected);
+                }
+            }
+            for (int j = 0; j < 5; j++) free(bases[j]);
+        }
+    }
+    mn_distance4_fn kernel = NULL;
+    MN_CHECK(mn_distance_kernel4(7, MN_SIMD_AUTO, &kernel) == MN_ERR_INVALID, "bad metric");
+    MN_CHECK(mn_distance_kernel4(MN_METRIC_L2, 9, &kernel) == MN_ERR_INVALID, "bad level");
+    MN_CHECK(mn_distance_kernel4(MN_METRIC_L2, MN_SIMD_AUTO, NULL) == MN_ERR_INVALID, "NULL out");
+}
+
 int main(void) {
     mn_simd_level best = mn_test_best_level();
     const char *best_name = "?";
@@ -362,6 +410,7 @@ int main(void) {
     mn_test_level_best();
     mn_test_kernel_lookup(best);
     mn_test_against_oracle(best);
+    mn_test_batch_kernels(best);
     mn_test_guard_bands(best);
     mn_test_special_values(best);
     mn_test_public_errors();

@@ -254,11 +254,15 @@ mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out) {
     mn_metric kernel_metric = params->metric == MN_METRIC_L2 ? MN_METRIC_L2 : MN_METRIC_IP;
     status = mn_distance_kernel(kernel_metric, params->simd_level, &distance);
     if (status != MN_OK) return status;
+    mn_distance4_fn distance4 = NULL;
+    status = mn_distance_kernel4(kernel_metric, params->simd_level, &distance4);
+    if (status != MN_OK) return status;
 
     mn_hnsw *index = mn_numa_alloc(sizeof(mn_hnsw), params->numa_node);
     if (!index) return MN_ERR_NO_MEMORY;
     index->params = *params;
     index->distance = distance;
+    index->distance4 = distance4;
     index->m_upper = params->m;
     index->m_base = params->m * 2;
     index->level_multiplier = 1.0 / log((double)params->m);
@@ -478,6 +482,7 @@ static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, cons
                                      atomic_load_explicit(&((mn_hnsw *)index)->pending_count, memory_order_acquire)) != 0;
     const uint32_t dimension = index->params.dimension;
     const mn_distance_fn distance = index->distance;
+    const mn_distance4_fn distance4 = index->distance4;
 
     visited[entry] = epoch;
     mn_heap_push(candidates, (mn_pair){entry_distance, entry}, 0);
@@ -520,15 +525,25 @@ static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, cons
             fresh_slots[count++] = slot;
             __builtin_prefetch(mn_hnsw_vector(node));
         }
-        /* Pass 2: distances, pulling in the rest of the next vector while this one is read. */
-        for (uint32_t i = 0; i < count; i++) {
-            if (i + 1 < count) {
-                const char *next = (const char *)mn_hnsw_vector(fresh[i + 1]);
+        /* Pass 2: distances, four at a time, pulling in the next group while this one is read. */
+        float scores[MN_LIST_SCRATCH];
+        for (uint32_t i = 0; i < count; i += 4) {
+            for (uint32_t j = i + 4; j < i + 8 && j < count; j++) {
+                const char *next = (const char *)mn_hnsw_vector(fresh[j]);
                 for (size_t line = 1; line < prefetch_lines; line++)
                     __builtin_prefetch(next + line * MN_CACHE_LINE_SIZE);
             }
+            if (i + 4 <= count) {
+                const float *group[4] = {mn_hnsw_vector(fresh[i]), mn_hnsw_vector(fresh[i + 1]),
+                                         mn_hnsw_vector(fresh[i + 2]), mn_hnsw_vector(fresh[i + 3])};
+                distance4(query, group, dimension, scores + i);
+            } else {
+                for (uint32_t j = i; j < count; j++) scores[j] = distance(query, mn_hnsw_vector(fresh[j]), dimension);
+            }
+        }
+        for (uint32_t i = 0; i < count; i++) {
             mn_hnsw_node *node = fresh[i];
-            float d = distance(query, mn_hnsw_vector(node), dimension);
+            float d = scores[i];
             if (results->size < ef || d < bound) {
                 if (candidates->size == candidates->capacity) {
                     status = mn_heap_reserve(candidates, candidates->capacity + 1);

@@ -143,3 +143,64 @@ float mn_distance_cosine_f32_avx2(const float *a, const float *b, size_t dimensi
     }
     return (float)(1.0 - dot / sqrt(norm_a * norm_b));
 }
+
+/* Four distances from one query (see mn_distance_l2_f32x4_avx512). */
+__attribute__((target("avx2,fma")))
+void mn_distance_l2_f32x4_avx2(const float *q, const float *const *v, size_t dimension, float *out) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + MN_AVX2_WIDTH <= dimension; i += MN_AVX2_WIDTH) {
+        __m256 x = _mm256_loadu_ps(q + i);
+        __m256 d0 = _mm256_sub_ps(x, _mm256_loadu_ps(v[0] + i));
+        __m256 d1 = _mm256_sub_ps(x, _mm256_loadu_ps(v[1] + i));
+        __m256 d2 = _mm256_sub_ps(x, _mm256_loadu_ps(v[2] + i));
+        __m256 d3 = _mm256_sub_ps(x, _mm256_loadu_ps(v[3] + i));
+        acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+        acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+        acc2 = _mm256_fmadd_ps(d2, d2, acc2);
+        acc3 = _mm256_fmadd_ps(d3, d3, acc3);
+    }
+    if (i < dimension) {
+        __m256i mask = mn_avx2_tail_mask(dimension - i);
+        __m256 x = _mm256_maskload_ps(q + i, mask);
+        __m256 d0 = _mm256_sub_ps(x, _mm256_maskload_ps(v[0] + i, mask));
+        __m256 d1 = _mm256_sub_ps(x, _mm256_maskload_ps(v[1] + i, mask));
+        __m256 d2 = _mm256_sub_ps(x, _mm256_maskload_ps(v[2] + i, mask));
+        __m256 d3 = _mm256_sub_ps(x, _mm256_maskload_ps(v[3] + i, mask));
+        acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+        acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+        acc2 = _mm256_fmadd_ps(d2, d2, acc2);
+        acc3 = _mm256_fmadd_ps(d3, d3, acc3);
+    }
+    out[0] = mn_avx2_sum(acc0);
+    out[1] = mn_avx2_sum(acc1);
+    out[2] = mn_avx2_sum(acc2);
+    out[3] = mn_avx2_sum(acc3);
+}
+
+__attribute__((target("avx2,fma")))
+void mn_distance_ip_f32x4_avx2(const float *q, const float *const *v, size_t dimension, float *out) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + MN_AVX2_WIDTH <= dimension; i += MN_AVX2_WIDTH) {
+        __m256 x = _mm256_loadu_ps(q + i);
+        acc0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(v[0] + i), acc0);
+        acc1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(v[1] + i), acc1);
+        acc2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(v[2] + i), acc2);
+        acc3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(v[3] + i), acc3);
+    }
+    if (i < dimension) {
+        __m256i mask = mn_avx2_tail_mask(dimension - i);
+        __m256 x = _mm256_maskload_ps(q + i, mask);
+        acc0 = _mm256_fmadd_ps(x, _mm256_maskload_ps(v[0] + i, mask), acc0);
+        acc1 = _mm256_fmadd_ps(x, _mm256_maskload_ps(v[1] + i, mask), acc1);
+        acc2 = _mm256_fmadd_ps(x, _mm256_maskload_ps(v[2] + i, mask), acc2);
+        acc3 = _mm256_fmadd_ps(x, _mm256_maskload_ps(v[3] + i, mask), acc3);
+    }
+    out[0] = 1.0f - mn_avx2_sum(acc0);
+    out[1] = 1.0f - mn_avx2_sum(acc1);
+    out[2] = 1.0f - mn_avx2_sum(acc2);
+    out[3] = 1.0f - mn_avx2_sum(acc3);
+}

@@ -37,6 +37,39 @@ static const mn_distance_fn mn_distance_table[MN_METRICS][MN_SIMD_LEVELS] = {
         },
 };
 
+/* Cosine has no dedicated batch kernel (indexes store unit vectors and use ip); these loop the
+ * single-vector kernel of the level. */
+static void mn_distance_cosine_f32x4_avx2(const float *query, const float *const *vectors, size_t dimension,
+                                          float *out) {
+    for (int j = 0; j < 4; j++) out[j] = mn_distance_cosine_f32_avx2(query, vectors[j], dimension);
+}
+
+static void mn_distance_cosine_f32x4_avx512(const float *query, const float *const *vectors, size_t dimension,
+                                            float *out) {
+    for (int j = 0; j < 4; j++) out[j] = mn_distance_cosine_f32_avx512(query, vectors[j], dimension);
+}
+
+static const mn_distance4_fn mn_distance4_table[MN_METRICS][MN_SIMD_LEVELS] = {
+    [MN_METRIC_L2] =
+        {
+            [MN_SIMD_SCALAR] = mn_distance_l2_f32x4_scalar,
+            [MN_SIMD_AVX2] = mn_distance_l2_f32x4_avx2,
+            [MN_SIMD_AVX512] = mn_distance_l2_f32x4_avx512,
+        },
+    [MN_METRIC_IP] =
+        {
+            [MN_SIMD_SCALAR] = mn_distance_ip_f32x4_scalar,
+            [MN_SIMD_AVX2] = mn_distance_ip_f32x4_avx2,
+            [MN_SIMD_AVX512] = mn_distance_ip_f32x4_avx512,
+        },
+    [MN_METRIC_COSINE] =
+        {
+            [MN_SIMD_SCALAR] = mn_distance_cosine_f32x4_scalar,
+            [MN_SIMD_AVX2] = mn_distance_cosine_f32x4_avx2,
+            [MN_SIMD_AVX512] = mn_distance_cosine_f32x4_avx512,
+        },
+};
+
 static const char *const mn_simd_level_names[MN_SIMD_LEVELS] = {
     [MN_SIMD_SCALAR] = "scalar",
     [MN_SIMD_AVX2] = "avx2",
@@ -92,20 +125,46 @@ mn_status mn_simd_level_name(mn_simd_level level, const char **out) {
     return MN_OK;
 }
 
-mn_status mn_distance_kernel(mn_metric metric, mn_simd_level level, mn_distance_fn *out) {
-    if (out == NULL || metric < 0 || metric >= MN_METRICS) {
+/* Validates (metric, level) and resolves MN_SIMD_AUTO; shared by both kernel getters. */
+static mn_status mn_distance_resolve(mn_metric metric, mn_simd_level *level) {
+    if (metric < 0 || metric >= MN_METRICS) {
         return MN_ERR_INVALID;
     }
-    if (level != MN_SIMD_AUTO && (level < 0 || level >= MN_SIMD_LEVELS)) {
+    if (*level != MN_SIMD_AUTO && (*level < 0 || *level >= MN_SIMD_LEVELS)) {
         return MN_ERR_INVALID;
     }
     mn_simd_level best = mn_simd_best();
-    if (level == MN_SIMD_AUTO) {
-        level = best;
-    } else if (level > best) {
+    if (*level == MN_SIMD_AUTO) {
+        *level = best;
+    } else if (*level > best) {
         return MN_ERR_UNSUPPORTED;
     }
+    return MN_OK;
+}
+
+mn_status mn_distance_kernel(mn_metric metric, mn_simd_level level, mn_distance_fn *out) {
+    if (out == NULL) {
+        return MN_ERR_INVALID;
+    }
+    mn_status status = mn_distance_resolve(metric, &level);
+    if (status != MN_OK) {
+        return status;
+    }
     mn_distance_fn kernel = mn_distance_table[metric][level];
+    MN_ASSERT(kernel != NULL);
+    *out = kernel;
+    return MN_OK;
+}
+
+mn_status mn_distance_kernel4(mn_metric metric, mn_simd_level level, mn_distance4_fn *out) {
+    if (out == NULL) {
+        return MN_ERR_INVALID;
+    }
+    mn_status status = mn_distance_resolve(metric, &level);
+    if (status != MN_OK) {
+        return status;
+    }
+    mn_distance4_fn kernel = mn_distance4_table[metric][level];
     MN_ASSERT(kernel != NULL);
     *out = kernel;
     return MN_OK;

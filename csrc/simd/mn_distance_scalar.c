@@ -42,3 +42,19 @@ float mn_distance_cosine_f32_scalar(const float *a, const float *b, size_t dimen
     }
     return (float)(1.0 - dot / sqrt(norm_a * norm_b));
 }
+
+/* Four distances from one query, one after another (the oracle for the x4 kernels). */
+void mn_distance_l2_f32x4_scalar(const float *query, const float *const *vectors, size_t dimension,
+                                 float *out) {
+    for (int j = 0; j < 4; j++) out[j] = mn_distance_l2_f32_scalar(query, vectors[j], dimension);
+}
+
+void mn_distance_ip_f32x4_scalar(const float *query, const float *const *vectors, size_t dimension,
+                                 float *out) {
+    for (int j = 0; j < 4; j++) out[j] = mn_distance_ip_f32_scalar(query, vectors[j], dimension);
+}
+
+void mn_distance_cosine_f32x4_scalar(const float *query, const float *const *vectors, size_t dimension,
+                                     float *out) {
+    for (int j = 0; j < 4; j++) out[j] = mn_distance_cosine_f32_scalar(query, vectors[j], dimension);
+}

@@ -41,6 +41,13 @@ typedef int32_t mn_simd_level;
 /** A kernel: the distance between a and b, each of `dimension` floats. */
 typedef float (*mn_distance_fn)(const float *a, const float *b, size_t dimension);
 
+/**
+ * A batch kernel: the distances from `query` to four vectors, written to out[0..3]. Loading the
+ * query once for four vectors is what makes the search path's neighbour scoring faster.
+ */
+typedef void (*mn_distance4_fn)(const float *query, const float *const *vectors, size_t dimension,
+                                float *out);
+
 /** Writes the best level this CPU supports (detected once) to *out. */
 mn_status mn_simd_level_best(mn_simd_level *out);
 
@@ -56,6 +63,9 @@ mn_status mn_simd_level_name(mn_simd_level level, const char **out);
  * lacks the level (forcing a level is for tests and benchmarks).
  */
 mn_status mn_distance_kernel(mn_metric metric, mn_simd_level level, mn_distance_fn *out);
+
+/** As mn_distance_kernel, for the four-vector batch kernel of (metric, level). */
+mn_status mn_distance_kernel4(mn_metric metric, mn_simd_level level, mn_distance4_fn *out);
 
 /**
  * Computes one distance with the best kernel. Returns MN_ERR_DIMENSION for a dimension of 0 or
@@ -74,6 +84,13 @@ float mn_distance_cosine_f32_avx2(const float *a, const float *b, size_t dimensi
 float mn_distance_l2_f32_avx512(const float *a, const float *b, size_t dimension);
 float mn_distance_ip_f32_avx512(const float *a, const float *b, size_t dimension);
 float mn_distance_cosine_f32_avx512(const float *a, const float *b, size_t dimension);
+void mn_distance_l2_f32x4_scalar(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_ip_f32x4_scalar(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_cosine_f32x4_scalar(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_l2_f32x4_avx2(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_ip_f32x4_avx2(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_l2_f32x4_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_ip_f32x4_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
 
 #ifdef __cplusplus
 }
