@@ -86,6 +86,8 @@
 #define MN_ENGINE_PARALLEL_BATCH_DEFAULT 1000u
 /** How long an idle worker sleeps before it looks for work to steal again. */
 #define MN_ENGINE_IDLE_WAIT_US 1000u
+/** Search beam when the caller passes ef = 0: max(k, this), a moderate beam for small k. */
+#define MN_ENGINE_SEARCH_EF_DEFAULT 64u
 /** Searches with k up to this use stack scratch; larger k allocates per call. */
 #define MN_ENGINE_SEARCH_STACK_K 64u
 /** Worker arenas: chunks of this size, carved into power-of-two classes 64 B ... 64 KiB. */
@@ -104,6 +106,60 @@
 #endif
 #if MN_ENGINE_CONTENT_BYTES_DEFAULT > MN_ENGINE_CONTENT_BYTES_MAX
 #error "default content limit over the maximum"
+#endif
+
+/* ---- Write-ahead log (mn_wal.h) ---- */
+
+/** Default segment size: a segment is rotated before a batch would take it past this size.
+ *  64 MiB keeps recovery scans and deletions coarse-grained without huge files. */
+#define MN_WAL_SEGMENT_BYTES_DEFAULT (64ull << 20)
+/** Smallest allowed segment limit (tests rotate often); must hold a segment header. */
+#define MN_WAL_SEGMENT_BYTES_MIN 4096ull
+/** Largest allowed segment limit: recovery maps one segment at a time. */
+#define MN_WAL_SEGMENT_BYTES_MAX (1ull << 30)
+/** Largest payload of one record: the largest memory content plus 1 MiB of id, vector, name. */
+#define MN_WAL_PAYLOAD_BYTES_MAX (MN_ENGINE_CONTENT_BYTES_MAX + (1u << 20))
+/** Most records in one group commit (one engine batch is at most this many memories). */
+#define MN_WAL_BATCH_RECORDS_MAX MN_ENGINE_BATCH_COUNT_MAX
+/** Most bytes of one group commit (encoded): bounds the appender's single write buffer. */
+#define MN_WAL_BATCH_BYTES_MAX (256ull << 20)
+/** Default and largest fsync interval of the batched durability mode. */
+#define MN_WAL_SYNC_INTERVAL_MS_DEFAULT 10u
+#define MN_WAL_SYNC_INTERVAL_MS_MAX 10000u
+/** Most segment files one log directory may hold (bounds a recovery listing). */
+#define MN_WAL_SEGMENTS_MAX (1u << 20)
+/** Longest path of a segment file, directory included (PATH_MAX on Linux). */
+#define MN_WAL_PATH_BYTES_MAX 4096u
+
+#if MN_WAL_BATCH_BYTES_MAX < MN_WAL_PAYLOAD_BYTES_MAX + 64ull
+#error "a batch must hold at least one largest record"
+#endif
+#if MN_WAL_SEGMENT_BYTES_MIN > MN_WAL_SEGMENT_BYTES_DEFAULT || MN_WAL_SEGMENT_BYTES_DEFAULT > MN_WAL_SEGMENT_BYTES_MAX
+#error "default segment size out of its range"
+#endif
+#if MN_WAL_SYNC_INTERVAL_MS_DEFAULT > MN_WAL_SYNC_INTERVAL_MS_MAX
+#error "default sync interval over the maximum"
+#endif
+
+/* ---- Associations and spreading activation (mn_assoc.h) ---- */
+
+/** Most links out of one memory, and most links into one: bounds a removal's work and a
+ *  recall's expansion. 256 is far more associations than a memory usefully has. */
+#define MN_ASSOC_DEGREE_MAX 256u
+/** Most memories holding links in one table (the index's slot limit). */
+#define MN_ASSOC_NODES_MAX MN_HNSW_NODES_MAX
+/** Most seeds (nearest memories to the cue) one recall may start from. */
+#define MN_ASSOC_SEEDS_MAX 1024u
+/** Most hops activation may spread. */
+#define MN_ASSOC_HOPS_MAX 8u
+/** Most edges one node may expand (association links plus layer-0 similarity neighbours). */
+#define MN_ASSOC_FAN_OUT_MAX (MN_ASSOC_DEGREE_MAX + 2u * MN_HNSW_M_MAX)
+/** Default and largest number of memories one recall may activate (its work and scratch). */
+#define MN_ASSOC_RECALL_NODES_DEFAULT 16384u
+#define MN_ASSOC_RECALL_NODES_MAX (1u << 20)
+
+#if MN_ASSOC_RECALL_NODES_DEFAULT > MN_ASSOC_RECALL_NODES_MAX || MN_ASSOC_SEEDS_MAX > MN_ASSOC_RECALL_NODES_DEFAULT
+#error "recall node budget must hold every seed"
 #endif
 
 #endif /* MN_LIMITS_H */

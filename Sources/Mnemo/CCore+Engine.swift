@@ -1,0 +1,393 @@
+import CMnemo
+import Foundation
+
+// The only Swift file that calls the engine's C functions (mn_engine.h). It owns every unsafe
+// pointer and C type of the engine: the public types (Database, Space, Memory, ...) hold an
+// EngineHandle or SpaceHandle and call the static functions below.
+//
+// Asynchronous writes: the C submit functions copy their input and queue one mailbox record;
+// the worker thread that applies it calls `engineCompletion`, which resumes the awaiting
+// Swift continuation (passed as an Unmanaged box in the C context pointer). Nothing blocks a
+// thread of the cooperative pool: a full mailbox makes the caller sleep asynchronously and
+// retry (or throw `.full`), and the worker never waits for Swift.
+
+/// Owns an `mn_engine`; its deinit closes the engine and frees it.
+final class EngineHandle: @unchecked Sendable {
+    // @unchecked: the pointer is immutable and the C engine is thread safe (mn_engine.h).
+    let pointer: OpaquePointer
+
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+
+    deinit { mn_engine_destroy(pointer) }
+}
+
+/// Owns one `mn_space` handle and keeps its engine alive.
+final class SpaceHandle: @unchecked Sendable {
+    // @unchecked: the pointer is immutable and mn_space functions are thread safe.
+    let pointer: OpaquePointer
+    let engine: EngineHandle
+
+    init(_ pointer: OpaquePointer, engine: EngineHandle) {
+        self.pointer = pointer
+        self.engine = engine
+    }
+
+    deinit { mn_space_release(pointer) }
+}
+
+/// The continuation of one submitted write, handed to C as an unmanaged context.
+private final class CompletionBox: @unchecked Sendable {
+    // @unchecked: resumed exactly once, by the worker's callback or by the submitter on failure.
+    let continuation: CheckedContinuation<SubmitOutcome, Never>
+
+    init(_ continuation: CheckedContinuation<SubmitOutcome, Never>) {
+        self.continuation = continuation
+    }
+}
+
+private enum SubmitOutcome: Sendable {
+    case completed(mn_status, UInt64)
+    case rejected(mn_status)
+}
+
+/// Collects the memories a get or search visits (the views are valid only during the visit).
+private struct VisitCollector {
+    var hits: [SearchHit] = []
+}
+
+/// Builds a Swift copy of a C view.
+private func copyView(_ view: UnsafePointer<mn_memory_view>) -> SearchHit {
+    let v = view.pointee
+    let id: String = v.id.map { pointer in
+        pointer.withMemoryRebound(to: UInt8.self, capacity: Int(v.id_bytes)) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: Int(v.id_bytes)), as: UTF8.self)
+        }
+    } ?? ""
+    let content: [UInt8] = v.content.map { Array(UnsafeBufferPointer(start: $0, count: Int(v.content_bytes))) } ?? []
+    let created = Date(timeIntervalSince1970: Double(v.created_ns) / 1_000_000_000)
+    return SearchHit(id: id, distance: v.distance, content: content, createdAt: created)
+}
+
+/// Calls `body` with the UTF-8 bytes of `string` (no terminator).
+private func withUTF8<R>(_ string: String, _ body: (UnsafePointer<CChar>?, UInt32) -> R) -> R {
+    var copy = string
+    return copy.withUTF8 { buffer in
+        buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress, UInt32(clamping: $0.count)) }
+    }
+}
+
+extension CCore {
+    // MARK: - Engine
+
+    static func createEngine(_ options: DatabaseOptions) throws(MnemoError) -> EngineHandle {
+        var c = mn_engine_options()
+        mn_engine_options_default(&c)
+        c.workers = UInt32(clamping: options.workers ?? 0)
+        c.pin_workers = options.pinWorkers ? 1 : 0
+        c.stealing = options.workStealing ? 1 : 0
+        c.mailbox_depth = UInt32(clamping: options.mailboxDepth)
+        c.content_bytes_max = UInt64(clamping: options.maxContentBytes)
+        c.parallel_batch_min = UInt32(clamping: options.parallelBatchThreshold)
+        var pointer: OpaquePointer?
+        try check(mn_engine_create(&c, &pointer), "create database")
+        guard let pointer else { throw MnemoError(.outOfMemory, "create database returned no engine") }
+        return EngineHandle(pointer)
+    }
+
+    static func spaceCount(_ engine: EngineHandle) -> Int {
+        var count: UInt64 = 0
+        mn_engine_space_count(engine.pointer, &count)
+        return Int(count)
+    }
+
+    static func closeEngine(_ engine: EngineHandle) {
+        mn_engine_close(engine.pointer)
+    }
+
+    static func workerStats(_ engine: EngineHandle) -> [WorkerStats] {
+        var count: UInt32 = 0
+        mn_engine_worker_count(engine.pointer, &count)
+        return (0..<count).map { index in
+            var s = mn_worker_stats()
+            mn_engine_worker_stats(engine.pointer, index, &s)
+            return WorkerStats(index: Int(index), operations: Int(s.ops), batches: Int(s.batches),
+                               memories: Int(s.memories), steals: Int(s.steals), helps: Int(s.helps),
+                               queueDepth: Int(s.queue_depth), busy: .nanoseconds(Int64(s.busy_ns)),
+                               cpu: s.cpu >= 0 ? Int(s.cpu) : nil,
+                               numaNode: s.numa_node >= 0 ? Int(s.numa_node) : nil)
+        }
+    }
+
+    static func homeWorker(_ engine: EngineHandle, of name: String) throws(MnemoError) -> Int {
+        var home: UInt32 = 0
+        let status = withUTF8(name) { mn_engine_space_home(engine.pointer, $0, $1, &home) }
+        try check(status, "space name \"\(name)\"")
+        return Int(home)
+    }
+
+    // MARK: - Spaces
+
+    private static func checkName(_ name: String) throws(MnemoError) {
+        if name.utf8.count > Int(MN_ENGINE_NAME_BYTES_MAX) {
+            throw MnemoError(.tooLarge, "space name of \(name.utf8.count) bytes (limit \(MN_ENGINE_NAME_BYTES_MAX))")
+        }
+    }
+
+    static func createSpace(_ engine: EngineHandle, name: String, dimension: Int, metric: Metric,
+                            parameters: HNSWIndex.Parameters) throws(MnemoError) -> SpaceHandle {
+        try checkName(name)
+        guard dimension > 0, dimension <= Int(MN_DIMENSION_MAX) else {
+            throw MnemoError(.wrongDimension, "dimension \(dimension) is not in 1...\(MN_DIMENSION_MAX)")
+        }
+        guard let m = UInt32(exactly: parameters.m), let ef = UInt32(exactly: parameters.efConstruction) else {
+            throw MnemoError(.invalidArgument, "m and efConstruction must be positive 32-bit values")
+        }
+        var params = mn_hnsw_params()
+        mn_hnsw_params_default(UInt32(dimension), metric.cValue, &params)
+        params.m = m
+        params.ef_construction = ef
+        params.seed = parameters.seed
+        var pointer: OpaquePointer?
+        let status = withUTF8(name) { mn_engine_space_create(engine.pointer, $0, $1, &params, &pointer) }
+        try check(status, "create space \"\(name)\"")
+        guard let pointer else { throw MnemoError(.outOfMemory, "create space returned no handle") }
+        return SpaceHandle(pointer, engine: engine)
+    }
+
+    static func openSpace(_ engine: EngineHandle, name: String) throws(MnemoError) -> SpaceHandle {
+        try checkName(name)
+        var pointer: OpaquePointer?
+        let status = withUTF8(name) { mn_engine_space_open(engine.pointer, $0, $1, &pointer) }
+        try check(status, "space \"\(name)\"")
+        guard let pointer else { throw MnemoError(.unknownSpace, "space \"\(name)\"") }
+        return SpaceHandle(pointer, engine: engine)
+    }
+
+    static func dropSpace(_ engine: EngineHandle, name: String) throws(MnemoError) {
+        try checkName(name)
+        let status = withUTF8(name) { mn_engine_space_drop(engine.pointer, $0, $1) }
+        try check(status, "drop space \"\(name)\"")
+    }
+
+    static func spaceNames(_ engine: EngineHandle) -> [String] {
+        var names: [String] = []
+        withUnsafeMutablePointer(to: &names) { namesPointer in
+            _ = mn_engine_space_list(engine.pointer, { context, name, bytes in
+                guard let context, let name else { return }
+                let names = context.assumingMemoryBound(to: [String].self)
+                name.withMemoryRebound(to: UInt8.self, capacity: Int(bytes)) {
+                    names.pointee.append(String(decoding: UnsafeBufferPointer(start: $0, count: Int(bytes)),
+                                                as: UTF8.self))
+                }
+            }, namesPointer)
+        }
+        return names.sorted()
+    }
+
+    static func spaceDescription(_ space: SpaceHandle) -> (dimension: Int, metric: Metric) {
+        var params = mn_hnsw_params()
+        mn_space_params(space.pointer, &params)
+        let metric: Metric = switch params.metric {
+        case MN_METRIC_IP: .innerProduct
+        case MN_METRIC_COSINE: .cosine
+        default: .l2
+        }
+        return (Int(params.dimension), metric)
+    }
+
+    static func spaceStats(_ space: SpaceHandle, name: String) -> SpaceStats {
+        var s = mn_space_stats()
+        mn_space_stats_get(space.pointer, &s)
+        let metric: Metric = switch s.metric {
+        case MN_METRIC_IP: .innerProduct
+        case MN_METRIC_COSINE: .cosine
+        default: .l2
+        }
+        return SpaceStats(name: name, count: Int(s.count), bytes: Int(s.bytes), queueDepth: Int(s.queue_depth),
+                          operationsApplied: Int(s.ops_applied), homeWorker: Int(s.home_worker),
+                          dimension: Int(s.dimension), metric: metric)
+    }
+
+    // MARK: - Writes
+
+    /// Submits through `body` and suspends until the worker completes the record. A full
+    /// mailbox is retried after an asynchronous sleep when `waitWhenFull`, else thrown.
+    private static func submit(_ what: @autoclosure () -> String, waitWhenFull: Bool, isBatch: Bool = false,
+                               _ body: (mn_completion_fn, UnsafeMutableRawPointer) -> mn_status,
+                               failedIndex: () -> Int? = { nil }) async throws(MnemoError) -> UInt64 {
+        var pause: UInt64 = 20_000
+        while true {
+            let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<SubmitOutcome, Never>) in
+                let box = Unmanaged.passRetained(CompletionBox(continuation))
+                let status = body(engineCompletion, box.toOpaque())
+                if status != MN_OK {
+                    box.release()
+                    continuation.resume(returning: .rejected(status))
+                }
+            }
+            switch outcome {
+            case .completed(let status, let detail):
+                let offender: Int? = isBatch && status == MN_ERR_DUPLICATE ? Int(detail) : nil
+                try check(status, what(), offendingIndex: offender)
+                return detail
+            case .rejected(let status) where status == MN_ERR_FULL && waitWhenFull:
+                try? await Task.sleep(nanoseconds: pause)
+                pause = min(pause * 2, 2_000_000)
+            case .rejected(let status):
+                try check(status, what(), offendingIndex: failedIndex())
+                return 0
+            }
+        }
+    }
+
+    enum WriteKind { case insert, upsert }
+
+    static func write(_ space: SpaceHandle, _ kind: WriteKind, _ memory: Memory,
+                      waitWhenFull: Bool) async throws(MnemoError) -> UInt64 {
+        guard let dimension = UInt32(exactly: memory.vector.count) else {
+            throw MnemoError(.wrongDimension, "vector of \(memory.vector.count) floats")
+        }
+        let idBytes = Array(memory.id.utf8)
+        let what = "\(kind == .insert ? "insert" : "upsert") \"\(memory.id)\""
+        return try await submit(what, waitWhenFull: waitWhenFull) { done, context in
+            idBytes.withUnsafeBufferPointer { id in
+                memory.vector.withUnsafeBufferPointer { vector in
+                    memory.content.withUnsafeBufferPointer { content in
+                        id.withMemoryRebound(to: CChar.self) { id in
+                            let submit = kind == .insert ? mn_space_insert : mn_space_upsert
+                            return submit(space.pointer, id.baseAddress, UInt32(clamping: id.count),
+                                          vector.baseAddress, dimension, content.baseAddress,
+                                          UInt64(content.count), 0, done, context)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func delete(_ space: SpaceHandle, id: String, waitWhenFull: Bool) async throws(MnemoError) -> Bool {
+        let idBytes = Array(id.utf8)
+        do {
+            let detail = try await submit("delete \"\(id)\"", waitWhenFull: waitWhenFull) { done, context in
+                idBytes.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) {
+                        mn_space_delete(space.pointer, $0.baseAddress, UInt32(clamping: $0.count), 0, done, context)
+                    }
+                }
+            }
+            return detail == 1
+        } catch where error.code == .notFound {
+            return false
+        }
+    }
+
+    static func insertBatch(_ space: SpaceHandle, _ memories: [Memory], dimension: Int,
+                            waitWhenFull: Bool) async throws(MnemoError) {
+        guard !memories.isEmpty else { return }
+        var vectors: [Float] = []
+        vectors.reserveCapacity(memories.count * dimension)
+        var ids: [UInt8] = []
+        var idOffsets: [UInt64] = [0]
+        idOffsets.reserveCapacity(memories.count + 1)
+        var contents: [UInt8] = []
+        var contentOffsets: [UInt64] = [0]
+        contentOffsets.reserveCapacity(memories.count + 1)
+        let explicitTimes = memories.contains { $0.createdAt != nil }
+        var created: [Int64] = []
+        let now = Date()
+        for (index, memory) in memories.enumerated() {
+            guard memory.vector.count == dimension else {
+                throw MnemoError(.wrongDimension,
+                                 "vector of \(memory.vector.count) floats in a space of dimension \(dimension)",
+                                 offendingIndex: index)
+            }
+            vectors.append(contentsOf: memory.vector)
+            ids.append(contentsOf: memory.id.utf8)
+            idOffsets.append(UInt64(ids.count))
+            contents.append(contentsOf: memory.content)
+            contentOffsets.append(UInt64(contents.count))
+            if explicitTimes {
+                let date = memory.createdAt ?? now
+                created.append(Int64(date.timeIntervalSince1970 * 1_000_000_000))
+            }
+        }
+        var failed = 0
+        _ = try await submit("insert batch of \(memories.count)", waitWhenFull: waitWhenFull, isBatch: true, { done, context in
+            vectors.withUnsafeBufferPointer { vectorBuffer in
+                ids.withUnsafeBufferPointer { idBuffer in
+                    idOffsets.withUnsafeBufferPointer { idOffsetBuffer in
+                        contents.withUnsafeBufferPointer { contentBuffer in
+                            contentOffsets.withUnsafeBufferPointer { contentOffsetBuffer in
+                                created.withUnsafeBufferPointer { createdBuffer in
+                                    idBuffer.withMemoryRebound(to: CChar.self) { idChars in
+                                        var batch = mn_batch_in(
+                                            count: memories.count, dimension: UInt32(dimension),
+                                            vectors: vectorBuffer.baseAddress, ids: idChars.baseAddress,
+                                            id_offsets: idOffsetBuffer.baseAddress,
+                                            contents: contentBuffer.baseAddress,
+                                            content_offsets: contentOffsetBuffer.baseAddress,
+                                            created_ns: explicitTimes ? createdBuffer.baseAddress : nil)
+                                        return mn_space_insert_batch(space.pointer, &batch, 0, done, context, &failed)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }, failedIndex: { failed })
+    }
+
+    // MARK: - Reads
+
+    static func get(_ space: SpaceHandle, id: String, dimension: Int) throws(MnemoError) -> Memory? {
+        var vector = [Float](repeating: 0, count: dimension)
+        var collector = VisitCollector()
+        let status = withUTF8(id) { idPointer, idBytes in
+            vector.withUnsafeMutableBufferPointer { vectorBuffer in
+                withUnsafeMutablePointer(to: &collector) { collectorPointer in
+                    mn_space_get(space.pointer, idPointer, idBytes, vectorBuffer.baseAddress, UInt32(dimension), { context, view in
+                        guard let context, let view else { return }
+                        context.assumingMemoryBound(to: VisitCollector.self).pointee.hits.append(copyView(view))
+                    }, collectorPointer)
+                }
+            }
+        }
+        if status == MN_ERR_NOT_FOUND { return nil }
+        try check(status, "get \"\(id)\"")
+        guard let hit = collector.hits.first else { return nil }
+        return Memory(id: hit.id, vector: vector, content: hit.content, createdAt: hit.createdAt)
+    }
+
+    static func search(_ space: SpaceHandle, query: [Float], k: Int, ef: Int?) throws(MnemoError) -> [SearchHit] {
+        guard let dimension = UInt32(exactly: query.count) else {
+            throw MnemoError(.wrongDimension, "query of \(query.count) floats")
+        }
+        guard let kValue = UInt32(exactly: k), k > 0 else {
+            throw MnemoError(.invalidArgument, "k = \(k)")
+        }
+        guard let efValue = UInt32(exactly: ef ?? 0) else {
+            throw MnemoError(.invalidArgument, "ef = \(ef ?? 0)")
+        }
+        var collector = VisitCollector()
+        collector.hits.reserveCapacity(min(k, 1024))
+        var found: UInt32 = 0
+        let status = query.withUnsafeBufferPointer { queryBuffer in
+            withUnsafeMutablePointer(to: &collector) { collectorPointer in
+                mn_space_search(space.pointer, queryBuffer.baseAddress, dimension, kValue, efValue, { context, view in
+                    guard let context, let view else { return }
+                    context.assumingMemoryBound(to: VisitCollector.self).pointee.hits.append(copyView(view))
+                }, collectorPointer, &found)
+            }
+        }
+        try check(status, "search")
+        return collector.hits
+    }
+}
+
+/// The C completion: runs on a worker thread and resumes the submitter's continuation.
+private let engineCompletion: mn_completion_fn = { context, status, detail in
+    guard let context else { return }
+    let box = Unmanaged<CompletionBox>.fromOpaque(context).takeRetainedValue()
+    box.continuation.resume(returning: .completed(status, detail))
+}

@@ -1,0 +1,748 @@
+/*
+ * bench_engine.c: the engine's microbenchmarks in C, so they can run where Swift is absent
+ * (the 16-core device machine) and without Swift's overheads in the figures.
+ *
+ *   batch    per-memory insert time for batches of 1, 100 and 500 (each awaited)
+ *   bulk     one space bulk-loaded with one batch by 1 worker vs 2 (parallel batch linking)
+ *   scaling  1, 16 and 1,000 spaces x 1, 2 (, 16) workers, inserts/s, beside a baseline of
+ *            one shared HNSW index behind a mutex fed by the same producer threads
+ *   skew     1,000 spaces, Zipf(1.1) vs uniform traffic, stealing on and off
+ *   mixed    searches/s on one space alone, and while its worker inserts into it
+ *
+ * Every figure is measured on the real path (mn_space_* through mailboxes and workers). This
+ * program prints figures only; it never fails on speed. --json prints one object per line;
+ * --smoke runs tiny sizes (the CTest smoke test).
+ *
+ * Usage: bench_engine [--json] [--smoke] [--workers 1,2,16] [--inserts N] [--dimension D]
+ *                     [--producers P] [--only batch|bulk|scaling|skew|mixed]
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mnemo/mn_engine.h"
+#include "mnemo/mn_hnsw.h"
+
+#define BENCH_WORKER_COUNTS_MAX 8
+#define BENCH_PRODUCERS_MAX 64
+#define BENCH_ID_BYTES 24
+#define BENCH_EF_CONSTRUCTION 100
+#define BENCH_M 16
+#define BENCH_ZIPF_S 1.1
+
+typedef struct bench_config {
+    int json;
+    int smoke;
+    uint32_t workers[BENCH_WORKER_COUNTS_MAX];
+    uint32_t worker_counts;
+    uint32_t inserts;
+    uint32_t dimension;
+    uint32_t producers;
+    const char *only;
+} bench_config;
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Waits without taking a core from the workers (a 2-core machine has none to spare). */
+static void pause_briefly(void) {
+    struct timespec pause = {0, 100000};
+    nanosleep(&pause, NULL);
+}
+
+static uint64_t next_random(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static float *make_vectors(size_t count, uint32_t dimension, uint64_t seed) {
+    float *vectors = malloc(count * dimension * sizeof(float));
+    if (!vectors) abort();
+    uint64_t state = seed;
+    for (size_t i = 0; i < count * dimension; i++) {
+        vectors[i] = (float)((next_random(&state) >> 11) * (1.0 / 9007199254740992.0)) - 0.5f;
+    }
+    return vectors;
+}
+
+static mn_engine *make_engine(uint32_t workers, uint32_t stealing) {
+    mn_engine_options options;
+    mn_engine_options_default(&options);
+    options.workers = workers;
+    options.stealing = stealing;
+    mn_engine *engine = NULL;
+    mn_status status = mn_engine_create(&options, &engine);
+    if (status != MN_OK) {
+        fprintf(stderr, "mn_engine_create: %s\n", mn_status_string(status));
+        exit(2);
+    }
+    return engine;
+}
+
+static mn_space **make_spaces(mn_engine *engine, uint32_t count, uint32_t dimension) {
+    mn_space **spaces = calloc(count, sizeof(mn_space *));
+    mn_hnsw_params params;
+    mn_hnsw_params_default(dimension, MN_METRIC_L2, &params);
+    params.m = BENCH_M;
+    params.ef_construction = BENCH_EF_CONSTRUCTION;
+    char name[32];
+    for (uint32_t s = 0; s < count; s++) {
+        snprintf(name, sizeof(name), "space-%u", s);
+        if (mn_engine_space_create(engine, name, (uint32_t)strlen(name), &params, &spaces[s]) !=
+            MN_OK) {
+            abort();
+        }
+    }
+    return spaces;
+}
+
+static void free_spaces(mn_space **spaces, uint32_t count) {
+    for (uint32_t s = 0; s < count; s++) mn_space_release(spaces[s]);
+    free(spaces);
+}
+
+/* Sum of the workers' busy time, for utilisation = busy / (wall x workers). */
+static double busy_seconds(mn_engine *engine) {
+    uint32_t workers = 0;
+    mn_engine_worker_count(engine, &workers);
+    double busy = 0;
+    for (uint32_t k = 0; k < workers; k++) {
+        mn_worker_stats stats;
+        mn_engine_worker_stats(engine, k, &stats);
+        busy += (double)stats.busy_ns * 1e-9;
+    }
+    return busy;
+}
+
+/* ---- asynchronous load: producers submit, completions count ---- */
+
+typedef struct load {
+    mn_space **spaces;
+    const uint32_t *targets; /* space of each insert */
+    const uint32_t *keys;    /* NULL: insert id m<i>; else upsert id m<keys[i]> */
+    const float *vectors;
+    uint32_t dimension;
+    size_t count;
+    uint32_t producers;
+    atomic_size_t completed;
+    atomic_size_t failed;
+} load;
+
+typedef struct producer_arg {
+    load *load;
+    uint32_t index;
+} producer_arg;
+
+static void on_insert(void *context, mn_status status, uint64_t detail) {
+    (void)detail;
+    load *l = context;
+    if (status != MN_OK) atomic_fetch_add(&l->failed, 1);
+    atomic_fetch_add_explicit(&l->completed, 1, memory_order_release);
+}
+
+static void *producer_main(void *argument) {
+    producer_arg *arg = argument;
+    load *l = arg->load;
+    char id[BENCH_ID_BYTES];
+    for (size_t i = arg->index; i < l->count; i += l->producers) {
+        int n = snprintf(id, sizeof(id), "m%zu", l->keys ? (size_t)l->keys[i] : i);
+        mn_status (*submit)(mn_space *, const char *, uint32_t, const float *, uint32_t,
+                            const uint8_t *, uint64_t, uint32_t, mn_completion_fn, void *) =
+            l->keys ? mn_space_upsert : mn_space_insert;
+        mn_status status = submit(l->spaces[l->targets[i]], id, (uint32_t)n,
+                                  l->vectors + i * l->dimension, l->dimension, NULL, 0,
+                                  MN_SUBMIT_WAIT, on_insert, l);
+        if (status != MN_OK) abort();
+    }
+    return NULL;
+}
+
+/* Runs the load and returns inserts per second (submission start to last completion). */
+static double run_load(load *l) {
+    pthread_t threads[BENCH_PRODUCERS_MAX];
+    producer_arg args[BENCH_PRODUCERS_MAX];
+    atomic_init(&l->completed, 0);
+    atomic_init(&l->failed, 0);
+    double start = now_s();
+    for (uint32_t p = 0; p < l->producers; p++) {
+        args[p] = (producer_arg){l, p};
+        pthread_create(&threads[p], NULL, producer_main, &args[p]);
+    }
+    for (uint32_t p = 0; p < l->producers; p++) pthread_join(threads[p], NULL);
+    while (atomic_load_explicit(&l->completed, memory_order_acquire) < l->count) pause_briefly();
+    double elapsed = now_s() - start;
+    if (atomic_load(&l->failed) != 0) fprintf(stderr, "warning: %zu inserts failed\n",
+                                              atomic_load(&l->failed));
+    return (double)l->count / elapsed;
+}
+
+/* ---- the shared-index baseline ---- */
+
+typedef struct shared_index {
+    mn_hnsw *index;
+    pthread_mutex_t lock;
+    const float *vectors;
+    uint32_t dimension;
+    size_t count;
+    uint32_t producers;
+} shared_index;
+
+typedef struct shared_arg {
+    shared_index *shared;
+    uint32_t index;
+} shared_arg;
+
+static void *shared_producer(void *argument) {
+    shared_arg *arg = argument;
+    shared_index *s = arg->shared;
+    for (size_t i = arg->index; i < s->count; i += s->producers) {
+        pthread_mutex_lock(&s->lock);
+        mn_status status = mn_hnsw_insert(s->index, i, s->vectors + i * s->dimension,
+                                          s->dimension);
+        pthread_mutex_unlock(&s->lock);
+        if (status != MN_OK) abort();
+    }
+    return NULL;
+}
+
+static double run_shared(const float *vectors, size_t count, uint32_t dimension,
+                         uint32_t producers) {
+    shared_index s = {.vectors = vectors, .dimension = dimension, .count = count,
+                      .producers = producers};
+    mn_hnsw_params params;
+    mn_hnsw_params_default(dimension, MN_METRIC_L2, &params);
+    params.m = BENCH_M;
+    params.ef_construction = BENCH_EF_CONSTRUCTION;
+    if (mn_hnsw_create(&params, &s.index) != MN_OK) abort();
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_t threads[BENCH_PRODUCERS_MAX];
+    shared_arg args[BENCH_PRODUCERS_MAX];
+    double start = now_s();
+    for (uint32_t p = 0; p < producers; p++) {
+        args[p] = (shared_arg){&s, p};
+        pthread_create(&threads[p], NULL, shared_producer, &args[p]);
+    }
+    for (uint32_t p = 0; p < producers; p++) pthread_join(threads[p], NULL);
+    double elapsed = now_s() - start;
+    mn_hnsw_destroy(s.index);
+    pthread_mutex_destroy(&s.lock);
+    return (double)count / elapsed;
+}
+
+/* ---- benches ---- */
+
+static void bench_scaling(const bench_config *config) {
+    const uint32_t space_counts[] = {1, 16, 1000};
+    size_t n = config->inserts;
+    float *vectors = make_vectors(n, config->dimension, 1);
+    uint32_t *targets = malloc(n * sizeof(uint32_t));
+    double shared = run_shared(vectors, n, config->dimension, config->producers);
+    if (config->json) {
+        printf("{\"bench\":\"scaling\",\"design\":\"shared_index_lock\",\"producers\":%u,"
+               "\"inserts\":%zu,\"inserts_per_second\":%.0f}\n",
+               config->producers, n, shared);
+    } else {
+        printf("\nscaling: %zu inserts, dimension %u, M %d, ef_construction %d, %u producers\n",
+               n, config->dimension, BENCH_M, BENCH_EF_CONSTRUCTION, config->producers);
+        printf("  baseline, one shared index behind a mutex: %.0f inserts/s\n", shared);
+        printf("  %8s %8s %14s %9s %11s %10s %9s\n", "spaces", "workers", "inserts/s", "speedup",
+               "efficiency", "x shared", "busy");
+    }
+    for (size_t c = 0; c < sizeof(space_counts) / sizeof(space_counts[0]); c++) {
+        uint32_t spaces_n = space_counts[c];
+        if (config->smoke && spaces_n > 16) spaces_n = 16;
+        for (size_t i = 0; i < n; i++) targets[i] = (uint32_t)(i % spaces_n);
+        double base = 0;
+        for (uint32_t w = 0; w < config->worker_counts; w++) {
+            uint32_t workers = config->workers[w];
+            mn_engine *engine = make_engine(workers, 1);
+            mn_space **spaces = make_spaces(engine, spaces_n, config->dimension);
+            load l = {.spaces = spaces, .targets = targets, .vectors = vectors,
+                      .dimension = config->dimension, .count = n,
+                      .producers = config->producers};
+            double rate = run_load(&l);
+            double utilisation = busy_seconds(engine) / ((double)n / rate * (double)workers);
+            if (w == 0) base = rate;
+            double speedup = rate / base; /* over the first worker count (normally 1) */
+            double efficiency = speedup * (double)config->workers[0] / (double)workers;
+            uint32_t steals = 0;
+            for (uint32_t k = 0; k < workers; k++) {
+                mn_worker_stats stats;
+                mn_engine_worker_stats(engine, k, &stats);
+                steals += (uint32_t)stats.steals;
+            }
+            if (config->json) {
+                printf("{\"bench\":\"scaling\",\"design\":\"space_per_index\",\"workers\":%u,"
+                       "\"spaces\":%u,\"producers\":%u,\"inserts\":%zu,"
+                       "\"inserts_per_second\":%.0f,\"speedup\":%.3f,\"efficiency\":%.3f,"
+                       "\"over_shared\":%.3f,\"steals\":%u,\"utilisation\":%.3f}\n",
+                       workers, spaces_n, config->producers, n, rate, speedup, efficiency,
+                       rate / shared, steals, utilisation);
+            } else {
+                printf("  %8u %8u %14.0f %8.2fx %11.2f %9.2fx %8.0f%%\n", spaces_n, workers, rate,
+                       speedup, efficiency, rate / shared, utilisation * 100);
+            }
+            free_spaces(spaces, spaces_n);
+            mn_engine_destroy(engine);
+        }
+    }
+    free(targets);
+    free(vectors);
+}
+
+/* Ranks spaces by a random permutation and draws each insert's space from Zipf(s). */
+static void zipf_targets(uint32_t *targets, size_t n, uint32_t spaces, double s, uint64_t seed) {
+    double *cdf = malloc(spaces * sizeof(double));
+    uint32_t *permutation = malloc(spaces * sizeof(uint32_t));
+    double total = 0;
+    for (uint32_t k = 0; k < spaces; k++) {
+        total += 1.0 / pow((double)(k + 1), s);
+        cdf[k] = total;
+        permutation[k] = k;
+    }
+    uint64_t state = seed;
+    for (uint32_t k = spaces - 1; k > 0; k--) {
+        uint32_t j = (uint32_t)(next_random(&state) % (k + 1));
+        uint32_t t = permutation[k];
+        permutation[k] = permutation[j];
+        permutation[j] = t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double u = (double)(next_random(&state) >> 11) * (1.0 / 9007199254740992.0) * total;
+        uint32_t lo = 0, hi = spaces - 1;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (cdf[mid] < u) lo = mid + 1; else hi = mid;
+        }
+        targets[i] = permutation[lo];
+    }
+    free(cdf);
+    free(permutation);
+}
+
+static void prefill(mn_space **spaces, uint32_t count, uint32_t per_space, uint32_t dimension);
+
+/*
+ * Two workloads. "insert": fresh ids; hot spaces grow large, so their inserts cost more (HNSW
+ * insert cost grows with the graph) and skewed traffic is slower for that reason alone.
+ * "upsert": every space is pre-filled with the same number of memories and traffic replaces
+ * random ones, so an operation costs the same in every space and the ratio isolates scheduling.
+ */
+static void bench_skew(const bench_config *config) {
+    uint32_t spaces_n = config->smoke ? 50 : 1000;
+    uint32_t per_space = config->smoke ? 16 : 64;
+    uint32_t workers = 2; /* the largest worker count asked for, at least 2 */
+    for (uint32_t w = 0; w < config->worker_counts; w++) {
+        if (config->workers[w] > workers) workers = config->workers[w];
+    }
+    size_t n = config->inserts;
+    float *vectors = make_vectors(n, config->dimension, 2);
+    uint32_t *uniform = malloc(n * sizeof(uint32_t));
+    uint32_t *skewed = malloc(n * sizeof(uint32_t));
+    uint32_t *keys = malloc(n * sizeof(uint32_t));
+    uint64_t state = 7;
+    for (size_t i = 0; i < n; i++) {
+        uniform[i] = (uint32_t)(next_random(&state) % spaces_n);
+        keys[i] = (uint32_t)(next_random(&state) % per_space);
+    }
+    zipf_targets(skewed, n, spaces_n, BENCH_ZIPF_S, 11);
+    if (!config->json) {
+        printf("\nskew: %u spaces, %zu operations, %u workers, Zipf(%.1f) vs uniform; upsert "
+               "rows: spaces pre-filled with %u memories each\n",
+               spaces_n, n, workers, BENCH_ZIPF_S, per_space);
+        printf("  %9s %9s %10s %14s %10s %9s %10s %10s\n", "workload", "stealing", "traffic",
+               "ops/s", "steals", "busy", "skew/unif", "busy s/u");
+    }
+    for (int upsert = 0; upsert <= 1; upsert++) {
+        for (uint32_t stealing = 0; stealing <= 1; stealing++) {
+            double rates[2], utilisation[2];
+            for (int t = 0; t < 2; t++) {
+                mn_engine *engine = make_engine(workers, stealing);
+                mn_space **spaces = make_spaces(engine, spaces_n, config->dimension);
+                if (upsert) prefill(spaces, spaces_n, per_space, config->dimension);
+                load l = {.spaces = spaces, .targets = t == 0 ? uniform : skewed,
+                          .keys = upsert ? keys : NULL, .vectors = vectors,
+                          .dimension = config->dimension, .count = n,
+                          .producers = config->producers};
+                uint64_t steals_before = 0, steals = 0;
+                for (uint32_t k = 0; k < workers; k++) {
+                    mn_worker_stats stats;
+                    mn_engine_worker_stats(engine, k, &stats);
+                    steals_before += stats.steals;
+                }
+                double busy_before = busy_seconds(engine);
+                rates[t] = run_load(&l);
+                utilisation[t] = (busy_seconds(engine) - busy_before) /
+                                 ((double)n / rates[t] * (double)workers);
+                for (uint32_t k = 0; k < workers; k++) {
+                    mn_worker_stats stats;
+                    mn_engine_worker_stats(engine, k, &stats);
+                    steals += stats.steals;
+                }
+                steals -= steals_before;
+                const char *traffic = t == 0 ? "uniform" : "zipf";
+                const char *workload = upsert ? "upsert" : "insert";
+                if (config->json) {
+                    printf("{\"bench\":\"skew\",\"workload\":\"%s\",\"stealing\":%s,"
+                           "\"traffic\":\"%s\",\"workers\":%u,\"spaces\":%u,"
+                           "\"operations\":%zu,\"inserts_per_second\":%.0f,\"steals\":%llu,"
+                           "\"utilisation\":%.3f",
+                           workload, stealing ? "true" : "false", traffic, workers, spaces_n, n,
+                           rates[t], (unsigned long long)steals, utilisation[t]);
+                    if (t == 1) {
+                        printf(",\"skewed_over_uniform\":%.3f,\"utilisation_skewed_over_uniform\":%.3f",
+                               rates[1] / rates[0], utilisation[1] / utilisation[0]);
+                    }
+                    printf("}\n");
+                } else {
+                    printf("  %9s %9s %10s %14.0f %10llu %8.0f%%", workload,
+                           stealing ? "on" : "off", traffic, rates[t], (unsigned long long)steals,
+                           utilisation[t] * 100);
+                    if (t == 1) {
+                        printf(" %9.2fx %9.2fx", rates[1] / rates[0],
+                               utilisation[1] / utilisation[0]);
+                    }
+                    printf("\n");
+                }
+                free_spaces(spaces, spaces_n);
+                mn_engine_destroy(engine);
+            }
+        }
+    }
+    free(uniform);
+    free(skewed);
+    free(keys);
+    free(vectors);
+}
+
+/* ---- batches ---- */
+
+typedef struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+    mn_status status;
+} waiter;
+
+static void on_wait(void *context, mn_status status, uint64_t detail) {
+    (void)detail;
+    waiter *w = context;
+    pthread_mutex_lock(&w->lock);
+    w->status = status;
+    w->done = 1;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static mn_status wait_for(waiter *w) {
+    pthread_mutex_lock(&w->lock);
+    while (!w->done) pthread_cond_wait(&w->cond, &w->lock);
+    w->done = 0;
+    pthread_mutex_unlock(&w->lock);
+    return w->status;
+}
+
+typedef struct packed_batch {
+    char *ids;
+    uint64_t *id_offsets;
+    uint64_t *content_offsets;
+} packed_batch;
+
+static void pack_ids(packed_batch *b, size_t first, size_t count) {
+    b->ids = malloc(count * BENCH_ID_BYTES);
+    b->id_offsets = malloc((count + 1) * sizeof(uint64_t));
+    b->content_offsets = calloc(count + 1, sizeof(uint64_t));
+    b->id_offsets[0] = 0;
+    for (size_t i = 0; i < count; i++) {
+        int n = sprintf(b->ids + b->id_offsets[i], "m%zu", first + i);
+        b->id_offsets[i + 1] = b->id_offsets[i] + (uint64_t)n;
+    }
+}
+
+static void unpack_ids(packed_batch *b) {
+    free(b->ids);
+    free(b->id_offsets);
+    free(b->content_offsets);
+}
+
+/* Gives every space the memories m0 ... m<per_space - 1>, one awaited batch each. */
+static void prefill(mn_space **spaces, uint32_t count, uint32_t per_space, uint32_t dimension) {
+    float *vectors = make_vectors(per_space, dimension, 8);
+    waiter w = {.done = 0};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    packed_batch b;
+    pack_ids(&b, 0, per_space);
+    for (uint32_t s = 0; s < count; s++) {
+        mn_batch_in in = {.count = per_space, .dimension = dimension, .vectors = vectors,
+                          .ids = b.ids, .id_offsets = b.id_offsets, .contents = NULL,
+                          .content_offsets = b.content_offsets, .created_ns = NULL};
+        if (mn_space_insert_batch(spaces[s], &in, MN_SUBMIT_WAIT, on_wait, &w, NULL) != MN_OK ||
+            wait_for(&w) != MN_OK) {
+            abort();
+        }
+    }
+    unpack_ids(&b);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    free(vectors);
+}
+
+/* Inserts `total` memories into a fresh space in awaited batches of `size`; returns seconds. */
+static double timed_batches(uint32_t workers, uint32_t parallel_min, size_t total, size_t size,
+                            const float *vectors, uint32_t dimension) {
+    mn_engine_options options;
+    mn_engine_options_default(&options);
+    options.workers = workers;
+    options.parallel_batch_min = parallel_min;
+    mn_engine *engine = NULL;
+    if (mn_engine_create(&options, &engine) != MN_OK) abort();
+    mn_space **spaces = make_spaces(engine, 1, dimension);
+    waiter w = {.done = 0};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    double start = now_s();
+    for (size_t first = 0; first < total; first += size) {
+        size_t count = total - first < size ? total - first : size;
+        mn_status status;
+        if (size == 1) {
+            char id[BENCH_ID_BYTES];
+            int n = snprintf(id, sizeof(id), "m%zu", first);
+            status = mn_space_insert(spaces[0], id, (uint32_t)n, vectors + first * dimension,
+                                     dimension, NULL, 0, MN_SUBMIT_WAIT, on_wait, &w);
+        } else {
+            packed_batch b;
+            pack_ids(&b, first, count);
+            mn_batch_in in = {.count = count, .dimension = dimension,
+                              .vectors = vectors + first * dimension, .ids = b.ids,
+                              .id_offsets = b.id_offsets, .contents = NULL,
+                              .content_offsets = b.content_offsets, .created_ns = NULL};
+            status = mn_space_insert_batch(spaces[0], &in, MN_SUBMIT_WAIT, on_wait, &w, NULL);
+            unpack_ids(&b);
+        }
+        if (status != MN_OK || wait_for(&w) != MN_OK) abort();
+    }
+    double elapsed = now_s() - start;
+    free_spaces(spaces, 1);
+    mn_engine_destroy(engine);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    return elapsed;
+}
+
+static void bench_batch(const bench_config *config) {
+    const size_t sizes[] = {1, 100, 500};
+    size_t total = config->smoke ? 500 : 5000;
+    float *vectors = make_vectors(total, config->dimension, 3);
+    if (!config->json) {
+        printf("\nbatch: %zu memories into one space, each batch awaited, 1 worker\n", total);
+        printf("  %10s %14s %9s\n", "batch", "us/memory", "speedup");
+    }
+    double single = 0;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        double seconds = timed_batches(1, 0, total, sizes[i], vectors, config->dimension);
+        double per_item_us = seconds * 1e6 / (double)total;
+        if (i == 0) single = per_item_us;
+        if (config->json) {
+            printf("{\"bench\":\"batch\",\"api\":\"c\",\"batch_size\":%zu,\"memories\":%zu,"
+                   "\"per_item_us\":%.2f,\"speedup\":%.3f}\n",
+                   sizes[i], total, per_item_us, single / per_item_us);
+        } else {
+            printf("  %10zu %14.2f %8.2fx\n", sizes[i], per_item_us, single / per_item_us);
+        }
+    }
+    free(vectors);
+}
+
+static void bench_bulk(const bench_config *config) {
+    size_t total = config->smoke ? 2000 : config->inserts;
+    float *vectors = make_vectors(total, config->dimension, 4);
+    if (!config->json) {
+        printf("\nbulk: one batch of %zu memories into one space\n", total);
+        printf("  %8s %12s %14s %9s\n", "workers", "seconds", "inserts/s", "speedup");
+    }
+    double base = 0;
+    for (uint32_t w = 0; w < config->worker_counts; w++) {
+        uint32_t workers = config->workers[w];
+        double seconds = timed_batches(workers, MN_ENGINE_PARALLEL_BATCH_DEFAULT, total, total,
+                                       vectors, config->dimension);
+        if (w == 0) base = seconds;
+        if (config->json) {
+            printf("{\"bench\":\"bulk\",\"workers\":%u,\"memories\":%zu,\"seconds\":%.3f,"
+                   "\"inserts_per_second\":%.0f,\"speedup\":%.3f}\n",
+                   workers, total, seconds, (double)total / seconds, base / seconds);
+        } else {
+            printf("  %8u %12.3f %14.0f %8.2fx\n", workers, seconds, (double)total / seconds,
+                   base / seconds);
+        }
+    }
+    free(vectors);
+}
+
+/* ---- mixed reads and writes ---- */
+
+typedef struct mixed {
+    mn_space *space;
+    const float *queries;
+    size_t query_count;
+    uint32_t dimension;
+    double seconds;
+    atomic_int stop;
+    uint64_t searches;
+} mixed;
+
+static void *searcher(void *argument) {
+    mixed *m = argument;
+    double end = now_s() + m->seconds;
+    uint64_t done = 0;
+    while (now_s() < end) {
+        uint32_t found = 0;
+        mn_space_search(m->space, m->queries + (done % m->query_count) * m->dimension,
+                        m->dimension, 10, 64, NULL, NULL, &found);
+        done++;
+    }
+    m->searches = done;
+    atomic_store(&m->stop, 1);
+    return NULL;
+}
+
+static void bench_mixed(const bench_config *config) {
+    size_t base_count = config->smoke ? 1000 : 10000;
+    size_t extra = config->smoke ? 2000 : 200000;
+    double seconds = config->smoke ? 0.2 : 2.0;
+    uint32_t dimension = config->dimension;
+    float *vectors = make_vectors(base_count + extra, dimension, 5);
+    float *queries = make_vectors(256, dimension, 6);
+    mn_engine *engine = make_engine(1, 1);
+    mn_space **spaces = make_spaces(engine, 1, dimension);
+    waiter w = {.done = 0};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    packed_batch b;
+    pack_ids(&b, 0, base_count);
+    mn_batch_in in = {.count = base_count, .dimension = dimension, .vectors = vectors,
+                      .ids = b.ids, .id_offsets = b.id_offsets, .contents = NULL,
+                      .content_offsets = b.content_offsets, .created_ns = NULL};
+    if (mn_space_insert_batch(spaces[0], &in, MN_SUBMIT_WAIT, on_wait, &w, NULL) != MN_OK ||
+        wait_for(&w) != MN_OK) {
+        abort();
+    }
+    unpack_ids(&b);
+    double rates[2];
+    double insert_rate = 0;
+    for (int phase = 0; phase < 2; phase++) {
+        mixed m = {.space = spaces[0], .queries = queries, .query_count = 256,
+                   .dimension = dimension, .seconds = seconds};
+        atomic_init(&m.stop, 0);
+        pthread_t reader;
+        pthread_create(&reader, NULL, searcher, &m);
+        size_t inserted = 0;
+        double start = now_s();
+        if (phase == 1) {
+            load l = {.spaces = spaces, .vectors = vectors, .dimension = dimension};
+            atomic_init(&l.completed, 0);
+            atomic_init(&l.failed, 0);
+            char id[BENCH_ID_BYTES];
+            while (!atomic_load(&m.stop) && inserted < extra) {
+                size_t i = base_count + inserted;
+                int n = snprintf(id, sizeof(id), "m%zu", i);
+                mn_space_insert(spaces[0], id, (uint32_t)n, vectors + i * dimension, dimension,
+                                NULL, 0, MN_SUBMIT_WAIT, on_insert, &l);
+                inserted++;
+            }
+            while (atomic_load(&l.completed) < inserted) pause_briefly();
+            insert_rate = (double)inserted / (now_s() - start);
+        }
+        pthread_join(reader, NULL);
+        rates[phase] = (double)m.searches / seconds;
+    }
+    if (config->json) {
+        printf("{\"bench\":\"mixed\",\"searches_per_second_alone\":%.0f,"
+               "\"searches_per_second_with_inserts\":%.0f,\"ratio\":%.3f,"
+               "\"inserts_per_second\":%.0f,\"base_memories\":%zu,\"k\":10,\"ef\":64}\n",
+               rates[0], rates[1], rates[1] / rates[0], insert_rate, base_count);
+    } else {
+        printf("\nmixed: one space of %zu memories, k 10, ef 64, 1 worker + 1 reader thread\n",
+               base_count);
+        printf("  searches/s alone:            %10.0f\n", rates[0]);
+        printf("  searches/s while inserting:  %10.0f (%.2fx), inserts/s meanwhile %.0f\n",
+               rates[1], rates[1] / rates[0], insert_rate);
+    }
+    free_spaces(spaces, 1);
+    mn_engine_destroy(engine);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    free(vectors);
+    free(queries);
+}
+
+static void parse_workers(bench_config *config, const char *list) {
+    config->worker_counts = 0;
+    char *copy = strdup(list);
+    for (char *token = strtok(copy, ","); token && config->worker_counts < BENCH_WORKER_COUNTS_MAX;
+         token = strtok(NULL, ",")) {
+        long value = strtol(token, NULL, 10);
+        if (value >= 1 && value <= MN_ENGINE_WORKERS_MAX) {
+            config->workers[config->worker_counts++] = (uint32_t)value;
+        }
+    }
+    free(copy);
+    if (config->worker_counts == 0) {
+        config->workers[0] = 1;
+        config->worker_counts = 1;
+    }
+}
+
+int main(int argc, char **argv) {
+    bench_config config = {.inserts = 20000, .dimension = 128, .producers = 2};
+    parse_workers(&config, "1,2");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            config.json = 1;
+        } else if (strcmp(argv[i], "--smoke") == 0) {
+            config.smoke = 1;
+        } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+            parse_workers(&config, argv[++i]);
+        } else if (strcmp(argv[i], "--inserts") == 0 && i + 1 < argc) {
+            config.inserts = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--dimension") == 0 && i + 1 < argc) {
+            config.dimension = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--producers") == 0 && i + 1 < argc) {
+            config.producers = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            config.only = argv[++i];
+        } else {
+            fprintf(stderr,
+                    "usage: %s [--json] [--smoke] [--workers 1,2,16] [--inserts N] "
+                    "[--dimension D] [--producers P] [--only batch|bulk|scaling|skew|mixed]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (config.smoke) {
+        config.inserts = 2000;
+        config.dimension = 16;
+    }
+    if (config.producers == 0 || config.producers > BENCH_PRODUCERS_MAX) config.producers = 2;
+    if (config.dimension == 0 || config.dimension > MN_DIMENSION_MAX) config.dimension = 128;
+    if (config.inserts == 0) config.inserts = 20000;
+    const char *only = config.only;
+    if (!only || strcmp(only, "batch") == 0) bench_batch(&config);
+    if (!only || strcmp(only, "bulk") == 0) bench_bulk(&config);
+    if (!only || strcmp(only, "scaling") == 0) bench_scaling(&config);
+    if (!only || strcmp(only, "skew") == 0) bench_skew(&config);
+    if (!only || strcmp(only, "mixed") == 0) bench_mixed(&config);
+    return 0;
+}

@@ -1,0 +1,598 @@
+/*
+ * mn_engine.c: the engine object: options, the space table, submission, close and destroy.
+ *
+ * The engine owns everything (workers, spaces, arenas); there is no global mutable state, so
+ * several engines can live in one process (tests do). Space management (create, open, drop,
+ * list) is rare and goes through one table mutex. Submission is the hot path: it validates the
+ * input on the caller's thread (so a bad memory is rejected before it costs a worker anything),
+ * copies it into one mailbox record (mn_op), pushes it into the space's lock-free mailbox and,
+ * if the space was idle, schedules it on its home worker.
+ *
+ * Close protocol: `closed` is set, then close waits for every submission that passed the closed
+ * check to finish scheduling (`submitters` drops to 0; store-then-load on both sides, seq_cst),
+ * so that when the workers are told to stop, every accepted record is in a mailbox whose space
+ * is on a run queue, and the workers drain their queues before they exit.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xxhash.h>
+
+#include "engine/mn_engine_internal.h"
+#include "numa/mn_numa.h"
+#include "util/mn_rcu.h"
+
+#define MN_ENGINE_NAME_HASH_SEED 0x6d6e656d6f686f6dull /* "mnemohom" */
+#define MN_ENGINE_TABLE_BUCKETS_INIT 64u
+#define MN_ENGINE_FULL_BACKOFF_MAX_NS 200000L
+
+mn_status mn_engine_options_default(mn_engine_options *out) {
+    if (!out) return MN_ERR_INVALID;
+    out->workers = 0;
+    out->pin_workers = 1;
+    out->stealing = 1;
+    out->mailbox_depth = MN_ENGINE_MAILBOX_DEPTH_DEFAULT;
+    out->content_bytes_max = MN_ENGINE_CONTENT_BYTES_DEFAULT;
+    out->parallel_batch_min = MN_ENGINE_PARALLEL_BATCH_DEFAULT;
+    return MN_OK;
+}
+
+/* ---- validation helpers ---- */
+
+/* Returns 1 if bytes[0..size) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+static int mn_utf8_valid(const unsigned char *bytes, size_t size) {
+    size_t i = 0;
+    while (i < size) {
+        unsigned char c = bytes[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t length;
+        uint32_t point;
+        if ((c & 0xE0) == 0xC0) {
+            length = 2;
+            point = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            length = 3;
+            point = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            length = 4;
+            point = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + length > size) return 0;
+        for (size_t j = 1; j < length; j++) {
+            if ((bytes[i + j] & 0xC0) != 0x80) return 0;
+            point = (point << 6) | (bytes[i + j] & 0x3F);
+        }
+        static const uint32_t minimum[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (point < minimum[length] || point > 0x10FFFF) return 0;
+        if (point >= 0xD800 && point <= 0xDFFF) return 0;
+        i += length;
+    }
+    return 1;
+}
+
+static mn_status mn_validate_name(const char *name, uint32_t bytes) {
+    if (!name || bytes == 0) return MN_ERR_INVALID;
+    if (bytes > MN_ENGINE_NAME_BYTES_MAX) return MN_ERR_TOO_LARGE;
+    if (!mn_utf8_valid((const unsigned char *)name, bytes)) return MN_ERR_INVALID;
+    return MN_OK;
+}
+
+static mn_status mn_validate_id(const char *id, uint64_t bytes) {
+    if (!id || bytes == 0) return MN_ERR_INVALID;
+    if (bytes > MN_ENGINE_ID_BYTES_MAX) return MN_ERR_TOO_LARGE;
+    return MN_OK;
+}
+
+static mn_status mn_validate_vector(const mn_space *space, const float *vector,
+                                    uint32_t dimension) {
+    if (dimension != space->params.dimension) return MN_ERR_DIMENSION;
+    if (!vector) return MN_ERR_INVALID;
+    int nonzero = 0;
+    for (uint32_t i = 0; i < dimension; i++) {
+        if (!isfinite(vector[i])) return MN_ERR_NON_FINITE;
+        nonzero |= vector[i] != 0.0f;
+    }
+    if (!nonzero && space->params.metric == MN_METRIC_COSINE) return MN_ERR_ZERO_VECTOR;
+    return MN_OK;
+}
+
+static mn_status mn_validate_content(const mn_space *space, const uint8_t *content,
+                                     uint64_t bytes) {
+    if (bytes > space->engine->options.content_bytes_max) return MN_ERR_TOO_LARGE;
+    if (bytes > 0 && !content) return MN_ERR_INVALID;
+    return MN_OK;
+}
+
+/* ---- mailbox records ---- */
+
+static size_t mn_align8(size_t size) { return (size + 7u) & ~(size_t)7u; }
+
+/* Allocates a record with room for `count` memories; the caller fills it. */
+static mn_op *mn_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint64_t id_bytes,
+                        uint64_t content_bytes) {
+    size_t offsets = mn_align8((size_t)(count + 1) * sizeof(uint64_t));
+    size_t created = (size_t)count * sizeof(int64_t);
+    size_t vectors = mn_align8((size_t)count * dimension * sizeof(float));
+    size_t total = mn_align8(sizeof(mn_op)) + 2 * offsets + created + vectors +
+                   mn_align8((size_t)id_bytes) + (size_t)content_bytes;
+    uint8_t *memory = malloc(total);
+    if (!memory) return NULL;
+    mn_op *op = (mn_op *)memory;
+    uint8_t *cursor = memory + mn_align8(sizeof(mn_op));
+    op->kind = kind;
+    op->dimension = dimension;
+    op->count = count;
+    op->done = NULL;
+    op->context = NULL;
+    op->id_offsets = (uint64_t *)cursor;
+    cursor += offsets;
+    op->content_offsets = (uint64_t *)cursor;
+    cursor += offsets;
+    op->created_ns = (int64_t *)cursor;
+    cursor += created;
+    op->vectors = (float *)cursor;
+    cursor += vectors;
+    op->ids = (char *)cursor;
+    cursor += mn_align8((size_t)id_bytes);
+    op->contents = cursor;
+    return op;
+}
+
+/* Queues a filled record; frees it if it was not queued. */
+static mn_status mn_submit(mn_space *space, mn_op *op, uint32_t flags, mn_completion_fn done,
+                           void *context) {
+    struct mn_engine *engine = space->engine;
+    op->done = done;
+    op->context = context;
+    mn_status status = MN_OK;
+    atomic_fetch_add_explicit(&engine->submitters, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&engine->closed, memory_order_seq_cst)) {
+        status = MN_ERR_CLOSED;
+        goto out;
+    }
+    if (atomic_load_explicit(&space->dropped, memory_order_acquire)) {
+        status = MN_ERR_UNKNOWN_SPACE;
+        goto out;
+    }
+    long backoff_ns = 1000;
+    while ((status = mn_mailbox_push(space, op)) == MN_ERR_FULL) {
+        if (!(flags & MN_SUBMIT_WAIT)) goto out;
+        if (backoff_ns <= 8000) {
+            sched_yield();
+        } else {
+            struct timespec pause = {0, backoff_ns};
+            nanosleep(&pause, NULL);
+        }
+        if (backoff_ns < MN_ENGINE_FULL_BACKOFF_MAX_NS) backoff_ns *= 2;
+    }
+    /* Publish (above), fence, then look at the flag: pairs with the worker's store of 0,
+     * fence, then look at the mailbox. One of the two sees the other. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_exchange_explicit(&space->scheduled, 1, memory_order_seq_cst) == 0) {
+        mn_space_acquire(space); /* the scheduling reference, dropped by the worker */
+        mn_worker_schedule(engine, space);
+    }
+out:
+    atomic_fetch_sub_explicit(&engine->submitters, 1, memory_order_seq_cst);
+    if (status != MN_OK) free(op);
+    return status;
+}
+
+static mn_status mn_submit_one(mn_space *space, uint32_t kind, const char *id, uint32_t id_bytes,
+                               const float *vector, uint32_t dimension, const uint8_t *content,
+                               uint64_t content_bytes, uint32_t flags, mn_completion_fn done,
+                               void *context) {
+    if (!space) return MN_ERR_INVALID;
+    mn_status status = mn_validate_id(id, id_bytes);
+    if (status != MN_OK) return status;
+    uint32_t stored_dimension = 0;
+    if (kind != MN_OP_DELETE) {
+        status = mn_validate_vector(space, vector, dimension);
+        if (status != MN_OK) return status;
+        status = mn_validate_content(space, content, content_bytes);
+        if (status != MN_OK) return status;
+        stored_dimension = dimension;
+    } else {
+        content_bytes = 0;
+    }
+    mn_op *op = mn_op_new(kind, 1, stored_dimension, id_bytes, content_bytes);
+    if (!op) return MN_ERR_NO_MEMORY;
+    op->id_offsets[0] = 0;
+    op->id_offsets[1] = id_bytes;
+    op->content_offsets[0] = 0;
+    op->content_offsets[1] = content_bytes;
+    op->created_ns[0] = mn_engine_now_ns();
+    memcpy(op->ids, id, id_bytes);
+    if (stored_dimension) memcpy(op->vectors, vector, (size_t)dimension * sizeof(float));
+    if (content_bytes) memcpy(op->contents, content, (size_t)content_bytes);
+    return mn_submit(space, op, flags, done, context);
+}
+
+mn_status mn_space_insert(mn_space *space, const char *id, uint32_t id_bytes,
+                          const float *vector, uint32_t dimension, const uint8_t *content,
+                          uint64_t content_bytes, uint32_t flags, mn_completion_fn done,
+                          void *context) {
+    return mn_submit_one(space, MN_OP_INSERT, id, id_bytes, vector, dimension, content,
+                         content_bytes, flags, done, context);
+}
+
+mn_status mn_space_upsert(mn_space *space, const char *id, uint32_t id_bytes,
+                          const float *vector, uint32_t dimension, const uint8_t *content,
+                          uint64_t content_bytes, uint32_t flags, mn_completion_fn done,
+                          void *context) {
+    return mn_submit_one(space, MN_OP_UPSERT, id, id_bytes, vector, dimension, content,
+                         content_bytes, flags, done, context);
+}
+
+mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, uint32_t flags,
+                          mn_completion_fn done, void *context) {
+    return mn_submit_one(space, MN_OP_DELETE, id, id_bytes, NULL, 0, NULL, 0, flags, done,
+                         context);
+}
+
+mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn done,
+                           void *context) {
+    if (!space) return MN_ERR_INVALID;
+    mn_op *op = mn_op_new(MN_OP_BARRIER, 0, 0, 0, 0);
+    if (!op) return MN_ERR_NO_MEMORY;
+    op->id_offsets[0] = 0;
+    op->content_offsets[0] = 0;
+    return mn_submit(space, op, flags, done, context);
+}
+
+/* Finds an id repeated within the batch: writes the later position to *failed. */
+static mn_status mn_batch_find_repeat(const mn_batch_in *batch, size_t *failed) {
+    size_t capacity = 16;
+    while (capacity < batch->count * 2) capacity <<= 1;
+    size_t *slots = malloc(capacity * sizeof(size_t));
+    if (!slots) return MN_ERR_NO_MEMORY;
+    for (size_t i = 0; i < capacity; i++) slots[i] = SIZE_MAX;
+    mn_status status = MN_OK;
+    for (size_t i = 0; i < batch->count && status == MN_OK; i++) {
+        const char *id = batch->ids + batch->id_offsets[i];
+        size_t bytes = (size_t)(batch->id_offsets[i + 1] - batch->id_offsets[i]);
+        size_t slot = (size_t)XXH64(id, bytes, 0) & (capacity - 1);
+        while (slots[slot] != SIZE_MAX) {
+            size_t j = slots[slot];
+            size_t other = (size_t)(batch->id_offsets[j + 1] - batch->id_offsets[j]);
+            if (other == bytes && memcmp(batch->ids + batch->id_offsets[j], id, bytes) == 0) {
+                *failed = i;
+                status = MN_ERR_DUPLICATE;
+                break;
+            }
+            slot = (slot + 1) & (capacity - 1);
+        }
+        if (status == MN_OK) slots[slot] = i;
+    }
+    free(slots);
+    return status;
+}
+
+mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint32_t flags,
+                                mn_completion_fn done, void *context, size_t *failed_index) {
+    size_t failed_scratch = 0;
+    size_t *failed = failed_index ? failed_index : &failed_scratch;
+    *failed = 0;
+    if (!space || !batch) return MN_ERR_INVALID;
+    if (batch->count == 0) return MN_ERR_INVALID;
+    if (batch->count > MN_ENGINE_BATCH_COUNT_MAX) return MN_ERR_TOO_LARGE;
+    if (!batch->ids || !batch->id_offsets || !batch->content_offsets || !batch->vectors) {
+        return MN_ERR_INVALID;
+    }
+    if (batch->dimension != space->params.dimension) return MN_ERR_DIMENSION;
+    if (batch->id_offsets[0] != 0 || batch->content_offsets[0] != 0) return MN_ERR_INVALID;
+    uint32_t dimension = batch->dimension;
+    /* Validate every memory before anything is copied or queued: all-or-nothing. */
+    for (size_t i = 0; i < batch->count; i++) {
+        mn_status status = MN_OK;
+        uint64_t id_start = batch->id_offsets[i], id_end = batch->id_offsets[i + 1];
+        uint64_t content_start = batch->content_offsets[i];
+        uint64_t content_end = batch->content_offsets[i + 1];
+        if (id_end < id_start || content_end < content_start) {
+            status = MN_ERR_INVALID;
+        } else {
+            status = mn_validate_id(batch->ids + id_start, id_end - id_start);
+        }
+        if (status == MN_OK) {
+            status = mn_validate_vector(space, batch->vectors + i * dimension, dimension);
+        }
+        if (status == MN_OK && content_end > content_start && !batch->contents) {
+            status = MN_ERR_INVALID;
+        }
+        if (status == MN_OK) {
+            status = mn_validate_content(space, batch->contents, content_end - content_start);
+        }
+        if (status != MN_OK) {
+            *failed = i;
+            return status;
+        }
+    }
+    mn_status status = mn_batch_find_repeat(batch, failed);
+    if (status != MN_OK) return status;
+    uint64_t id_total = batch->id_offsets[batch->count];
+    uint64_t content_total = batch->content_offsets[batch->count];
+    mn_op *op = mn_op_new(MN_OP_BATCH, batch->count, dimension, id_total, content_total);
+    if (!op) return MN_ERR_NO_MEMORY;
+    memcpy(op->id_offsets, batch->id_offsets, (batch->count + 1) * sizeof(uint64_t));
+    memcpy(op->content_offsets, batch->content_offsets, (batch->count + 1) * sizeof(uint64_t));
+    if (batch->created_ns) {
+        memcpy(op->created_ns, batch->created_ns, batch->count * sizeof(int64_t));
+    } else {
+        int64_t now = mn_engine_now_ns();
+        for (size_t i = 0; i < batch->count; i++) op->created_ns[i] = now;
+    }
+    memcpy(op->vectors, batch->vectors, batch->count * dimension * sizeof(float));
+    memcpy(op->ids, batch->ids, (size_t)id_total);
+    if (content_total) memcpy(op->contents, batch->contents, (size_t)content_total);
+    return mn_submit(space, op, flags, done, context);
+}
+
+/* ---- the space table ---- */
+
+static uint64_t mn_name_hash(const char *name, uint32_t bytes) {
+    return XXH64(name, bytes, MN_ENGINE_NAME_HASH_SEED);
+}
+
+/* Caller holds table_lock. Returns the link that points at the space, or at NULL. */
+static struct mn_space **mn_table_find_locked(struct mn_engine *engine, const char *name,
+                                              uint32_t bytes, uint64_t hash) {
+    struct mn_space **link = &engine->buckets[hash & (engine->bucket_count - 1)];
+    while (*link) {
+        struct mn_space *space = *link;
+        if (space->name_hash == hash && space->name_bytes == bytes &&
+            memcmp(space->name, name, bytes) == 0) {
+            break;
+        }
+        link = &space->table_next;
+    }
+    return link;
+}
+
+/* Doubles the bucket array when the table is full; on ENOMEM the chains just grow longer. */
+static void mn_table_grow_locked(struct mn_engine *engine) {
+    if (engine->space_count < engine->bucket_count) return;
+    uint64_t count = engine->bucket_count * 2;
+    struct mn_space **buckets = calloc((size_t)count, sizeof(struct mn_space *));
+    if (!buckets) return;
+    for (uint64_t b = 0; b < engine->bucket_count; b++) {
+        struct mn_space *space = engine->buckets[b];
+        while (space) {
+            struct mn_space *next = space->table_next;
+            struct mn_space **head = &buckets[space->name_hash & (count - 1)];
+            space->table_next = *head;
+            *head = space;
+            space = next;
+        }
+    }
+    free(engine->buckets);
+    engine->buckets = buckets;
+    engine->bucket_count = count;
+}
+
+mn_status mn_engine_space_home(const mn_engine *engine, const char *name, uint32_t name_bytes,
+                               uint32_t *out) {
+    if (!engine || !out) return MN_ERR_INVALID;
+    mn_status status = mn_validate_name(name, name_bytes);
+    if (status != MN_OK) return status;
+    *out = (uint32_t)(mn_name_hash(name, name_bytes) % engine->worker_count);
+    return MN_OK;
+}
+
+mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t name_bytes,
+                                 const mn_hnsw_params *params, mn_space **out) {
+    if (out) *out = NULL;
+    if (!engine || !params) return MN_ERR_INVALID;
+    mn_status status = mn_validate_name(name, name_bytes);
+    if (status != MN_OK) return status;
+    if (atomic_load_explicit(&engine->closed, memory_order_acquire)) return MN_ERR_CLOSED;
+    uint64_t hash = mn_name_hash(name, name_bytes);
+    pthread_mutex_lock(&engine->table_lock);
+    int exists = *mn_table_find_locked(engine, name, name_bytes, hash) != NULL;
+    pthread_mutex_unlock(&engine->table_lock);
+    if (exists) return MN_ERR_DUPLICATE;
+    struct mn_space *space = NULL;
+    status = mn_space_create_internal(engine, name, name_bytes, hash, params, &space);
+    if (status != MN_OK) return status;
+    pthread_mutex_lock(&engine->table_lock);
+    struct mn_space **link = mn_table_find_locked(engine, name, name_bytes, hash);
+    if (*link) {
+        status = MN_ERR_DUPLICATE; /* created meanwhile by another thread */
+    } else {
+        mn_space_acquire(space); /* the table's reference */
+        space->table_next = NULL;
+        *link = space;
+        engine->space_count++;
+        mn_table_grow_locked(engine);
+        if (out) {
+            mn_space_acquire(space);
+            *out = space;
+        }
+    }
+    pthread_mutex_unlock(&engine->table_lock);
+    if (status != MN_OK) {
+        mn_space_acquire(space);
+        mn_space_unref(space); /* frees it */
+    }
+    return status;
+}
+
+mn_status mn_engine_space_open(mn_engine *engine, const char *name, uint32_t name_bytes,
+                               mn_space **out) {
+    if (!engine || !out) return MN_ERR_INVALID;
+    *out = NULL;
+    mn_status status = mn_validate_name(name, name_bytes);
+    if (status != MN_OK) return status;
+    if (atomic_load_explicit(&engine->closed, memory_order_acquire)) return MN_ERR_CLOSED;
+    uint64_t hash = mn_name_hash(name, name_bytes);
+    pthread_mutex_lock(&engine->table_lock);
+    struct mn_space *space = *mn_table_find_locked(engine, name, name_bytes, hash);
+    if (space) mn_space_acquire(space);
+    pthread_mutex_unlock(&engine->table_lock);
+    if (!space) return MN_ERR_UNKNOWN_SPACE;
+    *out = space;
+    return MN_OK;
+}
+
+mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t name_bytes) {
+    if (!engine) return MN_ERR_INVALID;
+    mn_status status = mn_validate_name(name, name_bytes);
+    if (status != MN_OK) return status;
+    uint64_t hash = mn_name_hash(name, name_bytes);
+    pthread_mutex_lock(&engine->table_lock);
+    struct mn_space **link = mn_table_find_locked(engine, name, name_bytes, hash);
+    struct mn_space *space = *link;
+    if (space) {
+        *link = space->table_next;
+        space->table_next = NULL;
+        engine->space_count--;
+        atomic_store_explicit(&space->dropped, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&engine->table_lock);
+    if (!space) return MN_ERR_UNKNOWN_SPACE;
+    mn_space_unref(space); /* the table's reference */
+    return MN_OK;
+}
+
+mn_status mn_engine_space_list(mn_engine *engine, mn_name_visit_fn visit, void *context) {
+    if (!engine || !visit) return MN_ERR_INVALID;
+    pthread_mutex_lock(&engine->table_lock);
+    for (uint64_t b = 0; b < engine->bucket_count; b++) {
+        for (struct mn_space *space = engine->buckets[b]; space; space = space->table_next) {
+            visit(context, space->name, space->name_bytes);
+        }
+    }
+    pthread_mutex_unlock(&engine->table_lock);
+    return MN_OK;
+}
+
+mn_status mn_engine_space_count(mn_engine *engine, uint64_t *out) {
+    if (!engine || !out) return MN_ERR_INVALID;
+    pthread_mutex_lock(&engine->table_lock);
+    *out = engine->space_count;
+    pthread_mutex_unlock(&engine->table_lock);
+    return MN_OK;
+}
+
+mn_status mn_space_release(mn_space *space) {
+    if (!space) return MN_OK;
+    mn_space_unref(space);
+    return MN_OK;
+}
+
+/* ---- the engine ---- */
+
+static mn_status mn_engine_cpus(struct mn_engine *engine) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return MN_OK; /* unpinned */
+    int count = CPU_COUNT(&set);
+    if (count <= 0) return MN_OK;
+    engine->cpus = calloc((size_t)count, sizeof(int32_t));
+    if (!engine->cpus) return MN_ERR_NO_MEMORY;
+    for (int cpu = 0; cpu < CPU_SETSIZE && engine->cpu_count < (uint32_t)count; cpu++) {
+        if (CPU_ISSET(cpu, &set)) engine->cpus[engine->cpu_count++] = cpu;
+    }
+    return MN_OK;
+}
+
+mn_status mn_engine_create(const mn_engine_options *options, mn_engine **out) {
+    if (!out) return MN_ERR_INVALID;
+    *out = NULL;
+    mn_engine_options chosen;
+    mn_engine_options_default(&chosen);
+    if (options) chosen = *options;
+    if (chosen.mailbox_depth == 0) chosen.mailbox_depth = MN_ENGINE_MAILBOX_DEPTH_DEFAULT;
+    if (chosen.content_bytes_max == 0) chosen.content_bytes_max = MN_ENGINE_CONTENT_BYTES_DEFAULT;
+    if (chosen.mailbox_depth < MN_ENGINE_MAILBOX_DEPTH_MIN ||
+        chosen.mailbox_depth > MN_ENGINE_MAILBOX_DEPTH_MAX ||
+        (chosen.mailbox_depth & (chosen.mailbox_depth - 1)) != 0) {
+        return MN_ERR_INVALID;
+    }
+    if (chosen.content_bytes_max > MN_ENGINE_CONTENT_BYTES_MAX) return MN_ERR_INVALID;
+    if (chosen.workers > MN_ENGINE_WORKERS_MAX) return MN_ERR_TOO_LARGE;
+    struct mn_engine *engine = mn_numa_alloc(sizeof(struct mn_engine), -1);
+    if (!engine) return MN_ERR_NO_MEMORY;
+    mn_status status = mn_engine_cpus(engine);
+    if (status != MN_OK) goto fail;
+    if (chosen.workers == 0) {
+        chosen.workers = engine->cpu_count > 0 ? engine->cpu_count : 1;
+        if (chosen.workers > MN_ENGINE_WORKERS_MAX) chosen.workers = MN_ENGINE_WORKERS_MAX;
+    }
+    engine->options = chosen;
+    engine->worker_count = chosen.workers;
+    atomic_init(&engine->submitters, 0);
+    atomic_init(&engine->closed, 0);
+    atomic_init(&engine->stopping, 0);
+    atomic_init(&engine->sleepers, 0);
+    atomic_init(&engine->help_available, 0);
+    pthread_mutex_init(&engine->help_lock, NULL);
+    pthread_mutex_init(&engine->table_lock, NULL);
+    pthread_mutex_init(&engine->close_lock, NULL);
+    status = MN_ERR_NO_MEMORY;
+    engine->bucket_count = MN_ENGINE_TABLE_BUCKETS_INIT;
+    engine->buckets = calloc(engine->bucket_count, sizeof(struct mn_space *));
+    engine->workers = calloc(engine->worker_count, sizeof(mn_worker *));
+    if (!engine->buckets || !engine->workers) goto fail;
+    status = mn_workers_start(engine);
+    if (status != MN_OK) goto fail;
+    *out = engine;
+    return MN_OK;
+fail:
+    if (engine->workers) {
+        atomic_store(&engine->closed, 1);
+        mn_workers_stop(engine);
+        mn_workers_free(engine);
+    }
+    free(engine->workers);
+    free(engine->buckets);
+    free(engine->cpus);
+    mn_numa_free(engine);
+    return status;
+}
+
+mn_status mn_engine_close(mn_engine *engine) {
+    if (!engine) return MN_ERR_INVALID;
+    pthread_mutex_lock(&engine->close_lock);
+    if (!atomic_load_explicit(&engine->stopping, memory_order_acquire)) {
+        atomic_store_explicit(&engine->closed, 1, memory_order_seq_cst);
+        while (atomic_load_explicit(&engine->submitters, memory_order_seq_cst) != 0) {
+            sched_yield();
+        }
+        mn_workers_stop(engine);
+    }
+    pthread_mutex_unlock(&engine->close_lock);
+    return MN_OK;
+}
+
+mn_status mn_engine_destroy(mn_engine *engine) {
+    if (!engine) return MN_OK;
+    mn_engine_close(engine);
+    for (uint64_t b = 0; b < engine->bucket_count; b++) {
+        struct mn_space *space = engine->buckets[b];
+        while (space) {
+            struct mn_space *next = space->table_next;
+            MN_ASSERT(atomic_load_explicit(&space->refs, memory_order_acquire) == 1 &&
+                      "every space handle is released before mn_engine_destroy");
+            mn_space_unref(space);
+            space = next;
+        }
+    }
+    mn_rcu_barrier(); /* every record retired through call_rcu is back in its arena */
+    mn_workers_free(engine);
+    pthread_mutex_destroy(&engine->help_lock);
+    pthread_mutex_destroy(&engine->table_lock);
+    pthread_mutex_destroy(&engine->close_lock);
+    free(engine->workers);
+    free(engine->buckets);
+    free(engine->cpus);
+    mn_numa_free(engine);
+    return MN_OK;
+}

@@ -1,0 +1,343 @@
+/*
+ * mn_engine_internal.h: the layouts of the engine's shared structures (private to csrc/engine).
+ *
+ * The public header (include/mnemo/mn_engine.h) keeps every type opaque because these structs
+ * are over-aligned and hold _Atomic fields, which Swift cannot import. Each group of fields
+ * written by one thread and read by another is its own cache-line aligned member, and the
+ * _Static_asserts below check that no two such groups share a line (false sharing between a
+ * space's producers and its runner would serialise exactly the traffic the design spreads out).
+ *
+ * Pieces and their files:
+ *   mn_engine.c          engine create/close/destroy, space table, submission (copy + enqueue)
+ *   mn_engine_mailbox.c  the bounded lock-free MPSC ring of each space (Vyukov)
+ *   mn_engine_worker.c   workers: run queues, stealing, idle waits, helping parallel batches
+ *   mn_engine_space.c    a space's records and hash tables: applying ops, get, search
+ *   mn_engine_arena.c    per-worker NUMA arenas for records, with a lock-free remote-free stack
+ */
+#ifndef MN_ENGINE_INTERNAL_H
+#define MN_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <urcu/urcu-memb.h>
+#include <urcu/rculfhash.h>
+
+#include "mnemo/mn_engine.h"
+#include "mnemo/mn_hnsw.h"
+#include "mnemo/mn_limits.h"
+#include "util/mn_assert.h"
+
+/* ---- ThreadSanitizer: liburcu is not instrumented, so its publications are annotated ---- */
+
+#if defined(__SANITIZE_THREAD__)
+#define MN_ENGINE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MN_ENGINE_TSAN 1
+#endif
+#endif
+
+#ifdef MN_ENGINE_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+/* A record is published by cds_lfht_add (release inside the library) and found by a lookup. */
+#define MN_TSAN_PUBLISH(p) __tsan_release((void *)(p))
+#define MN_TSAN_OBSERVE(p) __tsan_acquire((void *)(p))
+#else
+#define MN_TSAN_PUBLISH(p) ((void)(p))
+#define MN_TSAN_OBSERVE(p) ((void)(p))
+#endif
+
+/* ---- arena (mn_engine_arena.c) ---- */
+
+/** A free block on a class list or on the remote-free stack (overlays the block's memory). */
+typedef struct mn_arena_free {
+    struct mn_arena_free *next;
+} mn_arena_free;
+
+/** A chunk carved into blocks; chunks are freed only when the arena is destroyed. */
+typedef struct mn_arena_chunk {
+    struct mn_arena_chunk *next;
+} mn_arena_chunk;
+
+/**
+ * One worker's arena. The owner allocates (no lock: only the worker thread that owns it calls
+ * mn_arena_alloc); any thread frees by pushing onto `remote_free`, and the owner takes the whole
+ * stack with one exchange when a class list runs dry (pop-all, so no ABA).
+ */
+typedef struct mn_arena {
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic(mn_arena_free *) remote_free; /* any thread pushes */
+    _Alignas(MN_CACHE_LINE_SIZE) mn_arena_free *free_lists[MN_ENGINE_ARENA_CLASSES]; /* owner */
+    uint8_t *cursor;          /* owner: bump pointer in the newest chunk */
+    uint8_t *end;
+    mn_arena_chunk *chunks;   /* owner; read by destroy */
+    int numa_node;
+    _Atomic uint64_t reserved_bytes; /* owner writes, stats read */
+} mn_arena;
+
+_Static_assert(offsetof(mn_arena, free_lists) % MN_CACHE_LINE_SIZE == 0, "remote stack alone");
+
+/** Every block starts with this header; the caller's memory follows it. */
+typedef struct mn_arena_block {
+    mn_arena *arena;          /* NULL for a large block from mn_numa_alloc */
+    uint32_t size_class;      /* class index, or MN_ARENA_CLASS_LARGE */
+    uint32_t large_bytes;     /* bytes of a large block (records stay under 4 GiB) */
+} mn_arena_block;
+#define MN_ARENA_CLASS_LARGE UINT32_MAX
+
+void mn_arena_init(mn_arena *arena, int numa_node);
+/** Frees every chunk. Every block must be free or abandoned (no frees may follow). */
+void mn_arena_destroy(mn_arena *arena);
+/** Allocates `size` bytes (16-byte aligned). Owner thread only. NULL on failure. */
+void *mn_arena_alloc(mn_arena *arena, size_t size, uint64_t *charged_bytes);
+/** Frees a block from mn_arena_alloc; any thread. */
+void mn_arena_free_block(void *memory);
+/** The bytes charged for a block (its class size, or its size for a large block). */
+uint64_t mn_arena_block_bytes(const void *memory);
+
+/* ---- operations (mailbox records) ---- */
+
+#define MN_OP_INSERT  1u
+#define MN_OP_UPSERT  2u
+#define MN_OP_DELETE  3u
+#define MN_OP_BATCH   4u
+#define MN_OP_BARRIER 5u
+
+/**
+ * One mailbox record: an operation and a packed copy of its input, in one allocation, in a
+ * form a write-ahead log could append as is (the durability issue logs these records).
+ *
+ *   offset  size                field
+ *   0       sizeof(mn_op)       this header
+ *   ...     8*(count+1)         id_offsets
+ *   ...     8*(count+1)         content_offsets
+ *   ...     8*count             created_ns
+ *   ...     4*count*dimension   vectors (aligned to 8)
+ *   ...     id bytes            ids
+ *   ...     content bytes       contents
+ */
+typedef struct mn_op {
+    uint32_t kind;
+    uint32_t dimension;
+    uint64_t count;
+    mn_completion_fn done;
+    void *context;
+    uint64_t *id_offsets;
+    uint64_t *content_offsets;
+    int64_t *created_ns;
+    float *vectors;
+    char *ids;
+    uint8_t *contents;
+} mn_op;
+
+/* ---- mailbox (mn_engine_mailbox.c) ---- */
+
+typedef struct mn_mailbox_cell {
+    _Atomic uint64_t sequence;
+    mn_op *op;
+} mn_mailbox_cell;
+
+/* ---- records ---- */
+
+/**
+ * A memory as the space stores it, allocated from the running worker's arena.
+ *
+ *   offset  size           field          written by / read by / protected by
+ *   0       16             id_node        cds_lfht (by id): the runner / readers / RCU
+ *   16      16             label_node     cds_lfht (by label): the runner / readers / RCU
+ *   32      16             rcu            call_rcu linkage, after both unlinks
+ *   48      8              label          runner before publication / readers / immutable
+ *   56      8              created_ns     immutable after publication
+ *   64      8              content_bytes  immutable after publication
+ *   72      4              id_bytes       immutable after publication
+ *   76      4              (padding)
+ *   80      id_bytes       id
+ *   ...     content_bytes  content
+ */
+typedef struct mn_record {
+    struct cds_lfht_node id_node;
+    struct cds_lfht_node label_node;
+    struct rcu_head rcu;
+    uint64_t label;
+    int64_t created_ns;
+    uint64_t content_bytes;
+    uint32_t id_bytes;
+    uint32_t reserved;
+    char data[];
+} mn_record;
+
+_Static_assert(offsetof(mn_record, label) == 48, "record layout: label");
+_Static_assert(offsetof(mn_record, data) == 80, "record layout: data");
+
+static inline const uint8_t *mn_record_content(const mn_record *record) {
+    return (const uint8_t *)record->data + record->id_bytes;
+}
+
+/* ---- spaces ---- */
+
+struct mn_worker;
+
+/** A space. Each member group is cache-line aligned; see the synchronization table. */
+struct mn_space {
+    /* Producers: claim mailbox slots. */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t enqueue_pos;
+
+    /* The runner: consumes the mailbox. Stats read it (relaxed). */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t dequeue_pos;
+
+    /* Scheduling: producers and runners; run_next is under the holding run queue's mutex. */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint32_t scheduled;
+    _Atomic int32_t running_worker;       /* -1, or the worker running the space now */
+    struct mn_space *run_next;
+
+    /* Lifetime: handles, table membership and scheduling each hold one reference. */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic int64_t refs;
+    _Atomic uint32_t dropped;
+
+    /* Writer state: only the runner writes; stats read the atomics (relaxed). */
+    _Alignas(MN_CACHE_LINE_SIZE) uint64_t next_label;
+    _Atomic uint64_t count;
+    _Atomic uint64_t record_bytes;
+    _Atomic uint64_t ops_applied;
+
+    /* Immutable after creation (table_next is under the engine's table mutex). */
+    _Alignas(MN_CACHE_LINE_SIZE) struct mn_engine *engine;
+    mn_mailbox_cell *cells;
+    uint64_t mask;
+    mn_hnsw *index;
+    struct cds_lfht *by_id;
+    struct cds_lfht *by_label;
+    mn_hnsw_params params;
+    uint64_t name_hash;
+    uint32_t home;
+    uint32_t name_bytes;
+    struct mn_space *table_next;
+    char name[MN_ENGINE_NAME_BYTES_MAX + 1];
+};
+
+_Static_assert(offsetof(struct mn_space, dequeue_pos) == 1 * MN_CACHE_LINE_SIZE, "own line");
+_Static_assert(offsetof(struct mn_space, scheduled) == 2 * MN_CACHE_LINE_SIZE, "own line");
+_Static_assert(offsetof(struct mn_space, refs) == 3 * MN_CACHE_LINE_SIZE, "own line");
+_Static_assert(offsetof(struct mn_space, next_label) == 4 * MN_CACHE_LINE_SIZE, "own line");
+_Static_assert(offsetof(struct mn_space, engine) == 5 * MN_CACHE_LINE_SIZE, "own line");
+_Static_assert(sizeof(struct mn_space) % MN_CACHE_LINE_SIZE == 0, "whole lines");
+
+/* ---- workers and parallel batches ---- */
+
+/** A batch being linked by its runner with help from idle workers. */
+typedef struct mn_help_job {
+    mn_hnsw_batch *batch;
+    uint64_t sequence;          /* set under the help mutex */
+    _Atomic uint32_t helpers;   /* workers inside mn_hnsw_batch_work for this job */
+    struct mn_help_job *next;   /* under the engine's help mutex */
+} mn_help_job;
+
+/** One shard worker. */
+typedef struct mn_worker {
+    /* The run queue: producers, the owner and thieves, under `lock`. */
+    _Alignas(MN_CACHE_LINE_SIZE) pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct mn_space *head;
+    struct mn_space *tail;
+    uint32_t sleeping;          /* under lock: the owner waits on `wake` */
+    uint32_t wake_pending;      /* under lock: a wake-up arrived while it was not sleeping */
+    _Atomic uint64_t depth;     /* also read without the lock by thieves choosing a victim */
+
+    /* Counters: the worker writes (relaxed), anyone reads. */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t ops;
+    _Atomic uint64_t batches;
+    _Atomic uint64_t memories;
+    _Atomic uint64_t steals;
+    _Atomic uint64_t helps;
+    _Atomic uint64_t busy_ns;
+
+    /* The worker's arena (its own lines). */
+    mn_arena arena;
+
+    /* Immutable after start. */
+    _Alignas(MN_CACHE_LINE_SIZE) struct mn_engine *engine;
+    pthread_t thread;
+    uint32_t index;
+    int32_t cpu;
+    int32_t numa_node;
+    uint32_t started;
+    uint64_t last_help;         /* the worker's own: sequence of the last job it joined */
+} mn_worker;
+
+_Static_assert(offsetof(mn_worker, ops) % MN_CACHE_LINE_SIZE == 0, "counters on own line");
+_Static_assert(offsetof(mn_worker, arena) % MN_CACHE_LINE_SIZE == 0, "arena on own line");
+_Static_assert(offsetof(mn_worker, engine) % MN_CACHE_LINE_SIZE == 0, "immutable on own line");
+_Static_assert(sizeof(mn_worker) % MN_CACHE_LINE_SIZE == 0, "whole lines");
+
+/* ---- the engine ---- */
+
+struct mn_engine {
+    /* Submissions in flight (close waits for them), and the closed flag. */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t submitters;
+    _Atomic uint32_t closed;
+    _Atomic uint32_t stopping;   /* workers exit once their queues are empty */
+
+    /* Sleeping workers (a hint for waking thieves and helpers). */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint32_t sleepers;
+
+    /* Parallel batches that idle workers may join. */
+    _Alignas(MN_CACHE_LINE_SIZE) pthread_mutex_t help_lock;
+    mn_help_job *help_jobs;
+    uint64_t help_sequence;          /* under help_lock: numbers jobs so a helper joins once */
+    _Atomic uint32_t help_available; /* a hint read without the lock */
+
+    /* The space table: name -> space, chained, under table_lock. */
+    _Alignas(MN_CACHE_LINE_SIZE) pthread_mutex_t table_lock;
+    struct mn_space **buckets;
+    uint64_t bucket_count;       /* a power of two */
+    uint64_t space_count;
+
+    /* Immutable after create. */
+    _Alignas(MN_CACHE_LINE_SIZE) mn_engine_options options;
+    pthread_mutex_t close_lock;  /* serialises close */
+    uint32_t worker_count;
+    mn_worker **workers;         /* worker_count workers, each allocated on its own node */
+    int32_t *cpus;               /* CPUs this process may use, for pinning */
+    uint32_t cpu_count;
+};
+
+_Static_assert(offsetof(struct mn_engine, sleepers) % MN_CACHE_LINE_SIZE == 0, "own line");
+_Static_assert(offsetof(struct mn_engine, help_lock) % MN_CACHE_LINE_SIZE == 0, "own line");
+_Static_assert(offsetof(struct mn_engine, table_lock) % MN_CACHE_LINE_SIZE == 0, "own line");
+
+/* ---- functions shared between the engine's files ---- */
+
+/* mailbox */
+mn_status mn_mailbox_push(struct mn_space *space, mn_op *op);
+mn_op *mn_mailbox_pop(struct mn_space *space);
+int mn_mailbox_empty(struct mn_space *space);
+uint64_t mn_mailbox_depth(const struct mn_space *space);
+
+/* spaces (mn_engine_space.c) */
+mn_status mn_space_create_internal(struct mn_engine *engine, const char *name, uint32_t bytes,
+                                   uint64_t name_hash, const mn_hnsw_params *params,
+                                   struct mn_space **out);
+void mn_space_acquire(struct mn_space *space);
+/** Drops one reference; the last frees the space (its records, tables, index, mailbox). */
+void mn_space_unref(struct mn_space *space);
+/** Applies one record on the worker running the space and completes it. */
+void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker);
+
+/* workers (mn_engine_worker.c) */
+mn_status mn_workers_start(struct mn_engine *engine);
+/** Sets `stopping`, wakes every worker and joins them (each drains its queue first). */
+void mn_workers_stop(struct mn_engine *engine);
+/** Frees the workers and their arenas (after stop, and after every record is reclaimed). */
+void mn_workers_free(struct mn_engine *engine);
+/** Makes a space runnable on its home worker (the caller won the scheduled flag). */
+void mn_worker_schedule(struct mn_engine *engine, struct mn_space *space);
+/** Links a prepared batch with the help of idle workers; returns when every item is linked. */
+void mn_worker_link_batch(mn_worker *worker, mn_hnsw_batch *batch);
+
+/* clocks */
+int64_t mn_engine_now_ns(void);
+int64_t mn_engine_monotonic_ns(void);
+
+#endif /* MN_ENGINE_INTERNAL_H */

@@ -1,0 +1,557 @@
+/*
+ * mn_engine_space.c: one memory space: its records, its two RCU hash tables and its HNSW index.
+ *
+ * A memory's id is a caller string; the index wants a 64-bit id, so the space gives every
+ * record a fresh label (never reused) and keeps two liburcu lock-free hash tables (cds_lfht):
+ * id -> record for get, delete and duplicate checks, and label -> record to turn search results
+ * into memories. Only the worker running the space writes them (one at a time, so there is no
+ * writer lock); readers look them up inside RCU read-side sections on their own threads.
+ *
+ * Publication order is what makes concurrent reads consistent without locks:
+ *   insert   record -> label table -> index (now searchable) -> id table (now gettable)
+ *   upsert   new record -> label table -> index -> id table replace -> remove old from index
+ *            -> old out of label table -> old freed after a grace period
+ *   delete   id table -> index -> label table -> freed after a grace period
+ * A search result whose label has no record (a transient of upsert or delete) is skipped.
+ * The completion callback runs after the last step, so a search or get issued after it sees
+ * the change.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "engine/mn_engine_internal.h"
+#include "numa/mn_numa.h"
+#include "util/mn_rcu.h"
+
+#define MN_SPACE_TABLE_BUCKETS_INIT 16u
+#define MN_SPACE_ID_HASH_SEED 0x6d6e656d6f696473ull /* "mnemoids" */
+/* Label-table adds of a batch are done in read-side sections of this many (bounds each one). */
+#define MN_SPACE_PUBLISH_CHUNK 256u
+
+typedef struct mn_id_key {
+    const char *id;
+    uint32_t bytes;
+} mn_id_key;
+
+static unsigned long mn_hash_id(const char *id, uint32_t bytes) {
+    return (unsigned long)XXH64(id, bytes, MN_SPACE_ID_HASH_SEED);
+}
+
+static unsigned long mn_hash_label(uint64_t label) {
+    uint64_t z = label + 0x9e3779b97f4a7c15ull; /* splitmix64 finaliser */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (unsigned long)(z ^ (z >> 31));
+}
+
+static int mn_match_id(struct cds_lfht_node *node, const void *key) {
+    const mn_record *record = caa_container_of(node, mn_record, id_node);
+    MN_TSAN_OBSERVE(record);
+    const mn_id_key *k = key;
+    return record->id_bytes == k->bytes && memcmp(record->data, k->id, k->bytes) == 0;
+}
+
+static int mn_match_label(struct cds_lfht_node *node, const void *key) {
+    const mn_record *record = caa_container_of(node, mn_record, label_node);
+    MN_TSAN_OBSERVE(record);
+    return record->label == *(const uint64_t *)key;
+}
+
+/* Caller is inside a read-side section. */
+static mn_record *mn_find_id(struct mn_space *space, const char *id, uint32_t bytes) {
+    mn_id_key key = {id, bytes};
+    struct cds_lfht_iter iter;
+    cds_lfht_lookup(space->by_id, mn_hash_id(id, bytes), mn_match_id, &key, &iter);
+    struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter);
+    if (!node) return NULL;
+    mn_record *record = caa_container_of(node, mn_record, id_node);
+    MN_TSAN_OBSERVE(record);
+    return record;
+}
+
+/* Caller is inside a read-side section. */
+static mn_record *mn_find_label(struct mn_space *space, uint64_t label) {
+    struct cds_lfht_iter iter;
+    cds_lfht_lookup(space->by_label, mn_hash_label(label), mn_match_label, &label, &iter);
+    struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter);
+    if (!node) return NULL;
+    mn_record *record = caa_container_of(node, mn_record, label_node);
+    MN_TSAN_OBSERVE(record);
+    return record;
+}
+
+/* ---- records ---- */
+
+static mn_record *mn_record_new(mn_worker *worker, uint64_t label, const char *id,
+                                uint32_t id_bytes, const uint8_t *content,
+                                uint64_t content_bytes, int64_t created_ns, uint64_t *charged) {
+    size_t size = sizeof(mn_record) + (size_t)id_bytes + (size_t)content_bytes;
+    mn_record *record = mn_arena_alloc(&worker->arena, size, charged);
+    if (!record) return NULL;
+    memset(record, 0, sizeof(mn_record));
+    record->label = label;
+    record->created_ns = created_ns;
+    record->content_bytes = content_bytes;
+    record->id_bytes = id_bytes;
+    memcpy(record->data, id, id_bytes);
+    if (content_bytes) memcpy(record->data + id_bytes, content, (size_t)content_bytes);
+    return record;
+}
+
+static void mn_record_reclaim(struct rcu_head *head) {
+    mn_record *record = caa_container_of(head, mn_record, rcu);
+    mn_rcu_grace_acquired(); /* every reader that could see it has left its section */
+    MN_TSAN_OBSERVE(record);
+    mn_arena_free_block(record);
+}
+
+/* Frees an unlinked record after a grace period. The thread must be RCU-registered. */
+static void mn_record_retire(mn_record *record) {
+    MN_TSAN_PUBLISH(record);
+    urcu_memb_call_rcu(&record->rcu, mn_record_reclaim);
+}
+
+static void mn_label_publish(struct mn_space *space, mn_record *record) {
+    MN_TSAN_PUBLISH(record);
+    cds_lfht_add(space->by_label, mn_hash_label(record->label), &record->label_node);
+}
+
+static void mn_id_publish(struct mn_space *space, mn_record *record) {
+    MN_TSAN_PUBLISH(record);
+    cds_lfht_add(space->by_id, mn_hash_id(record->data, record->id_bytes), &record->id_node);
+}
+
+static void mn_lfht_unlink(struct cds_lfht *table, struct cds_lfht_node *node) {
+    int rc = cds_lfht_del(table, node);
+    MN_ASSERT(rc == 0); /* only the runner removes, so the node is still there */
+}
+
+/* ---- lifetime ---- */
+
+mn_status mn_space_create_internal(struct mn_engine *engine, const char *name, uint32_t bytes,
+                                   uint64_t name_hash, const mn_hnsw_params *params,
+                                   struct mn_space **out) {
+    uint32_t home = (uint32_t)(name_hash % engine->worker_count);
+    int node = engine->workers[home]->numa_node;
+    struct mn_space *space = mn_numa_alloc(sizeof(struct mn_space), node);
+    if (!space) return MN_ERR_NO_MEMORY;
+    mn_status status = MN_ERR_NO_MEMORY;
+    uint64_t depth = engine->options.mailbox_depth;
+    space->cells = mn_numa_alloc(depth * sizeof(mn_mailbox_cell), node);
+    if (!space->cells) goto fail;
+    for (uint64_t i = 0; i < depth; i++) atomic_init(&space->cells[i].sequence, i);
+    space->mask = depth - 1;
+    atomic_init(&space->enqueue_pos, 0);
+    atomic_init(&space->dequeue_pos, 0);
+    atomic_init(&space->scheduled, 0);
+    atomic_init(&space->running_worker, -1);
+    atomic_init(&space->refs, 0);
+    atomic_init(&space->dropped, 0);
+    atomic_init(&space->count, 0);
+    atomic_init(&space->record_bytes, 0);
+    atomic_init(&space->ops_applied, 0);
+    space->next_label = 1;
+    space->engine = engine;
+    space->params = *params;
+    space->params.numa_node = node;
+    space->name_hash = name_hash;
+    space->home = home;
+    space->name_bytes = bytes;
+    memcpy(space->name, name, bytes);
+    space->name[bytes] = '\0';
+    status = mn_hnsw_create(&space->params, &space->index);
+    if (status != MN_OK) goto fail;
+    mn_hnsw_params_get(space->index, &space->params);
+    status = MN_ERR_NO_MEMORY;
+    int flags = CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING;
+    space->by_id = cds_lfht_new_flavor(MN_SPACE_TABLE_BUCKETS_INIT, MN_SPACE_TABLE_BUCKETS_INIT,
+                                       0, flags, &urcu_memb_flavor, NULL);
+    space->by_label = cds_lfht_new_flavor(MN_SPACE_TABLE_BUCKETS_INIT,
+                                          MN_SPACE_TABLE_BUCKETS_INIT, 0, flags,
+                                          &urcu_memb_flavor, NULL);
+    if (!space->by_id || !space->by_label) goto fail;
+    *out = space;
+    return MN_OK;
+fail:
+    if (space->by_id) cds_lfht_destroy(space->by_id, NULL);
+    if (space->by_label) cds_lfht_destroy(space->by_label, NULL);
+    mn_hnsw_destroy(space->index);
+    mn_numa_free(space->cells);
+    mn_numa_free(space);
+    return status;
+}
+
+void mn_space_acquire(struct mn_space *space) {
+    int64_t before = atomic_fetch_add_explicit(&space->refs, 1, memory_order_relaxed);
+    MN_ASSERT(before >= 0);
+}
+
+static void mn_space_free(struct mn_space *space) {
+    MN_ASSERT(atomic_load_explicit(&space->scheduled, memory_order_relaxed) == 0);
+    MN_ASSERT(mn_mailbox_depth(space) == 0);
+    mn_rcu_read_lock(); /* registers this thread, which call_rcu requires */
+    struct cds_lfht_iter iter;
+    mn_record *record;
+    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
+        mn_lfht_unlink(space->by_id, &record->id_node);
+        mn_lfht_unlink(space->by_label, &record->label_node);
+        mn_record_retire(record);
+    }
+    mn_rcu_read_unlock();
+    int rc = cds_lfht_destroy(space->by_id, NULL);
+    MN_ASSERT(rc == 0);
+    rc = cds_lfht_destroy(space->by_label, NULL);
+    MN_ASSERT(rc == 0); /* every label belongs to a record of the id table at rest */
+    mn_hnsw_destroy(space->index);
+    mn_numa_free(space->cells);
+    mn_numa_free(space);
+}
+
+void mn_space_unref(struct mn_space *space) {
+    int64_t before = atomic_fetch_sub_explicit(&space->refs, 1, memory_order_acq_rel);
+    MN_ASSERT(before >= 1);
+    if (before == 1) mn_space_free(space);
+}
+
+/* ---- applying operations (the running worker only) ---- */
+
+static void mn_space_account(struct mn_space *space, int64_t count_delta, int64_t bytes_delta) {
+    uint64_t count = atomic_load_explicit(&space->count, memory_order_relaxed);
+    atomic_store_explicit(&space->count, (uint64_t)((int64_t)count + count_delta),
+                          memory_order_relaxed);
+    uint64_t bytes = atomic_load_explicit(&space->record_bytes, memory_order_relaxed);
+    atomic_store_explicit(&space->record_bytes, (uint64_t)((int64_t)bytes + bytes_delta),
+                          memory_order_relaxed);
+}
+
+static mn_record *mn_find_id_locked(struct mn_space *space, const char *id, uint32_t bytes) {
+    mn_rcu_read_lock();
+    mn_record *record = mn_find_id(space, id, bytes);
+    mn_rcu_read_unlock();
+    return record; /* stays valid: only this writer could retire it */
+}
+
+/* Inserts item `i` of `op` as a new memory (the id is known to be absent). */
+static mn_status mn_apply_insert_one(struct mn_space *space, mn_op *op, uint64_t i,
+                                     int64_t created_ns, mn_worker *worker) {
+    const char *id = op->ids + op->id_offsets[i];
+    uint32_t id_bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]);
+    uint64_t charged = 0;
+    mn_record *record = mn_record_new(worker, space->next_label, id, id_bytes,
+                                      op->contents + op->content_offsets[i],
+                                      op->content_offsets[i + 1] - op->content_offsets[i],
+                                      created_ns, &charged);
+    if (!record) return MN_ERR_NO_MEMORY;
+    space->next_label++;
+    mn_rcu_read_lock();
+    mn_label_publish(space, record);
+    mn_rcu_read_unlock();
+    mn_status status = mn_hnsw_insert(space->index, record->label,
+                                      op->vectors + (size_t)i * op->dimension, op->dimension);
+    mn_rcu_read_lock();
+    if (status == MN_OK) {
+        mn_id_publish(space, record);
+    } else {
+        mn_lfht_unlink(space->by_label, &record->label_node);
+        mn_record_retire(record);
+    }
+    mn_rcu_read_unlock();
+    if (status == MN_OK) mn_space_account(space, 1, (int64_t)charged);
+    return status;
+}
+
+static mn_status mn_apply_upsert(struct mn_space *space, mn_op *op, mn_worker *worker,
+                                 uint64_t *detail) {
+    const char *id = op->ids;
+    uint32_t id_bytes = (uint32_t)op->id_offsets[1];
+    mn_record *old = mn_find_id_locked(space, id, id_bytes);
+    if (!old) {
+        *detail = 0;
+        return mn_apply_insert_one(space, op, 0, op->created_ns[0], worker);
+    }
+    *detail = 1;
+    uint64_t charged = 0;
+    mn_record *record = mn_record_new(worker, space->next_label, id, id_bytes, op->contents,
+                                      op->content_offsets[1], old->created_ns, &charged);
+    if (!record) return MN_ERR_NO_MEMORY;
+    space->next_label++;
+    mn_rcu_read_lock();
+    mn_label_publish(space, record);
+    mn_rcu_read_unlock();
+    mn_status status = mn_hnsw_insert(space->index, record->label, op->vectors, op->dimension);
+    if (status != MN_OK) {
+        mn_rcu_read_lock();
+        mn_lfht_unlink(space->by_label, &record->label_node);
+        mn_record_retire(record);
+        mn_rcu_read_unlock();
+        return status;
+    }
+    mn_rcu_read_lock();
+    mn_id_key key = {id, id_bytes};
+    struct cds_lfht_iter iter;
+    cds_lfht_lookup(space->by_id, mn_hash_id(id, id_bytes), mn_match_id, &key, &iter);
+    MN_ASSERT(cds_lfht_iter_get_node(&iter) == &old->id_node);
+    MN_TSAN_PUBLISH(record);
+    int rc = cds_lfht_replace(space->by_id, &iter, mn_hash_id(id, id_bytes), mn_match_id, &key,
+                              &record->id_node);
+    MN_ASSERT(rc == 0);
+    mn_rcu_read_unlock();
+    status = mn_hnsw_remove(space->index, old->label);
+    MN_ASSERT(status == MN_OK);
+    uint64_t old_bytes = mn_arena_block_bytes(old);
+    mn_rcu_read_lock();
+    mn_lfht_unlink(space->by_label, &old->label_node);
+    mn_record_retire(old);
+    mn_rcu_read_unlock();
+    mn_space_account(space, 0, (int64_t)charged - (int64_t)old_bytes);
+    return MN_OK;
+}
+
+static mn_status mn_apply_delete(struct mn_space *space, mn_op *op, uint64_t *detail) {
+    mn_record *old = mn_find_id_locked(space, op->ids, (uint32_t)op->id_offsets[1]);
+    if (!old) return MN_ERR_NOT_FOUND;
+    uint64_t old_bytes = mn_arena_block_bytes(old);
+    mn_rcu_read_lock();
+    mn_lfht_unlink(space->by_id, &old->id_node);
+    mn_rcu_read_unlock();
+    mn_status status = mn_hnsw_remove(space->index, old->label);
+    MN_ASSERT(status == MN_OK);
+    mn_rcu_read_lock();
+    mn_lfht_unlink(space->by_label, &old->label_node);
+    mn_record_retire(old);
+    mn_rcu_read_unlock();
+    mn_space_account(space, -1, -(int64_t)old_bytes);
+    *detail = 1;
+    return MN_OK;
+}
+
+static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *worker,
+                                uint64_t *detail) {
+    uint64_t n = op->count;
+    /* All-or-nothing: every id must be new before anything changes. */
+    mn_rcu_read_lock();
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]);
+        if (mn_find_id(space, op->ids + op->id_offsets[i], bytes)) {
+            mn_rcu_read_unlock();
+            *detail = i;
+            return MN_ERR_DUPLICATE;
+        }
+    }
+    mn_rcu_read_unlock();
+    mn_record **records = calloc((size_t)n, sizeof(mn_record *));
+    uint64_t *labels = malloc((size_t)n * sizeof(uint64_t));
+    mn_status status = MN_ERR_NO_MEMORY;
+    uint64_t charged_total = 0;
+    uint64_t made = 0;
+    if (!records || !labels) goto fail;
+    for (; made < n; made++) {
+        uint64_t i = made;
+        uint64_t charged = 0;
+        records[i] = mn_record_new(worker, space->next_label + i, op->ids + op->id_offsets[i],
+                                   (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]),
+                                   op->contents + op->content_offsets[i],
+                                   op->content_offsets[i + 1] - op->content_offsets[i],
+                                   op->created_ns[i], &charged);
+        if (!records[i]) goto fail;
+        labels[i] = records[i]->label;
+        charged_total += charged;
+    }
+    mn_hnsw_batch *batch = NULL;
+    size_t failed = 0;
+    status = mn_hnsw_batch_begin(space->index, labels, op->vectors, (size_t)n, op->dimension,
+                                 &batch, &failed);
+    if (status != MN_OK) {
+        *detail = failed;
+        goto fail;
+    }
+    space->next_label += n;
+    for (uint64_t start = 0; start < n; start += MN_SPACE_PUBLISH_CHUNK) {
+        uint64_t stop = start + MN_SPACE_PUBLISH_CHUNK < n ? start + MN_SPACE_PUBLISH_CHUNK : n;
+        mn_rcu_read_lock();
+        for (uint64_t i = start; i < stop; i++) mn_label_publish(space, records[i]);
+        mn_rcu_read_unlock();
+    }
+    uint32_t threshold = space->engine->options.parallel_batch_min;
+    if (threshold != 0 && n >= threshold && space->engine->worker_count > 1) {
+        mn_worker_link_batch(worker, batch);
+    } else {
+        size_t linked = 0;
+        status = mn_hnsw_batch_work(batch, &linked);
+        MN_ASSERT(status == MN_OK);
+    }
+    status = mn_hnsw_batch_end(batch);
+    MN_ASSERT(status == MN_OK);
+    for (uint64_t start = 0; start < n; start += MN_SPACE_PUBLISH_CHUNK) {
+        uint64_t stop = start + MN_SPACE_PUBLISH_CHUNK < n ? start + MN_SPACE_PUBLISH_CHUNK : n;
+        mn_rcu_read_lock();
+        for (uint64_t i = start; i < stop; i++) mn_id_publish(space, records[i]);
+        mn_rcu_read_unlock();
+    }
+    mn_space_account(space, (int64_t)n, (int64_t)charged_total);
+    free(records);
+    free(labels);
+    return MN_OK;
+fail:
+    /* Nothing was published: the records can be freed at once. */
+    for (uint64_t i = 0; records && i < made; i++) mn_arena_free_block(records[i]);
+    free(records);
+    free(labels);
+    return status;
+}
+
+void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
+    mn_status status = MN_OK;
+    uint64_t detail = 0;
+    uint64_t memories = 0;
+    switch (op->kind) {
+    case MN_OP_INSERT: {
+        uint32_t bytes = (uint32_t)op->id_offsets[1];
+        if (mn_find_id_locked(space, op->ids, bytes)) {
+            status = MN_ERR_DUPLICATE;
+        } else {
+            status = mn_apply_insert_one(space, op, 0, op->created_ns[0], worker);
+        }
+        memories = status == MN_OK;
+        break;
+    }
+    case MN_OP_UPSERT:
+        status = mn_apply_upsert(space, op, worker, &detail);
+        memories = status == MN_OK;
+        break;
+    case MN_OP_DELETE:
+        status = mn_apply_delete(space, op, &detail);
+        memories = status == MN_OK;
+        break;
+    case MN_OP_BATCH:
+        status = mn_apply_batch(space, op, worker, &detail);
+        memories = status == MN_OK ? op->count : 0;
+        atomic_fetch_add_explicit(&worker->batches, 1, memory_order_relaxed);
+        break;
+    case MN_OP_BARRIER:
+        break;
+    default:
+        MN_ASSERT(!"unknown operation kind");
+    }
+    atomic_fetch_add_explicit(&worker->ops, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&worker->memories, memories, memory_order_relaxed);
+    atomic_fetch_add_explicit(&space->ops_applied, 1, memory_order_relaxed);
+    if (op->done) op->done(op->context, status, detail);
+    free(op);
+}
+
+/* ---- reads (any thread) ---- */
+
+mn_status mn_space_get(mn_space *space, const char *id, uint32_t id_bytes, float *vector,
+                       uint32_t dimension, mn_memory_visit_fn visit, void *context) {
+    if (!space || !id) return MN_ERR_INVALID;
+    if (id_bytes == 0) return MN_ERR_INVALID;
+    if (id_bytes > MN_ENGINE_ID_BYTES_MAX) return MN_ERR_TOO_LARGE;
+    if (vector && dimension != space->params.dimension) return MN_ERR_DIMENSION;
+    if (atomic_load_explicit(&space->dropped, memory_order_acquire)) {
+        return MN_ERR_UNKNOWN_SPACE;
+    }
+    mn_status status = MN_ERR_NOT_FOUND;
+    mn_record *previous = NULL;
+    mn_rcu_read_lock();
+    for (;;) {
+        mn_record *record = mn_find_id(space, id, id_bytes);
+        if (!record) {
+            status = MN_ERR_NOT_FOUND;
+            break;
+        }
+        if (vector) {
+            status = mn_hnsw_get(space->index, record->label, vector, dimension);
+            /* An upsert may have replaced the record between the lookup and the copy: look
+             * again; the same record failing twice was deleted, which is a valid answer. */
+            if (status == MN_ERR_NOT_FOUND && record != previous) {
+                previous = record;
+                continue;
+            }
+            if (status != MN_OK) break;
+        }
+        status = MN_OK;
+        if (visit) {
+            mn_memory_view view = {
+                .id = record->data,
+                .id_bytes = record->id_bytes,
+                .distance = 0.0f,
+                .content = mn_record_content(record),
+                .content_bytes = record->content_bytes,
+                .created_ns = record->created_ns,
+            };
+            visit(context, &view);
+        }
+        break;
+    }
+    mn_rcu_read_unlock();
+    return status;
+}
+
+mn_status mn_space_search(mn_space *space, const float *query, uint32_t dimension, uint32_t k,
+                          uint32_t ef, mn_memory_visit_fn visit, void *context,
+                          uint32_t *found) {
+    if (!space || !query || !found) return MN_ERR_INVALID;
+    *found = 0;
+    if (k == 0 || k > MN_HNSW_K_MAX || ef > MN_HNSW_EF_MAX) return MN_ERR_INVALID;
+    if (atomic_load_explicit(&space->dropped, memory_order_acquire)) {
+        return MN_ERR_UNKNOWN_SPACE;
+    }
+    mn_hnsw_result stack_results[MN_ENGINE_SEARCH_STACK_K];
+    mn_hnsw_result *results = stack_results;
+    if (k > MN_ENGINE_SEARCH_STACK_K) {
+        results = malloc((size_t)k * sizeof(mn_hnsw_result));
+        if (!results) return MN_ERR_NO_MEMORY;
+    }
+    uint32_t beam = ef;
+    if (beam == 0) beam = k > MN_ENGINE_SEARCH_EF_DEFAULT ? k : MN_ENGINE_SEARCH_EF_DEFAULT;
+    uint32_t count = 0;
+    mn_rcu_read_lock();
+    mn_status status = mn_hnsw_search(space->index, query, dimension, k, beam, results, &count);
+    uint32_t visited = 0;
+    if (status == MN_OK) {
+        for (uint32_t i = 0; i < count; i++) {
+            mn_record *record = mn_find_label(space, results[i].id);
+            if (!record) continue; /* mid-upsert or mid-delete: not a memory at this instant */
+            visited++;
+            if (!visit) continue;
+            mn_memory_view view = {
+                .id = record->data,
+                .id_bytes = record->id_bytes,
+                .distance = results[i].distance,
+                .content = mn_record_content(record),
+                .content_bytes = record->content_bytes,
+                .created_ns = record->created_ns,
+            };
+            visit(context, &view);
+        }
+    }
+    mn_rcu_read_unlock();
+    if (results != stack_results) free(results);
+    *found = visited;
+    return status;
+}
+
+mn_status mn_space_params(const mn_space *space, mn_hnsw_params *out) {
+    if (!space || !out) return MN_ERR_INVALID;
+    *out = space->params;
+    return MN_OK;
+}
+
+mn_status mn_space_stats_get(const mn_space *space, mn_space_stats *out) {
+    if (!space || !out) return MN_ERR_INVALID;
+    struct mn_space *s = (struct mn_space *)space;
+    uint64_t index_bytes = 0;
+    mn_hnsw_bytes(s->index, &index_bytes);
+    out->count = atomic_load_explicit(&s->count, memory_order_relaxed);
+    out->bytes = atomic_load_explicit(&s->record_bytes, memory_order_relaxed) + index_bytes;
+    out->queue_depth = mn_mailbox_depth(s);
+    out->ops_applied = atomic_load_explicit(&s->ops_applied, memory_order_relaxed);
+    out->home_worker = s->home;
+    out->dimension = s->params.dimension;
+    out->metric = s->params.metric;
+    out->reserved = 0;
+    return MN_OK;
+}

@@ -1,0 +1,366 @@
+/*
+ * mn_engine_worker.c: shard workers: run queues, running a space, stealing, helping batches.
+ *
+ * One worker thread per CPU, pinned with pthread_attr_setaffinity_np. A worker loops:
+ *   1. pop a runnable space from its own run queue and run it: apply up to
+ *      MN_ENGINE_RUN_QUANTUM records from the space's mailbox, in order;
+ *   2. if its queue is empty, steal the oldest runnable space of the busiest worker;
+ *   3. if there is nothing to steal, help link a large batch another worker is inserting;
+ *   4. otherwise sleep on its condition variable (woken by a producer, or after
+ *      MN_ENGINE_IDLE_WAIT_US to look for work to steal again).
+ *
+ * A space is in at most one run queue or running on at most one worker: producers put it on a
+ * queue only when they flip its `scheduled` flag from 0 to 1, and only the worker that runs it
+ * clears the flag. The worker also claims `running_worker` with a CAS from -1 and asserts it
+ * won: two workers running one space would be a scheduling bug, and it aborts rather than
+ * apply writes out of order. Clearing the flag races with producers publishing new records;
+ * both sides store, then fence (seq_cst), then look at the other's variable (Dekker), so either
+ * the worker sees the new record or the producer sees the flag clear and schedules the space.
+ *
+ * A stolen space stays with the thief while it has records (requeued on the thief's own queue
+ * after each quantum); once its mailbox is empty it is unscheduled, and the next record
+ * schedules it on its home worker again: stolen spaces go home as soon as they are idle.
+ */
+#define _GNU_SOURCE
+#include <numa.h>
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
+#include "engine/mn_engine_internal.h"
+#include "numa/mn_numa.h"
+#include "util/mn_rcu.h"
+
+int64_t mn_engine_monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+int64_t mn_engine_now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+/* ---- run queues ---- */
+
+/* Appends a space; the caller holds worker->lock. Returns the new depth. */
+static uint64_t mn_runq_append_locked(mn_worker *worker, struct mn_space *space) {
+    space->run_next = NULL;
+    if (worker->tail) {
+        worker->tail->run_next = space;
+    } else {
+        worker->head = space;
+    }
+    worker->tail = space;
+    return atomic_fetch_add_explicit(&worker->depth, 1, memory_order_relaxed) + 1;
+}
+
+static struct mn_space *mn_runq_take_locked(mn_worker *worker) {
+    struct mn_space *space = worker->head;
+    if (!space) return NULL;
+    worker->head = space->run_next;
+    if (!worker->head) worker->tail = NULL;
+    space->run_next = NULL;
+    atomic_fetch_sub_explicit(&worker->depth, 1, memory_order_relaxed);
+    return space;
+}
+
+static void mn_worker_wake_locked(mn_worker *worker) {
+    if (worker->sleeping) {
+        pthread_cond_signal(&worker->wake);
+    } else {
+        worker->wake_pending = 1;
+    }
+}
+
+/* Wakes one sleeping worker other than `except`, so it can steal or help. */
+static void mn_wake_idle(struct mn_engine *engine, uint32_t except, int all) {
+    if (atomic_load_explicit(&engine->sleepers, memory_order_relaxed) == 0) return;
+    for (uint32_t i = 0; i < engine->worker_count; i++) {
+        if (i == except) continue;
+        mn_worker *other = engine->workers[i];
+        pthread_mutex_lock(&other->lock);
+        int was_sleeping = (int)other->sleeping;
+        if (was_sleeping) pthread_cond_signal(&other->wake);
+        pthread_mutex_unlock(&other->lock);
+        if (was_sleeping && !all) return;
+    }
+}
+
+static void mn_worker_push(mn_worker *worker, struct mn_space *space) {
+    pthread_mutex_lock(&worker->lock);
+    uint64_t depth = mn_runq_append_locked(worker, space);
+    mn_worker_wake_locked(worker);
+    pthread_mutex_unlock(&worker->lock);
+    struct mn_engine *engine = worker->engine;
+    if (depth > 1 && engine->options.stealing) mn_wake_idle(engine, worker->index, 0);
+}
+
+void mn_worker_schedule(struct mn_engine *engine, struct mn_space *space) {
+    mn_worker_push(engine->workers[space->home], space);
+}
+
+static struct mn_space *mn_worker_pop(mn_worker *worker) {
+    if (atomic_load_explicit(&worker->depth, memory_order_relaxed) == 0) return NULL;
+    pthread_mutex_lock(&worker->lock);
+    struct mn_space *space = mn_runq_take_locked(worker);
+    pthread_mutex_unlock(&worker->lock);
+    return space;
+}
+
+/* Takes the oldest runnable space of the busiest other worker, if any is waiting. */
+static struct mn_space *mn_worker_steal(mn_worker *thief) {
+    struct mn_engine *engine = thief->engine;
+    mn_worker *victim = NULL;
+    uint64_t deepest = 0;
+    for (uint32_t i = 0; i < engine->worker_count; i++) {
+        if (i == thief->index) continue;
+        uint64_t depth = atomic_load_explicit(&engine->workers[i]->depth, memory_order_relaxed);
+        if (depth > deepest) {
+            deepest = depth;
+            victim = engine->workers[i];
+        }
+    }
+    if (!victim) return NULL;
+    pthread_mutex_lock(&victim->lock);
+    struct mn_space *space = mn_runq_take_locked(victim);
+    pthread_mutex_unlock(&victim->lock);
+    if (space) atomic_fetch_add_explicit(&thief->steals, 1, memory_order_relaxed);
+    return space;
+}
+
+/* ---- running a space ---- */
+
+static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
+    int32_t expected = -1;
+    int claimed = atomic_compare_exchange_strong_explicit(
+        &space->running_worker, &expected, (int32_t)worker->index, memory_order_acq_rel,
+        memory_order_acquire);
+    MN_ASSERT(claimed && "two workers never run the same space");
+    MN_ASSERT(atomic_load_explicit(&space->scheduled, memory_order_relaxed) == 1);
+    int64_t started = mn_engine_monotonic_ns();
+    /* Drain a bounded group of records, then apply them in order. (The durability issue
+     * writes and fsyncs the group's records here, before applying: group commit.) */
+    mn_op *group[MN_ENGINE_RUN_QUANTUM];
+    uint32_t taken = 0;
+    while (taken < MN_ENGINE_RUN_QUANTUM) {
+        mn_op *op = mn_mailbox_pop(space);
+        if (!op) break;
+        group[taken++] = op;
+    }
+    for (uint32_t i = 0; i < taken; i++) mn_space_apply(space, group[i], worker);
+    atomic_fetch_add_explicit(&worker->busy_ns, (uint64_t)(mn_engine_monotonic_ns() - started),
+                              memory_order_relaxed);
+    expected = (int32_t)worker->index;
+    claimed = atomic_compare_exchange_strong_explicit(&space->running_worker, &expected, -1,
+                                                      memory_order_release,
+                                                      memory_order_relaxed);
+    MN_ASSERT(claimed && "the space was run by another worker meanwhile");
+    if (!mn_mailbox_empty(space)) {
+        mn_worker_push(worker, space); /* still scheduled: keep it, behind the others */
+        return;
+    }
+    atomic_store_explicit(&space->scheduled, 0, memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!mn_mailbox_empty(space) &&
+        atomic_exchange_explicit(&space->scheduled, 1, memory_order_seq_cst) == 0) {
+        mn_worker_push(worker, space); /* a record arrived as we unscheduled it */
+        return;
+    }
+    mn_space_unref(space); /* the scheduling reference */
+}
+
+/* ---- helping parallel batches ---- */
+
+static int mn_worker_help(mn_worker *worker) {
+    struct mn_engine *engine = worker->engine;
+    if (!atomic_load_explicit(&engine->help_available, memory_order_relaxed)) return 0;
+    pthread_mutex_lock(&engine->help_lock);
+    mn_help_job *job = engine->help_jobs;
+    while (job && job->sequence <= worker->last_help) job = job->next;
+    if (job) {
+        atomic_fetch_add_explicit(&job->helpers, 1, memory_order_relaxed);
+        worker->last_help = job->sequence;
+    }
+    pthread_mutex_unlock(&engine->help_lock);
+    if (!job) return 0;
+    int64_t started = mn_engine_monotonic_ns();
+    size_t linked = 0;
+    mn_status status = mn_hnsw_batch_work(job->batch, &linked);
+    MN_ASSERT(status == MN_OK);
+    atomic_fetch_add_explicit(&worker->busy_ns, (uint64_t)(mn_engine_monotonic_ns() - started),
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&worker->helps, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&job->helpers, 1, memory_order_release);
+    return 1;
+}
+
+void mn_worker_link_batch(mn_worker *worker, mn_hnsw_batch *batch) {
+    struct mn_engine *engine = worker->engine;
+    mn_help_job job = {.batch = batch, .next = NULL};
+    atomic_init(&job.helpers, 0);
+    pthread_mutex_lock(&engine->help_lock);
+    job.sequence = ++engine->help_sequence;
+    job.next = engine->help_jobs;
+    engine->help_jobs = &job;
+    atomic_store_explicit(&engine->help_available, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&engine->help_lock);
+    mn_wake_idle(engine, worker->index, 1);
+    size_t linked = 0;
+    mn_status status = mn_hnsw_batch_work(batch, &linked);
+    MN_ASSERT(status == MN_OK);
+    pthread_mutex_lock(&engine->help_lock);
+    mn_help_job **link = &engine->help_jobs;
+    while (*link != &job) link = &(*link)->next;
+    *link = job.next;
+    atomic_store_explicit(&engine->help_available, engine->help_jobs != NULL,
+                          memory_order_relaxed);
+    pthread_mutex_unlock(&engine->help_lock);
+    /* Helpers still inside batch_work are linking their last item; no new one can join. */
+    while (atomic_load_explicit(&job.helpers, memory_order_acquire) != 0) sched_yield();
+}
+
+/* ---- the worker thread ---- */
+
+static void *mn_worker_main(void *argument) {
+    mn_worker *worker = argument;
+    struct mn_engine *engine = worker->engine;
+    mn_rcu_read_lock(); /* registers the thread with liburcu (call_rcu needs it) */
+    mn_rcu_read_unlock();
+    struct timespec deadline;
+    for (;;) {
+        struct mn_space *space = mn_worker_pop(worker);
+        if (!space && engine->options.stealing) space = mn_worker_steal(worker);
+        if (space) {
+            mn_worker_run(worker, space);
+            continue;
+        }
+        if (mn_worker_help(worker)) continue;
+        pthread_mutex_lock(&worker->lock);
+        if (!worker->head) {
+            if (atomic_load_explicit(&engine->stopping, memory_order_acquire)) {
+                pthread_mutex_unlock(&worker->lock);
+                break;
+            }
+            if (!worker->wake_pending) {
+                clock_gettime(CLOCK_MONOTONIC, &deadline);
+                deadline.tv_nsec += (long)MN_ENGINE_IDLE_WAIT_US * 1000L;
+                if (deadline.tv_nsec >= 1000000000L) {
+                    deadline.tv_sec += 1;
+                    deadline.tv_nsec -= 1000000000L;
+                }
+                worker->sleeping = 1;
+                atomic_fetch_add_explicit(&engine->sleepers, 1, memory_order_relaxed);
+                pthread_cond_timedwait(&worker->wake, &worker->lock, &deadline);
+                atomic_fetch_sub_explicit(&engine->sleepers, 1, memory_order_relaxed);
+                worker->sleeping = 0;
+            }
+            worker->wake_pending = 0;
+        }
+        pthread_mutex_unlock(&worker->lock);
+    }
+    return NULL;
+}
+
+static void mn_worker_destroy(mn_worker *worker) {
+    if (!worker) return;
+    MN_ASSERT(worker->head == NULL);
+    pthread_cond_destroy(&worker->wake);
+    pthread_mutex_destroy(&worker->lock);
+    mn_arena_destroy(&worker->arena);
+    mn_numa_free(worker);
+}
+
+mn_status mn_workers_start(struct mn_engine *engine) {
+    for (uint32_t i = 0; i < engine->worker_count; i++) {
+        int32_t cpu = -1;
+        if (engine->options.pin_workers && engine->cpu_count > 0) {
+            cpu = engine->cpus[i % engine->cpu_count];
+        }
+        int node = (cpu >= 0 && mn_numa_enabled()) ? numa_node_of_cpu(cpu) : -1;
+        mn_worker *worker = mn_numa_alloc(sizeof(mn_worker), node);
+        if (!worker) return MN_ERR_NO_MEMORY;
+        engine->workers[i] = worker;
+        pthread_mutex_init(&worker->lock, NULL);
+        pthread_condattr_t condattr;
+        pthread_condattr_init(&condattr);
+        pthread_condattr_setclock(&condattr, CLOCK_MONOTONIC);
+        pthread_cond_init(&worker->wake, &condattr);
+        pthread_condattr_destroy(&condattr);
+        atomic_init(&worker->depth, 0);
+        atomic_init(&worker->ops, 0);
+        atomic_init(&worker->batches, 0);
+        atomic_init(&worker->memories, 0);
+        atomic_init(&worker->steals, 0);
+        atomic_init(&worker->helps, 0);
+        atomic_init(&worker->busy_ns, 0);
+        mn_arena_init(&worker->arena, node);
+        worker->engine = engine;
+        worker->index = i;
+        worker->cpu = cpu;
+        worker->numa_node = node;
+    }
+    for (uint32_t i = 0; i < engine->worker_count; i++) {
+        mn_worker *worker = engine->workers[i];
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        if (worker->cpu >= 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(worker->cpu, &set);
+            pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+        }
+        int rc = pthread_create(&worker->thread, &attr, mn_worker_main, worker);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) return MN_ERR_IO;
+        worker->started = 1;
+    }
+    return MN_OK;
+}
+
+void mn_workers_stop(struct mn_engine *engine) {
+    atomic_store_explicit(&engine->stopping, 1, memory_order_release);
+    for (uint32_t i = 0; i < engine->worker_count; i++) {
+        mn_worker *worker = engine->workers[i];
+        if (!worker || !worker->started) continue;
+        pthread_mutex_lock(&worker->lock);
+        mn_worker_wake_locked(worker);
+        pthread_mutex_unlock(&worker->lock);
+    }
+    for (uint32_t i = 0; i < engine->worker_count; i++) {
+        mn_worker *worker = engine->workers[i];
+        if (!worker || !worker->started) continue;
+        pthread_join(worker->thread, NULL);
+        worker->started = 0;
+    }
+}
+
+void mn_workers_free(struct mn_engine *engine) {
+    for (uint32_t i = 0; i < engine->worker_count; i++) {
+        mn_worker_destroy(engine->workers[i]);
+        engine->workers[i] = NULL;
+    }
+}
+
+mn_status mn_engine_worker_count(const mn_engine *engine, uint32_t *out) {
+    if (!engine || !out) return MN_ERR_INVALID;
+    *out = engine->worker_count;
+    return MN_OK;
+}
+
+mn_status mn_engine_worker_stats(const mn_engine *engine, uint32_t index, mn_worker_stats *out) {
+    if (!engine || !out || index >= engine->worker_count) return MN_ERR_INVALID;
+    mn_worker *worker = engine->workers[index];
+    out->ops = atomic_load_explicit(&worker->ops, memory_order_relaxed);
+    out->batches = atomic_load_explicit(&worker->batches, memory_order_relaxed);
+    out->memories = atomic_load_explicit(&worker->memories, memory_order_relaxed);
+    out->steals = atomic_load_explicit(&worker->steals, memory_order_relaxed);
+    out->helps = atomic_load_explicit(&worker->helps, memory_order_relaxed);
+    out->queue_depth = atomic_load_explicit(&worker->depth, memory_order_relaxed);
+    out->busy_ns = atomic_load_explicit(&worker->busy_ns, memory_order_relaxed);
+    out->cpu = worker->cpu;
+    out->numa_node = worker->numa_node;
+    return MN_OK;
+}

@@ -1,0 +1,453 @@
+/*
+ * mn_wal.c: the write-ahead log appender (group commit, durability modes, rotation, deletion of
+ * old segments) and the segment helpers shared with recovery. See mn_wal.h for the contract and
+ * mn_wal_internal.h for the byte layout.
+ *
+ * A batch is encoded into one buffer owned by the log and written with one pwrite (looped only
+ * if the kernel writes short), then made durable with one fdatasync per the mode: the cost of a
+ * sync is paid once per batch however many records it holds. A write that fails is rolled back
+ * with ftruncate so the segment never keeps half a batch; if even that fails, or an fdatasync
+ * fails (after which the page cache can no longer be trusted to hold the data), the log refuses
+ * every later append: only a recovery knows what reached the disk.
+ */
+#include "wal/mn_wal_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/mn_assert.h"
+#include "wal/mn_crc32c.h"
+
+const char mn_wal_segment_magic[8] = {'M', 'N', 'E', 'M', 'O', 'W', 'A', 'L'};
+
+/* The appender. Every field is touched only with `lock` held (see the header's table). */
+struct mn_wal {
+    pthread_mutex_t lock;
+    char directory[MN_WAL_PATH_BYTES_MAX];
+    int fd;                   /* the current segment, open for writing */
+    uint64_t segment;         /* its number */
+    uint64_t offset;          /* bytes in it, header included: where the next record goes */
+    uint64_t segment_bytes;   /* rotation limit */
+    mn_wal_durability durability;
+    uint64_t interval_ns;     /* MN_WAL_BATCHED: most time between fdatasyncs */
+    uint64_t last_sync_ns;
+    int dirty;                /* written since the last fdatasync */
+    int failed;               /* an unrecoverable I/O error: refuse appends */
+    uint8_t *buffer;          /* the encoded batch */
+    size_t buffer_capacity;
+};
+
+/* ---- shared helpers ---- */
+
+mn_status mn_wal_segment_path(const char *directory, uint64_t number, char *path) {
+    int n = snprintf(path, MN_WAL_PATH_BYTES_MAX, "%s/%020" PRIu64 ".wal", directory, number);
+    if (n < 0 || (size_t)n >= MN_WAL_PATH_BYTES_MAX) return MN_ERR_TOO_LARGE;
+    return MN_OK;
+}
+
+/* Parses a segment file name; returns 1 and the number for "<20 digits>.wal", else 0. */
+static int mn_wal_parse_name(const char *name, uint64_t *number) {
+    if (strlen(name) != MN_WAL_NAME_BYTES || strcmp(name + 20, ".wal") != 0) return 0;
+    uint64_t value = 0;
+    for (int i = 0; i < 20; i++) {
+        if (name[i] < '0' || name[i] > '9') return 0;
+        uint64_t digit = (uint64_t)(name[i] - '0');
+        if (value > (UINT64_MAX - digit) / 10) return 0;
+        value = value * 10 + digit;
+    }
+    *number = value;
+    return 1;
+}
+
+static int mn_wal_compare_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+mn_status mn_wal_list_segments(const char *directory, uint64_t **numbers, size_t *count) {
+    *numbers = NULL;
+    *count = 0;
+    DIR *dir = opendir(directory);
+    if (!dir) return errno == ENOENT ? MN_OK : MN_ERR_IO;
+    uint64_t *list = NULL;
+    size_t size = 0, capacity = 0;
+    mn_status status = MN_OK;
+    for (;;) {
+        errno = 0;
+        struct dirent *entry = readdir(dir);
+        if (!entry) {
+            if (errno != 0) status = MN_ERR_IO;
+            break;
+        }
+        uint64_t number;
+        if (!mn_wal_parse_name(entry->d_name, &number)) continue;
+        if (size == MN_WAL_SEGMENTS_MAX) {
+            status = MN_ERR_TOO_LARGE;
+            break;
+        }
+        if (size == capacity) {
+            size_t grown = capacity ? capacity * 2 : 16;
+            uint64_t *bigger = realloc(list, grown * sizeof(uint64_t));
+            if (!bigger) {
+                status = MN_ERR_NO_MEMORY;
+                break;
+            }
+            list = bigger;
+            capacity = grown;
+        }
+        list[size++] = number;
+    }
+    closedir(dir);
+    if (status != MN_OK) {
+        free(list);
+        return status;
+    }
+    if (size > 1) qsort(list, size, sizeof(uint64_t), mn_wal_compare_u64);
+    *numbers = list;
+    *count = size;
+    return MN_OK;
+}
+
+void mn_wal_encode_segment_header(uint64_t number, uint64_t previous_size, uint8_t *out) {
+    memset(out, 0, MN_WAL_SEGMENT_HEADER_SIZE);
+    memcpy(out + MN_WAL_SH_MAGIC, mn_wal_segment_magic, 8);
+    mn_wal_put_u32(out + MN_WAL_SH_VERSION, MN_WAL_FORMAT_VERSION);
+    mn_wal_put_u64(out + MN_WAL_SH_NUMBER, number);
+    mn_wal_put_u64(out + MN_WAL_SH_PREVIOUS, previous_size);
+    mn_wal_put_u32(out + MN_WAL_SH_CRC, mn_crc32c(0, out, MN_WAL_SH_CRC));
+}
+
+size_t mn_wal_encode_record(const mn_wal_record *record, uint8_t *out) {
+    mn_wal_put_u32(out + MN_WAL_RH_MAGIC, MN_WAL_RECORD_MAGIC);
+    mn_wal_put_u32(out + MN_WAL_RH_LENGTH, record->payload_bytes);
+    mn_wal_put_u32(out + MN_WAL_RH_TYPE, record->type);
+    mn_wal_put_u64(out + MN_WAL_RH_SPACE, record->space);
+    mn_wal_put_u64(out + MN_WAL_RH_SEQUENCE, record->sequence);
+    if (record->payload_bytes > 0)
+        memcpy(out + MN_WAL_RECORD_HEADER_SIZE, record->payload, record->payload_bytes);
+    size_t size = MN_WAL_RECORD_HEADER_SIZE + (size_t)record->payload_bytes;
+    mn_wal_put_u32(out + MN_WAL_RH_CRC, mn_crc32c(0, out + MN_WAL_RH_LENGTH, size - MN_WAL_RH_LENGTH));
+    return size;
+}
+
+int mn_wal_check_record(const uint8_t *image, uint64_t size, uint64_t offset, mn_wal_record *record,
+                        uint64_t *record_size) {
+    if (offset > size || size - offset < MN_WAL_RECORD_HEADER_SIZE) return 0;
+    const uint8_t *p = image + offset;
+    if (mn_wal_get_u32(p + MN_WAL_RH_MAGIC) != MN_WAL_RECORD_MAGIC) return 0;
+    uint32_t length = mn_wal_get_u32(p + MN_WAL_RH_LENGTH);
+    if (length > MN_WAL_PAYLOAD_BYTES_MAX) return 0;
+    uint64_t total = (uint64_t)MN_WAL_RECORD_HEADER_SIZE + length;
+    if (size - offset < total) return 0;
+    if (mn_crc32c(0, p + MN_WAL_RH_LENGTH, (size_t)total - MN_WAL_RH_LENGTH) != mn_wal_get_u32(p + MN_WAL_RH_CRC))
+        return 0;
+    uint32_t type = mn_wal_get_u32(p + MN_WAL_RH_TYPE);
+    if (type == 0) return 0;
+    record->type = type;
+    record->payload_bytes = length;
+    record->space = mn_wal_get_u64(p + MN_WAL_RH_SPACE);
+    record->sequence = mn_wal_get_u64(p + MN_WAL_RH_SEQUENCE);
+    record->payload = p + MN_WAL_RECORD_HEADER_SIZE;
+    *record_size = total;
+    return 1;
+}
+
+mn_status mn_wal_sync_directory(const char *directory) {
+    int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return MN_ERR_IO;
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? MN_OK : MN_ERR_IO;
+}
+
+/* ---- the appender ---- */
+
+static uint64_t mn_wal_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Writes all of buffer at offset, retrying short writes and EINTR. */
+static mn_status mn_wal_pwrite_all(int fd, const uint8_t *buffer, size_t size, uint64_t offset) {
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = pwrite(fd, buffer + done, size - done, (off_t)(offset + done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return MN_ERR_IO;
+        }
+        if (n == 0) return MN_ERR_IO;
+        done += (size_t)n;
+    }
+    return MN_OK;
+}
+
+static mn_status mn_wal_fdatasync(mn_wal *wal) {
+    if (fdatasync(wal->fd) != 0) {
+        wal->failed = 1; /* the kernel may have dropped the dirty pages: nothing is certain */
+        return MN_ERR_IO;
+    }
+    wal->dirty = 0;
+    wal->last_sync_ns = mn_wal_now_ns();
+    return MN_OK;
+}
+
+/* Creates segment `number` (its predecessor `previous_size` bytes long) with its header and
+ * makes it the current one. */
+static mn_status mn_wal_start_segment(mn_wal *wal, uint64_t number, uint64_t previous_size) {
+    char path[MN_WAL_PATH_BYTES_MAX];
+    mn_status status = mn_wal_segment_path(wal->directory, number, path);
+    if (status != MN_OK) return status;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return MN_ERR_IO;
+    uint8_t header[MN_WAL_SEGMENT_HEADER_SIZE];
+    mn_wal_encode_segment_header(number, previous_size, header);
+    status = mn_wal_pwrite_all(fd, header, sizeof(header), 0);
+    /* The directory entry must be durable before anything in the file is acknowledged; the
+     * header itself becomes durable with the first batch's fdatasync. */
+    if (status == MN_OK && wal->durability != MN_WAL_NONE) status = mn_wal_sync_directory(wal->directory);
+    if (status != MN_OK) {
+        close(fd);
+        unlink(path);
+        return status;
+    }
+    wal->fd = fd;
+    wal->segment = number;
+    wal->offset = MN_WAL_SEGMENT_HEADER_SIZE;
+    wal->dirty = 1;
+    return MN_OK;
+}
+
+mn_status mn_wal_options_default(const char *directory, mn_wal_options *out) {
+    if (!out) return MN_ERR_INVALID;
+    out->directory = directory;
+    out->segment_bytes = MN_WAL_SEGMENT_BYTES_DEFAULT;
+    out->durability = MN_WAL_SYNC;
+    out->sync_interval_ms = MN_WAL_SYNC_INTERVAL_MS_DEFAULT;
+    return MN_OK;
+}
+
+mn_status mn_wal_open(const mn_wal_options *options, mn_wal **out) {
+    if (!options || !out || !options->directory || options->directory[0] == '\0') return MN_ERR_INVALID;
+    *out = NULL;
+    if (options->segment_bytes < MN_WAL_SEGMENT_BYTES_MIN || options->segment_bytes > MN_WAL_SEGMENT_BYTES_MAX)
+        return MN_ERR_INVALID;
+    if (options->durability != MN_WAL_SYNC && options->durability != MN_WAL_BATCHED &&
+        options->durability != MN_WAL_NONE)
+        return MN_ERR_INVALID;
+    if (options->durability == MN_WAL_BATCHED &&
+        (options->sync_interval_ms == 0 || options->sync_interval_ms > MN_WAL_SYNC_INTERVAL_MS_MAX))
+        return MN_ERR_INVALID;
+    if (strlen(options->directory) + 1 + MN_WAL_NAME_BYTES >= MN_WAL_PATH_BYTES_MAX) return MN_ERR_TOO_LARGE;
+
+    if (mkdir(options->directory, 0755) != 0 && errno != EEXIST) return MN_ERR_IO;
+    uint64_t *numbers = NULL;
+    size_t count = 0;
+    mn_status status = mn_wal_list_segments(options->directory, &numbers, &count);
+    if (status != MN_OK) return status;
+    uint64_t next = count ? numbers[count - 1] + 1 : 1;
+    uint64_t previous_size = 0;
+    if (count > 0) {
+        char path[MN_WAL_PATH_BYTES_MAX];
+        struct stat st;
+        status = mn_wal_segment_path(options->directory, numbers[count - 1], path);
+        if (status == MN_OK && stat(path, &st) != 0) status = MN_ERR_IO;
+        if (status == MN_OK) previous_size = (uint64_t)st.st_size;
+    }
+    free(numbers);
+    if (status != MN_OK) return status;
+    if (next == 0) return MN_ERR_TOO_LARGE; /* 2^64 - 1 segments: not in this universe */
+
+    mn_wal *wal = calloc(1, sizeof(mn_wal));
+    if (!wal) return MN_ERR_NO_MEMORY;
+    if (pthread_mutex_init(&wal->lock, NULL) != 0) {
+        free(wal);
+        return MN_ERR_NO_MEMORY;
+    }
+    strcpy(wal->directory, options->directory);
+    wal->fd = -1;
+    wal->segment_bytes = options->segment_bytes;
+    wal->durability = options->durability;
+    wal->interval_ns = (uint64_t)options->sync_interval_ms * 1000000ull;
+    wal->last_sync_ns = mn_wal_now_ns();
+    status = mn_wal_start_segment(wal, next, previous_size);
+    if (status == MN_OK && wal->durability != MN_WAL_NONE) status = mn_wal_fdatasync(wal);
+    if (status != MN_OK) {
+        if (wal->fd >= 0) close(wal->fd);
+        pthread_mutex_destroy(&wal->lock);
+        free(wal);
+        return status;
+    }
+    *out = wal;
+    return MN_OK;
+}
+
+mn_status mn_wal_close(mn_wal *wal) {
+    if (!wal) return MN_OK;
+    mn_status status = MN_OK;
+    if (wal->fd >= 0) {
+        if (wal->dirty && !wal->failed && wal->durability != MN_WAL_NONE) status = mn_wal_fdatasync(wal);
+        if (close(wal->fd) != 0 && status == MN_OK) status = MN_ERR_IO;
+    }
+    pthread_mutex_destroy(&wal->lock);
+    free(wal->buffer);
+    free(wal);
+    return status;
+}
+
+/* Validates a batch and computes its encoded size. */
+static mn_status mn_wal_batch_size(const mn_wal_record *records, uint32_t count, uint64_t *bytes) {
+    if (count == 0) return MN_ERR_INVALID;
+    if (count > MN_WAL_BATCH_RECORDS_MAX) return MN_ERR_TOO_LARGE;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const mn_wal_record *r = &records[i];
+        if (r->type == 0 || (r->payload_bytes > 0 && !r->payload)) return MN_ERR_INVALID;
+        if (r->payload_bytes > MN_WAL_PAYLOAD_BYTES_MAX) return MN_ERR_TOO_LARGE;
+        total += MN_WAL_RECORD_HEADER_SIZE + (uint64_t)r->payload_bytes;
+        if (total > MN_WAL_BATCH_BYTES_MAX) return MN_ERR_TOO_LARGE;
+    }
+    *bytes = total;
+    return MN_OK;
+}
+
+/* Closes the current segment (synced first unless MN_WAL_NONE) and starts the next. */
+static mn_status mn_wal_rotate(mn_wal *wal) {
+    mn_status status = MN_OK;
+    if (wal->dirty && wal->durability != MN_WAL_NONE) status = mn_wal_fdatasync(wal);
+    if (status != MN_OK) return status;
+    int old = wal->fd;
+    uint64_t old_segment = wal->segment, old_offset = wal->offset;
+    status = mn_wal_start_segment(wal, wal->segment + 1, old_offset);
+    if (status != MN_OK) {
+        wal->segment = old_segment; /* keep appending to the old one */
+        wal->offset = old_offset;
+        return status;
+    }
+    close(old);
+    return MN_OK;
+}
+
+mn_status mn_wal_append(mn_wal *wal, const mn_wal_record *records, uint32_t count, mn_wal_append_info *info) {
+    if (!wal || !records) return MN_ERR_INVALID;
+    uint64_t bytes = 0;
+    mn_status status = mn_wal_batch_size(records, count, &bytes);
+    if (status != MN_OK) return status;
+    pthread_mutex_lock(&wal->lock);
+    if (wal->failed) {
+        status = MN_ERR_IO;
+        goto done;
+    }
+    if (bytes > wal->buffer_capacity) {
+        size_t capacity = wal->buffer_capacity ? wal->buffer_capacity : 4096;
+        while (capacity < bytes) capacity *= 2;
+        uint8_t *grown = malloc(capacity);
+        if (!grown) {
+            status = MN_ERR_NO_MEMORY;
+            goto done;
+        }
+        free(wal->buffer);
+        wal->buffer = grown;
+        wal->buffer_capacity = capacity;
+    }
+    int rotated = 0;
+    if (wal->offset > MN_WAL_SEGMENT_HEADER_SIZE && wal->offset + bytes > wal->segment_bytes) {
+        if ((status = mn_wal_rotate(wal)) != MN_OK) goto done;
+        rotated = 1;
+    }
+    size_t used = 0;
+    for (uint32_t i = 0; i < count; i++) used += mn_wal_encode_record(&records[i], wal->buffer + used);
+    MN_ASSERT(used == bytes);
+    uint64_t first = wal->offset;
+    status = mn_wal_pwrite_all(wal->fd, wal->buffer, used, first);
+    if (status != MN_OK) {
+        /* Roll the partial batch back; if that fails the tail is unknown until recovery. */
+        if (ftruncate(wal->fd, (off_t)first) != 0) wal->failed = 1;
+        goto done;
+    }
+    wal->offset += used;
+    wal->dirty = 1;
+    if (wal->durability == MN_WAL_SYNC ||
+        (wal->durability == MN_WAL_BATCHED && mn_wal_now_ns() - wal->last_sync_ns >= wal->interval_ns))
+        status = mn_wal_fdatasync(wal);
+    if (info) {
+        info->first.segment = wal->segment;
+        info->first.offset = first;
+        info->bytes = used;
+        info->synced = !wal->dirty;
+        info->rotated = rotated;
+    }
+done:
+    pthread_mutex_unlock(&wal->lock);
+    return status;
+}
+
+mn_status mn_wal_tick(mn_wal *wal, int32_t *synced) {
+    if (!wal) return MN_ERR_INVALID;
+    mn_status status = MN_OK;
+    pthread_mutex_lock(&wal->lock);
+    if (wal->failed) {
+        status = MN_ERR_IO;
+    } else if (wal->durability == MN_WAL_BATCHED && wal->dirty &&
+               mn_wal_now_ns() - wal->last_sync_ns >= wal->interval_ns) {
+        status = mn_wal_fdatasync(wal);
+    }
+    if (synced) *synced = !wal->dirty && !wal->failed;
+    pthread_mutex_unlock(&wal->lock);
+    return status;
+}
+
+mn_status mn_wal_sync(mn_wal *wal) {
+    if (!wal) return MN_ERR_INVALID;
+    mn_status status = MN_OK;
+    pthread_mutex_lock(&wal->lock);
+    if (wal->failed) status = MN_ERR_IO;
+    else if (wal->dirty) status = mn_wal_fdatasync(wal);
+    pthread_mutex_unlock(&wal->lock);
+    return status;
+}
+
+mn_status mn_wal_position_get(mn_wal *wal, mn_wal_position *out) {
+    if (!wal || !out) return MN_ERR_INVALID;
+    pthread_mutex_lock(&wal->lock);
+    out->segment = wal->segment;
+    out->offset = wal->offset;
+    pthread_mutex_unlock(&wal->lock);
+    return MN_OK;
+}
+
+mn_status mn_wal_delete_before(mn_wal *wal, uint64_t segment, uint32_t *deleted) {
+    if (!wal) return MN_ERR_INVALID;
+    if (deleted) *deleted = 0;
+    pthread_mutex_lock(&wal->lock);
+    if (segment > wal->segment) segment = wal->segment;
+    uint64_t *numbers = NULL;
+    size_t count = 0;
+    mn_status status = mn_wal_list_segments(wal->directory, &numbers, &count);
+    uint32_t removed = 0;
+    /* Oldest first, so a failure part-way leaves a gap-free suffix. */
+    for (size_t i = 0; status == MN_OK && i < count && numbers[i] < segment; i++) {
+        char path[MN_WAL_PATH_BYTES_MAX];
+        status = mn_wal_segment_path(wal->directory, numbers[i], path);
+        if (status == MN_OK && unlink(path) != 0 && errno != ENOENT) status = MN_ERR_IO;
+        if (status == MN_OK) removed++;
+    }
+    free(numbers);
+    if (removed > 0 && wal->durability != MN_WAL_NONE) {
+        mn_status synced = mn_wal_sync_directory(wal->directory);
+        if (status == MN_OK) status = synced;
+    }
+    pthread_mutex_unlock(&wal->lock);
+    if (deleted) *deleted = removed;
+    return status;
+}

@@ -1,0 +1,299 @@
+/*
+ * mn_engine.h: the single-machine engine: named memory spaces served by one shard worker per CPU.
+ *
+ * A memory space is one isolated cognitive context (one user's or agent's memories) with its own
+ * HNSW index (mn_hnsw.h), so writers of different spaces never contend. Every space has a home
+ * worker, XXH64(name) mod workers. Writes (insert, upsert, delete, batch) are records queued in
+ * the space's bounded lock-free mailbox; a worker that runs the space applies them in submission
+ * order, one worker at a time, and completes each through a callback on the worker thread. An
+ * idle worker steals runnable spaces from the busiest worker, and helps link large batches.
+ * Reads (get, search) run on the caller's thread, concurrently with the space's writer, inside
+ * liburcu (memb) read-side sections.
+ *
+ * Submission contract
+ * -------------------
+ * A submit function (mn_space_insert, _upsert, _delete, _insert_batch, _barrier) validates its
+ * input on the caller's thread and copies it into one mailbox record. It returns MN_OK when the
+ * record is queued: `done` is then called exactly once, on a worker thread, with the status of
+ * the applied operation. Any other return means nothing was queued and `done` is never called.
+ * A full mailbox returns MN_ERR_FULL, unless `flags` has MN_SUBMIT_WAIT, in which case the
+ * caller waits (yielding the CPU) until there is room. Nothing accepted is ever dropped: closing
+ * the engine applies every queued record before the workers stop.
+ *
+ * Ordering: records from one thread into one space are applied in the order they were submitted;
+ * records from several threads are applied in the order their enqueues took effect. Once `done`
+ * has been called for an insert, a get or search that starts afterwards (on any thread that
+ * synchronised with the callback) sees the memory.
+ *
+ * Synchronization table (fields live in csrc/engine/mn_engine_internal.h)
+ * ------------------------------------------------------------------------
+ * | field                          | written by                | read by            | protected by                          |
+ * |--------------------------------|---------------------------|--------------------|---------------------------------------|
+ * | space mailbox enqueue_pos      | producers (CAS)           | producers          | lock-free CAS, own cache line         |
+ * | space mailbox cell sequence    | producer, then runner     | runner, producers  | acquire/release on each cell          |
+ * | space mailbox dequeue_pos      | the space's runner        | stats (relaxed)    | one runner at a time (scheduled flag) |
+ * | space scheduled flag           | producers, runner         | producers, runner  | atomic exchange, seq_cst fences       |
+ * | space running_worker           | runner (CAS -1 -> self)   | runner (assert)    | CAS; MN_ASSERT it was -1              |
+ * | space writer state (labels,    | the space's runner        | stats (relaxed)    | one runner at a time                  |
+ * |   count, bytes)                |                           |                    |                                       |
+ * | space id/label hash tables     | the space's runner        | any reader         | RCU (cds_lfht), records freed by      |
+ * |                                |                           |                    |   call_rcu after unlinking            |
+ * | space refcount                 | open/release/scheduling   | same               | atomic add/sub, acq_rel               |
+ * | space table (name -> space)    | create/drop               | open/list/stats    | engine table mutex                    |
+ * | worker run queue, depth        | producers, owner, thieves | owner, thieves     | worker queue mutex; depth also atomic |
+ * | worker counters                | the worker                | anyone (stats)     | relaxed atomics, own cache line       |
+ * | help list (parallel batches)   | batch owner               | idle workers       | engine help mutex; job helper count   |
+ * | arena remote-free stack        | any thread freeing        | the arena's worker | lock-free push, exchange pop-all      |
+ *
+ * Every shared field sits on its own cache line (checked by _Static_assert in csrc/engine/).
+ *
+ * Threads: any thread may call any function except mn_engine_destroy (no other call may run
+ * concurrently with or after it). Callbacks run on worker threads and must not block for long;
+ * they may submit new operations with flags = 0 (MN_SUBMIT_WAIT from a callback can deadlock).
+ */
+#ifndef MN_ENGINE_H
+#define MN_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mn_distance.h"
+#include "mn_hnsw.h"
+#include "mn_limits.h"
+#include "mn_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An engine: workers, spaces and their memories. Opaque; pair mn_engine_create with _destroy. */
+typedef struct mn_engine mn_engine;
+
+/** A handle on one space. Opaque; pair mn_engine_space_create/_open with mn_space_release. */
+typedef struct mn_space mn_space;
+
+/**
+ * Completion of a submitted operation, called exactly once on a worker thread. `detail` is the
+ * offending item's index for a rejected batch (MN_ERR_DUPLICATE), 1 for an upsert that replaced
+ * an existing memory (0 when it inserted), 1 for a delete that removed one, and 0 otherwise.
+ */
+typedef void (*mn_completion_fn)(void *context, mn_status status, uint64_t detail);
+
+/** Submit flag: wait while the mailbox is full instead of returning MN_ERR_FULL. */
+#define MN_SUBMIT_WAIT 1u
+
+/** Engine options. Fill with mn_engine_options_default, then change fields. */
+typedef struct mn_engine_options {
+    uint32_t workers;            /**< shard workers; 0 (default): one per CPU this process may use */
+    uint32_t pin_workers;        /**< 1 (default): pin worker i to the i-th allowed CPU */
+    uint32_t stealing;           /**< 1 (default): idle workers steal runnable spaces */
+    uint32_t mailbox_depth;      /**< entries per space mailbox, a power of two; default 1024 */
+    uint64_t content_bytes_max;  /**< largest content of one memory; default 1 MiB */
+    uint32_t parallel_batch_min; /**< batches this large are linked with idle workers' help;
+                                      default 1000; 0 disables helping */
+} mn_engine_options;
+
+/** Statistics of one space (a snapshot; fields are read without stopping the writer). */
+typedef struct mn_space_stats {
+    uint64_t count;          /**< live memories */
+    uint64_t bytes;          /**< bytes held: records (id, content) plus the index */
+    uint64_t queue_depth;    /**< records waiting in the mailbox */
+    uint64_t ops_applied;    /**< records applied since creation */
+    uint32_t home_worker;    /**< XXH64(name) mod workers */
+    uint32_t dimension;
+    mn_metric metric;
+    uint32_t reserved;
+} mn_space_stats;
+
+/** Counters of one worker (relaxed reads; each is monotonic except queue_depth). */
+typedef struct mn_worker_stats {
+    uint64_t ops;            /**< records applied (a batch counts once) */
+    uint64_t batches;        /**< batch records applied */
+    uint64_t memories;       /**< memories inserted, upserted or deleted */
+    uint64_t steals;         /**< spaces taken from another worker's run queue */
+    uint64_t helps;          /**< parallel batches this worker helped to link */
+    uint64_t queue_depth;    /**< spaces waiting in this worker's run queue now */
+    uint64_t busy_ns;        /**< time spent applying records */
+    int32_t cpu;             /**< CPU it is pinned to, or -1 */
+    int32_t numa_node;       /**< its NUMA node, or -1 without NUMA */
+} mn_worker_stats;
+
+/**
+ * A read view of one memory, valid only during the visit callback that receives it (the bytes
+ * live in RCU-protected records). `distance` is set by search, 0 for get.
+ */
+typedef struct mn_memory_view {
+    const char *id;
+    uint32_t id_bytes;
+    float distance;
+    const uint8_t *content;
+    uint64_t content_bytes;
+    int64_t created_ns;      /**< creation time, nanoseconds since the Unix epoch */
+} mn_memory_view;
+
+/** Receives each memory of a get or search, in order (nearest first for search). */
+typedef void (*mn_memory_visit_fn)(void *context, const mn_memory_view *memory);
+
+/** Receives each space name of mn_engine_space_list. */
+typedef void (*mn_name_visit_fn)(void *context, const char *name, uint32_t name_bytes);
+
+/**
+ * A batch of memories in packed form, so it crosses into C once: memory i has id
+ * ids[id_offsets[i] .. id_offsets[i+1]), vector vectors[i*dimension ...], content
+ * contents[content_offsets[i] .. content_offsets[i+1]) and, when created_ns is not NULL,
+ * creation time created_ns[i] (NULL: the submission time). Offsets have count + 1 entries.
+ */
+typedef struct mn_batch_in {
+    size_t count;
+    uint32_t dimension;
+    const float *vectors;
+    const char *ids;
+    const uint64_t *id_offsets;
+    const uint8_t *contents;          /**< may be NULL when every content is empty */
+    const uint64_t *content_offsets;
+    const int64_t *created_ns;
+} mn_batch_in;
+
+/* ---- engine ---- */
+
+/** Fills *out with the defaults (one pinned worker per CPU, stealing on, 1 MiB content). */
+mn_status mn_engine_options_default(mn_engine_options *out);
+
+/**
+ * Creates an engine and starts its workers. Errors: MN_ERR_INVALID (NULL out, a mailbox depth
+ * that is not a power of two in range, a content limit over MN_ENGINE_CONTENT_BYTES_MAX),
+ * MN_ERR_TOO_LARGE (workers over MN_ENGINE_WORKERS_MAX), MN_ERR_NO_MEMORY, MN_ERR_IO (a thread
+ * could not be started). `options` may be NULL for the defaults.
+ */
+mn_status mn_engine_create(const mn_engine_options *options, mn_engine **out);
+
+/**
+ * Stops accepting submissions (they return MN_ERR_CLOSED), applies and completes every queued
+ * record, and stops the workers. Idempotent; blocks until the workers have stopped. Must not be
+ * called from a completion callback.
+ */
+mn_status mn_engine_close(mn_engine *engine);
+
+/**
+ * Closes the engine if needed and frees it with every space. Every space handle must have been
+ * released (an outstanding handle is a bug and asserts). NULL is accepted.
+ */
+mn_status mn_engine_destroy(mn_engine *engine);
+
+/** Writes the number of workers to *out. */
+mn_status mn_engine_worker_count(const mn_engine *engine, uint32_t *out);
+
+/** Copies worker `worker`'s counters to *out. MN_ERR_INVALID for an index out of range. */
+mn_status mn_engine_worker_stats(const mn_engine *engine, uint32_t worker, mn_worker_stats *out);
+
+/** Writes the home worker of a space name (whether or not the space exists) to *out. */
+mn_status mn_engine_space_home(const mn_engine *engine, const char *name, uint32_t name_bytes,
+                               uint32_t *out);
+
+/* ---- spaces ---- */
+
+/**
+ * Creates a space named by `name_bytes` bytes of UTF-8 with the index parameters `params` (the
+ * numa_node field is ignored: the index lives on the home worker's node). Writes a handle to
+ * *out when out is not NULL (release it with mn_space_release). Errors: MN_ERR_INVALID (empty
+ * name, invalid UTF-8), MN_ERR_TOO_LARGE (name over MN_ENGINE_NAME_BYTES_MAX),
+ * MN_ERR_DUPLICATE (the name exists), MN_ERR_CLOSED, and mn_hnsw_create's errors.
+ */
+mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t name_bytes,
+                                 const mn_hnsw_params *params, mn_space **out);
+
+/** Writes a new handle on the space `name` to *out. Errors: MN_ERR_UNKNOWN_SPACE, MN_ERR_CLOSED. */
+mn_status mn_engine_space_open(mn_engine *engine, const char *name, uint32_t name_bytes,
+                               mn_space **out);
+
+/**
+ * Drops the space `name`: it leaves the table at once (a new space may take the name), later
+ * submissions through existing handles return MN_ERR_UNKNOWN_SPACE, records already queued are
+ * still applied and completed, and its memory is freed when the last handle is released and
+ * its worker is done with it. Errors: MN_ERR_UNKNOWN_SPACE.
+ */
+mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t name_bytes);
+
+/** Calls `visit` once per space name (in no particular order), under the table lock. */
+mn_status mn_engine_space_list(mn_engine *engine, mn_name_visit_fn visit, void *context);
+
+/** Writes the number of spaces to *out. */
+mn_status mn_engine_space_count(mn_engine *engine, uint64_t *out);
+
+/** Releases a handle from mn_engine_space_create or _open. NULL is accepted. */
+mn_status mn_space_release(mn_space *space);
+
+/** Copies the index parameters of the space to *out. */
+mn_status mn_space_params(const mn_space *space, mn_hnsw_params *out);
+
+/** Writes a snapshot of the space's statistics to *out. */
+mn_status mn_space_stats_get(const mn_space *space, mn_space_stats *out);
+
+/* ---- writes (asynchronous; see the submission contract above) ---- */
+
+/**
+ * Inserts a memory. Synchronous errors (nothing queued): MN_ERR_INVALID (NULL pointers, empty
+ * id), MN_ERR_TOO_LARGE (id over MN_ENGINE_ID_BYTES_MAX, content over the engine's limit),
+ * MN_ERR_DIMENSION, MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR (cosine), MN_ERR_FULL,
+ * MN_ERR_UNKNOWN_SPACE (dropped), MN_ERR_CLOSED, MN_ERR_NO_MEMORY. Completion statuses:
+ * MN_OK, MN_ERR_DUPLICATE (the id exists; nothing changed), MN_ERR_NO_MEMORY, MN_ERR_TOO_LARGE.
+ */
+mn_status mn_space_insert(mn_space *space, const char *id, uint32_t id_bytes,
+                          const float *vector, uint32_t dimension, const uint8_t *content,
+                          uint64_t content_bytes, uint32_t flags, mn_completion_fn done,
+                          void *context);
+
+/**
+ * Inserts a memory, or replaces the vector and content of the memory with that id (keeping its
+ * creation time). Errors as mn_space_insert, without MN_ERR_DUPLICATE; detail is 1 if replaced.
+ */
+mn_status mn_space_upsert(mn_space *space, const char *id, uint32_t id_bytes,
+                          const float *vector, uint32_t dimension, const uint8_t *content,
+                          uint64_t content_bytes, uint32_t flags, mn_completion_fn done,
+                          void *context);
+
+/** Deletes a memory. Completes with MN_OK and detail 1 if it existed, MN_ERR_NOT_FOUND if not. */
+mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, uint32_t flags,
+                          mn_completion_fn done, void *context);
+
+/**
+ * Inserts a batch all-or-nothing. The whole batch is validated first on the caller's thread:
+ * a bad memory (errors as mn_space_insert, or MN_ERR_DUPLICATE for an id repeated within the
+ * batch) returns its status and writes its position to *failed_index (may be NULL), and nothing
+ * is queued. An id already in the space is found when the batch is applied: it completes with
+ * MN_ERR_DUPLICATE and detail = the offender's position, and the space is unchanged. A batch of
+ * at least parallel_batch_min memories is linked by the running worker together with idle ones.
+ */
+mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint32_t flags,
+                                mn_completion_fn done, void *context, size_t *failed_index);
+
+/** Queues a no-op that completes (MN_OK) once every record queued before it is applied. */
+mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn done,
+                           void *context);
+
+/* ---- reads (synchronous, on the caller's thread, concurrent with the writer) ---- */
+
+/**
+ * Finds memory `id`: calls `visit` once with its view and, when vector is not NULL, copies its
+ * stored vector (unit-normalised under cosine) into `vector` (dimension floats).
+ * Errors: MN_ERR_NOT_FOUND, MN_ERR_INVALID, MN_ERR_DIMENSION, MN_ERR_UNKNOWN_SPACE (dropped).
+ */
+mn_status mn_space_get(mn_space *space, const char *id, uint32_t id_bytes, float *vector,
+                       uint32_t dimension, mn_memory_visit_fn visit, void *context);
+
+/**
+ * Finds the k nearest memories to `query` (beam max(ef, k); ef 0 means
+ * max(k, MN_ENGINE_SEARCH_EF_DEFAULT)) and calls `visit` for each, nearest first; writes their
+ * number to *found. A search running during an upsert of an id may return that id twice (its
+ * old and new vectors) for the instant between the two publications; never a torn record.
+ * Errors: mn_hnsw_search's, MN_ERR_UNKNOWN_SPACE (dropped).
+ */
+mn_status mn_space_search(mn_space *space, const float *query, uint32_t dimension, uint32_t k,
+                          uint32_t ef, mn_memory_visit_fn visit, void *context,
+                          uint32_t *found);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MN_ENGINE_H */
