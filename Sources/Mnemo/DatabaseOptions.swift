@@ -20,8 +20,8 @@ public struct DatabaseOptions: Sendable, Hashable {
     public var mailboxDepth: Int
     /// The largest content of one memory, in bytes (default 1 MiB).
     public var maxContentBytes: Int
-    /// Batches at least this large are linked by the space's worker together with idle
-    /// workers; 0 turns helping off.
+    /// Batches at least this large (default 64) are linked by the space's worker together with
+    /// idle workers; 0 turns helping off.
     public var parallelBatchThreshold: Int
     /// When a mailbox is full: `true` suspends the caller until there is room (back-pressure);
     /// `false` throws ``MnemoError/Code/full``.
@@ -34,7 +34,7 @@ public struct DatabaseOptions: Sendable, Hashable {
     /// ```
     public init(workers: Int? = nil, pinWorkers: Bool = true, workStealing: Bool = true,
                 mailboxDepth: Int = 1024, maxContentBytes: Int = 1 << 20,
-                parallelBatchThreshold: Int = 1000, waitWhenFull: Bool = true) {
+                parallelBatchThreshold: Int = 64, waitWhenFull: Bool = true) {
         self.workers = workers
         self.pinWorkers = pinWorkers
         self.workStealing = workStealing

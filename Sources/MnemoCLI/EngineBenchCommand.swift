@@ -167,36 +167,42 @@ private struct EngineBench: Sendable {
 
     // MARK: benches
 
+    /// Batch vs single through the Swift API, with 1 worker (round trips saved alone) and with
+    /// one worker per CPU (batches are then also linked by the idle worker).
     func batch() async throws {
         let total = smoke ? 500 : 5000
         let vectors = Self.vectors(total, dimension: dimension, seed: 3)
+        let allWorkers = workerCounts.max() ?? 1
         if !json {
-            print("\nbatch: \(total) memories into one space through the Swift API, each call awaited, 1 worker")
-            table(["batch", "us/memory", "speedup"], widths: [10, 12, 9])
+            print("\nbatch: \(total) memories into one space through the Swift API, each call awaited")
+            table(["workers", "batch", "us/memory", "speedup"], widths: [8, 10, 12, 9])
         }
-        var single = 0.0
-        for size in [1, 100, 500] {
-            let database = try Database(options: DatabaseOptions(workers: 1))
-            let space = try await database.createSpace("batch", dimension: dimension, metric: .l2,
-                                                       parameters: Self.parameters)
-            let memories = (0..<total).map { Memory(id: "m\($0)", vector: vectors[$0]) }
-            let start = clock.now
-            if size == 1 {
-                for memory in memories { try await space.insert(memory) }
-            } else {
-                for first in stride(from: 0, to: total, by: size) {
-                    try await space.insert(contentsOf: Array(memories[first..<min(first + size, total)]))
+        for workers in Set([1, allWorkers]).sorted() {
+            var single = 0.0
+            for size in [1, 100, 500] {
+                let database = try Database(options: DatabaseOptions(workers: workers))
+                let space = try await database.createSpace("batch", dimension: dimension, metric: .l2,
+                                                           parameters: Self.parameters)
+                let memories = (0..<total).map { Memory(id: "m\($0)", vector: vectors[$0]) }
+                let start = clock.now
+                if size == 1 {
+                    for memory in memories { try await space.insert(memory) }
+                } else {
+                    for first in stride(from: 0, to: total, by: size) {
+                        try await space.insert(contentsOf: Array(memories[first..<min(first + size, total)]))
+                    }
                 }
+                let perItem = seconds(clock.now - start) * 1e6 / Double(total)
+                if size == 1 { single = perItem }
+                if json {
+                    row([("bench", "batch"), ("api", "swift"), ("workers", workers), ("batch_size", size),
+                         ("memories", total), ("per_item_us", perItem), ("speedup", single / perItem)])
+                } else {
+                    table(["\(workers)", "\(size)", f(perItem, 2), f(single / perItem, 2) + "x"],
+                          widths: [8, 10, 12, 9])
+                }
+                await database.close()
             }
-            let perItem = seconds(clock.now - start) * 1e6 / Double(total)
-            if size == 1 { single = perItem }
-            if json {
-                row([("bench", "batch"), ("api", "swift"), ("batch_size", size), ("memories", total),
-                     ("per_item_us", perItem), ("speedup", single / perItem)])
-            } else {
-                table(["\(size)", f(perItem, 2), f(single / perItem, 2) + "x"], widths: [10, 12, 9])
-            }
-            await database.close()
         }
     }
 

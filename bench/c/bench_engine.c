@@ -542,25 +542,36 @@ static double timed_batches(uint32_t workers, uint32_t parallel_min, size_t tota
     return elapsed;
 }
 
+/*
+ * Batch vs single, with 1 worker (what a batch saves in round trips alone) and with every
+ * configured worker (batches of at least MN_ENGINE_PARALLEL_BATCH_DEFAULT memories are also
+ * linked by idle workers; single inserts into one space never are).
+ */
 static void bench_batch(const bench_config *config) {
     const size_t sizes[] = {1, 100, 500};
     size_t total = config->smoke ? 500 : 5000;
     float *vectors = make_vectors(total, config->dimension, 3);
+    uint32_t worker_rows[2] = {1, config->workers[config->worker_counts - 1]};
+    uint32_t rows = worker_rows[1] > 1 ? 2 : 1;
     if (!config->json) {
-        printf("\nbatch: %zu memories into one space, each batch awaited, 1 worker\n", total);
-        printf("  %10s %14s %9s\n", "batch", "us/memory", "speedup");
+        printf("\nbatch: %zu memories into one space, each batch awaited; batches of >= %u linked with idle workers\n",
+               total, MN_ENGINE_PARALLEL_BATCH_DEFAULT);
+        printf("  %8s %10s %14s %9s\n", "workers", "batch", "us/memory", "speedup");
     }
-    double single = 0;
-    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-        double seconds = timed_batches(1, 0, total, sizes[i], vectors, config->dimension);
-        double per_item_us = seconds * 1e6 / (double)total;
-        if (i == 0) single = per_item_us;
-        if (config->json) {
-            printf("{\"bench\":\"batch\",\"api\":\"c\",\"batch_size\":%zu,\"memories\":%zu,"
-                   "\"per_item_us\":%.2f,\"speedup\":%.3f}\n",
-                   sizes[i], total, per_item_us, single / per_item_us);
-        } else {
-            printf("  %10zu %14.2f %8.2fx\n", sizes[i], per_item_us, single / per_item_us);
+    for (uint32_t r = 0; r < rows; r++) {
+        double single = 0;
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            double seconds = timed_batches(worker_rows[r], MN_ENGINE_PARALLEL_BATCH_DEFAULT, total, sizes[i],
+                                           vectors, config->dimension);
+            double per_item_us = seconds * 1e6 / (double)total;
+            if (i == 0) single = per_item_us;
+            if (config->json) {
+                printf("{\"bench\":\"batch\",\"api\":\"c\",\"workers\":%u,\"batch_size\":%zu,\"memories\":%zu,"
+                       "\"per_item_us\":%.2f,\"speedup\":%.3f}\n",
+                       worker_rows[r], sizes[i], total, per_item_us, single / per_item_us);
+            } else {
+                printf("  %8u %10zu %14.2f %8.2fx\n", worker_rows[r], sizes[i], per_item_us, single / per_item_us);
+            }
         }
     }
     free(vectors);

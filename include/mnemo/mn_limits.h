@@ -82,8 +82,9 @@
 #define MN_ENGINE_WORKERS_MAX 256u
 /** Operations a worker applies from one space before it moves on (fairness between spaces). */
 #define MN_ENGINE_RUN_QUANTUM 64u
-/** Default smallest batch that idle workers help to link (smaller ones are not worth waking). */
-#define MN_ENGINE_PARALLEL_BATCH_DEFAULT 1000u
+/** Default smallest batch that idle workers help to link: waking a helper costs tens of
+ *  microseconds, linking 64 memories milliseconds, so smaller batches are not worth it. */
+#define MN_ENGINE_PARALLEL_BATCH_DEFAULT 64u
 /** How long an idle worker sleeps before it looks for work to steal again. */
 #define MN_ENGINE_IDLE_WAIT_US 1000u
 /** Search beam when the caller passes ef = 0: max(k, this), a moderate beam for small k. */
