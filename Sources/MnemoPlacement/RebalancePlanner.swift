@@ -134,7 +134,22 @@ struct PlannerState {
         copies.reserveCapacity(directory.count)
         weight.reserveCapacity(directory.count)
         let nodeCount = ids.count
-        for (space, assignment) in directory {
+        // Each space's weight by directory slot: one directory probe per listed space instead of
+        // one (SipHash) dictionary lookup per space, the cost that dominated large plans.
+        let storage = directory.storage
+        let fallback = (Double(workload.defaultStats.bytes), workload.defaultStats.opsPerSecond)
+        var slotWeight: [(Double, Double)] = []
+        if !workload.stats.isEmpty {
+            slotWeight = [(Double, Double)](repeating: fallback, count: storage.slots.count)
+            for (space, stats) in workload.stats {
+                if let slot = storage.slotIndex(space.rawValue) {
+                    slotWeight[slot] = (Double(stats.bytes), stats.opsPerSecond)
+                }
+            }
+        }
+        for slot in storage.slots.indices where storage.slots[slot].assignment.copies.length != 0 {
+            let space = SpaceID(rawValue: storage.slots[slot].key)
+            let assignment = storage.slots[slot].assignment
             var dense = CopySet()
             for node in assignment.copies {
                 let raw = Int(node.rawValue)
@@ -144,10 +159,9 @@ struct PlannerState {
                 }
                 dense.append(NodeID(rawValue: UInt32(index)))
             }
-            let stats = workload[space]
             spaces.append(space)
             copies.append(dense)
-            weight.append((Double(stats.bytes), stats.opsPerSecond))
+            weight.append(slotWeight.isEmpty ? fallback : slotWeight[slot])
         }
         self.spaces = spaces
         self.copies = copies
