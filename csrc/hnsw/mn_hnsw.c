@@ -464,6 +464,9 @@ static void mn_greedy(const mn_hnsw *index, const float *query, uint32_t level, 
 static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, const float *query,
                                  uint32_t entry, float entry_distance, uint32_t ef, uint32_t level,
                                  int live_only, uint32_t visible) {
+    /* The greedy descent may end on a node inserted after `visible` was read: cover it too,
+     * or marking it visited would write past the visited array. */
+    if (entry >= visible) visible = entry + 1;
     mn_status status = mn_scratch_begin_visit(scratch, visible);
     if (status != MN_OK) return status;
     status = mn_heap_reserve(&scratch->results, ef + 1);
