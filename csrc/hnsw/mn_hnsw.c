@@ -744,10 +744,29 @@ static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot
         uint32_t chosen[MN_HNSW_M_MAX];
         memcpy(chosen, scratch->chosen, (size_t)chosen_count * sizeof(uint32_t));
 
-        /* Own list first, so the node is fully linked on this layer before anyone links to it. */
+        /* Own list first, so the node is fully linked on this layer before anyone links to it.
+         * A concurrent inserter that reached this node through an upper layer may already have
+         * linked itself here: keep those links, pruning the union if it overflows. */
         mn_node_lock(node);
         mn_hnsw_links *old = mn_links_load(node, (uint32_t)l);
-        status = mn_links_publish(index, scratch, node, (uint32_t)l, chosen, chosen_count, old);
+        uint32_t merged = chosen_count;
+        uint32_t capacity = l == 0 ? index->m_base : index->m_upper;
+        uint32_t *list = chosen;
+        if (old && old->count > 0) {
+            mn_pair *pairs = scratch->pruned;
+            for (uint32_t i = 0; i < chosen_count; i++)
+                pairs[i] = (mn_pair){mn_dist_to(index, vector, chosen[i]), chosen[i]};
+            merged = chosen_count;
+            for (uint32_t i = 0; i < old->count && merged < MN_LIST_SCRATCH; i++) {
+                int present = 0;
+                for (uint32_t j = 0; j < chosen_count && !present; j++) present = chosen[j] == old->slots[i];
+                if (!present) pairs[merged++] = (mn_pair){mn_dist_to(index, vector, old->slots[i]), old->slots[i]};
+            }
+            mn_pairs_sort(pairs, merged);
+            merged = mn_select_neighbors(index, pairs, merged, capacity, scratch->chosen);
+            list = scratch->chosen;
+        }
+        status = mn_links_publish(index, scratch, node, (uint32_t)l, list, merged, old);
         mn_node_unlock(node);
         if (status != MN_OK) break;
         for (uint32_t i = 0; i < chosen_count && status == MN_OK; i++)
