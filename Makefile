@@ -5,13 +5,19 @@ JOBS ?= 2
 SWIFT_RELEASE = swift build -c release --product mnemo
 MNEMO = .build/release/mnemo
 
-.PHONY: setup demo test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test peers clean
+.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test peers clean
 
 setup:
 	@bash scripts/setup.sh
 
-# The main job: until the engine exists, the ANN benchmark on sift5k.
+# The main job: an embedded database in ./mnemo-data loaded with wordnet384, searched, linked,
+# recalled, closed and reopened (see README).
 demo: setup
+	$(SWIFT_RELEASE)
+	$(MNEMO) demo --data $(DATA)
+
+# The ANN benchmark of the index alone on sift5k (the main job before the engine existed).
+ann-bench: setup
 	$(SWIFT_RELEASE)
 	$(MNEMO) ann-bench --base $(DATA)/sift5k_base.fvecs --query $(DATA)/sift5k_query.fvecs \
 	  --groundtruth $(DATA)/sift5k_groundtruth.ivecs --metric l2 --m 16 --ef-construction 200 \

@@ -212,7 +212,7 @@ extension CCore {
 
     /// Submits through `body` and suspends until the worker completes the record. A full
     /// mailbox is retried after an asynchronous sleep when `waitWhenFull`, else thrown.
-    private static func submit(_ what: @autoclosure () -> String, waitWhenFull: Bool, isBatch: Bool = false,
+    static func submit(_ what: @autoclosure () -> String, waitWhenFull: Bool, isBatch: Bool = false,
                                _ body: (mn_completion_fn, UnsafeMutableRawPointer) -> mn_status,
                                failedIndex: () -> Int? = { nil }) async throws(MnemoError) -> UInt64 {
         var pause: UInt64 = 20_000

@@ -13,7 +13,7 @@ import Foundation
 /// let hits = try await notes.search(queryEmbedding, k: 5)
 /// ```
 ///
-/// The database is in memory for now; a later version adds a path and durability.
+/// `Database(options:)` is in memory; ``init(path:options:)`` opens a durable one.
 public final class Database: Sendable {
     let engine: EngineHandle
     /// The options it was opened with.
@@ -30,6 +30,12 @@ public final class Database: Sendable {
     public init(options: DatabaseOptions = DatabaseOptions()) throws(MnemoError) {
         self.options = options
         self.engine = try CCore.createEngine(options)
+    }
+
+    /// Wraps an engine opened elsewhere (``init(path:options:)``).
+    init(engine: EngineHandle, options: DatabaseOptions) {
+        self.options = options
+        self.engine = engine
     }
 
     /// Creates a space and returns it.

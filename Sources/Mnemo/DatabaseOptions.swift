@@ -26,6 +26,12 @@ public struct DatabaseOptions: Sendable, Hashable {
     /// When a mailbox is full: `true` suspends the caller until there is room (back-pressure);
     /// `false` throws ``MnemoError/Code/full``.
     public var waitWhenFull: Bool
+    /// When a durable database (``Database/init(path:options:)``) acknowledges a write;
+    /// ignored in memory. Default ``DurabilityMode/sync``.
+    public var durability: DurabilityMode = .sync
+    /// Durable databases: on open, cut a log at a corrupt record (dropping it and everything
+    /// after it in that log) instead of throwing ``MnemoError/Code/corrupt``. Default `false`.
+    public var repairLog: Bool = false
 
     /// Creates options; every parameter has the default described on its property.
     ///

@@ -7,6 +7,7 @@ struct MnemoCommand: AsyncParsableCommand {
         commandName: "mnemo",
         abstract: "Mnemo, a memory database for AI agents.",
         subcommands: [
+            DemoCommand.self,
             AnnBenchCommand.self,
             PlacementCommand.self,
             EngineBenchCommand.self,

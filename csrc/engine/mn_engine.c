@@ -248,6 +248,16 @@ mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn don
     return mn_submit(space, op, flags, done, context);
 }
 
+mn_op *mn_engine_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint64_t id_bytes,
+                        uint64_t content_bytes) {
+    return mn_op_new(kind, count, dimension, id_bytes, content_bytes);
+}
+
+mn_status mn_engine_submit_op(struct mn_space *space, mn_op *op, uint32_t flags,
+                              mn_completion_fn done, void *context) {
+    return mn_submit(space, op, flags, done, context);
+}
+
 /* Finds an id repeated within the batch: writes the later position to *failed. */
 static mn_status mn_batch_find_repeat(const mn_batch_in *batch, size_t *failed) {
     size_t capacity = 16;
@@ -394,6 +404,7 @@ mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t n
     if (status != MN_OK) return status;
     if (atomic_load_explicit(&engine->closed, memory_order_acquire)) return MN_ERR_CLOSED;
     uint64_t hash = mn_name_hash(name, name_bytes);
+    if (mn_durable_stub_exists(engine, name, name_bytes)) return MN_ERR_DUPLICATE; /* lazy */
     pthread_mutex_lock(&engine->table_lock);
     int exists = *mn_table_find_locked(engine, name, name_bytes, hash) != NULL;
     pthread_mutex_unlock(&engine->table_lock);
@@ -401,6 +412,12 @@ mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t n
     struct mn_space *space = NULL;
     status = mn_space_create_internal(engine, name, name_bytes, hash, params, &space);
     if (status != MN_OK) return status;
+    status = mn_durable_log_create(engine, space); /* durable before anyone can see it */
+    if (status != MN_OK) {
+        mn_space_acquire(space);
+        mn_space_unref(space);
+        return status;
+    }
     pthread_mutex_lock(&engine->table_lock);
     struct mn_space **link = mn_table_find_locked(engine, name, name_bytes, hash);
     if (*link) {
@@ -417,10 +434,61 @@ mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t n
         }
     }
     pthread_mutex_unlock(&engine->table_lock);
+    mn_durable_create_done(engine);
     if (status != MN_OK) {
+        mn_durable_log_drop(engine, space); /* its logged creation is void */
         mn_space_acquire(space);
         mn_space_unref(space); /* frees it */
     }
+    return status;
+}
+
+struct mn_space *mn_engine_table_find_locked(struct mn_engine *engine, const char *name,
+                                             uint32_t name_bytes) {
+    return *mn_table_find_locked(engine, name, name_bytes, mn_name_hash(name, name_bytes));
+}
+
+mn_status mn_engine_space_new_detached(struct mn_engine *engine, const char *name,
+                                       uint32_t name_bytes, const mn_hnsw_params *params,
+                                       struct mn_space **out) {
+    *out = NULL;
+    mn_status status = mn_validate_name(name, name_bytes);
+    if (status != MN_OK) return status;
+    if (atomic_load_explicit(&engine->closed, memory_order_acquire)) return MN_ERR_CLOSED;
+    uint64_t hash = mn_name_hash(name, name_bytes);
+    pthread_mutex_lock(&engine->table_lock);
+    int exists = *mn_table_find_locked(engine, name, name_bytes, hash) != NULL;
+    pthread_mutex_unlock(&engine->table_lock);
+    if (exists) return MN_ERR_DUPLICATE;
+    struct mn_space *space = NULL;
+    status = mn_space_create_internal(engine, name, name_bytes, hash, params, &space);
+    if (status != MN_OK) return status;
+    mn_space_acquire(space); /* the caller's reference */
+    *out = space;
+    return MN_OK;
+}
+
+mn_status mn_engine_space_publish(struct mn_engine *engine, struct mn_space *space,
+                                  struct mn_space **out) {
+    if (out) *out = NULL;
+    pthread_mutex_lock(&engine->table_lock);
+    struct mn_space **link = mn_table_find_locked(engine, space->name, space->name_bytes,
+                                                  space->name_hash);
+    mn_status status = MN_OK;
+    if (*link) {
+        status = MN_ERR_DUPLICATE;
+    } else {
+        mn_space_acquire(space); /* the table's reference */
+        space->table_next = NULL;
+        *link = space;
+        engine->space_count++;
+        mn_table_grow_locked(engine);
+        if (out) {
+            mn_space_acquire(space);
+            *out = space;
+        }
+    }
+    pthread_mutex_unlock(&engine->table_lock);
     return status;
 }
 
@@ -436,6 +504,16 @@ mn_status mn_engine_space_open(mn_engine *engine, const char *name, uint32_t nam
     struct mn_space *space = *mn_table_find_locked(engine, name, name_bytes, hash);
     if (space) mn_space_acquire(space);
     pthread_mutex_unlock(&engine->table_lock);
+    if (!space && engine->durable) { /* a lazy space: loaded from its checkpoint now */
+        status = mn_durable_space_load(engine, name, name_bytes, &space);
+        if (status != MN_OK) return status;
+        if (!space) { /* no stub: maybe a concurrent load just put it in the table */
+            pthread_mutex_lock(&engine->table_lock);
+            space = *mn_table_find_locked(engine, name, name_bytes, hash);
+            if (space) mn_space_acquire(space);
+            pthread_mutex_unlock(&engine->table_lock);
+        }
+    }
     if (!space) return MN_ERR_UNKNOWN_SPACE;
     *out = space;
     return MN_OK;
@@ -446,9 +524,23 @@ mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t nam
     mn_status status = mn_validate_name(name, name_bytes);
     if (status != MN_OK) return status;
     uint64_t hash = mn_name_hash(name, name_bytes);
+    if (engine->durable) { /* a lazy space is loaded first, then dropped as any other */
+        struct mn_space *loaded = NULL;
+        status = mn_durable_space_load(engine, name, name_bytes, &loaded);
+        if (status != MN_OK) return status;
+        if (loaded) mn_space_release(loaded);
+    }
     pthread_mutex_lock(&engine->table_lock);
     struct mn_space **link = mn_table_find_locked(engine, name, name_bytes, hash);
     struct mn_space *space = *link;
+    if (space && engine->durable) {
+        /* Logged under the table lock so a concurrent drop of the same name logs once. */
+        status = mn_durable_log_drop(engine, space);
+        if (status != MN_OK) {
+            pthread_mutex_unlock(&engine->table_lock);
+            return status;
+        }
+    }
     if (space) {
         *link = space->table_next;
         space->table_next = NULL;
@@ -463,6 +555,7 @@ mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t nam
 
 mn_status mn_engine_space_list(mn_engine *engine, mn_name_visit_fn visit, void *context) {
     if (!engine || !visit) return MN_ERR_INVALID;
+    if (engine->durable) return mn_durable_space_list(engine, visit, context); /* + stubs */
     pthread_mutex_lock(&engine->table_lock);
     for (uint64_t b = 0; b < engine->bucket_count; b++) {
         for (struct mn_space *space = engine->buckets[b]; space; space = space->table_next) {
@@ -475,6 +568,7 @@ mn_status mn_engine_space_list(mn_engine *engine, mn_name_visit_fn visit, void *
 
 mn_status mn_engine_space_count(mn_engine *engine, uint64_t *out) {
     if (!engine || !out) return MN_ERR_INVALID;
+    if (engine->durable) return mn_durable_space_count(engine, out); /* + stubs */
     pthread_mutex_lock(&engine->table_lock);
     *out = engine->space_count;
     pthread_mutex_unlock(&engine->table_lock);
@@ -504,6 +598,11 @@ static mn_status mn_engine_cpus(struct mn_engine *engine) {
 }
 
 mn_status mn_engine_create(const mn_engine_options *options, mn_engine **out) {
+    return mn_engine_create_with(options, NULL, out);
+}
+
+mn_status mn_engine_create_with(const mn_engine_options *options, struct mn_durable *durable,
+                                mn_engine **out) {
     if (!out) return MN_ERR_INVALID;
     *out = NULL;
     mn_engine_options chosen;
@@ -528,6 +627,7 @@ mn_status mn_engine_create(const mn_engine_options *options, mn_engine **out) {
     }
     engine->options = chosen;
     engine->worker_count = chosen.workers;
+    engine->durable = durable; /* before the workers start: they read it without a lock */
     atomic_init(&engine->submitters, 0);
     atomic_init(&engine->closed, 0);
     atomic_init(&engine->stopping, 0);
@@ -560,6 +660,7 @@ fail:
 
 mn_status mn_engine_close(mn_engine *engine) {
     if (!engine) return MN_ERR_INVALID;
+    mn_durable_stop(engine); /* a checkpoint in progress needs the workers */
     pthread_mutex_lock(&engine->close_lock);
     if (!atomic_load_explicit(&engine->stopping, memory_order_acquire)) {
         atomic_store_explicit(&engine->closed, 1, memory_order_seq_cst);
@@ -586,6 +687,7 @@ mn_status mn_engine_destroy(mn_engine *engine) {
         }
     }
     mn_rcu_barrier(); /* every record retired through call_rcu is back in its arena */
+    mn_durable_free(engine);
     mn_workers_free(engine);
     pthread_mutex_destroy(&engine->help_lock);
     pthread_mutex_destroy(&engine->table_lock);

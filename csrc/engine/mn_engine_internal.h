@@ -13,6 +13,9 @@
  *   mn_engine_worker.c   workers: run queues, stealing, idle waits, helping parallel batches
  *   mn_engine_space.c    a space's records and hash tables: applying ops, get, search
  *   mn_engine_arena.c    per-worker NUMA arenas for records, with a lock-free remote-free stack
+ *   mn_engine_durable.c  durable engines: per-worker write-ahead logs, group commit, recovery
+ *   mn_engine_assoc.c   associations between a space's memories (link, unlink) and recall
+ *   mn_engine_export.c  one self-describing stream per space: export and import
  */
 #ifndef MN_ENGINE_INTERNAL_H
 #define MN_ENGINE_INTERNAL_H
@@ -25,6 +28,7 @@
 #include <urcu/rculfhash.h>
 
 #include "mnemo/mn_engine.h"
+#include "mnemo/mn_assoc.h"
 #include "mnemo/mn_hnsw.h"
 #include "mnemo/mn_limits.h"
 #include "util/mn_assert.h"
@@ -104,6 +108,15 @@ uint64_t mn_arena_block_bytes(const void *memory);
 #define MN_OP_DELETE  3u
 #define MN_OP_BATCH   4u
 #define MN_OP_BARRIER 5u
+/* Associations (mn_engine_assoc.c): count 2, ids = from then to; LINK has dimension 1 and
+ * vectors[0] = the weight, UNLINK has dimension 0. Both are writes (a log records them). */
+#define MN_OP_LINK    6u
+#define MN_OP_UNLINK  7u
+/* Export and import (mn_engine_export.c): not writes, never logged. EXPORT parks the worker
+ * between two writes while the exporting thread reads a consistent space; RESTORE fills a new,
+ * unpublished space with imported records. Both keep their state in op->context. */
+#define MN_OP_EXPORT  8u
+#define MN_OP_RESTORE 9u
 
 /**
  * One mailbox record: an operation and a packed copy of its input, in one allocation, in a
@@ -201,20 +214,31 @@ struct mn_space {
     _Atomic uint64_t count;
     _Atomic uint64_t record_bytes;
     _Atomic uint64_t ops_applied;
+    uint64_t log_sequence;          /* durable engines: last WAL sequence number given out */
 
     /* Immutable after creation (table_next is under the engine's table mutex). */
     _Alignas(MN_CACHE_LINE_SIZE) struct mn_engine *engine;
     mn_mailbox_cell *cells;
     uint64_t mask;
     mn_hnsw *index;
+    mn_assoc *assoc;             /* associations between labels (mn_engine_assoc.c) */
     struct cds_lfht *by_id;
     struct cds_lfht *by_label;
     mn_hnsw_params params;
     uint64_t name_hash;
+    uint64_t space_id;              /* durable engines: the id its WAL records carry */
     uint32_t home;
     uint32_t name_bytes;
     struct mn_space *table_next;
     char name[MN_ENGINE_NAME_BYTES_MAX + 1];
+
+    /* Durable engines: checkpoint bookkeeping, under durable->checkpoint_lock
+     * (mn_engine_checkpoint.c). checkpoint_enqueued is enqueue_pos just after the last
+     * checkpoint's export op was queued, when nothing else was queued in between; a space whose
+     * enqueue_pos differs may have changed since (every write goes through the mailbox). */
+    uint64_t checkpoint_enqueued;
+    uint32_t checkpointed;          /* 1: a checkpoint file holds it */
+    uint32_t checkpoint_dead;       /* 1: dropped; no checkpoint of it may be renamed in */
 };
 
 _Static_assert(offsetof(struct mn_space, dequeue_pos) == 1 * MN_CACHE_LINE_SIZE, "own line");
@@ -301,6 +325,7 @@ struct mn_engine {
     mn_worker **workers;         /* worker_count workers, each allocated on its own node */
     int32_t *cpus;               /* CPUs this process may use, for pinning */
     uint32_t cpu_count;
+    struct mn_durable *durable;  /* NULL for an in-memory engine (mn_engine_durable.c) */
 };
 
 _Static_assert(offsetof(struct mn_engine, sleepers) % MN_CACHE_LINE_SIZE == 0, "own line");
@@ -325,6 +350,43 @@ void mn_space_unref(struct mn_space *space);
 /** Applies one record on the worker running the space and completes it. */
 void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker);
 
+/* Looks an id or a label up; the caller is inside a read-side section (or is the runner). */
+mn_record *mn_space_find_id(struct mn_space *space, const char *id, uint32_t bytes);
+mn_record *mn_space_find_label(struct mn_space *space, uint64_t label);
+/* Adds one imported record under `label` and publishes it (RESTORE, on the runner only; the
+ * label is already a live member of the index). */
+mn_status mn_space_restore_record(struct mn_space *space, mn_worker *worker, uint64_t label,
+                                  const char *id, uint32_t id_bytes, const uint8_t *content,
+                                  uint64_t content_bytes, int64_t created_ns);
+
+/* submission and the space table (mn_engine.c), for ops built outside it */
+mn_op *mn_engine_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint64_t id_bytes,
+                        uint64_t content_bytes);
+/** Queues a filled op as the public submit functions do (frees it if it was not queued). */
+mn_status mn_engine_submit_op(struct mn_space *space, mn_op *op, uint32_t flags,
+                              mn_completion_fn done, void *context);
+/** Creates a space that is not yet in the table, holding one reference for the caller.
+ *  Errors as mn_engine_space_create (MN_ERR_DUPLICATE if the name is taken now). */
+mn_status mn_engine_space_new_detached(struct mn_engine *engine, const char *name,
+                                       uint32_t name_bytes, const mn_hnsw_params *params,
+                                       struct mn_space **out);
+/** The space named `name` in the table, or NULL; the caller holds table_lock. */
+struct mn_space *mn_engine_table_find_locked(struct mn_engine *engine, const char *name,
+                                             uint32_t name_bytes);
+/** Puts a detached space in the table (taking the table's reference) and, when out is not
+ *  NULL, a new handle in *out. MN_ERR_DUPLICATE if the name was taken meanwhile. */
+mn_status mn_engine_space_publish(struct mn_engine *engine, struct mn_space *space,
+                                  struct mn_space **out);
+
+/* associations and export (mn_engine_assoc.c, mn_engine_export.c), on the runner */
+mn_status mn_space_apply_link(struct mn_space *space, mn_op *op, uint64_t *detail);
+mn_status mn_space_apply_unlink(struct mn_space *space, mn_op *op);
+/** Moves every link of `old_label` to `new_label` (an upsert gave the memory a new label). */
+void mn_space_links_move(struct mn_space *space, uint64_t old_label, uint64_t new_label);
+/** Parks the runner until the exporting thread has read the space. */
+void mn_space_apply_export(struct mn_space *space, mn_op *op);
+mn_status mn_space_apply_restore(struct mn_space *space, mn_op *op, mn_worker *worker);
+
 /* workers (mn_engine_worker.c) */
 mn_status mn_workers_start(struct mn_engine *engine);
 /** Sets `stopping`, wakes every worker and joins them (each drains its queue first). */
@@ -335,6 +397,45 @@ void mn_workers_free(struct mn_engine *engine);
 void mn_worker_schedule(struct mn_engine *engine, struct mn_space *space);
 /** Links a prepared batch with the help of idle workers; returns when every item is linked. */
 void mn_worker_link_batch(mn_worker *worker, mn_hnsw_batch *batch);
+
+/* engine (mn_engine.c): mn_engine_create with durable state (NULL: in memory); on failure
+ * the durable state is not freed (the caller owns it until the engine exists) */
+mn_status mn_engine_create_with(const mn_engine_options *options, struct mn_durable *durable,
+                                mn_engine **out);
+
+/* durability (mn_engine_durable.c); every function is a no-op for an in-memory engine */
+/** Logs a drained group (one write, one fdatasync) and writes each op's log status to
+ *  statuses[i]: MN_OK (apply it) or an error (complete it with that status, unapplied). */
+void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **group,
+                          uint32_t count, mn_status *statuses);
+/** Batched mode: syncs the worker's log when the interval has passed (idle loop). */
+void mn_durable_tick(mn_worker *worker);
+/** Logs a space's creation (before it enters the table) and assigns space->space_id. */
+mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space);
+/** Logs a space's drop (before it leaves the table). */
+mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space);
+/** Closes the logs (after the workers stopped) and frees the durable state. */
+void mn_durable_free(struct mn_engine *engine);
+/** Stops the background checkpoint thread (first thing mn_engine_close does). */
+void mn_durable_stop(struct mn_engine *engine);
+/** Called by mn_engine_space_create once the space is in the table (or failed to enter it)
+ *  after mn_durable_log_create succeeded: a checkpoint may cut the log again. */
+void mn_durable_create_done(struct mn_engine *engine);
+/** Lazy spaces (durable engines): loads the stub `name` from its checkpoint into the table and
+ *  writes a handle to *out; without a stub, a handle to the table's space of that name (a
+ *  concurrent load may just have put it there), or NULL. */
+mn_status mn_durable_space_load(struct mn_engine *engine, const char *name, uint32_t name_bytes,
+                                struct mn_space **out);
+/** 1 when `name` is an unloaded space's stub (create must say MN_ERR_DUPLICATE). */
+int mn_durable_stub_exists(struct mn_engine *engine, const char *name, uint32_t name_bytes);
+/** mn_engine_space_count and _list of a durable engine: loaded spaces and stubs together,
+ *  under stub_lock then the table lock (a load in between can neither hide nor repeat one). */
+mn_status mn_durable_space_count(struct mn_engine *engine, uint64_t *out);
+mn_status mn_durable_space_list(struct mn_engine *engine, mn_name_visit_fn visit, void *context);
+/** Import's publish in a durable engine: gives the detached space an id and writes its
+ *  checkpoint before mn_engine_space_publish (in memory: publish only). */
+mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space *space,
+                                      struct mn_space **out);
 
 /* clocks */
 int64_t mn_engine_now_ns(void);

@@ -11,7 +11,9 @@
  *   insert   record -> label table -> index (now searchable) -> id table (now gettable)
  *   upsert   new record -> label table -> index -> id table replace -> remove old from index
  *            -> old out of label table -> old freed after a grace period
- *   delete   id table -> index -> label table -> freed after a grace period
+ *   delete   id table -> index -> its links (mn_engine_assoc.c) -> label table -> freed after a
+ *            grace period
+ * An upsert moves the memory's links from the old label to the new one after the index swap.
  * A search result whose label has no record (a transient of upsert or delete) is skipped.
  * The completion callback runs after the last step, so a search or get issued after it sees
  * the change.
@@ -172,12 +174,15 @@ mn_status mn_space_create_internal(struct mn_engine *engine, const char *name, u
                                           MN_SPACE_TABLE_BUCKETS_INIT, 0, flags,
                                           &urcu_memb_flavor, NULL);
     if (!space->by_id || !space->by_label) goto fail;
+    status = mn_assoc_create(&space->assoc);
+    if (status != MN_OK) goto fail;
     *out = space;
     return MN_OK;
 fail:
     if (space->by_id) cds_lfht_destroy(space->by_id, NULL);
     if (space->by_label) cds_lfht_destroy(space->by_label, NULL);
     mn_hnsw_destroy(space->index);
+    mn_assoc_destroy(space->assoc);
     mn_numa_free(space->cells);
     mn_numa_free(space);
     return status;
@@ -205,6 +210,7 @@ static void mn_space_free(struct mn_space *space) {
     rc = cds_lfht_destroy(space->by_label, NULL);
     MN_ASSERT(rc == 0); /* every label belongs to a record of the id table at rest */
     mn_hnsw_destroy(space->index);
+    mn_assoc_destroy(space->assoc);
     mn_numa_free(space->cells);
     mn_numa_free(space);
 }
@@ -300,6 +306,7 @@ static mn_status mn_apply_upsert(struct mn_space *space, mn_op *op, mn_worker *w
     mn_rcu_read_unlock();
     status = mn_hnsw_remove(space->index, old->label);
     MN_ASSERT(status == MN_OK);
+    mn_space_links_move(space, old->label, record->label); /* same id, same memory */
     uint64_t old_bytes = mn_arena_block_bytes(old);
     mn_rcu_read_lock();
     mn_lfht_unlink(space->by_label, &old->label_node);
@@ -318,6 +325,9 @@ static mn_status mn_apply_delete(struct mn_space *space, mn_op *op, uint64_t *de
     mn_rcu_read_unlock();
     mn_status status = mn_hnsw_remove(space->index, old->label);
     MN_ASSERT(status == MN_OK);
+    /* Its links go with it. On ENOMEM they stay as dangling links to a label that is never
+     * reused: recall skips labels without a record, so they are harmless. */
+    (void)mn_assoc_remove_all(space->assoc, old->label, NULL);
     mn_rcu_read_lock();
     mn_lfht_unlink(space->by_label, &old->label_node);
     mn_record_retire(old);
@@ -432,6 +442,18 @@ void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
         break;
     case MN_OP_BARRIER:
         break;
+    case MN_OP_LINK:
+        status = mn_space_apply_link(space, op, &detail);
+        break;
+    case MN_OP_UNLINK:
+        status = mn_space_apply_unlink(space, op);
+        break;
+    case MN_OP_EXPORT:
+        mn_space_apply_export(space, op);
+        break;
+    case MN_OP_RESTORE:
+        status = mn_space_apply_restore(space, op, worker);
+        break;
     default:
         MN_ASSERT(!"unknown operation kind");
     }
@@ -440,6 +462,29 @@ void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
     atomic_fetch_add_explicit(&space->ops_applied, 1, memory_order_relaxed);
     if (op->done) op->done(op->context, status, detail);
     free(op);
+}
+
+mn_record *mn_space_find_id(struct mn_space *space, const char *id, uint32_t bytes) {
+    return mn_find_id(space, id, bytes);
+}
+
+mn_record *mn_space_find_label(struct mn_space *space, uint64_t label) {
+    return mn_find_label(space, label);
+}
+
+mn_status mn_space_restore_record(struct mn_space *space, mn_worker *worker, uint64_t label,
+                                  const char *id, uint32_t id_bytes, const uint8_t *content,
+                                  uint64_t content_bytes, int64_t created_ns) {
+    uint64_t charged = 0;
+    mn_record *record = mn_record_new(worker, label, id, id_bytes, content, content_bytes,
+                                      created_ns, &charged);
+    if (!record) return MN_ERR_NO_MEMORY;
+    mn_rcu_read_lock();
+    mn_label_publish(space, record);
+    mn_id_publish(space, record);
+    mn_rcu_read_unlock();
+    mn_space_account(space, 1, (int64_t)charged);
+    return MN_OK;
 }
 
 /* ---- reads (any thread) ---- */

@@ -25,6 +25,7 @@
 #include <numa.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "engine/mn_engine_internal.h"
@@ -141,16 +142,32 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
     MN_ASSERT(claimed && "two workers never run the same space");
     MN_ASSERT(atomic_load_explicit(&space->scheduled, memory_order_relaxed) == 1);
     int64_t started = mn_engine_monotonic_ns();
-    /* Drain a bounded group of records, then apply them in order. (The durability issue
-     * writes and fsyncs the group's records here, before applying: group commit.) */
+    /* Drain a bounded group of records, log them (durable engines: one write and one
+     * fdatasync for the whole group, group commit), then apply them in order. */
     mn_op *group[MN_ENGINE_RUN_QUANTUM];
+    mn_status logged[MN_ENGINE_RUN_QUANTUM];
     uint32_t taken = 0;
     while (taken < MN_ENGINE_RUN_QUANTUM) {
         mn_op *op = mn_mailbox_pop(space);
         if (!op) break;
+        logged[taken] = MN_OK;
         group[taken++] = op;
+        /* An export marker ends the group: a group is logged before it is applied, so a write
+         * drained after the marker would already count in the space's log sequence that the
+         * export (a checkpoint) records, without being in the snapshot. */
+        if (op->kind == MN_OP_EXPORT) break;
     }
-    for (uint32_t i = 0; i < taken; i++) mn_space_apply(space, group[i], worker);
+    if (worker->engine->durable && taken > 0) {
+        mn_durable_log_group(worker, space, group, taken, logged);
+    }
+    for (uint32_t i = 0; i < taken; i++) {
+        if (logged[i] == MN_OK) {
+            mn_space_apply(space, group[i], worker);
+        } else { /* not in the log: not applied either */
+            if (group[i]->done) group[i]->done(group[i]->context, logged[i], 0);
+            free(group[i]);
+        }
+    }
     atomic_fetch_add_explicit(&worker->busy_ns, (uint64_t)(mn_engine_monotonic_ns() - started),
                               memory_order_relaxed);
     expected = (int32_t)worker->index;
@@ -238,6 +255,7 @@ static void *mn_worker_main(void *argument) {
             continue;
         }
         if (mn_worker_help(worker)) continue;
+        if (engine->durable) mn_durable_tick(worker);
         pthread_mutex_lock(&worker->lock);
         if (!worker->head) {
             if (atomic_load_explicit(&engine->stopping, memory_order_acquire)) {

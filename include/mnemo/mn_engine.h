@@ -38,6 +38,8 @@
  * |   count, bytes)                |                           |                    |                                       |
  * | space id/label hash tables     | the space's runner        | any reader         | RCU (cds_lfht), records freed by      |
  * |                                |                           |                    |   call_rcu after unlinking            |
+ * | space association table        | the space's runner        | recall, export     | RCU-published link arrays (mn_assoc); |
+ * |                                |                           |                    |   export reads with the runner parked |
  * | space refcount                 | open/release/scheduling   | same               | atomic add/sub, acq_rel               |
  * | space table (name -> space)    | create/drop               | open/list/stats    | engine table mutex                    |
  * | worker run queue, depth        | producers, owner, thieves | owner, thieves     | worker queue mutex; depth also atomic |
@@ -57,6 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mn_assoc.h"
 #include "mn_distance.h"
 #include "mn_hnsw.h"
 #include "mn_limits.h"
@@ -291,6 +294,108 @@ mn_status mn_space_get(mn_space *space, const char *id, uint32_t id_bytes, float
 mn_status mn_space_search(mn_space *space, const float *query, uint32_t dimension, uint32_t k,
                           uint32_t ef, mn_memory_visit_fn visit, void *context,
                           uint32_t *found);
+
+/* ---- associations and recall (csrc/engine/mn_engine_assoc.c) ---- */
+
+/*
+ * A space's memories may be linked by directed, weighted associations (mn_assoc.h defines the
+ * table and recall precisely). The engine keys them by the memories' string ids: links are
+ * writes, queued and applied in order with the space's other writes. Deleting a memory removes
+ * every link from and to it. An upsert keeps them: the id is the same memory, so its links
+ * follow it to its new vector. Associations are part of an export (below).
+ */
+
+/**
+ * Links memory `from` to memory `to` with `weight` in (0, 1], or sets the weight of an existing
+ * link. Synchronous errors (nothing queued): MN_ERR_INVALID (NULL, empty id, from == to, weight
+ * NaN, <= 0 or > 1), MN_ERR_TOO_LARGE (an id over MN_ENGINE_ID_BYTES_MAX), MN_ERR_FULL,
+ * MN_ERR_UNKNOWN_SPACE, MN_ERR_CLOSED, MN_ERR_NO_MEMORY. Completion statuses: MN_OK (detail 1
+ * if the link existed and its weight was set, else 0), MN_ERR_NOT_FOUND (either id is not a
+ * memory of the space), MN_ERR_FULL (either end has MN_ASSOC_DEGREE_MAX links that way),
+ * MN_ERR_NO_MEMORY.
+ */
+mn_status mn_space_link(mn_space *space, const char *from, uint32_t from_bytes, const char *to,
+                        uint32_t to_bytes, float weight, uint32_t flags, mn_completion_fn done,
+                        void *context);
+
+/**
+ * Removes the link from `from` to `to`. Synchronous errors as mn_space_link (without the weight).
+ * Completion: MN_OK, MN_ERR_NOT_FOUND (an unknown id, or no such link), MN_ERR_NO_MEMORY.
+ */
+mn_status mn_space_unlink(mn_space *space, const char *from, uint32_t from_bytes, const char *to,
+                          uint32_t to_bytes, uint32_t flags, mn_completion_fn done,
+                          void *context);
+
+/** One recalled memory, valid only during the visit callback that receives it. */
+typedef struct mn_recollection_view {
+    const char *id;
+    uint32_t id_bytes;
+    float activation;        /**< in [threshold, 1] */
+    uint32_t hops;           /**< 0 for a seed, else the round that gave its activation */
+    uint32_t reserved;
+    const uint8_t *content;
+    uint64_t content_bytes;
+    int64_t created_ns;
+} mn_recollection_view;
+
+/** Receives each recalled memory, by activation descending (then by age of insertion). */
+typedef void (*mn_recollection_visit_fn)(void *context, const mn_recollection_view *memory);
+
+/**
+ * Recalls by spreading activation (mn_assoc_recall; `params` NULL means
+ * mn_recall_params_default) from the nearest memories to `cue` over the space's associations
+ * and its index's layer-0 neighbours, and calls `visit` for at most `limit` of the most
+ * activated memories, in order; writes their number to *found. Runs on the caller's thread
+ * under RCU, concurrently with writes; deterministic for a given space state. Ties in activation
+ * are broken by insertion order (the engine's internal labels). Errors: MN_ERR_INVALID (NULL,
+ * limit 0 or over MN_ENGINE_RECALL_LIMIT_MAX, a parameter out of range), MN_ERR_DIMENSION,
+ * MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR, MN_ERR_NO_MEMORY, MN_ERR_UNKNOWN_SPACE (dropped).
+ */
+mn_status mn_space_recall(mn_space *space, const float *cue, uint32_t dimension,
+                          const mn_recall_params *params, uint32_t limit,
+                          mn_recollection_visit_fn visit, void *context, uint32_t *found);
+
+/** Writes the number of links (each directed link once) in the space to *out. */
+mn_status mn_space_link_count(const mn_space *space, uint64_t *out);
+
+/* ---- export and import (csrc/engine/mn_engine_export.c) ---- */
+
+/*
+ * A space exports to one self-describing stream (layout drawn in mn_engine_export.c): format
+ * version, parameters, every memory with its internal label, the index stream (mn_hnsw_save),
+ * the association stream (mn_assoc_save) and an XXH64 trailer over everything. An imported
+ * space answers every get, search and recall exactly as the exported one did.
+ */
+
+/**
+ * Writes a consistent snapshot of the space through `write` (called on the caller's thread).
+ * The snapshot sits between two writes: a marker op goes through the mailbox and, when the
+ * worker reaches it, the worker pauses (its other spaces wait or are stolen) while this thread
+ * reads the space; reads of the space continue throughout, and writes queued meanwhile are
+ * applied afterwards. Blocks until done. Must not be called from a completion callback, and
+ * `write` must not wait for a write to this space. Errors: MN_ERR_INVALID (NULL),
+ * MN_ERR_UNKNOWN_SPACE (dropped), MN_ERR_CLOSED, MN_ERR_NO_MEMORY, or `write`'s own status.
+ */
+mn_status mn_space_export(mn_space *space, mn_write_fn write, void *context);
+
+/**
+ * Creates the space `name` from a stream written by mn_space_export, reading it through `read`
+ * on the caller's thread, and writes a handle to *out when out is not NULL. Nothing is trusted:
+ * a truncated stream gives MN_ERR_TRUNCATED, a wrong magic or format version MN_ERR_VERSION,
+ * any inconsistency (parameters, counts, labels, ids, the index or association streams, their
+ * agreement) or a checksum mismatch MN_ERR_CORRUPT, a memory whose content is over this
+ * engine's limit MN_ERR_TOO_LARGE; a failing callback's status is passed through. Name errors
+ * as mn_engine_space_create (MN_ERR_DUPLICATE when the name exists). Nothing is created on
+ * error. Blocks until the space is built; must not be called from a completion callback.
+ */
+mn_status mn_engine_space_import(mn_engine *engine, const char *name, uint32_t name_bytes,
+                                 mn_read_fn read, void *context, mn_space **out);
+
+/** mn_engine_space_import over a byte buffer; the whole buffer must be consumed (else
+ *  MN_ERR_CORRUPT). */
+mn_status mn_engine_space_import_buffer(mn_engine *engine, const char *name,
+                                        uint32_t name_bytes, const void *data, size_t size,
+                                        mn_space **out);
 
 #ifdef __cplusplus
 }

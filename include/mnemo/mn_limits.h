@@ -163,4 +163,36 @@
 #error "recall node budget must hold every seed"
 #endif
 
+/* ---- Durable engines (mn_engine_durable.h) ---- */
+
+/** Longest data-directory path: leaves room below it for "/wal-NNN/" and a segment name (or
+ *  "/spaces/" and a checkpoint name) within MN_WAL_PATH_BYTES_MAX. */
+#define MN_DURABLE_PATH_BYTES_MAX (MN_WAL_PATH_BYTES_MAX - 128u)
+/** Most log directories recovery reads: one per worker of any earlier open. */
+#define MN_DURABLE_LOGS_MAX MN_ENGINE_WORKERS_MAX
+/** Space id 0 is never given out; creation records carry sequence 0 and drops the largest. */
+#define MN_DURABLE_SEQUENCE_DROP UINT64_MAX
+/** A group's scratch buffer is kept between groups up to this size (larger ones are freed). */
+#define MN_DURABLE_SCRATCH_KEEP_BYTES (4u << 20)
+/** Default automatic checkpoint trigger: bytes of log since the last checkpoint. Bounds the log
+ *  (and so the replay on open) to about this much beyond the checkpoints. */
+#define MN_DURABLE_CHECKPOINT_LOG_BYTES (256ull << 20)
+/** How often the background checkpoint thread looks at the log size. */
+#define MN_DURABLE_CHECKPOINT_POLL_MS 100u
+/** Buffer between a space's export stream and its checkpoint file (one write per fill). */
+#define MN_DURABLE_CHECKPOINT_BUFFER_BYTES (1u << 20)
+/** Largest checkpoint file recovery reads (it is read whole before it is imported). */
+#define MN_DURABLE_CHECKPOINT_BYTES_MAX (1ull << 40)
+
+#if MN_DURABLE_LOGS_MAX > 1000u
+#error "log directories are named wal-NNN (three digits)"
+#endif
+
+/* ---- Engine associations, recall and export (mn_engine.h) ---- */
+
+/** Most memories one engine recall may return (its result buffer; the activation budget). */
+#define MN_ENGINE_RECALL_LIMIT_MAX MN_ASSOC_RECALL_NODES_MAX
+/** Most memories one export stream may declare: each is a live node of the space's index. */
+#define MN_EXPORT_MEMORIES_MAX MN_HNSW_NODES_MAX
+
 #endif /* MN_LIMITS_H */

@@ -1,0 +1,68 @@
+import CMnemo
+import Foundation
+
+// The C calls of durable databases (mn_engine_durable.h): opening a data directory with
+// recovery, syncing, checkpoints, and mapping a recovery report into the thrown error's message.
+
+extension CCore {
+    static func openEngine(path: String, _ options: DatabaseOptions) throws(MnemoError) -> EngineHandle {
+        var c = mn_engine_options()
+        mn_engine_options_default(&c)
+        c.workers = UInt32(clamping: options.workers ?? 0)
+        c.pin_workers = options.pinWorkers ? 1 : 0
+        c.stealing = options.workStealing ? 1 : 0
+        c.mailbox_depth = UInt32(clamping: options.mailboxDepth)
+        c.content_bytes_max = UInt64(clamping: options.maxContentBytes)
+        c.parallel_batch_min = UInt32(clamping: options.parallelBatchThreshold)
+        var pointer: OpaquePointer?
+        var report = mn_durable_report()
+        let status: mn_status = path.withCString { cPath in
+            var d = mn_durable_options()
+            mn_durable_options_default(cPath, &d)
+            switch options.durability {
+            case .sync:
+                d.durability = MN_WAL_SYNC
+            case .batched(let milliseconds):
+                d.durability = MN_WAL_BATCHED
+                d.sync_interval_ms = UInt32(clamping: milliseconds)
+            case .none:
+                d.durability = MN_WAL_NONE
+            }
+            d.repair = options.repairLog ? 1 : 0
+            return mn_engine_open(&c, &d, &pointer, &report)
+        }
+        if status != MN_OK {
+            var context = "open database at \(path)"
+            if status == MN_ERR_CORRUPT {
+                let file = withUnsafeBytes(of: report.damaged_file) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                context += " (damaged record in \(file) at offset \(report.damaged_offset))"
+            }
+            try check(status, context)
+        }
+        guard let pointer else { throw MnemoError(.outOfMemory, "open database returned no engine") }
+        return EngineHandle(pointer)
+    }
+
+    static func isDurable(_ engine: EngineHandle) -> Bool {
+        var durable: UInt32 = 0
+        mn_engine_is_durable(engine.pointer, &durable)
+        return durable != 0
+    }
+
+    static func syncEngine(_ engine: EngineHandle) throws(MnemoError) {
+        try check(mn_engine_sync(engine.pointer), "sync database")
+    }
+
+    /// Checkpoints every changed space and deletes the log segments behind them. The C call
+    /// blocks until each space's worker has reached its export marker and the files are
+    /// synced, so it runs on its own thread, never on the cooperative pool.
+    static func checkpointEngine(_ engine: EngineHandle) async throws(MnemoError) {
+        let status: mn_status = await withCheckedContinuation { (continuation: CheckedContinuation<mn_status, Never>) in
+            let thread = Thread { continuation.resume(returning: mn_engine_checkpoint(engine.pointer, nil)) }
+            thread.start()
+        }
+        try check(status, "checkpoint database")
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+extension Database {
+    /// Opens or creates a durable database in the directory `path`.
+    ///
+    /// Every write goes to a write-ahead log (one per worker) before it is applied; a write is
+    /// acknowledged per ``DatabaseOptions/durability``. Opening replays the log: every
+    /// acknowledged write of an earlier run comes back. A torn last record (a crash mid-write)
+    /// is truncated; damage anywhere else throws ``MnemoError/Code/corrupt`` naming the file
+    /// and offset, unless ``DatabaseOptions/repairLog`` is set, which cuts the log there.
+    ///
+    /// ```swift
+    /// let database = try Database(path: "/var/lib/mnemo")
+    /// let notes = try await database.createSpace("agent-7/notes", dimension: 384)
+    /// try await notes.insert(Memory(id: "n1", vector: embedding, text: "Buy milk"))
+    /// // after a crash or restart:
+    /// let again = try Database(path: "/var/lib/mnemo")
+    /// let memory = try again.space("agent-7/notes").get("n1")
+    /// ```
+    ///
+    /// A directory must be open in one database at a time.
+    ///
+    /// - Throws: ``MnemoError/Code/io`` when the directory cannot be created or read,
+    ///   ``MnemoError/Code/corrupt``, ``MnemoError/Code/unsupportedVersion``,
+    ///   ``MnemoError/Code/invalidArgument`` for a bad option, ``MnemoError/Code/tooLarge``
+    ///   for a path over 3,968 bytes.
+    public convenience init(path: String, options: DatabaseOptions = DatabaseOptions()) throws(MnemoError) {
+        let engine = try CCore.openEngine(path: path, options)
+        self.init(engine: engine, options: options)
+    }
+
+    /// Whether the database was opened with a path (writes are logged).
+    ///
+    /// ```swift
+    /// if database.isDurable { try database.sync() }
+    /// ```
+    public var isDurable: Bool { CCore.isDurable(engine) }
+
+    /// Forces every logged write to disk now (useful in ``DurabilityMode/batched(milliseconds:)``
+    /// mode before a planned shutdown). A no-op for in-memory databases and ``DurabilityMode/none``.
+    ///
+    /// ```swift
+    /// try database.sync()
+    /// ```
+    ///
+    /// - Throws: ``MnemoError/Code/io`` when an `fdatasync` failed.
+    public func sync() throws(MnemoError) {
+        try CCore.syncEngine(engine)
+    }
+
+    /// Saves every space changed since its last checkpoint to its own file
+    /// (`<path>/spaces/<id>.ckpt`: written, synced, renamed into place) and deletes the log
+    /// segments that are no longer needed, so the next open loads the checkpoints and replays
+    /// only the writes made after them. Writes to other spaces go on meanwhile. A background
+    /// thread does the same on its own after every 256 MiB of log; call this before a planned
+    /// shutdown to make the next open fast. A no-op for in-memory databases.
+    ///
+    /// ```swift
+    /// let database = try Database(path: "/var/lib/mnemo")
+    /// try await database.space("notes").insert(contentsOf: memories)
+    /// try await database.checkpoint()   // the log behind these writes is deleted
+    /// ```
+    ///
+    /// - Throws: ``MnemoError/Code/io`` when a checkpoint file cannot be written (no log
+    ///   segment is deleted then), ``MnemoError/Code/closed`` after ``close()``.
+    public func checkpoint() async throws(MnemoError) {
+        try await CCore.checkpointEngine(engine)
+    }
+}

@@ -1,0 +1,607 @@
+/*
+ * test_engine_checkpoint.c: proves checkpoints of a durable engine (mn_engine_checkpoint):
+ * memories written before and after a checkpoint come back exactly on reopen (content,
+ * vectors, creation times, links, search results); the checkpoint deletes every log segment
+ * before its cut (files counted) and writes one file per space; an unchanged space is not
+ * rewritten; a space dropped after its checkpoint stays dropped and loses its file; a space
+ * imported into a durable engine survives restart, with writes made to it afterwards; the
+ * background thread checkpoints on its own once the log passes its limit; checkpointed spaces
+ * open lazily (counted and listed as stubs, loaded on first open, a stub's name cannot be
+ * created again, a stub can be dropped, only changed spaces are written again, idle spaces
+ * unload back to stubs and load again with their writes); and a damaged
+ * checkpoint file fails the open with MN_ERR_CORRUPT naming the file.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mnemo/mn_engine_durable.h"
+#include "test_engine_support.h"
+
+#define DIM 8u
+
+static mn_engine *open_engine(const char *path, uint32_t workers, mn_wal_durability mode,
+                              uint64_t checkpoint_log_bytes, mn_status *status_out,
+                              mn_durable_report *report) {
+    mn_engine_options options;
+    mn_engine_options_default(&options);
+    options.workers = workers;
+    options.pin_workers = 0;
+    mn_durable_options durable;
+    mn_durable_options_default(path, &durable);
+    durable.durability = mode;
+    durable.segment_bytes = 4096u; /* rotate very often: many segments to delete */
+    durable.checkpoint_log_bytes = checkpoint_log_bytes;
+    mn_engine *engine = NULL;
+    mn_status status = mn_engine_open(&options, &durable, &engine, report);
+    if (status_out) *status_out = status;
+    return engine;
+}
+
+typedef struct got {
+    char content[256];
+    uint64_t content_bytes;
+    int64_t created_ns;
+    int found;
+} got;
+
+static void visit_got(void *context, const mn_memory_view *view) {
+    got *g = context;
+    g->found = 1;
+    g->content_bytes = view->content_bytes;
+    g->created_ns = view->created_ns;
+    size_t n = view->content_bytes < 255 ? (size_t)view->content_bytes : 255;
+    memcpy(g->content, view->content, n);
+    g->content[n] = '\0';
+}
+
+/* 1 when `id` is present with `content` and vector te_vector(seed). */
+static int has_memory(mn_space *space, const char *id, const char *content, uint64_t seed) {
+    float vector[DIM], expected[DIM];
+    got g = {0};
+    mn_status status = mn_space_get(space, id, (uint32_t)strlen(id), vector, DIM, visit_got, &g);
+    if (status != MN_OK || !g.found) return 0;
+    te_vector(seed, expected, DIM);
+    if (memcmp(vector, expected, sizeof(vector)) != 0) return 0;
+    return g.content_bytes == strlen(content) && memcmp(g.content, content, g.content_bytes) == 0;
+}
+
+static int64_t created_of(mn_space *space, const char *id) {
+    float vector[DIM];
+    got g = {0};
+    if (mn_space_get(space, id, (uint32_t)strlen(id), vector, DIM, visit_got, &g) != MN_OK) {
+        return -1;
+    }
+    return g.found ? g.created_ns : -1;
+}
+
+static mn_status put(mn_space *space, const char *id, uint64_t seed, const char *content) {
+    float v[DIM];
+    te_vector(seed, v, DIM);
+    return te_insert(space, id, v, DIM, content, NULL);
+}
+
+static mn_status link_wait(mn_space *space, const char *from, const char *to, float weight) {
+    te_wait w;
+    te_wait_init(&w);
+    mn_status s = mn_space_link(space, from, (uint32_t)strlen(from), to, (uint32_t)strlen(to),
+                                weight, 0, te_wait_done, &w);
+    return s == MN_OK ? te_wait_for(&w) : s;
+}
+
+static mn_status delete_wait(mn_space *space, const char *id) {
+    te_wait w;
+    te_wait_init(&w);
+    mn_status s = mn_space_delete(space, id, (uint32_t)strlen(id), MN_SUBMIT_WAIT, te_wait_done,
+                                  &w);
+    return s == MN_OK ? te_wait_for(&w) : s;
+}
+
+static mn_space *open_space(mn_engine *engine, const char *name) {
+    mn_space *space = NULL;
+    return mn_engine_space_open(engine, name, (uint32_t)strlen(name), &space) == MN_OK ? space
+                                                                                       : NULL;
+}
+
+/* Files in `dir` whose names end with `suffix`. */
+static int count_files(const char *dir, const char *suffix) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    size_t sl = strlen(suffix);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l >= sl && strcmp(e->d_name + l - sl, suffix) == 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static int count_segments(const char *path, uint32_t logs) {
+    int n = 0;
+    for (uint32_t i = 0; i < logs; i++) {
+        char dir[600];
+        snprintf(dir, sizeof(dir), "%s/wal-%03u", path, i);
+        n += count_files(dir, ".wal");
+    }
+    return n;
+}
+
+/* Ids of the k nearest to te_vector(seed), concatenated. */
+typedef struct hits {
+    char ids[512];
+    size_t used;
+} hits;
+
+static void visit_hit(void *context, const mn_memory_view *view) {
+    hits *h = context;
+    if (h->used + view->id_bytes + 1 < sizeof(h->ids)) {
+        memcpy(h->ids + h->used, view->id, view->id_bytes);
+        h->used += view->id_bytes;
+        h->ids[h->used++] = ',';
+        h->ids[h->used] = '\0';
+    }
+}
+
+static void search_ids(mn_space *space, uint64_t seed, hits *out) {
+    float q[DIM];
+    te_vector(seed, q, DIM);
+    memset(out, 0, sizeof(*out));
+    uint32_t found = 0;
+    mn_space_search(space, q, DIM, 5, 64, visit_hit, out, &found);
+}
+
+static void test_round_trip(const char *root, uint32_t workers, mn_wal_durability mode) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/rt-%u-%d", root, workers, (int)mode);
+    mn_status status;
+    mn_engine *engine = open_engine(path, workers, mode, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    mn_space *a = te_space(engine, "alpha", DIM, MN_METRIC_L2);
+    mn_space *b = te_space(engine, "beta", DIM, MN_METRIC_L2);
+    char id[32], content[64];
+    for (uint32_t i = 0; i < 120; i++) {
+        snprintf(id, sizeof(id), "a%u", i);
+        snprintf(content, sizeof(content), "alpha content %u", i);
+        CHECK_STATUS(put(a, id, 1000 + i, content), MN_OK);
+    }
+    for (uint32_t i = 0; i < 30; i++) {
+        snprintf(id, sizeof(id), "b%u", i);
+        CHECK_STATUS(put(b, id, 5000 + i, "beta"), MN_OK);
+    }
+    CHECK_STATUS(link_wait(a, "a1", "a2", 0.5f), MN_OK);
+    CHECK_STATUS(link_wait(a, "a2", "a3", 0.25f), MN_OK);
+    CHECK_STATUS(delete_wait(a, "a7"), MN_OK);
+    int64_t created5 = created_of(a, "a5");
+    int before = count_segments(path, workers);
+    CHECK(before > (int)workers); /* 4 KiB segments: the writes above rotated */
+
+    mn_checkpoint_report report;
+    CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
+    CHECK(report.spaces_written == 2);
+    CHECK(report.bytes_written > 0);
+    CHECK(report.segments_deleted > 0);
+    CHECK((int)report.segments_deleted == before - (int)workers);
+    CHECK(count_segments(path, workers) == (int)workers); /* only the current ones are left */
+    char spaces_dir[600];
+    snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
+    CHECK(count_files(spaces_dir, ".ckpt") == 2);
+    CHECK(count_files(spaces_dir, ".tmp") == 0);
+
+    /* Nothing changed: nothing rewritten. */
+    CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
+    CHECK(report.spaces_written == 0 && report.spaces_unchanged == 2);
+
+    /* Writes after the checkpoint, a new space, a drop. */
+    for (uint32_t i = 120; i < 160; i++) {
+        snprintf(id, sizeof(id), "a%u", i);
+        snprintf(content, sizeof(content), "alpha content %u", i);
+        CHECK_STATUS(put(a, id, 1000 + i, content), MN_OK);
+    }
+    CHECK_STATUS(link_wait(a, "a150", "a1", 0.75f), MN_OK);
+    CHECK_STATUS(delete_wait(a, "a8"), MN_OK);
+    mn_space *c = te_space(engine, "gamma", DIM, MN_METRIC_L2);
+    CHECK_STATUS(put(c, "g0", 9000, "gamma"), MN_OK);
+    mn_space_release(b);
+    CHECK_STATUS(mn_engine_space_drop(engine, "beta", 4), MN_OK);
+    CHECK(count_files(spaces_dir, ".ckpt") == 1); /* beta's file goes with its drop */
+    uint64_t links = 0;
+    mn_space_link_count(a, &links);
+    CHECK(links == 3);
+    hits expected;
+    search_ids(a, 1003, &expected);
+    mn_space_release(a);
+    mn_space_release(c);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+
+    for (int round = 0; round < 2; round++) {
+        mn_durable_report open_report;
+        engine = open_engine(path, workers, mode, 0, &status, &open_report);
+        CHECK_STATUS(status, MN_OK);
+        if (!engine) return;
+        CHECK(open_report.checkpoints == 1); /* alpha; gamma came from the log */
+        CHECK(open_report.spaces == 2);
+        a = open_space(engine, "alpha");
+        c = open_space(engine, "gamma");
+        CHECK(a != NULL && c != NULL);
+        CHECK(open_space(engine, "beta") == NULL);
+        if (!a || !c) return;
+        int all = 1;
+        for (uint32_t i = 0; i < 160; i++) {
+            snprintf(id, sizeof(id), "a%u", i);
+            snprintf(content, sizeof(content), "alpha content %u", i);
+            int present = has_memory(a, id, content, 1000 + i);
+            if (present != (i != 7 && i != 8)) all = 0;
+        }
+        CHECK(all);
+        CHECK(created_of(a, "a5") == created5);
+        CHECK(has_memory(c, "g0", "gamma", 9000));
+        mn_space_link_count(a, &links);
+        CHECK(links == 3);
+        hits now;
+        search_ids(a, 1003, &now);
+        CHECK(strcmp(now.ids, expected.ids) == 0);
+        /* The second round checkpoints first: reopen then reads only checkpoints. */
+        if (round == 0) {
+            CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
+            CHECK(report.spaces_written == 2); /* alpha had log records on top; gamma none */
+            CHECK(count_files(spaces_dir, ".ckpt") == 2);
+        }
+        mn_space_release(a);
+        mn_space_release(c);
+        CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+        if (round == 0) {
+            /* Next open: both spaces come from their files. */
+            mn_durable_report r2;
+            engine = open_engine(path, workers, mode, 0, &status, &r2);
+            CHECK_STATUS(status, MN_OK);
+            if (!engine) return;
+            CHECK(r2.checkpoints == 2);
+            CHECK(r2.replayed == 0);
+            a = open_space(engine, "alpha");
+            CHECK(a != NULL);
+            if (a) {
+                CHECK(has_memory(a, "a150", "alpha content 150", 1150));
+                CHECK(!has_memory(a, "a8", "alpha content 8", 1008));
+                mn_space_link_count(a, &links);
+                CHECK(links == 3);
+                search_ids(a, 1003, &now);
+                CHECK(strcmp(now.ids, expected.ids) == 0);
+                mn_space_release(a);
+            }
+            CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+            break;
+        }
+    }
+}
+
+static void test_drop_after_checkpoint(const char *root) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/drop", root);
+    mn_status status;
+    mn_engine *engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    mn_space *s = te_space(engine, "gone", DIM, MN_METRIC_L2);
+    CHECK_STATUS(put(s, "x", 1, "x"), MN_OK);
+    mn_space_release(s);
+    CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);
+    CHECK_STATUS(mn_engine_space_drop(engine, "gone", 4), MN_OK);
+    /* Re-create the name: a new space with a new id, empty. */
+    s = te_space(engine, "gone", DIM, MN_METRIC_L2);
+    CHECK_STATUS(put(s, "y", 2, "y"), MN_OK);
+    mn_space_release(s);
+    CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+    engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    s = open_space(engine, "gone");
+    CHECK(s != NULL);
+    if (s) {
+        CHECK(!has_memory(s, "x", "x", 1));
+        CHECK(has_memory(s, "y", "y", 2));
+        mn_space_release(s);
+    }
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+}
+
+typedef struct sink {
+    uint8_t *data;
+    size_t size, capacity;
+} sink;
+
+static mn_status sink_write(void *context, const void *data, size_t size) {
+    sink *b = context;
+    if (b->size + size > b->capacity) {
+        size_t capacity = b->capacity ? b->capacity : 4096;
+        while (capacity < b->size + size) capacity *= 2;
+        uint8_t *grown = realloc(b->data, capacity);
+        if (!grown) return MN_ERR_NO_MEMORY;
+        b->data = grown;
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->size, data, size);
+    b->size += size;
+    return MN_OK;
+}
+
+static void test_import_survives(const char *root) {
+    /* The stream comes from an in-memory engine. */
+    mn_engine *memory = te_engine(1, 64);
+    mn_space *source = te_space(memory, "source", DIM, MN_METRIC_L2);
+    char id[32];
+    for (uint32_t i = 0; i < 50; i++) {
+        snprintf(id, sizeof(id), "m%u", i);
+        CHECK_STATUS(put(source, id, 200 + i, "imported"), MN_OK);
+    }
+    CHECK_STATUS(link_wait(source, "m1", "m2", 1.0f), MN_OK);
+    sink stream = {0};
+    CHECK_STATUS(mn_space_export(source, sink_write, &stream), MN_OK);
+    mn_space_release(source);
+    mn_engine_destroy(memory);
+
+    char path[512];
+    snprintf(path, sizeof(path), "%s/import", root);
+    mn_status status;
+    mn_engine *engine = open_engine(path, 2, MN_WAL_SYNC, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    mn_space *copy = NULL;
+    CHECK_STATUS(mn_engine_space_import_buffer(engine, "copy", 4, stream.data, stream.size, &copy),
+                 MN_OK);
+    if (copy) {
+        CHECK_STATUS(put(copy, "after", 999, "written after import"), MN_OK);
+        mn_space_release(copy);
+    }
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK); /* no checkpoint call */
+    engine = open_engine(path, 2, MN_WAL_SYNC, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    copy = open_space(engine, "copy");
+    CHECK(copy != NULL);
+    if (copy) {
+        int all = 1;
+        for (uint32_t i = 0; i < 50; i++) {
+            snprintf(id, sizeof(id), "m%u", i);
+            if (!has_memory(copy, id, "imported", 200 + i)) all = 0;
+        }
+        CHECK(all);
+        CHECK(has_memory(copy, "after", "written after import", 999));
+        uint64_t links = 0;
+        mn_space_link_count(copy, &links);
+        CHECK(links == 1);
+        mn_space_release(copy);
+    }
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+    free(stream.data);
+}
+
+static void test_background(const char *root) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/background", root);
+    mn_status status;
+    mn_engine *engine = open_engine(path, 1, MN_WAL_NONE, 16u * 1024u, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    mn_space *s = te_space(engine, "bg", DIM, MN_METRIC_L2);
+    char id[32];
+    for (uint32_t i = 0; i < 400; i++) {
+        snprintf(id, sizeof(id), "k%u", i);
+        CHECK_STATUS(put(s, id, 7000 + i, "background checkpoint content"), MN_OK);
+    }
+    char spaces_dir[600];
+    snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
+    int seen = 0;
+    for (int tries = 0; tries < 200 && !seen; tries++) { /* up to 10 s */
+        seen = count_files(spaces_dir, ".ckpt") == 1 && count_segments(path, 1) <= 3;
+        if (!seen) usleep(50000);
+    }
+    CHECK(seen);
+    mn_space_release(s);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+    engine = open_engine(path, 1, MN_WAL_NONE, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    s = open_space(engine, "bg");
+    CHECK(s != NULL);
+    if (s) {
+        int all = 1;
+        for (uint32_t i = 0; i < 400; i++) {
+            snprintf(id, sizeof(id), "k%u", i);
+            if (!has_memory(s, id, "background checkpoint content", 7000 + i)) all = 0;
+        }
+        CHECK(all);
+        mn_space_release(s);
+    }
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+}
+
+typedef struct names {
+    int count;
+    int saw_7;
+} names;
+
+static void visit_name(void *context, const char *name, uint32_t name_bytes) {
+    names *n = context;
+    n->count++;
+    if (name_bytes == 6 && memcmp(name, "lazy-7", 6) == 0) n->saw_7 = 1;
+}
+
+/* Lazy spaces: a checkpointed space with nothing above its checkpoint is a stub until used. */
+static void test_lazy_spaces(const char *root) {
+    char path[512], spaces_dir[600], name[32], id[32];
+    snprintf(path, sizeof(path), "%s/lazy", root);
+    snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
+    mn_status status;
+    mn_engine *engine = open_engine(path, 2, MN_WAL_NONE, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    for (uint32_t s = 0; s < 50; s++) {
+        snprintf(name, sizeof(name), "lazy-%u", s);
+        mn_space *space = te_space(engine, name, DIM, MN_METRIC_L2);
+        for (uint32_t i = 0; i < 3; i++) {
+            snprintf(id, sizeof(id), "m%u", i);
+            CHECK_STATUS(put(space, id, s * 10 + i, name), MN_OK);
+        }
+        mn_space_release(space);
+    }
+    CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+
+    mn_durable_report report;
+    engine = open_engine(path, 2, MN_WAL_NONE, 0, &status, &report);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    CHECK(report.checkpoints == 50);
+    CHECK(report.spaces == 50);
+    CHECK(report.replayed == 0);
+    uint64_t count = 0;
+    mn_engine_space_count(engine, &count);
+    CHECK(count == 50);
+    names listed = {0, 0};
+    mn_engine_space_list(engine, visit_name, &listed);
+    CHECK(listed.count == 50 && listed.saw_7);
+    mn_hnsw_params params;
+    mn_hnsw_params_default(DIM, MN_METRIC_L2, &params);
+    CHECK_STATUS(mn_engine_space_create(engine, "lazy-7", 6, &params, NULL), MN_ERR_DUPLICATE);
+    mn_space *three = open_space(engine, "lazy-3"); /* loaded now */
+    CHECK(three != NULL);
+    if (three) {
+        CHECK(has_memory(three, "m2", "lazy-3", 32));
+        CHECK_STATUS(put(three, "new", 777, "after lazy load"), MN_OK);
+        mn_space_release(three);
+    }
+    mn_space *again = open_space(engine, "lazy-3"); /* the same space, now in the table */
+    CHECK(again != NULL && has_memory(again, "new", "after lazy load", 777));
+    if (again) mn_space_release(again);
+    CHECK_STATUS(mn_engine_space_drop(engine, "lazy-5", 6), MN_OK); /* a stub, dropped */
+    CHECK(open_space(engine, "lazy-5") == NULL);
+    CHECK(count_files(spaces_dir, ".ckpt") == 49);
+    mn_engine_space_count(engine, &count);
+    CHECK(count == 49);
+    mn_checkpoint_report cr;
+    CHECK_STATUS(mn_engine_checkpoint(engine, &cr), MN_OK);
+    CHECK(cr.spaces_written == 1); /* lazy-3 only: the stubs are untouched */
+    /* Idle and checkpointed: lazy-3 goes back to a stub; a space with a handle stays. */
+    mn_space *held = open_space(engine, "lazy-9");
+    uint64_t unloaded = 0;
+    CHECK_STATUS(mn_engine_unload_idle(engine, &unloaded), MN_OK);
+    CHECK(unloaded == 1);
+    mn_engine_space_count(engine, &count);
+    CHECK(count == 49);
+    if (held) {
+        CHECK_STATUS(put(held, "held", 999, "held"), MN_OK); /* changed: not idle */
+        mn_space_release(held);
+    }
+    CHECK_STATUS(mn_engine_unload_idle(engine, &unloaded), MN_OK);
+    CHECK(unloaded == 0);
+    CHECK_STATUS(mn_engine_checkpoint(engine, &cr), MN_OK);
+    CHECK(cr.spaces_written == 1);
+    CHECK_STATUS(mn_engine_unload_idle(engine, &unloaded), MN_OK);
+    CHECK(unloaded == 1);
+    three = open_space(engine, "lazy-3"); /* loaded again from its file */
+    CHECK(three != NULL && has_memory(three, "new", "after lazy load", 777));
+    if (three) mn_space_release(three);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+
+    engine = open_engine(path, 2, MN_WAL_NONE, 0, &status, &report);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    CHECK(report.spaces == 49);
+    three = open_space(engine, "lazy-3");
+    CHECK(three != NULL && has_memory(three, "new", "after lazy load", 777));
+    if (three) mn_space_release(three);
+    CHECK(open_space(engine, "lazy-5") == NULL);
+    mn_space *forty = open_space(engine, "lazy-49");
+    CHECK(forty != NULL && has_memory(forty, "m0", "lazy-49", 490));
+    if (forty) mn_space_release(forty);
+    mn_space *nine = open_space(engine, "lazy-9");
+    CHECK(nine != NULL && has_memory(nine, "held", "held", 999));
+    if (nine) mn_space_release(nine);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+}
+
+static void test_corrupt_checkpoint(const char *root) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/corrupt", root);
+    mn_status status;
+    mn_engine *engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    mn_space *s = te_space(engine, "victim", DIM, MN_METRIC_L2);
+    for (uint32_t i = 0; i < 20; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "v%u", i);
+        CHECK_STATUS(put(s, id, 300 + i, "victim"), MN_OK);
+    }
+    mn_space_release(s);
+    CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+
+    char spaces_dir[600], file[900] = "";
+    snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
+    DIR *d = opendir(spaces_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, ".ckpt")) snprintf(file, sizeof(file), "%s/%s", spaces_dir, e->d_name);
+    }
+    if (d) closedir(d);
+    CHECK(file[0] != '\0');
+    int fd = open(file, O_RDWR);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    struct stat st;
+    fstat(fd, &st);
+    off_t middle = st.st_size / 2;
+    uint8_t byte = 0;
+    CHECK(pread(fd, &byte, 1, middle) == 1);
+    byte ^= 0x5a;
+    CHECK(pwrite(fd, &byte, 1, middle) == 1);
+    close(fd);
+
+    mn_durable_report report;
+    engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, &report);
+    CHECK_STATUS(status, MN_ERR_CORRUPT);
+    CHECK(engine == NULL);
+    CHECK(strcmp(report.damaged_file, file) == 0);
+    if (engine) mn_engine_destroy(engine);
+
+    /* A damaged header (the name's checksum) is caught too. */
+    fd = open(file, O_RDWR);
+    byte ^= 0x5a;
+    CHECK(pwrite(fd, &byte, 1, middle) == 1); /* undo */
+    uint8_t name_byte = 0;
+    CHECK(pread(fd, &name_byte, 1, 64) == 1);
+    name_byte ^= 1;
+    CHECK(pwrite(fd, &name_byte, 1, 64) == 1);
+    close(fd);
+    engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, &report);
+    CHECK_STATUS(status, MN_ERR_CORRUPT);
+    CHECK(strcmp(report.damaged_file, file) == 0);
+    if (engine) mn_engine_destroy(engine);
+}
+
+int main(void) {
+    char root[] = "/tmp/mnemo-ckpt-XXXXXX";
+    if (!mkdtemp(root)) return 2;
+    test_round_trip(root, 1, MN_WAL_SYNC);
+    test_round_trip(root, 2, MN_WAL_NONE);
+    test_drop_after_checkpoint(root);
+    test_import_survives(root);
+    test_background(root);
+    test_lazy_spaces(root);
+    test_corrupt_checkpoint(root);
+    char command[600];
+    snprintf(command, sizeof(command), "rm -rf %s", root);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", root);
+    return te_report();
+}

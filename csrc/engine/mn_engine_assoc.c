@@ -1,0 +1,202 @@
+/*
+ * mn_engine_assoc.c: associations between a space's memories, and recall through the engine.
+ *
+ * The association table (mn_assoc.h) links the uint64 labels the space gives its records; the
+ * engine's callers name memories by string id. So a link is a write like any other: it is
+ * validated on the caller's thread, queued as one mailbox record (MN_OP_LINK or MN_OP_UNLINK,
+ * the two ids packed as in a two-memory batch and the weight in the vector slot) and applied by
+ * the space's runner, which turns both ids into labels at that point in the write order. An id
+ * that is not a memory then completes with MN_ERR_NOT_FOUND.
+ *
+ * Labels change on upsert (the new vector is a new index node), so the runner moves a memory's
+ * links to its new label (mn_space_links_move); a delete removes them (mn_engine_space.c).
+ *
+ * Recall runs on the caller's thread inside one RCU read-side section: mn_assoc_recall works
+ * on labels and the labels are turned back into records exactly as a search does; a label
+ * without a record (an upsert or delete in flight, or a dangling link) is skipped.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/mn_engine_internal.h"
+#include "util/mn_rcu.h"
+
+/* ---- submission (any thread) ---- */
+
+static mn_status mn_link_validate_id(const char *id, uint32_t bytes) {
+    if (!id || bytes == 0) return MN_ERR_INVALID;
+    if (bytes > MN_ENGINE_ID_BYTES_MAX) return MN_ERR_TOO_LARGE;
+    return MN_OK;
+}
+
+static mn_status mn_link_submit(mn_space *space, uint32_t kind, const char *from,
+                                uint32_t from_bytes, const char *to, uint32_t to_bytes,
+                                float weight, uint32_t flags, mn_completion_fn done,
+                                void *context) {
+    if (!space) return MN_ERR_INVALID;
+    mn_status status = mn_link_validate_id(from, from_bytes);
+    if (status == MN_OK) status = mn_link_validate_id(to, to_bytes);
+    if (status != MN_OK) return status;
+    if (from_bytes == to_bytes && memcmp(from, to, from_bytes) == 0) return MN_ERR_INVALID;
+    if (kind == MN_OP_LINK && !(weight > 0.0f && weight <= 1.0f)) return MN_ERR_INVALID;
+    uint32_t dimension = kind == MN_OP_LINK ? 1u : 0u;
+    mn_op *op = mn_engine_op_new(kind, 2, dimension, (uint64_t)from_bytes + to_bytes, 0);
+    if (!op) return MN_ERR_NO_MEMORY;
+    op->id_offsets[0] = 0;
+    op->id_offsets[1] = from_bytes;
+    op->id_offsets[2] = (uint64_t)from_bytes + to_bytes;
+    for (int i = 0; i < 3; i++) op->content_offsets[i] = 0;
+    op->created_ns[0] = 0;
+    op->created_ns[1] = 0;
+    if (dimension) {
+        op->vectors[0] = weight;
+        op->vectors[1] = 0.0f;
+    }
+    memcpy(op->ids, from, from_bytes);
+    memcpy(op->ids + from_bytes, to, to_bytes);
+    return mn_engine_submit_op(space, op, flags, done, context);
+}
+
+mn_status mn_space_link(mn_space *space, const char *from, uint32_t from_bytes, const char *to,
+                        uint32_t to_bytes, float weight, uint32_t flags, mn_completion_fn done,
+                        void *context) {
+    return mn_link_submit(space, MN_OP_LINK, from, from_bytes, to, to_bytes, weight, flags, done,
+                          context);
+}
+
+mn_status mn_space_unlink(mn_space *space, const char *from, uint32_t from_bytes, const char *to,
+                          uint32_t to_bytes, uint32_t flags, mn_completion_fn done,
+                          void *context) {
+    return mn_link_submit(space, MN_OP_UNLINK, from, from_bytes, to, to_bytes, 1.0f, flags, done,
+                          context);
+}
+
+/* ---- applying (the space's runner) ---- */
+
+/* Turns the op's two ids into labels; MN_ERR_NOT_FOUND if either is not a memory. */
+static mn_status mn_link_labels(struct mn_space *space, const mn_op *op, uint64_t *from,
+                                uint64_t *to) {
+    if (op->count != 2) return MN_ERR_INVALID;
+    mn_status status = MN_OK;
+    mn_rcu_read_lock();
+    mn_record *a = mn_space_find_id(space, op->ids, (uint32_t)op->id_offsets[1]);
+    mn_record *b = mn_space_find_id(space, op->ids + op->id_offsets[1],
+                                    (uint32_t)(op->id_offsets[2] - op->id_offsets[1]));
+    if (!a || !b) {
+        status = MN_ERR_NOT_FOUND;
+    } else {
+        *from = a->label;
+        *to = b->label;
+    }
+    mn_rcu_read_unlock();
+    return status;
+}
+
+/* Returns 1 if the link from -> to exists (the runner's view). */
+static int mn_link_exists(struct mn_space *space, uint64_t from, uint64_t to) {
+    mn_assoc_edge edges[MN_ASSOC_DEGREE_MAX];
+    uint32_t count = 0;
+    mn_rcu_read_lock();
+    mn_status status = mn_assoc_links_of(space->assoc, from, MN_ASSOC_OUT, edges,
+                                         MN_ASSOC_DEGREE_MAX, &count);
+    mn_rcu_read_unlock();
+    if (status != MN_OK) return 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (edges[i].id == to) return 1;
+    }
+    return 0;
+}
+
+mn_status mn_space_apply_link(struct mn_space *space, mn_op *op, uint64_t *detail) {
+    uint64_t from = 0, to = 0;
+    mn_status status = mn_link_labels(space, op, &from, &to);
+    if (status != MN_OK) return status;
+    if (op->dimension != 1) return MN_ERR_INVALID;
+    int existed = mn_link_exists(space, from, to);
+    status = mn_assoc_link(space->assoc, from, to, op->vectors[0]);
+    if (status == MN_OK) *detail = (uint64_t)existed;
+    return status;
+}
+
+mn_status mn_space_apply_unlink(struct mn_space *space, mn_op *op) {
+    uint64_t from = 0, to = 0;
+    mn_status status = mn_link_labels(space, op, &from, &to);
+    if (status != MN_OK) return status;
+    return mn_assoc_unlink(space->assoc, from, to);
+}
+
+void mn_space_links_move(struct mn_space *space, uint64_t old_label, uint64_t new_label) {
+    static _Thread_local mn_assoc_edge out[MN_ASSOC_DEGREE_MAX];
+    static _Thread_local mn_assoc_edge in[MN_ASSOC_DEGREE_MAX];
+    uint32_t out_count = 0, in_count = 0;
+    mn_rcu_read_lock();
+    mn_status status = mn_assoc_links_of(space->assoc, old_label, MN_ASSOC_OUT, out,
+                                         MN_ASSOC_DEGREE_MAX, &out_count);
+    if (status == MN_OK) {
+        status = mn_assoc_links_of(space->assoc, old_label, MN_ASSOC_IN, in,
+                                   MN_ASSOC_DEGREE_MAX, &in_count);
+    }
+    mn_rcu_read_unlock();
+    if (status != MN_OK || out_count + in_count == 0) return;
+    /* On ENOMEM the links stay on the old label: dangling, never followed to a memory. */
+    if (mn_assoc_remove_all(space->assoc, old_label, NULL) != MN_OK) return;
+    /* Degrees are unchanged (each other end lost the old link first), so only ENOMEM can fail
+     * here; a link lost that way is the documented cost of running out of memory. */
+    for (uint32_t i = 0; i < out_count; i++) {
+        (void)mn_assoc_link(space->assoc, new_label, out[i].id, out[i].weight);
+    }
+    for (uint32_t i = 0; i < in_count; i++) {
+        (void)mn_assoc_link(space->assoc, in[i].id, new_label, in[i].weight);
+    }
+}
+
+/* ---- reads (any thread) ---- */
+
+mn_status mn_space_recall(mn_space *space, const float *cue, uint32_t dimension,
+                          const mn_recall_params *params, uint32_t limit,
+                          mn_recollection_visit_fn visit, void *context, uint32_t *found) {
+    if (found) *found = 0;
+    if (!space || !cue || !found) return MN_ERR_INVALID;
+    if (limit == 0 || limit > MN_ENGINE_RECALL_LIMIT_MAX) return MN_ERR_INVALID;
+    if (atomic_load_explicit(&space->dropped, memory_order_acquire)) {
+        return MN_ERR_UNKNOWN_SPACE;
+    }
+    mn_recall_params defaults;
+    if (!params) {
+        mn_recall_params_default(&defaults);
+        params = &defaults;
+    }
+    mn_recall_result *results = malloc((size_t)limit * sizeof(mn_recall_result));
+    if (!results) return MN_ERR_NO_MEMORY;
+    uint32_t count = 0, visited = 0;
+    mn_rcu_read_lock();
+    mn_status status = mn_assoc_recall(space->assoc, space->index, cue, dimension, params,
+                                       results, limit, &count);
+    for (uint32_t i = 0; status == MN_OK && i < count; i++) {
+        mn_record *record = mn_space_find_label(space, results[i].id);
+        if (!record) continue; /* mid-upsert, mid-delete or a dangling link */
+        visited++;
+        if (!visit) continue;
+        mn_recollection_view view = {
+            .id = record->data,
+            .id_bytes = record->id_bytes,
+            .activation = results[i].activation,
+            .hops = results[i].hops,
+            .reserved = 0,
+            .content = mn_record_content(record),
+            .content_bytes = record->content_bytes,
+            .created_ns = record->created_ns,
+        };
+        visit(context, &view);
+    }
+    mn_rcu_read_unlock();
+    free(results);
+    *found = visited;
+    return status;
+}
+
+mn_status mn_space_link_count(const mn_space *space, uint64_t *out) {
+    if (!space || !out) return MN_ERR_INVALID;
+    return mn_assoc_count(space->assoc, out);
+}

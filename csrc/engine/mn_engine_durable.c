@@ -1,0 +1,798 @@
+/*
+ * mn_engine_durable.c: durable engines: one write-ahead log per shard worker, group commit on
+ * the worker's write path, space creation and drop records, and recovery by replay on open.
+ *
+ * Why one log per worker: workers never contend on a log, and a worker's group commit is one
+ * write and one fdatasync of records it drained itself. Work stealing means a space's records
+ * can land in several logs, so every record carries the space's id and a per-space sequence
+ * number (given out by the worker running the space, one runner at a time); recovery reads
+ * every log, sorts each space's records by sequence and replays them in that order.
+ *
+ * The write path (mn_engine_worker.c calls mn_durable_log_group): drain up to
+ * MN_ENGINE_RUN_QUANTUM mailbox records of one space, encode each (barriers excepted) as one
+ * WAL record, append them with one mn_wal_append (one write, one fdatasync in MN_WAL_SYNC),
+ * then apply them and complete the callers. A record that cannot be logged is completed with
+ * the error and not applied, so memory never holds a write the log lacks.
+ *
+ * Replay goes through the ordinary mailboxes and workers (with logging still off), so records
+ * are applied by the same code, on the right worker's arena, in parallel across spaces.
+ *
+ * Record types: an operation's type is its kind (MN_OP_INSERT ... MN_OP_BATCH, and kinds added
+ * later in mn_engine_internal.h that use the same packed layout, e.g. MN_OP_LINK); a space's
+ * creation is MN_DURABLE_REC_CREATE with sequence 0, its drop MN_DURABLE_REC_DROP with sequence
+ * MN_DURABLE_SEQUENCE_DROP (after everything). Payloads (little-endian host order; checked):
+ *
+ *   Operation payload
+ *   offset  size              field
+ *   0       4                 dimension (0 for a delete)           (MN_DURABLE_OP_DIMENSION)
+ *   4       4                 reserved, 0                          (MN_DURABLE_OP_RESERVED)
+ *   8       8                 count of memories                    (MN_DURABLE_OP_COUNT)
+ *   16      8*(count+1)       id offsets                           (MN_DURABLE_OP_HEADER)
+ *   ...     8*(count+1)       content offsets
+ *   ...     8*count           creation times (ns since the epoch)
+ *   ...     4*count*dimension vectors (float32)
+ *   ...     id_offsets[count] ids, back to back
+ *   ...     content_offsets[count] contents, back to back
+ *
+ *   Creation payload
+ *   offset  size  field
+ *   0       4     name bytes                                       (MN_DURABLE_CR_NAME_BYTES)
+ *   4       4     dimension                                        (MN_DURABLE_CR_DIMENSION)
+ *   8       4     metric                                           (MN_DURABLE_CR_METRIC)
+ *   12      4     m                                                (MN_DURABLE_CR_M)
+ *   16      4     ef_construction                                  (MN_DURABLE_CR_EF)
+ *   20      4     reserved, 0                                      (MN_DURABLE_CR_RESERVED)
+ *   24      8     seed                                             (MN_DURABLE_CR_SEED)
+ *   32      n     name (UTF-8)                                     (MN_DURABLE_CR_HEADER)
+ *
+ * Every field read back is validated (counts, offsets, sizes, dimension against the space):
+ * a record that passes its CRC but not these checks stops the open with MN_ERR_CORRUPT.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/mn_engine_durable_internal.h"
+#include "engine/mn_engine_internal.h"
+#include "mnemo/mn_engine_durable.h"
+#include "mnemo/mn_wal.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the durable record payloads are written in host order, which must be little-endian"
+#endif
+
+#define MN_DURABLE_REC_CREATE 0x100u
+#define MN_DURABLE_REC_DROP 0x101u
+/* Operation kinds are small; anything at or above this is an engine record type. */
+#define MN_DURABLE_OP_KIND_LIMIT 0x100u
+
+#define MN_DURABLE_OP_DIMENSION 0u
+#define MN_DURABLE_OP_RESERVED 4u
+#define MN_DURABLE_OP_COUNT 8u
+#define MN_DURABLE_OP_HEADER 16u
+
+#define MN_DURABLE_CR_NAME_BYTES 0u
+#define MN_DURABLE_CR_DIMENSION 4u
+#define MN_DURABLE_CR_METRIC 8u
+#define MN_DURABLE_CR_M 12u
+#define MN_DURABLE_CR_EF 16u
+#define MN_DURABLE_CR_RESERVED 20u
+#define MN_DURABLE_CR_SEED 24u
+#define MN_DURABLE_CR_HEADER 32u
+
+_Static_assert(MN_DURABLE_OP_COUNT + 8 == MN_DURABLE_OP_HEADER, "op payload header");
+_Static_assert(MN_DURABLE_CR_SEED + 8 == MN_DURABLE_CR_HEADER, "creation payload header");
+
+/* struct mn_durable and mn_durable_log: mn_engine_durable_internal.h */
+
+static void mn_put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void mn_put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint32_t mn_get32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static uint64_t mn_get64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* ---- encoding ---- */
+
+/* Bytes of an op's payload, or 0 when it is over the record limit. */
+static uint64_t mn_op_payload_bytes(const mn_op *op) {
+    uint64_t n = op->count;
+    uint64_t bytes = MN_DURABLE_OP_HEADER + 16u * (n + 1) + 8u * n +
+                     4u * n * (uint64_t)op->dimension + op->id_offsets[n] +
+                     op->content_offsets[n];
+    return bytes > MN_WAL_PAYLOAD_BYTES_MAX ? 0 : bytes;
+}
+
+static void mn_op_encode(const mn_op *op, uint8_t *out) {
+    uint64_t n = op->count;
+    mn_put32(out + MN_DURABLE_OP_DIMENSION, op->dimension);
+    mn_put32(out + MN_DURABLE_OP_RESERVED, 0);
+    mn_put64(out + MN_DURABLE_OP_COUNT, n);
+    uint8_t *p = out + MN_DURABLE_OP_HEADER;
+    memcpy(p, op->id_offsets, 8u * (n + 1));
+    p += 8u * (n + 1);
+    memcpy(p, op->content_offsets, 8u * (n + 1));
+    p += 8u * (n + 1);
+    memcpy(p, op->created_ns, 8u * n);
+    p += 8u * n;
+    memcpy(p, op->vectors, 4u * n * op->dimension);
+    p += 4u * n * op->dimension;
+    memcpy(p, op->ids, op->id_offsets[n]);
+    p += op->id_offsets[n];
+    if (op->content_offsets[n]) memcpy(p, op->contents, op->content_offsets[n]);
+}
+
+/* ---- the write path (workers) ---- */
+
+/* Kinds that are writes: logged, and replayed on open. Barriers, exports and restores are not
+ * writes and are never logged. */
+static int mn_replay_kind_known(uint32_t kind) {
+    switch (kind) {
+    case MN_OP_INSERT:
+    case MN_OP_UPSERT:
+    case MN_OP_DELETE:
+    case MN_OP_BATCH:
+#ifdef MN_OP_LINK
+    case MN_OP_LINK:
+#endif
+#ifdef MN_OP_UNLINK
+    case MN_OP_UNLINK:
+#endif
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+static int mn_durable_logging(const struct mn_durable *d) {
+    return atomic_load_explicit(&((struct mn_durable *)d)->logging, memory_order_acquire) != 0;
+}
+
+/* Appends records[first .. first+count) of the worker's log as one group commit. */
+static mn_status mn_durable_append(struct mn_durable *d, mn_durable_log *log, uint32_t count) {
+    mn_wal_append_info info;
+    mn_status status = mn_wal_append(log->wal, log->records, count, &info);
+    if (status == MN_OK) {
+        atomic_fetch_add_explicit(&d->logged_bytes, info.bytes, memory_order_relaxed);
+    }
+    return status;
+}
+
+void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **group,
+                          uint32_t count, mn_status *statuses) {
+    struct mn_durable *d = worker->engine->durable;
+    if (!d || !mn_durable_logging(d)) return;
+    mn_durable_log *log = &d->logs[worker->index];
+    uint32_t start = 0;
+    while (start < count) {
+        /* One chunk: as many ops as fit in one group commit (nearly always the whole group). */
+        uint64_t total = 0;
+        uint32_t stop = start;
+        for (; stop < count; stop++) {
+            mn_op *op = group[stop];
+            if (!mn_replay_kind_known(op->kind) || statuses[stop] != MN_OK) continue;
+            uint64_t bytes = mn_op_payload_bytes(op);
+            if (bytes == 0) {
+                statuses[stop] = MN_ERR_TOO_LARGE; /* cannot be one log record */
+                continue;
+            }
+            if (total > 0 && total + bytes + MN_ENGINE_RUN_QUANTUM * 64ull > MN_WAL_BATCH_BYTES_MAX) {
+                break;
+            }
+            total += bytes;
+        }
+        if (total > log->scratch_bytes) {
+            uint8_t *grown = malloc((size_t)total);
+            if (!grown) {
+                for (uint32_t i = start; i < stop; i++) {
+                    if (mn_replay_kind_known(group[i]->kind) && statuses[i] == MN_OK) {
+                        statuses[i] = MN_ERR_NO_MEMORY;
+                    }
+                }
+                start = stop;
+                continue;
+            }
+            free(log->scratch);
+            log->scratch = grown;
+            log->scratch_bytes = (size_t)total;
+        }
+        uint32_t records = 0;
+        uint64_t first_sequence = space->log_sequence;
+        uint8_t *cursor = log->scratch;
+        for (uint32_t i = start; i < stop; i++) {
+            mn_op *op = group[i];
+            if (!mn_replay_kind_known(op->kind) || statuses[i] != MN_OK) continue;
+            uint64_t bytes = mn_op_payload_bytes(op);
+            mn_op_encode(op, cursor);
+            log->records[records++] = (mn_wal_record){
+                .space = space->space_id,
+                .sequence = ++space->log_sequence,
+                .type = op->kind,
+                .payload_bytes = (uint32_t)bytes,
+                .payload = cursor,
+            };
+            cursor += bytes;
+        }
+        if (records > 0) {
+            mn_status status = mn_durable_append(d, log, records);
+            if (status != MN_OK) {
+                space->log_sequence = first_sequence; /* nothing of the chunk is in the log */
+                for (uint32_t i = start; i < stop; i++) {
+                    if (mn_replay_kind_known(group[i]->kind) && statuses[i] == MN_OK) {
+                        statuses[i] = status;
+                    }
+                }
+            }
+        }
+        start = stop;
+    }
+    if (log->scratch_bytes > MN_DURABLE_SCRATCH_KEEP_BYTES) {
+        free(log->scratch);
+        log->scratch = NULL;
+        log->scratch_bytes = 0;
+    }
+}
+
+void mn_durable_tick(mn_worker *worker) {
+    struct mn_durable *d = worker->engine->durable;
+    if (!d || d->options.durability != MN_WAL_BATCHED || !mn_durable_logging(d)) return;
+    if (worker->index >= d->log_count) return;
+    mn_wal_tick(d->logs[worker->index].wal, NULL);
+}
+
+/* ---- creation and drop (caller threads) ---- */
+
+mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space) {
+    struct mn_durable *d = engine->durable;
+    if (!d) return MN_OK;
+    space->log_sequence = 0;
+    space->checkpoint_enqueued = 0;
+    space->checkpointed = 0;
+    space->checkpoint_dead = 0;
+    if (!mn_durable_logging(d)) { /* replay: the id comes from the log */
+        space->space_id = d->replay_space_id;
+        return MN_OK;
+    }
+    /* Held until the space is in the table (mn_durable_create_done): a checkpoint's cut
+     * cannot fall between this creation record and the space's entry in the table. */
+    pthread_rwlock_rdlock(&d->create_lock);
+    space->space_id = atomic_fetch_add_explicit(&d->next_space_id, 1, memory_order_relaxed);
+    uint8_t payload[MN_DURABLE_CR_HEADER + MN_ENGINE_NAME_BYTES_MAX];
+    mn_put32(payload + MN_DURABLE_CR_NAME_BYTES, space->name_bytes);
+    mn_put32(payload + MN_DURABLE_CR_DIMENSION, space->params.dimension);
+    mn_put32(payload + MN_DURABLE_CR_METRIC, (uint32_t)space->params.metric);
+    mn_put32(payload + MN_DURABLE_CR_M, space->params.m);
+    mn_put32(payload + MN_DURABLE_CR_EF, space->params.ef_construction);
+    mn_put32(payload + MN_DURABLE_CR_RESERVED, 0);
+    mn_put64(payload + MN_DURABLE_CR_SEED, space->params.seed);
+    memcpy(payload + MN_DURABLE_CR_HEADER, space->name, space->name_bytes);
+    mn_wal_record record = {
+        .space = space->space_id,
+        .sequence = 0,
+        .type = MN_DURABLE_REC_CREATE,
+        .payload_bytes = MN_DURABLE_CR_HEADER + space->name_bytes,
+        .payload = payload,
+    };
+    mn_status status = mn_wal_append(d->logs[space->home % d->log_count].wal, &record, 1, NULL);
+    if (status != MN_OK) pthread_rwlock_unlock(&d->create_lock); /* create returns at once */
+    return status;
+}
+
+void mn_durable_create_done(struct mn_engine *engine) {
+    struct mn_durable *d = engine->durable;
+    if (!d || !mn_durable_logging(d)) return;
+    pthread_rwlock_unlock(&d->create_lock);
+}
+
+mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space) {
+    struct mn_durable *d = engine->durable;
+    if (!d || !mn_durable_logging(d)) return MN_OK;
+    mn_wal_record record = {
+        .space = space->space_id,
+        .sequence = MN_DURABLE_SEQUENCE_DROP,
+        .type = MN_DURABLE_REC_DROP,
+        .payload_bytes = 0,
+        .payload = NULL,
+    };
+    mn_wal *wal = d->logs[space->home % d->log_count].wal;
+    mn_status status = mn_wal_append(wal, &record, 1, NULL);
+    /* The checkpoint file may go only once the drop record is durable. */
+    if (status == MN_OK && d->options.durability == MN_WAL_BATCHED) status = mn_wal_sync(wal);
+    if (status == MN_OK) status = mn_checkpoint_forget(engine, space);
+    return status;
+}
+
+void mn_durable_free(struct mn_engine *engine) {
+    struct mn_durable *d = engine->durable;
+    if (!d) return;
+    for (uint32_t i = 0; i < MN_DURABLE_LOGS_MAX; i++) {
+        mn_wal_close(d->logs[i].wal);
+        free(d->logs[i].scratch);
+    }
+    engine->durable = NULL;
+    mn_checkpoint_state_free(d);
+    free(d);
+}
+
+/* ---- public: options, sync ---- */
+
+mn_status mn_durable_options_default(const char *path, mn_durable_options *out) {
+    if (!out) return MN_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    out->path = path;
+    out->durability = MN_WAL_SYNC;
+    out->sync_interval_ms = MN_WAL_SYNC_INTERVAL_MS_DEFAULT;
+    out->segment_bytes = MN_WAL_SEGMENT_BYTES_DEFAULT;
+    out->repair = 0;
+    out->checkpoint_log_bytes = MN_DURABLE_CHECKPOINT_LOG_BYTES;
+    return MN_OK;
+}
+
+mn_status mn_engine_is_durable(const mn_engine *engine, uint32_t *out) {
+    if (!engine || !out) return MN_ERR_INVALID;
+    *out = engine->durable != NULL;
+    return MN_OK;
+}
+
+mn_status mn_engine_sync(mn_engine *engine) {
+    if (!engine) return MN_ERR_INVALID;
+    struct mn_durable *d = engine->durable;
+    if (!d || !mn_durable_logging(d) || d->options.durability == MN_WAL_NONE) return MN_OK;
+    mn_status result = MN_OK;
+    for (uint32_t i = 0; i < d->log_count; i++) {
+        mn_status status = mn_wal_sync(d->logs[i].wal);
+        if (status != MN_OK) result = status;
+    }
+    return result;
+}
+
+/* ---- recovery ---- */
+
+/** A record read back from a log, its payload copied. */
+typedef struct mn_replay_entry {
+    uint64_t space;
+    uint64_t sequence;
+    uint32_t type;
+    uint32_t payload_bytes;
+    uint8_t *payload;
+} mn_replay_entry;
+
+typedef struct mn_replay {
+    mn_replay_entry *entries;
+    size_t count;
+    size_t capacity;
+    /* Replayed ops in flight: completions (worker threads) decrement under `lock`. */
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    uint64_t in_flight;
+} mn_replay;
+
+static mn_status mn_replay_collect(void *context, const mn_wal_record *record,
+                                   const mn_wal_position *position) {
+    (void)position;
+    mn_replay *replay = context;
+    if (replay->count == replay->capacity) {
+        size_t capacity = replay->capacity ? replay->capacity * 2 : 1024;
+        mn_replay_entry *grown = realloc(replay->entries, capacity * sizeof(mn_replay_entry));
+        if (!grown) return MN_ERR_NO_MEMORY;
+        replay->entries = grown;
+        replay->capacity = capacity;
+    }
+    mn_replay_entry *entry = &replay->entries[replay->count];
+    entry->space = record->space;
+    entry->sequence = record->sequence;
+    entry->type = record->type;
+    entry->payload_bytes = record->payload_bytes;
+    entry->payload = NULL;
+    if (record->payload_bytes) {
+        entry->payload = malloc(record->payload_bytes);
+        if (!entry->payload) return MN_ERR_NO_MEMORY;
+        memcpy(entry->payload, record->payload, record->payload_bytes);
+    }
+    replay->count++;
+    return MN_OK;
+}
+
+static int mn_replay_order(const void *a, const void *b) {
+    const mn_replay_entry *x = a, *y = b;
+    if (x->space != y->space) return x->space < y->space ? -1 : 1;
+    if (x->sequence != y->sequence) return x->sequence < y->sequence ? -1 : 1;
+    return 0;
+}
+
+static void mn_replay_done(void *context, mn_status status, uint64_t detail) {
+    (void)status; /* a replayed op ends as it ended the first time */
+    (void)detail;
+    mn_replay *replay = context;
+    pthread_mutex_lock(&replay->lock);
+    if (--replay->in_flight == 0) pthread_cond_broadcast(&replay->idle);
+    pthread_mutex_unlock(&replay->lock);
+}
+
+/* Decodes and checks an operation payload against its space; MN_ERR_CORRUPT if it is bad. */
+static mn_status mn_replay_decode(const mn_replay_entry *entry, const struct mn_space *space,
+                                  mn_op **out) {
+    if (!mn_replay_kind_known(entry->type)) return MN_ERR_CORRUPT;
+    const uint8_t *p = entry->payload;
+    uint64_t size = entry->payload_bytes;
+    if (size < MN_DURABLE_OP_HEADER + 8) return MN_ERR_CORRUPT;
+    uint32_t dimension = mn_get32(p + MN_DURABLE_OP_DIMENSION);
+    uint64_t n = mn_get64(p + MN_DURABLE_OP_COUNT);
+    if (mn_get32(p + MN_DURABLE_OP_RESERVED) != 0) return MN_ERR_CORRUPT;
+    if (n > MN_ENGINE_BATCH_COUNT_MAX || dimension > MN_DIMENSION_MAX) return MN_ERR_CORRUPT;
+    /* Each kind's shape: memories per record and vector width (see mn_engine_internal.h). */
+    uint64_t count_expected = entry->type == MN_OP_BATCH ? n : 1;
+    uint32_t dimension_expected = entry->type == MN_OP_DELETE ? 0 : space->params.dimension;
+#ifdef MN_OP_LINK
+    if (entry->type == MN_OP_LINK) {
+        count_expected = 2;
+        dimension_expected = 1;
+    }
+#endif
+#ifdef MN_OP_UNLINK
+    if (entry->type == MN_OP_UNLINK) {
+        count_expected = 2;
+        dimension_expected = 0;
+    }
+#endif
+    if (n == 0 || n != count_expected || dimension != dimension_expected) return MN_ERR_CORRUPT;
+    uint64_t fixed = MN_DURABLE_OP_HEADER + 16u * (n + 1) + 8u * n + 4u * n * dimension;
+    if (fixed > size) return MN_ERR_CORRUPT;
+    const uint8_t *ids_at = p + MN_DURABLE_OP_HEADER;
+    const uint8_t *contents_at = ids_at + 8u * (n + 1);
+    uint64_t id_total = mn_get64(ids_at + 8u * n);
+    uint64_t content_total = mn_get64(contents_at + 8u * n);
+    if (mn_get64(ids_at) != 0 || mn_get64(contents_at) != 0) return MN_ERR_CORRUPT;
+    if (id_total > size || content_total > size || fixed + id_total + content_total != size) {
+        return MN_ERR_CORRUPT;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t a = mn_get64(ids_at + 8u * i), b = mn_get64(ids_at + 8u * (i + 1));
+        if (b <= a || b - a > MN_ENGINE_ID_BYTES_MAX) return MN_ERR_CORRUPT;
+        uint64_t c = mn_get64(contents_at + 8u * i), e = mn_get64(contents_at + 8u * (i + 1));
+        if (e < c) return MN_ERR_CORRUPT;
+    }
+    /* One block holding the op header and the payload's arrays (freed by mn_space_apply). */
+    size_t header = (sizeof(mn_op) + 7u) & ~(size_t)7u;
+    uint8_t *block = malloc(header + (size_t)(size - MN_DURABLE_OP_HEADER));
+    if (!block) return MN_ERR_NO_MEMORY;
+    mn_op *op = (mn_op *)block;
+    memset(op, 0, sizeof(*op));
+    uint8_t *data = block + header;
+    memcpy(data, p + MN_DURABLE_OP_HEADER, (size_t)(size - MN_DURABLE_OP_HEADER));
+    op->kind = entry->type;
+    op->dimension = dimension;
+    op->count = n;
+    op->id_offsets = (uint64_t *)data;
+    op->content_offsets = (uint64_t *)(data + 8u * (n + 1));
+    op->created_ns = (int64_t *)(data + 16u * (n + 1));
+    op->vectors = (float *)(data + 16u * (n + 1) + 8u * n);
+    op->ids = (char *)(data + 16u * (n + 1) + 8u * n + 4u * n * dimension);
+    op->contents = (uint8_t *)op->ids + id_total;
+    *out = op;
+    return MN_OK;
+}
+
+/* Creates a space from its creation record (logging is off, so nothing is logged). */
+static mn_status mn_replay_create(struct mn_engine *engine, const mn_replay_entry *entry,
+                                  mn_space **out) {
+    if (entry->payload_bytes < MN_DURABLE_CR_HEADER) return MN_ERR_CORRUPT;
+    const uint8_t *p = entry->payload;
+    uint32_t name_bytes = mn_get32(p + MN_DURABLE_CR_NAME_BYTES);
+    if (name_bytes == 0 || name_bytes > MN_ENGINE_NAME_BYTES_MAX ||
+        MN_DURABLE_CR_HEADER + name_bytes != entry->payload_bytes) {
+        return MN_ERR_CORRUPT;
+    }
+    mn_hnsw_params params;
+    mn_status status = mn_hnsw_params_default(mn_get32(p + MN_DURABLE_CR_DIMENSION),
+                                              (mn_metric)mn_get32(p + MN_DURABLE_CR_METRIC),
+                                              &params);
+    if (status != MN_OK) return MN_ERR_CORRUPT;
+    params.m = mn_get32(p + MN_DURABLE_CR_M);
+    params.ef_construction = mn_get32(p + MN_DURABLE_CR_EF);
+    params.seed = mn_get64(p + MN_DURABLE_CR_SEED);
+    engine->durable->replay_space_id = entry->space;
+    status = mn_engine_space_create(engine, (const char *)p + MN_DURABLE_CR_HEADER,
+                                              name_bytes, &params, out);
+    /* A record that passed its CRC but names an impossible space is damage, not a bug. */
+    if (status == MN_ERR_INVALID || status == MN_ERR_DIMENSION || status == MN_ERR_TOO_LARGE ||
+        status == MN_ERR_DUPLICATE) {
+        status = MN_ERR_CORRUPT;
+    }
+    return status;
+}
+
+static mn_checkpoint_loaded *mn_replay_find_checkpoint(mn_checkpoint_loaded *loaded,
+                                                       size_t count, uint64_t space_id) {
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (loaded[mid].space_id == space_id) return &loaded[mid];
+        if (loaded[mid].space_id < space_id) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+/* Submits one decoded log record to its space (counted in replay->in_flight). */
+static mn_status mn_replay_submit(mn_replay *replay, mn_replay_entry *entry, mn_space *space) {
+    mn_op *op = NULL;
+    mn_status status = mn_replay_decode(entry, space, &op);
+    if (status != MN_OK) return status;
+    free(entry->payload); /* decoded: keep peak memory near one copy of the log */
+    entry->payload = NULL;
+    pthread_mutex_lock(&replay->lock);
+    replay->in_flight++;
+    pthread_mutex_unlock(&replay->lock);
+    status = mn_engine_submit_op(space, op, MN_SUBMIT_WAIT, mn_replay_done, replay);
+    if (status != MN_OK) mn_replay_done(replay, status, 0);
+    return status;
+}
+
+/* Replays every collected record on top of the loaded checkpoints (sorted by id): a space with
+ * a checkpoint gets only its records above the checkpoint's sequence. Writes the largest space
+ * id seen to *max_id. */
+static mn_status mn_replay_apply(struct mn_engine *engine, mn_replay *replay,
+                                 mn_durable_report *report, uint64_t *max_id,
+                                 mn_checkpoint_loaded *loaded, size_t loaded_count) {
+    if (replay->count > 1) {
+        qsort(replay->entries, replay->count, sizeof(mn_replay_entry), mn_replay_order);
+    }
+    mn_status status = MN_OK;
+    size_t i = 0;
+    while (i < replay->count && status == MN_OK) {
+        size_t j = i;
+        while (j < replay->count && replay->entries[j].space == replay->entries[i].space) j++;
+        const mn_replay_entry *first = &replay->entries[i];
+        const mn_replay_entry *last = &replay->entries[j - 1];
+        if (first->space > *max_id) *max_id = first->space;
+        mn_checkpoint_loaded *checkpoint =
+            mn_replay_find_checkpoint(loaded, loaded_count, first->space);
+        if (checkpoint) {
+            if (last->type == MN_DURABLE_REC_DROP) {
+                checkpoint->dropped = 1; /* dropped after its checkpoint: removed by open */
+                report->skipped += j - i;
+                i = j;
+                continue;
+            }
+            if (last->sequence > checkpoint->sequence && !checkpoint->space) {
+                /* Records above its checkpoint: the space is loaded now, not lazily. */
+                status = mn_checkpoint_load_space(engine, checkpoint, report);
+                if (status != MN_OK) break;
+            }
+            uint64_t previous = checkpoint->sequence;
+            for (size_t k = i; k < j && status == MN_OK; k++) {
+                mn_replay_entry *entry = &replay->entries[k];
+                if (entry->sequence <= checkpoint->sequence) {
+                    report->skipped++; /* already in the checkpoint */
+                    continue;
+                }
+                if (entry->sequence == previous || entry->type >= MN_DURABLE_OP_KIND_LIMIT) {
+                    status = MN_ERR_CORRUPT;
+                    break;
+                }
+                previous = entry->sequence;
+                status = mn_replay_submit(replay, entry, checkpoint->space);
+                if (status == MN_OK) {
+                    report->replayed++;
+                    checkpoint->replayed++;
+                }
+            }
+            if (last->sequence > checkpoint->sequence) {
+                checkpoint->space->log_sequence = last->sequence;
+            }
+            i = j;
+            continue;
+        }
+        int created = first->type == MN_DURABLE_REC_CREATE && first->sequence == 0;
+        int dropped = last->type == MN_DURABLE_REC_DROP;
+        if (!created || dropped) {
+            report->skipped += j - i;
+            i = j;
+            continue;
+        }
+        mn_space *space = NULL;
+        status = mn_replay_create(engine, first, &space);
+        if (status != MN_OK) break;
+        report->replayed++;
+        uint64_t previous = 0;
+        for (size_t k = i + 1; k < j && status == MN_OK; k++) {
+            mn_replay_entry *entry = &replay->entries[k];
+            if (entry->sequence == previous || entry->type >= MN_DURABLE_OP_KIND_LIMIT) {
+                status = MN_ERR_CORRUPT; /* a repeated sequence, or a second creation */
+                break;
+            }
+            previous = entry->sequence;
+            status = mn_replay_submit(replay, entry, space);
+            if (status != MN_OK) break;
+            report->replayed++;
+        }
+        space->log_sequence = last->sequence; /* read by its workers once logging is on */
+        mn_space_release(space);
+        i = j;
+    }
+    pthread_mutex_lock(&replay->lock);
+    while (replay->in_flight > 0) pthread_cond_wait(&replay->idle, &replay->lock);
+    pthread_mutex_unlock(&replay->lock);
+    return status;
+}
+
+static int mn_log_index(const char *name, uint32_t *out) {
+    if (strncmp(name, "wal-", 4) != 0 || strlen(name) != 7) return 0;
+    uint32_t v = 0;
+    for (int i = 4; i < 7; i++) {
+        if (name[i] < '0' || name[i] > '9') return 0;
+        v = v * 10 + (uint32_t)(name[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+static mn_status mn_fsync_directory(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return MN_ERR_IO;
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? MN_OK : MN_ERR_IO;
+}
+
+/* Recovers every wal-NNN directory of the data directory into `replay`. */
+static mn_status mn_recover_logs(struct mn_durable *d, mn_replay *replay,
+                                 mn_durable_report *report) {
+    DIR *dir = opendir(d->path);
+    if (!dir) return MN_ERR_IO;
+    uint8_t present[MN_DURABLE_LOGS_MAX] = {0};
+    struct dirent *item;
+    while ((item = readdir(dir)) != NULL) {
+        uint32_t index = 0;
+        if (mn_log_index(item->d_name, &index) && index < MN_DURABLE_LOGS_MAX) present[index] = 1;
+    }
+    closedir(dir);
+    mn_status status = MN_OK;
+    for (uint32_t index = 0; index < MN_DURABLE_LOGS_MAX && status == MN_OK; index++) {
+        if (!present[index]) continue;
+        char log_path[MN_WAL_PATH_BYTES_MAX];
+        snprintf(log_path, sizeof(log_path), "%s/wal-%03u", d->path, index);
+        mn_wal_recovery *found = malloc(sizeof(mn_wal_recovery));
+        if (!found) return MN_ERR_NO_MEMORY;
+        uint32_t flags = d->options.repair ? MN_WAL_RECOVER_REPAIR : 0u;
+        status = mn_wal_recover(log_path, flags, mn_replay_collect, replay, found);
+        report->logs++;
+        report->records += found->records;
+        report->torn_bytes += found->torn_bytes;
+        if (found->repaired || status == MN_ERR_CORRUPT) {
+            report->repaired |= found->repaired;
+            report->dropped_bytes += found->dropped_bytes;
+            report->dropped_segments += found->dropped_segments;
+            report->damaged_offset = found->damaged_offset;
+            snprintf(report->damaged_file, sizeof(report->damaged_file), "%s",
+                     found->damaged_file);
+        }
+        free(found);
+    }
+    return status;
+}
+
+mn_status mn_engine_open(const mn_engine_options *options, const mn_durable_options *durable,
+                         mn_engine **out, mn_durable_report *report) {
+    mn_durable_report scratch_report;
+    if (!report) report = &scratch_report;
+    memset(report, 0, sizeof(*report));
+    if (!out || !durable || !durable->path) return MN_ERR_INVALID;
+    *out = NULL;
+    size_t path_bytes = strlen(durable->path);
+    if (path_bytes == 0) return MN_ERR_INVALID;
+    if (path_bytes > MN_DURABLE_PATH_BYTES_MAX) return MN_ERR_TOO_LARGE;
+    if (durable->durability != MN_WAL_SYNC && durable->durability != MN_WAL_BATCHED &&
+        durable->durability != MN_WAL_NONE) {
+        return MN_ERR_INVALID;
+    }
+    if (durable->durability == MN_WAL_BATCHED &&
+        (durable->sync_interval_ms == 0 ||
+         durable->sync_interval_ms > MN_WAL_SYNC_INTERVAL_MS_MAX)) {
+        return MN_ERR_INVALID;
+    }
+    uint64_t segment_bytes = durable->segment_bytes ? durable->segment_bytes
+                                                    : MN_WAL_SEGMENT_BYTES_DEFAULT;
+    if (segment_bytes < MN_WAL_SEGMENT_BYTES_MIN || segment_bytes > MN_WAL_SEGMENT_BYTES_MAX) {
+        return MN_ERR_INVALID;
+    }
+    if (mkdir(durable->path, 0755) != 0 && errno != EEXIST) return MN_ERR_IO;
+    struct mn_durable *d = calloc(1, sizeof(struct mn_durable));
+    if (!d) return MN_ERR_NO_MEMORY;
+    d->options = *durable;
+    d->options.segment_bytes = segment_bytes;
+    memcpy(d->path, durable->path, path_bytes + 1);
+    d->options.path = d->path;
+    atomic_init(&d->next_space_id, 1);
+    atomic_init(&d->logging, 0);
+    atomic_init(&d->logged_bytes, 0);
+    mn_checkpoint_state_init(d);
+    mn_engine *engine = NULL;
+    mn_status status = mn_engine_create_with(options, d, &engine);
+    if (status != MN_OK) {
+        mn_checkpoint_state_free(d);
+        free(d);
+        return status;
+    }
+    if (engine->worker_count > MN_DURABLE_LOGS_MAX) {
+        status = MN_ERR_TOO_LARGE;
+        goto fail;
+    }
+    mn_replay replay = {0};
+    pthread_mutex_init(&replay.lock, NULL);
+    pthread_cond_init(&replay.idle, NULL);
+    /* Checkpoints first, then the logs on top of them. */
+    mn_checkpoint_loaded *loaded = NULL;
+    size_t loaded_count = 0;
+    uint64_t max_id = 0;
+    status = mn_checkpoint_load_all(engine, &loaded, &loaded_count, &max_id, report);
+    if (status == MN_OK) status = mn_recover_logs(d, &replay, report);
+    if (status == MN_OK) {
+        status = mn_replay_apply(engine, &replay, report, &max_id, loaded, loaded_count);
+    }
+    for (size_t i = 0; i < replay.count; i++) free(replay.entries[i].payload);
+    free(replay.entries);
+    pthread_cond_destroy(&replay.idle);
+    pthread_mutex_destroy(&replay.lock);
+    for (size_t i = 0; i < loaded_count; i++) {
+        mn_space *space = loaded[i].space;
+        if (status == MN_OK && loaded[i].dropped) {
+            /* Dropped after its checkpoint (the crash came before the file was deleted). */
+            if (space) status = mn_engine_space_drop(engine, space->name, space->name_bytes);
+            if (status == MN_OK) status = mn_checkpoint_remove(d, loaded[i].space_id);
+        } else if (status == MN_OK && !space) {
+            /* Everything of it is in its file: it stays a stub until first used. */
+            status = mn_checkpoint_stub_add(d, &loaded[i]);
+            continue;
+        } else if (status == MN_OK && loaded[i].replayed == 0) {
+            /* Nothing above the checkpoint: it is current (the replay is finished). */
+            space->checkpointed = 1;
+            space->checkpoint_enqueued = atomic_load_explicit(&space->enqueue_pos,
+                                                              memory_order_acquire);
+        }
+        if (space) mn_space_release(space);
+    }
+    free(loaded);
+    if (status != MN_OK) goto fail;
+    atomic_store_explicit(&d->next_space_id, max_id + 1, memory_order_relaxed);
+    for (uint32_t i = 0; i < engine->worker_count; i++) {
+        char log_path[MN_WAL_PATH_BYTES_MAX];
+        snprintf(log_path, sizeof(log_path), "%s/wal-%03u", d->path, i);
+        mn_wal_options wal_options;
+        mn_wal_options_default(log_path, &wal_options);
+        wal_options.segment_bytes = segment_bytes;
+        wal_options.durability = durable->durability;
+        wal_options.sync_interval_ms = durable->durability == MN_WAL_BATCHED
+                                           ? durable->sync_interval_ms
+                                           : MN_WAL_SYNC_INTERVAL_MS_DEFAULT;
+        status = mn_wal_open(&wal_options, &d->logs[i].wal);
+        if (status != MN_OK) goto fail;
+        d->log_count = i + 1;
+    }
+    status = mn_fsync_directory(d->path); /* the wal-NNN entries themselves */
+    if (status != MN_OK) goto fail;
+    mn_engine_space_count(engine, &report->spaces);
+    atomic_store_explicit(&d->logging, 1, memory_order_release);
+    status = mn_checkpoint_thread_start(engine);
+    if (status != MN_OK) goto fail;
+    *out = engine;
+    return MN_OK;
+fail:
+    mn_engine_destroy(engine); /* frees d through mn_durable_free */
+    return status;
+}

@@ -1,0 +1,115 @@
+/*
+ * mn_engine_durable_internal.h: the durable engine's private state, shared by the write path and
+ * recovery (mn_engine_durable.c) and checkpoints (mn_engine_checkpoint.c).
+ *
+ * Synchronization of the checkpoint fields:
+ * | field                    | written by                     | protected by                   |
+ * |--------------------------|--------------------------------|--------------------------------|
+ * | logged_bytes             | workers (after each append)    | atomic, relaxed (a trigger)    |
+ * | checkpoint_run           | -                              | serialises whole checkpoints   |
+ * | checkpoint_lock          | -                              | space->checkpoint_* fields and |
+ * |                          |                                | renaming/unlinking .ckpt files |
+ * | create_lock (rwlock)     | creators read-hold it from     | a checkpoint's cut and space   |
+ * |                          | logging a creation until the   | list (write-held) see every    |
+ * |                          | space is in the table          | logged creation in the table   |
+ * | stop, wake               | mn_durable_stop, the thread    | thread_lock                    |
+ * | stubs, stub_count        | open (adds), loads (remove),   | stub_lock; held by a load      |
+ * |                          | mn_engine_unload_idle (adds)   | until the space is published   |
+ * Lock order: stub_lock, then the engine's table_lock, then checkpoint_lock; create_lock
+ * before table_lock.
+ */
+#ifndef MN_ENGINE_DURABLE_INTERNAL_H
+#define MN_ENGINE_DURABLE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "engine/mn_engine_internal.h"
+#include "mnemo/mn_engine_durable.h"
+#include "mnemo/mn_wal.h"
+
+/** One worker's log and its encoding scratch. Written by that worker only (the log itself is
+ *  also appended to by threads creating or dropping spaces homed here, under its mutex). */
+typedef struct mn_durable_log {
+    _Alignas(MN_CACHE_LINE_SIZE) mn_wal *wal;
+    uint8_t *scratch;
+    size_t scratch_bytes;
+    mn_wal_record records[MN_ENGINE_RUN_QUANTUM];
+} mn_durable_log;
+
+_Static_assert(sizeof(mn_durable_log) % MN_CACHE_LINE_SIZE == 0, "logs on their own lines");
+
+struct mn_durable {
+    /* Space ids: creators (fetch_add). */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t next_space_id;
+    /* 0 during recovery (nothing is logged), then 1: stored by open (release), read by
+     * workers and creators (acquire). */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint32_t logging;
+    /* Bytes appended to the logs since open: workers add (relaxed), the trigger reads. */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t logged_bytes;
+    /* Immutable after open, except replay_space_id (the recovering thread only). */
+    _Alignas(MN_CACHE_LINE_SIZE) mn_durable_options options;
+    uint64_t replay_space_id;
+    uint32_t log_count;            /* logs opened: the engine's worker count */
+    char path[MN_DURABLE_PATH_BYTES_MAX + 1];
+    mn_durable_log logs[MN_DURABLE_LOGS_MAX];
+    /* Checkpoints (mn_engine_checkpoint.c); see the table above. */
+    pthread_mutex_t checkpoint_run;
+    pthread_mutex_t checkpoint_lock;
+    pthread_rwlock_t create_lock;
+    pthread_mutex_t thread_lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    int thread_started;
+    int stop;                      /* under thread_lock */
+    uint64_t checkpoint_mark;      /* logged_bytes when the last checkpoint began (run lock) */
+    /* Lazy spaces: spaces whose checkpoint holds everything and that nobody has opened since
+     * the engine opened, kept as a stub (id and name) until first use. Under stub_lock, which
+     * a load holds until the space is in the table and its stub gone. */
+    pthread_mutex_t stub_lock;
+    struct mn_space_stub **stubs;
+    uint64_t stub_buckets;         /* 0 or a power of two */
+    uint64_t stub_count;
+};
+
+_Static_assert(offsetof(struct mn_durable, logging) % MN_CACHE_LINE_SIZE == 0, "own line");
+_Static_assert(offsetof(struct mn_durable, logged_bytes) % MN_CACHE_LINE_SIZE == 0, "own line");
+_Static_assert(offsetof(struct mn_durable, options) % MN_CACHE_LINE_SIZE == 0, "own line");
+
+/* ---- mn_engine_checkpoint.c ---- */
+
+/** A checkpoint loaded at open: the space it rebuilt and the last sequence it holds. */
+typedef struct mn_checkpoint_loaded {
+    uint64_t space_id;
+    uint64_t sequence;
+    uint64_t next_space_id;        /* the engine's next space id when it was written */
+    uint64_t replayed;             /* log records replayed on top of it */
+    struct mn_space *space;        /* a handle (NULL: not loaded, a stub), released by open */
+    int dropped;                   /* its space's drop record was in a log */
+    uint32_t name_bytes;
+    char name[MN_ENGINE_NAME_BYTES_MAX + 1];
+} mn_checkpoint_loaded;
+
+/** Initialises the checkpoint locks (before the engine exists). */
+void mn_checkpoint_state_init(struct mn_durable *d);
+/** Reads the header of every <path>/spaces/<id>.ckpt (the spaces are not loaded yet), removing
+ *  leftover .tmp files. *out is sorted by space id (free it). MN_ERR_CORRUPT names the file. */
+mn_status mn_checkpoint_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
+                                 size_t *count, uint64_t *max_id, mn_durable_report *report);
+/** Loads a checkpoint's space now (import with its id); MN_ERR_CORRUPT names the file. */
+mn_status mn_checkpoint_load_space(struct mn_engine *engine, mn_checkpoint_loaded *entry,
+                                   mn_durable_report *report);
+/** Keeps a recovered, unloaded checkpoint as a stub until the space is first used. */
+mn_status mn_checkpoint_stub_add(struct mn_durable *d, const mn_checkpoint_loaded *entry);
+/** Deletes the checkpoint file of space `space_id` and syncs the directory. */
+mn_status mn_checkpoint_remove(struct mn_durable *d, uint64_t space_id);
+/** Starts the background checkpoint thread (after recovery). */
+mn_status mn_checkpoint_thread_start(struct mn_engine *engine);
+/** Marks a dropped space so that no checkpoint of it is renamed into place, then deletes its
+ *  file (its drop record is durable). */
+mn_status mn_checkpoint_forget(struct mn_engine *engine, struct mn_space *space);
+/** Frees the checkpoint locks (the thread is stopped). */
+void mn_checkpoint_state_free(struct mn_durable *d);
+
+#endif /* MN_ENGINE_DURABLE_INTERNAL_H */

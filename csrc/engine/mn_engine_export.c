@@ -1,0 +1,579 @@
+/*
+ * mn_engine_export.c: one self-describing stream per space: export, and import into a new space.
+ *
+ * The stream holds everything needed to rebuild the space exactly: its parameters, every memory
+ * with the internal label the index knows it by, the next label to give out, the index itself
+ * (mn_hnsw_save keeps slot numbers, deleted nodes and the entry point, so searches walk the same
+ * graph) and the association table (mn_assoc_save). An imported space therefore answers every
+ * get, search and recall exactly as the exported one did at the snapshot. The durable engine
+ * uses this stream as its checkpoint format.
+ *
+ * Consistency: export queues an MN_OP_EXPORT marker through the space's mailbox. When the
+ * worker reaches it (every earlier write applied, no later one started) it parks inside the op
+ * until the exporting thread, which reads the records, the index and the table in the
+ * meantime, releases it. Reads of the space go on throughout (they never wait for the writer).
+ * The writes on the exporting thread's side are the caller's `write` callback.
+ *
+ * Import reads and validates the whole stream on the caller's thread first, into a detached
+ * space (not yet in the table) whose index and table are the loaded ones; the records are then
+ * built by the space's home worker (records live in worker arenas, which only their worker may
+ * allocate from) through an MN_OP_RESTORE op, and the space is published under its name last.
+ * Nothing on the reading path trusts the stream or asserts on it.
+ *
+ * Stream layout (little-endian):
+ *
+ *   offset  size  field                                         constant
+ *   0       8     magic "MNEMOSPC"                              MN_EXPORT_MAGIC
+ *   8       4     format version, 1                             MN_EXPORT_VERSION
+ *   12      4     reserved, 0                                   MN_EXPORT_RESERVED
+ *   16      4     dimension                                     MN_EXPORT_DIMENSION
+ *   20      4     metric                                        MN_EXPORT_METRIC
+ *   24      4     m                                             MN_EXPORT_M
+ *   28      4     ef_construction                               MN_EXPORT_EF_CONSTRUCTION
+ *   32      8     seed                                          MN_EXPORT_SEED
+ *   40      8     memories (n)                                  MN_EXPORT_COUNT
+ *   48      8     next label (every label is below it)          MN_EXPORT_NEXT_LABEL
+ *   56      8     sequence: the last write-ahead-log sequence   MN_EXPORT_SEQUENCE
+ *                 number the space gave out (0 in memory); the
+ *                 imported space continues from it
+ *   64      ...   n memory records, labels strictly ascending:
+ *                   +0   8  label (1 ... next label - 1)        MN_EXPORT_REC_LABEL
+ *                   +8   8  created_ns                          MN_EXPORT_REC_CREATED
+ *                   +16  8  content bytes (<= the engine's      MN_EXPORT_REC_CONTENT_BYTES
+ *                           content limit)
+ *                   +24  4  id bytes (1 ... 256)                MN_EXPORT_REC_ID_BYTES
+ *                   +28  4  reserved, 0                         MN_EXPORT_REC_RESERVED
+ *                   +32     id bytes, then content bytes        MN_EXPORT_REC_SIZE
+ *   ...           the index stream (mn_hnsw_io.c), whose live ids are exactly the n labels
+ *   ...           the association stream (mn_assoc_io.c), every end a label below next label
+ *   end-8   8     XXH64 (seed 0) of every byte before it, the sub-streams included
+ *
+ * Ids are unique; the index's parameters equal the header's. A link may name a label that is
+ * no longer a memory (a delete that ran out of memory while unlinking): recall skips it.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "assoc/mn_assoc_internal.h"
+#include "engine/mn_engine_internal.h"
+#include "util/mn_rcu.h"
+
+#define MN_EXPORT_VERSION_1 1u
+#define MN_EXPORT_HEADER_SIZE 64u
+#define MN_EXPORT_MAGIC 0u
+#define MN_EXPORT_VERSION 8u
+#define MN_EXPORT_RESERVED 12u
+#define MN_EXPORT_DIMENSION 16u
+#define MN_EXPORT_METRIC 20u
+#define MN_EXPORT_M 24u
+#define MN_EXPORT_EF_CONSTRUCTION 28u
+#define MN_EXPORT_SEED 32u
+#define MN_EXPORT_COUNT 40u
+#define MN_EXPORT_NEXT_LABEL 48u
+#define MN_EXPORT_SEQUENCE 56u
+#define MN_EXPORT_REC_LABEL 0u
+#define MN_EXPORT_REC_CREATED 8u
+#define MN_EXPORT_REC_CONTENT_BYTES 16u
+#define MN_EXPORT_REC_ID_BYTES 24u
+#define MN_EXPORT_REC_RESERVED 28u
+#define MN_EXPORT_REC_SIZE 32u
+#define MN_EXPORT_TRAILER_SIZE 8u
+static const char mn_export_magic[8] = {'M', 'N', 'E', 'M', 'O', 'S', 'P', 'C'};
+
+static void mn_put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void mn_put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t mn_get_u32(const uint8_t *p) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+static uint64_t mn_get_u64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* ---- the rendezvous between a waiting thread and the worker applying its op ---- */
+
+typedef struct mn_rendezvous {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int parked;     /* EXPORT: the worker is inside the op */
+    int released;   /* EXPORT: the exporting thread is done reading */
+    int completed;  /* the op's completion ran */
+    mn_status status;
+} mn_rendezvous;
+
+static void mn_rendezvous_init(mn_rendezvous *r) {
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    r->parked = 0;
+    r->released = 0;
+    r->completed = 0;
+    r->status = MN_OK;
+}
+
+static void mn_rendezvous_destroy(mn_rendezvous *r) {
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->lock);
+}
+
+/* The completion of EXPORT and RESTORE ops (context: the rendezvous, first member). */
+static void mn_rendezvous_done(void *context, mn_status status, uint64_t detail) {
+    (void)detail;
+    mn_rendezvous *r = context;
+    pthread_mutex_lock(&r->lock);
+    r->status = status;
+    r->completed = 1;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void mn_rendezvous_wait_completed(mn_rendezvous *r) {
+    pthread_mutex_lock(&r->lock);
+    while (!r->completed) pthread_cond_wait(&r->cond, &r->lock);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- export ---- */
+
+void mn_space_apply_export(struct mn_space *space, mn_op *op) {
+    (void)space;
+    mn_rendezvous *r = op->context;
+    MN_ASSERT(r != NULL);
+    pthread_mutex_lock(&r->lock);
+    r->parked = 1;
+    pthread_cond_broadcast(&r->cond);
+    while (!r->released) pthread_cond_wait(&r->cond, &r->lock);
+    pthread_mutex_unlock(&r->lock);
+}
+
+typedef struct mn_export_writer {
+    mn_write_fn write;
+    void *context;
+    XXH64_state_t *hash;
+} mn_export_writer;
+
+static mn_status mn_export_emit(void *context, const void *data, size_t size) {
+    mn_export_writer *writer = context;
+    if (size == 0) return MN_OK;
+    XXH64_update(writer->hash, data, size);
+    return writer->write(writer->context, data, size);
+}
+
+static int mn_export_compare_label(const void *a, const void *b) {
+    uint64_t x = (*(mn_record *const *)a)->label, y = (*(mn_record *const *)b)->label;
+    return (x > y) - (x < y);
+}
+
+/* Collects every record (the writer is parked, so none is retired while we hold them). */
+static mn_status mn_export_records(struct mn_space *space, mn_record ***out, uint64_t *count) {
+    uint64_t capacity = atomic_load_explicit(&space->count, memory_order_relaxed) + 1;
+    mn_record **records = malloc((size_t)capacity * sizeof(mn_record *));
+    if (!records) return MN_ERR_NO_MEMORY;
+    uint64_t n = 0;
+    mn_status status = MN_OK;
+    struct cds_lfht_iter iter;
+    mn_record *record;
+    mn_rcu_read_lock();
+    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
+        MN_TSAN_OBSERVE(record);
+        if (n == capacity) {
+            capacity *= 2;
+            mn_record **grown = realloc(records, (size_t)capacity * sizeof(mn_record *));
+            if (!grown) {
+                status = MN_ERR_NO_MEMORY;
+                break;
+            }
+            records = grown;
+        }
+        records[n++] = record;
+    }
+    mn_rcu_read_unlock();
+    if (status != MN_OK) {
+        free(records);
+        return status;
+    }
+    if (n > 1) qsort(records, (size_t)n, sizeof(mn_record *), mn_export_compare_label);
+    *out = records;
+    *count = n;
+    return MN_OK;
+}
+
+/* Writes the stream; the space's writer is parked. */
+static mn_status mn_export_write(struct mn_space *space, mn_write_fn write, void *context) {
+    mn_export_writer writer = {write, context, XXH64_createState()};
+    if (!writer.hash) return MN_ERR_NO_MEMORY;
+    XXH64_reset(writer.hash, 0);
+    mn_record **records = NULL;
+    uint64_t count = 0;
+    mn_status status = mn_export_records(space, &records, &count);
+    if (status != MN_OK) goto done;
+    uint8_t header[MN_EXPORT_HEADER_SIZE] = {0};
+    memcpy(header + MN_EXPORT_MAGIC, mn_export_magic, 8);
+    mn_put_u32(header + MN_EXPORT_VERSION, MN_EXPORT_VERSION_1);
+    mn_put_u32(header + MN_EXPORT_DIMENSION, space->params.dimension);
+    mn_put_u32(header + MN_EXPORT_METRIC, (uint32_t)space->params.metric);
+    mn_put_u32(header + MN_EXPORT_M, space->params.m);
+    mn_put_u32(header + MN_EXPORT_EF_CONSTRUCTION, space->params.ef_construction);
+    mn_put_u64(header + MN_EXPORT_SEED, space->params.seed);
+    mn_put_u64(header + MN_EXPORT_COUNT, count);
+    mn_put_u64(header + MN_EXPORT_NEXT_LABEL, space->next_label);
+    mn_put_u64(header + MN_EXPORT_SEQUENCE, space->log_sequence); /* the runner is parked */
+    status = mn_export_emit(&writer, header, sizeof(header));
+    for (uint64_t i = 0; i < count && status == MN_OK; i++) {
+        const mn_record *record = records[i];
+        uint8_t fixed[MN_EXPORT_REC_SIZE] = {0};
+        mn_put_u64(fixed + MN_EXPORT_REC_LABEL, record->label);
+        mn_put_u64(fixed + MN_EXPORT_REC_CREATED, (uint64_t)record->created_ns);
+        mn_put_u64(fixed + MN_EXPORT_REC_CONTENT_BYTES, record->content_bytes);
+        mn_put_u32(fixed + MN_EXPORT_REC_ID_BYTES, record->id_bytes);
+        status = mn_export_emit(&writer, fixed, sizeof(fixed));
+        if (status == MN_OK) status = mn_export_emit(&writer, record->data, record->id_bytes);
+        if (status == MN_OK) {
+            status = mn_export_emit(&writer, mn_record_content(record),
+                                    (size_t)record->content_bytes);
+        }
+    }
+    if (status == MN_OK) status = mn_hnsw_save(space->index, mn_export_emit, &writer);
+    if (status == MN_OK) status = mn_assoc_save(space->assoc, mn_export_emit, &writer);
+    if (status == MN_OK) {
+        uint8_t trailer[MN_EXPORT_TRAILER_SIZE];
+        mn_put_u64(trailer, XXH64_digest(writer.hash));
+        status = write(context, trailer, sizeof(trailer));
+    }
+done:
+    free(records);
+    XXH64_freeState(writer.hash);
+    return status;
+}
+
+mn_status mn_space_export(mn_space *space, mn_write_fn write, void *context) {
+    if (!space || !write) return MN_ERR_INVALID;
+    mn_op *op = mn_engine_op_new(MN_OP_EXPORT, 0, 0, 0, 0);
+    if (!op) return MN_ERR_NO_MEMORY;
+    op->id_offsets[0] = 0;
+    op->content_offsets[0] = 0;
+    mn_rendezvous r;
+    mn_rendezvous_init(&r);
+    mn_status status = mn_engine_submit_op(space, op, MN_SUBMIT_WAIT, mn_rendezvous_done, &r);
+    if (status != MN_OK) {
+        mn_rendezvous_destroy(&r);
+        return status;
+    }
+    pthread_mutex_lock(&r.lock);
+    while (!r.parked && !r.completed) pthread_cond_wait(&r.cond, &r.lock);
+    int parked = r.parked;
+    pthread_mutex_unlock(&r.lock);
+    if (parked) {
+        status = mn_export_write(space, write, context);
+        pthread_mutex_lock(&r.lock);
+        r.released = 1;
+        pthread_cond_broadcast(&r.cond);
+        pthread_mutex_unlock(&r.lock);
+    }
+    mn_rendezvous_wait_completed(&r);
+    if (!parked) status = r.status != MN_OK ? r.status : MN_ERR_CLOSED; /* never reached the worker */
+    mn_rendezvous_destroy(&r);
+    return status;
+}
+
+/* ---- import ---- */
+
+typedef struct mn_import_entry {
+    uint64_t label;
+    int64_t created_ns;
+    uint64_t offset;          /* of the id in `bytes`; the content follows it */
+    uint64_t content_bytes;
+    uint32_t id_bytes;
+    uint32_t reserved;
+} mn_import_entry;
+
+/* The parsed memories, handed to the RESTORE op (rendezvous first: the completion's context). */
+typedef struct mn_import_state {
+    mn_rendezvous rendezvous;
+    mn_import_entry *entries;
+    uint64_t count, capacity;
+    uint8_t *bytes;
+    uint64_t bytes_size, bytes_capacity;
+    uint64_t next_label;
+    uint64_t sequence;
+} mn_import_state;
+
+typedef struct mn_import_reader {
+    mn_read_fn read;
+    void *context;
+    XXH64_state_t *hash;
+} mn_import_reader;
+
+static mn_status mn_import_take(void *context, void *data, size_t size) {
+    mn_import_reader *reader = context;
+    if (size == 0) return MN_OK;
+    mn_status status = reader->read(reader->context, data, size);
+    if (status == MN_OK) XXH64_update(reader->hash, data, size);
+    return status;
+}
+
+mn_status mn_space_apply_restore(struct mn_space *space, mn_op *op, mn_worker *worker) {
+    mn_import_state *state = op->context;
+    MN_ASSERT(state != NULL);
+    for (uint64_t i = 0; i < state->count; i++) {
+        const mn_import_entry *e = &state->entries[i];
+        const uint8_t *id = state->bytes + e->offset;
+        mn_status status = mn_space_restore_record(space, worker, e->label, (const char *)id,
+                                                   e->id_bytes, id + e->id_bytes,
+                                                   e->content_bytes, e->created_ns);
+        if (status != MN_OK) return status;
+    }
+    space->next_label = state->next_label;
+    space->log_sequence = state->sequence;
+    return MN_OK;
+}
+
+/* Reads the n memory records into `state`, checking each. */
+static mn_status mn_import_memories(struct mn_engine *engine, mn_import_reader *reader,
+                                    mn_import_state *state, uint64_t count) {
+    uint64_t previous = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        uint8_t fixed[MN_EXPORT_REC_SIZE];
+        mn_status status = mn_import_take(reader, fixed, sizeof(fixed));
+        if (status != MN_OK) return status;
+        uint64_t label = mn_get_u64(fixed + MN_EXPORT_REC_LABEL);
+        uint64_t content_bytes = mn_get_u64(fixed + MN_EXPORT_REC_CONTENT_BYTES);
+        uint32_t id_bytes = mn_get_u32(fixed + MN_EXPORT_REC_ID_BYTES);
+        if (label <= previous || label >= state->next_label || id_bytes == 0 ||
+            id_bytes > MN_ENGINE_ID_BYTES_MAX || mn_get_u32(fixed + MN_EXPORT_REC_RESERVED) != 0 ||
+            content_bytes > MN_ENGINE_CONTENT_BYTES_MAX) {
+            return MN_ERR_CORRUPT;
+        }
+        if (content_bytes > engine->options.content_bytes_max) return MN_ERR_TOO_LARGE;
+        previous = label;
+        /* Storage grows as records arrive, so a forged count cannot reserve memory. */
+        if (state->count == state->capacity) {
+            uint64_t capacity = state->capacity ? state->capacity * 2 : 64;
+            mn_import_entry *grown = realloc(state->entries,
+                                             (size_t)capacity * sizeof(mn_import_entry));
+            if (!grown) return MN_ERR_NO_MEMORY;
+            state->entries = grown;
+            state->capacity = capacity;
+        }
+        uint64_t need = state->bytes_size + id_bytes + content_bytes;
+        if (need > state->bytes_capacity) {
+            uint64_t capacity = state->bytes_capacity ? state->bytes_capacity : 4096;
+            while (capacity < need) capacity *= 2;
+            uint8_t *grown = realloc(state->bytes, (size_t)capacity);
+            if (!grown) return MN_ERR_NO_MEMORY;
+            state->bytes = grown;
+            state->bytes_capacity = capacity;
+        }
+        uint8_t *target = state->bytes + state->bytes_size;
+        status = mn_import_take(reader, target, (size_t)(id_bytes + content_bytes));
+        if (status != MN_OK) return status;
+        state->entries[state->count++] = (mn_import_entry){
+            .label = label,
+            .created_ns = (int64_t)mn_get_u64(fixed + MN_EXPORT_REC_CREATED),
+            .offset = state->bytes_size,
+            .content_bytes = content_bytes,
+            .id_bytes = id_bytes,
+            .reserved = 0,
+        };
+        state->bytes_size = need;
+    }
+    return MN_OK;
+}
+
+/* MN_ERR_CORRUPT if two memories share an id. */
+static mn_status mn_import_unique_ids(const mn_import_state *state) {
+    if (state->count < 2) return MN_OK;
+    uint64_t capacity = 16;
+    while (capacity < state->count * 2) capacity <<= 1;
+    uint64_t *slots = malloc((size_t)capacity * sizeof(uint64_t));
+    if (!slots) return MN_ERR_NO_MEMORY;
+    for (uint64_t i = 0; i < capacity; i++) slots[i] = UINT64_MAX;
+    mn_status status = MN_OK;
+    for (uint64_t i = 0; i < state->count && status == MN_OK; i++) {
+        const mn_import_entry *e = &state->entries[i];
+        const uint8_t *id = state->bytes + e->offset;
+        uint64_t slot = XXH64(id, e->id_bytes, 0) & (capacity - 1);
+        while (slots[slot] != UINT64_MAX) {
+            const mn_import_entry *other = &state->entries[slots[slot]];
+            if (other->id_bytes == e->id_bytes &&
+                memcmp(state->bytes + other->offset, id, e->id_bytes) == 0) {
+                status = MN_ERR_CORRUPT;
+                break;
+            }
+            slot = (slot + 1) & (capacity - 1);
+        }
+        if (status == MN_OK) slots[slot] = i;
+    }
+    free(slots);
+    return status;
+}
+
+/* The index's live ids must be exactly the memories' labels, its parameters the header's. */
+static mn_status mn_import_check_index(const mn_hnsw *index, const mn_hnsw_params *header,
+                                       const mn_import_state *state) {
+    mn_hnsw_params params;
+    mn_hnsw_params_get(index, &params);
+    if (params.dimension != header->dimension || params.metric != header->metric ||
+        params.m != header->m || params.ef_construction != header->ef_construction ||
+        params.seed != header->seed) {
+        return MN_ERR_CORRUPT;
+    }
+    uint64_t live = 0;
+    mn_hnsw_count(index, &live);
+    if (live != state->count) return MN_ERR_CORRUPT;
+    for (uint64_t i = 0; i < state->count; i++) {
+        int present = 0;
+        mn_hnsw_contains(index, state->entries[i].label, &present);
+        if (!present) return MN_ERR_CORRUPT; /* labels are distinct, so the sets are equal */
+    }
+    return MN_OK;
+}
+
+typedef struct mn_import_link_check {
+    uint64_t next_label;
+    int bad;
+} mn_import_link_check;
+
+static void mn_import_check_link(void *context, uint64_t id, const mn_assoc_list *list) {
+    mn_import_link_check *check = context;
+    if (id == 0 || id >= check->next_label) check->bad = 1;
+    for (uint32_t i = 0; i < list->out_count + list->in_count; i++) {
+        if (list->links[i].id == 0 || list->links[i].id >= check->next_label) check->bad = 1;
+    }
+}
+
+typedef struct mn_import_buffer {
+    const uint8_t *data;
+    size_t size;
+    size_t offset;
+} mn_import_buffer;
+
+/* Imports from `read`; when `whole` is not NULL the stream must end exactly at its end. */
+static mn_status mn_import(mn_engine *engine, const char *name, uint32_t name_bytes,
+                           mn_read_fn read, void *context, const mn_import_buffer *whole,
+                           mn_space **out) {
+    if (out) *out = NULL;
+    if (!engine || !read) return MN_ERR_INVALID;
+    uint32_t home = 0;
+    mn_status status = mn_engine_space_home(engine, name, name_bytes, &home); /* checks name */
+    if (status != MN_OK) return status;
+    mn_import_reader reader = {read, context, XXH64_createState()};
+    if (!reader.hash) return MN_ERR_NO_MEMORY;
+    XXH64_reset(reader.hash, 0);
+    mn_import_state state;
+    memset(&state, 0, sizeof(state));
+    mn_rendezvous_init(&state.rendezvous);
+    mn_hnsw *index = NULL;
+    mn_assoc *assoc = NULL;
+    struct mn_space *space = NULL;
+
+    uint8_t header[MN_EXPORT_HEADER_SIZE];
+    if ((status = mn_import_take(&reader, header, sizeof(header))) != MN_OK) goto done;
+    if (memcmp(header + MN_EXPORT_MAGIC, mn_export_magic, 8) != 0 ||
+        mn_get_u32(header + MN_EXPORT_VERSION) != MN_EXPORT_VERSION_1) {
+        status = MN_ERR_VERSION;
+        goto done;
+    }
+    mn_hnsw_params params;
+    mn_hnsw_params_default(1, MN_METRIC_L2, &params);
+    params.dimension = mn_get_u32(header + MN_EXPORT_DIMENSION);
+    params.metric = (mn_metric)mn_get_u32(header + MN_EXPORT_METRIC);
+    params.m = mn_get_u32(header + MN_EXPORT_M);
+    params.ef_construction = mn_get_u32(header + MN_EXPORT_EF_CONSTRUCTION);
+    params.seed = mn_get_u64(header + MN_EXPORT_SEED);
+    uint64_t count = mn_get_u64(header + MN_EXPORT_COUNT);
+    state.next_label = mn_get_u64(header + MN_EXPORT_NEXT_LABEL);
+    state.sequence = mn_get_u64(header + MN_EXPORT_SEQUENCE);
+    if (mn_get_u32(header + MN_EXPORT_RESERVED) != 0 || params.dimension == 0 ||
+        params.dimension > MN_DIMENSION_MAX ||
+        (params.metric != MN_METRIC_L2 && params.metric != MN_METRIC_IP &&
+         params.metric != MN_METRIC_COSINE) ||
+        params.m < MN_HNSW_M_MIN || params.m > MN_HNSW_M_MAX || params.ef_construction == 0 ||
+        params.ef_construction > MN_HNSW_EF_MAX || count > MN_EXPORT_MEMORIES_MAX ||
+        state.next_label == 0 || count >= state.next_label) {
+        status = MN_ERR_CORRUPT;
+        goto done;
+    }
+    if ((status = mn_import_memories(engine, &reader, &state, count)) != MN_OK) goto done;
+    if ((status = mn_import_unique_ids(&state)) != MN_OK) goto done;
+    if ((status = mn_hnsw_load(mn_import_take, &reader, &index)) != MN_OK) goto done;
+    if ((status = mn_import_check_index(index, &params, &state)) != MN_OK) goto done;
+    if ((status = mn_assoc_load(mn_import_take, &reader, &assoc)) != MN_OK) goto done;
+    mn_import_link_check links = {state.next_label, 0};
+    mn_assoc_visit(assoc, mn_import_check_link, &links);
+    if (links.bad) {
+        status = MN_ERR_CORRUPT;
+        goto done;
+    }
+    uint64_t digest = XXH64_digest(reader.hash);
+    uint8_t trailer[MN_EXPORT_TRAILER_SIZE];
+    if ((status = read(context, trailer, sizeof(trailer))) != MN_OK) goto done;
+    if (mn_get_u64(trailer) != digest || (whole && whole->offset != whole->size)) {
+        status = MN_ERR_CORRUPT; /* a checksum mismatch, or bytes after the stream */
+        goto done;
+    }
+
+    /* The stream is sound: build the space around the loaded index and table. */
+    status = mn_engine_space_new_detached(engine, name, name_bytes, &params, &space);
+    if (status != MN_OK) goto done;
+    mn_hnsw_destroy(space->index); /* the empty ones nobody has seen */
+    mn_assoc_destroy(space->assoc);
+    space->index = index;
+    space->assoc = assoc;
+    index = NULL;
+    assoc = NULL;
+    mn_hnsw_params_get(space->index, &space->params);
+    mn_op *op = mn_engine_op_new(MN_OP_RESTORE, 0, 0, 0, 0);
+    if (!op) {
+        status = MN_ERR_NO_MEMORY;
+        goto done;
+    }
+    op->id_offsets[0] = 0;
+    op->content_offsets[0] = 0;
+    status = mn_engine_submit_op(space, op, MN_SUBMIT_WAIT, mn_rendezvous_done, &state);
+    if (status != MN_OK) goto done;
+    mn_rendezvous_wait_completed(&state.rendezvous);
+    status = state.rendezvous.status;
+    if (status != MN_OK) goto done;
+    status = mn_durable_publish_imported(engine, space, out); /* publish (+ checkpoint) */
+
+done:
+    if (space) mn_space_unref(space); /* the detached reference: frees it on failure */
+    mn_assoc_destroy(assoc);
+    mn_hnsw_destroy(index);
+    free(state.entries);
+    free(state.bytes);
+    mn_rendezvous_destroy(&state.rendezvous);
+    XXH64_freeState(reader.hash);
+    return status;
+}
+
+mn_status mn_engine_space_import(mn_engine *engine, const char *name, uint32_t name_bytes,
+                                 mn_read_fn read, void *context, mn_space **out) {
+    return mn_import(engine, name, name_bytes, read, context, NULL, out);
+}
+
+static mn_status mn_import_buffer_read(void *context, void *data, size_t size) {
+    mn_import_buffer *buffer = context;
+    if (size > buffer->size - buffer->offset) return MN_ERR_TRUNCATED;
+    memcpy(data, buffer->data + buffer->offset, size);
+    buffer->offset += size;
+    return MN_OK;
+}
+
+mn_status mn_engine_space_import_buffer(mn_engine *engine, const char *name,
+                                        uint32_t name_bytes, const void *data, size_t size,
+                                        mn_space **out) {
+    if (out) *out = NULL;
+    if (!engine || (!data && size > 0)) return MN_ERR_INVALID;
+    mn_import_buffer buffer = {data, size, 0};
+    return mn_import(engine, name, name_bytes, mn_import_buffer_read, &buffer, &buffer, out);
+}

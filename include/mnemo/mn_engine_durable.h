@@ -1,0 +1,152 @@
+/*
+ * mn_engine_durable.h: durable engines: a data directory, a write-ahead log per shard worker,
+ * group commit, durability modes and recovery on open.
+ *
+ * mn_engine_open opens (or creates) a data directory and returns an ordinary engine
+ * (mn_engine.h): every function of that header works on it unchanged. What differs is the
+ * write path. A worker that runs a space drains up to MN_ENGINE_RUN_QUANTUM records from its
+ * mailbox, encodes them as WAL records (each carries the space's id, the space's next sequence
+ * number and a CRC32C), appends them to the worker's own log with ONE write and, per the
+ * durability mode, ONE fdatasync (group commit), then applies them and completes the callers.
+ * So a completion with MN_OK means the write is in the log (MN_DURABLE_SYNC: on disk).
+ *
+ *   MN_WAL_SYNC     acknowledged after fdatasync (the default)
+ *   MN_WAL_BATCHED  acknowledged after write(); fdatasync at most every sync_interval_ms, so
+ *                   a power loss (not a process crash) may lose that window of acknowledged
+ *                   writes
+ *   MN_WAL_NONE     never fdatasync: survives a process crash, not a power loss
+ *
+ * Creating and dropping a space are logged (and synced) by the calling thread before they take
+ * effect. Recovery reads every log directory, orders each space's records by sequence number
+ * (work stealing means one space's records may sit in several workers' logs) and replays them
+ * through the workers. A torn last record of a log is truncated; damage anywhere else stops the
+ * open with MN_ERR_CORRUPT and the file and offset in the report, unless `repair` is set, which
+ * cuts the damaged log there and reports what it dropped.
+ *
+ * Checkpoints (mn_engine_checkpoint, and a background thread) save each changed space to its
+ * own file and delete the log segments before the cut; recovery loads every checkpoint first
+ * and replays only the log records above each space's checkpointed sequence.
+ *
+ * Data directory layout:
+ * | path                     | what                                                       |
+ * |--------------------------|------------------------------------------------------------|
+ * | <path>/wal-NNN/          | worker NNN's log (mn_wal.h segments), NNN = 000 ... 255    |
+ * | <path>/spaces/ID.ckpt    | space ID's (16 hex digits) checkpoint: a header and its    |
+ * |                          | export stream (layout in mn_engine_checkpoint.c)           |
+ *
+ * Threads: as mn_engine.h. A directory must be open in at most one engine at a time (not
+ * checked: two engines appending to one directory corrupt it).
+ */
+#ifndef MN_ENGINE_DURABLE_H
+#define MN_ENGINE_DURABLE_H
+
+#include <stdint.h>
+
+#include "mn_engine.h"
+#include "mn_limits.h"
+#include "mn_status.h"
+#include "mn_wal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Durability options. Fill with mn_durable_options_default, then change fields. */
+typedef struct mn_durable_options {
+    const char *path;              /**< the data directory; created (one level) if absent */
+    mn_wal_durability durability;  /**< MN_WAL_SYNC (default), MN_WAL_BATCHED or MN_WAL_NONE */
+    uint32_t sync_interval_ms;     /**< MN_WAL_BATCHED: 1 ... MN_WAL_SYNC_INTERVAL_MS_MAX */
+    uint64_t segment_bytes;        /**< log segment size; default MN_WAL_SEGMENT_BYTES_DEFAULT */
+    uint32_t repair;               /**< 1: cut a corrupt log at the damage instead of failing */
+    uint32_t reserved;
+    /** Automatic checkpoint after this many bytes of log since the last one (background
+     *  thread); 0 turns automatic checkpoints off. Default MN_DURABLE_CHECKPOINT_LOG_BYTES. */
+    uint64_t checkpoint_log_bytes;
+} mn_durable_options;
+
+/** What recovery found and did (filled by mn_engine_open, also when it fails). */
+typedef struct mn_durable_report {
+    uint64_t logs;                 /**< log directories read */
+    uint64_t records;              /**< valid records read */
+    uint64_t replayed;             /**< records replayed into spaces */
+    uint64_t skipped;              /**< records of dropped or unknown spaces */
+    uint64_t spaces;               /**< spaces after recovery */
+    uint64_t torn_bytes;           /**< bytes of torn tails truncated (all logs) */
+    int32_t repaired;              /**< 1 when `repair` dropped damaged data */
+    int32_t reserved;
+    uint64_t dropped_bytes;        /**< repair: bytes dropped */
+    uint64_t dropped_segments;     /**< repair: whole segments dropped */
+    uint64_t damaged_offset;       /**< MN_ERR_CORRUPT or repair: offset of the damaged record */
+    char damaged_file[MN_WAL_PATH_BYTES_MAX]; /**< ... and its file ("" when none) */
+    uint64_t checkpoints;          /**< spaces loaded from checkpoint files */
+} mn_durable_report;
+
+/** What one checkpoint did (mn_engine_checkpoint). */
+typedef struct mn_checkpoint_report {
+    uint64_t spaces_written;       /**< spaces whose checkpoint file was (re)written */
+    uint64_t spaces_unchanged;     /**< spaces skipped: nothing applied since their last one */
+    uint64_t bytes_written;        /**< bytes of checkpoint files written */
+    uint64_t segments_deleted;     /**< log segments deleted (all logs) */
+} mn_checkpoint_report;
+
+/** Fills *out with the defaults: `path`, MN_WAL_SYNC, 10 ms, 64 MiB segments, no repair. */
+mn_status mn_durable_options_default(const char *path, mn_durable_options *out);
+
+/**
+ * Opens or creates the data directory durable->path, recovers its spaces, and returns a
+ * running engine. `options` may be NULL (defaults); `report` may be NULL. Errors:
+ * MN_ERR_INVALID (NULL, a bad mode or interval), MN_ERR_TOO_LARGE (path over
+ * MN_DURABLE_PATH_BYTES_MAX), MN_ERR_IO, MN_ERR_CORRUPT (report names file and offset),
+ * MN_ERR_VERSION, MN_ERR_NO_MEMORY, and mn_engine_create's errors.
+ *
+ *     mn_durable_options d;
+ *     mn_durable_options_default("/var/lib/mnemo", &d);
+ *     mn_engine *engine = NULL;
+ *     mn_status s = mn_engine_open(NULL, &d, &engine, NULL);
+ */
+mn_status mn_engine_open(const mn_engine_options *options, const mn_durable_options *durable,
+                         mn_engine **out, mn_durable_report *report);
+
+/** Writes 1 to *out for an engine from mn_engine_open, 0 for an in-memory one. */
+mn_status mn_engine_is_durable(const mn_engine *engine, uint32_t *out);
+
+/** Makes every logged write durable now (fdatasync of each worker's log; any mode but NONE). */
+mn_status mn_engine_sync(mn_engine *engine);
+
+/**
+ * Checkpoints the database now and deletes the log segments it made unnecessary: (1) the cut:
+ * each worker log's current segment number; (2) every space changed since its last checkpoint
+ * (or never checkpointed) is exported between two of its writes into
+ * <path>/spaces/<id>.ckpt.tmp, fsynced, renamed into place; the directory is fsynced; (3) each
+ * log's segments below the cut are deleted. Writes go on meanwhile: each space's worker pauses
+ * only while that one space is serialised. One checkpoint runs at a time (a second caller
+ * waits); the background thread runs the same function when the log has grown by
+ * checkpoint_log_bytes. `report` may be NULL. Callable from any thread but a completion
+ * callback. A no-op for an in-memory engine. Errors: MN_ERR_INVALID (NULL), MN_ERR_IO (a file
+ * could not be written; no segment is deleted), MN_ERR_CLOSED, MN_ERR_NO_MEMORY.
+ *
+ *     mn_checkpoint_report r;
+ *     mn_status s = mn_engine_checkpoint(engine, &r); // r.segments_deleted ...
+ */
+mn_status mn_engine_checkpoint(mn_engine *engine, mn_checkpoint_report *report);
+
+/**
+ * Lazy spaces. On open, a space whose checkpoint holds all of it (no log record above it) is
+ * not loaded: the engine keeps a stub (its id and name, ~50 bytes) and loads the checkpoint on
+ * the first mn_engine_space_open (or drop); counts and lists include stubs, and a stub's name
+ * cannot be created again. mn_engine_unload_idle turns every idle loaded space back into a
+ * stub: no handle open, nothing queued or running, and nothing taken since its last checkpoint
+ * (run mn_engine_checkpoint first). Writes the number unloaded to *unloaded (may be NULL).
+ * A no-op for an in-memory engine. Errors: MN_ERR_INVALID, MN_ERR_CLOSED, MN_ERR_NO_MEMORY.
+ *
+ *     mn_engine_checkpoint(engine, NULL);
+ *     uint64_t n = 0;
+ *     mn_engine_unload_idle(engine, &n); // n spaces now take a stub each
+ */
+mn_status mn_engine_unload_idle(mn_engine *engine, uint64_t *unloaded);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MN_ENGINE_DURABLE_H */
