@@ -65,4 +65,11 @@ extension CCore {
         }
         try check(status, "checkpoint database")
     }
+
+    /// Turns every idle, checkpointed space back into a stub; returns how many.
+    static func unloadIdleSpaces(_ engine: EngineHandle) throws(MnemoError) -> Int {
+        var unloaded: UInt64 = 0
+        try check(mn_engine_unload_idle(engine.pointer, &unloaded), "unload idle spaces")
+        return Int(unloaded)
+    }
 }

@@ -66,4 +66,21 @@ extension Database {
     public func checkpoint() async throws(MnemoError) {
         try await CCore.checkpointEngine(engine)
     }
+
+    /// Unloads every idle space: one with no open ``Space`` value, nothing queued and nothing
+    /// written since the last ``checkpoint()``. An unloaded space costs the open database a
+    /// small record (its id and name) and loads again from its checkpoint on first use.
+    ///
+    /// ```swift
+    /// try await database.checkpoint()
+    /// let unloaded = try database.unloadIdleSpaces()   // memory back from idle tenants
+    /// let alice = try database.space("alice")          // loads alice again
+    /// ```
+    ///
+    /// - Returns: how many spaces were unloaded (0 for an in-memory database).
+    /// - Throws: ``MnemoError/Code/closed`` after ``close()``.
+    @discardableResult
+    public func unloadIdleSpaces() throws(MnemoError) -> Int {
+        try CCore.unloadIdleSpaces(engine)
+    }
 }

@@ -100,6 +100,38 @@ import Testing
         try await Database(options: DatabaseOptions(workers: 1)).checkpoint()
     }
 
+    @Test func idleSpacesUnloadAndLoadAgain() async throws {
+        let path = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let vectors = EngineVectors.make(10, dimension: 8, seed: 5)
+        let database = try Database(path: path, options: Self.options(.sync))
+        for name in ["a", "b"] {
+            let space = try await database.createSpace(name, dimension: 8, metric: .l2)
+            try await space.insert(contentsOf: (0..<5).map { Memory(id: "\(name)\($0)", vector: vectors[$0], text: name) })
+        }
+        // Not checkpointed yet: nothing may be unloaded.
+        #expect(try database.unloadIdleSpaces() == 0)
+        try await database.checkpoint()
+        #expect(try database.unloadIdleSpaces() == 2)
+        #expect(database.spaces().sorted() == ["a", "b"])
+        do {
+            let a = try database.space("a")          // loads "a" from its checkpoint
+            #expect(a.stats().count == 5)
+            #expect(try await a.get("a2")?.vector == vectors[2])
+            // "a" has an open handle and "b" is unloaded already: nothing to do.
+            #expect(try database.unloadIdleSpaces() == 0)
+        }
+        // "a" again once its handle is gone (its worker may still be finishing the load).
+        var unloaded = 0
+        for _ in 0..<100 where unloaded == 0 {
+            unloaded = try database.unloadIdleSpaces()
+            if unloaded == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(unloaded == 1)
+        await database.close()
+        #expect(try Database(options: DatabaseOptions(workers: 1)).unloadIdleSpaces() == 0)
+    }
+
     @Test func inMemoryDatabaseIsNotDurable() throws {
         let database = try Database(options: DatabaseOptions(workers: 1))
         #expect(!database.isDurable)
@@ -109,8 +141,13 @@ import Testing
     @Test func corruptLogThrowsUnlessRepaired() async throws {
         let path = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: path) }
+        // One worker, so one log holds every record in order: the damage in its middle falls
+        // after k0. (With two, a stolen k0 can be the only record of the other log, and the
+        // damage would then hit k0 itself.)
+        var single = Self.options(.sync)
+        single.workers = 1
         do {
-            let database = try Database(path: path, options: Self.options(.sync))
+            let database = try Database(path: path, options: single)
             let space = try await database.createSpace("s", dimension: 4, metric: .l2)
             for i in 0..<30 {
                 try await space.insert(Memory(id: "k\(i)", vector: [Float(i), 1, 2, 3], text: "value \(i)"))
@@ -125,13 +162,13 @@ import Testing
             try bytes.write(to: URL(fileURLWithPath: segment))
         }
         do {
-            _ = try Database(path: path, options: Self.options(.sync))
+            _ = try Database(path: path, options: single)
             Issue.record("a corrupt log was opened")
         } catch {
             #expect(error.code == .corrupt)
             #expect(error.message.contains(".wal"))
         }
-        var repair = Self.options(.sync)
+        var repair = single
         repair.repairLog = true
         let repaired = try Database(path: path, options: repair)
         #expect(try await repaired.space("s").get("k0") != nil)
