@@ -6,14 +6,7 @@ import Foundation
 
 extension CCore {
     static func openEngine(path: String, _ options: DatabaseOptions) throws(MnemoError) -> EngineHandle {
-        var c = mn_engine_options()
-        mn_engine_options_default(&c)
-        c.workers = UInt32(clamping: options.workers ?? 0)
-        c.pin_workers = options.pinWorkers ? 1 : 0
-        c.stealing = options.workStealing ? 1 : 0
-        c.mailbox_depth = UInt32(clamping: options.mailboxDepth)
-        c.content_bytes_max = UInt64(clamping: options.maxContentBytes)
-        c.parallel_batch_min = UInt32(clamping: options.parallelBatchThreshold)
+        var c = engineOptions(options)
         var pointer: OpaquePointer?
         var report = mn_durable_report()
         let status: mn_status = path.withCString { cPath in

@@ -79,7 +79,8 @@ private func withUTF8<R>(_ string: String, _ body: (UnsafePointer<CChar>?, UInt3
 extension CCore {
     // MARK: - Engine
 
-    static func createEngine(_ options: DatabaseOptions) throws(MnemoError) -> EngineHandle {
+    /// The C engine options for `options`.
+    static func engineOptions(_ options: DatabaseOptions) -> mn_engine_options {
         var c = mn_engine_options()
         mn_engine_options_default(&c)
         c.workers = UInt32(clamping: options.workers ?? 0)
@@ -88,6 +89,11 @@ extension CCore {
         c.mailbox_depth = UInt32(clamping: options.mailboxDepth)
         c.content_bytes_max = UInt64(clamping: options.maxContentBytes)
         c.parallel_batch_min = UInt32(clamping: options.parallelBatchThreshold)
+        return c
+    }
+
+    static func createEngine(_ options: DatabaseOptions) throws(MnemoError) -> EngineHandle {
+        var c = engineOptions(options)
         var pointer: OpaquePointer?
         try check(mn_engine_create(&c, &pointer), "create database")
         guard let pointer else { throw MnemoError(.outOfMemory, "create database returned no engine") }
@@ -136,17 +142,7 @@ extension CCore {
     static func createSpace(_ engine: EngineHandle, name: String, dimension: Int, metric: Metric,
                             parameters: HNSWIndex.Parameters) throws(MnemoError) -> SpaceHandle {
         try checkName(name)
-        guard dimension > 0, dimension <= Int(MN_DIMENSION_MAX) else {
-            throw MnemoError(.wrongDimension, "dimension \(dimension) is not in 1...\(MN_DIMENSION_MAX)")
-        }
-        guard let m = UInt32(exactly: parameters.m), let ef = UInt32(exactly: parameters.efConstruction) else {
-            throw MnemoError(.invalidArgument, "m and efConstruction must be positive 32-bit values")
-        }
-        var params = mn_hnsw_params()
-        mn_hnsw_params_default(UInt32(dimension), metric.cValue, &params)
-        params.m = m
-        params.ef_construction = ef
-        params.seed = parameters.seed
+        var params = try hnswParams(dimension: dimension, metric: metric, parameters: parameters)
         var pointer: OpaquePointer?
         let status = withUTF8(name) { mn_engine_space_create(engine.pointer, $0, $1, &params, &pointer) }
         try check(status, "create space \"\(name)\"")

@@ -14,9 +14,9 @@ enum CCore {
                          offendingIndex: offendingIndex)
     }
 
-    /// Creates an index.
-    static func createIndex(dimension: Int, metric: Metric,
-                            parameters: HNSWIndex.Parameters) throws(MnemoError) -> OpaquePointer {
+    /// The C parameters of an index (or a space's index), checked for what C cannot express.
+    static func hnswParams(dimension: Int, metric: Metric,
+                           parameters: HNSWIndex.Parameters) throws(MnemoError) -> mn_hnsw_params {
         guard dimension > 0, dimension <= Int(MN_DIMENSION_MAX) else {
             throw MnemoError(.wrongDimension, "dimension \(dimension) is not in 1...\(MN_DIMENSION_MAX)")
         }
@@ -28,6 +28,13 @@ enum CCore {
         params.m = m
         params.ef_construction = ef
         params.seed = parameters.seed
+        return params
+    }
+
+    /// Creates an index.
+    static func createIndex(dimension: Int, metric: Metric,
+                            parameters: HNSWIndex.Parameters) throws(MnemoError) -> OpaquePointer {
+        var params = try hnswParams(dimension: dimension, metric: metric, parameters: parameters)
         var handle: OpaquePointer?
         try check(mn_hnsw_create(&params, &handle), "create index")
         guard let handle else { throw MnemoError(.outOfMemory, "create index returned no handle") }

@@ -19,27 +19,6 @@
 #define QUERIES 100
 #define K 10
 
-typedef struct mn_bytes {
-    uint8_t *data;
-    size_t size;
-    size_t capacity;
-} mn_bytes;
-
-static mn_status mn_bytes_write(void *context, const void *data, size_t size) {
-    mn_bytes *bytes = context;
-    if (bytes->size + size > bytes->capacity) {
-        size_t capacity = bytes->capacity ? bytes->capacity : 4096;
-        while (capacity < bytes->size + size) capacity *= 2;
-        uint8_t *grown = realloc(bytes->data, capacity);
-        if (!grown) return MN_ERR_NO_MEMORY;
-        bytes->data = grown;
-        bytes->capacity = capacity;
-    }
-    memcpy(bytes->data + bytes->size, data, size);
-    bytes->size += size;
-    return MN_OK;
-}
-
 static double recall_of(mn_hnsw *index, mn_metric metric, const float *data, size_t count,
                         const float *queries, const unsigned char *removed, uint32_t ef) {
     double total = 0;

@@ -17,27 +17,6 @@
 #define COUNT 300
 #define ROUNDS 40000
 
-typedef struct mn_bytes {
-    uint8_t *data;
-    size_t size;
-    size_t capacity;
-} mn_bytes;
-
-static mn_status mn_bytes_write(void *context, const void *data, size_t size) {
-    mn_bytes *bytes = context;
-    if (bytes->size + size > bytes->capacity) {
-        size_t capacity = bytes->capacity ? bytes->capacity : 4096;
-        while (capacity < bytes->size + size) capacity *= 2;
-        uint8_t *grown = realloc(bytes->data, capacity);
-        if (!grown) return MN_ERR_NO_MEMORY;
-        bytes->data = grown;
-        bytes->capacity = capacity;
-    }
-    memcpy(bytes->data + bytes->size, data, size);
-    bytes->size += size;
-    return MN_OK;
-}
-
 static void exercise(mn_hnsw *index) {
     float query[DIM] = {0.1f, -0.2f, 0.3f, 0.0f, 0.5f, -0.1f, 0.2f, 0.4f};
     mn_hnsw_result results[10];

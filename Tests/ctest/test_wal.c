@@ -554,8 +554,8 @@ static void test_corruption(void) {
     segment_path(dir, 1, first);
     uint8_t header[MN_WAL_SEGMENT_HEADER_SIZE];
     mn_wal_encode_segment_header(1, 0, header);
-    mn_wal_put_u32(header + MN_WAL_SH_VERSION, 2);
-    mn_wal_put_u32(header + MN_WAL_SH_CRC, mn_crc32c(0, header, MN_WAL_SH_CRC));
+    mn_put_u32(header + MN_WAL_SH_VERSION, 2);
+    mn_put_u32(header + MN_WAL_SH_CRC, mn_crc32c(0, header, MN_WAL_SH_CRC));
     patch_file(first, 0, header, sizeof(header));
     CHECK_STATUS(mn_wal_recover(dir, MN_WAL_RECOVER_REPAIR, NULL, NULL, &report), MN_ERR_VERSION);
     /* A header naming another segment number is corruption. */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "util/mn_bytes.h"
 #include "assoc/mn_assoc_internal.h"
 
 #define MN_ASSOC_IO_VERSION_1 1u
@@ -38,22 +39,6 @@
 #define MN_ASSOC_IO_LINK_SIZE 12u
 static const char mn_assoc_magic[8] = {'M', 'N', 'E', 'M', 'O', 'A', 'S', 'C'};
 
-static void mn_put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void mn_put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t mn_get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-static uint64_t mn_get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 /* ---- writing ---- */
 
@@ -91,18 +76,6 @@ static int mn_assoc_compare_entry(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-typedef struct mn_assoc_writer {
-    mn_write_fn write;
-    void *context;
-    XXH64_state_t *hash;
-} mn_assoc_writer;
-
-static mn_status mn_assoc_emit(mn_assoc_writer *writer, const void *data, size_t size) {
-    if (size == 0) return MN_OK;
-    XXH64_update(writer->hash, data, size);
-    return writer->write(writer->context, data, size);
-}
-
 mn_status mn_assoc_save(const mn_assoc *assoc, mn_write_fn write, void *context) {
     if (!assoc || !write) return MN_ERR_INVALID;
     /* The writer calls this, so the lists cannot change underneath; a read section would only
@@ -114,7 +87,7 @@ mn_status mn_assoc_save(const mn_assoc *assoc, mn_write_fn write, void *context)
         return MN_ERR_NO_MEMORY;
     }
     if (collect.count > 1) qsort(collect.entries, collect.count, sizeof(mn_assoc_entry), mn_assoc_compare_entry);
-    mn_assoc_writer writer = {write, context, XXH64_createState()};
+    mn_hashed_writer writer = {write, context, XXH64_createState()};
     uint8_t *record = malloc(MN_ASSOC_IO_NODE_SIZE + (size_t)MN_ASSOC_DEGREE_MAX * MN_ASSOC_IO_LINK_SIZE);
     mn_status status = MN_OK;
     if (!writer.hash || !record) {
@@ -127,7 +100,7 @@ mn_status mn_assoc_save(const mn_assoc *assoc, mn_write_fn write, void *context)
     mn_put_u32(header + MN_ASSOC_IO_VERSION, MN_ASSOC_IO_VERSION_1);
     mn_put_u64(header + MN_ASSOC_IO_NODES, collect.count);
     mn_put_u64(header + MN_ASSOC_IO_LINKS, collect.links);
-    status = mn_assoc_emit(&writer, header, sizeof(header));
+    status = mn_hashed_write(&writer, header, sizeof(header));
     for (size_t i = 0; i < collect.count && status == MN_OK; i++) {
         const mn_assoc_list *list = collect.entries[i].list;
         mn_put_u64(record, collect.entries[i].id);
@@ -139,7 +112,7 @@ mn_status mn_assoc_save(const mn_assoc *assoc, mn_write_fn write, void *context)
             mn_put_u64(record + size, list->links[j].id);
             mn_put_u32(record + size + 8, bits);
         }
-        status = mn_assoc_emit(&writer, record, size);
+        status = mn_hashed_write(&writer, record, size);
     }
     if (status == MN_OK) {
         uint8_t trailer[8];
@@ -155,23 +128,10 @@ done:
 
 /* ---- reading ---- */
 
-typedef struct mn_assoc_reader {
-    mn_read_fn read;
-    void *context;
-    XXH64_state_t *hash;
-} mn_assoc_reader;
-
-static mn_status mn_assoc_take(mn_assoc_reader *reader, void *data, size_t size) {
-    if (size == 0) return MN_OK;
-    mn_status status = reader->read(reader->context, data, size);
-    if (status == MN_OK) XXH64_update(reader->hash, data, size);
-    return status;
-}
-
 mn_status mn_assoc_load(mn_read_fn read, void *context, mn_assoc **out) {
     if (!read || !out) return MN_ERR_INVALID;
     *out = NULL;
-    mn_assoc_reader reader = {read, context, XXH64_createState()};
+    mn_hashed_reader reader = {read, context, XXH64_createState()};
     uint8_t *buffer = malloc((size_t)MN_ASSOC_DEGREE_MAX * MN_ASSOC_IO_LINK_SIZE);
     mn_assoc *assoc = NULL;
     mn_status status = MN_OK;
@@ -181,7 +141,7 @@ mn_status mn_assoc_load(mn_read_fn read, void *context, mn_assoc **out) {
     }
     XXH64_reset(reader.hash, 0);
     uint8_t header[MN_ASSOC_IO_HEADER_SIZE];
-    if ((status = mn_assoc_take(&reader, header, sizeof(header))) != MN_OK) goto fail;
+    if ((status = mn_hashed_read(&reader, header, sizeof(header))) != MN_OK) goto fail;
     if (memcmp(header + MN_ASSOC_IO_MAGIC, mn_assoc_magic, 8) != 0 ||
         mn_get_u32(header + MN_ASSOC_IO_VERSION) != MN_ASSOC_IO_VERSION_1) {
         status = MN_ERR_VERSION;
@@ -198,7 +158,7 @@ mn_status mn_assoc_load(mn_read_fn read, void *context, mn_assoc **out) {
     uint64_t seen = 0, previous = 0;
     for (uint64_t n = 0; n < nodes; n++) {
         uint8_t record[MN_ASSOC_IO_NODE_SIZE];
-        if ((status = mn_assoc_take(&reader, record, sizeof(record))) != MN_OK) goto fail;
+        if ((status = mn_hashed_read(&reader, record, sizeof(record))) != MN_OK) goto fail;
         uint64_t id = mn_get_u64(record);
         uint32_t count = mn_get_u32(record + 8);
         if ((n > 0 && id <= previous) || count == 0 || count > MN_ASSOC_DEGREE_MAX || seen + count > links) {
@@ -206,7 +166,7 @@ mn_status mn_assoc_load(mn_read_fn read, void *context, mn_assoc **out) {
             goto fail;
         }
         previous = id;
-        if ((status = mn_assoc_take(&reader, buffer, (size_t)count * MN_ASSOC_IO_LINK_SIZE)) != MN_OK) goto fail;
+        if ((status = mn_hashed_read(&reader, buffer, (size_t)count * MN_ASSOC_IO_LINK_SIZE)) != MN_OK) goto fail;
         for (uint32_t j = 0; j < count; j++) {
             const uint8_t *p = buffer + (size_t)j * MN_ASSOC_IO_LINK_SIZE;
             uint64_t to = mn_get_u64(p);

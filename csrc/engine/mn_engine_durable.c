@@ -59,6 +59,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/mn_bytes.h"
 #include "engine/mn_engine_durable_internal.h"
 #include "engine/mn_engine_internal.h"
 #include "mnemo/mn_engine_durable.h"
@@ -92,18 +93,6 @@ _Static_assert(MN_DURABLE_CR_SEED + 8 == MN_DURABLE_CR_HEADER, "creation payload
 
 /* struct mn_durable and mn_durable_log: mn_engine_durable_internal.h */
 
-static void mn_put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void mn_put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint32_t mn_get32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static uint64_t mn_get64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
 
 /* ---- encoding ---- */
 
@@ -118,9 +107,9 @@ static uint64_t mn_op_payload_bytes(const mn_op *op) {
 
 static void mn_op_encode(const mn_op *op, uint8_t *out) {
     uint64_t n = op->count;
-    mn_put32(out + MN_DURABLE_OP_DIMENSION, op->dimension);
-    mn_put32(out + MN_DURABLE_OP_RESERVED, 0);
-    mn_put64(out + MN_DURABLE_OP_COUNT, n);
+    mn_put_u32(out + MN_DURABLE_OP_DIMENSION, op->dimension);
+    mn_put_u32(out + MN_DURABLE_OP_RESERVED, 0);
+    mn_put_u64(out + MN_DURABLE_OP_COUNT, n);
     uint8_t *p = out + MN_DURABLE_OP_HEADER;
     memcpy(p, op->id_offsets, 8u * (n + 1));
     p += 8u * (n + 1);
@@ -272,13 +261,13 @@ mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space
     pthread_rwlock_rdlock(&d->create_lock);
     space->space_id = atomic_fetch_add_explicit(&d->next_space_id, 1, memory_order_relaxed);
     uint8_t payload[MN_DURABLE_CR_HEADER + MN_ENGINE_NAME_BYTES_MAX];
-    mn_put32(payload + MN_DURABLE_CR_NAME_BYTES, space->name_bytes);
-    mn_put32(payload + MN_DURABLE_CR_DIMENSION, space->params.dimension);
-    mn_put32(payload + MN_DURABLE_CR_METRIC, (uint32_t)space->params.metric);
-    mn_put32(payload + MN_DURABLE_CR_M, space->params.m);
-    mn_put32(payload + MN_DURABLE_CR_EF, space->params.ef_construction);
-    mn_put32(payload + MN_DURABLE_CR_RESERVED, 0);
-    mn_put64(payload + MN_DURABLE_CR_SEED, space->params.seed);
+    mn_put_u32(payload + MN_DURABLE_CR_NAME_BYTES, space->name_bytes);
+    mn_put_u32(payload + MN_DURABLE_CR_DIMENSION, space->params.dimension);
+    mn_put_u32(payload + MN_DURABLE_CR_METRIC, (uint32_t)space->params.metric);
+    mn_put_u32(payload + MN_DURABLE_CR_M, space->params.m);
+    mn_put_u32(payload + MN_DURABLE_CR_EF, space->params.ef_construction);
+    mn_put_u32(payload + MN_DURABLE_CR_RESERVED, 0);
+    mn_put_u64(payload + MN_DURABLE_CR_SEED, space->params.seed);
     memcpy(payload + MN_DURABLE_CR_HEADER, space->name, space->name_bytes);
     mn_wal_record record = {
         .space = space->space_id,
@@ -430,9 +419,9 @@ static mn_status mn_replay_decode(const mn_replay_entry *entry, const struct mn_
     const uint8_t *p = entry->payload;
     uint64_t size = entry->payload_bytes;
     if (size < MN_DURABLE_OP_HEADER + 8) return MN_ERR_CORRUPT;
-    uint32_t dimension = mn_get32(p + MN_DURABLE_OP_DIMENSION);
-    uint64_t n = mn_get64(p + MN_DURABLE_OP_COUNT);
-    if (mn_get32(p + MN_DURABLE_OP_RESERVED) != 0) return MN_ERR_CORRUPT;
+    uint32_t dimension = mn_get_u32(p + MN_DURABLE_OP_DIMENSION);
+    uint64_t n = mn_get_u64(p + MN_DURABLE_OP_COUNT);
+    if (mn_get_u32(p + MN_DURABLE_OP_RESERVED) != 0) return MN_ERR_CORRUPT;
     if (n > MN_ENGINE_BATCH_COUNT_MAX || dimension > MN_DIMENSION_MAX) return MN_ERR_CORRUPT;
     /* Each kind's shape: memories per record and vector width (see mn_engine_internal.h). */
     uint64_t count_expected = entry->type == MN_OP_BATCH ? n : 1;
@@ -454,16 +443,16 @@ static mn_status mn_replay_decode(const mn_replay_entry *entry, const struct mn_
     if (fixed > size) return MN_ERR_CORRUPT;
     const uint8_t *ids_at = p + MN_DURABLE_OP_HEADER;
     const uint8_t *contents_at = ids_at + 8u * (n + 1);
-    uint64_t id_total = mn_get64(ids_at + 8u * n);
-    uint64_t content_total = mn_get64(contents_at + 8u * n);
-    if (mn_get64(ids_at) != 0 || mn_get64(contents_at) != 0) return MN_ERR_CORRUPT;
+    uint64_t id_total = mn_get_u64(ids_at + 8u * n);
+    uint64_t content_total = mn_get_u64(contents_at + 8u * n);
+    if (mn_get_u64(ids_at) != 0 || mn_get_u64(contents_at) != 0) return MN_ERR_CORRUPT;
     if (id_total > size || content_total > size || fixed + id_total + content_total != size) {
         return MN_ERR_CORRUPT;
     }
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t a = mn_get64(ids_at + 8u * i), b = mn_get64(ids_at + 8u * (i + 1));
+        uint64_t a = mn_get_u64(ids_at + 8u * i), b = mn_get_u64(ids_at + 8u * (i + 1));
         if (b <= a || b - a > MN_ENGINE_ID_BYTES_MAX) return MN_ERR_CORRUPT;
-        uint64_t c = mn_get64(contents_at + 8u * i), e = mn_get64(contents_at + 8u * (i + 1));
+        uint64_t c = mn_get_u64(contents_at + 8u * i), e = mn_get_u64(contents_at + 8u * (i + 1));
         if (e < c) return MN_ERR_CORRUPT;
     }
     /* One block holding the op header and the payload's arrays (freed by mn_space_apply). */
@@ -492,19 +481,19 @@ static mn_status mn_replay_create(struct mn_engine *engine, const mn_replay_entr
                                   mn_space **out) {
     if (entry->payload_bytes < MN_DURABLE_CR_HEADER) return MN_ERR_CORRUPT;
     const uint8_t *p = entry->payload;
-    uint32_t name_bytes = mn_get32(p + MN_DURABLE_CR_NAME_BYTES);
+    uint32_t name_bytes = mn_get_u32(p + MN_DURABLE_CR_NAME_BYTES);
     if (name_bytes == 0 || name_bytes > MN_ENGINE_NAME_BYTES_MAX ||
         MN_DURABLE_CR_HEADER + name_bytes != entry->payload_bytes) {
         return MN_ERR_CORRUPT;
     }
     mn_hnsw_params params;
-    mn_status status = mn_hnsw_params_default(mn_get32(p + MN_DURABLE_CR_DIMENSION),
-                                              (mn_metric)mn_get32(p + MN_DURABLE_CR_METRIC),
+    mn_status status = mn_hnsw_params_default(mn_get_u32(p + MN_DURABLE_CR_DIMENSION),
+                                              (mn_metric)mn_get_u32(p + MN_DURABLE_CR_METRIC),
                                               &params);
     if (status != MN_OK) return MN_ERR_CORRUPT;
-    params.m = mn_get32(p + MN_DURABLE_CR_M);
-    params.ef_construction = mn_get32(p + MN_DURABLE_CR_EF);
-    params.seed = mn_get64(p + MN_DURABLE_CR_SEED);
+    params.m = mn_get_u32(p + MN_DURABLE_CR_M);
+    params.ef_construction = mn_get_u32(p + MN_DURABLE_CR_EF);
+    params.seed = mn_get_u64(p + MN_DURABLE_CR_SEED);
     engine->durable->replay_space_id = entry->space;
     status = mn_engine_space_create(engine, (const char *)p + MN_DURABLE_CR_HEADER,
                                               name_bytes, &params, out);

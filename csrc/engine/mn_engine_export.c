@@ -56,6 +56,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "util/mn_bytes.h"
 #include "assoc/mn_assoc_internal.h"
 #include "engine/mn_engine_internal.h"
 #include "util/mn_rcu.h"
@@ -82,22 +83,6 @@
 #define MN_EXPORT_TRAILER_SIZE 8u
 static const char mn_export_magic[8] = {'M', 'N', 'E', 'M', 'O', 'S', 'P', 'C'};
 
-static void mn_put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void mn_put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t mn_get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-static uint64_t mn_get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 /* ---- the rendezvous between a waiting thread and the worker applying its op ---- */
 

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "util/mn_bytes.h"
 #include "hnsw/mn_hnsw_internal.h"
 
 #define MN_HNSW_FORMAT_VERSION 1u
@@ -39,40 +40,13 @@ static const char mn_hnsw_magic[8] = {'M', 'N', 'E', 'M', 'O', 'H', 'N', 'S'};
 
 /* ---- little-endian helpers ---- */
 
-static void mn_put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void mn_put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t mn_get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-static uint64_t mn_get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 /* ---- writing ---- */
 
-typedef struct mn_writer {
-    mn_write_fn write;
-    void *context;
-    XXH64_state_t *hash;
-} mn_writer;
-
-static mn_status mn_emit(mn_writer *writer, const void *data, size_t size) {
-    if (size == 0) return MN_OK;
-    XXH64_update(writer->hash, data, size);
-    return writer->write(writer->context, data, size);
-}
 
 mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context) {
     if (!index || !write) return MN_ERR_INVALID;
-    mn_writer writer = {write, context, XXH64_createState()};
+    mn_hashed_writer writer = {write, context, XXH64_createState()};
     if (!writer.hash) return MN_ERR_NO_MEMORY;
     XXH64_reset(writer.hash, 0);
     const uint32_t dimension = index->params.dimension;
@@ -100,7 +74,7 @@ mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context) {
     mn_put_u32(header + 40, slots);
     mn_put_u32(header + 44, (uint32_t)atomic_load(&index->live_count));
     mn_put_u64(header + 48, atomic_load(&index->entry));
-    mn_status status = mn_emit(&writer, header, sizeof(header));
+    mn_status status = mn_hashed_write(&writer, header, sizeof(header));
 
     for (uint32_t slot = 0; slot < slots && status == MN_OK; slot++) {
         mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
@@ -125,7 +99,7 @@ mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context) {
                 for (uint32_t i = 0; i < count; i++, size += 4) mn_put_u32(record + size, links->slots[i]);
             }
         }
-        status = mn_emit(&writer, record, size);
+        status = mn_hashed_write(&writer, record, size);
     }
     mn_rcu_read_unlock();
     pthread_rwlock_unlock(&index->writers);
@@ -141,31 +115,19 @@ mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context) {
 
 /* ---- reading ---- */
 
-typedef struct mn_reader {
-    mn_read_fn read;
-    void *context;
-    XXH64_state_t *hash;
-} mn_reader;
-
-static mn_status mn_take(mn_reader *reader, void *data, size_t size) {
-    if (size == 0) return MN_OK;
-    mn_status status = reader->read(reader->context, data, size);
-    if (status == MN_OK) XXH64_update(reader->hash, data, size);
-    return status;
-}
 
 /* Reads and checks one node record (after its state byte) into `slot`. */
-static mn_status mn_load_node(mn_hnsw *index, mn_reader *reader, uint32_t slot, uint32_t slots,
+static mn_status mn_load_node(mn_hnsw *index, mn_hashed_reader *reader, uint32_t slot, uint32_t slots,
                               uint8_t *buffer) {
     const uint32_t dimension = index->params.dimension;
-    mn_status status = mn_take(reader, buffer, 12);
+    mn_status status = mn_hashed_read(reader, buffer, 12);
     if (status != MN_OK) return status;
     mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
     node->id = mn_get_u64(buffer);
     uint32_t level = mn_get_u32(buffer + 8);
     if (level > MN_HNSW_LEVEL_MAX) return MN_ERR_CORRUPT;
     node->level = level;
-    if ((status = mn_take(reader, buffer, (size_t)dimension * 4)) != MN_OK) return status;
+    if ((status = mn_hashed_read(reader, buffer, (size_t)dimension * 4)) != MN_OK) return status;
     float *vector = mn_hnsw_vector(node);
     for (uint32_t i = 0; i < dimension; i++) {
         uint32_t bits = mn_get_u32(buffer + 4 * (size_t)i);
@@ -175,10 +137,10 @@ static mn_status mn_load_node(mn_hnsw *index, mn_reader *reader, uint32_t slot, 
     if ((status = mn_hnsw_node_init_upper(node, level)) != MN_OK) return status;
     atomic_fetch_add_explicit(&index->list_bytes, (int64_t)(level * sizeof(void *)), memory_order_relaxed);
     for (uint32_t l = 0; l <= level; l++) {
-        if ((status = mn_take(reader, buffer, 4)) != MN_OK) return status;
+        if ((status = mn_hashed_read(reader, buffer, 4)) != MN_OK) return status;
         uint32_t count = mn_get_u32(buffer);
         if (count > (l == 0 ? index->m_base : index->m_upper)) return MN_ERR_CORRUPT;
-        if ((status = mn_take(reader, buffer, (size_t)count * 4)) != MN_OK) return status;
+        if ((status = mn_hashed_read(reader, buffer, (size_t)count * 4)) != MN_OK) return status;
         if (count == 0) continue;
         mn_hnsw_links *links = mn_hnsw_links_new(index, count);
         if (!links) return MN_ERR_NO_MEMORY;
@@ -211,13 +173,13 @@ static mn_status mn_load_check_links(mn_hnsw *index, uint32_t slots) {
 
 mn_status mn_hnsw_load(mn_read_fn read, void *context, mn_hnsw **out) {
     if (!read || !out) return MN_ERR_INVALID;
-    mn_reader reader = {read, context, XXH64_createState()};
+    mn_hashed_reader reader = {read, context, XXH64_createState()};
     if (!reader.hash) return MN_ERR_NO_MEMORY;
     XXH64_reset(reader.hash, 0);
     mn_hnsw *index = NULL;
     uint8_t *buffer = NULL;
     uint8_t header[MN_HNSW_HEADER_SIZE];
-    mn_status status = mn_take(&reader, header, sizeof(header));
+    mn_status status = mn_hashed_read(&reader, header, sizeof(header));
     if (status != MN_OK) goto fail;
     if (memcmp(header, mn_hnsw_magic, 8) != 0 || mn_get_u32(header + 8) != MN_HNSW_FORMAT_VERSION) {
         status = MN_ERR_VERSION;
@@ -253,7 +215,7 @@ mn_status mn_hnsw_load(mn_read_fn read, void *context, mn_hnsw **out) {
     uint32_t deleted_seen = 0;
     for (uint32_t slot = 0; slot < slots; slot++) {
         uint8_t state;
-        if ((status = mn_take(&reader, &state, 1)) != MN_OK) goto fail;
+        if ((status = mn_hashed_read(&reader, &state, 1)) != MN_OK) goto fail;
         /* Storage grows as records arrive, so a forged slot count cannot reserve memory. */
         if ((status = mn_hnsw_ensure_slots(index, slot + 1)) != MN_OK) goto fail;
         atomic_store_explicit(&index->next_slot, slot + 1, memory_order_relaxed);

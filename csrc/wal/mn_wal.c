@@ -120,22 +120,22 @@ mn_status mn_wal_list_segments(const char *directory, uint64_t **numbers, size_t
 void mn_wal_encode_segment_header(uint64_t number, uint64_t previous_size, uint8_t *out) {
     memset(out, 0, MN_WAL_SEGMENT_HEADER_SIZE);
     memcpy(out + MN_WAL_SH_MAGIC, mn_wal_segment_magic, 8);
-    mn_wal_put_u32(out + MN_WAL_SH_VERSION, MN_WAL_FORMAT_VERSION);
-    mn_wal_put_u64(out + MN_WAL_SH_NUMBER, number);
-    mn_wal_put_u64(out + MN_WAL_SH_PREVIOUS, previous_size);
-    mn_wal_put_u32(out + MN_WAL_SH_CRC, mn_crc32c(0, out, MN_WAL_SH_CRC));
+    mn_put_u32(out + MN_WAL_SH_VERSION, MN_WAL_FORMAT_VERSION);
+    mn_put_u64(out + MN_WAL_SH_NUMBER, number);
+    mn_put_u64(out + MN_WAL_SH_PREVIOUS, previous_size);
+    mn_put_u32(out + MN_WAL_SH_CRC, mn_crc32c(0, out, MN_WAL_SH_CRC));
 }
 
 size_t mn_wal_encode_record(const mn_wal_record *record, uint8_t *out) {
-    mn_wal_put_u32(out + MN_WAL_RH_MAGIC, MN_WAL_RECORD_MAGIC);
-    mn_wal_put_u32(out + MN_WAL_RH_LENGTH, record->payload_bytes);
-    mn_wal_put_u32(out + MN_WAL_RH_TYPE, record->type);
-    mn_wal_put_u64(out + MN_WAL_RH_SPACE, record->space);
-    mn_wal_put_u64(out + MN_WAL_RH_SEQUENCE, record->sequence);
+    mn_put_u32(out + MN_WAL_RH_MAGIC, MN_WAL_RECORD_MAGIC);
+    mn_put_u32(out + MN_WAL_RH_LENGTH, record->payload_bytes);
+    mn_put_u32(out + MN_WAL_RH_TYPE, record->type);
+    mn_put_u64(out + MN_WAL_RH_SPACE, record->space);
+    mn_put_u64(out + MN_WAL_RH_SEQUENCE, record->sequence);
     if (record->payload_bytes > 0)
         memcpy(out + MN_WAL_RECORD_HEADER_SIZE, record->payload, record->payload_bytes);
     size_t size = MN_WAL_RECORD_HEADER_SIZE + (size_t)record->payload_bytes;
-    mn_wal_put_u32(out + MN_WAL_RH_CRC, mn_crc32c(0, out + MN_WAL_RH_LENGTH, size - MN_WAL_RH_LENGTH));
+    mn_put_u32(out + MN_WAL_RH_CRC, mn_crc32c(0, out + MN_WAL_RH_LENGTH, size - MN_WAL_RH_LENGTH));
     return size;
 }
 
@@ -143,19 +143,19 @@ int mn_wal_check_record(const uint8_t *image, uint64_t size, uint64_t offset, mn
                         uint64_t *record_size) {
     if (offset > size || size - offset < MN_WAL_RECORD_HEADER_SIZE) return 0;
     const uint8_t *p = image + offset;
-    if (mn_wal_get_u32(p + MN_WAL_RH_MAGIC) != MN_WAL_RECORD_MAGIC) return 0;
-    uint32_t length = mn_wal_get_u32(p + MN_WAL_RH_LENGTH);
+    if (mn_get_u32(p + MN_WAL_RH_MAGIC) != MN_WAL_RECORD_MAGIC) return 0;
+    uint32_t length = mn_get_u32(p + MN_WAL_RH_LENGTH);
     if (length > MN_WAL_PAYLOAD_BYTES_MAX) return 0;
     uint64_t total = (uint64_t)MN_WAL_RECORD_HEADER_SIZE + length;
     if (size - offset < total) return 0;
-    if (mn_crc32c(0, p + MN_WAL_RH_LENGTH, (size_t)total - MN_WAL_RH_LENGTH) != mn_wal_get_u32(p + MN_WAL_RH_CRC))
+    if (mn_crc32c(0, p + MN_WAL_RH_LENGTH, (size_t)total - MN_WAL_RH_LENGTH) != mn_get_u32(p + MN_WAL_RH_CRC))
         return 0;
-    uint32_t type = mn_wal_get_u32(p + MN_WAL_RH_TYPE);
+    uint32_t type = mn_get_u32(p + MN_WAL_RH_TYPE);
     if (type == 0) return 0;
     record->type = type;
     record->payload_bytes = length;
-    record->space = mn_wal_get_u64(p + MN_WAL_RH_SPACE);
-    record->sequence = mn_wal_get_u64(p + MN_WAL_RH_SEQUENCE);
+    record->space = mn_get_u64(p + MN_WAL_RH_SPACE);
+    record->sequence = mn_get_u64(p + MN_WAL_RH_SEQUENCE);
     record->payload = p + MN_WAL_RECORD_HEADER_SIZE;
     *record_size = total;
     return 1;

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/mn_bytes.h"
 #include "mnemo/mn_wal.h"
 
 #define MN_WAL_FORMAT_VERSION 1u
@@ -69,22 +70,6 @@ _Static_assert(MN_WAL_SEGMENT_HEADER_SIZE < MN_WAL_SEGMENT_BYTES_MIN, "a segment
 
 extern const char mn_wal_segment_magic[8];
 
-static inline void mn_wal_put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void mn_wal_put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint32_t mn_wal_get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-static inline uint64_t mn_wal_get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 /** Writes "<directory>/<number>.wal" into path (MN_WAL_PATH_BYTES_MAX); MN_ERR_TOO_LARGE if long. */
 mn_status mn_wal_segment_path(const char *directory, uint64_t number, char *path);

@@ -33,10 +33,10 @@
 static mn_status mn_wal_check_header(const uint8_t *image, uint64_t size, uint64_t number) {
     if (size < MN_WAL_SEGMENT_HEADER_SIZE) return MN_ERR_CORRUPT;
     if (memcmp(image + MN_WAL_SH_MAGIC, mn_wal_segment_magic, 8) != 0) return MN_ERR_CORRUPT;
-    if (mn_crc32c(0, image, MN_WAL_SH_CRC) != mn_wal_get_u32(image + MN_WAL_SH_CRC)) return MN_ERR_CORRUPT;
-    if (mn_wal_get_u32(image + MN_WAL_SH_VERSION) != MN_WAL_FORMAT_VERSION) return MN_ERR_VERSION;
-    if (mn_wal_get_u32(image + MN_WAL_SH_RESERVED0) != 0 || mn_wal_get_u32(image + MN_WAL_SH_RESERVED1) != 0 ||
-        mn_wal_get_u64(image + MN_WAL_SH_NUMBER) != number)
+    if (mn_crc32c(0, image, MN_WAL_SH_CRC) != mn_get_u32(image + MN_WAL_SH_CRC)) return MN_ERR_CORRUPT;
+    if (mn_get_u32(image + MN_WAL_SH_VERSION) != MN_WAL_FORMAT_VERSION) return MN_ERR_VERSION;
+    if (mn_get_u32(image + MN_WAL_SH_RESERVED0) != 0 || mn_get_u32(image + MN_WAL_SH_RESERVED1) != 0 ||
+        mn_get_u64(image + MN_WAL_SH_NUMBER) != number)
         return MN_ERR_CORRUPT;
     return MN_OK;
 }
@@ -85,7 +85,7 @@ static int mn_wal_read_previous(const char *path, uint64_t number, uint64_t *pre
     ssize_t n = pread(fd, header, sizeof(header), 0);
     close(fd);
     if (n != (ssize_t)sizeof(header) || mn_wal_check_header(header, sizeof(header), number) != MN_OK) return 0;
-    *previous = mn_wal_get_u64(header + MN_WAL_SH_PREVIOUS);
+    *previous = mn_get_u64(header + MN_WAL_SH_PREVIOUS);
     return 1;
 }
 
