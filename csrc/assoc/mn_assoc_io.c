@@ -207,24 +207,10 @@ fail:
     return status;
 }
 
-typedef struct mn_assoc_buffer {
-    const uint8_t *data;
-    size_t size;
-    size_t offset;
-} mn_assoc_buffer;
-
-static mn_status mn_assoc_buffer_read(void *context, void *data, size_t size) {
-    mn_assoc_buffer *buffer = context;
-    if (size > buffer->size - buffer->offset) return MN_ERR_TRUNCATED;
-    memcpy(data, buffer->data + buffer->offset, size);
-    buffer->offset += size;
-    return MN_OK;
-}
-
 mn_status mn_assoc_load_buffer(const void *data, size_t size, mn_assoc **out) {
     if ((!data && size > 0) || !out) return MN_ERR_INVALID;
-    mn_assoc_buffer buffer = {data, size, 0};
-    mn_status status = mn_assoc_load(mn_assoc_buffer_read, &buffer, out);
+    mn_buffer_reader buffer = {data, size, 0};
+    mn_status status = mn_assoc_load(mn_buffer_read, &buffer, out);
     if (status == MN_OK && buffer.offset != size) {
         mn_assoc_destroy(*out);
         *out = NULL;

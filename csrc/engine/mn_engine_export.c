@@ -435,15 +435,9 @@ static void mn_import_check_link(void *context, uint64_t id, const mn_assoc_list
     }
 }
 
-typedef struct mn_import_buffer {
-    const uint8_t *data;
-    size_t size;
-    size_t offset;
-} mn_import_buffer;
-
 /* Imports from `read`; when `whole` is not NULL the stream must end exactly at its end. */
 static mn_status mn_import(mn_engine *engine, const char *name, uint32_t name_bytes,
-                           mn_read_fn read, void *context, const mn_import_buffer *whole,
+                           mn_read_fn read, void *context, const mn_buffer_reader *whole,
                            mn_space **out) {
     if (out) *out = NULL;
     if (!engine || !read) return MN_ERR_INVALID;
@@ -546,19 +540,11 @@ mn_status mn_engine_space_import(mn_engine *engine, const char *name, uint32_t n
     return mn_import(engine, name, name_bytes, read, context, NULL, out);
 }
 
-static mn_status mn_import_buffer_read(void *context, void *data, size_t size) {
-    mn_import_buffer *buffer = context;
-    if (size > buffer->size - buffer->offset) return MN_ERR_TRUNCATED;
-    memcpy(data, buffer->data + buffer->offset, size);
-    buffer->offset += size;
-    return MN_OK;
-}
-
 mn_status mn_engine_space_import_buffer(mn_engine *engine, const char *name,
                                         uint32_t name_bytes, const void *data, size_t size,
                                         mn_space **out) {
     if (out) *out = NULL;
     if (!engine || (!data && size > 0)) return MN_ERR_INVALID;
-    mn_import_buffer buffer = {data, size, 0};
-    return mn_import(engine, name, name_bytes, mn_import_buffer_read, &buffer, &buffer, out);
+    mn_buffer_reader buffer = {data, size, 0};
+    return mn_import(engine, name, name_bytes, mn_buffer_read, &buffer, &buffer, out);
 }

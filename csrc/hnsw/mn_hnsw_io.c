@@ -290,20 +290,6 @@ fail:
     return status;
 }
 
-typedef struct mn_buffer_reader {
-    const uint8_t *data;
-    size_t size;
-    size_t offset;
-} mn_buffer_reader;
-
-static mn_status mn_buffer_read(void *context, void *data, size_t size) {
-    mn_buffer_reader *reader = context;
-    if (size > reader->size - reader->offset) return MN_ERR_TRUNCATED;
-    memcpy(data, reader->data + reader->offset, size);
-    reader->offset += size;
-    return MN_OK;
-}
-
 mn_status mn_hnsw_load_buffer(const void *data, size_t size, mn_hnsw **out) {
     if (!data && size > 0) return MN_ERR_INVALID;
     mn_buffer_reader reader = {data, size, 0};

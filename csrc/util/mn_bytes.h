@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <xxhash.h>
 
 #include "mnemo/mn_hnsw.h"
@@ -61,6 +62,22 @@ static inline mn_status mn_hashed_read(mn_hashed_reader *reader, void *data, siz
     mn_status status = reader->read(reader->context, data, size);
     if (status == MN_OK) XXH64_update(reader->hash, data, size);
     return status;
+}
+
+/** A byte buffer read front to back through an mn_read_fn (the *_load_buffer functions). */
+typedef struct mn_buffer_reader {
+    const uint8_t *data;
+    size_t size;
+    size_t offset;
+} mn_buffer_reader;
+
+/** An mn_read_fn over an mn_buffer_reader: MN_ERR_TRUNCATED past the end. */
+static inline mn_status mn_buffer_read(void *context, void *data, size_t size) {
+    mn_buffer_reader *reader = context;
+    if (size > reader->size - reader->offset) return MN_ERR_TRUNCATED;
+    memcpy(data, reader->data + reader->offset, size);
+    reader->offset += size;
+    return MN_OK;
 }
 
 #endif /* MN_BYTES_H */
