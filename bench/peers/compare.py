@@ -97,7 +97,7 @@ def main():
     parser.add_argument("--ef-construction", type=int, default=200)
     parser.add_argument("--ef", default="10,20,40,60,80,120,160,240,320")
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--plot", default="bench/peers/recall_qps.png", help="where to write the PNG plot")
+    parser.add_argument("--plot", default="docs/recall_qps.png", help="where to write the PNG plot")
     args = parser.parse_args()
     args.ef = [int(x) for x in args.ef.split(",")]
     if not os.path.exists(args.mnemo):
