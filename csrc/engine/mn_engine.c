@@ -396,6 +396,25 @@ mn_status mn_engine_space_home(const mn_engine *engine, const char *name, uint32
     return MN_OK;
 }
 
+/* Puts `space` under its name (taking the table's reference, and one for *out when out is not
+ * NULL), or returns MN_ERR_DUPLICATE if the name is taken. Caller holds table_lock. */
+static mn_status mn_table_insert_locked(struct mn_engine *engine, struct mn_space *space,
+                                        struct mn_space **out) {
+    struct mn_space **link = mn_table_find_locked(engine, space->name, space->name_bytes,
+                                                  space->name_hash);
+    if (*link) return MN_ERR_DUPLICATE;
+    mn_space_acquire(space); /* the table's reference */
+    space->table_next = NULL;
+    *link = space;
+    engine->space_count++;
+    mn_table_grow_locked(engine);
+    if (out) {
+        mn_space_acquire(space);
+        *out = space;
+    }
+    return MN_OK;
+}
+
 mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t name_bytes,
                                  const mn_hnsw_params *params, mn_space **out) {
     if (out) *out = NULL;
@@ -419,20 +438,7 @@ mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t n
         return status;
     }
     pthread_mutex_lock(&engine->table_lock);
-    struct mn_space **link = mn_table_find_locked(engine, name, name_bytes, hash);
-    if (*link) {
-        status = MN_ERR_DUPLICATE; /* created meanwhile by another thread */
-    } else {
-        mn_space_acquire(space); /* the table's reference */
-        space->table_next = NULL;
-        *link = space;
-        engine->space_count++;
-        mn_table_grow_locked(engine);
-        if (out) {
-            mn_space_acquire(space);
-            *out = space;
-        }
-    }
+    status = mn_table_insert_locked(engine, space, out); /* or created meanwhile: DUPLICATE */
     pthread_mutex_unlock(&engine->table_lock);
     mn_durable_create_done(engine);
     if (status != MN_OK) {
@@ -472,22 +478,7 @@ mn_status mn_engine_space_publish(struct mn_engine *engine, struct mn_space *spa
                                   struct mn_space **out) {
     if (out) *out = NULL;
     pthread_mutex_lock(&engine->table_lock);
-    struct mn_space **link = mn_table_find_locked(engine, space->name, space->name_bytes,
-                                                  space->name_hash);
-    mn_status status = MN_OK;
-    if (*link) {
-        status = MN_ERR_DUPLICATE;
-    } else {
-        mn_space_acquire(space); /* the table's reference */
-        space->table_next = NULL;
-        *link = space;
-        engine->space_count++;
-        mn_table_grow_locked(engine);
-        if (out) {
-            mn_space_acquire(space);
-            *out = space;
-        }
-    }
+    mn_status status = mn_table_insert_locked(engine, space, out);
     pthread_mutex_unlock(&engine->table_lock);
     return status;
 }
