@@ -14,6 +14,7 @@
 
 #include "mnemo/mn_distance.h"
 #include "mnemo/mn_status.h"
+#include "mn_test_bytes.h"
 
 static int mn_test_passed;
 static int mn_test_failed;
@@ -118,28 +119,6 @@ static inline double mn_test_overlap(const uint64_t *truth, const uint64_t *foun
                 break;
             }
     return (double)hits / k;
-}
-
-/* A growing byte buffer, the target of the save functions' write callbacks in tests. */
-typedef struct mn_bytes {
-    uint8_t *data;
-    size_t size;
-    size_t capacity;
-} mn_bytes;
-
-static inline mn_status mn_bytes_write(void *context, const void *data, size_t size) {
-    mn_bytes *bytes = context;
-    if (bytes->size + size > bytes->capacity) {
-        size_t capacity = bytes->capacity ? bytes->capacity : 4096;
-        while (capacity < bytes->size + size) capacity *= 2;
-        uint8_t *grown = realloc(bytes->data, capacity);
-        if (!grown) return MN_ERR_NO_MEMORY;
-        bytes->data = grown;
-        bytes->capacity = capacity;
-    }
-    memcpy(bytes->data + bytes->size, data, size);
-    bytes->size += size;
-    return MN_OK;
 }
 
 #endif /* MN_TEST_H */

@@ -60,26 +60,6 @@ static void check_results(const char *what, const mn_recall_result *got, uint32_
     }
 }
 
-typedef struct bytes {
-    uint8_t *data;
-    size_t size, capacity;
-} bytes;
-
-static mn_status bytes_write(void *context, const void *data, size_t size) {
-    bytes *b = context;
-    if (b->size + size > b->capacity) {
-        size_t capacity = b->capacity ? b->capacity : 256;
-        while (capacity < b->size + size) capacity *= 2;
-        uint8_t *grown = realloc(b->data, capacity);
-        if (!grown) return MN_ERR_NO_MEMORY;
-        b->data = grown;
-        b->capacity = capacity;
-    }
-    memcpy(b->data + b->size, data, size);
-    b->size += size;
-    return MN_OK;
-}
-
 /* ---- the table ---- */
 
 static void test_table(void) {
@@ -571,8 +551,8 @@ static void test_serialization(void) {
         uint64_t u = 100 + mn_test_next(&rng) % 200, v = 100 + mn_test_next(&rng) % 200;
         if (u != v) mn_assoc_link(a, u, v, (float)(1 + mn_test_next(&rng) % 1000) / 1000.0f);
     }
-    bytes saved = {0};
-    CHECK_STATUS(mn_assoc_save(a, bytes_write, &saved), MN_OK);
+    mn_bytes saved = {0};
+    CHECK_STATUS(mn_assoc_save(a, mn_bytes_write, &saved), MN_OK);
     mn_assoc *b = NULL;
     CHECK_STATUS(mn_assoc_load_buffer(saved.data, saved.size, &b), MN_OK);
     uint64_t ca = 0, cb = 0;
@@ -589,8 +569,8 @@ static void test_serialization(void) {
             differ += na != nb || memcmp(ea, eb, na * sizeof(mn_assoc_edge)) != 0;
         }
     CHECK(differ == 0, "%d link lists differ after a round trip", differ);
-    bytes again = {0};
-    CHECK_STATUS(mn_assoc_save(b, bytes_write, &again), MN_OK);
+    mn_bytes again = {0};
+    CHECK_STATUS(mn_assoc_save(b, mn_bytes_write, &again), MN_OK);
     CHECK(again.size == saved.size && memcmp(again.data, saved.data, saved.size) == 0, "second save differs");
     mn_assoc_destroy(b);
     free(again.data);
@@ -598,8 +578,8 @@ static void test_serialization(void) {
     /* An empty table round-trips too. */
     mn_assoc *empty = NULL;
     mn_assoc_create(&empty);
-    bytes e = {0};
-    CHECK_STATUS(mn_assoc_save(empty, bytes_write, &e), MN_OK);
+    mn_bytes e = {0};
+    CHECK_STATUS(mn_assoc_save(empty, mn_bytes_write, &e), MN_OK);
     CHECK(e.size == 40, "empty stream is a header and a trailer (%zu)", e.size);
     CHECK_STATUS(mn_assoc_load_buffer(e.data, e.size, &b), MN_OK);
     mn_assoc_destroy(b);
@@ -704,7 +684,7 @@ static void test_serialization(void) {
     mn_assoc_destroy(b);
     free(stream);
     CHECK_STATUS(mn_assoc_load_buffer(NULL, 4, &b), MN_ERR_INVALID);
-    CHECK_STATUS(mn_assoc_save(NULL, bytes_write, NULL), MN_ERR_INVALID);
+    CHECK_STATUS(mn_assoc_save(NULL, mn_bytes_write, NULL), MN_ERR_INVALID);
 }
 
 int main(void) {

@@ -75,8 +75,8 @@ static void *exporter_main(void *argument) {
     shared *s = argument;
     int round = 0;
     while (!atomic_load(&s->stop)) {
-        ts_bytes bytes = {0};
-        if (mn_space_export(s->space, ts_bytes_write, &bytes) != MN_OK) {
+        mn_bytes bytes = {0};
+        if (mn_space_export(s->space, mn_bytes_write, &bytes) != MN_OK) {
             atomic_fetch_add(&s->failures, 1);
             free(bytes.data);
             break;
@@ -116,8 +116,8 @@ int main(void) {
     for (int i = 0; i < READERS; i++) pthread_join(readers[i], NULL);
     CHECK(atomic_load(&s.failures) == 0);
     /* After the dust settles: an export imports, and its space answers as the original. */
-    ts_bytes bytes = {0};
-    CHECK_STATUS(mn_space_export(space, ts_bytes_write, &bytes), MN_OK);
+    mn_bytes bytes = {0};
+    CHECK_STATUS(mn_space_export(space, mn_bytes_write, &bytes), MN_OK);
     mn_space *copy = NULL;
     CHECK_STATUS(mn_engine_space_import_buffer(engine, "final", 5, bytes.data, bytes.size, &copy), MN_OK);
     if (copy) {

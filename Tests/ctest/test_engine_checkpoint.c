@@ -21,70 +21,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mnemo/mn_engine_durable.h"
-#include "test_engine_support.h"
+#include "test_durable_support.h"
 
-#define DIM 8u
+#define DIM TD_DIM
 
 static mn_engine *open_engine(const char *path, uint32_t workers, mn_wal_durability mode,
                               uint64_t checkpoint_log_bytes, mn_status *status_out,
                               mn_durable_report *report) {
-    mn_engine_options options;
-    mn_engine_options_default(&options);
-    options.workers = workers;
-    options.pin_workers = 0;
-    mn_durable_options durable;
-    mn_durable_options_default(path, &durable);
-    durable.durability = mode;
-    durable.segment_bytes = 4096u; /* rotate very often: many segments to delete */
-    durable.checkpoint_log_bytes = checkpoint_log_bytes;
-    mn_engine *engine = NULL;
-    mn_status status = mn_engine_open(&options, &durable, &engine, report);
-    if (status_out) *status_out = status;
-    return engine;
-}
-
-typedef struct got {
-    char content[256];
-    uint64_t content_bytes;
-    int64_t created_ns;
-    int found;
-} got;
-
-static void visit_got(void *context, const mn_memory_view *view) {
-    got *g = context;
-    g->found = 1;
-    g->content_bytes = view->content_bytes;
-    g->created_ns = view->created_ns;
-    size_t n = view->content_bytes < 255 ? (size_t)view->content_bytes : 255;
-    memcpy(g->content, view->content, n);
-    g->content[n] = '\0';
-}
-
-/* 1 when `id` is present with `content` and vector te_vector(seed). */
-static int has_memory(mn_space *space, const char *id, const char *content, uint64_t seed) {
-    float vector[DIM], expected[DIM];
-    got g = {0};
-    mn_status status = mn_space_get(space, id, (uint32_t)strlen(id), vector, DIM, visit_got, &g);
-    if (status != MN_OK || !g.found) return 0;
-    te_vector(seed, expected, DIM);
-    if (memcmp(vector, expected, sizeof(vector)) != 0) return 0;
-    return g.content_bytes == strlen(content) && memcmp(g.content, content, g.content_bytes) == 0;
+    /* 4 KiB segments: rotate very often, many segments to delete. */
+    return td_open(path, workers, mode, 0, 4096u, checkpoint_log_bytes, status_out, report);
 }
 
 static int64_t created_of(mn_space *space, const char *id) {
     float vector[DIM];
-    got g = {0};
-    if (mn_space_get(space, id, (uint32_t)strlen(id), vector, DIM, visit_got, &g) != MN_OK) {
+    td_got g = {0};
+    if (mn_space_get(space, id, (uint32_t)strlen(id), vector, DIM, td_visit_got, &g) != MN_OK) {
         return -1;
     }
     return g.found ? g.created_ns : -1;
-}
-
-static mn_status put(mn_space *space, const char *id, uint64_t seed, const char *content) {
-    float v[DIM];
-    te_vector(seed, v, DIM);
-    return te_insert(space, id, v, DIM, content, NULL);
 }
 
 static mn_status link_wait(mn_space *space, const char *from, const char *to, float weight) {
@@ -93,20 +47,6 @@ static mn_status link_wait(mn_space *space, const char *from, const char *to, fl
     mn_status s = mn_space_link(space, from, (uint32_t)strlen(from), to, (uint32_t)strlen(to),
                                 weight, 0, te_wait_done, &w);
     return s == MN_OK ? te_wait_for(&w) : s;
-}
-
-static mn_status delete_wait(mn_space *space, const char *id) {
-    te_wait w;
-    te_wait_init(&w);
-    mn_status s = mn_space_delete(space, id, (uint32_t)strlen(id), MN_SUBMIT_WAIT, te_wait_done,
-                                  &w);
-    return s == MN_OK ? te_wait_for(&w) : s;
-}
-
-static mn_space *open_space(mn_engine *engine, const char *name) {
-    mn_space *space = NULL;
-    return mn_engine_space_open(engine, name, (uint32_t)strlen(name), &space) == MN_OK ? space
-                                                                                       : NULL;
 }
 
 /* Files in `dir` whose names end with `suffix`. */
@@ -171,15 +111,15 @@ static void test_round_trip(const char *root, uint32_t workers, mn_wal_durabilit
     for (uint32_t i = 0; i < 120; i++) {
         snprintf(id, sizeof(id), "a%u", i);
         snprintf(content, sizeof(content), "alpha content %u", i);
-        CHECK_STATUS(put(a, id, 1000 + i, content), MN_OK);
+        CHECK_STATUS(td_insert(a, id, 1000 + i, content), MN_OK);
     }
     for (uint32_t i = 0; i < 30; i++) {
         snprintf(id, sizeof(id), "b%u", i);
-        CHECK_STATUS(put(b, id, 5000 + i, "beta"), MN_OK);
+        CHECK_STATUS(td_insert(b, id, 5000 + i, "beta"), MN_OK);
     }
     CHECK_STATUS(link_wait(a, "a1", "a2", 0.5f), MN_OK);
     CHECK_STATUS(link_wait(a, "a2", "a3", 0.25f), MN_OK);
-    CHECK_STATUS(delete_wait(a, "a7"), MN_OK);
+    CHECK_STATUS(td_delete(a, "a7"), MN_OK);
     int64_t created5 = created_of(a, "a5");
     int before = count_segments(path, workers);
     CHECK(before > (int)workers); /* 4 KiB segments: the writes above rotated */
@@ -204,12 +144,12 @@ static void test_round_trip(const char *root, uint32_t workers, mn_wal_durabilit
     for (uint32_t i = 120; i < 160; i++) {
         snprintf(id, sizeof(id), "a%u", i);
         snprintf(content, sizeof(content), "alpha content %u", i);
-        CHECK_STATUS(put(a, id, 1000 + i, content), MN_OK);
+        CHECK_STATUS(td_insert(a, id, 1000 + i, content), MN_OK);
     }
     CHECK_STATUS(link_wait(a, "a150", "a1", 0.75f), MN_OK);
-    CHECK_STATUS(delete_wait(a, "a8"), MN_OK);
+    CHECK_STATUS(td_delete(a, "a8"), MN_OK);
     mn_space *c = te_space(engine, "gamma", DIM, MN_METRIC_L2);
-    CHECK_STATUS(put(c, "g0", 9000, "gamma"), MN_OK);
+    CHECK_STATUS(td_insert(c, "g0", 9000, "gamma"), MN_OK);
     mn_space_release(b);
     CHECK_STATUS(mn_engine_space_drop(engine, "beta", 4), MN_OK);
     CHECK(count_files(spaces_dir, ".ckpt") == 1); /* beta's file goes with its drop */
@@ -229,21 +169,21 @@ static void test_round_trip(const char *root, uint32_t workers, mn_wal_durabilit
         if (!engine) return;
         CHECK(open_report.checkpoints == 1); /* alpha; gamma came from the log */
         CHECK(open_report.spaces == 2);
-        a = open_space(engine, "alpha");
-        c = open_space(engine, "gamma");
+        a = td_open_space(engine, "alpha");
+        c = td_open_space(engine, "gamma");
         CHECK(a != NULL && c != NULL);
-        CHECK(open_space(engine, "beta") == NULL);
+        CHECK(td_open_space(engine, "beta") == NULL);
         if (!a || !c) return;
         int all = 1;
         for (uint32_t i = 0; i < 160; i++) {
             snprintf(id, sizeof(id), "a%u", i);
             snprintf(content, sizeof(content), "alpha content %u", i);
-            int present = has_memory(a, id, content, 1000 + i);
+            int present = td_has_memory(a, id, content, 1000 + i, NULL);
             if (present != (i != 7 && i != 8)) all = 0;
         }
         CHECK(all);
         CHECK(created_of(a, "a5") == created5);
-        CHECK(has_memory(c, "g0", "gamma", 9000));
+        CHECK(td_has_memory(c, "g0", "gamma", 9000, NULL));
         mn_space_link_count(a, &links);
         CHECK(links == 3);
         hits now;
@@ -266,11 +206,11 @@ static void test_round_trip(const char *root, uint32_t workers, mn_wal_durabilit
             if (!engine) return;
             CHECK(r2.checkpoints == 2);
             CHECK(r2.replayed == 0);
-            a = open_space(engine, "alpha");
+            a = td_open_space(engine, "alpha");
             CHECK(a != NULL);
             if (a) {
-                CHECK(has_memory(a, "a150", "alpha content 150", 1150));
-                CHECK(!has_memory(a, "a8", "alpha content 8", 1008));
+                CHECK(td_has_memory(a, "a150", "alpha content 150", 1150, NULL));
+                CHECK(!td_has_memory(a, "a8", "alpha content 8", 1008, NULL));
                 mn_space_link_count(a, &links);
                 CHECK(links == 3);
                 search_ids(a, 1003, &now);
@@ -291,47 +231,27 @@ static void test_drop_after_checkpoint(const char *root) {
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     mn_space *s = te_space(engine, "gone", DIM, MN_METRIC_L2);
-    CHECK_STATUS(put(s, "x", 1, "x"), MN_OK);
+    CHECK_STATUS(td_insert(s, "x", 1, "x"), MN_OK);
     mn_space_release(s);
     CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);
     CHECK_STATUS(mn_engine_space_drop(engine, "gone", 4), MN_OK);
     /* Re-create the name: a new space with a new id, empty. */
     s = te_space(engine, "gone", DIM, MN_METRIC_L2);
-    CHECK_STATUS(put(s, "y", 2, "y"), MN_OK);
+    CHECK_STATUS(td_insert(s, "y", 2, "y"), MN_OK);
     mn_space_release(s);
     CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
     engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
-    s = open_space(engine, "gone");
+    s = td_open_space(engine, "gone");
     CHECK(s != NULL);
     if (s) {
-        CHECK(!has_memory(s, "x", "x", 1));
-        CHECK(has_memory(s, "y", "y", 2));
+        CHECK(!td_has_memory(s, "x", "x", 1, NULL));
+        CHECK(td_has_memory(s, "y", "y", 2, NULL));
         mn_space_release(s);
     }
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
-}
-
-typedef struct sink {
-    uint8_t *data;
-    size_t size, capacity;
-} sink;
-
-static mn_status sink_write(void *context, const void *data, size_t size) {
-    sink *b = context;
-    if (b->size + size > b->capacity) {
-        size_t capacity = b->capacity ? b->capacity : 4096;
-        while (capacity < b->size + size) capacity *= 2;
-        uint8_t *grown = realloc(b->data, capacity);
-        if (!grown) return MN_ERR_NO_MEMORY;
-        b->data = grown;
-        b->capacity = capacity;
-    }
-    memcpy(b->data + b->size, data, size);
-    b->size += size;
-    return MN_OK;
 }
 
 static void test_import_survives(const char *root) {
@@ -341,11 +261,11 @@ static void test_import_survives(const char *root) {
     char id[32];
     for (uint32_t i = 0; i < 50; i++) {
         snprintf(id, sizeof(id), "m%u", i);
-        CHECK_STATUS(put(source, id, 200 + i, "imported"), MN_OK);
+        CHECK_STATUS(td_insert(source, id, 200 + i, "imported"), MN_OK);
     }
     CHECK_STATUS(link_wait(source, "m1", "m2", 1.0f), MN_OK);
-    sink stream = {0};
-    CHECK_STATUS(mn_space_export(source, sink_write, &stream), MN_OK);
+    mn_bytes stream = {0};
+    CHECK_STATUS(mn_space_export(source, mn_bytes_write, &stream), MN_OK);
     mn_space_release(source);
     mn_engine_destroy(memory);
 
@@ -359,23 +279,23 @@ static void test_import_survives(const char *root) {
     CHECK_STATUS(mn_engine_space_import_buffer(engine, "copy", 4, stream.data, stream.size, &copy),
                  MN_OK);
     if (copy) {
-        CHECK_STATUS(put(copy, "after", 999, "written after import"), MN_OK);
+        CHECK_STATUS(td_insert(copy, "after", 999, "written after import"), MN_OK);
         mn_space_release(copy);
     }
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK); /* no checkpoint call */
     engine = open_engine(path, 2, MN_WAL_SYNC, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
-    copy = open_space(engine, "copy");
+    copy = td_open_space(engine, "copy");
     CHECK(copy != NULL);
     if (copy) {
         int all = 1;
         for (uint32_t i = 0; i < 50; i++) {
             snprintf(id, sizeof(id), "m%u", i);
-            if (!has_memory(copy, id, "imported", 200 + i)) all = 0;
+            if (!td_has_memory(copy, id, "imported", 200 + i, NULL)) all = 0;
         }
         CHECK(all);
-        CHECK(has_memory(copy, "after", "written after import", 999));
+        CHECK(td_has_memory(copy, "after", "written after import", 999, NULL));
         uint64_t links = 0;
         mn_space_link_count(copy, &links);
         CHECK(links == 1);
@@ -396,7 +316,7 @@ static void test_background(const char *root) {
     char id[32];
     for (uint32_t i = 0; i < 400; i++) {
         snprintf(id, sizeof(id), "k%u", i);
-        CHECK_STATUS(put(s, id, 7000 + i, "background checkpoint content"), MN_OK);
+        CHECK_STATUS(td_insert(s, id, 7000 + i, "background checkpoint content"), MN_OK);
     }
     char spaces_dir[600];
     snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
@@ -411,13 +331,13 @@ static void test_background(const char *root) {
     engine = open_engine(path, 1, MN_WAL_NONE, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
-    s = open_space(engine, "bg");
+    s = td_open_space(engine, "bg");
     CHECK(s != NULL);
     if (s) {
         int all = 1;
         for (uint32_t i = 0; i < 400; i++) {
             snprintf(id, sizeof(id), "k%u", i);
-            if (!has_memory(s, id, "background checkpoint content", 7000 + i)) all = 0;
+            if (!td_has_memory(s, id, "background checkpoint content", 7000 + i, NULL)) all = 0;
         }
         CHECK(all);
         mn_space_release(s);
@@ -450,7 +370,7 @@ static void test_lazy_spaces(const char *root) {
         mn_space *space = te_space(engine, name, DIM, MN_METRIC_L2);
         for (uint32_t i = 0; i < 3; i++) {
             snprintf(id, sizeof(id), "m%u", i);
-            CHECK_STATUS(put(space, id, s * 10 + i, name), MN_OK);
+            CHECK_STATUS(td_insert(space, id, s * 10 + i, name), MN_OK);
         }
         mn_space_release(space);
     }
@@ -473,18 +393,18 @@ static void test_lazy_spaces(const char *root) {
     mn_hnsw_params params;
     mn_hnsw_params_default(DIM, MN_METRIC_L2, &params);
     CHECK_STATUS(mn_engine_space_create(engine, "lazy-7", 6, &params, NULL), MN_ERR_DUPLICATE);
-    mn_space *three = open_space(engine, "lazy-3"); /* loaded now */
+    mn_space *three = td_open_space(engine, "lazy-3"); /* loaded now */
     CHECK(three != NULL);
     if (three) {
-        CHECK(has_memory(three, "m2", "lazy-3", 32));
-        CHECK_STATUS(put(three, "new", 777, "after lazy load"), MN_OK);
+        CHECK(td_has_memory(three, "m2", "lazy-3", 32, NULL));
+        CHECK_STATUS(td_insert(three, "new", 777, "after lazy load"), MN_OK);
         mn_space_release(three);
     }
-    mn_space *again = open_space(engine, "lazy-3"); /* the same space, now in the table */
-    CHECK(again != NULL && has_memory(again, "new", "after lazy load", 777));
+    mn_space *again = td_open_space(engine, "lazy-3"); /* the same space, now in the table */
+    CHECK(again != NULL && td_has_memory(again, "new", "after lazy load", 777, NULL));
     if (again) mn_space_release(again);
     CHECK_STATUS(mn_engine_space_drop(engine, "lazy-5", 6), MN_OK); /* a stub, dropped */
-    CHECK(open_space(engine, "lazy-5") == NULL);
+    CHECK(td_open_space(engine, "lazy-5") == NULL);
     CHECK(count_files(spaces_dir, ".ckpt") == 49);
     mn_engine_space_count(engine, &count);
     CHECK(count == 49);
@@ -492,14 +412,14 @@ static void test_lazy_spaces(const char *root) {
     CHECK_STATUS(mn_engine_checkpoint(engine, &cr), MN_OK);
     CHECK(cr.spaces_written == 1); /* lazy-3 only: the stubs are untouched */
     /* Idle and checkpointed: lazy-3 goes back to a stub; a space with a handle stays. */
-    mn_space *held = open_space(engine, "lazy-9");
+    mn_space *held = td_open_space(engine, "lazy-9");
     uint64_t unloaded = 0;
     CHECK_STATUS(mn_engine_unload_idle(engine, &unloaded), MN_OK);
     CHECK(unloaded == 1);
     mn_engine_space_count(engine, &count);
     CHECK(count == 49);
     if (held) {
-        CHECK_STATUS(put(held, "held", 999, "held"), MN_OK); /* changed: not idle */
+        CHECK_STATUS(td_insert(held, "held", 999, "held"), MN_OK); /* changed: not idle */
         mn_space_release(held);
     }
     CHECK_STATUS(mn_engine_unload_idle(engine, &unloaded), MN_OK);
@@ -508,8 +428,8 @@ static void test_lazy_spaces(const char *root) {
     CHECK(cr.spaces_written == 1);
     CHECK_STATUS(mn_engine_unload_idle(engine, &unloaded), MN_OK);
     CHECK(unloaded == 1);
-    three = open_space(engine, "lazy-3"); /* loaded again from its file */
-    CHECK(three != NULL && has_memory(three, "new", "after lazy load", 777));
+    three = td_open_space(engine, "lazy-3"); /* loaded again from its file */
+    CHECK(three != NULL && td_has_memory(three, "new", "after lazy load", 777, NULL));
     if (three) mn_space_release(three);
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
 
@@ -517,15 +437,15 @@ static void test_lazy_spaces(const char *root) {
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     CHECK(report.spaces == 49);
-    three = open_space(engine, "lazy-3");
-    CHECK(three != NULL && has_memory(three, "new", "after lazy load", 777));
+    three = td_open_space(engine, "lazy-3");
+    CHECK(three != NULL && td_has_memory(three, "new", "after lazy load", 777, NULL));
     if (three) mn_space_release(three);
-    CHECK(open_space(engine, "lazy-5") == NULL);
-    mn_space *forty = open_space(engine, "lazy-49");
-    CHECK(forty != NULL && has_memory(forty, "m0", "lazy-49", 490));
+    CHECK(td_open_space(engine, "lazy-5") == NULL);
+    mn_space *forty = td_open_space(engine, "lazy-49");
+    CHECK(forty != NULL && td_has_memory(forty, "m0", "lazy-49", 490, NULL));
     if (forty) mn_space_release(forty);
-    mn_space *nine = open_space(engine, "lazy-9");
-    CHECK(nine != NULL && has_memory(nine, "held", "held", 999));
+    mn_space *nine = td_open_space(engine, "lazy-9");
+    CHECK(nine != NULL && td_has_memory(nine, "held", "held", 999, NULL));
     if (nine) mn_space_release(nine);
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
 }
@@ -541,7 +461,7 @@ static void test_corrupt_checkpoint(const char *root) {
     for (uint32_t i = 0; i < 20; i++) {
         char id[32];
         snprintf(id, sizeof(id), "v%u", i);
-        CHECK_STATUS(put(s, id, 300 + i, "victim"), MN_OK);
+        CHECK_STATUS(td_insert(s, id, 300 + i, "victim"), MN_OK);
     }
     mn_space_release(s);
     CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);

@@ -15,55 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mnemo/mn_engine_durable.h"
-#include "test_engine_support.h"
+#include "test_durable_support.h"
 
-#define DIM 8u
+#define DIM TD_DIM
 
 static mn_engine *open_engine(const char *path, uint32_t workers, mn_wal_durability mode,
                               uint32_t repair, mn_status *status_out, mn_durable_report *report) {
-    mn_engine_options options;
-    mn_engine_options_default(&options);
-    options.workers = workers;
-    options.pin_workers = 0;
-    mn_durable_options durable;
-    mn_durable_options_default(path, &durable);
-    durable.durability = mode;
-    durable.repair = repair;
-    durable.segment_bytes = 64u * 1024u; /* rotate often */
-    mn_engine *engine = NULL;
-    mn_status status = mn_engine_open(&options, &durable, &engine, report);
-    if (status_out) *status_out = status;
-    return engine;
-}
-
-typedef struct got {
-    char content[256];
-    uint64_t content_bytes;
-    int64_t created_ns;
-    int found;
-} got;
-
-static void visit_got(void *context, const mn_memory_view *view) {
-    got *g = context;
-    g->found = 1;
-    g->content_bytes = view->content_bytes;
-    g->created_ns = view->created_ns;
-    memcpy(g->content, view->content, view->content_bytes < 255 ? view->content_bytes : 255);
-    g->content[view->content_bytes < 255 ? view->content_bytes : 255] = '\0';
-}
-
-/* Returns 1 when `id` is present with `content` and the vector te_vector(seed). */
-static int has_memory(mn_space *space, const char *id, const char *content, uint64_t seed,
-                      int64_t *created) {
-    float vector[DIM], expected[DIM];
-    got g = {0};
-    mn_status status = mn_space_get(space, id, (uint32_t)strlen(id), vector, DIM, visit_got, &g);
-    if (status != MN_OK || !g.found) return 0;
-    te_vector(seed, expected, DIM);
-    if (memcmp(vector, expected, sizeof(vector)) != 0) return 0;
-    if (created) *created = g.created_ns;
-    return g.content_bytes == strlen(content) && memcmp(g.content, content, g.content_bytes) == 0;
+    /* 64 KiB segments: rotate often. */
+    return td_open(path, workers, mode, repair, 64u * 1024u, MN_DURABLE_CHECKPOINT_LOG_BYTES,
+                   status_out, report);
 }
 
 static mn_status wait_upsert(mn_space *space, const char *id, uint64_t seed, const char *content) {
@@ -74,19 +34,6 @@ static mn_status wait_upsert(mn_space *space, const char *id, uint64_t seed, con
     mn_status s = mn_space_upsert(space, id, (uint32_t)strlen(id), v, DIM, (const uint8_t *)content,
                                   strlen(content), MN_SUBMIT_WAIT, te_wait_done, &w);
     return s == MN_OK ? te_wait_for(&w) : s;
-}
-
-static mn_status wait_delete(mn_space *space, const char *id) {
-    te_wait w;
-    te_wait_init(&w);
-    mn_status s = mn_space_delete(space, id, (uint32_t)strlen(id), MN_SUBMIT_WAIT, te_wait_done, &w);
-    return s == MN_OK ? te_wait_for(&w) : s;
-}
-
-static mn_status insert_seeded(mn_space *space, const char *id, uint64_t seed, const char *content) {
-    float v[DIM];
-    te_vector(seed, v, DIM);
-    return te_insert(space, id, v, DIM, content, NULL);
 }
 
 /* A batch of `n` memories "<prefix>-<i>" with seeds base+i and content "c<prefix>-<i>". */
@@ -117,12 +64,6 @@ static mn_status insert_batch(mn_space *space, const char *prefix, uint32_t n, u
     return s;
 }
 
-static mn_space *open_space(mn_engine *engine, const char *name) {
-    mn_space *space = NULL;
-    mn_status s = mn_engine_space_open(engine, name, (uint32_t)strlen(name), &space);
-    return s == MN_OK ? space : NULL;
-}
-
 static void test_round_trip(const char *root, mn_wal_durability mode, uint32_t workers) {
     char path[512];
     snprintf(path, sizeof(path), "%s/rt-%d-%u", root, (int)mode, workers);
@@ -139,19 +80,19 @@ static void test_round_trip(const char *root, mn_wal_durability mode, uint32_t w
     for (uint32_t i = 0; i < 50; i++) {
         snprintf(id, sizeof(id), "m%u", i);
         snprintf(content, sizeof(content), "content of memory %u", i);
-        CHECK_STATUS(insert_seeded(a, id, 1000 + i, content), MN_OK);
+        CHECK_STATUS(td_insert(a, id, 1000 + i, content), MN_OK);
     }
-    CHECK_STATUS(insert_seeded(a, "m3", 1, "dup"), MN_ERR_DUPLICATE);
+    CHECK_STATUS(td_insert(a, "m3", 1, "dup"), MN_ERR_DUPLICATE);
     CHECK_STATUS(wait_upsert(a, "m7", 777, "replaced seven"), MN_OK);
-    CHECK_STATUS(wait_delete(a, "m9"), MN_OK);
+    CHECK_STATUS(td_delete(a, "m9"), MN_OK);
     CHECK_STATUS(insert_batch(a, "batch", 40, 5000), MN_OK);
-    CHECK_STATUS(insert_seeded(b, "only", 42, "in beta"), MN_OK);
+    CHECK_STATUS(td_insert(b, "only", 42, "in beta"), MN_OK);
     mn_space *gone = te_space(engine, "gone", DIM, MN_METRIC_L2);
-    CHECK_STATUS(insert_seeded(gone, "x", 1, "x"), MN_OK);
+    CHECK_STATUS(td_insert(gone, "x", 1, "x"), MN_OK);
     mn_space_release(gone);
     CHECK_STATUS(mn_engine_space_drop(engine, "gone", 4), MN_OK);
     int64_t created_m1 = 0;
-    CHECK(has_memory(a, "m1", "content of memory 1", 1001, &created_m1));
+    CHECK(td_has_memory(a, "m1", "content of memory 1", 1001, &created_m1));
     mn_space_release(a);
     mn_space_release(b);
     mn_engine_destroy(engine);
@@ -163,34 +104,34 @@ static void test_round_trip(const char *root, mn_wal_durability mode, uint32_t w
         if (!engine) return;
         CHECK(report.spaces == (uint64_t)(round == 0 ? 2 : 3));
         CHECK(report.skipped >= 3); /* the dropped space's create, insert and drop */
-        a = open_space(engine, "alpha");
-        b = open_space(engine, "beta");
+        a = td_open_space(engine, "alpha");
+        b = td_open_space(engine, "beta");
         CHECK(a && b);
-        if (round == 0) CHECK(open_space(engine, "gone") == NULL);
+        if (round == 0) CHECK(td_open_space(engine, "gone") == NULL);
         if (!a || !b) return;
         mn_space_stats stats;
         mn_space_stats_get(a, &stats);
         CHECK(stats.count == (uint64_t)(50 - 1 + 40 + round));
         int64_t created = 0;
-        CHECK(has_memory(a, "m1", "content of memory 1", 1001, &created));
+        CHECK(td_has_memory(a, "m1", "content of memory 1", 1001, &created));
         CHECK(created == created_m1);
-        CHECK(has_memory(a, "m7", "replaced seven", 777, NULL));
-        CHECK(!has_memory(a, "m9", "content of memory 9", 1009, NULL));
-        CHECK(has_memory(a, "batch-39", "cbatch-39", 5039, NULL));
-        CHECK(has_memory(b, "only", "in beta", 42, NULL));
+        CHECK(td_has_memory(a, "m7", "replaced seven", 777, NULL));
+        CHECK(!td_has_memory(a, "m9", "content of memory 9", 1009, NULL));
+        CHECK(td_has_memory(a, "batch-39", "cbatch-39", 5039, NULL));
+        CHECK(td_has_memory(b, "only", "in beta", 42, NULL));
         if (round == 0) {
             /* Writes after a reopen continue the spaces' sequences; a new space gets a new id. */
-            CHECK_STATUS(insert_seeded(a, "after", 9, "after reopen"), MN_OK);
+            CHECK_STATUS(td_insert(a, "after", 9, "after reopen"), MN_OK);
             mn_space *g2 = te_space(engine, "gone", DIM, MN_METRIC_L2);
-            CHECK_STATUS(insert_seeded(g2, "y", 2, "y"), MN_OK);
+            CHECK_STATUS(td_insert(g2, "y", 2, "y"), MN_OK);
             mn_space_release(g2);
         } else {
-            CHECK(has_memory(a, "after", "after reopen", 9, NULL));
-            mn_space *g2 = open_space(engine, "gone");
+            CHECK(td_has_memory(a, "after", "after reopen", 9, NULL));
+            mn_space *g2 = td_open_space(engine, "gone");
             CHECK(g2 != NULL);
             if (g2) {
-                CHECK(has_memory(g2, "y", "y", 2, NULL));
-                CHECK(!has_memory(g2, "x", "x", 1, NULL));
+                CHECK(td_has_memory(g2, "y", "y", 2, NULL));
+                CHECK(!td_has_memory(g2, "x", "x", 1, NULL));
                 mn_space_release(g2);
             }
         }
@@ -229,7 +170,7 @@ static void test_torn_and_corrupt(const char *root) {
     char id[32];
     for (uint32_t i = 0; i < 20; i++) {
         snprintf(id, sizeof(id), "k%u", i);
-        CHECK_STATUS(insert_seeded(s, id, i, "v"), MN_OK);
+        CHECK_STATUS(td_insert(s, id, i, "v"), MN_OK);
     }
     mn_space_release(s);
     mn_engine_destroy(engine);
@@ -247,8 +188,8 @@ static void test_torn_and_corrupt(const char *root) {
     CHECK_STATUS(status, MN_OK);
     CHECK(report.torn_bytes == sizeof(garbage));
     if (engine) {
-        s = open_space(engine, "s");
-        CHECK(s && has_memory(s, "k19", "v", 19, NULL));
+        s = td_open_space(engine, "s");
+        CHECK(s && td_has_memory(s, "k19", "v", 19, NULL));
         mn_space_release(s);
         mn_engine_destroy(engine);
     }
@@ -283,10 +224,10 @@ static void test_torn_and_corrupt(const char *root) {
     printf("repair dropped %llu bytes, %llu segments\n", (unsigned long long)report.dropped_bytes,
            (unsigned long long)report.dropped_segments);
     if (engine) {
-        s = open_space(engine, "s");
+        s = td_open_space(engine, "s");
         CHECK(s != NULL);
         if (s) {
-            CHECK(has_memory(s, "k0", "v", 0, NULL));
+            CHECK(td_has_memory(s, "k0", "v", 0, NULL));
             mn_space_release(s);
         }
         mn_engine_destroy(engine);

@@ -76,9 +76,9 @@ static void make_space(mn_engine *engine, const char *name, mn_space **out) {
     *out = space;
 }
 
-static ts_bytes export_all(mn_space *space) {
-    ts_bytes b = {0};
-    CHECK_STATUS(mn_space_export(space, ts_bytes_write, &b), MN_OK);
+static mn_bytes export_all(mn_space *space) {
+    mn_bytes b = {0};
+    CHECK_STATUS(mn_space_export(space, mn_bytes_write, &b), MN_OK);
     return b;
 }
 
@@ -119,8 +119,8 @@ static void test_round_trip(void) {
     mn_engine *engine = te_engine(2, 0);
     mn_space *space = NULL;
     make_space(engine, "original", &space);
-    ts_bytes first = export_all(space);
-    ts_bytes second = export_all(space);
+    mn_bytes first = export_all(space);
+    mn_bytes second = export_all(space);
     CHECK(first.size > 64 && first.size == second.size &&
           memcmp(first.data, second.data, first.size) == 0);
 
@@ -129,7 +129,7 @@ static void test_round_trip(void) {
     CHECK(copy != NULL);
     if (copy) {
         check_identical(space, copy);
-        ts_bytes again = export_all(copy);
+        mn_bytes again = export_all(copy);
         CHECK(again.size == first.size && memcmp(again.data, first.data, first.size) == 0);
         free(again.data);
 
@@ -181,7 +181,7 @@ static void test_errors(void) {
     mn_engine *engine = te_engine(2, 0);
     mn_space *space = NULL;
     make_space(engine, "source", &space);
-    ts_bytes s = export_all(space);
+    mn_bytes s = export_all(space);
     /* Truncations: every prefix length in steps, and the last few bytes one by one. */
     int truncated_ok = 1;
     for (size_t n = 0; n < s.size; n += (n < 200 || n + 20 > s.size) ? 1 : 97) {
@@ -236,14 +236,14 @@ static void test_errors(void) {
     mn_engine_destroy(small);
 
     /* Export of a dropped space, and through a closed engine. */
-    CHECK_STATUS(mn_space_export(NULL, ts_bytes_write, &s), MN_ERR_INVALID);
+    CHECK_STATUS(mn_space_export(NULL, mn_bytes_write, &s), MN_ERR_INVALID);
     CHECK_STATUS(mn_space_export(space, NULL, &s), MN_ERR_INVALID);
     mn_space *doomed = te_space(engine, "doomed", DIM, MN_METRIC_L2);
     CHECK_STATUS(mn_engine_space_drop(engine, "doomed", 6), MN_OK);
-    CHECK_STATUS(mn_space_export(doomed, ts_bytes_write, &s), MN_ERR_UNKNOWN_SPACE);
+    CHECK_STATUS(mn_space_export(doomed, mn_bytes_write, &s), MN_ERR_UNKNOWN_SPACE);
     mn_space_release(doomed);
     mn_engine_close(engine);
-    CHECK_STATUS(mn_space_export(space, ts_bytes_write, &s), MN_ERR_CLOSED);
+    CHECK_STATUS(mn_space_export(space, mn_bytes_write, &s), MN_ERR_CLOSED);
     CHECK_STATUS(mn_engine_space_import_buffer(engine, "late", 4, s.data, s.size, NULL), MN_ERR_CLOSED);
     free(s.data);
     mn_space_release(space);
@@ -253,7 +253,7 @@ static void test_errors(void) {
 static void test_empty_and_cosine(void) {
     mn_engine *engine = te_engine(1, 0);
     mn_space *empty = te_space(engine, "empty", 3, MN_METRIC_COSINE);
-    ts_bytes s = export_all(empty);
+    mn_bytes s = export_all(empty);
     mn_space *copy = NULL;
     CHECK_STATUS(mn_engine_space_import_buffer(engine, "empty-copy", 10, s.data, s.size, &copy), MN_OK);
     if (copy) {
@@ -306,8 +306,8 @@ static void test_export_while_writing(void) {
     for (int round = 0; round < 8; round++) {
         struct timespec pause = {0, 2000000};
         nanosleep(&pause, NULL);
-        ts_bytes s = {0};
-        ok &= mn_space_export(space, ts_bytes_write, &s) == MN_OK;
+        mn_bytes s = {0};
+        ok &= mn_space_export(space, mn_bytes_write, &s) == MN_OK;
         char name[16];
         snprintf(name, sizeof(name), "snap%d", round);
         mn_space *snap = NULL;

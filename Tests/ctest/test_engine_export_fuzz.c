@@ -128,8 +128,8 @@ static void exercise(mn_space *space) {
         snprintf(id, sizeof(id), "m%d", i);
         (void)mn_space_get(space, id, (uint32_t)strlen(id), NULL, 0, NULL, NULL);
     }
-    ts_bytes again = {0};
-    CHECK_STATUS(mn_space_export(space, ts_bytes_write, &again), MN_OK);
+    mn_bytes again = {0};
+    CHECK_STATUS(mn_space_export(space, mn_bytes_write, &again), MN_OK);
     free(again.data);
 }
 
@@ -163,8 +163,8 @@ int main(void) {
         snprintf(other, sizeof(other), "m%d", b);
         CHECK_STATUS(ts_link(space, id, other, 0.1f + 0.9f * (float)(rnd() % 100) / 100.0f, NULL), MN_OK);
     }
-    ts_bytes original = {0};
-    CHECK_STATUS(mn_space_export(space, ts_bytes_write, &original), MN_OK);
+    mn_bytes original = {0};
+    CHECK_STATUS(mn_space_export(space, mn_bytes_write, &original), MN_OK);
     mn_space_release(space);
     layout l;
     parse(original.data, original.size, &l);

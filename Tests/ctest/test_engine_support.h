@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mnemo/mn_engine.h"
+#include "mn_test_bytes.h"
 
 static int te_passed;
 static int te_failed;

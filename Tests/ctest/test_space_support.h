@@ -68,28 +68,6 @@ static inline uint64_t ts_count(mn_space *space) {
     return stats.count;
 }
 
-/* ---- a byte sink for exports ---- */
-
-typedef struct ts_bytes {
-    uint8_t *data;
-    size_t size, capacity;
-} ts_bytes;
-
-static inline mn_status ts_bytes_write(void *context, const void *data, size_t size) {
-    ts_bytes *b = context;
-    if (b->size + size > b->capacity) {
-        size_t capacity = b->capacity ? b->capacity : 4096;
-        while (capacity < b->size + size) capacity *= 2;
-        uint8_t *grown = realloc(b->data, capacity);
-        if (!grown) return MN_ERR_NO_MEMORY;
-        b->data = grown;
-        b->capacity = capacity;
-    }
-    memcpy(b->data + b->size, data, size);
-    b->size += size;
-    return MN_OK;
-}
-
 /* ---- result snapshots ---- */
 
 #define TS_RESULTS_MAX 256

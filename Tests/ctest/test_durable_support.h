@@ -1,0 +1,90 @@
+/*
+ * test_durable_support.h: helpers shared by the durable-engine tests (test_engine_durable.c,
+ * test_engine_checkpoint.c): opening a data directory with test settings, and awaited
+ * single-memory writes and checks in spaces of dimension TD_DIM.
+ */
+#ifndef TEST_DURABLE_SUPPORT_H
+#define TEST_DURABLE_SUPPORT_H
+
+#include <string.h>
+
+#include "mnemo/mn_engine_durable.h"
+#include "test_engine_support.h"
+
+#define TD_DIM 8u
+
+/* Opens `path` with unpinned workers; returns NULL and the status in *status_out on failure. */
+static inline mn_engine *td_open(const char *path, uint32_t workers, mn_wal_durability mode,
+                                 uint32_t repair, uint64_t segment_bytes,
+                                 uint64_t checkpoint_log_bytes, mn_status *status_out,
+                                 mn_durable_report *report) {
+    mn_engine_options options;
+    mn_engine_options_default(&options);
+    options.workers = workers;
+    options.pin_workers = 0;
+    mn_durable_options durable;
+    mn_durable_options_default(path, &durable);
+    durable.durability = mode;
+    durable.repair = repair;
+    durable.segment_bytes = segment_bytes;
+    durable.checkpoint_log_bytes = checkpoint_log_bytes;
+    mn_engine *engine = NULL;
+    mn_status status = mn_engine_open(&options, &durable, &engine, report);
+    if (status_out) *status_out = status;
+    return engine;
+}
+
+/* What a get visited. */
+typedef struct td_got {
+    char content[256];
+    uint64_t content_bytes;
+    int64_t created_ns;
+    int found;
+} td_got;
+
+static inline void td_visit_got(void *context, const mn_memory_view *view) {
+    td_got *g = context;
+    g->found = 1;
+    g->content_bytes = view->content_bytes;
+    g->created_ns = view->created_ns;
+    size_t n = view->content_bytes < 255 ? (size_t)view->content_bytes : 255;
+    memcpy(g->content, view->content, n);
+    g->content[n] = '\0';
+}
+
+/* 1 when `id` is present with `content` and vector te_vector(seed); its creation time to
+ * *created (may be NULL). */
+static inline int td_has_memory(mn_space *space, const char *id, const char *content, uint64_t seed,
+                                int64_t *created) {
+    float vector[TD_DIM], expected[TD_DIM];
+    td_got g = {0};
+    mn_status status = mn_space_get(space, id, (uint32_t)strlen(id), vector, TD_DIM, td_visit_got, &g);
+    if (status != MN_OK || !g.found) return 0;
+    te_vector(seed, expected, TD_DIM);
+    if (memcmp(vector, expected, sizeof(vector)) != 0) return 0;
+    if (created) *created = g.created_ns;
+    return g.content_bytes == strlen(content) && memcmp(g.content, content, g.content_bytes) == 0;
+}
+
+/* Inserts `id` with vector te_vector(seed) and `content`, and waits for it. */
+static inline mn_status td_insert(mn_space *space, const char *id, uint64_t seed, const char *content) {
+    float v[TD_DIM];
+    te_vector(seed, v, TD_DIM);
+    return te_insert(space, id, v, TD_DIM, content, NULL);
+}
+
+/* Deletes `id` and waits for it. */
+static inline mn_status td_delete(mn_space *space, const char *id) {
+    te_wait w;
+    te_wait_init(&w);
+    mn_status s = mn_space_delete(space, id, (uint32_t)strlen(id), MN_SUBMIT_WAIT, te_wait_done, &w);
+    return s == MN_OK ? te_wait_for(&w) : s;
+}
+
+/* The space `name`, or NULL. */
+static inline mn_space *td_open_space(mn_engine *engine, const char *name) {
+    mn_space *space = NULL;
+    return mn_engine_space_open(engine, name, (uint32_t)strlen(name), &space) == MN_OK ? space : NULL;
+}
+
+#endif /* TEST_DURABLE_SUPPORT_H */
