@@ -18,30 +18,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_support.h"
 #include "mnemo/mn_assoc.h"
 #include "mnemo/mn_hnsw.h"
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t next_random(uint64_t *state) {
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-static float uniform(uint64_t *state) { return (float)((next_random(state) >> 40) * (1.0 / 16777216.0)); }
-
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void usage(void) {
     fprintf(stderr, "usage: bench_assoc [--smoke] [--memories N] [--dimension D] [--links L] [--queries Q]\n"

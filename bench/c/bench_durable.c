@@ -32,16 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_support.h"
 #include "mnemo/mn_engine_durable.h"
 
 #define DIM 64u
 #define MODE_MEMORY 99
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static uint64_t rss_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -130,7 +125,7 @@ static double run_inserts(const char *root, int mode, uint32_t batch_size, uint3
     uint8_t content[64];
     memset(content, 'c', sizeof(content));
     waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, MN_OK};
-    double start = now_s();
+    double start = now_seconds();
     for (uint32_t done = 0; done < count; done += batch_size) {
         id_offsets[0] = 0;
         for (uint32_t i = 0; i < batch_size; i++) {
@@ -156,7 +151,7 @@ static double run_inserts(const char *root, int mode, uint32_t batch_size, uint3
         }
         waiter_wait(&w);
     }
-    double seconds = now_s() - start;
+    double seconds = now_seconds() - start;
     mn_space_release(space);
     mn_engine_destroy(engine);
     free(vectors);
@@ -172,9 +167,9 @@ static void run_reopen(const char *root, uint32_t spaces) {
     char path[1200];
     snprintf(path, sizeof(path), "%.1000s/spaces-%u", root, spaces);
     uint64_t before = rss_bytes();
-    double start = now_s();
+    double start = now_seconds();
     mn_engine *engine = open_engine(path, MN_WAL_NONE, 2, 16);
-    double open_seconds = now_s() - start;
+    double open_seconds = now_seconds() - start;
     uint64_t after = rss_bytes();
     uint64_t count = 0;
     mn_engine_space_count(engine, &count);
@@ -209,9 +204,9 @@ static mn_engine *open_for_checkpoint(const char *path, double *seconds) {
     durable.durability = MN_WAL_NONE;
     durable.checkpoint_log_bytes = 0; /* only the explicit checkpoint below */
     mn_engine *engine = NULL;
-    double start = now_s();
+    double start = now_seconds();
     mn_status status = mn_engine_open(&options, &durable, &engine, NULL);
-    if (seconds) *seconds = now_s() - start;
+    if (seconds) *seconds = now_seconds() - start;
     if (status != MN_OK) {
         fprintf(stderr, "open %s: %s\n", path, mn_status_string(status));
         exit(1);
@@ -264,9 +259,9 @@ static void run_checkpoint(const char *root, uint32_t memories) {
     double replay_s = 0, checkpoint_s = 0, reopen_s = 0;
     engine = open_for_checkpoint(path, &replay_s);
     mn_checkpoint_report report;
-    double start = now_s();
+    double start = now_seconds();
     mn_status status = mn_engine_checkpoint(engine, &report);
-    checkpoint_s = now_s() - start;
+    checkpoint_s = now_seconds() - start;
     if (status != MN_OK) {
         fprintf(stderr, "checkpoint: %s\n", mn_status_string(status));
         exit(1);
@@ -275,9 +270,9 @@ static void run_checkpoint(const char *root, uint32_t memories) {
     uint64_t log_after = dir_bytes(wal);
     engine = open_for_checkpoint(path, &reopen_s);
     /* The space is lazy after that open: its first open loads the checkpoint. */
-    start = now_s();
+    start = now_seconds();
     status = mn_engine_space_open(engine, "bench", 5, &space);
-    double load_s = now_s() - start;
+    double load_s = now_seconds() - start;
     if (status == MN_OK) mn_space_release(space);
     mn_engine_destroy(engine);
     printf("checkpoint %u memories: log %.1f MiB, reopen by replay %.3f s; checkpoint %.3f s "
@@ -301,7 +296,7 @@ static double run_group(const char *root, uint32_t count) {
     waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, MN_OK};
     float vector[DIM];
     char id[32];
-    double start = now_s();
+    double start = now_seconds();
     for (uint32_t done = 0; done < count; done += 16) {
         w.pending = 16;
         for (uint32_t i = 0; i < 16; i++) {
@@ -312,7 +307,7 @@ static double run_group(const char *root, uint32_t count) {
         }
         waiter_wait(&w);
     }
-    double seconds = now_s() - start;
+    double seconds = now_seconds() - start;
     mn_space_release(space);
     mn_engine_destroy(engine);
     return count / seconds;
@@ -326,7 +321,7 @@ static void run_spaces(const char *root, uint32_t spaces) {
     mn_hnsw_params_default(8, MN_METRIC_L2, &params);
     waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, MN_OK};
     float vector[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    double start = now_s();
+    double start = now_seconds();
     for (uint32_t s = 0; s < spaces; s++) {
         char name[32];
         int n = sprintf(name, "tenant-%06u", s);
@@ -340,12 +335,12 @@ static void run_spaces(const char *root, uint32_t spaces) {
         mn_space_release(space);
     }
     waiter_wait(&w);
-    double build = now_s() - start;
+    double build = now_seconds() - start;
     mn_engine_destroy(engine);
     uint64_t before = rss_bytes();
-    start = now_s();
+    start = now_seconds();
     engine = open_engine(path, MN_WAL_NONE, 2, 16);
-    double open_seconds = now_s() - start;
+    double open_seconds = now_seconds() - start;
     uint64_t after = rss_bytes();
     uint64_t count = 0;
     mn_engine_space_count(engine, &count);
@@ -355,18 +350,18 @@ static void run_spaces(const char *root, uint32_t spaces) {
            (double)(after - before) / spaces, (unsigned long long)count);
     /* Checkpoint every space, then reopen: each space is a stub until first used. */
     mn_checkpoint_report report;
-    start = now_s();
+    start = now_seconds();
     mn_status status = mn_engine_checkpoint(engine, &report);
-    double checkpoint_seconds = now_s() - start;
+    double checkpoint_seconds = now_seconds() - start;
     mn_engine_destroy(engine);
     if (status != MN_OK) {
         fprintf(stderr, "checkpoint: %s\n", mn_status_string(status));
         exit(1);
     }
     before = rss_bytes();
-    start = now_s();
+    start = now_seconds();
     engine = open_engine(path, MN_WAL_NONE, 2, 16);
-    open_seconds = now_s() - start;
+    open_seconds = now_seconds() - start;
     after = rss_bytes();
     mn_engine_space_count(engine, &count);
     printf("spaces  %8u spaces  checkpoint %.2f s (%llu files)  lazy open %.2f s  resident "
@@ -374,10 +369,10 @@ static void run_spaces(const char *root, uint32_t spaces) {
            spaces, checkpoint_seconds, (unsigned long long)report.spaces_written, open_seconds,
            (double)(after - before) / (1 << 20), (double)(after - before) / spaces,
            (unsigned long long)count);
-    start = now_s();
+    start = now_seconds();
     mn_space *first = NULL;
     status = mn_engine_space_open(engine, "tenant-000000", 13, &first);
-    double load_seconds = now_s() - start;
+    double load_seconds = now_seconds() - start;
     if (status == MN_OK) mn_space_release(first);
     printf("spaces  first open of one idle space (loads its checkpoint) %.1f us (%s)\n",
            load_seconds * 1e6, mn_status_string(status));

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_support.h"
 #include "mnemo/mn_engine.h"
 #include "mnemo/mn_hnsw.h"
 
@@ -48,19 +49,14 @@ typedef struct bench_config {
     const char *only;
 } bench_config;
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* Waits without taking a core from the workers (a 2-core machine has none to spare). */
 static void pause_briefly(void) {
     struct timespec pause = {0, 100000};
     nanosleep(&pause, NULL);
 }
 
-static uint64_t next_random(uint64_t *state) {
+/* splitmix64 (the vectors and traffic of this bench; bench_support.h has xorshift64*). */
+static uint64_t next_splitmix(uint64_t *state) {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -72,7 +68,7 @@ static float *make_vectors(size_t count, uint32_t dimension, uint64_t seed) {
     if (!vectors) abort();
     uint64_t state = seed;
     for (size_t i = 0; i < count * dimension; i++) {
-        vectors[i] = (float)((next_random(&state) >> 11) * (1.0 / 9007199254740992.0)) - 0.5f;
+        vectors[i] = (float)((next_splitmix(&state) >> 11) * (1.0 / 9007199254740992.0)) - 0.5f;
     }
     return vectors;
 }
@@ -175,14 +171,14 @@ static double run_load(load *l) {
     producer_arg args[BENCH_PRODUCERS_MAX];
     atomic_init(&l->completed, 0);
     atomic_init(&l->failed, 0);
-    double start = now_s();
+    double start = now_seconds();
     for (uint32_t p = 0; p < l->producers; p++) {
         args[p] = (producer_arg){l, p};
         pthread_create(&threads[p], NULL, producer_main, &args[p]);
     }
     for (uint32_t p = 0; p < l->producers; p++) pthread_join(threads[p], NULL);
     while (atomic_load_explicit(&l->completed, memory_order_acquire) < l->count) pause_briefly();
-    double elapsed = now_s() - start;
+    double elapsed = now_seconds() - start;
     if (atomic_load(&l->failed) != 0) fprintf(stderr, "warning: %zu inserts failed\n",
                                               atomic_load(&l->failed));
     return (double)l->count / elapsed;
@@ -229,13 +225,13 @@ static double run_shared(const float *vectors, size_t count, uint32_t dimension,
     pthread_mutex_init(&s.lock, NULL);
     pthread_t threads[BENCH_PRODUCERS_MAX];
     shared_arg args[BENCH_PRODUCERS_MAX];
-    double start = now_s();
+    double start = now_seconds();
     for (uint32_t p = 0; p < producers; p++) {
         args[p] = (shared_arg){&s, p};
         pthread_create(&threads[p], NULL, shared_producer, &args[p]);
     }
     for (uint32_t p = 0; p < producers; p++) pthread_join(threads[p], NULL);
-    double elapsed = now_s() - start;
+    double elapsed = now_seconds() - start;
     mn_hnsw_destroy(s.index);
     pthread_mutex_destroy(&s.lock);
     return (double)count / elapsed;
@@ -314,13 +310,13 @@ static void zipf_targets(uint32_t *targets, size_t n, uint32_t spaces, double s,
     }
     uint64_t state = seed;
     for (uint32_t k = spaces - 1; k > 0; k--) {
-        uint32_t j = (uint32_t)(next_random(&state) % (k + 1));
+        uint32_t j = (uint32_t)(next_splitmix(&state) % (k + 1));
         uint32_t t = permutation[k];
         permutation[k] = permutation[j];
         permutation[j] = t;
     }
     for (size_t i = 0; i < n; i++) {
-        double u = (double)(next_random(&state) >> 11) * (1.0 / 9007199254740992.0) * total;
+        double u = (double)(next_splitmix(&state) >> 11) * (1.0 / 9007199254740992.0) * total;
         uint32_t lo = 0, hi = spaces - 1;
         while (lo < hi) {
             uint32_t mid = (lo + hi) / 2;
@@ -354,8 +350,8 @@ static void bench_skew(const bench_config *config) {
     uint32_t *keys = malloc(n * sizeof(uint32_t));
     uint64_t state = 7;
     for (size_t i = 0; i < n; i++) {
-        uniform[i] = (uint32_t)(next_random(&state) % spaces_n);
-        keys[i] = (uint32_t)(next_random(&state) % per_space);
+        uniform[i] = (uint32_t)(next_splitmix(&state) % spaces_n);
+        keys[i] = (uint32_t)(next_splitmix(&state) % per_space);
     }
     zipf_targets(skewed, n, spaces_n, BENCH_ZIPF_S, 11);
     if (!config->json) {
@@ -513,7 +509,7 @@ static double timed_batches(uint32_t workers, uint32_t parallel_min, size_t tota
     waiter w = {.done = 0};
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.cond, NULL);
-    double start = now_s();
+    double start = now_seconds();
     for (size_t first = 0; first < total; first += size) {
         size_t count = total - first < size ? total - first : size;
         mn_status status;
@@ -534,7 +530,7 @@ static double timed_batches(uint32_t workers, uint32_t parallel_min, size_t tota
         }
         if (status != MN_OK || wait_for(&w) != MN_OK) abort();
     }
-    double elapsed = now_s() - start;
+    double elapsed = now_seconds() - start;
     free_spaces(spaces, 1);
     mn_engine_destroy(engine);
     pthread_mutex_destroy(&w.lock);
@@ -616,9 +612,9 @@ typedef struct mixed {
 
 static void *searcher(void *argument) {
     mixed *m = argument;
-    double end = now_s() + m->seconds;
+    double end = now_seconds() + m->seconds;
     uint64_t done = 0;
-    while (now_s() < end) {
+    while (now_seconds() < end) {
         uint32_t found = 0;
         mn_space_search(m->space, m->queries + (done % m->query_count) * m->dimension,
                         m->dimension, 10, 64, NULL, NULL, &found);
@@ -660,7 +656,7 @@ static void bench_mixed(const bench_config *config) {
         pthread_t reader;
         pthread_create(&reader, NULL, searcher, &m);
         size_t inserted = 0;
-        double start = now_s();
+        double start = now_seconds();
         if (phase == 1) {
             load l = {.spaces = spaces, .vectors = vectors, .dimension = dimension};
             atomic_init(&l.completed, 0);
@@ -674,7 +670,7 @@ static void bench_mixed(const bench_config *config) {
                 inserted++;
             }
             while (atomic_load(&l.completed) < inserted) pause_briefly();
-            insert_rate = (double)inserted / (now_s() - start);
+            insert_rate = (double)inserted / (now_seconds() - start);
         }
         pthread_join(reader, NULL);
         rates[phase] = (double)m.searches / seconds;

@@ -16,15 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_support.h"
 #include "mnemo/mn_hnsw.h"
 
 #define K 10
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Reads a texmex file of int32 or float32 rows; returns rows, writes the dimension. */
 static void *read_vecs(const char *path, uint32_t *dimension, size_t *rows) {
@@ -53,11 +48,6 @@ static void *read_vecs(const char *path, uint32_t *dimension, size_t *rows) {
     free(raw);
     fclose(file);
     return out;
-}
-
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv) {
