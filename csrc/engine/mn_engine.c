@@ -462,6 +462,8 @@ mn_status mn_engine_space_new_detached(struct mn_engine *engine, const char *nam
     if (status != MN_OK) return status;
     if (atomic_load_explicit(&engine->closed, memory_order_acquire)) return MN_ERR_CLOSED;
     uint64_t hash = mn_name_hash(name, name_bytes);
+    /* Unlike mn_engine_space_create, no lazy-stub check here: loading a stub builds its space
+     * through this function while holding the stub lock; publishing checks stubs instead. */
     pthread_mutex_lock(&engine->table_lock);
     int exists = *mn_table_find_locked(engine, name, name_bytes, hash) != NULL;
     pthread_mutex_unlock(&engine->table_lock);
