@@ -1,6 +1,7 @@
-// Building the next directory: moves, explicit updates and failover. Each change copies the table
-// once (a memcpy of the slots), edits the copy in place and publishes it as a new immutable
-// snapshot whose version is one above the old one; only changed entries carry the new version.
+// Building the next directory: moves, explicit updates and failover. Each change copies the slots
+// once, points the changed spaces at assignments of the new version (one per distinct copy set)
+// and publishes the copy as a new immutable snapshot whose version is one above the old one; only
+// changed entries carry the new version. The set of spaces, hence the perfect hash, is shared.
 
 extension Directory {
     /// The directory after `moves`, at version `version + 1`.
@@ -17,18 +18,14 @@ extension Directory {
     /// - Throws: `.unknownSpace` for a space not in the directory, `.invalidMove` when `from` does
     ///   not hold the space, `to` already does, or the space would be left with no copy.
     public func applying(_ moves: some Sequence<Move>) throws(PlacementError) -> Directory {
-        let next = version + 1
-        var slots = storage.slots
+        var editor = Editor(self)
         for move in moves {
-            guard let index = storage.slotIndex(move.space.rawValue) else {
-                throw PlacementError(.unknownSpace, "space \(move.space) is not in the directory")
-            }
-            var assignment = slots[index].assignment
-            try Directory.apply(move, to: &assignment.copies)
-            assignment.version = next
-            slots[index].assignment = assignment
+            let (position, assignment) = try editor.entry(move.space)
+            var copies = assignment.copies
+            try Directory.apply(move, to: &copies)
+            editor.set(position, to: copies)
         }
-        return Directory(storage: Storage(slots: slots, count: storage.count), version: next)
+        return try editor.finish()
     }
 
     /// Applies one move to a copy set (see ``applying(_:)``).
@@ -65,16 +62,13 @@ extension Directory {
     ///
     /// - Throws: `.unknownSpace`, or `.invalidConfiguration` for an empty copy set.
     public func updating(_ changes: [(SpaceID, CopySet)]) throws(PlacementError) -> Directory {
-        let next = version + 1
-        var slots = storage.slots
+        var editor = Editor(self)
         for (space, copies) in changes {
-            guard let index = storage.slotIndex(space.rawValue) else {
-                throw PlacementError(.unknownSpace, "space \(space) is not in the directory")
-            }
+            let (position, _) = try editor.entry(space)
             if copies.isEmpty { throw PlacementError(.invalidConfiguration, "space \(space) has no copy") }
-            slots[index].assignment = Assignment(copies: copies, version: next)
+            editor.set(position, to: copies)
         }
-        return Directory(storage: Storage(slots: slots, count: storage.count), version: next)
+        return try editor.finish()
     }
 
     /// The directory with every copy on a node of `dead` moved behind the live copies, so each
@@ -92,5 +86,74 @@ extension Directory {
             changes.append((space, CopySet(live + assignment.copies.filter { dead.contains($0) })))
         }
         return try updating(changes)
+    }
+
+    /// A copy of a snapshot's slots being edited into the next version.
+    struct Editor {
+        let base: Storage
+        let version: UInt64
+        var slots: ContiguousArray<UInt64>
+        var assignments: ContiguousArray<Assignment>
+        /// The assignments of the new version, by copy set.
+        var fresh: [CopySet: Int] = [:]
+
+        init(_ directory: Directory) {
+            base = directory.storage
+            version = directory.version + 1
+            slots = ContiguousArray(UnsafeBufferPointer(start: base.slots, count: directory.slotCount))
+            assignments = ContiguousArray(UnsafeBufferPointer(start: base.assignments, count: base.assignmentCount))
+        }
+
+        /// The position and current assignment of `space`.
+        ///
+        /// - Throws: `.unknownSpace` when it is not in the directory.
+        func entry(_ space: SpaceID) throws(PlacementError) -> (Int, Assignment) {
+            guard let position = base.hash.position(of: space.rawValue) else {
+                throw PlacementError(.unknownSpace, "space \(space) is not in the directory")
+            }
+            return (position, assignments[Int(truncatingIfNeeded: slots[position] & Storage.indexMask)])
+        }
+
+        /// Points `position` at `copies` with the new version.
+        mutating func set(_ position: Int, to copies: CopySet) {
+            let index: Int
+            if let known = fresh[copies] {
+                index = known
+            } else {
+                index = assignments.count
+                fresh[copies] = index
+                assignments.append(Assignment(copies: copies, version: version))
+            }
+            slots[position] = slots[position] & ~Storage.indexMask | UInt64(index)
+        }
+
+        /// The new snapshot. Assignments no slot points at any more are dropped once they
+        /// outnumber the ones in use at the last compaction.
+        ///
+        /// - Throws: `.invalidConfiguration` when more than ``Storage/maxAssignments`` distinct
+        ///   assignments are in use.
+        mutating func finish() throws(PlacementError) -> Directory {
+            var compacted = base.compactedCount
+            if assignments.count > 2 * compacted + 1024 || assignments.count > Storage.maxAssignments {
+                var remap = [Int](repeating: 0, count: assignments.count)
+                var kept: ContiguousArray<Assignment> = [assignments[0]]
+                for i in slots.indices where slots[i] != 0 {
+                    let old = Int(truncatingIfNeeded: slots[i] & Storage.indexMask)
+                    if remap[old] == 0 {
+                        remap[old] = kept.count
+                        kept.append(assignments[old])
+                    }
+                    slots[i] = slots[i] & ~Storage.indexMask | UInt64(remap[old])
+                }
+                assignments = kept
+                compacted = kept.count
+            }
+            guard assignments.count <= Storage.maxAssignments else {
+                throw PlacementError(.invalidConfiguration,
+                                     "more than \(Storage.maxAssignments) distinct assignments in use")
+            }
+            return Directory(storage: Storage(hash: base.hash, slots: slots, assignments: assignments,
+                                              compactedCount: compacted), version: version)
+        }
     }
 }

@@ -37,6 +37,11 @@ public final class DirectoryPublisher: Sendable {
     /// The current snapshot (takes the mutex; use a ``DirectoryReader`` on hot paths).
     public var current: Directory { snapshot.withLock { $0 } }
 
+    /// The current snapshot for a reader: out of line, so the mutex code stays out of the
+    /// reader's lookup loop and the reader's snapshot can live in registers.
+    @usableFromInline @inline(never)
+    func latest() -> Directory { current }
+
     /// The version of the current snapshot (lock-free).
     @inlinable
     public var generation: UInt64 { generationCounter.load(ordering: .acquiring) }

@@ -13,10 +13,13 @@
 public struct DirectoryReader: Sendable {
     @usableFromInline let publisher: DirectoryPublisher
     @usableFromInline var cached: Directory
+    /// The lookup fields of `cached` (kept alive by it).
+    @usableFromInline var probe: Directory.Probe
 
     init(_ publisher: DirectoryPublisher) {
         self.publisher = publisher
         self.cached = publisher.current
+        self.probe = Directory.Probe(cached.storage)
     }
 
     /// The snapshot this reader used last.
@@ -27,14 +30,15 @@ public struct DirectoryReader: Sendable {
     @inlinable
     public mutating func lookup(_ space: SpaceID) -> Assignment? {
         refreshIfNeeded()
-        return cached.lookup(space)
+        return probe.lookup(space)
     }
 
     /// Switches to the newest snapshot if the generation moved.
     @inlinable @inline(__always)
     mutating func refreshIfNeeded() {
         if publisher.generation != cached.version {
-            cached = publisher.current
+            cached = publisher.latest()
+            probe = Directory.Probe(cached.storage)
         }
     }
 }

@@ -7,8 +7,11 @@
 // 1. Critical: every copy on a dead node is replaced on a live node (one move per lost copy).
 // 2. Drain: every copy on a draining node moves off it (High).
 // 3. Balance: while some node is outside its tolerance, the node furthest above its target gives
-//    away the space, among the next `candidateWindow` it holds, whose move to the best receiver
-//    lowers the potential Φ the most:
+//    away one of the next `candidateWindow` spaces it holds, each to its best receiver (lowest Φ
+//    within the rack rule): preferably one that can go to the neediest node (so a joining node is
+//    filled directly, not through extra moves among the others), then the one whose bytes and
+//    load best match the giver's excess per excess copy; a move is taken only if it lowers the
+//    potential
 //        Φ = Σ_nodes Σ_r ((u_nr − T_nr) / (tol_r × T̄_r))²,  r ∈ {copies, bytes, load}
 //    Moving a space of weight v from d to b changes Φ by Σ_r 2 c_r v_r (e_br − e_dr + v_r) with
 //    e = u − T and c_r = 1 / (tol_r T̄_r)², so each candidate costs O(receivers). Only strictly
@@ -134,22 +137,20 @@ struct PlannerState {
         copies.reserveCapacity(directory.count)
         weight.reserveCapacity(directory.count)
         let nodeCount = ids.count
-        // Each space's weight by directory slot: one directory probe per listed space instead of
-        // one (SipHash) dictionary lookup per space, the cost that dominated large plans.
-        let storage = directory.storage
+        // Each space's weight by directory slot: one perfect-hash probe per listed space instead
+        // of one (SipHash) dictionary lookup per space, the cost that dominated large plans.
         let fallback = (Double(workload.defaultStats.bytes), workload.defaultStats.opsPerSecond)
         var slotWeight: [(Double, Double)] = []
         if !workload.stats.isEmpty {
-            slotWeight = [(Double, Double)](repeating: fallback, count: storage.slots.count)
+            slotWeight = [(Double, Double)](repeating: fallback, count: directory.slotCount)
             for (space, stats) in workload.stats {
-                if let slot = storage.slotIndex(space.rawValue) {
+                if let slot = directory.position(of: space) {
                     slotWeight[slot] = (Double(stats.bytes), stats.opsPerSecond)
                 }
             }
         }
-        for slot in storage.slots.indices where storage.slots[slot].assignment.copies.length != 0 {
-            let space = SpaceID(rawValue: storage.slots[slot].key)
-            let assignment = storage.slots[slot].assignment
+        for slot in 0..<directory.slotCount {
+            guard let (space, assignment) = directory.entry(at: slot) else { continue }
             var dense = CopySet()
             for node in assignment.copies {
                 let raw = Int(node.rawValue)
@@ -437,6 +438,14 @@ struct PlannerState {
             let surplus = excess(donor, 0)
             let wanted: (Double, Double)? = surplus >= 1
                 ? (max(0, excess(donor, 1)) / surplus, max(0, excess(donor, 2)) / surplus) : nil
+            // The neediest receiver: a candidate that can go there beats one that cannot, so a
+            // joining node is filled directly instead of through moves among the others.
+            var neediest = -1
+            var neediestPressure = Double.infinity
+            for n in receivers {
+                let p = pressure(n)
+                if p < neediestPressure { neediest = n; neediestPressure = p }
+            }
             var best: (s: Int, receiver: Int, delta: Double)?
             var examined = 0
             while examined < window && !held[donor].isEmpty {
@@ -467,9 +476,12 @@ struct PlannerState {
                 } else {
                     score = give + receiveDelta
                 }
-                if give + receiveDelta < -1e-12 && (best == nil || score < (best?.delta ?? 0)) {
-                    best = (s, receiver, score)
+                guard give + receiveDelta < -1e-12 else { continue }
+                if let b = best {
+                    let (was, now) = (b.receiver == neediest, receiver == neediest)
+                    if was && !now || was == now && score >= b.delta { continue }
                 }
+                best = (s, receiver, score)
             }
             guard let chosen = best else {
                 fruitless[donor] += examined

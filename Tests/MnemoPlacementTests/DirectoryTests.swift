@@ -1,9 +1,10 @@
 // Proves the directory: lookups agree with the ring it starts from and miss unknown spaces,
-// entries are plain values (so a lookup cannot allocate or retain), versions only grow, the diff
+// contains(_:) is exact, long runs of random changes agree with a plain dictionary model while the
+// table of distinct assignments stays bounded, entries are plain values (so a lookup cannot allocate or retain), versions only grow, the diff
 // of two directories is exactly the moves between them, failover promotes live replicas, and the
 // publisher hands new snapshots to lock-free readers, also while readers run concurrently.
 
-import MnemoPlacement
+@testable import MnemoPlacement
 import Testing
 
 @Suite("Directory")
@@ -21,6 +22,49 @@ struct DirectoryTests {
         }
         for space in makeSpaces(500, seed: 999) where !spaces.contains(space) {
             #expect(directory.lookup(space) == nil)
+        }
+    }
+
+    @Test("contains is exact, also for ids whose mixed value shares a member's tag")
+    func containsIsExact() throws {
+        let spaces = makeSpaces(3_000, seed: 4)
+        let directory = try Directory(spaces.map { ($0, CopySet([1])) })
+        #expect(spaces.allSatisfy(directory.contains))
+        let hash = directory.storage.hash
+        let twins = spaces.map { SpaceID(rawValue: unmix(hash.mix($0.rawValue) ^ 1, seed: hash.seed)) }
+        #expect(!twins.contains(where: directory.contains))
+        #expect(!makeSpaces(3_000, seed: 5).contains(where: directory.contains))
+    }
+
+    @Test("random changes agree with a dictionary model; the assignment table stays bounded",
+          arguments: [1, 3])
+    func model(replicationFactor: Int) throws {
+        let nodes = (1...6).map { NodeID(rawValue: UInt32($0)) }
+        var rng = SplitMix64(seed: UInt64(replicationFactor))
+        let spaces = makeSpaces(1_500, seed: 6)
+        var model: [SpaceID: Assignment] = [:]
+        var entries: [(SpaceID, CopySet)] = []
+        for space in spaces {
+            let copies = CopySet(nodes.shuffled(using: &rng).prefix(replicationFactor))
+            entries.append((space, copies))
+            model[space] = Assignment(copies: copies, version: 1)
+        }
+        var directory = try Directory(entries)
+        for round in 0..<1_500 {
+            var changes: [(SpaceID, CopySet)] = []
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                let space = spaces[Int.random(in: 0..<spaces.count, using: &rng)]
+                let copies = CopySet(nodes.shuffled(using: &rng).prefix(replicationFactor))
+                changes.append((space, copies))
+            }
+            directory = try directory.updating(changes)
+            for (space, copies) in changes { model[space] = Assignment(copies: copies, version: directory.version) }
+            #expect(directory.storage.assignmentCount <= 2 * directory.storage.compactedCount + 1024 + 8)
+            if round % 100 == 99 {
+                #expect(directory.count == spaces.count)
+                #expect(spaces.allSatisfy { directory.lookup($0) == model[$0] })
+                #expect(Dictionary(uniqueKeysWithValues: directory.map { ($0.space, $0.assignment) }) == model)
+            }
         }
     }
 
