@@ -16,16 +16,17 @@ extension Directory {
     /// ```
     ///
     /// - Throws: `.unknownSpace` for a space not in the directory, `.invalidMove` when `from` does
-    ///   not hold the space, `to` already does, or the space would be left with no copy.
+    ///   not hold the space, `to` already does, or the space would be left with no copy,
+    ///   `.invalidConfiguration` past 16,777,215 distinct (copies, version) pairs in use.
     public func applying(_ moves: some Sequence<Move>) throws(PlacementError) -> Directory {
         var editor = Editor(self)
         for move in moves {
             let (position, assignment) = try editor.entry(move.space)
             var copies = assignment.copies
             try Directory.apply(move, to: &copies)
-            editor.set(position, to: copies)
+            try editor.set(position, to: copies)
         }
-        return try editor.finish()
+        return editor.finish()
     }
 
     /// Applies one move to a copy set (see ``applying(_:)``).
@@ -60,15 +61,16 @@ extension Directory {
 
     /// The directory with the given spaces set to new copies, at version `version + 1`.
     ///
-    /// - Throws: `.unknownSpace`, or `.invalidConfiguration` for an empty copy set.
+    /// - Throws: `.unknownSpace`, or `.invalidConfiguration` for an empty copy set or past
+    ///   16,777,215 distinct (copies, version) pairs in use.
     public func updating(_ changes: [(SpaceID, CopySet)]) throws(PlacementError) -> Directory {
         var editor = Editor(self)
         for (space, copies) in changes {
             let (position, _) = try editor.entry(space)
             if copies.isEmpty { throw PlacementError(.invalidConfiguration, "space \(space) has no copy") }
-            editor.set(position, to: copies)
+            try editor.set(position, to: copies)
         }
-        return try editor.finish()
+        return editor.finish()
     }
 
     /// The directory with every copy on a node of `dead` moved behind the live copies, so each
@@ -96,10 +98,13 @@ extension Directory {
         var assignments: ContiguousArray<Assignment>
         /// The assignments of the new version, by copy set.
         var fresh: [CopySet: Int] = [:]
+        /// How many assignments were in use at the last compaction.
+        var compacted: Int
 
         init(_ directory: Directory) {
             base = directory.storage
             version = directory.version + 1
+            compacted = base.compactedCount
             slots = ContiguousArray(UnsafeBufferPointer(start: base.slots, count: directory.slotCount))
             assignments = ContiguousArray(UnsafeBufferPointer(start: base.assignments, count: base.assignmentCount))
         }
@@ -115,11 +120,19 @@ extension Directory {
         }
 
         /// Points `position` at `copies` with the new version.
-        mutating func set(_ position: Int, to copies: CopySet) {
+        ///
+        /// - Throws: `.invalidConfiguration` when more than ``Storage/maxAssignments`` distinct
+        ///   assignments would be in use.
+        mutating func set(_ position: Int, to copies: CopySet) throws(PlacementError) {
             let index: Int
             if let known = fresh[copies] {
                 index = known
             } else {
+                if assignments.count > Storage.maxAssignments { compact() }
+                guard assignments.count <= Storage.maxAssignments else {
+                    throw PlacementError(.invalidConfiguration,
+                                         "more than \(Storage.maxAssignments) distinct assignments in use")
+                }
                 index = assignments.count
                 fresh[copies] = index
                 assignments.append(Assignment(copies: copies, version: version))
@@ -127,31 +140,27 @@ extension Directory {
             slots[position] = slots[position] & ~Storage.indexMask | UInt64(index)
         }
 
-        /// The new snapshot. Assignments no slot points at any more are dropped once they
-        /// outnumber the ones in use at the last compaction.
-        ///
-        /// - Throws: `.invalidConfiguration` when more than ``Storage/maxAssignments`` distinct
-        ///   assignments are in use.
-        mutating func finish() throws(PlacementError) -> Directory {
-            var compacted = base.compactedCount
-            if assignments.count > 2 * compacted + 1024 || assignments.count > Storage.maxAssignments {
-                var remap = [Int](repeating: 0, count: assignments.count)
-                var kept: ContiguousArray<Assignment> = [assignments[0]]
-                for i in slots.indices where slots[i] != 0 {
-                    let old = Int(truncatingIfNeeded: slots[i] & Storage.indexMask)
-                    if remap[old] == 0 {
-                        remap[old] = kept.count
-                        kept.append(assignments[old])
-                    }
-                    slots[i] = slots[i] & ~Storage.indexMask | UInt64(remap[old])
+        /// Drops the assignments no slot points at and renumbers the rest.
+        mutating func compact() {
+            var remap = [Int](repeating: 0, count: assignments.count)
+            var kept: ContiguousArray<Assignment> = [assignments[0]]
+            for i in slots.indices where slots[i] != 0 {
+                let old = Int(truncatingIfNeeded: slots[i] & Storage.indexMask)
+                if remap[old] == 0 {
+                    remap[old] = kept.count
+                    kept.append(assignments[old])
                 }
-                assignments = kept
-                compacted = kept.count
+                slots[i] = slots[i] & ~Storage.indexMask | UInt64(remap[old])
             }
-            guard assignments.count <= Storage.maxAssignments else {
-                throw PlacementError(.invalidConfiguration,
-                                     "more than \(Storage.maxAssignments) distinct assignments in use")
-            }
+            fresh = fresh.compactMapValues { remap[$0] == 0 ? nil : remap[$0] }
+            assignments = kept
+            compacted = kept.count
+        }
+
+        /// The new snapshot, compacted first once unused assignments outnumber the ones in use
+        /// at the last compaction.
+        mutating func finish() -> Directory {
+            if assignments.count > 2 * compacted + 1024 { compact() }
             return Directory(storage: Storage(hash: base.hash, slots: slots, assignments: assignments,
                                               compactedCount: compacted), version: version)
         }
