@@ -90,9 +90,10 @@ extension Directory {
         return try updating(changes)
     }
 
-    /// A copy of a snapshot's slots being edited into the next version.
+    /// A copy of a snapshot's slots being edited into the next version (or, from slots that
+    /// point at no assignment yet, a new directory being filled).
     struct Editor {
-        let base: Storage
+        let hash: SpaceHash
         let version: UInt64
         var slots: ContiguousArray<UInt64>
         var assignments: ContiguousArray<Assignment>
@@ -101,19 +102,29 @@ extension Directory {
         /// How many assignments were in use at the last compaction.
         var compacted: Int
 
+        init(hash: SpaceHash, slots: ContiguousArray<UInt64>, assignments: ContiguousArray<Assignment>,
+             compacted: Int, version: UInt64)
+        {
+            self.hash = hash
+            self.slots = slots
+            self.assignments = assignments
+            self.compacted = compacted
+            self.version = version
+        }
+
+        /// An editor of the snapshot after `directory`.
         init(_ directory: Directory) {
-            base = directory.storage
-            version = directory.version + 1
-            compacted = base.compactedCount
-            slots = ContiguousArray(UnsafeBufferPointer(start: base.slots, count: directory.slotCount))
-            assignments = ContiguousArray(UnsafeBufferPointer(start: base.assignments, count: base.assignmentCount))
+            let base = directory.storage
+            self.init(hash: base.hash,
+                      slots: ContiguousArray(base.slots), assignments: ContiguousArray(base.assignments),
+                      compacted: base.compactedCount, version: directory.version + 1)
         }
 
         /// The position and current assignment of `space`.
         ///
         /// - Throws: `.unknownSpace` when it is not in the directory.
         func entry(_ space: SpaceID) throws(PlacementError) -> (Int, Assignment) {
-            guard let position = base.hash.position(of: space.rawValue) else {
+            guard let position = hash.position(of: space.rawValue) else {
                 throw PlacementError(.unknownSpace, "space \(space) is not in the directory")
             }
             return (position, assignments[Int(truncatingIfNeeded: slots[position] & Storage.indexMask)])
@@ -144,9 +155,9 @@ extension Directory {
         mutating func compact() {
             var remap = [Int](repeating: 0, count: assignments.count)
             var kept: ContiguousArray<Assignment> = [assignments[0]]
-            for i in slots.indices where slots[i] != 0 {
+            for i in slots.indices {
                 let old = Int(truncatingIfNeeded: slots[i] & Storage.indexMask)
-                if remap[old] == 0 {
+                if old != 0 && remap[old] == 0 {
                     remap[old] = kept.count
                     kept.append(assignments[old])
                 }
@@ -161,7 +172,7 @@ extension Directory {
         /// at the last compaction.
         mutating func finish() -> Directory {
             if assignments.count > 2 * compacted + 1024 { compact() }
-            return Directory(storage: Storage(hash: base.hash, slots: slots, assignments: assignments,
+            return Directory(storage: Storage(hash: hash, slots: slots, assignments: assignments,
                                               compactedCount: compacted), version: version)
         }
     }

@@ -45,17 +45,11 @@ public struct Directory: Sendable, Sequence {
 
         /// Where each space sits.
         let hash: SpaceHash
-        /// The hash's pilots, bucket shift, slot count and seed, copied here so that a lookup
-        /// reads one object: a dependent load fewer on every request.
-        @usableFromInline let pilots: UnsafeMutablePointer<UInt16>
-        @usableFromInline let bucketShift: UInt64
-        @usableFromInline let slotCount: UInt64
-        @usableFromInline let seed: UInt64
-        /// Per position: tag (top 40 bits of the mixed id) | assignment index; 0 when empty.
-        @usableFromInline let slots: UnsafeMutablePointer<UInt64>
-        /// The distinct assignments; index 0 is a placeholder.
-        @usableFromInline let assignments: UnsafeMutablePointer<Assignment>
-        /// The number of entries in `assignments`, placeholder included.
+        /// What a lookup reads: the hash's pilots and sizes, and this snapshot's slots (per
+        /// position: tag, the top 40 bits of the mixed id, | assignment index; 0 when empty) and
+        /// distinct assignments (index 0 is a placeholder), both owned by this object.
+        @usableFromInline let probe: Probe
+        /// The number of entries in the assignment table, placeholder included.
         let assignmentCount: Int
         /// How many assignments were in use when the table was last compacted.
         let compactedCount: Int
@@ -64,22 +58,27 @@ public struct Directory: Sendable, Sequence {
              compactedCount: Int)
         {
             precondition(slots.count == Int(hash.slotCount) && assignments.count >= 1)
+            let slotPointer = UnsafeMutablePointer<UInt64>.allocate(capacity: slots.count)
+            _ = UnsafeMutableBufferPointer(start: slotPointer, count: slots.count).initialize(from: slots)
+            let assignmentPointer = UnsafeMutablePointer<Assignment>.allocate(capacity: assignments.count)
+            _ = UnsafeMutableBufferPointer(start: assignmentPointer, count: assignments.count).initialize(from: assignments)
             self.hash = hash
-            self.pilots = hash.pilots
-            self.bucketShift = hash.bucketShift
-            self.slotCount = hash.slotCount
-            self.seed = hash.seed
-            self.slots = .allocate(capacity: slots.count)
-            _ = UnsafeMutableBufferPointer(start: self.slots, count: slots.count).initialize(from: slots)
-            self.assignments = .allocate(capacity: assignments.count)
-            _ = UnsafeMutableBufferPointer(start: self.assignments, count: assignments.count).initialize(from: assignments)
+            self.probe = Probe(hash: hash, slots: slotPointer, assignments: assignmentPointer)
             self.assignmentCount = assignments.count
             self.compactedCount = compactedCount
         }
 
         deinit {
-            slots.deallocate()
-            assignments.deallocate()
+            UnsafeMutablePointer(mutating: probe.slots).deallocate()
+            UnsafeMutablePointer(mutating: probe.assignments).deallocate()
+        }
+
+        /// The slot words, one per position.
+        var slots: UnsafeBufferPointer<UInt64> { UnsafeBufferPointer(start: probe.slots, count: Int(hash.slotCount)) }
+
+        /// The assignment table, placeholder first.
+        var assignments: UnsafeBufferPointer<Assignment> {
+            UnsafeBufferPointer(start: probe.assignments, count: assignmentCount)
         }
 
         /// The slot word for a space whose mixed id is `mixed`, pointing at assignment `index`.
@@ -110,27 +109,17 @@ public struct Directory: Sendable, Sequence {
         }
         let hash = SpaceHash(sorted.map(\.0.rawValue))
         var slots = ContiguousArray<UInt64>(repeating: 0, count: Int(hash.slotCount))
-        var assignments: ContiguousArray<Assignment> = [Assignment(copies: CopySet(), version: 0)]
-        var interned: [CopySet: Int] = [:]
-        for (space, copies) in sorted {
-            let index: Int
-            if let known = interned[copies] {
-                index = known
-            } else {
-                guard assignments.count <= Storage.maxAssignments else {
-                    throw PlacementError(.invalidConfiguration,
-                                         "more than \(Storage.maxAssignments) distinct copy sets")
-                }
-                index = assignments.count
-                interned[copies] = index
-                assignments.append(Assignment(copies: copies, version: version))
-            }
+        var positions: [Int] = []
+        positions.reserveCapacity(sorted.count)
+        for (space, _) in sorted {
             let mixed = hash.mix(space.rawValue)
-            slots[hash.position(mixed)] = Storage.word(mixed: mixed, index: index)
+            positions.append(hash.position(mixed))
+            slots[positions[positions.count - 1]] = Storage.word(mixed: mixed, index: 0)
         }
-        self.storage = Storage(hash: hash, slots: slots, assignments: assignments,
-                               compactedCount: assignments.count)
-        self.version = version
+        var editor = Editor(hash: hash, slots: slots, assignments: [Assignment(copies: CopySet(), version: 0)],
+                            compacted: 1, version: version)
+        for (position, (_, copies)) in zip(positions, sorted) { try editor.set(position, to: copies) }
+        self = editor.finish()
     }
 
     init(storage: Storage, version: UInt64) {
@@ -158,7 +147,7 @@ public struct Directory: Sendable, Sequence {
     /// except with probability 2⁻⁴⁰ (use ``contains(_:)`` for an exact answer).
     @inlinable
     public func lookup(_ space: SpaceID) -> Assignment? {
-        withExtendedLifetime(storage) { Probe(storage).lookup(space) }
+        withExtendedLifetime(storage) { storage.probe.lookup(space) }
     }
 
     /// The fields a lookup reads, copied out of a snapshot into a plain value so that a loop of
@@ -173,14 +162,13 @@ public struct Directory: Sendable, Sequence {
         @usableFromInline let slots: UnsafePointer<UInt64>
         @usableFromInline let assignments: UnsafePointer<Assignment>
 
-        @inlinable @inline(__always)
-        init(_ storage: Storage) {
-            pilots = UnsafePointer(storage.pilots)
-            bucketShift = storage.bucketShift
-            slotCount = storage.slotCount
-            seed = storage.seed
-            slots = UnsafePointer(storage.slots)
-            assignments = UnsafePointer(storage.assignments)
+        init(hash: SpaceHash, slots: UnsafeMutablePointer<UInt64>, assignments: UnsafeMutablePointer<Assignment>) {
+            pilots = UnsafePointer(hash.pilots)
+            bucketShift = hash.bucketShift
+            slotCount = hash.slotCount
+            seed = hash.seed
+            self.slots = UnsafePointer(slots)
+            self.assignments = UnsafePointer(assignments)
         }
 
         /// See ``Directory/lookup(_:)``.

@@ -19,7 +19,7 @@ public struct DirectoryReader: Sendable {
     init(_ publisher: DirectoryPublisher) {
         self.publisher = publisher
         self.cached = publisher.current
-        self.probe = Directory.Probe(cached.storage)
+        self.probe = cached.storage.probe
     }
 
     /// The snapshot this reader used last.
@@ -38,7 +38,7 @@ public struct DirectoryReader: Sendable {
     mutating func refreshIfNeeded() {
         if publisher.generation != cached.version {
             cached = publisher.latest()
-            probe = Directory.Probe(cached.storage)
+            probe = cached.storage.probe
         }
     }
 }
