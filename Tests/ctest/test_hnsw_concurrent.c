@@ -6,8 +6,9 @@
  * itself and a helper thread) while four threads search and one removes. Every result a
  * searcher sees must be a fully inserted vector: its id was handed to an inserter, and its
  * distance equals the distance to that id's source vector (a torn or reused-too-early vector
- * would give another number). An id never appears after its removal returned. At the end the
- * count is exact and every inserted id is found by an exact-match search.
+ * would give another number), and every search finds something. An id never appears after its
+ * removal returned. At the end the count is exact and every inserted id is found by an
+ * exact-match search.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -87,7 +88,8 @@ static void *searcher(void *arg) {
         for (int d = 0; d < DIM; d++) query[d] = data[near * DIM + d] + 0.01f * mn_test_uniform(&rng);
         unsigned removed = atomic_load(&removed_upto);
         uint32_t found = 0;
-        if (mn_hnsw_search(index_under_test, query, DIM, 10, 32, results, &found) != MN_OK) {
+        if (mn_hnsw_search(index_under_test, query, DIM, 10, 32, results, &found) != MN_OK || found == 0) {
+            fprintf(stderr, "search failed or found nothing\n");
             atomic_fetch_add(&errors, 1);
             continue;
         }
@@ -138,9 +140,10 @@ int main(void) {
         mn_hnsw_search(index_under_test, data + id * DIM, DIM, 1, 64, &result, &found);
         if (found != 1 || result.id != id) missing++;
     }
-    /* A few nodes can lose most in-links when their neighbours are removed while they are being
-     * linked (HNSW under deletion); more than 1% would mean lost or broken links. */
-    CHECK(missing <= (TOTAL - REMOVED) / 100, "%d of %d exact-match searches missed", missing, TOTAL - REMOVED);
+    /* Every node is linked and reachable. (An inserter whose descent stopped on a node still being
+     * inserted used to find no LIVE node below and leave its node with no links at all: runs of
+     * unreachable nodes when threads were descheduled mid-insert, as under ThreadSanitizer.) */
+    CHECK(missing == 0, "%d of %d exact-match searches missed", missing, TOTAL - REMOVED);
     mn_hnsw_destroy(index_under_test);
     free(data);
     return mn_test_finish("hnsw_concurrent");

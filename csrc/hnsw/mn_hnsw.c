@@ -589,6 +589,13 @@ mn_status mn_hnsw_search(const mn_hnsw *index, const float *query, uint32_t dime
     for (uint32_t level = top; level > 0; level--)
         mn_greedy(index, scratch->query, level, &current, &current_distance);
     status = mn_search_layer(index, scratch, scratch->query, current, current_distance, ef, 0, 1, visible);
+    if (status == MN_OK && scratch->results.size == 0 && current != (uint32_t)entry) {
+        /* The descent stopped on a node still being inserted (see mn_hnsw_link): start again
+         * from the entry point. */
+        current = (uint32_t)entry;
+        current_distance = mn_dist_to(index, scratch->query, current);
+        status = mn_search_layer(index, scratch, scratch->query, current, current_distance, ef, 0, 1, visible);
+    }
     if (status == MN_OK) {
         mn_heap *heap = &scratch->results;
         /* The k best of the ef found, by insertion into a sorted prefix (k is usually small). */
@@ -724,18 +731,29 @@ static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot
     float current_distance = mn_dist_to(index, vector, current);
     for (uint32_t l = top; l > level; l--) mn_greedy(index, vector, l, &current, &current_distance);
 
+    const uint32_t entry_slot = (uint32_t)entry;
     for (int32_t l = (int32_t)(level < top ? level : top); l >= 0; l--) {
-        status = mn_search_layer(index, scratch, vector, current, current_distance,
-                                 index->params.ef_construction, (uint32_t)l, 1, visible);
-        if (status != MN_OK) break;
-        mn_heap *results = &scratch->results;
         uint32_t n = 0;
-        status = mn_heap_reserve(&scratch->selection, results->size);
-        if (status != MN_OK) break;
-        for (uint32_t i = 0; i < results->size; i++) {
-            if (results->items[i].slot != slot) scratch->selection.items[n++] = results->items[i];
+        for (;;) {
+            status = mn_search_layer(index, scratch, vector, current, current_distance,
+                                     index->params.ef_construction, (uint32_t)l, 1, visible);
+            if (status != MN_OK) break;
+            mn_heap *results = &scratch->results;
+            status = mn_heap_reserve(&scratch->selection, results->size);
+            if (status != MN_OK) break;
+            for (uint32_t i = 0; i < results->size; i++) {
+                if (results->items[i].slot != slot) scratch->selection.items[n++] = results->items[i];
+            }
+            if (n > 0 || current == entry_slot) break;
+            /* No LIVE node found: the descent stopped on a node still being inserted, which is
+             * linked from above before its own list on this layer is published. Search this
+             * layer again from the entry point, LIVE and linked on every layer up to its own
+             * (a node left with no links here would be unreachable for good). */
+            current = entry_slot;
+            current_distance = mn_dist_to(index, vector, current);
         }
-        if (n == 0) continue; /* only deleted or pending nodes nearby: keep the current entry */
+        if (status != MN_OK) break;
+        if (n == 0) continue; /* only deleted or pending nodes near the entry point too */
         mn_pairs_sort(scratch->selection.items, n);
         current = scratch->selection.items[0].slot;
         current_distance = scratch->selection.items[0].distance;
