@@ -415,19 +415,28 @@ static mn_status mn_table_insert_locked(struct mn_engine *engine, struct mn_spac
     return MN_OK;
 }
 
+/* Checks a new space's name: valid, engine open, no loaded space by that name (a creation that
+ * races this one is caught again when the space is inserted). *hash gets the name's hash. */
+static mn_status mn_space_name_free(mn_engine *engine, const char *name, uint32_t name_bytes,
+                                    uint64_t *hash) {
+    mn_status status = mn_validate_name(name, name_bytes);
+    if (status != MN_OK) return status;
+    if (atomic_load_explicit(&engine->closed, memory_order_acquire)) return MN_ERR_CLOSED;
+    *hash = mn_name_hash(name, name_bytes);
+    pthread_mutex_lock(&engine->table_lock);
+    int exists = *mn_table_find_locked(engine, name, name_bytes, *hash) != NULL;
+    pthread_mutex_unlock(&engine->table_lock);
+    return exists ? MN_ERR_DUPLICATE : MN_OK;
+}
+
 mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t name_bytes,
                                  const mn_hnsw_params *params, mn_space **out) {
     if (out) *out = NULL;
     if (!engine || !params) return MN_ERR_INVALID;
-    mn_status status = mn_validate_name(name, name_bytes);
+    uint64_t hash = 0;
+    mn_status status = mn_space_name_free(engine, name, name_bytes, &hash);
     if (status != MN_OK) return status;
-    if (atomic_load_explicit(&engine->closed, memory_order_acquire)) return MN_ERR_CLOSED;
-    uint64_t hash = mn_name_hash(name, name_bytes);
     if (mn_durable_stub_exists(engine, name, name_bytes)) return MN_ERR_DUPLICATE; /* lazy */
-    pthread_mutex_lock(&engine->table_lock);
-    int exists = *mn_table_find_locked(engine, name, name_bytes, hash) != NULL;
-    pthread_mutex_unlock(&engine->table_lock);
-    if (exists) return MN_ERR_DUPLICATE;
     struct mn_space *space = NULL;
     status = mn_space_create_internal(engine, name, name_bytes, hash, params, &space);
     if (status != MN_OK) return status;
@@ -458,16 +467,11 @@ mn_status mn_engine_space_new_detached(struct mn_engine *engine, const char *nam
                                        uint32_t name_bytes, const mn_hnsw_params *params,
                                        struct mn_space **out) {
     *out = NULL;
-    mn_status status = mn_validate_name(name, name_bytes);
-    if (status != MN_OK) return status;
-    if (atomic_load_explicit(&engine->closed, memory_order_acquire)) return MN_ERR_CLOSED;
-    uint64_t hash = mn_name_hash(name, name_bytes);
     /* Unlike mn_engine_space_create, no lazy-stub check here: loading a stub builds its space
      * through this function while holding the stub lock; publishing checks stubs instead. */
-    pthread_mutex_lock(&engine->table_lock);
-    int exists = *mn_table_find_locked(engine, name, name_bytes, hash) != NULL;
-    pthread_mutex_unlock(&engine->table_lock);
-    if (exists) return MN_ERR_DUPLICATE;
+    uint64_t hash = 0;
+    mn_status status = mn_space_name_free(engine, name, name_bytes, &hash);
+    if (status != MN_OK) return status;
     struct mn_space *space = NULL;
     status = mn_space_create_internal(engine, name, name_bytes, hash, params, &space);
     if (status != MN_OK) return status;
