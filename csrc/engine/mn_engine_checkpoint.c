@@ -65,6 +65,7 @@
 
 #include "engine/mn_engine_durable_internal.h"
 #include "engine/mn_engine_internal.h"
+#include "util/mn_bytes.h"
 
 #define MN_CKPT_VERSION_1 1u
 #define MN_CKPT_MAGIC 0u
@@ -99,23 +100,6 @@ struct mn_space_stub {
     char name[];
 };
 
-static void mn_ck_put32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void mn_ck_put64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t mn_ck_get32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-static uint64_t mn_ck_get64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 static uint64_t mn_ckpt_header_hash(const uint8_t *header, const char *name, uint32_t name_bytes) {
     XXH64_state_t *state = XXH64_createState();
     if (!state) return 0;
@@ -131,14 +115,6 @@ static void mn_ckpt_path(const struct mn_durable *d, uint64_t space_id, const ch
                          char *out, size_t size) {
     snprintf(out, size, "%s/spaces/%016llx.ckpt%s", d->path, (unsigned long long)space_id,
              suffix);
-}
-
-static mn_status mn_ckpt_fsync_dir(const char *path) {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return MN_ERR_IO;
-    int rc = fsync(fd);
-    close(fd);
-    return rc == 0 ? MN_OK : MN_ERR_IO;
 }
 
 static mn_status mn_ckpt_spaces_dir(const struct mn_durable *d, char *out, size_t size) {
@@ -272,16 +248,16 @@ static mn_status mn_ckpt_space(struct mn_engine *engine, struct mn_space *space,
     if (status == MN_OK) {
         uint8_t header[MN_CKPT_HEADER_SIZE] = {0};
         memcpy(header + MN_CKPT_MAGIC, mn_ckpt_magic, 8);
-        mn_ck_put32(header + MN_CKPT_VERSION, MN_CKPT_VERSION_1);
-        mn_ck_put32(header + MN_CKPT_NAME_BYTES, space->name_bytes);
-        mn_ck_put64(header + MN_CKPT_SPACE_ID, space->space_id);
-        mn_ck_put64(header + MN_CKPT_SEQUENCE,
-                    mn_ck_get64(w.export_header + MN_CKPT_EXPORT_SEQUENCE));
-        mn_ck_put64(header + MN_CKPT_NEXT_SPACE_ID,
+        mn_put_u32(header + MN_CKPT_VERSION, MN_CKPT_VERSION_1);
+        mn_put_u32(header + MN_CKPT_NAME_BYTES, space->name_bytes);
+        mn_put_u64(header + MN_CKPT_SPACE_ID, space->space_id);
+        mn_put_u64(header + MN_CKPT_SEQUENCE,
+                    mn_get_u64(w.export_header + MN_CKPT_EXPORT_SEQUENCE));
+        mn_put_u64(header + MN_CKPT_NEXT_SPACE_ID,
                     atomic_load_explicit(&d->next_space_id, memory_order_relaxed));
-        mn_ck_put64(header + MN_CKPT_STREAM_BYTES, w.stream_bytes);
-        mn_ck_put64(header + MN_CKPT_STREAM_HASH, XXH64_digest(w.hash));
-        mn_ck_put64(header + MN_CKPT_HEADER_HASH,
+        mn_put_u64(header + MN_CKPT_STREAM_BYTES, w.stream_bytes);
+        mn_put_u64(header + MN_CKPT_STREAM_HASH, XXH64_digest(w.hash));
+        mn_put_u64(header + MN_CKPT_HEADER_HASH,
                     mn_ckpt_header_hash(header, space->name, space->name_bytes));
         status = mn_write_all(w.fd, header, sizeof(header), 0);
         if (status == MN_OK) {
@@ -396,7 +372,7 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
     if (status == MN_OK && written_any) {
         char dir[MN_WAL_PATH_BYTES_MAX];
         snprintf(dir, sizeof(dir), "%s/spaces", d->path);
-        status = mn_ckpt_fsync_dir(dir);
+        status = mn_durable_fsync_dir(dir);
     }
     for (uint32_t i = 0; i < d->log_count && status == MN_OK; i++) {
         uint32_t deleted = 0;
@@ -429,7 +405,7 @@ mn_status mn_checkpoint_remove(struct mn_durable *d, uint64_t space_id) {
     mn_ckpt_path(d, space_id, "", path, sizeof(path));
     if (unlink(path) != 0) return errno == ENOENT ? MN_OK : MN_ERR_IO;
     snprintf(path, sizeof(path), "%s/spaces", d->path);
-    return mn_ckpt_fsync_dir(path);
+    return mn_durable_fsync_dir(path);
 }
 
 mn_status mn_checkpoint_forget(struct mn_engine *engine, struct mn_space *space) {
@@ -463,7 +439,7 @@ mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space 
     if (status == MN_OK) {
         char dir[MN_WAL_PATH_BYTES_MAX];
         snprintf(dir, sizeof(dir), "%s/spaces", d->path);
-        status = mn_ckpt_fsync_dir(dir);
+        status = mn_durable_fsync_dir(dir);
     }
     if (status == MN_OK) status = mn_engine_space_publish(engine, space, out);
     if (status != MN_OK) {
@@ -577,7 +553,7 @@ static mn_status mn_ckpt_read_header(const char *path, uint64_t file_id,
     if (status == MN_OK) {
         uint64_t stream_at = MN_CKPT_HEADER_SIZE + out->name_bytes, digest = 0;
         status = mn_ckpt_hash_range(fd, stream_at, (uint64_t)st.st_size - stream_at, &digest);
-        if (status == MN_OK && digest != mn_ck_get64(h + MN_CKPT_STREAM_HASH)) {
+        if (status == MN_OK && digest != mn_get_u64(h + MN_CKPT_STREAM_HASH)) {
             status = MN_ERR_CORRUPT;
         }
         if (status == MN_ERR_CORRUPT) *damage = stream_at;
@@ -591,21 +567,21 @@ static mn_status mn_ckpt_check_header(const uint8_t *h, size_t got, uint64_t siz
                                       uint64_t file_id, mn_checkpoint_loaded *out) {
     if (got < MN_CKPT_HEADER_SIZE) return MN_ERR_CORRUPT;
     if (memcmp(h + MN_CKPT_MAGIC, mn_ckpt_magic, 8) != 0) return MN_ERR_CORRUPT;
-    if (mn_ck_get32(h + MN_CKPT_VERSION) != MN_CKPT_VERSION_1) return MN_ERR_VERSION;
-    uint32_t name_bytes = mn_ck_get32(h + MN_CKPT_NAME_BYTES);
-    uint64_t stream_bytes = mn_ck_get64(h + MN_CKPT_STREAM_BYTES);
+    if (mn_get_u32(h + MN_CKPT_VERSION) != MN_CKPT_VERSION_1) return MN_ERR_VERSION;
+    uint32_t name_bytes = mn_get_u32(h + MN_CKPT_NAME_BYTES);
+    uint64_t stream_bytes = mn_get_u64(h + MN_CKPT_STREAM_BYTES);
     if (name_bytes == 0 || name_bytes > MN_ENGINE_NAME_BYTES_MAX ||
         MN_CKPT_HEADER_SIZE + (uint64_t)name_bytes > (uint64_t)got || stream_bytes > size ||
         MN_CKPT_HEADER_SIZE + name_bytes + stream_bytes != size ||
         size > MN_DURABLE_CHECKPOINT_BYTES_MAX ||
         mn_ckpt_header_hash(h, (const char *)h + MN_CKPT_HEADER_SIZE, name_bytes) !=
-            mn_ck_get64(h + MN_CKPT_HEADER_HASH) ||
-        mn_ck_get64(h + MN_CKPT_SPACE_ID) != file_id || file_id == 0) {
+            mn_get_u64(h + MN_CKPT_HEADER_HASH) ||
+        mn_get_u64(h + MN_CKPT_SPACE_ID) != file_id || file_id == 0) {
         return MN_ERR_CORRUPT;
     }
     out->space_id = file_id;
-    out->sequence = mn_ck_get64(h + MN_CKPT_SEQUENCE);
-    out->next_space_id = mn_ck_get64(h + MN_CKPT_NEXT_SPACE_ID);
+    out->sequence = mn_get_u64(h + MN_CKPT_SEQUENCE);
+    out->next_space_id = mn_get_u64(h + MN_CKPT_NEXT_SPACE_ID);
     out->replayed = 0;
     out->space = NULL;
     out->dropped = 0;
@@ -626,20 +602,20 @@ static mn_status mn_ckpt_import(struct mn_engine *engine, const char *path, uint
     mn_status status = mn_ckpt_read_file(path, &data, &size);
     if (status != MN_OK) return status;
     const uint8_t *h = data;
-    uint32_t name_bytes = mn_ck_get32(h + MN_CKPT_NAME_BYTES);
-    uint64_t stream_bytes = mn_ck_get64(h + MN_CKPT_STREAM_BYTES);
+    uint32_t name_bytes = mn_get_u32(h + MN_CKPT_NAME_BYTES);
+    uint64_t stream_bytes = mn_get_u64(h + MN_CKPT_STREAM_BYTES);
     if (memcmp(h + MN_CKPT_MAGIC, mn_ckpt_magic, 8) != 0) {
         status = MN_ERR_CORRUPT;
-    } else if (mn_ck_get32(h + MN_CKPT_VERSION) != MN_CKPT_VERSION_1) {
+    } else if (mn_get_u32(h + MN_CKPT_VERSION) != MN_CKPT_VERSION_1) {
         status = MN_ERR_VERSION;
     } else if (name_bytes == 0 || name_bytes > MN_ENGINE_NAME_BYTES_MAX ||
                stream_bytes > size || MN_CKPT_HEADER_SIZE + name_bytes + stream_bytes != size ||
                mn_ckpt_header_hash(h, (const char *)h + MN_CKPT_HEADER_SIZE, name_bytes) !=
-                   mn_ck_get64(h + MN_CKPT_HEADER_HASH) ||
-               mn_ck_get64(h + MN_CKPT_SPACE_ID) != file_id || file_id == 0) {
+                   mn_get_u64(h + MN_CKPT_HEADER_HASH) ||
+               mn_get_u64(h + MN_CKPT_SPACE_ID) != file_id || file_id == 0) {
         status = MN_ERR_CORRUPT;
     } else if (XXH64(h + MN_CKPT_HEADER_SIZE + name_bytes, (size_t)stream_bytes, 0) !=
-               mn_ck_get64(h + MN_CKPT_STREAM_HASH)) {
+               mn_get_u64(h + MN_CKPT_STREAM_HASH)) {
         status = MN_ERR_CORRUPT;
         *offset = MN_CKPT_HEADER_SIZE + name_bytes;
     }

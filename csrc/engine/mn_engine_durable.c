@@ -631,7 +631,7 @@ static int mn_log_index(const char *name, uint32_t *out) {
     return 1;
 }
 
-static mn_status mn_fsync_directory(const char *path) {
+mn_status mn_durable_fsync_dir(const char *path) {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return MN_ERR_IO;
     int rc = fsync(fd);
@@ -773,7 +773,7 @@ mn_status mn_engine_open(const mn_engine_options *options, const mn_durable_opti
         if (status != MN_OK) goto fail;
         d->log_count = i + 1;
     }
-    status = mn_fsync_directory(d->path); /* the wal-NNN entries themselves */
+    status = mn_durable_fsync_dir(d->path); /* the wal-NNN entries themselves */
     if (status != MN_OK) goto fail;
     mn_engine_space_count(engine, &report->spaces);
     atomic_store_explicit(&d->logging, 1, memory_order_release);
