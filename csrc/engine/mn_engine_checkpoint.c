@@ -66,6 +66,7 @@
 #include "engine/mn_engine_durable_internal.h"
 #include "engine/mn_engine_internal.h"
 #include "util/mn_bytes.h"
+#include "util/mn_fs.h"
 
 #define MN_CKPT_VERSION_1 1u
 #define MN_CKPT_MAGIC 0u
@@ -372,7 +373,7 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
     if (status == MN_OK && written_any) {
         char dir[MN_WAL_PATH_BYTES_MAX];
         snprintf(dir, sizeof(dir), "%s/spaces", d->path);
-        status = mn_durable_fsync_dir(dir);
+        status = mn_sync_directory(dir);
     }
     for (uint32_t i = 0; i < d->log_count && status == MN_OK; i++) {
         uint32_t deleted = 0;
@@ -405,7 +406,7 @@ mn_status mn_checkpoint_remove(struct mn_durable *d, uint64_t space_id) {
     mn_ckpt_path(d, space_id, "", path, sizeof(path));
     if (unlink(path) != 0) return errno == ENOENT ? MN_OK : MN_ERR_IO;
     snprintf(path, sizeof(path), "%s/spaces", d->path);
-    return mn_durable_fsync_dir(path);
+    return mn_sync_directory(path);
 }
 
 mn_status mn_checkpoint_forget(struct mn_engine *engine, struct mn_space *space) {
@@ -439,7 +440,7 @@ mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space 
     if (status == MN_OK) {
         char dir[MN_WAL_PATH_BYTES_MAX];
         snprintf(dir, sizeof(dir), "%s/spaces", d->path);
-        status = mn_durable_fsync_dir(dir);
+        status = mn_sync_directory(dir);
     }
     if (status == MN_OK) status = mn_engine_space_publish(engine, space, out);
     if (status != MN_OK) {

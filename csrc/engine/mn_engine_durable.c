@@ -60,6 +60,7 @@
 #include <unistd.h>
 
 #include "util/mn_bytes.h"
+#include "util/mn_fs.h"
 #include "engine/mn_engine_durable_internal.h"
 #include "engine/mn_engine_internal.h"
 #include "mnemo/mn_engine_durable.h"
@@ -631,14 +632,6 @@ static int mn_log_index(const char *name, uint32_t *out) {
     return 1;
 }
 
-mn_status mn_durable_fsync_dir(const char *path) {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return MN_ERR_IO;
-    int rc = fsync(fd);
-    close(fd);
-    return rc == 0 ? MN_OK : MN_ERR_IO;
-}
-
 /* Recovers every wal-NNN directory of the data directory into `replay`. */
 static mn_status mn_recover_logs(struct mn_durable *d, mn_replay *replay,
                                  mn_durable_report *report) {
@@ -773,7 +766,7 @@ mn_status mn_engine_open(const mn_engine_options *options, const mn_durable_opti
         if (status != MN_OK) goto fail;
         d->log_count = i + 1;
     }
-    status = mn_durable_fsync_dir(d->path); /* the wal-NNN entries themselves */
+    status = mn_sync_directory(d->path); /* the wal-NNN entries themselves */
     if (status != MN_OK) goto fail;
     mn_engine_space_count(engine, &report->spaces);
     atomic_store_explicit(&d->logging, 1, memory_order_release);

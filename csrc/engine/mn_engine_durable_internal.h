@@ -77,11 +77,6 @@ _Static_assert(offsetof(struct mn_durable, logging) % MN_CACHE_LINE_SIZE == 0, "
 _Static_assert(offsetof(struct mn_durable, logged_bytes) % MN_CACHE_LINE_SIZE == 0, "own line");
 _Static_assert(offsetof(struct mn_durable, options) % MN_CACHE_LINE_SIZE == 0, "own line");
 
-/* ---- mn_engine_durable.c ---- */
-
-/** fsync of a directory, so the names created, renamed or removed in it are durable. */
-mn_status mn_durable_fsync_dir(const char *path);
-
 /* ---- mn_engine_checkpoint.c ---- */
 
 /** A checkpoint loaded at open: the space it rebuilt and the last sequence it holds. */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "util/mn_assert.h"
+#include "util/mn_fs.h"
 #include "wal/mn_crc32c.h"
 
 const char mn_wal_segment_magic[8] = {'M', 'N', 'E', 'M', 'O', 'W', 'A', 'L'};
@@ -161,14 +162,6 @@ int mn_wal_check_record(const uint8_t *image, uint64_t size, uint64_t offset, mn
     return 1;
 }
 
-mn_status mn_wal_sync_directory(const char *directory) {
-    int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return MN_ERR_IO;
-    int rc = fsync(fd);
-    close(fd);
-    return rc == 0 ? MN_OK : MN_ERR_IO;
-}
-
 /* ---- the appender ---- */
 
 static uint64_t mn_wal_now_ns(void) {
@@ -215,7 +208,7 @@ static mn_status mn_wal_start_segment(mn_wal *wal, uint64_t number, uint64_t pre
     status = mn_wal_pwrite_all(fd, header, sizeof(header), 0);
     /* The directory entry must be durable before anything in the file is acknowledged; the
      * header itself becomes durable with the first batch's fdatasync. */
-    if (status == MN_OK && wal->durability != MN_WAL_NONE) status = mn_wal_sync_directory(wal->directory);
+    if (status == MN_OK && wal->durability != MN_WAL_NONE) status = mn_sync_directory(wal->directory);
     if (status != MN_OK) {
         close(fd);
         unlink(path);
@@ -444,7 +437,7 @@ mn_status mn_wal_delete_before(mn_wal *wal, uint64_t segment, uint32_t *deleted)
     }
     free(numbers);
     if (removed > 0 && wal->durability != MN_WAL_NONE) {
-        mn_status synced = mn_wal_sync_directory(wal->directory);
+        mn_status synced = mn_sync_directory(wal->directory);
         if (status == MN_OK) status = synced;
     }
     pthread_mutex_unlock(&wal->lock);

@@ -96,7 +96,5 @@ size_t mn_wal_encode_record(const mn_wal_record *record, uint8_t *out);
 int mn_wal_check_record(const uint8_t *image, uint64_t size, uint64_t offset, mn_wal_record *record,
                         uint64_t *record_size);
 
-/** fsyncs a directory (making creations and deletions in it durable). MN_ERR_IO on failure. */
-mn_status mn_wal_sync_directory(const char *directory);
 
 #endif /* MN_WAL_INTERNAL_H */

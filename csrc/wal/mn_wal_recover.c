@@ -28,6 +28,7 @@
 
 #include "wal/mn_crc32c.h"
 #include "wal/mn_wal_internal.h"
+#include "util/mn_fs.h"
 
 /* Checks a segment image's header; MN_OK, MN_ERR_VERSION, or MN_ERR_CORRUPT for damage. */
 static mn_status mn_wal_check_header(const uint8_t *image, uint64_t size, uint64_t number) {
@@ -262,7 +263,7 @@ mn_status mn_wal_recover(const char *directory, uint32_t flags, mn_wal_record_fn
         }
     }
     if ((status = mn_wal_cut(path, damaged_offset)) != MN_OK) goto done;
-    status = mn_wal_sync_directory(directory);
+    status = mn_sync_directory(directory);
 
 done:
     free(numbers);
