@@ -13,9 +13,9 @@
 //   are shared by all snapshots of the same set of spaces.
 //
 // A space not in the directory lands on some slot too; it is reported unknown because its tag
-// differs, except with probability 2⁻⁴⁰ (two different ids whose mixed values share their top 40
-// bits and their slot). Lookups of spaces in the directory are always exact; ``contains(_:)``
-// and every change compare the full id.
+// differs, except with probability 2⁻⁴⁰ for an id not chosen to collide (one whose mixed value
+// shares its top 40 bits with the id in the slot it lands on). Lookups of spaces in the directory
+// are always exact; ``contains(_:)`` and every change compare the full id.
 
 /// A versioned, immutable map from space to ``Assignment``: the routing table.
 ///
@@ -144,7 +144,8 @@ public struct Directory: Sendable, Sequence {
     /// Where `space` lives, or nil when it is not in the directory. Allocation-free, lock-free and
     /// loop-free: a few multiplies, a pilot load, a slot load, a compare and a copy of a plain
     /// value. Exact for every space in the directory; an id that is not in it is reported unknown
-    /// except with probability 2⁻⁴⁰ (use ``contains(_:)`` for an exact answer).
+    /// except with probability 2⁻⁴⁰ for ids not chosen to collide (use ``contains(_:)`` for an
+    /// exact answer).
     @inlinable
     public func lookup(_ space: SpaceID) -> Assignment? {
         withExtendedLifetime(storage) { storage.probe.lookup(space) }
