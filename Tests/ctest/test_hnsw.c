@@ -201,7 +201,27 @@ static void test_bad_input(void) {
     uint32_t neighbor_count = 0;
     CHECK_STATUS(mn_hnsw_neighbors(index, 10, 0, neighbors, 64, &neighbor_count), MN_OK);
     CHECK(neighbor_count >= 1, "neighbours %u", neighbor_count);
+    mn_hnsw_result with_distances[64];
+    uint32_t distance_count = 0;
+    CHECK_STATUS(mn_hnsw_neighbor_distances(index, 10, 0, with_distances, 64, &distance_count), MN_OK);
+    CHECK(distance_count == neighbor_count, "%u neighbours with distances, %u without", distance_count,
+          neighbor_count);
+    float own[4], other[4];
+    CHECK_STATUS(mn_hnsw_get(index, 10, own, 4), MN_OK);
+    for (uint32_t i = 0; i < distance_count && i < neighbor_count; i++) {
+        CHECK(with_distances[i].id == neighbors[i], "neighbour %u: id %llu, not %llu", i,
+              (unsigned long long)with_distances[i].id, (unsigned long long)neighbors[i]);
+        float expected = 0;
+        CHECK_STATUS(mn_hnsw_get(index, neighbors[i], other, 4), MN_OK);
+        mn_distance(MN_METRIC_COSINE, own, other, 4, &expected);
+        CHECK(fabsf(expected - with_distances[i].distance) <= 1e-5f * (1 + expected),
+              "neighbour %u: distance %f, its vectors give %f", i, with_distances[i].distance, expected);
+    }
+    CHECK_STATUS(mn_hnsw_neighbor_distances(index, 10, 0, NULL, 64, &distance_count), MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_neighbor_distances(index, 10, MN_HNSW_LEVEL_MAX + 1, with_distances, 64, &distance_count),
+                 MN_ERR_INVALID);
     CHECK_STATUS(mn_hnsw_neighbors(index, 999, 0, neighbors, 64, &neighbor_count), MN_ERR_NOT_FOUND);
+    CHECK_STATUS(mn_hnsw_neighbor_distances(index, 999, 0, with_distances, 64, &distance_count), MN_ERR_NOT_FOUND);
 
     /* Empty and garbage streams. */
     mn_hnsw *loaded = NULL;

@@ -8,9 +8,9 @@
  * the maximum over paths whatever the order of updates. Frontiers are still processed in a
  * fixed order (activation desc, id asc) so the nodes_max cut, when it is hit, is deterministic.
  *
- * Similarity edges are computed through the public index API (mn_hnsw_neighbors, mn_hnsw_get
- * and the distance kernel) so this module depends on nothing inside the index; each expansion
- * costs one neighbour-list copy and 1 + degree vector copies. Scratch (activated memories, an
+ * Similarity edges come through the public index API (mn_hnsw_neighbor_distances, the same
+ * distances mn_hnsw_search reports), so this module depends on nothing inside the index; each
+ * expansion costs one id lookup and one pass over a neighbour list. Scratch (activated memories, an
  * id -> memory hash, frontiers) grows by doubling up to nodes_max and is freed at the end.
  */
 #include <math.h>
@@ -56,7 +56,6 @@ typedef struct mn_recall_state {
     const mn_recall_params *params;
     mn_metric metric;
     uint32_t dimension;
-    mn_distance_fn distance;
     uint32_t nodes_max;
     mn_recall_node *nodes;
     uint32_t count, capacity;
@@ -64,9 +63,8 @@ typedef struct mn_recall_state {
     uint64_t map_mask;
     mn_recall_entry *frontier, *next;
     uint32_t frontier_count, next_count;
-    float *u_vector, *v_vector;
     mn_recall_edge edges[MN_ASSOC_DEGREE_MAX + MN_RECALL_NEIGHBORS_MAX];
-    uint64_t neighbors[MN_RECALL_NEIGHBORS_MAX];
+    mn_hnsw_result neighbors[MN_RECALL_NEIGHBORS_MAX];
 } mn_recall_state;
 
 mn_status mn_recall_params_default(mn_recall_params *out) {
@@ -192,13 +190,11 @@ static uint32_t mn_recall_edges(mn_recall_state *state, uint64_t u) {
 
     uint32_t neighbors = 0;
     if (!(state->params->flags & MN_RECALL_NO_SIMILARITY) &&
-        mn_hnsw_neighbors(state->index, u, 0, state->neighbors, MN_RECALL_NEIGHBORS_MAX, &neighbors) == MN_OK &&
-        neighbors > 0 && mn_hnsw_get(state->index, u, state->u_vector, state->dimension) == MN_OK) {
+        mn_hnsw_neighbor_distances(state->index, u, 0, state->neighbors, MN_RECALL_NEIGHBORS_MAX, &neighbors) ==
+            MN_OK) {
         for (uint32_t i = 0; i < neighbors; i++) {
-            uint64_t v = state->neighbors[i];
-            if (mn_hnsw_get(state->index, v, state->v_vector, state->dimension) != MN_OK) continue; /* removed */
-            float w = mn_recall_similarity(state->metric,
-                                           state->distance(state->u_vector, state->v_vector, state->dimension));
+            uint64_t v = state->neighbors[i].id;
+            float w = mn_recall_similarity(state->metric, state->neighbors[i].distance);
             if (!(w > 0.0f)) continue;
             uint32_t lo = 0, hi = links;
             while (lo < hi) {
@@ -247,13 +243,10 @@ mn_status mn_assoc_recall(const mn_assoc *assoc, const mn_hnsw *index, const flo
     state->dimension = dimension;
     state->nodes_max = params->nodes_max ? params->nodes_max : MN_ASSOC_RECALL_NODES_DEFAULT;
     mn_hnsw_result *seeds = malloc((size_t)params->seeds * sizeof(mn_hnsw_result));
-    state->u_vector = malloc((size_t)dimension * sizeof(float));
-    state->v_vector = malloc((size_t)dimension * sizeof(float));
-    if (!seeds || !state->u_vector || !state->v_vector) {
+    if (!seeds) {
         status = MN_ERR_NO_MEMORY;
         goto done;
     }
-    if ((status = mn_distance_kernel(state->metric, index_params.simd_level, &state->distance)) != MN_OK) goto done;
     if ((status = mn_recall_grow(state)) != MN_OK) goto done;
 
     /* Seeds: hop 0, activation = similarity to the cue. */
@@ -305,8 +298,6 @@ mn_status mn_assoc_recall(const mn_assoc *assoc, const mn_hnsw *index, const flo
 
 done:
     free(seeds);
-    free(state->u_vector);
-    free(state->v_vector);
     free(state->nodes);
     free(state->map);
     free(state->next);

@@ -1241,9 +1241,10 @@ mn_status mn_hnsw_contains(const mn_hnsw *index, uint64_t id, int *present) {
     return MN_OK;
 }
 
-mn_status mn_hnsw_neighbors(const mn_hnsw *index, uint64_t id, uint32_t level, uint64_t *neighbors,
-                            uint32_t capacity, uint32_t *count) {
-    if (!index || !count || (capacity > 0 && !neighbors)) return MN_ERR_INVALID;
+/* The LIVE neighbours of `id` on `level`: their ids to `ids` and, when `results` is given, their
+ * ids and distances to `id`'s vector there instead. */
+static mn_status mn_hnsw_live_neighbors(const mn_hnsw *index, uint64_t id, uint32_t level, uint64_t *ids,
+                                        mn_hnsw_result *results, uint32_t capacity, uint32_t *count) {
     mn_rcu_read_lock();
     uint32_t slot;
     mn_status status = mn_hnsw_find_live(index, id, &slot);
@@ -1253,16 +1254,36 @@ mn_status mn_hnsw_neighbors(const mn_hnsw *index, uint64_t id, uint32_t level, u
         if (level > node->level) {
             status = MN_ERR_INVALID;
         } else {
+            const float *vector = mn_hnsw_vector(node);
             mn_hnsw_links *links = mn_links_load(node, level);
             for (uint32_t i = 0; links && i < links->count && *count < capacity; i++) {
                 mn_hnsw_node *neighbor = mn_hnsw_node_at(index, links->slots[i]);
-                if (atomic_load_explicit(&neighbor->state, memory_order_acquire) == MN_HNSW_STATE_LIVE)
-                    neighbors[(*count)++] = neighbor->id;
+                if (atomic_load_explicit(&neighbor->state, memory_order_acquire) != MN_HNSW_STATE_LIVE) continue;
+                if (results) {
+                    results[*count].id = neighbor->id;
+                    results[*count].distance =
+                        index->distance(vector, mn_hnsw_vector(neighbor), index->params.dimension);
+                } else {
+                    ids[*count] = neighbor->id;
+                }
+                (*count)++;
             }
         }
     }
     mn_rcu_read_unlock();
     return status;
+}
+
+mn_status mn_hnsw_neighbors(const mn_hnsw *index, uint64_t id, uint32_t level, uint64_t *neighbors,
+                            uint32_t capacity, uint32_t *count) {
+    if (!index || !count || (capacity > 0 && !neighbors)) return MN_ERR_INVALID;
+    return mn_hnsw_live_neighbors(index, id, level, neighbors, NULL, capacity, count);
+}
+
+mn_status mn_hnsw_neighbor_distances(const mn_hnsw *index, uint64_t id, uint32_t level,
+                                     mn_hnsw_result *neighbors, uint32_t capacity, uint32_t *count) {
+    if (!index || !count || (capacity > 0 && !neighbors)) return MN_ERR_INVALID;
+    return mn_hnsw_live_neighbors(index, id, level, NULL, neighbors, capacity, count);
 }
 
 mn_status mn_hnsw_count(const mn_hnsw *index, uint64_t *out) {

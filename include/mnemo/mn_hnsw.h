@@ -7,7 +7,7 @@
  * | operation                         | may run concurrently with            | blocks            |
  * |-----------------------------------|--------------------------------------|-------------------|
  * | search, get, contains, neighbors, | everything but destroy               | never (RCU read)  |
- * | count, bytes                      |                                      |                   |
+ * | neighbor_distances, count, bytes  |                                      |                   |
  * | insert, insert_batch, batch_work, | searches and each other (per-node    | on a node's lock  |
  * | remove                            | locks; the entry point under a lock) | for a few stores  |
  * | save, the removal repair pass     | searches; waits out inserts          | inserts           |
@@ -141,6 +141,13 @@ mn_status mn_hnsw_contains(const mn_hnsw *index, uint64_t id, int *present);
  */
 mn_status mn_hnsw_neighbors(const mn_hnsw *index, uint64_t id, uint32_t level,
                             uint64_t *neighbors, uint32_t capacity, uint32_t *count);
+
+/**
+ * Like mn_hnsw_neighbors, with each neighbour's distance to `id` (the index's metric, as
+ * mn_hnsw_search reports it), read in one pass: one id lookup for `id`, none per neighbour.
+ */
+mn_status mn_hnsw_neighbor_distances(const mn_hnsw *index, uint64_t id, uint32_t level,
+                                     mn_hnsw_result *neighbors, uint32_t capacity, uint32_t *count);
 
 /** Writes the number of live vectors to *out. */
 mn_status mn_hnsw_count(const mn_hnsw *index, uint64_t *out);
