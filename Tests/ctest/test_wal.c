@@ -12,13 +12,13 @@
  * recovery changes nothing; old segments are deleted; reopening appends to a new segment; the
  * durability modes report what is synced; an unknown version is MN_ERR_VERSION.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "mnemo/mn_wal.h"
 #include "mn_test.h"
+#include "mn_test_dir.h"
 #include "mnemo/mn_status.h"
 #include "wal/mn_crc32c.h"
 #include "wal/mn_wal_internal.h"
@@ -34,16 +34,7 @@ static void make_dir(char *path) {
 }
 
 static void remove_dir(const char *path) {
-    DIR *dir = opendir(path);
-    if (!dir) return;
-    struct dirent *entry;
-    char file[MN_WAL_PATH_BYTES_MAX];
-    while ((entry = readdir(dir))) {
-        if (entry->d_name[0] == '.') continue;
-        snprintf(file, sizeof(file), "%s/%s", path, entry->d_name);
-        unlink(file);
-    }
-    closedir(dir);
+    mn_test_clear_dir(path);
     rmdir(path);
 }
 

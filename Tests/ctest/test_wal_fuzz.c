@@ -12,12 +12,12 @@
  *   - after a recovery that returned OK (truncating a torn tail) or a repair, a second recovery
  *     returns OK and reports nothing more to cut: recovery leaves a clean log.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "mn_test.h"
+#include "mn_test_dir.h"
 #include "mnemo/mn_wal.h"
 #include "wal/mn_wal_internal.h"
 
@@ -81,19 +81,6 @@ static void write_file(const char *path, const uint8_t *data, size_t size) {
     close(fd);
 }
 
-static void clear_dir(const char *path) {
-    DIR *dir = opendir(path);
-    if (!dir) return;
-    struct dirent *entry;
-    char file[MN_WAL_PATH_BYTES_MAX];
-    while ((entry = readdir(dir))) {
-        if (entry->d_name[0] == '.') continue;
-        snprintf(file, sizeof(file), "%s/%s", path, entry->d_name);
-        unlink(file);
-    }
-    closedir(dir);
-}
-
 static uint8_t *read_whole(const char *path, size_t *size) {
     struct stat st;
     if (stat(path, &st) != 0) return NULL;
@@ -149,7 +136,7 @@ int main(void) {
     static uint8_t scratch[4 * SEGMENT_BYTES];
     uint64_t outcomes[3] = {0, 0, 0};
     for (int round = 0; round < ROUNDS; round++) {
-        clear_dir(dir);
+        mn_test_clear_dir(dir);
         int only_removes = 1; /* damage that only changes or removes bytes */
         uint64_t victim = mn_test_next(&rng) % original_count;
         for (uint64_t s = 0; s < original_count; s++) {
@@ -232,7 +219,7 @@ int main(void) {
     }
     printf("test_wal_fuzz: %d rounds: %llu recovered, %llu corrupt, %llu version\n", ROUNDS,
            (unsigned long long)outcomes[0], (unsigned long long)outcomes[1], (unsigned long long)outcomes[2]);
-    clear_dir(dir);
+    mn_test_clear_dir(dir);
     rmdir(dir);
     for (uint64_t s = 0; s < original_count; s++) free(originals[s].data);
     return mn_test_finish("test_wal_fuzz");
