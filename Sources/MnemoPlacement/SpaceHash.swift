@@ -50,8 +50,6 @@ final class SpaceHash: @unchecked Sendable {
 
     /// One 16-bit pilot per bucket.
     @usableFromInline let pilots: UnsafeMutablePointer<UInt16>
-    /// The number of buckets: a power of two, at least 2.
-    let bucketCount: Int
     /// 64 − log₂(bucketCount).
     @usableFromInline let bucketShift: UInt64
     /// The number of slots (≥ 1).
@@ -64,6 +62,9 @@ final class SpaceHash: @unchecked Sendable {
     let occupied: [UInt64]
     /// The number of spaces.
     let count: Int
+
+    /// The number of buckets: a power of two, at least 2.
+    var bucketCount: Int { 1 << (64 - Int(bucketShift)) }
 
     /// The mixed key of `space` under `seed`: a bijection, so distinct spaces never share it.
     @inlinable @inline(__always)
@@ -120,7 +121,6 @@ final class SpaceHash: @unchecked Sendable {
         }
         self.count = count
         self.pilots = pilots
-        self.bucketCount = buckets
         self.bucketShift = shift
         self.slotCount = UInt64(slots)
         self.seed = seed
