@@ -51,6 +51,8 @@ public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unsupported = Code(rawValue: -15)
         /// No memory space has that name.
         public static let unknownSpace = Code(rawValue: -16)
+        /// The data directory is already open in another `Database` or process.
+        public static let locked = Code(rawValue: -17)
 
         /// A short name for the code.
         public var description: String {
@@ -71,6 +73,7 @@ public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
             case .closed: "closed"
             case .unsupported: "unsupported"
             case .unknownSpace: "unknownSpace"
+            case .locked: "locked"
             default: "code(\(rawValue))"
             }
         }

@@ -23,6 +23,7 @@ const char *mn_status_string(mn_status status) {
     case MN_ERR_CLOSED: return "closed";
     case MN_ERR_UNSUPPORTED: return "unsupported on this cpu or build";
     case MN_ERR_UNKNOWN_SPACE: return "unknown space";
+    case MN_ERR_LOCKED: return "data directory locked by another engine";
     default: return "unknown status";
     }
 }

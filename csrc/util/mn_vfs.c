@@ -144,7 +144,7 @@ static mn_status mn_vfs_posix_lock(void *context, int fd) {
     (void)context;
     for (;;) {
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) return MN_OK;
-        if (errno == EWOULDBLOCK) return MN_ERR_DUPLICATE;
+        if (errno == EWOULDBLOCK) return MN_ERR_LOCKED;
         if (errno != EINTR) return mn_vfs_posix_error(errno);
     }
 }

@@ -17,8 +17,8 @@
  * Files are named by an int handle the table hands out (a POSIX fd for mn_vfs_posix()).
  * Every function returns MN_OK or an error: MN_ERR_IO for a failed call (EIO and the like),
  * MN_ERR_FULL for no space left (ENOSPC, EDQUOT), MN_ERR_NOT_FOUND for a missing path where the
- * call says so, MN_ERR_DUPLICATE for an existing path with MN_VFS_EXCL or a lock another handle
- * holds. All calls block (they are file-system calls); any thread may call, two threads may use
+ * call says so, MN_ERR_DUPLICATE for an existing path with MN_VFS_EXCL, MN_ERR_LOCKED for a lock another
+ * handle holds. All calls block (they are file-system calls); any thread may call, two threads may use
  * two different handles at once.
  */
 #ifndef MN_VFS_H
@@ -74,7 +74,7 @@ typedef struct mn_vfs {
     mn_status (*list)(void *context, const char *path, mn_vfs_entry_fn callback,
                       void *callback_context);
     /** Takes an exclusive, non-blocking lock on an open handle, held until it is closed
-     *  (flock). MN_ERR_DUPLICATE when another open handle (process or engine) holds it. */
+     *  (flock). MN_ERR_LOCKED when another open handle (process or engine) holds it. */
     mn_status (*lock)(void *context, int fd);
 } mn_vfs;
 

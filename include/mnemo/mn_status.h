@@ -34,6 +34,7 @@ typedef int32_t mn_status;
 #define MN_ERR_CLOSED        (-14) /**< The object is shutting down. */
 #define MN_ERR_UNSUPPORTED   (-15) /**< Not available on this CPU or build. */
 #define MN_ERR_UNKNOWN_SPACE (-16) /**< No memory space has that name. */
+#define MN_ERR_LOCKED        (-17) /**< The data directory is open in another engine or process. */
 
 /**
  * Returns a static, human-readable name for a status ("ok", "dimension mismatch", ...).
