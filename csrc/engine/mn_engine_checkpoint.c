@@ -50,9 +50,6 @@
  *   64+n    s     the mn_space_export stream (its own XXH64 trailer included)
  */
 #define _GNU_SOURCE
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +63,6 @@
 #include "engine/mn_engine_durable_internal.h"
 #include "engine/mn_engine_internal.h"
 #include "util/mn_bytes.h"
-#include "util/mn_fs.h"
 
 #define MN_CKPT_VERSION_1 1u
 #define MN_CKPT_MAGIC 0u
@@ -120,20 +116,14 @@ static void mn_ckpt_path(const struct mn_durable *d, uint64_t space_id, const ch
 
 static mn_status mn_ckpt_spaces_dir(const struct mn_durable *d, char *out, size_t size) {
     snprintf(out, size, "%s/spaces", d->path);
-    if (mkdir(out, 0755) != 0 && errno != EEXIST) return MN_ERR_IO;
-    return MN_OK;
+    return d->vfs->mkdir(d->vfs->context, out) == MN_OK ? MN_OK : MN_ERR_IO;
 }
 
-static mn_status mn_write_all(int fd, const uint8_t *data, size_t size, off_t offset) {
-    while (size > 0) {
-        ssize_t n = pwrite(fd, data, size, offset);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return MN_ERR_IO;
-        data += n;
-        size -= (size_t)n;
-        offset += n;
-    }
-    return MN_OK;
+/* fsyncs <path>/spaces: the checkpoint names created, renamed or removed there are durable. */
+static mn_status mn_ckpt_sync_spaces(const struct mn_durable *d) {
+    char dir[MN_WAL_PATH_BYTES_MAX];
+    snprintf(dir, sizeof(dir), "%s/spaces", d->path);
+    return d->vfs->sync_dir(d->vfs->context, dir);
 }
 
 /* ---- state ---- */
@@ -174,6 +164,7 @@ void mn_checkpoint_state_free(struct mn_durable *d) {
 /* ---- writing one space ---- */
 
 typedef struct mn_ckpt_writer {
+    const mn_vfs *vfs;
     int fd;
     struct mn_space *space;
     uint8_t *buffer;
@@ -185,7 +176,7 @@ typedef struct mn_ckpt_writer {
 } mn_ckpt_writer;
 
 static mn_status mn_ckpt_flush(mn_ckpt_writer *w) {
-    mn_status status = mn_write_all(w->fd, w->buffer, w->used, (off_t)w->offset);
+    mn_status status = mn_vfs_write_all(w->vfs, w->fd, w->buffer, w->used, w->offset);
     w->offset += w->used;
     w->used = 0;
     return status;
@@ -234,9 +225,12 @@ static mn_status mn_ckpt_space(struct mn_engine *engine, struct mn_space *space,
     w.offset = MN_CKPT_HEADER_SIZE + space->name_bytes;
     w.buffer = malloc(MN_DURABLE_CHECKPOINT_BUFFER_BYTES);
     w.hash = XXH64_createState();
-    w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    w.vfs = d->vfs;
+    w.fd = -1;
+    const mn_vfs *vfs = d->vfs;
     if (!w.buffer || !w.hash) status = MN_ERR_NO_MEMORY;
-    else if (w.fd < 0) status = MN_ERR_IO;
+    else status = vfs->open(vfs->context, tmp, MN_VFS_WRITE | MN_VFS_CREATE | MN_VFS_TRUNCATE, &w.fd);
+    if (status == MN_ERR_NOT_FOUND || status == MN_ERR_DUPLICATE) status = MN_ERR_IO;
     /* Every op queued before the export marker is in the checkpoint; enqueue_pos equal to
      * this plus one later means nothing was queued after the marker (nor between). */
     uint64_t enqueued = atomic_load_explicit(&space->enqueue_pos, memory_order_acquire);
@@ -260,33 +254,32 @@ static mn_status mn_ckpt_space(struct mn_engine *engine, struct mn_space *space,
         mn_put_u64(header + MN_CKPT_STREAM_HASH, XXH64_digest(w.hash));
         mn_put_u64(header + MN_CKPT_HEADER_HASH,
                     mn_ckpt_header_hash(header, space->name, space->name_bytes));
-        status = mn_write_all(w.fd, header, sizeof(header), 0);
+        status = mn_vfs_write_all(vfs, w.fd, header, sizeof(header), 0);
         if (status == MN_OK) {
-            status = mn_write_all(w.fd, (const uint8_t *)space->name, space->name_bytes,
-                                  MN_CKPT_HEADER_SIZE);
+            status = mn_vfs_write_all(vfs, w.fd, space->name, space->name_bytes,
+                                      MN_CKPT_HEADER_SIZE);
         }
     }
     /* MN_WAL_NONE promises nothing across a power loss, its log is never synced either. */
-    if (status == MN_OK && d->options.durability != MN_WAL_NONE && fdatasync(w.fd) != 0) {
-        status = MN_ERR_IO;
+    if (status == MN_OK && d->options.durability != MN_WAL_NONE) {
+        status = vfs->fdatasync(vfs->context, w.fd);
     }
-    if (w.fd >= 0 && close(w.fd) != 0 && status == MN_OK) status = MN_ERR_IO;
+    if (w.fd >= 0) vfs->close(vfs->context, w.fd);
     free(w.buffer);
     if (w.hash) XXH64_freeState(w.hash);
     if (status == MN_ERR_UNKNOWN_SPACE) { /* dropped before the export: nothing to keep */
-        unlink(tmp);
+        vfs->unlink(vfs->context, tmp);
         return MN_OK;
     }
     if (status != MN_OK) {
-        unlink(tmp);
+        vfs->unlink(vfs->context, tmp);
         return status;
     }
     pthread_mutex_lock(&d->checkpoint_lock);
     if (space->checkpoint_dead) {
-        unlink(tmp); /* dropped meanwhile: its drop record is durable, keep no file */
-    } else if (rename(tmp, final) != 0) {
-        status = MN_ERR_IO;
-        unlink(tmp);
+        vfs->unlink(vfs->context, tmp); /* dropped meanwhile: its drop record is durable, keep no file */
+    } else if ((status = vfs->rename(vfs->context, tmp, final)) != MN_OK) {
+        vfs->unlink(vfs->context, tmp);
     } else {
         space->checkpointed = 1;
         space->checkpoint_enqueued = enqueued + 1; /* the export marker itself */
@@ -370,11 +363,7 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
     free(list.spaces);
 
     /* 3. The renames are durable, then the segments before the cut go. */
-    if (status == MN_OK && written_any) {
-        char dir[MN_WAL_PATH_BYTES_MAX];
-        snprintf(dir, sizeof(dir), "%s/spaces", d->path);
-        status = mn_sync_directory(dir);
-    }
+    if (status == MN_OK && written_any) status = mn_ckpt_sync_spaces(d);
     for (uint32_t i = 0; i < d->log_count && status == MN_OK; i++) {
         uint32_t deleted = 0;
         status = mn_wal_delete_before(d->logs[i].wal, cut[i], &deleted);
@@ -404,9 +393,10 @@ mn_status mn_engine_checkpoint(mn_engine *engine, mn_checkpoint_report *report) 
 mn_status mn_checkpoint_remove(struct mn_durable *d, uint64_t space_id) {
     char path[MN_WAL_PATH_BYTES_MAX];
     mn_ckpt_path(d, space_id, "", path, sizeof(path));
-    if (unlink(path) != 0) return errno == ENOENT ? MN_OK : MN_ERR_IO;
-    snprintf(path, sizeof(path), "%s/spaces", d->path);
-    return mn_sync_directory(path);
+    mn_status status = d->vfs->unlink(d->vfs->context, path);
+    if (status == MN_ERR_NOT_FOUND) return MN_OK;
+    if (status != MN_OK) return MN_ERR_IO;
+    return mn_ckpt_sync_spaces(d);
 }
 
 mn_status mn_checkpoint_forget(struct mn_engine *engine, struct mn_space *space) {
@@ -437,11 +427,7 @@ mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space 
     space->space_id = atomic_fetch_add_explicit(&d->next_space_id, 1, memory_order_relaxed);
     uint64_t bytes = 0;
     mn_status status = mn_ckpt_space(engine, space, &bytes);
-    if (status == MN_OK) {
-        char dir[MN_WAL_PATH_BYTES_MAX];
-        snprintf(dir, sizeof(dir), "%s/spaces", d->path);
-        status = mn_sync_directory(dir);
-    }
+    if (status == MN_OK) status = mn_ckpt_sync_spaces(d);
     if (status == MN_OK) status = mn_engine_space_publish(engine, space, out);
     if (status != MN_OK) {
         pthread_mutex_lock(&d->checkpoint_lock);
@@ -472,34 +458,31 @@ static int mn_ckpt_name_id(const char *name, uint64_t *id, int *tmp) {
     return 1;
 }
 
-static mn_status mn_ckpt_read_file(const char *path, uint8_t **out, uint64_t *size) {
+static mn_status mn_ckpt_read_file(const mn_vfs *vfs, const char *path, uint8_t **out,
+                                   uint64_t *size) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return MN_ERR_IO;
-    struct stat st;
+    int fd = -1;
+    if (vfs->open(vfs->context, path, MN_VFS_READ, &fd) != MN_OK) return MN_ERR_IO;
+    uint64_t bytes = 0;
     mn_status status = MN_OK;
-    if (fstat(fd, &st) != 0) status = MN_ERR_IO;
-    else if ((uint64_t)st.st_size < MN_CKPT_HEADER_SIZE) status = MN_ERR_CORRUPT;
-    else if ((uint64_t)st.st_size > MN_DURABLE_CHECKPOINT_BYTES_MAX) status = MN_ERR_CORRUPT;
+    if (vfs->size(vfs->context, fd, &bytes) != MN_OK) status = MN_ERR_IO;
+    else if (bytes < MN_CKPT_HEADER_SIZE) status = MN_ERR_CORRUPT;
+    else if (bytes > MN_DURABLE_CHECKPOINT_BYTES_MAX) status = MN_ERR_CORRUPT;
     uint8_t *data = NULL;
     if (status == MN_OK) {
-        data = malloc((size_t)st.st_size);
+        data = malloc((size_t)bytes);
         if (!data) status = MN_ERR_NO_MEMORY;
     }
-    uint64_t got = 0;
-    while (status == MN_OK && got < (uint64_t)st.st_size) {
-        ssize_t n = pread(fd, data + got, (size_t)((uint64_t)st.st_size - got), (off_t)got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) status = MN_ERR_IO;
-        else got += (uint64_t)n;
+    if (status == MN_OK && mn_vfs_read_all(vfs, fd, data, (size_t)bytes, 0) != MN_OK) {
+        status = MN_ERR_IO;
     }
-    close(fd);
+    vfs->close(vfs->context, fd);
     if (status != MN_OK) {
         free(data);
         return status;
     }
     *out = data;
-    *size = got;
+    *size = bytes;
     return MN_OK;
 }
 
@@ -507,7 +490,8 @@ static mn_status mn_ckpt_check_header(const uint8_t *h, size_t got, uint64_t siz
                                       uint64_t file_id, mn_checkpoint_loaded *out);
 
 /* XXH64 of `bytes` bytes of fd from `offset` (read in bounded chunks). */
-static mn_status mn_ckpt_hash_range(int fd, uint64_t offset, uint64_t bytes, uint64_t *out) {
+static mn_status mn_ckpt_hash_range(const mn_vfs *vfs, int fd, uint64_t offset, uint64_t bytes,
+                                    uint64_t *out) {
     XXH64_state_t *state = XXH64_createState();
     uint8_t *buffer = malloc(MN_DURABLE_CHECKPOINT_BUFFER_BYTES);
     mn_status status = state && buffer ? MN_OK : MN_ERR_NO_MEMORY;
@@ -516,13 +500,16 @@ static mn_status mn_ckpt_hash_range(int fd, uint64_t offset, uint64_t bytes, uin
         size_t want = bytes < MN_DURABLE_CHECKPOINT_BUFFER_BYTES
                           ? (size_t)bytes
                           : (size_t)MN_DURABLE_CHECKPOINT_BUFFER_BYTES;
-        ssize_t n = pread(fd, buffer, want, (off_t)offset);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            status = n == 0 ? MN_ERR_CORRUPT : MN_ERR_IO; /* shorter than its header says */
+        size_t n = 0;
+        if (vfs->pread(vfs->context, fd, buffer, want, offset, &n) != MN_OK) {
+            status = MN_ERR_IO;
             break;
         }
-        XXH64_update(state, buffer, (size_t)n);
+        if (n == 0) {
+            status = MN_ERR_CORRUPT; /* shorter than its header says */
+            break;
+        }
+        XXH64_update(state, buffer, n);
         offset += (uint64_t)n;
         bytes -= (uint64_t)n;
     }
@@ -534,32 +521,34 @@ static mn_status mn_ckpt_hash_range(int fd, uint64_t offset, uint64_t bytes, uin
 
 /* Reads and checks a checkpoint's header, name and stream checksum; the space itself is
  * imported only when it is first used (or has log records above the checkpoint). */
-static mn_status mn_ckpt_read_header(const char *path, uint64_t file_id,
+static mn_status mn_ckpt_read_header(const mn_vfs *vfs, const char *path, uint64_t file_id,
                                      mn_checkpoint_loaded *out, uint64_t *damage) {
     *damage = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return MN_ERR_IO;
+    int fd = -1;
+    if (vfs->open(vfs->context, path, MN_VFS_READ, &fd) != MN_OK) return MN_ERR_IO;
     uint8_t h[MN_CKPT_HEADER_SIZE + MN_ENGINE_NAME_BYTES_MAX];
-    ssize_t got;
-    do {
-        got = pread(fd, h, sizeof(h), 0);
-    } while (got < 0 && errno == EINTR);
-    struct stat st;
-    int stat_ok = fstat(fd, &st) == 0;
-    if (got < 0 || !stat_ok) {
-        close(fd);
-        return MN_ERR_IO;
+    uint64_t size = 0;
+    size_t got = 0;
+    mn_status status = vfs->size(vfs->context, fd, &size);
+    /* Up to sizeof(h) bytes: a file shorter than that is read whole. */
+    if (status == MN_OK) {
+        status = mn_vfs_read_all(vfs, fd, h, size < sizeof(h) ? (size_t)size : sizeof(h), 0);
+        got = size < sizeof(h) ? (size_t)size : sizeof(h);
     }
-    mn_status status = mn_ckpt_check_header(h, (size_t)got, (uint64_t)st.st_size, file_id, out);
+    if (status != MN_OK) {
+        vfs->close(vfs->context, fd);
+        return status == MN_ERR_TRUNCATED ? MN_ERR_CORRUPT : MN_ERR_IO;
+    }
+    status = mn_ckpt_check_header(h, got, size, file_id, out);
     if (status == MN_OK) {
         uint64_t stream_at = MN_CKPT_HEADER_SIZE + out->name_bytes, digest = 0;
-        status = mn_ckpt_hash_range(fd, stream_at, (uint64_t)st.st_size - stream_at, &digest);
+        status = mn_ckpt_hash_range(vfs, fd, stream_at, size - stream_at, &digest);
         if (status == MN_OK && digest != mn_get_u64(h + MN_CKPT_STREAM_HASH)) {
             status = MN_ERR_CORRUPT;
         }
         if (status == MN_ERR_CORRUPT) *damage = stream_at;
     }
-    close(fd);
+    vfs->close(vfs->context, fd);
     return status;
 }
 
@@ -600,7 +589,7 @@ static mn_status mn_ckpt_import(struct mn_engine *engine, const char *path, uint
     *offset = 0;
     uint8_t *data = NULL;
     uint64_t size = 0;
-    mn_status status = mn_ckpt_read_file(path, &data, &size);
+    mn_status status = mn_ckpt_read_file(engine->durable->vfs, path, &data, &size);
     if (status != MN_OK) return status;
     const uint8_t *h = data;
     uint32_t name_bytes = mn_get_u32(h + MN_CKPT_NAME_BYTES);
@@ -655,6 +644,50 @@ static int mn_ckpt_loaded_order(const void *a, const void *b) {
     return (x->space_id > y->space_id) - (x->space_id < y->space_id);
 }
 
+/* mn_checkpoint_load_all's listing state (the callback context). */
+typedef struct mn_ckpt_listing {
+    struct mn_durable *d;
+    mn_checkpoint_loaded *loaded;
+    size_t count, capacity;
+    uint64_t *max_id;
+    mn_durable_report *report;
+} mn_ckpt_listing;
+
+/* One entry of spaces/: a leftover .tmp is removed, a checkpoint's header is read and checked. */
+static mn_status mn_ckpt_list_entry(void *context, const char *name) {
+    mn_ckpt_listing *l = context;
+    struct mn_durable *d = l->d;
+    uint64_t id = 0;
+    int tmp = 0;
+    if (!mn_ckpt_name_id(name, &id, &tmp)) return MN_OK;
+    char path[MN_WAL_PATH_BYTES_MAX];
+    mn_ckpt_path(d, id, tmp ? ".tmp" : "", path, sizeof(path)); /* the name, re-made */
+    if (tmp) { /* a checkpoint that never reached its rename */
+        mn_status gone = d->vfs->unlink(d->vfs->context, path);
+        return gone == MN_OK || gone == MN_ERR_NOT_FOUND ? MN_OK : MN_ERR_IO;
+    }
+    if (l->count == l->capacity) {
+        size_t capacity = l->capacity ? l->capacity * 2 : 64;
+        mn_checkpoint_loaded *grown = realloc(l->loaded, capacity * sizeof(*grown));
+        if (!grown) return MN_ERR_NO_MEMORY;
+        l->loaded = grown;
+        l->capacity = capacity;
+    }
+    uint64_t damage = 0;
+    mn_status status = mn_ckpt_read_header(d->vfs, path, id, &l->loaded[l->count], &damage);
+    if (status == MN_OK) {
+        uint64_t next = l->loaded[l->count].next_space_id; /* ids are never given out twice */
+        if (id > *l->max_id) *l->max_id = id;
+        if (next > 0 && next - 1 > *l->max_id) *l->max_id = next - 1;
+        l->count++;
+        l->report->checkpoints++;
+    } else if (status == MN_ERR_CORRUPT || status == MN_ERR_VERSION) {
+        snprintf(l->report->damaged_file, sizeof(l->report->damaged_file), "%s", path);
+        l->report->damaged_offset = damage;
+    }
+    return status;
+}
+
 mn_status mn_checkpoint_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
                                  size_t *count, uint64_t *max_id, mn_durable_report *report) {
     struct mn_durable *d = engine->durable;
@@ -662,52 +695,16 @@ mn_status mn_checkpoint_load_all(struct mn_engine *engine, mn_checkpoint_loaded 
     *count = 0;
     char dir_path[MN_WAL_PATH_BYTES_MAX];
     snprintf(dir_path, sizeof(dir_path), "%s/spaces", d->path);
-    DIR *dir = opendir(dir_path);
-    if (!dir) return errno == ENOENT ? MN_OK : MN_ERR_IO;
-    mn_checkpoint_loaded *loaded = NULL;
-    size_t capacity = 0;
-    mn_status status = MN_OK;
-    struct dirent *item;
-    while (status == MN_OK && (item = readdir(dir)) != NULL) {
-        uint64_t id = 0;
-        int tmp = 0;
-        if (!mn_ckpt_name_id(item->d_name, &id, &tmp)) continue;
-        char path[MN_WAL_PATH_BYTES_MAX];
-        mn_ckpt_path(d, id, tmp ? ".tmp" : "", path, sizeof(path)); /* the name, re-made */
-        if (tmp) { /* a checkpoint that never reached its rename */
-            if (unlink(path) != 0) status = MN_ERR_IO;
-            continue;
-        }
-        if (*count == capacity) {
-            capacity = capacity ? capacity * 2 : 64;
-            mn_checkpoint_loaded *grown = realloc(loaded, capacity * sizeof(*loaded));
-            if (!grown) {
-                status = MN_ERR_NO_MEMORY;
-                break;
-            }
-            loaded = grown;
-        }
-        uint64_t damage = 0;
-        status = mn_ckpt_read_header(path, id, &loaded[*count], &damage);
-        if (status == MN_OK) {
-            uint64_t next = loaded[*count].next_space_id; /* ids are never given out twice */
-            if (id > *max_id) *max_id = id;
-            if (next > 0 && next - 1 > *max_id) *max_id = next - 1;
-            (*count)++;
-            report->checkpoints++;
-        } else if (status == MN_ERR_CORRUPT || status == MN_ERR_VERSION) {
-            snprintf(report->damaged_file, sizeof(report->damaged_file), "%s", path);
-            report->damaged_offset = damage;
-        }
-    }
-    closedir(dir);
+    mn_ckpt_listing l = {d, NULL, 0, 0, max_id, report};
+    mn_status status = d->vfs->list(d->vfs->context, dir_path, mn_ckpt_list_entry, &l);
+    if (status == MN_ERR_NOT_FOUND && l.count == 0) status = MN_OK; /* no spaces/ yet */
     if (status != MN_OK) {
-        free(loaded);
-        *count = 0;
+        free(l.loaded);
         return status;
     }
-    if (*count > 1) qsort(loaded, *count, sizeof(*loaded), mn_ckpt_loaded_order);
-    *out = loaded;
+    if (l.count > 1) qsort(l.loaded, l.count, sizeof(*l.loaded), mn_ckpt_loaded_order);
+    *out = l.loaded;
+    *count = l.count;
     return MN_OK;
 }
 

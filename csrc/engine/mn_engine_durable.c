@@ -49,9 +49,6 @@
  * a record that passes its CRC but not these checks stops the open with MN_ERR_CORRUPT.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +57,10 @@
 #include <unistd.h>
 
 #include "util/mn_bytes.h"
-#include "util/mn_fs.h"
 #include "engine/mn_engine_durable_internal.h"
 #include "engine/mn_engine_internal.h"
+#include "engine/mn_engine_vfs.h"
+#include "wal/mn_wal_internal.h"
 #include "mnemo/mn_engine_durable.h"
 #include "mnemo/mn_wal.h"
 
@@ -313,6 +311,7 @@ void mn_durable_free(struct mn_engine *engine) {
         mn_wal_close(d->logs[i].wal);
         free(d->logs[i].scratch);
     }
+    if (d->lock_fd >= 0) d->vfs->close(d->vfs->context, d->lock_fd); /* releases the lock */
     engine->durable = NULL;
     mn_checkpoint_state_free(d);
     free(d);
@@ -633,17 +632,17 @@ static int mn_log_index(const char *name, uint32_t *out) {
 }
 
 /* Recovers every wal-NNN directory of the data directory into `replay`. */
+static mn_status mn_log_present(void *context, const char *name) {
+    uint8_t *present = context;
+    uint32_t index = 0;
+    if (mn_log_index(name, &index) && index < MN_DURABLE_LOGS_MAX) present[index] = 1;
+    return MN_OK;
+}
+
 static mn_status mn_recover_logs(struct mn_durable *d, mn_replay *replay,
                                  mn_durable_report *report) {
-    DIR *dir = opendir(d->path);
-    if (!dir) return MN_ERR_IO;
     uint8_t present[MN_DURABLE_LOGS_MAX] = {0};
-    struct dirent *item;
-    while ((item = readdir(dir)) != NULL) {
-        uint32_t index = 0;
-        if (mn_log_index(item->d_name, &index) && index < MN_DURABLE_LOGS_MAX) present[index] = 1;
-    }
-    closedir(dir);
+    if (d->vfs->list(d->vfs->context, d->path, mn_log_present, present) != MN_OK) return MN_ERR_IO;
     mn_status status = MN_OK;
     for (uint32_t index = 0; index < MN_DURABLE_LOGS_MAX && status == MN_OK; index++) {
         if (!present[index]) continue;
@@ -652,7 +651,7 @@ static mn_status mn_recover_logs(struct mn_durable *d, mn_replay *replay,
         mn_wal_recovery *found = malloc(sizeof(mn_wal_recovery));
         if (!found) return MN_ERR_NO_MEMORY;
         uint32_t flags = d->options.repair ? MN_WAL_RECOVER_REPAIR : 0u;
-        status = mn_wal_recover(log_path, flags, mn_replay_collect, replay, found);
+        status = mn_wal_recover_vfs(d->vfs, log_path, flags, mn_replay_collect, replay, found);
         report->logs++;
         report->records += found->records;
         report->torn_bytes += found->torn_bytes;
@@ -669,12 +668,38 @@ static mn_status mn_recover_logs(struct mn_durable *d, mn_replay *replay,
     return status;
 }
 
+/* Creates the data directory and takes the exclusive lock on <path>/LOCK; *fd gets the locked
+ * handle. MN_ERR_LOCKED when another engine (this process or another) holds it: before any
+ * recovery, so a second open changes nothing (it would otherwise cut the live log's tail). */
+static mn_status mn_durable_lock(const mn_vfs *vfs, const char *path, int *fd) {
+    *fd = -1;
+    if (vfs->mkdir(vfs->context, path) != MN_OK) return MN_ERR_IO;
+    char lock_path[MN_WAL_PATH_BYTES_MAX];
+    int n = snprintf(lock_path, sizeof(lock_path), "%s/LOCK", path);
+    if (n < 0 || (size_t)n >= sizeof(lock_path)) return MN_ERR_TOO_LARGE;
+    int handle = -1;
+    mn_status status = vfs->open(vfs->context, lock_path, MN_VFS_READ_WRITE | MN_VFS_CREATE, &handle);
+    if (status != MN_OK) return status == MN_ERR_FULL ? status : MN_ERR_IO;
+    status = vfs->lock(vfs->context, handle);
+    if (status != MN_OK) {
+        vfs->close(vfs->context, handle);
+        return status == MN_ERR_LOCKED ? status : MN_ERR_IO;
+    }
+    *fd = handle;
+    return MN_OK;
+}
+
 mn_status mn_engine_open(const mn_engine_options *options, const mn_durable_options *durable,
                          mn_engine **out, mn_durable_report *report) {
+    return mn_engine_open_vfs(options, durable, mn_vfs_posix(), out, report);
+}
+
+mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_options *durable,
+                             const mn_vfs *vfs, mn_engine **out, mn_durable_report *report) {
     mn_durable_report scratch_report;
     if (!report) report = &scratch_report;
     memset(report, 0, sizeof(*report));
-    if (!out || !durable || !durable->path) return MN_ERR_INVALID;
+    if (!out || !durable || !durable->path || !vfs) return MN_ERR_INVALID;
     *out = NULL;
     size_t path_bytes = strlen(durable->path);
     if (path_bytes == 0) return MN_ERR_INVALID;
@@ -693,9 +718,16 @@ mn_status mn_engine_open(const mn_engine_options *options, const mn_durable_opti
     if (segment_bytes < MN_WAL_SEGMENT_BYTES_MIN || segment_bytes > MN_WAL_SEGMENT_BYTES_MAX) {
         return MN_ERR_INVALID;
     }
-    if (mkdir(durable->path, 0755) != 0 && errno != EEXIST) return MN_ERR_IO;
+    int lock_fd = -1;
+    mn_status status = mn_durable_lock(vfs, durable->path, &lock_fd);
+    if (status != MN_OK) return status;
     struct mn_durable *d = calloc(1, sizeof(struct mn_durable));
-    if (!d) return MN_ERR_NO_MEMORY;
+    if (!d) {
+        vfs->close(vfs->context, lock_fd);
+        return MN_ERR_NO_MEMORY;
+    }
+    d->vfs = vfs;
+    d->lock_fd = lock_fd;
     d->options = *durable;
     d->options.segment_bytes = segment_bytes;
     memcpy(d->path, durable->path, path_bytes + 1);
@@ -705,8 +737,9 @@ mn_status mn_engine_open(const mn_engine_options *options, const mn_durable_opti
     atomic_init(&d->logged_bytes, 0);
     mn_checkpoint_state_init(d);
     mn_engine *engine = NULL;
-    mn_status status = mn_engine_create_with(options, d, &engine);
+    status = mn_engine_create_with(options, d, &engine);
     if (status != MN_OK) {
+        vfs->close(vfs->context, lock_fd);
         mn_checkpoint_state_free(d);
         free(d);
         return status;
@@ -762,11 +795,12 @@ mn_status mn_engine_open(const mn_engine_options *options, const mn_durable_opti
         wal_options.sync_interval_ms = durable->durability == MN_WAL_BATCHED
                                            ? durable->sync_interval_ms
                                            : MN_WAL_SYNC_INTERVAL_MS_DEFAULT;
+        wal_options.vfs = vfs;
         status = mn_wal_open(&wal_options, &d->logs[i].wal);
         if (status != MN_OK) goto fail;
         d->log_count = i + 1;
     }
-    status = mn_sync_directory(d->path); /* the wal-NNN entries themselves */
+    status = vfs->sync_dir(vfs->context, d->path); /* the wal-NNN entries (and LOCK) */
     if (status != MN_OK) goto fail;
     mn_engine_space_count(engine, &report->spaces);
     atomic_store_explicit(&d->logging, 1, memory_order_release);

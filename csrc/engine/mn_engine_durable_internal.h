@@ -28,6 +28,7 @@
 #include "engine/mn_engine_internal.h"
 #include "mnemo/mn_engine_durable.h"
 #include "mnemo/mn_wal.h"
+#include "util/mn_vfs.h"
 
 /** One worker's log and its encoding scratch. Written by that worker only (the log itself is
  *  also appended to by threads creating or dropping spaces homed here, under its mutex). */
@@ -52,6 +53,8 @@ struct mn_durable {
     _Alignas(MN_CACHE_LINE_SIZE) mn_durable_options options;
     uint64_t replay_space_id;
     uint32_t log_count;            /* logs opened: the engine's worker count */
+    const mn_vfs *vfs;             /* every file call of the logs, checkpoints and lock */
+    int lock_fd;                   /* <path>/LOCK, locked (vfs handle) until close; -1: none */
     char path[MN_DURABLE_PATH_BYTES_MAX + 1];
     mn_durable_log logs[MN_DURABLE_LOGS_MAX];
     /* Checkpoints (mn_engine_checkpoint.c); see the table above. */

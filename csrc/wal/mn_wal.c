@@ -9,23 +9,19 @@
  * with ftruncate so the segment never keeps half a batch; if even that fails, or an fdatasync
  * fails (after which the page cache can no longer be trusted to hold the data), the log refuses
  * every later append: only a recovery knows what reached the disk.
+ *
+ * Every file call goes through the log's mn_vfs table (mn_vfs.h), chosen at open.
  */
 #include "wal/mn_wal_internal.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "util/mn_assert.h"
-#include "util/mn_fs.h"
 #include "wal/mn_crc32c.h"
 
 const char mn_wal_segment_magic[8] = {'M', 'N', 'E', 'M', 'O', 'W', 'A', 'L'};
@@ -34,6 +30,7 @@ const char mn_wal_segment_magic[8] = {'M', 'N', 'E', 'M', 'O', 'W', 'A', 'L'};
 struct mn_wal {
     pthread_mutex_t lock;
     char directory[MN_WAL_PATH_BYTES_MAX];
+    const mn_vfs *vfs;        /* every file call (immutable after open) */
     int fd;                   /* the current segment, open for writing */
     uint64_t segment;         /* its number */
     uint64_t offset;          /* bytes in it, header included: where the next record goes */
@@ -74,47 +71,41 @@ static int mn_wal_compare_u64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-mn_status mn_wal_list_segments(const char *directory, uint64_t **numbers, size_t *count) {
+/* The listing under construction (mn_wal_list_segments' callback context). */
+typedef struct mn_wal_listing {
+    uint64_t *list;
+    size_t size, capacity;
+} mn_wal_listing;
+
+static mn_status mn_wal_list_entry(void *context, const char *name) {
+    mn_wal_listing *listing = context;
+    uint64_t number;
+    if (!mn_wal_parse_name(name, &number)) return MN_OK;
+    if (listing->size == MN_WAL_SEGMENTS_MAX) return MN_ERR_TOO_LARGE;
+    if (listing->size == listing->capacity) {
+        size_t grown = listing->capacity ? listing->capacity * 2 : 16;
+        uint64_t *bigger = realloc(listing->list, grown * sizeof(uint64_t));
+        if (!bigger) return MN_ERR_NO_MEMORY;
+        listing->list = bigger;
+        listing->capacity = grown;
+    }
+    listing->list[listing->size++] = number;
+    return MN_OK;
+}
+
+mn_status mn_wal_list_segments(const mn_vfs *vfs, const char *directory, uint64_t **numbers, size_t *count) {
     *numbers = NULL;
     *count = 0;
-    DIR *dir = opendir(directory);
-    if (!dir) return errno == ENOENT ? MN_OK : MN_ERR_IO;
-    uint64_t *list = NULL;
-    size_t size = 0, capacity = 0;
-    mn_status status = MN_OK;
-    for (;;) {
-        errno = 0;
-        struct dirent *entry = readdir(dir);
-        if (!entry) {
-            if (errno != 0) status = MN_ERR_IO;
-            break;
-        }
-        uint64_t number;
-        if (!mn_wal_parse_name(entry->d_name, &number)) continue;
-        if (size == MN_WAL_SEGMENTS_MAX) {
-            status = MN_ERR_TOO_LARGE;
-            break;
-        }
-        if (size == capacity) {
-            size_t grown = capacity ? capacity * 2 : 16;
-            uint64_t *bigger = realloc(list, grown * sizeof(uint64_t));
-            if (!bigger) {
-                status = MN_ERR_NO_MEMORY;
-                break;
-            }
-            list = bigger;
-            capacity = grown;
-        }
-        list[size++] = number;
-    }
-    closedir(dir);
+    mn_wal_listing listing = {NULL, 0, 0};
+    mn_status status = vfs->list(vfs->context, directory, mn_wal_list_entry, &listing);
+    if (status == MN_ERR_NOT_FOUND) status = MN_OK; /* no directory: no segments */
     if (status != MN_OK) {
-        free(list);
-        return status;
+        free(listing.list);
+        return status == MN_ERR_NO_MEMORY || status == MN_ERR_TOO_LARGE ? status : MN_ERR_IO;
     }
-    if (size > 1) qsort(list, size, sizeof(uint64_t), mn_wal_compare_u64);
-    *numbers = list;
-    *count = size;
+    if (listing.size > 1) qsort(listing.list, listing.size, sizeof(uint64_t), mn_wal_compare_u64);
+    *numbers = listing.list;
+    *count = listing.size;
     return MN_OK;
 }
 
@@ -170,25 +161,11 @@ static uint64_t mn_wal_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Writes all of buffer at offset, retrying short writes and EINTR. */
-static mn_status mn_wal_pwrite_all(int fd, const uint8_t *buffer, size_t size, uint64_t offset) {
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = pwrite(fd, buffer + done, size - done, (off_t)(offset + done));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return MN_ERR_IO;
-        }
-        if (n == 0) return MN_ERR_IO;
-        done += (size_t)n;
-    }
-    return MN_OK;
-}
-
 static mn_status mn_wal_fdatasync(mn_wal *wal) {
-    if (fdatasync(wal->fd) != 0) {
+    mn_status status = wal->vfs->fdatasync(wal->vfs->context, wal->fd);
+    if (status != MN_OK) {
         wal->failed = 1; /* the kernel may have dropped the dirty pages: nothing is certain */
-        return MN_ERR_IO;
+        return status;
     }
     wal->dirty = 0;
     wal->last_sync_ns = mn_wal_now_ns();
@@ -201,17 +178,19 @@ static mn_status mn_wal_start_segment(mn_wal *wal, uint64_t number, uint64_t pre
     char path[MN_WAL_PATH_BYTES_MAX];
     mn_status status = mn_wal_segment_path(wal->directory, number, path);
     if (status != MN_OK) return status;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return MN_ERR_IO;
+    const mn_vfs *vfs = wal->vfs;
+    int fd = -1;
+    status = vfs->open(vfs->context, path, MN_VFS_WRITE | MN_VFS_CREATE | MN_VFS_EXCL, &fd);
+    if (status != MN_OK) return status == MN_ERR_FULL ? status : MN_ERR_IO;
     uint8_t header[MN_WAL_SEGMENT_HEADER_SIZE];
     mn_wal_encode_segment_header(number, previous_size, header);
-    status = mn_wal_pwrite_all(fd, header, sizeof(header), 0);
+    status = mn_vfs_write_all(vfs, fd, header, sizeof(header), 0);
     /* The directory entry must be durable before anything in the file is acknowledged; the
      * header itself becomes durable with the first batch's fdatasync. */
-    if (status == MN_OK && wal->durability != MN_WAL_NONE) status = mn_sync_directory(wal->directory);
+    if (status == MN_OK && wal->durability != MN_WAL_NONE) status = vfs->sync_dir(vfs->context, wal->directory);
     if (status != MN_OK) {
-        close(fd);
-        unlink(path);
+        vfs->close(vfs->context, fd);
+        vfs->unlink(vfs->context, path);
         return status;
     }
     wal->fd = fd;
@@ -227,6 +206,7 @@ mn_status mn_wal_options_default(const char *directory, mn_wal_options *out) {
     out->segment_bytes = MN_WAL_SEGMENT_BYTES_DEFAULT;
     out->durability = MN_WAL_SYNC;
     out->sync_interval_ms = MN_WAL_SYNC_INTERVAL_MS_DEFAULT;
+    out->vfs = NULL;
     return MN_OK;
 }
 
@@ -243,19 +223,23 @@ mn_status mn_wal_open(const mn_wal_options *options, mn_wal **out) {
         return MN_ERR_INVALID;
     if (strlen(options->directory) + 1 + MN_WAL_NAME_BYTES >= MN_WAL_PATH_BYTES_MAX) return MN_ERR_TOO_LARGE;
 
-    if (mkdir(options->directory, 0755) != 0 && errno != EEXIST) return MN_ERR_IO;
+    const mn_vfs *vfs = options->vfs ? options->vfs : mn_vfs_posix();
+    if (vfs->mkdir(vfs->context, options->directory) != MN_OK) return MN_ERR_IO;
     uint64_t *numbers = NULL;
     size_t count = 0;
-    mn_status status = mn_wal_list_segments(options->directory, &numbers, &count);
+    mn_status status = mn_wal_list_segments(vfs, options->directory, &numbers, &count);
     if (status != MN_OK) return status;
     uint64_t next = count ? numbers[count - 1] + 1 : 1;
     uint64_t previous_size = 0;
     if (count > 0) {
         char path[MN_WAL_PATH_BYTES_MAX];
-        struct stat st;
+        int fd = -1;
         status = mn_wal_segment_path(options->directory, numbers[count - 1], path);
-        if (status == MN_OK && stat(path, &st) != 0) status = MN_ERR_IO;
-        if (status == MN_OK) previous_size = (uint64_t)st.st_size;
+        if (status == MN_OK && vfs->open(vfs->context, path, MN_VFS_READ, &fd) != MN_OK) status = MN_ERR_IO;
+        if (status == MN_OK) {
+            if (vfs->size(vfs->context, fd, &previous_size) != MN_OK) status = MN_ERR_IO;
+            vfs->close(vfs->context, fd);
+        }
     }
     free(numbers);
     if (status != MN_OK) return status;
@@ -268,6 +252,7 @@ mn_status mn_wal_open(const mn_wal_options *options, mn_wal **out) {
         return MN_ERR_NO_MEMORY;
     }
     strcpy(wal->directory, options->directory);
+    wal->vfs = vfs;
     wal->fd = -1;
     wal->segment_bytes = options->segment_bytes;
     wal->durability = options->durability;
@@ -276,7 +261,7 @@ mn_status mn_wal_open(const mn_wal_options *options, mn_wal **out) {
     status = mn_wal_start_segment(wal, next, previous_size);
     if (status == MN_OK && wal->durability != MN_WAL_NONE) status = mn_wal_fdatasync(wal);
     if (status != MN_OK) {
-        if (wal->fd >= 0) close(wal->fd);
+        if (wal->fd >= 0) vfs->close(vfs->context, wal->fd);
         pthread_mutex_destroy(&wal->lock);
         free(wal);
         return status;
@@ -290,7 +275,7 @@ mn_status mn_wal_close(mn_wal *wal) {
     mn_status status = MN_OK;
     if (wal->fd >= 0) {
         if (wal->dirty && !wal->failed && wal->durability != MN_WAL_NONE) status = mn_wal_fdatasync(wal);
-        if (close(wal->fd) != 0 && status == MN_OK) status = MN_ERR_IO;
+        wal->vfs->close(wal->vfs->context, wal->fd);
     }
     pthread_mutex_destroy(&wal->lock);
     free(wal->buffer);
@@ -327,7 +312,7 @@ static mn_status mn_wal_rotate(mn_wal *wal) {
         wal->offset = old_offset;
         return status;
     }
-    close(old);
+    wal->vfs->close(wal->vfs->context, old);
     return MN_OK;
 }
 
@@ -362,10 +347,10 @@ mn_status mn_wal_append(mn_wal *wal, const mn_wal_record *records, uint32_t coun
     for (uint32_t i = 0; i < count; i++) used += mn_wal_encode_record(&records[i], wal->buffer + used);
     MN_ASSERT(used == bytes);
     uint64_t first = wal->offset;
-    status = mn_wal_pwrite_all(wal->fd, wal->buffer, used, first);
+    status = mn_vfs_write_all(wal->vfs, wal->fd, wal->buffer, used, first);
     if (status != MN_OK) {
         /* Roll the partial batch back; if that fails the tail is unknown until recovery. */
-        if (ftruncate(wal->fd, (off_t)first) != 0) wal->failed = 1;
+        if (wal->vfs->truncate(wal->vfs->context, wal->fd, first) != MN_OK) wal->failed = 1;
         goto done;
     }
     wal->offset += used;
@@ -426,18 +411,22 @@ mn_status mn_wal_delete_before(mn_wal *wal, uint64_t segment, uint32_t *deleted)
     if (segment > wal->segment) segment = wal->segment;
     uint64_t *numbers = NULL;
     size_t count = 0;
-    mn_status status = mn_wal_list_segments(wal->directory, &numbers, &count);
+    const mn_vfs *vfs = wal->vfs;
+    mn_status status = mn_wal_list_segments(vfs, wal->directory, &numbers, &count);
     uint32_t removed = 0;
     /* Oldest first, so a failure part-way leaves a gap-free suffix. */
     for (size_t i = 0; status == MN_OK && i < count && numbers[i] < segment; i++) {
         char path[MN_WAL_PATH_BYTES_MAX];
         status = mn_wal_segment_path(wal->directory, numbers[i], path);
-        if (status == MN_OK && unlink(path) != 0 && errno != ENOENT) status = MN_ERR_IO;
+        if (status == MN_OK) {
+            mn_status gone = vfs->unlink(vfs->context, path);
+            if (gone != MN_OK && gone != MN_ERR_NOT_FOUND) status = MN_ERR_IO;
+        }
         if (status == MN_OK) removed++;
     }
     free(numbers);
     if (removed > 0 && wal->durability != MN_WAL_NONE) {
-        mn_status synced = mn_sync_directory(wal->directory);
+        mn_status synced = vfs->sync_dir(vfs->context, wal->directory);
         if (status == MN_OK) status = synced;
     }
     pthread_mutex_unlock(&wal->lock);

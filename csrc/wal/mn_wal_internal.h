@@ -40,6 +40,7 @@
 
 #include "util/mn_bytes.h"
 #include "mnemo/mn_wal.h"
+#include "util/mn_vfs.h"
 
 #define MN_WAL_FORMAT_VERSION 1u
 
@@ -79,7 +80,7 @@ mn_status mn_wal_segment_path(const char *directory, uint64_t number, char *path
  * NULL when *count is 0). Files not named like a segment are ignored. A missing directory is an
  * empty list. Errors: MN_ERR_IO, MN_ERR_NO_MEMORY, MN_ERR_TOO_LARGE (over MN_WAL_SEGMENTS_MAX).
  */
-mn_status mn_wal_list_segments(const char *directory, uint64_t **numbers, size_t *count);
+mn_status mn_wal_list_segments(const mn_vfs *vfs, const char *directory, uint64_t **numbers, size_t *count);
 
 /** Encodes the header of segment `number`, whose predecessor ended at `previous_size` bytes
  *  (0: none), into out (MN_WAL_SEGMENT_HEADER_SIZE bytes). */
@@ -96,5 +97,9 @@ size_t mn_wal_encode_record(const mn_wal_record *record, uint8_t *out);
 int mn_wal_check_record(const uint8_t *image, uint64_t size, uint64_t offset, mn_wal_record *record,
                         uint64_t *record_size);
 
+/** mn_wal_recover through `vfs` (NULL: mn_vfs_posix()): every file call of recovery (listing,
+ *  reading, cutting, deleting, syncing) goes through it. mn_wal_recover is this with NULL. */
+mn_status mn_wal_recover_vfs(const mn_vfs *vfs, const char *directory, uint32_t flags,
+                             mn_wal_record_fn callback, void *context, mn_wal_recovery *report);
 
 #endif /* MN_WAL_INTERNAL_H */

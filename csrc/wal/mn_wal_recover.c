@@ -3,7 +3,8 @@
  * middle of the last write: truncate it) from corruption (damage to data that was once
  * complete: stop, or cut the log there when asked to repair).
  *
- * Each segment is mapped read-only and walked record by record; nothing read from the file is
+ * Each segment is read whole into memory (through the log's mn_vfs table, like every file call
+ * here) and walked record by record; nothing read from the file is
  * trusted (every length is bounded by the limit and by the mapping before it is used), so a
  * damaged file gives a status, never a crash. The decision rule, for the first damaged record at
  * offset o of segment s:
@@ -18,17 +19,12 @@
  * predecessor is walked, so a segment that lost (or gained) whole records at its end is damage
  * at the point where it departs from that size, and no record past it is handed out.
  */
-#include <errno.h>
-#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "wal/mn_crc32c.h"
 #include "wal/mn_wal_internal.h"
-#include "util/mn_fs.h"
 
 /* Checks a segment image's header; MN_OK, MN_ERR_VERSION, or MN_ERR_CORRUPT for damage. */
 static mn_status mn_wal_check_header(const uint8_t *image, uint64_t size, uint64_t number) {
@@ -60,14 +56,14 @@ static int mn_wal_valid_record_after(const uint8_t *image, uint64_t size, uint64
 
 /* Cuts segment `path` at `offset`: truncated and synced, or removed when offset is inside
  * its header (a headerless segment is never left behind). */
-static mn_status mn_wal_cut(const char *path, uint64_t offset) {
-    if (offset < MN_WAL_SEGMENT_HEADER_SIZE) return unlink(path) == 0 ? MN_OK : MN_ERR_IO;
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return MN_ERR_IO;
-    mn_status status = MN_OK;
-    if (ftruncate(fd, (off_t)offset) != 0 || fdatasync(fd) != 0) status = MN_ERR_IO;
-    close(fd);
-    return status;
+static mn_status mn_wal_cut(const mn_vfs *vfs, const char *path, uint64_t offset) {
+    if (offset < MN_WAL_SEGMENT_HEADER_SIZE) return vfs->unlink(vfs->context, path) == MN_OK ? MN_OK : MN_ERR_IO;
+    int fd = -1;
+    if (vfs->open(vfs->context, path, MN_VFS_WRITE, &fd) != MN_OK) return MN_ERR_IO;
+    mn_status status = vfs->truncate(vfs->context, fd, offset);
+    if (status == MN_OK) status = vfs->fdatasync(vfs->context, fd);
+    vfs->close(vfs->context, fd);
+    return status == MN_OK ? MN_OK : MN_ERR_IO;
 }
 
 typedef struct mn_wal_scan {
@@ -79,13 +75,13 @@ typedef struct mn_wal_scan {
 
 /* Reads the header of segment `number` at `path`: 1 with its predecessor's size in *previous
  * when it is intact (anything else is found when that segment itself is walked). */
-static int mn_wal_read_previous(const char *path, uint64_t number, uint64_t *previous) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
+static int mn_wal_read_previous(const mn_vfs *vfs, const char *path, uint64_t number, uint64_t *previous) {
+    int fd = -1;
+    if (vfs->open(vfs->context, path, MN_VFS_READ, &fd) != MN_OK) return 0;
     uint8_t header[MN_WAL_SEGMENT_HEADER_SIZE];
-    ssize_t n = pread(fd, header, sizeof(header), 0);
-    close(fd);
-    if (n != (ssize_t)sizeof(header) || mn_wal_check_header(header, sizeof(header), number) != MN_OK) return 0;
+    mn_status status = mn_vfs_read_all(vfs, fd, header, sizeof(header), 0);
+    vfs->close(vfs->context, fd);
+    if (status != MN_OK || mn_wal_check_header(header, sizeof(header), number) != MN_OK) return 0;
     *previous = mn_get_u64(header + MN_WAL_SH_PREVIOUS);
     return 1;
 }
@@ -93,31 +89,34 @@ static int mn_wal_read_previous(const char *path, uint64_t number, uint64_t *pre
 /* Walks one segment, calling back for each valid record up to `limit` bytes (its expected size
  * from the next segment's header; UINT64_MAX when unknown). Returns MN_OK (damage, if any, in
  * *scan), MN_ERR_VERSION, MN_ERR_IO, or the callback's status. */
-static mn_status mn_wal_scan_segment(const char *path, uint64_t number, int last, uint64_t limit,
+static mn_status mn_wal_scan_segment(const mn_vfs *vfs, const char *path, uint64_t number, int last, uint64_t limit,
                                      mn_wal_record_fn callback, void *context, mn_wal_recovery *report,
                                      mn_wal_scan *scan) {
     scan->damaged = UINT64_MAX;
     scan->end = 0;
     scan->torn = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return MN_ERR_IO;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
+    int fd = -1;
+    if (vfs->open(vfs->context, path, MN_VFS_READ, &fd) != MN_OK) return MN_ERR_IO;
+    uint64_t size = 0;
+    if (vfs->size(vfs->context, fd, &size) != MN_OK) {
+        vfs->close(vfs->context, fd);
         return MN_ERR_IO;
     }
-    uint64_t size = (uint64_t)st.st_size;
     scan->size = size;
-    const uint8_t *image = NULL;
+    uint8_t *image = NULL;
     if (size > 0) {
-        void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            close(fd);
+        if ((image = malloc((size_t)size)) == NULL) {
+            vfs->close(vfs->context, fd);
+            return MN_ERR_NO_MEMORY;
+        }
+        mn_status read = mn_vfs_read_all(vfs, fd, image, (size_t)size, 0);
+        if (read != MN_OK) {
+            vfs->close(vfs->context, fd);
+            free(image);
             return MN_ERR_IO;
         }
-        image = map;
     }
-    close(fd);
+    vfs->close(vfs->context, fd);
 
     mn_status status = size > 0 ? mn_wal_check_header(image, size, number) : MN_ERR_CORRUPT;
     if (status == MN_ERR_CORRUPT) {
@@ -150,19 +149,26 @@ static mn_status mn_wal_scan_segment(const char *path, uint64_t number, int last
     }
     if (status == MN_OK && scan->damaged != UINT64_MAX && last)
         scan->torn = size == 0 || !mn_wal_valid_record_after(image, size, scan->damaged);
-    if (image) munmap((void *)image, (size_t)size);
+    free(image);
     return status;
 }
 
-static int mn_wal_file_size(const char *path, uint64_t *size) {
-    struct stat st;
-    if (stat(path, &st) != 0) return 0;
-    *size = (uint64_t)st.st_size;
-    return 1;
+static int mn_wal_file_size(const mn_vfs *vfs, const char *path, uint64_t *size) {
+    int fd = -1;
+    if (vfs->open(vfs->context, path, MN_VFS_READ, &fd) != MN_OK) return 0;
+    int ok = vfs->size(vfs->context, fd, size) == MN_OK;
+    vfs->close(vfs->context, fd);
+    return ok;
 }
 
 mn_status mn_wal_recover(const char *directory, uint32_t flags, mn_wal_record_fn callback, void *context,
                          mn_wal_recovery *report) {
+    return mn_wal_recover_vfs(NULL, directory, flags, callback, context, report);
+}
+
+mn_status mn_wal_recover_vfs(const mn_vfs *vfs, const char *directory, uint32_t flags,
+                             mn_wal_record_fn callback, void *context, mn_wal_recovery *report) {
+    if (!vfs) vfs = mn_vfs_posix();
     if (!report) return MN_ERR_INVALID;
     memset(report, 0, sizeof(*report));
     if (!directory || (flags & ~(MN_WAL_RECOVER_REPAIR | MN_WAL_RECOVER_READ_ONLY)) != 0) return MN_ERR_INVALID;
@@ -172,7 +178,7 @@ mn_status mn_wal_recover(const char *directory, uint32_t flags, mn_wal_record_fn
 
     uint64_t *numbers = NULL;
     size_t count = 0;
-    mn_status status = mn_wal_list_segments(directory, &numbers, &count);
+    mn_status status = mn_wal_list_segments(vfs, directory, &numbers, &count);
     if (status != MN_OK) return status;
     if (count > 0) {
         report->first_segment = numbers[0];
@@ -195,10 +201,10 @@ mn_status mn_wal_recover(const char *directory, uint32_t flags, mn_wal_record_fn
             char next[MN_WAL_PATH_BYTES_MAX];
             uint64_t previous;
             if ((status = mn_wal_segment_path(directory, numbers[i + 1], next)) != MN_OK) goto done;
-            if (mn_wal_read_previous(next, numbers[i + 1], &previous)) limit = previous;
+            if (mn_wal_read_previous(vfs, next, numbers[i + 1], &previous)) limit = previous;
         }
         mn_wal_scan scan;
-        status = mn_wal_scan_segment(path, numbers[i], last, limit, callback, context, report, &scan);
+        status = mn_wal_scan_segment(vfs, path, numbers[i], last, limit, callback, context, report, &scan);
         if (status != MN_OK) goto done;
         report->segments++;
         report->end.segment = numbers[i];
@@ -215,13 +221,13 @@ mn_status mn_wal_recover(const char *directory, uint32_t flags, mn_wal_record_fn
                     char previous[MN_WAL_PATH_BYTES_MAX];
                     uint64_t previous_size = 0;
                     if (mn_wal_segment_path(directory, numbers[i - 1], previous) == MN_OK &&
-                        mn_wal_file_size(previous, &previous_size))
+                        mn_wal_file_size(vfs, previous, &previous_size))
                         report->end.offset = previous_size;
                 }
                 report->last_segment = report->end.segment;
                 if (report->segments > 0) report->segments--;
             }
-            if (!read_only) status = mn_wal_cut(path, scan.damaged);
+            if (!read_only) status = mn_wal_cut(vfs, path, scan.damaged);
             goto done;
         }
         damaged_index = i;
@@ -240,12 +246,12 @@ mn_status mn_wal_recover(const char *directory, uint32_t flags, mn_wal_record_fn
         goto done;
     }
     uint64_t size = 0;
-    if (mn_wal_file_size(path, &size) && size > damaged_offset) report->dropped_bytes += size - damaged_offset;
+    if (mn_wal_file_size(vfs, path, &size) && size > damaged_offset) report->dropped_bytes += size - damaged_offset;
     for (size_t j = damaged_index + 1; j < count; j++) {
         char later[MN_WAL_PATH_BYTES_MAX];
         if ((status = mn_wal_segment_path(directory, numbers[j], later)) != MN_OK) goto done;
         uint64_t later_size = 0;
-        if (mn_wal_file_size(later, &later_size)) report->dropped_bytes += later_size;
+        if (mn_wal_file_size(vfs, later, &later_size)) report->dropped_bytes += later_size;
         report->dropped_segments++;
     }
     report->repaired = 1;
@@ -257,13 +263,14 @@ mn_status mn_wal_recover(const char *directory, uint32_t flags, mn_wal_record_fn
     for (size_t j = count; j-- > damaged_index + 1;) {
         char later[MN_WAL_PATH_BYTES_MAX];
         if ((status = mn_wal_segment_path(directory, numbers[j], later)) != MN_OK) goto done;
-        if (unlink(later) != 0 && errno != ENOENT) {
+        mn_status gone = vfs->unlink(vfs->context, later);
+        if (gone != MN_OK && gone != MN_ERR_NOT_FOUND) {
             status = MN_ERR_IO;
             goto done;
         }
     }
-    if ((status = mn_wal_cut(path, damaged_offset)) != MN_OK) goto done;
-    status = mn_sync_directory(directory);
+    if ((status = mn_wal_cut(vfs, path, damaged_offset)) != MN_OK) goto done;
+    status = vfs->sync_dir(vfs->context, directory);
 
 done:
     free(numbers);

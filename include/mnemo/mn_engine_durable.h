@@ -97,7 +97,9 @@ mn_status mn_durable_options_default(const char *path, mn_durable_options *out);
  * running engine. `options` may be NULL (defaults); `report` may be NULL. Errors:
  * MN_ERR_INVALID (NULL, a bad mode or interval), MN_ERR_TOO_LARGE (path over
  * MN_DURABLE_PATH_BYTES_MAX), MN_ERR_IO, MN_ERR_CORRUPT (report names file and offset),
- * MN_ERR_VERSION, MN_ERR_NO_MEMORY, and mn_engine_create's errors.
+ * MN_ERR_VERSION, MN_ERR_NO_MEMORY, MN_ERR_LOCKED (the directory is open in another engine, of
+ * this process or another: an exclusive lock on durable->path/LOCK is held from open until
+ * mn_engine_close; nothing is read or changed), and mn_engine_create's errors.
  *
  *     mn_durable_options d;
  *     mn_durable_options_default("/var/lib/mnemo", &d);

@@ -71,11 +71,14 @@ typedef int32_t mn_wal_durability;
 #define MN_WAL_NONE    2 /**< never fdatasync (page cache only) */
 
 /** Options of an appender. */
+struct mn_vfs; /* csrc/util/mn_vfs.h: the file-system seam (private) */
+
 typedef struct mn_wal_options {
     const char *directory;          /**< the log directory; created (one level) if absent */
     uint64_t segment_bytes;         /**< rotation limit, MN_WAL_SEGMENT_BYTES_MIN ... _MAX */
     mn_wal_durability durability;   /**< MN_WAL_SYNC, MN_WAL_BATCHED or MN_WAL_NONE */
     uint32_t sync_interval_ms;      /**< MN_WAL_BATCHED: 1 ... MN_WAL_SYNC_INTERVAL_MS_MAX */
+    const struct mn_vfs *vfs;       /**< every file call goes through it; NULL: mn_vfs_posix() */
 } mn_wal_options;
 
 /** One record, as appended and as replayed. */
