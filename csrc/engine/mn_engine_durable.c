@@ -800,7 +800,16 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
         if (status != MN_OK) goto fail;
         d->log_count = i + 1;
     }
-    status = vfs->sync_dir(vfs->context, d->path); /* the wal-NNN entries (and LOCK) */
+    /* spaces/ exists from here on, so its own name is made durable with the logs' below: a
+     * checkpoint later renamed into it, and the log cut after it, would otherwise vanish with
+     * the directory at a power loss (test_faultfs: test_checkpoint_power_loss). */
+    char spaces[MN_WAL_PATH_BYTES_MAX];
+    snprintf(spaces, sizeof(spaces), "%s/spaces", d->path);
+    if (vfs->mkdir(vfs->context, spaces) != MN_OK) {
+        status = MN_ERR_IO;
+        goto fail;
+    }
+    status = vfs->sync_dir(vfs->context, d->path); /* wal-NNN, spaces (and LOCK) */
     if (status != MN_OK) goto fail;
     mn_engine_space_count(engine, &report->spaces);
     atomic_store_explicit(&d->logging, 1, memory_order_release);
