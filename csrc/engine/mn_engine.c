@@ -132,6 +132,7 @@ static mn_op *mn_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint6
     op->count = count;
     op->done = NULL;
     op->context = NULL;
+    op->expect_sequence = 0;
     op->id_offsets = (uint64_t *)cursor;
     cursor += offsets;
     op->content_offsets = (uint64_t *)cursor;

@@ -369,7 +369,24 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
         status = mn_wal_delete_before(d->logs[i].wal, cut[i], &deleted);
         report->segments_deleted += deleted;
     }
+    /* Logs of an earlier open with more workers: all their records predate this open. */
+    for (uint32_t i = d->log_count; i < MN_DURABLE_LOGS_MAX && status == MN_OK; i++) {
+        if (!d->stale_logs[i]) continue;
+        uint32_t deleted = 0;
+        status = mn_replay_delete_log(d, i, &deleted);
+        report->segments_deleted += deleted;
+        if (status == MN_OK) d->stale_logs[i] = 0;
+    }
     if (status == MN_OK) d->checkpoint_mark = mark;
+    return status;
+}
+
+mn_status mn_checkpoint_run_at_open(struct mn_engine *engine, mn_checkpoint_report *report) {
+    struct mn_durable *d = engine->durable;
+    memset(report, 0, sizeof(*report));
+    pthread_mutex_lock(&d->checkpoint_run);
+    mn_status status = mn_ckpt_run_locked(engine, 0, report);
+    pthread_mutex_unlock(&d->checkpoint_run);
     return status;
 }
 

@@ -61,6 +61,7 @@
 #include "engine/mn_engine_internal.h"
 #include "engine/mn_engine_vfs.h"
 #include "wal/mn_wal_internal.h"
+#include "engine/mn_engine_replay.h"
 #include "mnemo/mn_engine_durable.h"
 #include "mnemo/mn_wal.h"
 
@@ -68,8 +69,7 @@
 #error "the durable record payloads are written in host order, which must be little-endian"
 #endif
 
-#define MN_DURABLE_REC_CREATE 0x100u
-#define MN_DURABLE_REC_DROP 0x101u
+/* MN_DURABLE_REC_CREATE and MN_DURABLE_REC_DROP: mn_engine_durable_internal.h */
 /* Operation kinds are small; anything at or above this is an engine record type. */
 #define MN_DURABLE_OP_KIND_LIMIT 0x100u
 
@@ -127,7 +127,7 @@ static void mn_op_encode(const mn_op *op, uint8_t *out) {
 
 /* Kinds that are writes: logged, and replayed on open. Barriers, exports and restores are not
  * writes and are never logged. */
-static int mn_replay_kind_known(uint32_t kind) {
+int mn_durable_kind_is_write(uint32_t kind) {
     switch (kind) {
     case MN_OP_INSERT:
     case MN_OP_UPSERT:
@@ -172,7 +172,7 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
         uint32_t stop = start;
         for (; stop < count; stop++) {
             mn_op *op = group[stop];
-            if (!mn_replay_kind_known(op->kind) || statuses[stop] != MN_OK) continue;
+            if (!mn_durable_kind_is_write(op->kind) || statuses[stop] != MN_OK) continue;
             uint64_t bytes = mn_op_payload_bytes(op);
             if (bytes == 0) {
                 statuses[stop] = MN_ERR_TOO_LARGE; /* cannot be one log record */
@@ -187,7 +187,7 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
             uint8_t *grown = malloc((size_t)total);
             if (!grown) {
                 for (uint32_t i = start; i < stop; i++) {
-                    if (mn_replay_kind_known(group[i]->kind) && statuses[i] == MN_OK) {
+                    if (mn_durable_kind_is_write(group[i]->kind) && statuses[i] == MN_OK) {
                         statuses[i] = MN_ERR_NO_MEMORY;
                     }
                 }
@@ -203,7 +203,13 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
         uint8_t *cursor = log->scratch;
         for (uint32_t i = start; i < stop; i++) {
             mn_op *op = group[i];
-            if (!mn_replay_kind_known(op->kind) || statuses[i] != MN_OK) continue;
+            if (!mn_durable_kind_is_write(op->kind) || statuses[i] != MN_OK) continue;
+            if (op->expect_sequence != 0 && op->expect_sequence != space->log_sequence + 1) {
+                /* A record from another node that does not continue this space's sequence
+                 * (mn_replica_apply): refused, neither logged nor applied. */
+                statuses[i] = MN_ERR_INVALID;
+                continue;
+            }
             uint64_t bytes = mn_op_payload_bytes(op);
             mn_op_encode(op, cursor);
             log->records[records++] = (mn_wal_record){
@@ -220,7 +226,7 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
             if (status != MN_OK) {
                 space->log_sequence = first_sequence; /* nothing of the chunk is in the log */
                 for (uint32_t i = start; i < stop; i++) {
-                    if (mn_replay_kind_known(group[i]->kind) && statuses[i] == MN_OK) {
+                    if (mn_durable_kind_is_write(group[i]->kind) && statuses[i] == MN_OK) {
                         statuses[i] = status;
                     }
                 }
@@ -351,71 +357,10 @@ mn_status mn_engine_sync(mn_engine *engine) {
 
 /* ---- recovery ---- */
 
-/** A record read back from a log, its payload copied. */
-typedef struct mn_replay_entry {
-    uint64_t space;
-    uint64_t sequence;
-    uint32_t type;
-    uint32_t payload_bytes;
-    uint8_t *payload;
-} mn_replay_entry;
-
-typedef struct mn_replay {
-    mn_replay_entry *entries;
-    size_t count;
-    size_t capacity;
-    /* Replayed ops in flight: completions (worker threads) decrement under `lock`. */
-    pthread_mutex_t lock;
-    pthread_cond_t idle;
-    uint64_t in_flight;
-} mn_replay;
-
-static mn_status mn_replay_collect(void *context, const mn_wal_record *record,
-                                   const mn_wal_position *position) {
-    (void)position;
-    mn_replay *replay = context;
-    if (replay->count == replay->capacity) {
-        size_t capacity = replay->capacity ? replay->capacity * 2 : 1024;
-        mn_replay_entry *grown = realloc(replay->entries, capacity * sizeof(mn_replay_entry));
-        if (!grown) return MN_ERR_NO_MEMORY;
-        replay->entries = grown;
-        replay->capacity = capacity;
-    }
-    mn_replay_entry *entry = &replay->entries[replay->count];
-    entry->space = record->space;
-    entry->sequence = record->sequence;
-    entry->type = record->type;
-    entry->payload_bytes = record->payload_bytes;
-    entry->payload = NULL;
-    if (record->payload_bytes) {
-        entry->payload = malloc(record->payload_bytes);
-        if (!entry->payload) return MN_ERR_NO_MEMORY;
-        memcpy(entry->payload, record->payload, record->payload_bytes);
-    }
-    replay->count++;
-    return MN_OK;
-}
-
-static int mn_replay_order(const void *a, const void *b) {
-    const mn_replay_entry *x = a, *y = b;
-    if (x->space != y->space) return x->space < y->space ? -1 : 1;
-    if (x->sequence != y->sequence) return x->sequence < y->sequence ? -1 : 1;
-    return 0;
-}
-
-static void mn_replay_done(void *context, mn_status status, uint64_t detail) {
-    (void)status; /* a replayed op ends as it ended the first time */
-    (void)detail;
-    mn_replay *replay = context;
-    pthread_mutex_lock(&replay->lock);
-    if (--replay->in_flight == 0) pthread_cond_broadcast(&replay->idle);
-    pthread_mutex_unlock(&replay->lock);
-}
-
 /* Decodes and checks an operation payload against its space; MN_ERR_CORRUPT if it is bad. */
-static mn_status mn_replay_decode(const mn_replay_entry *entry, const struct mn_space *space,
-                                  mn_op **out) {
-    if (!mn_replay_kind_known(entry->type)) return MN_ERR_CORRUPT;
+mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space *space,
+                               mn_op **out) {
+    if (!mn_durable_kind_is_write(entry->type)) return MN_ERR_CORRUPT;
     const uint8_t *p = entry->payload;
     uint64_t size = entry->payload_bytes;
     if (size < MN_DURABLE_OP_HEADER + 8) return MN_ERR_CORRUPT;
@@ -477,8 +422,8 @@ static mn_status mn_replay_decode(const mn_replay_entry *entry, const struct mn_
 }
 
 /* Creates a space from its creation record (logging is off, so nothing is logged). */
-static mn_status mn_replay_create(struct mn_engine *engine, const mn_replay_entry *entry,
-                                  mn_space **out) {
+mn_status mn_durable_replay_create(struct mn_engine *engine, const mn_wal_record *entry,
+                                   mn_space **out) {
     if (entry->payload_bytes < MN_DURABLE_CR_HEADER) return MN_ERR_CORRUPT;
     const uint8_t *p = entry->payload;
     uint32_t name_bytes = mn_get_u32(p + MN_DURABLE_CR_NAME_BYTES);
@@ -501,169 +446,6 @@ static mn_status mn_replay_create(struct mn_engine *engine, const mn_replay_entr
     if (status == MN_ERR_INVALID || status == MN_ERR_DIMENSION || status == MN_ERR_TOO_LARGE ||
         status == MN_ERR_DUPLICATE) {
         status = MN_ERR_CORRUPT;
-    }
-    return status;
-}
-
-static mn_checkpoint_loaded *mn_replay_find_checkpoint(mn_checkpoint_loaded *loaded,
-                                                       size_t count, uint64_t space_id) {
-    size_t lo = 0, hi = count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (loaded[mid].space_id == space_id) return &loaded[mid];
-        if (loaded[mid].space_id < space_id) lo = mid + 1;
-        else hi = mid;
-    }
-    return NULL;
-}
-
-/* Submits one decoded log record to its space (counted in replay->in_flight). */
-static mn_status mn_replay_submit(mn_replay *replay, mn_replay_entry *entry, mn_space *space) {
-    mn_op *op = NULL;
-    mn_status status = mn_replay_decode(entry, space, &op);
-    if (status != MN_OK) return status;
-    free(entry->payload); /* decoded: keep peak memory near one copy of the log */
-    entry->payload = NULL;
-    pthread_mutex_lock(&replay->lock);
-    replay->in_flight++;
-    pthread_mutex_unlock(&replay->lock);
-    status = mn_engine_submit_op(space, op, MN_SUBMIT_WAIT, mn_replay_done, replay);
-    if (status != MN_OK) mn_replay_done(replay, status, 0);
-    return status;
-}
-
-/* Replays every collected record on top of the loaded checkpoints (sorted by id): a space with
- * a checkpoint gets only its records above the checkpoint's sequence. Writes the largest space
- * id seen to *max_id. */
-static mn_status mn_replay_apply(struct mn_engine *engine, mn_replay *replay,
-                                 mn_durable_report *report, uint64_t *max_id,
-                                 mn_checkpoint_loaded *loaded, size_t loaded_count) {
-    if (replay->count > 1) {
-        qsort(replay->entries, replay->count, sizeof(mn_replay_entry), mn_replay_order);
-    }
-    mn_status status = MN_OK;
-    size_t i = 0;
-    while (i < replay->count && status == MN_OK) {
-        size_t j = i;
-        while (j < replay->count && replay->entries[j].space == replay->entries[i].space) j++;
-        const mn_replay_entry *first = &replay->entries[i];
-        const mn_replay_entry *last = &replay->entries[j - 1];
-        if (first->space > *max_id) *max_id = first->space;
-        mn_checkpoint_loaded *checkpoint =
-            mn_replay_find_checkpoint(loaded, loaded_count, first->space);
-        if (checkpoint) {
-            if (last->type == MN_DURABLE_REC_DROP) {
-                checkpoint->dropped = 1; /* dropped after its checkpoint: removed by open */
-                report->skipped += j - i;
-                i = j;
-                continue;
-            }
-            if (last->sequence > checkpoint->sequence && !checkpoint->space) {
-                /* Records above its checkpoint: the space is loaded now, not lazily. */
-                status = mn_checkpoint_load_space(engine, checkpoint, report);
-                if (status != MN_OK) break;
-            }
-            uint64_t previous = checkpoint->sequence;
-            for (size_t k = i; k < j && status == MN_OK; k++) {
-                mn_replay_entry *entry = &replay->entries[k];
-                if (entry->sequence <= checkpoint->sequence) {
-                    report->skipped++; /* already in the checkpoint */
-                    continue;
-                }
-                if (entry->sequence == previous || entry->type >= MN_DURABLE_OP_KIND_LIMIT) {
-                    status = MN_ERR_CORRUPT;
-                    break;
-                }
-                previous = entry->sequence;
-                status = mn_replay_submit(replay, entry, checkpoint->space);
-                if (status == MN_OK) {
-                    report->replayed++;
-                    checkpoint->replayed++;
-                }
-            }
-            if (last->sequence > checkpoint->sequence) {
-                checkpoint->space->log_sequence = last->sequence;
-            }
-            i = j;
-            continue;
-        }
-        int created = first->type == MN_DURABLE_REC_CREATE && first->sequence == 0;
-        int dropped = last->type == MN_DURABLE_REC_DROP;
-        if (!created || dropped) {
-            report->skipped += j - i;
-            i = j;
-            continue;
-        }
-        mn_space *space = NULL;
-        status = mn_replay_create(engine, first, &space);
-        if (status != MN_OK) break;
-        report->replayed++;
-        uint64_t previous = 0;
-        for (size_t k = i + 1; k < j && status == MN_OK; k++) {
-            mn_replay_entry *entry = &replay->entries[k];
-            if (entry->sequence == previous || entry->type >= MN_DURABLE_OP_KIND_LIMIT) {
-                status = MN_ERR_CORRUPT; /* a repeated sequence, or a second creation */
-                break;
-            }
-            previous = entry->sequence;
-            status = mn_replay_submit(replay, entry, space);
-            if (status != MN_OK) break;
-            report->replayed++;
-        }
-        space->log_sequence = last->sequence; /* read by its workers once logging is on */
-        mn_space_release(space);
-        i = j;
-    }
-    pthread_mutex_lock(&replay->lock);
-    while (replay->in_flight > 0) pthread_cond_wait(&replay->idle, &replay->lock);
-    pthread_mutex_unlock(&replay->lock);
-    return status;
-}
-
-static int mn_log_index(const char *name, uint32_t *out) {
-    if (strncmp(name, "wal-", 4) != 0 || strlen(name) != 7) return 0;
-    uint32_t v = 0;
-    for (int i = 4; i < 7; i++) {
-        if (name[i] < '0' || name[i] > '9') return 0;
-        v = v * 10 + (uint32_t)(name[i] - '0');
-    }
-    *out = v;
-    return 1;
-}
-
-/* Recovers every wal-NNN directory of the data directory into `replay`. */
-static mn_status mn_log_present(void *context, const char *name) {
-    uint8_t *present = context;
-    uint32_t index = 0;
-    if (mn_log_index(name, &index) && index < MN_DURABLE_LOGS_MAX) present[index] = 1;
-    return MN_OK;
-}
-
-static mn_status mn_recover_logs(struct mn_durable *d, mn_replay *replay,
-                                 mn_durable_report *report) {
-    uint8_t present[MN_DURABLE_LOGS_MAX] = {0};
-    if (d->vfs->list(d->vfs->context, d->path, mn_log_present, present) != MN_OK) return MN_ERR_IO;
-    mn_status status = MN_OK;
-    for (uint32_t index = 0; index < MN_DURABLE_LOGS_MAX && status == MN_OK; index++) {
-        if (!present[index]) continue;
-        char log_path[MN_WAL_PATH_BYTES_MAX];
-        snprintf(log_path, sizeof(log_path), "%s/wal-%03u", d->path, index);
-        mn_wal_recovery *found = malloc(sizeof(mn_wal_recovery));
-        if (!found) return MN_ERR_NO_MEMORY;
-        uint32_t flags = d->options.repair ? MN_WAL_RECOVER_REPAIR : 0u;
-        status = mn_wal_recover_vfs(d->vfs, log_path, flags, mn_replay_collect, replay, found);
-        report->logs++;
-        report->records += found->records;
-        report->torn_bytes += found->torn_bytes;
-        if (found->repaired || status == MN_ERR_CORRUPT) {
-            report->repaired |= found->repaired;
-            report->dropped_bytes += found->dropped_bytes;
-            report->dropped_segments += found->dropped_segments;
-            report->damaged_offset = found->damaged_offset;
-            snprintf(report->damaged_file, sizeof(report->damaged_file), "%s",
-                     found->damaged_file);
-        }
-        free(found);
     }
     return status;
 }
@@ -730,6 +512,7 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
     d->lock_fd = lock_fd;
     d->options = *durable;
     d->options.segment_bytes = segment_bytes;
+    if (d->options.replay_bytes == 0) d->options.replay_bytes = MN_DURABLE_REPLAY_BYTES;
     memcpy(d->path, durable->path, path_bytes + 1);
     d->options.path = d->path;
     atomic_init(&d->next_space_id, 1);
@@ -748,22 +531,15 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
         status = MN_ERR_TOO_LARGE;
         goto fail;
     }
-    mn_replay replay = {0};
-    pthread_mutex_init(&replay.lock, NULL);
-    pthread_cond_init(&replay.idle, NULL);
     /* Checkpoints first, then the logs on top of them. */
     mn_checkpoint_loaded *loaded = NULL;
     size_t loaded_count = 0;
-    uint64_t max_id = 0;
+    uint64_t max_id = 0, log_bytes = 0;
+    int gaps = 0;
     status = mn_checkpoint_load_all(engine, &loaded, &loaded_count, &max_id, report);
-    if (status == MN_OK) status = mn_recover_logs(d, &replay, report);
     if (status == MN_OK) {
-        status = mn_replay_apply(engine, &replay, report, &max_id, loaded, loaded_count);
+        status = mn_replay_logs(engine, loaded, loaded_count, &max_id, &log_bytes, &gaps, report);
     }
-    for (size_t i = 0; i < replay.count; i++) free(replay.entries[i].payload);
-    free(replay.entries);
-    pthread_cond_destroy(&replay.idle);
-    pthread_mutex_destroy(&replay.lock);
     for (size_t i = 0; i < loaded_count; i++) {
         mn_space *space = loaded[i].space;
         if (status == MN_OK && loaded[i].dropped) {
@@ -774,7 +550,7 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
             /* Everything of it is in its file: it stays a stub until first used. */
             status = mn_checkpoint_stub_add(d, &loaded[i]);
             continue;
-        } else if (status == MN_OK && loaded[i].replayed == 0) {
+        } else if (status == MN_OK && loaded[i].replayed == 0 && !loaded[i].gap) {
             /* Nothing above the checkpoint: it is current (the replay is finished). */
             space->checkpointed = 1;
             space->checkpoint_enqueued = atomic_load_explicit(&space->enqueue_pos,
@@ -811,6 +587,20 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
     }
     status = vfs->sync_dir(vfs->context, d->path); /* wal-NNN, spaces (and LOCK) */
     if (status != MN_OK) goto fail;
+    /* The log read at open counts as written since the last checkpoint, so that a process
+     * restarted often still reaches the trigger. Over it (or with a space stopped at a gap,
+     * whose dropped records must fall below a checkpoint before any new write is logged),
+     * checkpoint now, before anything is logged: the next open replays little. */
+    atomic_store_explicit(&d->logged_bytes, log_bytes, memory_order_relaxed);
+    if (gaps || (d->options.checkpoint_log_bytes != 0 &&
+                 log_bytes >= d->options.checkpoint_log_bytes)) {
+        mn_checkpoint_report checkpoint;
+        status = mn_checkpoint_run_at_open(engine, &checkpoint);
+        /* Only a gap makes it required; otherwise the log still holds everything. */
+        if (status != MN_OK && gaps) goto fail;
+        report->checkpointed = status == MN_OK;
+        status = MN_OK;
+    }
     mn_engine_space_count(engine, &report->spaces);
     atomic_store_explicit(&d->logging, 1, memory_order_release);
     status = mn_checkpoint_thread_start(engine);

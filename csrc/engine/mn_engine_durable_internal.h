@@ -55,6 +55,11 @@ struct mn_durable {
     uint32_t log_count;            /* logs opened: the engine's worker count */
     const mn_vfs *vfs;             /* every file call of the logs, checkpoints and lock */
     int lock_fd;                   /* <path>/LOCK, locked (vfs handle) until close; -1: none */
+    /* Log directories of an earlier open with more workers (wal-NNN, NNN >= log_count) found
+     * at open: every record in them predates this open, so the next checkpoint deletes all of
+     * their segments, as it deletes the live logs' segments before its cut. Set by open,
+     * cleared by that checkpoint (under checkpoint_run). */
+    uint8_t stale_logs[MN_DURABLE_LOGS_MAX];
     char path[MN_DURABLE_PATH_BYTES_MAX + 1];
     mn_durable_log logs[MN_DURABLE_LOGS_MAX];
     /* Checkpoints (mn_engine_checkpoint.c); see the table above. */
@@ -80,6 +85,40 @@ _Static_assert(offsetof(struct mn_durable, logging) % MN_CACHE_LINE_SIZE == 0, "
 _Static_assert(offsetof(struct mn_durable, logged_bytes) % MN_CACHE_LINE_SIZE == 0, "own line");
 _Static_assert(offsetof(struct mn_durable, options) % MN_CACHE_LINE_SIZE == 0, "own line");
 
+/* ---- mn_engine_durable.c: record payloads ---- */
+
+/** Record types of a space's creation (sequence 0) and drop (MN_DURABLE_SEQUENCE_DROP). */
+#define MN_DURABLE_REC_CREATE 0x100u
+#define MN_DURABLE_REC_DROP 0x101u
+
+/** 1 for an operation kind that is a write (logged and replayed), 0 otherwise. */
+int mn_durable_kind_is_write(uint32_t kind);
+/** Decodes and checks an operation record against its space into a new op (free: apply);
+ *  MN_ERR_CORRUPT when the payload is not a valid operation of that space. */
+mn_status mn_durable_decode_op(const mn_wal_record *record, const struct mn_space *space,
+                               struct mn_op **out);
+/** Creates the space of a creation record with the record's id (logging must be off). */
+mn_status mn_durable_replay_create(struct mn_engine *engine, const mn_wal_record *record,
+                                   struct mn_space **out);
+
+/* ---- mn_engine_replay.c: reading the logs in bounded memory ---- */
+
+struct mn_checkpoint_loaded;
+
+/**
+ * Recovers every wal-NNN log of the data directory (torn tails cut, damage reported or
+ * repaired) and replays each space's records above its checkpoint in sequence order, stopping
+ * each space at its first gap. Payload memory in flight stays under options.replay_bytes.
+ * Writes the largest space id seen to *max_id (raised only), the bytes of log read to
+ * *log_bytes, and 1 to *gaps when some space stopped at a gap (its log_sequence is then the
+ * largest sequence the logs hold, and it must be checkpointed before anything is logged).
+ */
+mn_status mn_replay_logs(struct mn_engine *engine, struct mn_checkpoint_loaded *loaded,
+                         size_t loaded_count, uint64_t *max_id, uint64_t *log_bytes, int *gaps,
+                         mn_durable_report *report);
+/** Deletes every segment of log directory `index` (oldest first), then syncs it. */
+mn_status mn_replay_delete_log(struct mn_durable *d, uint32_t index, uint32_t *deleted);
+
 /* ---- mn_engine_checkpoint.c ---- */
 
 /** A checkpoint loaded at open: the space it rebuilt and the last sequence it holds. */
@@ -90,6 +129,7 @@ typedef struct mn_checkpoint_loaded {
     uint64_t replayed;             /* log records replayed on top of it */
     struct mn_space *space;        /* a handle (NULL: not loaded, a stub), released by open */
     int dropped;                   /* its space's drop record was in a log */
+    int gap;                       /* its log records stopped at a gap: written again at open */
     uint32_t name_bytes;
     char name[MN_ENGINE_NAME_BYTES_MAX + 1];
 } mn_checkpoint_loaded;
@@ -112,6 +152,8 @@ mn_status mn_checkpoint_thread_start(struct mn_engine *engine);
 /** Marks a dropped space so that no checkpoint of it is renamed into place, then deletes its
  *  file (its drop record is durable). */
 mn_status mn_checkpoint_forget(struct mn_engine *engine, struct mn_space *space);
+/** Runs a whole checkpoint from mn_engine_open (the logs are open, logging is not on yet). */
+mn_status mn_checkpoint_run_at_open(struct mn_engine *engine, mn_checkpoint_report *report);
 /** Frees the checkpoint locks (the thread is stopped). */
 void mn_checkpoint_state_free(struct mn_durable *d);
 

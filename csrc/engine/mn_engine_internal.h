@@ -137,6 +137,10 @@ typedef struct mn_op {
     uint64_t count;
     mn_completion_fn done;
     void *context;
+    /* 0, or the log sequence this write must get (a record replicated from another node,
+     * mn_engine_replica.c): the runner refuses it with MN_ERR_INVALID when the space's next
+     * sequence differs. */
+    uint64_t expect_sequence;
     uint64_t *id_offsets;
     uint64_t *content_offsets;
     int64_t *created_ns;

@@ -62,6 +62,10 @@ typedef struct mn_durable_options {
     /** Automatic checkpoint after this many bytes of log since the last one (background
      *  thread); 0 turns automatic checkpoints off. Default MN_DURABLE_CHECKPOINT_LOG_BYTES. */
     uint64_t checkpoint_log_bytes;
+    /** Recovery holds at most about this many bytes of log payload in memory at once (records
+     *  read back from the logs and not yet applied; the index of every record's position is
+     *  kept besides, 48 bytes a record). 0: MN_DURABLE_REPLAY_BYTES. */
+    uint64_t replay_bytes;
 } mn_durable_options;
 
 /** What recovery found and did (filled by mn_engine_open, also when it fails). */
@@ -79,6 +83,19 @@ typedef struct mn_durable_report {
     uint64_t damaged_offset;       /**< MN_ERR_CORRUPT or repair: offset of the damaged record */
     char damaged_file[MN_WAL_PATH_BYTES_MAX]; /**< ... and its file ("" when none) */
     uint64_t checkpoints;          /**< spaces loaded from checkpoint files */
+    uint64_t log_bytes;            /**< bytes of log records read (all logs) */
+    uint64_t replay_peak_bytes;    /**< most payload bytes held at once while replaying */
+    /** Spaces whose records stopped at a gap (a sequence missing, later ones present: a
+     *  MN_WAL_BATCHED power loss), the records dropped above their gaps, and the last such
+     *  space's id with its first missing sequence. */
+    uint64_t gap_spaces;
+    uint64_t gap_records;
+    uint64_t gap_space;
+    uint64_t gap_sequence;
+    /** 1 when open checkpointed before returning: the log since the last checkpoint was over
+     *  checkpoint_log_bytes (it counts across restarts), or a space stopped at a gap. */
+    uint32_t checkpointed;
+    uint32_t reserved2;
 } mn_durable_report;
 
 /** What one checkpoint did (mn_engine_checkpoint). */

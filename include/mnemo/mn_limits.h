@@ -177,6 +177,9 @@
 /** Default automatic checkpoint trigger: bytes of log since the last checkpoint. Bounds the log
  *  (and so the replay on open) to about this much beyond the checkpoints. */
 #define MN_DURABLE_CHECKPOINT_LOG_BYTES (256ull << 20)
+/** Default bound on the log payload bytes recovery holds in memory at once (read back, not
+ *  yet applied); the position index (48 bytes a record) is kept besides. */
+#define MN_DURABLE_REPLAY_BYTES (64ull << 20)
 /** How often the background checkpoint thread looks at the log size. */
 #define MN_DURABLE_CHECKPOINT_POLL_MS 100u
 /** Buffer between a space's export stream and its checkpoint file (one write per fill). */
