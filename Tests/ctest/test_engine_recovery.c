@@ -80,10 +80,284 @@ static void test_fewer_workers(const char *root) {
     }
 }
 
+/* ---- item 9: gaps ---- */
+
+/* Records read back from a log, payloads copied. */
+typedef struct saved_log {
+    mn_wal_record records[64];
+    uint8_t *payloads[64];
+    uint32_t count;
+} saved_log;
+
+static mn_status save_record(void *context, const mn_wal_record *record, const mn_wal_position *at) {
+    (void)at;
+    saved_log *log = context;
+    if (log->count == 64) return MN_ERR_FULL;
+    uint8_t *copy = malloc(record->payload_bytes ? record->payload_bytes : 1);
+    if (!copy) return MN_ERR_NO_MEMORY;
+    memcpy(copy, record->payload, record->payload_bytes);
+    log->records[log->count] = *record;
+    log->records[log->count].payload = copy;
+    log->payloads[log->count++] = copy;
+    return MN_OK;
+}
+
+static void saved_free(saved_log *log) {
+    for (uint32_t i = 0; i < log->count; i++) free(log->payloads[i]);
+    log->count = 0;
+}
+
+/* Appends the saved records whose sequence is in `keep` (a 0-terminated list; the creation
+ * record, sequence 0, when `creation`) to <path>/wal-NNN as one segment. */
+static void write_log(const char *path, uint32_t log, const saved_log *saved, int creation,
+                      const uint64_t *keep) {
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/wal-%03u", path, log);
+    mkdir(path, 0755);
+    mn_wal_options options;
+    mn_wal_options_default(dir, &options);
+    mn_wal *wal = NULL;
+    CHECK_STATUS(mn_wal_open(&options, &wal), MN_OK);
+    if (!wal) return;
+    for (uint32_t i = 0; i < saved->count; i++) {
+        uint64_t sequence = saved->records[i].sequence;
+        int take = creation && sequence == 0;
+        for (const uint64_t *k = keep; *k && !take; k++) take = *k == sequence;
+        if (take) CHECK_STATUS(mn_wal_append(wal, &saved->records[i], 1, NULL), MN_OK);
+    }
+    CHECK_STATUS(mn_wal_close(wal), MN_OK);
+}
+
+static int has_m(mn_space *space, uint32_t i) {
+    char id[32], content[32];
+    snprintf(id, sizeof(id), "m%u", i);
+    snprintf(content, sizeof(content), "c%u", i);
+    return td_has_memory(space, id, content, 100 + i, NULL);
+}
+
+static mn_status insert_m(mn_space *space, uint32_t i) {
+    char id[32], content[32];
+    snprintf(id, sizeof(id), "m%u", i);
+    snprintf(content, sizeof(content), "c%u", i);
+    return td_insert(space, id, 100 + i, content);
+}
+
+/* wal-000 holds the creation and `first`, wal-001 holds `second`: recovery must apply
+ * 1 .. expect_last only, report the rest, and continue past every sequence the logs hold. */
+static void gap_case(const char *root, const char *name, const saved_log *saved,
+                     const uint64_t *first, const uint64_t *second, uint32_t expect_last,
+                     uint64_t expect_dropped) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", root, name);
+    write_log(path, 0, saved, 1, first);
+    write_log(path, 1, saved, 0, second);
+    mn_status status;
+    mn_durable_report report;
+    mn_engine *engine = td_open(path, 2, MN_WAL_BATCHED, 0, 4096u, 0, &status, &report);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    CHECK(report.gap_spaces == 1);
+    CHECK(report.gap_records == expect_dropped);
+    CHECK(report.gap_sequence == expect_last + 1);
+    CHECK(report.checkpointed == 1);
+    mn_space *s = td_open_space(engine, "g");
+    CHECK(s != NULL);
+    if (!s) {
+        mn_engine_destroy(engine);
+        return;
+    }
+    for (uint32_t i = 1; i <= 10; i++) CHECK(has_m(s, i) == (i <= expect_last));
+    /* New writes: their sequences continue past 10, never reusing a dropped one. */
+    for (uint32_t i = 11; i <= 16; i++) CHECK_STATUS(insert_m(s, i), MN_OK);
+    mn_space_release(s);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+    for (int round = 0; round < 2; round++) {
+        engine = td_open(path, 2, MN_WAL_BATCHED, 0, 4096u, 0, &status, &report);
+        CHECK_STATUS(status, MN_OK);
+        if (!engine) return;
+        CHECK(report.gap_spaces == 0);
+        s = td_open_space(engine, "g");
+        CHECK(s != NULL);
+        if (s) {
+            for (uint32_t i = 1; i <= 16; i++) CHECK(has_m(s, i) == (i <= expect_last || i > 10));
+            mn_space_release(s);
+        }
+        CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+    }
+}
+
+static void test_gaps(const char *root) {
+    /* Ten writes of one space, read back from its log as the records to rearrange. */
+    char source[512];
+    snprintf(source, sizeof(source), "%s/gap-source", root);
+    mn_status status;
+    mn_engine *engine = td_open(source, 1, MN_WAL_SYNC, 0, 1u << 20, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    mn_space *s = te_space(engine, "g", TD_DIM, MN_METRIC_L2);
+    for (uint32_t i = 1; i <= 10; i++) CHECK_STATUS(insert_m(s, i), MN_OK);
+    mn_space_release(s);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+    saved_log saved = {0};
+    mn_wal_recovery found;
+    char log[600];
+    snprintf(log, sizeof(log), "%s/wal-000", source);
+    CHECK_STATUS(mn_wal_recover(log, MN_WAL_RECOVER_READ_ONLY, save_record, &saved, &found), MN_OK);
+    CHECK(saved.count == 11);
+
+    /* 6..10 came back in one log, 1..5 were lost from the other. */
+    const uint64_t none[] = {0};
+    const uint64_t late[] = {6, 7, 8, 9, 10, 0};
+    gap_case(root, "gap-a", &saved, none, late, 0, 5);
+    /* 3 is missing: 1, 2, 4, 5 in one log, 6..10 in the other. */
+    const uint64_t early[] = {1, 2, 4, 5, 0};
+    gap_case(root, "gap-b", &saved, early, late, 2, 7);
+    saved_free(&saved);
+}
+
+/* ---- recovery time: the log since the last checkpoint counts across restarts ---- */
+
+static uint64_t log_bytes_on_disk(const char *path) {
+    uint64_t total = 0;
+    for (uint32_t log = 0; log < 4; log++) {
+        char dir[600];
+        snprintf(dir, sizeof(dir), "%s/wal-%03u", path, log);
+        DIR *d = opendir(dir);
+        if (!d) continue;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            char file[900];
+            struct stat st;
+            snprintf(file, sizeof(file), "%s/%s", dir, e->d_name);
+            if (e->d_name[0] != '.' && stat(file, &st) == 0) total += (uint64_t)st.st_size;
+        }
+        closedir(d);
+    }
+    return total;
+}
+
+static void test_restarts(const char *root) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/restarts", root);
+    const uint64_t threshold = 32u << 10;
+    const uint32_t rounds = 25, per_round = 20;
+    uint32_t checkpoints = 0;
+    char content[256];
+    memset(content, 'x', 200);
+    content[200] = '\0';
+    for (uint32_t round = 0; round < rounds; round++) {
+        mn_status status;
+        mn_durable_report report;
+        mn_engine *engine = td_open(path, 2, MN_WAL_SYNC, 0, 4096u, threshold, &status, &report);
+        CHECK_STATUS(status, MN_OK);
+        if (!engine) return;
+        checkpoints += report.checkpointed;
+        mn_space *s = round == 0 ? te_space(engine, "r", TD_DIM, MN_METRIC_L2) : td_open_space(engine, "r");
+        CHECK(s != NULL);
+        for (uint32_t i = 0; s && i < per_round; i++) {
+            char id[32];
+            snprintf(id, sizeof(id), "r%u-%u", round, i);
+            CHECK_STATUS(td_insert(s, id, round * 1000 + i, content), MN_OK);
+        }
+        mn_space_release(s);
+        /* Ends without a checkpoint, as a killed process would. */
+        CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+    }
+    uint64_t left = log_bytes_on_disk(path);
+    CHECK(checkpoints >= 1);
+    /* Bounded by the trigger plus one round's writes and a segment per log, not the ~150 KB
+     * all rounds wrote. */
+    CHECK(left <= threshold + 16384u + 2 * 4096u);
+    if (left > threshold + 16384u + 2 * 4096u) fprintf(stderr, "log left: %llu bytes\n", (unsigned long long)left);
+    mn_status status;
+    mn_engine *engine = td_open(path, 2, MN_WAL_SYNC, 0, 4096u, threshold, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    mn_space *s = td_open_space(engine, "r");
+    CHECK(s != NULL);
+    uint32_t present = 0;
+    for (uint32_t round = 0; s && round < rounds; round++) {
+        for (uint32_t i = 0; i < per_round; i++) {
+            char id[32];
+            snprintf(id, sizeof(id), "r%u-%u", round, i);
+            present += td_has_memory(s, id, content, round * 1000 + i, NULL);
+        }
+    }
+    CHECK(present == rounds * per_round);
+    mn_space_release(s);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+}
+
+/* ---- item 12: replay in bounded memory ---- */
+
+static void test_bounded_replay(const char *root) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/bounded", root);
+    mn_status status;
+    mn_engine *engine = td_open(path, 2, MN_WAL_NONE, 0, 1u << 20, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    static char big[40000], small[201];
+    memset(big, 'b', sizeof(big) - 1);
+    memset(small, 's', sizeof(small) - 1);
+    const char *names[3] = {"b0", "b1", "b2"};
+    for (uint32_t k = 0; k < 3; k++) {
+        mn_space *s = te_space(engine, names[k], TD_DIM, MN_METRIC_L2);
+        for (uint32_t i = 0; i < 400; i++) {
+            char id[32];
+            snprintf(id, sizeof(id), "m%u", i);
+            CHECK_STATUS(td_insert(s, id, k * 1000 + i, small), MN_OK);
+        }
+        CHECK_STATUS(td_insert(s, "big", k, big), MN_OK); /* one record over the bound */
+        CHECK_STATUS(td_delete(s, "m7"), MN_OK);
+        mn_space_release(s);
+    }
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+
+    mn_engine_options options;
+    mn_engine_options_default(&options);
+    options.workers = 2;
+    options.pin_workers = 0;
+    mn_durable_options durable;
+    mn_durable_options_default(path, &durable);
+    durable.durability = MN_WAL_NONE;
+    durable.checkpoint_log_bytes = 0;
+    durable.replay_bytes = 16u << 10;
+    mn_durable_report report;
+    engine = NULL;
+    CHECK_STATUS(mn_engine_open(&options, &durable, &engine, &report), MN_OK);
+    if (!engine) return;
+    CHECK(report.log_bytes > 300000u); /* the log is many times the bound */
+    /* Never more than the bound held, except the one record larger than it, alone. */
+    CHECK(report.replay_peak_bytes <= durable.replay_bytes || report.replay_peak_bytes < 41000u);
+    CHECK(report.replay_peak_bytes > 0);
+    for (uint32_t k = 0; k < 3; k++) {
+        mn_space *s = td_open_space(engine, names[k]);
+        CHECK(s != NULL);
+        if (!s) continue;
+        uint32_t present = 0;
+        for (uint32_t i = 0; i < 400; i++) {
+            char id[32];
+            snprintf(id, sizeof(id), "m%u", i);
+            present += td_has_memory(s, id, small, k * 1000 + i, NULL);
+        }
+        CHECK(present == 399);
+        float vector[TD_DIM];
+        td_got g = {0};
+        CHECK_STATUS(mn_space_get(s, "big", 3, vector, TD_DIM, td_visit_got, &g), MN_OK);
+        CHECK(g.found && g.content_bytes == sizeof(big) - 1 && g.content[0] == 'b');
+        mn_space_release(s);
+    }
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+}
+
 int main(void) {
     char root[] = "/tmp/mnemo-recovery-XXXXXX";
     if (!mkdtemp(root)) return 2;
     test_fewer_workers(root);
+    test_gaps(root);
+    test_restarts(root);
+    test_bounded_replay(root);
     char command[600];
     snprintf(command, sizeof(command), "rm -rf %s", root);
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", root);
