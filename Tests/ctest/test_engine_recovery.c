@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/mn_engine_replica.h"
 #include "test_durable_support.h"
 
 /* A space name whose home is worker `worker` of an engine with `workers` workers. */
@@ -351,6 +352,198 @@ static void test_bounded_replay(const char *root) {
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
 }
 
+/* ---- the replication seam ---- */
+
+typedef struct shipped {
+    mn_wal_record records[128];
+    uint8_t *payloads[128];
+    uint32_t count;
+} shipped;
+
+static mn_status ship_record(void *context, const mn_wal_record *record) {
+    shipped *out = context;
+    if (out->count == 128) return MN_ERR_FULL;
+    uint8_t *copy = malloc(record->payload_bytes ? record->payload_bytes : 1);
+    if (!copy) return MN_ERR_NO_MEMORY;
+    memcpy(copy, record->payload, record->payload_bytes);
+    out->records[out->count] = *record;
+    out->records[out->count].payload = copy;
+    out->payloads[out->count++] = copy;
+    return MN_OK;
+}
+
+static void shipped_free(shipped *s) {
+    for (uint32_t i = 0; i < s->count; i++) free(s->payloads[i]);
+    s->count = 0;
+}
+
+typedef struct byte_buffer {
+    uint8_t *data;
+    size_t size, capacity;
+} byte_buffer;
+
+static mn_status buffer_write(void *context, const void *data, size_t size) {
+    byte_buffer *b = context;
+    if (b->size + size > b->capacity) {
+        size_t capacity = (b->size + size) * 2;
+        uint8_t *grown = realloc(b->data, capacity);
+        if (!grown) return MN_ERR_NO_MEMORY;
+        b->data = grown;
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->size, data, size);
+    b->size += size;
+    return MN_OK;
+}
+
+/* 1 when both spaces hold the same memories m1 .. m`n` (present or absent alike, same content,
+ * vector and creation time). */
+static int same_memories(mn_space *a, mn_space *b, uint32_t n) {
+    for (uint32_t i = 1; i <= n; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "m%u", i);
+        float va[TD_DIM], vb[TD_DIM];
+        td_got ga = {0}, gb = {0};
+        mn_status sa = mn_space_get(a, id, (uint32_t)strlen(id), va, TD_DIM, td_visit_got, &ga);
+        mn_status sb = mn_space_get(b, id, (uint32_t)strlen(id), vb, TD_DIM, td_visit_got, &gb);
+        if (sa != sb || ga.found != gb.found) return 0;
+        if (!ga.found) continue;
+        if (ga.content_bytes != gb.content_bytes || strcmp(ga.content, gb.content) != 0 ||
+            ga.created_ns != gb.created_ns || memcmp(va, vb, sizeof(va)) != 0) {
+            return 0;
+        }
+    }
+    mn_space_stats sa, sb;
+    if (mn_space_stats_get(a, &sa) != MN_OK || mn_space_stats_get(b, &sb) != MN_OK) return 0;
+    uint64_t la = 0, lb = 1;
+    if (mn_space_link_count(a, &la) != MN_OK || mn_space_link_count(b, &lb) != MN_OK) return 0;
+    return sa.count == sb.count && la == lb;
+}
+
+static void expect_refused(mn_space *b, const mn_wal_record *records, uint32_t count,
+                           mn_replica_refusal expected, uint64_t sequence_before) {
+    mn_replica_refusal why = MN_REPLICA_ACCEPTED;
+    CHECK_STATUS(mn_replica_apply(b, records, count, &why), MN_ERR_INVALID);
+    CHECK(why == expected);
+    uint64_t after = 0;
+    CHECK_STATUS(mn_replica_sequence(b, &after), MN_OK);
+    CHECK(after == sequence_before); /* nothing changed */
+}
+
+static void test_replica(const char *root) {
+    char path_a[512], path_b[512];
+    snprintf(path_a, sizeof(path_a), "%s/replica-a", root);
+    snprintf(path_b, sizeof(path_b), "%s/replica-b", root);
+    mn_status status;
+    mn_engine *a = td_open(path_a, 2, MN_WAL_SYNC, 0, 4096u, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    mn_engine *b = td_open(path_b, 2, MN_WAL_BATCHED, 0, 4096u, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!a || !b) return;
+    mn_space *src = te_space(a, "src", TD_DIM, MN_METRIC_L2);
+    for (uint32_t i = 1; i <= 40; i++) CHECK_STATUS(insert_m(src, i), MN_OK);
+    uint64_t n = 0;
+    CHECK_STATUS(mn_replica_sequence(src, &n), MN_OK);
+    CHECK(n == 40);
+    /* B holds the space as of sequence n: A's export, imported. */
+    byte_buffer stream = {0};
+    CHECK_STATUS(mn_space_export(src, buffer_write, &stream), MN_OK);
+    mn_space *dst = NULL;
+    CHECK_STATUS(mn_engine_space_import_buffer(b, "dst", 3, stream.data, stream.size, &dst), MN_OK);
+    free(stream.data);
+    if (!dst) return;
+    uint64_t at = 0;
+    CHECK_STATUS(mn_replica_sequence(dst, &at), MN_OK);
+    CHECK(at == n);
+
+    /* A goes on: inserts, a delete, an upsert, a link, a failing insert (a duplicate id). */
+    for (uint32_t i = 41; i <= 60; i++) CHECK_STATUS(insert_m(src, i), MN_OK);
+    CHECK_STATUS(td_delete(src, "m3"), MN_OK);
+    float v[TD_DIM];
+    te_vector(999, v, TD_DIM);
+    te_wait w;
+    te_wait_init(&w);
+    CHECK_STATUS(mn_space_upsert(src, "m5", 2, v, TD_DIM, (const uint8_t *)"new", 3, MN_SUBMIT_WAIT,
+                                 te_wait_done, &w), MN_OK);
+    CHECK_STATUS(te_wait_for(&w), MN_OK);
+    CHECK_STATUS(insert_m(src, 7), MN_ERR_DUPLICATE);
+    te_wait_init(&w);
+    CHECK_STATUS(mn_space_link(src, "m1", 2, "m2", 2, 0.5f, 0, te_wait_done, &w), MN_OK);
+    CHECK_STATUS(te_wait_for(&w), MN_OK);
+
+    shipped sent = {0};
+    uint64_t last = 0;
+    CHECK_STATUS(mn_replica_records_since(src, n, ship_record, &sent, &last), MN_OK);
+    CHECK(sent.count == 24);
+    CHECK(last == n + 24);
+    for (uint32_t i = 0; i < sent.count; i++) CHECK(sent.records[i].sequence == n + 1 + i);
+
+    /* Refusals first: nothing may change. */
+    if (sent.count == 24) {
+        mn_wal_record two[2];
+        expect_refused(dst, &sent.records[1], 3, MN_REPLICA_GAP, n);        /* starts past n+1 */
+        two[0] = sent.records[0];
+        two[1] = sent.records[2];
+        expect_refused(dst, two, 2, MN_REPLICA_GAP, n);                     /* skips one */
+        two[1] = sent.records[0];
+        expect_refused(dst, two, 2, MN_REPLICA_DUPLICATE, n);               /* twice */
+        two[0] = sent.records[1];
+        two[1] = sent.records[0];
+        expect_refused(dst, two, 2, MN_REPLICA_ORDER, n);                   /* out of order */
+        mn_wal_record foreign = sent.records[0];
+        foreign.space++;
+        two[0] = sent.records[0];
+        two[1] = foreign;
+        two[1].sequence++;
+        expect_refused(dst, two, 2, MN_REPLICA_FOREIGN, n);                 /* two spaces */
+
+        /* In two batches, as a stream would arrive. */
+        CHECK_STATUS(mn_replica_apply(dst, sent.records, 10, NULL), MN_OK);
+        expect_refused(dst, sent.records, 10, MN_REPLICA_DUPLICATE, n + 10); /* again */
+        CHECK_STATUS(mn_replica_apply(dst, sent.records + 10, sent.count - 10, NULL), MN_OK);
+    }
+    CHECK(same_memories(src, dst, 60));
+    CHECK(td_has_memory(dst, "m5", "new", 999, NULL));
+    CHECK(!td_has_memory(dst, "m3", "c3", 103, NULL));
+    shipped_free(&sent);
+
+    /* Nothing new: an empty read. A sequence past the space's: refused. */
+    CHECK_STATUS(mn_replica_records_since(src, n + 24, ship_record, &sent, &last), MN_OK);
+    CHECK(sent.count == 0);
+    CHECK_STATUS(mn_replica_records_since(src, n + 25, ship_record, &sent, NULL), MN_ERR_INVALID);
+
+    /* A checkpoint cuts the early records from A's logs: reading from 0 is refused. */
+    CHECK_STATUS(mn_engine_checkpoint(a, NULL), MN_OK);
+    for (uint32_t i = 61; i <= 62; i++) CHECK_STATUS(insert_m(src, i), MN_OK);
+    CHECK_STATUS(mn_engine_checkpoint(a, NULL), MN_OK);
+    CHECK_STATUS(mn_replica_records_since(src, 0, ship_record, &sent, NULL), MN_ERR_NOT_FOUND);
+    shipped_free(&sent);
+    CHECK_STATUS(mn_replica_records_since(src, n + 24, ship_record, &sent, NULL), MN_OK);
+    CHECK(sent.count == 2);
+    CHECK_STATUS(mn_replica_apply(dst, sent.records, sent.count, NULL), MN_OK);
+    shipped_free(&sent);
+    CHECK(same_memories(src, dst, 62));
+
+    /* B's applied records were logged: they survive its restart. */
+    mn_space_release(dst);
+    CHECK_STATUS(mn_engine_destroy(b), MN_OK);
+    b = td_open(path_b, 2, MN_WAL_BATCHED, 0, 4096u, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (b) {
+        dst = td_open_space(b, "dst");
+        CHECK(dst != NULL);
+        if (dst) {
+            CHECK(same_memories(src, dst, 62));
+            CHECK_STATUS(mn_replica_sequence(dst, &at), MN_OK);
+            CHECK(at == n + 26);
+            mn_space_release(dst);
+        }
+        CHECK_STATUS(mn_engine_destroy(b), MN_OK);
+    }
+    mn_space_release(src);
+    CHECK_STATUS(mn_engine_destroy(a), MN_OK);
+}
+
 int main(void) {
     char root[] = "/tmp/mnemo-recovery-XXXXXX";
     if (!mkdtemp(root)) return 2;
@@ -358,6 +551,7 @@ int main(void) {
     test_gaps(root);
     test_restarts(root);
     test_bounded_replay(root);
+    test_replica(root);
     char command[600];
     snprintf(command, sizeof(command), "rm -rf %s", root);
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", root);
