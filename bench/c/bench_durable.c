@@ -14,9 +14,17 @@
  *   checkpoint  one space of N memories (batches of 500, 64-byte contents, MN_WAL_NONE):
  *            reopen by full log replay, then mn_engine_checkpoint (time, log bytes before
  *            and after, checkpoint file bytes), then reopen from the checkpoint.
+ *   replay   recovery speed: a child process writes about --replay-mb MiB of log into one
+ *            space (batches of 100 memories of dimension --replay-dim with 256-byte contents,
+ *            MN_WAL_NONE, automatic checkpoints off) and kills itself with SIGKILL (no close,
+ *            as a crash); the parent times the reopen that replays it (checkpoints off) and
+ *            prints log MiB, seconds and MiB/s; then times the same reopen with the default
+ *            trigger, which checkpoints at open when the log is over it. The figure behind
+ *            MN_DURABLE_CHECKPOINT_LOG_BYTES (docs/durability.md).
  *
  * Usage: bench_durable [--smoke] [--dir PATH] [--spaces N] [--count N] [--checkpoint-memories N]
- *                      [--only inserts|group|spaces|checkpoint|reopen]
+ *                      [--replay-mb N] [--replay-dim N]
+ *                      [--only inserts|group|spaces|checkpoint|reopen|replay]
  * `--only reopen` (with --dir and --spaces N) opens the directory a `--only spaces` run left.
  * The data directory defaults to a fresh directory under /var/tmp (a real disk, so fdatasync
  * costs what it costs; /tmp may be tmpfs). Figures only: it never fails on speed.
@@ -30,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_support.h"
@@ -379,11 +389,110 @@ static void run_spaces(const char *root, uint32_t spaces) {
     mn_engine_destroy(engine);
 }
 
+/* Writes about `mib` MiB of log into one space and dies by SIGKILL (the child of run_replay). */
+static void replay_child(const char *path, uint32_t mib, uint32_t dim) {
+    mn_engine_options options;
+    mn_engine_options_default(&options);
+    options.workers = 2;
+    mn_durable_options durable;
+    mn_durable_options_default(path, &durable);
+    durable.durability = MN_WAL_NONE;
+    durable.checkpoint_log_bytes = 0;
+    mn_engine *engine = NULL;
+    if (mn_engine_open(&options, &durable, &engine, NULL) != MN_OK) _exit(1);
+    mn_hnsw_params params;
+    mn_hnsw_params_default(dim, MN_METRIC_COSINE, &params);
+    mn_space *space = NULL;
+    if (mn_engine_space_create(engine, "replay", 6, &params, &space) != MN_OK) _exit(1);
+    enum { BATCH = 100, CONTENT = 256 };
+    float *vectors = malloc(sizeof(float) * BATCH * dim);
+    char *ids = malloc(BATCH * 16);
+    uint8_t *contents = malloc(BATCH * CONTENT);
+    uint64_t id_offsets[BATCH + 1], content_offsets[BATCH + 1];
+    int64_t created[BATCH];
+    if (!vectors || !ids || !contents) _exit(1);
+    memset(contents, 'c', BATCH * CONTENT);
+    uint64_t per_batch = BATCH * (4ull * dim + CONTENT + 16 + 8 + 16) + 64;
+    uint64_t batches = ((uint64_t)mib << 20) / per_batch + 1;
+    waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, MN_OK};
+    for (uint64_t b = 0; b < batches; b++) {
+        uint64_t at = 0;
+        for (uint32_t i = 0; i < BATCH; i++) {
+            for (uint32_t d = 0; d < dim; d++) vectors[(size_t)i * dim + d] = next_float();
+            id_offsets[i] = at;
+            at += (uint64_t)sprintf(ids + at, "r%llu", (unsigned long long)(b * BATCH + i));
+            content_offsets[i] = (uint64_t)i * CONTENT;
+            created[i] = (int64_t)(b * BATCH + i);
+        }
+        id_offsets[BATCH] = at;
+        content_offsets[BATCH] = (uint64_t)BATCH * CONTENT;
+        mn_batch_in batch = {BATCH, dim, vectors, ids, id_offsets, contents, content_offsets, created};
+        pthread_mutex_lock(&w.lock);
+        w.pending++;
+        pthread_mutex_unlock(&w.lock);
+        if (mn_space_insert_batch(space, &batch, MN_SUBMIT_WAIT, waiter_done, &w, NULL) != MN_OK) _exit(1);
+        waiter_wait(&w); /* keep the copies short-lived: this is about the log, not the queue */
+    }
+    kill(getpid(), SIGKILL); /* a crash: no close, no checkpoint */
+    _exit(1);
+}
+
+static void run_replay(const char *root, uint32_t mib, uint32_t dim) {
+    char path[1200];
+    snprintf(path, sizeof(path), "%.1000s/replay-%u-%u", root, mib, dim);
+    for (int trigger = 0; trigger < 2; trigger++) {
+        pid_t child = fork();
+        if (child < 0) exit(1);
+        if (child == 0) replay_child(path, mib, dim);
+        int wstatus = 0;
+        waitpid(child, &wstatus, 0);
+        mn_engine_options options;
+        mn_engine_options_default(&options);
+        options.workers = 2;
+        mn_durable_options durable;
+        mn_durable_options_default(path, &durable);
+        durable.durability = MN_WAL_NONE;
+        if (!trigger) durable.checkpoint_log_bytes = 0;
+        mn_durable_report report;
+        mn_engine *engine = NULL;
+        double start = now_seconds();
+        mn_status status = mn_engine_open(&options, &durable, &engine, &report);
+        double seconds = now_seconds() - start;
+        if (status != MN_OK) {
+            fprintf(stderr, "replay open: %s\n", mn_status_string(status));
+            exit(1);
+        }
+        double log_mib = (double)report.log_bytes / (1 << 20);
+        mn_space *space = NULL;
+        mn_space_stats stats = {0};
+        if (mn_engine_space_open(engine, "replay", 6, &space) == MN_OK) {
+            mn_space_stats_get(space, &stats);
+            mn_space_release(space);
+        }
+        if (!trigger) {
+            printf("replay  dim %4u  log %7.1f MiB  %8llu memories  reopen %6.2f s  %6.1f MiB/s  "
+                   "%8.0f memories/s  peak payload held %.1f MiB\n",
+                   dim, log_mib, (unsigned long long)stats.count, seconds, log_mib / seconds,
+                   (double)stats.count / seconds, (double)report.replay_peak_bytes / (1 << 20));
+        } else {
+            printf("replay  dim %4u  log %7.1f MiB  reopen with the default trigger (%llu MiB): "
+                   "%6.2f s, checkpointed at open: %u\n",
+                   dim, log_mib, (unsigned long long)(MN_DURABLE_CHECKPOINT_LOG_BYTES >> 20),
+                   seconds, report.checkpointed);
+        }
+        mn_engine_destroy(engine);
+        char command[1300];
+        snprintf(command, sizeof(command), "rm -rf '%s'", path);
+        if (system(command) != 0) fprintf(stderr, "could not remove %s\n", path);
+    }
+}
+
 int main(int argc, char **argv) {
     int smoke = 0;
     const char *dir = NULL;
     const char *only = NULL;
     uint32_t spaces = 100000, count = 2000, checkpoint_memories = 50000;
+    uint32_t replay_mib = 64, replay_dim = 384;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--smoke") == 0) {
             smoke = 1;
@@ -395,11 +504,16 @@ int main(int argc, char **argv) {
             count = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--checkpoint-memories") == 0 && i + 1 < argc) {
             checkpoint_memories = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--replay-mb") == 0 && i + 1 < argc) {
+            replay_mib = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--replay-dim") == 0 && i + 1 < argc) {
+            replay_dim = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
         } else {
             fprintf(stderr, "usage: %s [--smoke] [--dir PATH] [--spaces N] [--count N] "
-                            "[--checkpoint-memories N] [--only inserts|group|spaces|checkpoint|reopen]\n",
+                            "[--checkpoint-memories N] [--replay-mb N] [--replay-dim N] "
+                            "[--only inserts|group|spaces|checkpoint|reopen|replay]\n",
                     argv[0]);
             return 2;
         }
@@ -408,6 +522,7 @@ int main(int argc, char **argv) {
         spaces = 500;
         count = 1000;
         checkpoint_memories = 2000;
+        replay_mib = 1;
     }
     count = (count + 499) / 500 * 500;
     char root[1024];
@@ -418,6 +533,8 @@ int main(int argc, char **argv) {
         if (!mkdtemp(root)) return 1;
     }
     printf("bench_durable: %u memories of dimension %u per run, data in %s\n", count, DIM, root);
+    /* First: it forks, and the child must not inherit engine or RCU threads' state. */
+    if (!only || strcmp(only, "replay") == 0) run_replay(root, replay_mib, replay_dim);
     if (!only || strcmp(only, "inserts") == 0) {
         int modes[] = {MN_WAL_SYNC, MN_WAL_BATCHED, MN_WAL_NONE, MODE_MEMORY};
         uint32_t sizes[] = {1, 100, 500};
