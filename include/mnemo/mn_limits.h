@@ -177,10 +177,11 @@
 /** Default automatic checkpoint trigger: bytes of log since the last checkpoint, counted across
  *  restarts (the log read at open counts; open checkpoints when it is over). Bounds the log, and
  *  so the replay after a crash, to about this much beyond the checkpoints. Replay measured
- *  3.8-4.5 MiB/s in the worst case (one space, dimension 64-384, 256-byte contents: HNSW
- *  insertion bound; `bench_durable --only replay`, 2 shared vCPUs), so 16 MiB replays in about
- *  4 s: a reopen after a crash stays under 5 s (docs/durability.md). */
-#define MN_DURABLE_CHECKPOINT_LOG_BYTES (16ull << 20)
+ *  2.6-10 MiB/s in the slowest case (one space, dimension 64, 256-byte contents, default HNSW
+ *  parameters: insertion bound; `bench_durable --only replay`, 2 vCPUs shared with other
+ *  builds), 9-36 MiB/s at dimension 384-1536: 8 MiB replays in 0.8-3 s, leaving room within
+ *  the 5 s goal for a reopen after a crash (docs/durability.md). */
+#define MN_DURABLE_CHECKPOINT_LOG_BYTES (8ull << 20)
 /** Default bound on the log payload bytes recovery holds in memory at once (read back, not
  *  yet applied); the position index (48 bytes a record) is kept besides. */
 #define MN_DURABLE_REPLAY_BYTES (64ull << 20)
