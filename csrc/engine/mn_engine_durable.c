@@ -60,7 +60,6 @@
 #include "engine/mn_engine_durable_internal.h"
 #include "engine/mn_engine_internal.h"
 #include "engine/mn_engine_vfs.h"
-#include "wal/mn_wal_internal.h"
 #include "engine/mn_engine_replay.h"
 #include "mnemo/mn_engine_durable.h"
 #include "mnemo/mn_wal.h"
