@@ -8,8 +8,8 @@
  * for this space only (mn_engine_replay.c, read-only: a record being appended concurrently is
  * a torn tail, not damage) and each record above `after` is read back and handed out in
  * sequence order. Records up to the barrier's sequence were all appended before it completed,
- * so a missing one means a checkpoint cut it (MN_ERR_NOT_FOUND: the reader must start again
- * from an export) or damage (MN_ERR_CORRUPT).
+ * so a missing one means a checkpoint cut it (MN_ERR_NOT_FOUND, found before anything is handed
+ * out: the reader must start again from an export); one present twice is damage.
  *
  * Applying: every check that does not depend on the space's state is made first (one space,
  * write types, consecutive sequences, payloads decoded and checked against the space), then the
@@ -123,26 +123,28 @@ mn_status mn_replica_records_since(mn_space *space, uint64_t after, mn_replica_r
     mn_log_reader_init(&reader, d);
     if (status == MN_OK) {
         mn_log_index_sort(&index);
+        /* First the positions: every sequence after+1 .. current exactly once, before any
+         * record is handed out. A checkpoint cuts each log before its own current segment, so
+         * a cut can leave some of the early records and not others: any missing one is a cut. */
+        size_t first = index.count;
         uint64_t expected = after + 1;
         for (size_t i = 0; i < index.count && status == MN_OK; i++) {
             const mn_log_entry *entry = &index.entries[i];
             if (entry->sequence <= after || entry->type == MN_DURABLE_REC_CREATE) continue;
             if (entry->sequence > current) break; /* logged after the call began */
-            if (entry->sequence != expected) {
-                /* Below the first record the logs hold: a checkpoint cut it. */
-                status = expected == after + 1 ? MN_ERR_NOT_FOUND : MN_ERR_CORRUPT;
-                break;
-            }
+            if (entry->sequence < expected) status = MN_ERR_CORRUPT; /* twice */
+            else if (entry->sequence > expected) status = MN_ERR_NOT_FOUND;
+            if (first == index.count) first = i;
+            expected++;
+        }
+        if (status == MN_OK && expected != current + 1) status = MN_ERR_NOT_FOUND;
+        for (size_t i = first; status == MN_OK && i < index.count; i++) {
+            const mn_log_entry *entry = &index.entries[i];
+            if (entry->sequence > current) break;
             mn_wal_record record;
             status = mn_log_read(&reader, entry, &record);
             if (status == MN_OK) status = callback(context, &record);
-            if (status == MN_OK) {
-                if (last) *last = entry->sequence;
-                expected++;
-            }
-        }
-        if (status == MN_OK && expected != current + 1) {
-            status = expected == after + 1 ? MN_ERR_NOT_FOUND : MN_ERR_CORRUPT;
+            if (status == MN_OK && last) *last = entry->sequence;
         }
     }
     mn_log_reader_free(&reader);

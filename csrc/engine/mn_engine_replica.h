@@ -46,13 +46,13 @@ mn_status mn_replica_sequence(mn_space *space, uint64_t *out);
 /**
  * Reads the space's log records with sequences above `after`, up to the last one logged when
  * the call began, from the logs (made durable first), and calls `callback` for each in
- * sequence order. Writes the last sequence delivered (or `after`) to *last (may be NULL).
+ * sequence order; all or none: a missing record is found before any is handed out. Writes the last sequence delivered (or `after`) to *last (may be NULL).
  * Checkpoints wait meanwhile (they would delete segments being read), so `callback` must not
  * checkpoint this engine. Memory: the positions of the space's records (48 bytes each) and
  * one record at a time. Errors: MN_ERR_NOT_FOUND
  * (a checkpoint has cut records after `after` from the logs: start from an export instead),
  * MN_ERR_INVALID (NULL, or `after` beyond the space's last sequence), MN_ERR_UNSUPPORTED,
- * MN_ERR_CORRUPT (a log lacks a record it should hold), MN_ERR_IO, MN_ERR_NO_MEMORY, the
+ * MN_ERR_CORRUPT (a record present twice), MN_ERR_IO, MN_ERR_NO_MEMORY, the
  * callback's status.
  */
 mn_status mn_replica_records_since(mn_space *space, uint64_t after, mn_replica_record_fn callback,
