@@ -148,31 +148,37 @@ void mn_log_index_free(mn_log_index *index) {
 void mn_log_reader_init(mn_log_reader *reader, const struct mn_durable *d) {
     memset(reader, 0, sizeof(*reader));
     reader->d = d;
-    reader->fd = -1;
+    for (uint32_t i = 0; i < MN_DURABLE_LOGS_MAX; i++) reader->fds[i] = -1;
 }
 
 void mn_log_reader_free(mn_log_reader *reader) {
     const mn_vfs *vfs = reader->d->vfs;
-    if (reader->fd >= 0) vfs->close(vfs->context, reader->fd);
+    for (uint32_t i = 0; i < MN_DURABLE_LOGS_MAX; i++) {
+        if (reader->fds[i] >= 0) vfs->close(vfs->context, reader->fds[i]);
+        reader->fds[i] = -1;
+    }
     free(reader->buffer);
-    reader->fd = -1;
     reader->buffer = NULL;
 }
 
 mn_status mn_log_read(mn_log_reader *reader, const mn_log_entry *entry, mn_wal_record *out) {
     const mn_vfs *vfs = reader->d->vfs;
-    if (reader->fd < 0 || reader->log != entry->log || reader->segment != entry->segment) {
-        if (reader->fd >= 0) vfs->close(vfs->context, reader->fd);
-        reader->fd = -1;
+    if (entry->log >= MN_DURABLE_LOGS_MAX) return MN_ERR_INVALID;
+    int *fd = &reader->fds[entry->log];
+    if (*fd < 0 || reader->segments[entry->log] != entry->segment) {
+        if (*fd >= 0) vfs->close(vfs->context, *fd);
+        *fd = -1;
         char dir[MN_WAL_PATH_BYTES_MAX], path[MN_WAL_PATH_BYTES_MAX];
         mn_log_dir_path(reader->d, entry->log, dir);
         mn_status status = mn_wal_segment_path(dir, entry->segment, path);
         if (status != MN_OK) return status;
-        status = vfs->open(vfs->context, path, MN_VFS_READ, &reader->fd);
+        status = vfs->open(vfs->context, path, MN_VFS_READ, fd);
         if (status == MN_ERR_NOT_FOUND) return MN_ERR_CORRUPT; /* gone since it was read */
-        if (status != MN_OK) return status;
-        reader->log = entry->log;
-        reader->segment = entry->segment;
+        if (status != MN_OK) {
+            *fd = -1;
+            return status;
+        }
+        reader->segments[entry->log] = entry->segment;
     }
     size_t size = MN_WAL_RECORD_HEADER_SIZE + (size_t)entry->payload_bytes;
     if (size > reader->capacity) {
@@ -182,7 +188,7 @@ mn_status mn_log_read(mn_log_reader *reader, const mn_log_entry *entry, mn_wal_r
         reader->buffer = grown;
         reader->capacity = size;
     }
-    mn_status status = mn_vfs_read_all(vfs, reader->fd, reader->buffer, size, entry->offset);
+    mn_status status = mn_vfs_read_all(vfs, *fd, reader->buffer, size, entry->offset);
     if (status == MN_ERR_TRUNCATED) return MN_ERR_CORRUPT;
     if (status != MN_OK) return status;
     /* Checked again: the file must still hold the record the index was built from. */

@@ -37,12 +37,12 @@ typedef struct mn_log_index {
     uint32_t log;           /* the log being read (during the build) */
 } mn_log_index;
 
-/** Reads one record back at a time; keeps the last segment open. */
+/** Reads one record back at a time; keeps one segment open per log (a stolen space's records
+ *  alternate between logs), -1 when none. */
 typedef struct mn_log_reader {
     const struct mn_durable *d;
-    int fd;
-    uint32_t log;
-    uint64_t segment;
+    int fds[MN_DURABLE_LOGS_MAX];
+    uint64_t segments[MN_DURABLE_LOGS_MAX];
     uint8_t *buffer;
     size_t capacity;
 } mn_log_reader;
