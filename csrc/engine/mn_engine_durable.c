@@ -5,8 +5,9 @@
  * Why one log per worker: workers never contend on a log, and a worker's group commit is one
  * write and one fdatasync of records it drained itself. Work stealing means a space's records
  * can land in several logs, so every record carries the space's id and a per-space sequence
- * number (given out by the worker running the space, one runner at a time); recovery reads
- * every log, sorts each space's records by sequence and replays them in that order.
+ * number (given out by the worker running the space, one runner at a time); recovery
+ * (mn_engine_replay.c) reads every log, sorts each space's records by sequence and replays them
+ * in that order, up to each space's first gap.
  *
  * The write path (mn_engine_worker.c calls mn_durable_log_group): drain up to
  * MN_ENGINE_RUN_QUANTUM mailbox records of one space, encode each (barriers excepted) as one
@@ -15,7 +16,10 @@
  * the error and not applied, so memory never holds a write the log lacks.
  *
  * Replay goes through the ordinary mailboxes and workers (with logging still off), so records
- * are applied by the same code, on the right worker's arena, in parallel across spaces.
+ * are applied by the same code, on the right worker's arena, in parallel across spaces. Open
+ * (below) loads the checkpoints, replays the logs, opens the logs for appending, and
+ * checkpoints before anything is logged when the log it read is over the automatic trigger
+ * (the count survives restarts) or a space stopped at a gap.
  *
  * Record types: an operation's type is its kind (MN_OP_INSERT ... MN_OP_BATCH, and kinds added
  * later in mn_engine_internal.h that use the same packed layout, e.g. MN_OP_LINK); a space's
@@ -69,8 +73,6 @@
 #endif
 
 /* MN_DURABLE_REC_CREATE and MN_DURABLE_REC_DROP: mn_engine_durable_internal.h */
-/* Operation kinds are small; anything at or above this is an engine record type. */
-#define MN_DURABLE_OP_KIND_LIMIT 0x100u
 
 #define MN_DURABLE_OP_DIMENSION 0u
 #define MN_DURABLE_OP_RESERVED 4u
