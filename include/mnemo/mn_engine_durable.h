@@ -21,11 +21,16 @@
  * (work stealing means one space's records may sit in several workers' logs) and replays them
  * through the workers. A torn last record of a log is truncated; damage anywhere else stops the
  * open with MN_ERR_CORRUPT and the file and offset in the report, unless `repair` is set, which
- * cuts the damaged log there and reports what it dropped.
+ * cuts the damaged log there and reports what it dropped. A space whose records came back
+ * with a gap (MN_WAL_BATCHED: logs synced independently, a power loss) is replayed up to its
+ * first missing sequence only, and the gap reported. Recovery holds the position of every
+ * record but at most `replay_bytes` of their payloads at once.
  *
  * Checkpoints (mn_engine_checkpoint, and a background thread) save each changed space to its
  * own file and delete the log segments before the cut; recovery loads every checkpoint first
- * and replays only the log records above each space's checkpointed sequence.
+ * and replays only the log records above each space's checkpointed sequence. The log read at
+ * open counts toward the automatic trigger, and an open that read more than it checkpoints
+ * before returning, so a process restarted often keeps its log (and its recovery time) bounded.
  *
  * Data directory layout:
  * | path                     | what                                                       |
