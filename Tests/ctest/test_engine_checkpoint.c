@@ -9,7 +9,8 @@
  * open lazily (counted and listed as stubs, loaded on first open, a stub's name cannot be
  * created again, a stub can be dropped, only changed spaces are written again, idle spaces
  * unload back to stubs and load again with their writes); and a damaged
- * checkpoint file fails the open with MN_ERR_CORRUPT naming the file.
+ * checkpoint file fails the open with MN_ERR_CORRUPT naming the file, and so does one whose
+ * checksums are intact but whose sequence or next label is past its limit.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "test_durable_support.h"
 
@@ -510,6 +512,121 @@ static void test_corrupt_checkpoint(const char *root) {
     if (engine) mn_engine_destroy(engine);
 }
 
+static void put_u64(uint8_t *at, uint64_t value) {
+    for (int i = 0; i < 8; i++) at[i] = (uint8_t)(value >> (8 * i));
+}
+
+/* Rewrites the export stream's u64 at `field` (and, for the sequence, the header's copy) in a
+ * checkpoint file, then every checksum over it, so the file passes XXH64 everywhere. */
+static void forge_checkpoint(const char *file, size_t field, uint64_t value) {
+    int fd = open(file, O_RDWR);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    struct stat st;
+    fstat(fd, &st);
+    size_t size = (size_t)st.st_size;
+    uint8_t *data = malloc(size);
+    CHECK(pread(fd, data, size, 0) == (ssize_t)size);
+    uint32_t name_bytes = (uint32_t)data[12] | (uint32_t)data[13] << 8;
+    uint8_t *stream = data + 64 + name_bytes;
+    size_t stream_bytes = size - 64 - name_bytes;
+    put_u64(stream + field, value);
+    if (field == 56) put_u64(data + 24, value); /* the header's sequence */
+    put_u64(stream + stream_bytes - 8, XXH64(stream, stream_bytes - 8, 0));
+    put_u64(data + 48, XXH64(stream, stream_bytes, 0));
+    XXH64_state_t *hash = XXH64_createState();
+    XXH64_reset(hash, 0);
+    XXH64_update(hash, data, 56);
+    XXH64_update(hash, data + 64, name_bytes);
+    put_u64(data + 56, XXH64_digest(hash));
+    XXH64_freeState(hash);
+    CHECK(pwrite(fd, data, size, 0) == (ssize_t)size);
+    close(fd);
+    free(data);
+}
+
+/* Issue 9 item 1, at open: a checkpoint (checksums intact) whose sequence is 2^64-1 made the
+ * space's next write sequence 0, so replay skipped every later write; one whose next label is
+ * 2^64-1 wrapped labels on one insert. Both are refused with MN_ERR_CORRUPT now. */
+static void test_checkpoint_counter_bounds(const char *root) {
+    const struct {
+        size_t field;
+        uint64_t value;
+    } cases[] = {{56, UINT64_MAX}, {56, MN_ENGINE_SEQUENCE_MAX + 1}, {48, UINT64_MAX}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/bounds-%zu", root, c);
+        mn_status status;
+        mn_engine *engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+        CHECK_STATUS(status, MN_OK);
+        if (!engine) return;
+        mn_space *s = te_space(engine, "forged", DIM, MN_METRIC_L2);
+        CHECK_STATUS(td_insert(s, "f0", 10, "forged"), MN_OK);
+        CHECK_STATUS(td_insert(s, "f1", 11, "forged"), MN_OK);
+        mn_space_release(s);
+        CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);
+        CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+        char spaces_dir[600], file[900] = "";
+        snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
+        DIR *d = opendir(spaces_dir);
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            if (strstr(e->d_name, ".ckpt")) snprintf(file, sizeof(file), "%s/%s", spaces_dir, e->d_name);
+        }
+        if (d) closedir(d);
+        CHECK(file[0] != '\0');
+        forge_checkpoint(file, cases[c].field, cases[c].value);
+        engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+        mn_space *loaded = NULL;
+        if (engine) status = mn_engine_space_open(engine, "forged", 6, &loaded);
+        /* The header's sequence is checked at open, the stream's next label at load. */
+        CHECK_STATUS(status, MN_ERR_CORRUPT);
+        if (loaded) {
+            CHECK_STATUS(td_insert(loaded, "after", 12, "wrapped?"), MN_OK);
+            mn_space_release(loaded);
+        }
+        if (engine) mn_engine_destroy(engine);
+    }
+    /* A space one sequence short of the limit takes one more write, then refuses writes
+     * (MN_ERR_TOO_LARGE, nothing applied) instead of wrapping to sequence 0. */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/bounds-last", root);
+    mn_status status;
+    mn_engine *engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    mn_space *s = te_space(engine, "source", DIM, MN_METRIC_L2);
+    CHECK_STATUS(td_insert(s, "f0", 10, "source"), MN_OK);
+    mn_bytes b = {0};
+    CHECK_STATUS(mn_space_export(s, mn_bytes_write, &b), MN_OK);
+    mn_space_release(s);
+    put_u64(b.data + 56, MN_ENGINE_SEQUENCE_MAX - 1);
+    put_u64(b.data + b.size - 8, XXH64(b.data, b.size - 8, 0));
+    mn_space *last = NULL;
+    CHECK_STATUS(mn_engine_space_import_buffer(engine, "last", 4, b.data, b.size, &last), MN_OK);
+    free(b.data);
+    if (last) {
+        CHECK_STATUS(td_insert(last, "f1", 11, "last"), MN_OK);
+        CHECK_STATUS(td_insert(last, "f2", 12, "refused"), MN_ERR_TOO_LARGE);
+        CHECK_STATUS(td_delete(last, "f0"), MN_ERR_TOO_LARGE);
+        CHECK(td_has_memory(last, "f0", "source", 10, NULL));
+        CHECK(td_has_memory(last, "f1", "last", 11, NULL));
+        mn_space_release(last);
+    }
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+    engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    last = td_open_space(engine, "last");
+    CHECK(last != NULL && td_has_memory(last, "f1", "last", 11, NULL));
+    if (last) {
+        float vector[DIM];
+        CHECK_STATUS(mn_space_get(last, "f2", 2, vector, DIM, NULL, NULL), MN_ERR_NOT_FOUND);
+        mn_space_release(last);
+    }
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+}
+
 int main(void) {
     char root[] = "/tmp/mnemo-ckpt-XXXXXX";
     if (!mkdtemp(root)) return 2;
@@ -520,6 +637,7 @@ int main(void) {
     test_background(root);
     test_lazy_spaces(root);
     test_corrupt_checkpoint(root);
+    test_checkpoint_counter_bounds(root);
     char command[600];
     snprintf(command, sizeof(command), "rm -rf %s", root);
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", root);

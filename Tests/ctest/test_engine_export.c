@@ -10,7 +10,9 @@
  * imports cleanly; the import refuses a duplicate name, bad names, every truncation
  * (MN_ERR_TRUNCATED), a wrong magic or version (MN_ERR_VERSION), trailing bytes and a flipped
  * byte (MN_ERR_CORRUPT), and content over the importing engine's limit (MN_ERR_TOO_LARGE),
- * creating nothing; exporting a dropped space or through a closed engine returns its status.
+ * creating nothing; exporting a dropped space or through a closed engine returns its status;
+ * a next label or sequence past MN_ENGINE_LABEL_MAX / MN_ENGINE_SEQUENCE_MAX is corrupt, and
+ * a space whose labels are used up refuses inserts (MN_ERR_TOO_LARGE) instead of wrapping.
  */
 #include <xxhash.h>
 
@@ -332,7 +334,99 @@ static void test_export_while_writing(void) {
     mn_engine_destroy(engine);
 }
 
+/* Writes a 64-bit field of an export stream and fixes its XXH64 trailer. */
+static void rewrite_u64(uint8_t *stream, size_t size, size_t at, uint64_t value) {
+    for (int i = 0; i < 8; i++) stream[at + (size_t)i] = (uint8_t)(value >> (8 * i));
+    uint64_t digest = XXH64(stream, size - 8, 0);
+    for (int i = 0; i < 8; i++) stream[size - 8 + (size_t)i] = (uint8_t)(digest >> (8 * i));
+}
+
+/* Issue 9 item 1: import trusted the stream's next label (offset 48) and sequence (56). A next
+ * label of 2^64-1 wrapped on one insert; a sequence of 2^64-1 made the next write's sequence 0.
+ * Both are refused now (checksum-correct streams), and a space whose labels are used up
+ * refuses inserts with MN_ERR_TOO_LARGE, changing nothing. */
+static void test_counter_bounds(void) {
+    mn_engine *engine = te_engine(1, 0);
+    mn_space *space = te_space(engine, "small", DIM, MN_METRIC_L2);
+    float v[DIM];
+    char id[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "c%d", i);
+        te_vector(7000u + (uint64_t)i, v, DIM);
+        CHECK_STATUS(ts_write(space, 0, id, v, DIM, "c"), MN_OK);
+    }
+    mn_bytes s = export_all(space);
+    uint8_t *copy = malloc(s.size);
+    const struct {
+        size_t at;
+        uint64_t value;
+        mn_status expected;
+    } cases[] = {
+        {48, UINT64_MAX, MN_ERR_CORRUPT},
+        {48, MN_ENGINE_LABEL_MAX + 1, MN_ERR_CORRUPT},
+        {56, UINT64_MAX, MN_ERR_CORRUPT},
+        {56, UINT64_MAX - 1, MN_ERR_CORRUPT},
+        {56, MN_ENGINE_SEQUENCE_MAX + 1, MN_ERR_CORRUPT},
+        {48, MN_ENGINE_LABEL_MAX, MN_OK},   /* the limits themselves are valid */
+        {56, MN_ENGINE_SEQUENCE_MAX, MN_OK},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        memcpy(copy, s.data, s.size);
+        rewrite_u64(copy, s.size, cases[c].at, cases[c].value);
+        mn_space *imported = NULL;
+        char name[16];
+        snprintf(name, sizeof(name), "i%zu", c);
+        CHECK_STATUS(mn_engine_space_import_buffer(engine, name, (uint32_t)strlen(name), copy,
+                                                   s.size, &imported), cases[c].expected);
+        if (cases[c].expected != MN_OK) {
+            CHECK(imported == NULL);
+            mn_space *absent = NULL;
+            CHECK_STATUS(mn_engine_space_open(engine, name, (uint32_t)strlen(name), &absent),
+                         MN_ERR_UNKNOWN_SPACE);
+            if (absent) mn_space_release(absent);
+            if (imported) mn_space_release(imported);
+            continue;
+        }
+        CHECK(imported != NULL);
+        if (!imported) continue;
+        if (cases[c].at == 48) {
+            /* Labels used up: single inserts, upserts of a known id and batches refuse. */
+            te_vector(8000u, v, DIM);
+            CHECK_STATUS(ts_write(imported, 0, "new", v, DIM, "x"), MN_ERR_TOO_LARGE);
+            CHECK_STATUS(ts_write(imported, 1, "c1", v, DIM, "x"), MN_ERR_TOO_LARGE);
+            uint64_t id_offsets[2] = {0, 1}, content_offsets[2] = {0, 0};
+            mn_batch_in batch = {1, DIM, v, "b", id_offsets, NULL, content_offsets, NULL};
+            te_wait w;
+            te_wait_init(&w);
+            CHECK_STATUS(mn_space_insert_batch(imported, &batch, MN_SUBMIT_WAIT, te_wait_done, &w, NULL), MN_OK);
+            CHECK_STATUS(te_wait_for(&w), MN_ERR_TOO_LARGE);
+            CHECK(ts_count(imported) == 5);
+            CHECK_STATUS(ts_delete(imported, "c2"), MN_OK); /* deletes need no label */
+            CHECK(ts_count(imported) == 4);
+            /* Its export still imports (the next label did not move). */
+            mn_bytes again = export_all(imported);
+            mn_space *second = NULL;
+            CHECK_STATUS(mn_engine_space_import_buffer(engine, "again", 5, again.data, again.size, &second), MN_OK);
+            if (second) {
+                CHECK(ts_count(second) == 4);
+                mn_space_release(second);
+            }
+            free(again.data);
+        } else {
+            /* In memory the sequence is only carried; the space works. */
+            te_vector(8001u, v, DIM);
+            CHECK_STATUS(ts_write(imported, 0, "new", v, DIM, "x"), MN_OK);
+        }
+        mn_space_release(imported);
+    }
+    free(copy);
+    free(s.data);
+    mn_space_release(space);
+    mn_engine_destroy(engine);
+}
+
 int main(void) {
+    test_counter_bounds();
     test_round_trip();
     test_errors();
     test_empty_and_cosine();

@@ -583,8 +583,9 @@ static mn_status mn_ckpt_check_header(const uint8_t *h, size_t got, uint64_t siz
         size > MN_DURABLE_CHECKPOINT_BYTES_MAX ||
         mn_ckpt_header_hash(h, (const char *)h + MN_CKPT_HEADER_SIZE, name_bytes) !=
             mn_get_u64(h + MN_CKPT_HEADER_HASH) ||
-        mn_get_u64(h + MN_CKPT_SPACE_ID) != file_id || file_id == 0) {
-        return MN_ERR_CORRUPT;
+        mn_get_u64(h + MN_CKPT_SPACE_ID) != file_id || file_id == 0 ||
+        mn_get_u64(h + MN_CKPT_SEQUENCE) > MN_ENGINE_SEQUENCE_MAX) {
+        return MN_ERR_CORRUPT; /* (a sequence past the limit would wrap at the next write) */
     }
     out->space_id = file_id;
     out->sequence = mn_get_u64(h + MN_CKPT_SEQUENCE);
@@ -623,6 +624,13 @@ static mn_status mn_ckpt_import(struct mn_engine *engine, const char *path, uint
         status = MN_ERR_CORRUPT;
     } else if (XXH64(h + MN_CKPT_HEADER_SIZE + name_bytes, (size_t)stream_bytes, 0) !=
                mn_get_u64(h + MN_CKPT_STREAM_HASH)) {
+        status = MN_ERR_CORRUPT;
+        *offset = MN_CKPT_HEADER_SIZE + name_bytes;
+    } else if (stream_bytes < MN_CKPT_EXPORT_HEADER ||
+               mn_get_u64(h + MN_CKPT_HEADER_SIZE + name_bytes + MN_CKPT_EXPORT_SEQUENCE) !=
+                   mn_get_u64(h + MN_CKPT_SEQUENCE)) {
+        /* Replay skips the records at or below the header's sequence; the space continues
+         * from the stream's: they must be one number. */
         status = MN_ERR_CORRUPT;
         *offset = MN_CKPT_HEADER_SIZE + name_bytes;
     }

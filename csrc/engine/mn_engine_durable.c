@@ -170,10 +170,15 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
     while (start < count) {
         /* One chunk: as many ops as fit in one group commit (nearly always the whole group). */
         uint64_t total = 0;
+        uint64_t sequenced = 0; /* ops of this chunk that take a sequence */
         uint32_t stop = start;
         for (; stop < count; stop++) {
             mn_op *op = group[stop];
             if (!mn_durable_kind_is_write(op->kind) || statuses[stop] != MN_OK) continue;
+            if (space->log_sequence + sequenced >= MN_ENGINE_SEQUENCE_MAX) {
+                statuses[stop] = MN_ERR_TOO_LARGE; /* sequences used up: never wrap */
+                continue;
+            }
             uint64_t bytes = mn_op_payload_bytes(op);
             if (bytes == 0) {
                 statuses[stop] = MN_ERR_TOO_LARGE; /* cannot be one log record */
@@ -183,6 +188,7 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
                 break;
             }
             total += bytes;
+            sequenced++;
         }
         if (total > log->scratch_bytes) {
             uint8_t *grown = malloc((size_t)total);

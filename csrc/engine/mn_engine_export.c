@@ -32,10 +32,12 @@
  *   28      4     ef_construction                               MN_EXPORT_EF_CONSTRUCTION
  *   32      8     seed                                          MN_EXPORT_SEED
  *   40      8     memories (n)                                  MN_EXPORT_COUNT
- *   48      8     next label (every label is below it)          MN_EXPORT_NEXT_LABEL
+ *   48      8     next label (every label is below it;          MN_EXPORT_NEXT_LABEL
+ *                 1 ... MN_ENGINE_LABEL_MAX)
  *   56      8     sequence: the last write-ahead-log sequence   MN_EXPORT_SEQUENCE
  *                 number the space gave out (0 in memory); the
  *                 imported space continues from it
+ *                 (0 ... MN_ENGINE_SEQUENCE_MAX)
  *   64      ...   n memory records, labels strictly ascending:
  *                   +0   8  label (1 ... next label - 1)        MN_EXPORT_REC_LABEL
  *                   +8   8  created_ns                          MN_EXPORT_REC_CREATED
@@ -477,7 +479,10 @@ static mn_status mn_import(mn_engine *engine, const char *name, uint32_t name_by
          params.metric != MN_METRIC_COSINE) ||
         params.m < MN_HNSW_M_MIN || params.m > MN_HNSW_M_MAX || params.ef_construction == 0 ||
         params.ef_construction > MN_HNSW_EF_MAX || count > MN_EXPORT_MEMORIES_MAX ||
-        state.next_label == 0 || count >= state.next_label) {
+        state.next_label == 0 || count >= state.next_label ||
+        state.next_label > MN_ENGINE_LABEL_MAX || state.sequence > MN_ENGINE_SEQUENCE_MAX) {
+        /* Out-of-range counters would wrap on the next write (or, for the sequence, sort
+         * after the drop record): no export of a real space holds them. */
         status = MN_ERR_CORRUPT;
         goto done;
     }

@@ -244,6 +244,7 @@ static mn_status mn_apply_insert_one(struct mn_space *space, mn_op *op, uint64_t
                                      int64_t created_ns, mn_worker *worker) {
     const char *id = op->ids + op->id_offsets[i];
     uint32_t id_bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]);
+    if (space->next_label >= MN_ENGINE_LABEL_MAX) return MN_ERR_TOO_LARGE; /* labels used up */
     uint64_t charged = 0;
     mn_record *record = mn_record_new(worker, space->next_label, id, id_bytes,
                                       op->contents + op->content_offsets[i],
@@ -278,6 +279,7 @@ static mn_status mn_apply_upsert(struct mn_space *space, mn_op *op, mn_worker *w
         return mn_apply_insert_one(space, op, 0, op->created_ns[0], worker);
     }
     *detail = 1;
+    if (space->next_label >= MN_ENGINE_LABEL_MAX) return MN_ERR_TOO_LARGE; /* labels used up */
     uint64_t charged = 0;
     mn_record *record = mn_record_new(worker, space->next_label, id, id_bytes, op->contents,
                                       op->content_offsets[1], old->created_ns, &charged);
@@ -351,6 +353,7 @@ static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *wo
         }
     }
     mn_rcu_read_unlock();
+    if (n > MN_ENGINE_LABEL_MAX - space->next_label) return MN_ERR_TOO_LARGE; /* labels used up */
     mn_record **records = calloc((size_t)n, sizeof(mn_record *));
     uint64_t *labels = malloc((size_t)n * sizeof(uint64_t));
     mn_status status = MN_ERR_NO_MEMORY;

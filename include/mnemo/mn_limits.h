@@ -96,6 +96,18 @@
 #define MN_ENGINE_ARENA_CLASS_MIN_LOG2 6u
 #define MN_ENGINE_ARENA_CLASSES 11u
 
+/**
+ * Largest label a space gives out (its next label never passes it) and largest write-ahead-log
+ * sequence a space gives out. 2^62 writes at a billion a second take 146 years, so no real
+ * space reaches either; an export stream or checkpoint claiming more is corrupt. Staying far
+ * below UINT64_MAX keeps the arithmetic checked and cheap (next label + a batch's count cannot
+ * wrap) and keeps every write's sequence below MN_DURABLE_SEQUENCE_DROP, the drop record's,
+ * which must sort after all of them. A space that reaches either refuses writes with
+ * MN_ERR_TOO_LARGE instead of wrapping.
+ */
+#define MN_ENGINE_LABEL_MAX (1ull << 62)
+#define MN_ENGINE_SEQUENCE_MAX (1ull << 62)
+
 #if MN_ENGINE_WORKERS_MAX > MN_HNSW_BATCH_THREADS_MAX
 #error "every worker must be able to join one batch insert"
 #endif
@@ -192,6 +204,9 @@
 /** Largest checkpoint file recovery reads (it is read whole before it is imported). */
 #define MN_DURABLE_CHECKPOINT_BYTES_MAX (1ull << 40)
 
+#if MN_ENGINE_SEQUENCE_MAX >= 0xffffffffffffffffull || MN_ENGINE_BATCH_COUNT_MAX >= MN_ENGINE_LABEL_MAX
+#error "write sequences must stay below the drop record's; a batch must fit below the label limit"
+#endif
 #if MN_DURABLE_LOGS_MAX > 1000u
 #error "log directories are named wal-NNN (three digits)"
 #endif
