@@ -7,11 +7,19 @@
  * mutants get a freshly computed XXH64 trailer, so they pass the checksum and reach the
  * structural checks. Every load must either fail with a status or produce an index that
  * answers searches, gets and a second save without a crash; nothing may assert.
+ *
+ * Issue 9 item 2: a stream of one-byte free-slot records at dimension 4096 made the loader
+ * allocate a node's storage (16 KiB) per byte of stream before the checksum was reached: a
+ * megabyte of stream asked for 16 GiB. Such a stream (bad checksum, or cut short) now fails
+ * with MN_ERR_CORRUPT / MN_ERR_TRUNCATED having allocated a few times its own size (counted
+ * by the allocation wrappers of mn_test_alloc.h), whether loaded from a buffer or a callback.
  */
 #include <xxhash.h>
 
 #include "mnemo/mn_hnsw.h"
 #include "mn_test.h"
+#include "mn_test_alloc.h"
+#include "util/mn_bytes.h"
 
 #define DIM 8
 #define COUNT 300
@@ -30,7 +38,75 @@ static void exercise(mn_hnsw *index) {
     free(again.data);
 }
 
+static void put32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A header declaring `slots` slots at dimension 4096, then `slots` free-slot bytes, then a
+ * trailer (correct when `good`). */
+static uint8_t *free_flood(uint32_t slots, int good, size_t *size) {
+    *size = 56 + (size_t)slots + 8;
+    uint8_t *s = calloc(1, *size);
+    memcpy(s, "MNEMOHNS", 8);
+    put32(s + 8, 1);
+    put32(s + 12, 4096);
+    put32(s + 16, MN_METRIC_L2);
+    put32(s + 20, 16);
+    put32(s + 24, 200);
+    put64(s + 32, 42);
+    put32(s + 40, slots);
+    put32(s + 44, 0);
+    put64(s + 48, UINT64_MAX);
+    uint64_t digest = XXH64(s, *size - 8, 0);
+    put64(s + *size - 8, good ? digest : digest ^ 1);
+    return s;
+}
+
+static void test_free_slot_flood(void) {
+    const uint32_t slots = 1u << 20; /* 1 MiB of stream; 16 GiB of node storage */
+    size_t size = 0;
+    uint8_t *stream = free_flood(slots, 0, &size);
+    /* Allowed: a copy of the stream (doubling) plus fixed costs. No single request over 64 MiB
+     * is granted, so the old loader fails fast instead of touching gigabytes. */
+    const uint64_t budget = 4 * (uint64_t)size + (1u << 20);
+    for (int how = 0; how < 4; how++) {
+        size_t length = how >= 2 ? size / 2 : size; /* 2, 3: cut in the middle */
+        mn_alloc_reset();
+        mn_alloc_refuse_over(64u << 20);
+        mn_hnsw *index = NULL;
+        mn_status status;
+        if (how % 2 == 0) {
+            status = mn_hnsw_load_buffer(stream, length, &index);
+        } else {
+            mn_buffer_reader reader = {stream, length, 0};
+            status = mn_hnsw_load(mn_buffer_read, &reader, &index);
+        }
+        uint64_t bytes = mn_alloc_bytes();
+        mn_alloc_reset();
+        mn_status expected = how >= 2 ? MN_ERR_TRUNCATED : MN_ERR_CORRUPT;
+        CHECK(status == expected, "free-slot flood (%d): status %d, expected %d", how, status, expected);
+        CHECK(bytes <= budget, "free-slot flood (%d): %llu bytes allocated for a %zu-byte stream",
+              how, (unsigned long long)bytes, length);
+        if (index) mn_hnsw_destroy(index);
+    }
+    free(stream);
+    /* A sound stream of free slots still loads (its checksum vouches for it). */
+    stream = free_flood(1500, 1, &size);
+    mn_hnsw *index = NULL;
+    CHECK_STATUS(mn_hnsw_load_buffer(stream, size, &index), MN_OK);
+    uint64_t count = 1;
+    if (index) mn_hnsw_count(index, &count);
+    CHECK(count == 0, "free slots only: %llu live", (unsigned long long)count);
+    if (index) mn_hnsw_destroy(index);
+    free(stream);
+}
+
 int main(void) {
+    test_free_slot_flood();
     mn_test_rng rng = {31337};
     float *data = mn_test_vectors(&rng, COUNT, DIM);
     mn_hnsw_params params;

@@ -61,6 +61,7 @@
 #include "util/mn_bytes.h"
 #include "assoc/mn_assoc_internal.h"
 #include "engine/mn_engine_internal.h"
+#include "hnsw/mn_hnsw_internal.h"
 #include "util/mn_rcu.h"
 
 #define MN_EXPORT_VERSION_1 1u
@@ -437,9 +438,10 @@ static void mn_import_check_link(void *context, uint64_t id, const mn_assoc_list
     }
 }
 
-/* Imports from `read`; when `whole` is not NULL the stream must end exactly at its end. */
+/* Imports from `read`; when `whole` is not NULL it is `read`'s buffer (context), and the stream
+ * must end exactly at its end. */
 static mn_status mn_import(mn_engine *engine, const char *name, uint32_t name_bytes,
-                           mn_read_fn read, void *context, const mn_buffer_reader *whole,
+                           mn_read_fn read, void *context, mn_buffer_reader *whole,
                            mn_space **out) {
     if (out) *out = NULL;
     if (!engine || !read) return MN_ERR_INVALID;
@@ -488,7 +490,18 @@ static mn_status mn_import(mn_engine *engine, const char *name, uint32_t name_by
     }
     if ((status = mn_import_memories(engine, &reader, &state, count)) != MN_OK) goto done;
     if ((status = mn_import_unique_ids(&state)) != MN_OK) goto done;
-    if ((status = mn_hnsw_load(mn_import_take, &reader, &index)) != MN_OK) goto done;
+    if (whole) {
+        /* In place: the index stream is not copied again (mn_hnsw_load would, to check its
+         * checksum before allocating for it). */
+        size_t consumed = 0;
+        status = mn_hnsw_load_view(whole->data + whole->offset, whole->size - whole->offset,
+                                   &consumed, &index);
+        if (status != MN_OK) goto done;
+        XXH64_update(reader.hash, whole->data + whole->offset, consumed);
+        whole->offset += consumed;
+    } else if ((status = mn_hnsw_load(mn_import_take, &reader, &index)) != MN_OK) {
+        goto done;
+    }
     if ((status = mn_import_check_index(index, &params, &state)) != MN_OK) goto done;
     if ((status = mn_assoc_load(mn_import_take, &reader, &assoc)) != MN_OK) goto done;
     mn_import_link_check links = {state.next_label, 0};

@@ -153,6 +153,9 @@ static inline _Atomic(mn_hnsw_links *) *mn_hnsw_links_ref(mn_hnsw_node *node, ui
 
 /** Creates an empty index from validated parameters (used by create and load). */
 mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out);
+/** Loads an index stream at the start of data[0 .. size) in place (no copy of the stream) and
+ *  writes its length, trailer included, to *consumed; errors as mn_hnsw_load. */
+mn_status mn_hnsw_load_view(const void *data, size_t size, size_t *consumed, mn_hnsw **out);
 /** Makes sure slots [0, count) exist (allocating segments). Caller holds alloc_lock. */
 mn_status mn_hnsw_ensure_slots(mn_hnsw *index, uint32_t count);
 /** Allocates a list of `count` slots (accounted in list_bytes). NULL on failure. */

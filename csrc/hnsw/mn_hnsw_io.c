@@ -6,6 +6,14 @@
  * every count, level, link and float is checked before use, and an XXH64 of everything before
  * the trailer must match. Bad input returns a status; nothing on this path asserts.
  *
+ * Memory follows the stream: a free slot is one byte of stream but a whole node of storage
+ * (16 KiB at dimension 4096), so a stream of a megabyte of free-slot records could make a
+ * loader that allocated as it read demand tens of gigabytes before reaching the checksum.
+ * Loading is therefore two passes: a scan walks the records' structure without allocating for
+ * them (a stream read through a callback is copied into one buffer that grows with the bytes
+ * actually read) and checks the trailer; only a stream whose checksum holds is then loaded
+ * (from that buffer, or in place from a caller's buffer via mn_hnsw_load_view).
+ *
  * Stream layout (little-endian):
  *
  *   offset  size  field
@@ -113,7 +121,88 @@ mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context) {
     return status;
 }
 
-/* ---- reading ---- */
+/* ---- reading: the scan ---- */
+
+/* Bytes of the stream so far: a caller's buffer (`read` NULL) or a copy that grows as a
+ * callback delivers bytes (`owned`). */
+typedef struct mn_hnsw_scan {
+    const uint8_t *data;
+    size_t size;
+    size_t offset;
+    mn_read_fn read;
+    void *context;
+    uint8_t *owned;
+    size_t capacity;
+} mn_hnsw_scan;
+
+/* The next `n` bytes, at *out until the next take. Memory grows with bytes delivered only. */
+static mn_status mn_scan_take(mn_hnsw_scan *scan, size_t n, const uint8_t **out) {
+    if (!scan->read) {
+        if (n > scan->size - scan->offset) return MN_ERR_TRUNCATED;
+    } else {
+        if (n > scan->capacity - scan->offset) {
+            size_t capacity = scan->capacity ? scan->capacity : 4096;
+            while (capacity - scan->offset < n) {
+                if (capacity > SIZE_MAX / 2) return MN_ERR_NO_MEMORY;
+                capacity *= 2;
+            }
+            uint8_t *grown = realloc(scan->owned, capacity);
+            if (!grown) return MN_ERR_NO_MEMORY;
+            scan->owned = grown;
+            scan->capacity = capacity;
+        }
+        if (n > 0) {
+            mn_status status = scan->read(scan->context, scan->owned + scan->offset, n);
+            if (status != MN_OK) return status;
+        }
+        scan->data = scan->owned;
+        scan->size = scan->offset + n;
+    }
+    *out = scan->data + scan->offset;
+    scan->offset += n;
+    return MN_OK;
+}
+
+/* Walks the stream's records (their sizes and the counts that give them) and checks its
+ * trailer; *length gets the stream's bytes, trailer included. Allocates nothing per record. */
+static mn_status mn_hnsw_scan_stream(mn_hnsw_scan *scan, size_t *length) {
+    const uint8_t *p;
+    mn_status status = mn_scan_take(scan, MN_HNSW_HEADER_SIZE, &p);
+    if (status != MN_OK) return status;
+    if (memcmp(p, mn_hnsw_magic, 8) != 0 || mn_get_u32(p + 8) != MN_HNSW_FORMAT_VERSION) {
+        return MN_ERR_VERSION;
+    }
+    uint32_t dimension = mn_get_u32(p + 12);
+    uint32_t m = mn_get_u32(p + 20);
+    uint32_t slots = mn_get_u32(p + 40);
+    if (dimension == 0 || dimension > MN_DIMENSION_MAX || m < MN_HNSW_M_MIN ||
+        m > MN_HNSW_M_MAX || slots > MN_HNSW_NODES_MAX) {
+        return MN_ERR_CORRUPT;
+    }
+    for (uint32_t slot = 0; slot < slots; slot++) {
+        if ((status = mn_scan_take(scan, 1, &p)) != MN_OK) return status;
+        uint8_t state = p[0];
+        if (state == MN_HNSW_STATE_FREE) continue;
+        if (state != MN_HNSW_STATE_LIVE && state != MN_HNSW_STATE_DELETED) return MN_ERR_CORRUPT;
+        if ((status = mn_scan_take(scan, 12, &p)) != MN_OK) return status;
+        uint32_t level = mn_get_u32(p + 8);
+        if (level > MN_HNSW_LEVEL_MAX) return MN_ERR_CORRUPT;
+        if ((status = mn_scan_take(scan, (size_t)dimension * 4, &p)) != MN_OK) return status;
+        for (uint32_t l = 0; l <= level; l++) {
+            if ((status = mn_scan_take(scan, 4, &p)) != MN_OK) return status;
+            uint32_t count = mn_get_u32(p);
+            if (count > (l == 0 ? 2 * m : m)) return MN_ERR_CORRUPT;
+            if ((status = mn_scan_take(scan, (size_t)count * 4, &p)) != MN_OK) return status;
+        }
+    }
+    size_t body = scan->offset;
+    if ((status = mn_scan_take(scan, 8, &p)) != MN_OK) return status;
+    if (mn_get_u64(p) != XXH64(scan->data, body, 0)) return MN_ERR_CORRUPT;
+    *length = scan->offset;
+    return MN_OK;
+}
+
+/* ---- reading: the load, of a stream whose scan passed ---- */
 
 
 /* Reads and checks one node record (after its state byte) into `slot`. */
@@ -171,8 +260,7 @@ static mn_status mn_load_check_links(mn_hnsw *index, uint32_t slots) {
     return MN_OK;
 }
 
-mn_status mn_hnsw_load(mn_read_fn read, void *context, mn_hnsw **out) {
-    if (!read || !out) return MN_ERR_INVALID;
+static mn_status mn_hnsw_load_scanned(mn_read_fn read, void *context, mn_hnsw **out) {
     mn_hashed_reader reader = {read, context, XXH64_createState()};
     if (!reader.hash) return MN_ERR_NO_MEMORY;
     XXH64_reset(reader.hash, 0);
@@ -290,13 +378,39 @@ fail:
     return status;
 }
 
+mn_status mn_hnsw_load_view(const void *data, size_t size, size_t *consumed, mn_hnsw **out) {
+    if ((!data && size > 0) || !consumed || !out) return MN_ERR_INVALID;
+    mn_hnsw_scan scan = {data, size, 0, NULL, NULL, NULL, 0};
+    size_t length = 0;
+    mn_status status = mn_hnsw_scan_stream(&scan, &length);
+    if (status != MN_OK) return status;
+    mn_buffer_reader reader = {data, length, 0};
+    status = mn_hnsw_load_scanned(mn_buffer_read, &reader, out);
+    if (status == MN_OK) *consumed = length;
+    return status;
+}
+
+mn_status mn_hnsw_load(mn_read_fn read, void *context, mn_hnsw **out) {
+    if (!read || !out) return MN_ERR_INVALID;
+    mn_hnsw_scan scan = {NULL, 0, 0, read, context, NULL, 0};
+    size_t length = 0;
+    mn_status status = mn_hnsw_scan_stream(&scan, &length);
+    if (status == MN_OK) {
+        mn_buffer_reader reader = {scan.owned, length, 0};
+        status = mn_hnsw_load_scanned(mn_buffer_read, &reader, out);
+    }
+    free(scan.owned);
+    return status;
+}
+
 mn_status mn_hnsw_load_buffer(const void *data, size_t size, mn_hnsw **out) {
     if (!data && size > 0) return MN_ERR_INVALID;
-    mn_buffer_reader reader = {data, size, 0};
+    if (!out) return MN_ERR_INVALID;
+    size_t consumed = 0;
     mn_hnsw *index = NULL;
-    mn_status status = mn_hnsw_load(mn_buffer_read, &reader, &index);
+    mn_status status = mn_hnsw_load_view(data, size, &consumed, &index);
     if (status != MN_OK) return status;
-    if (reader.offset != size) {
+    if (consumed != size) {
         mn_hnsw_destroy(index);
         return MN_ERR_CORRUPT; /* trailing bytes */
     }

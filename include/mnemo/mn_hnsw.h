@@ -166,6 +166,9 @@ mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context);
  * Reads a stream written by mn_hnsw_save. Every field is validated; a truncated stream gives
  * MN_ERR_TRUNCATED, a wrong magic or version MN_ERR_VERSION, any inconsistency or a checksum
  * mismatch MN_ERR_CORRUPT; a failing callback's status is passed through. Never asserts on input.
+ * The stream is read and its checksum checked before anything is allocated for its nodes, so
+ * a damaged stream costs memory in proportion to its own size (a copy of it), not to the node
+ * storage it declares.
  */
 mn_status mn_hnsw_load(mn_read_fn read, void *context, mn_hnsw **out);
 
