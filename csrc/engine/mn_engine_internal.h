@@ -399,7 +399,8 @@ void mn_workers_stop(struct mn_engine *engine);
 void mn_workers_free(struct mn_engine *engine);
 /** Makes a space runnable on its home worker (the caller won the scheduled flag). */
 void mn_worker_schedule(struct mn_engine *engine, struct mn_space *space);
-/** Links a prepared batch with the help of idle workers; returns when every item is linked. */
+/** Links a prepared batch with the help of idle workers; returns when every item is linked
+ *  or, after a failure, when no worker links any more (mn_hnsw_batch_end reports it). */
 void mn_worker_link_batch(mn_worker *worker, mn_hnsw_batch *batch);
 
 /* engine (mn_engine.c): mn_engine_create with durable state (NULL: in memory); on failure

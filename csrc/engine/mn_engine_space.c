@@ -392,11 +392,26 @@ static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *wo
         mn_worker_link_batch(worker, batch);
     } else {
         size_t linked = 0;
-        status = mn_hnsw_batch_work(batch, &linked);
-        MN_ASSERT(status == MN_OK);
+        (void)mn_hnsw_batch_work(batch, &linked); /* an error is reported by batch_end */
     }
     status = mn_hnsw_batch_end(batch);
-    MN_ASSERT(status == MN_OK);
+    if (status != MN_OK) {
+        /* Out of memory while linking: the index took the whole batch back. The records were
+         * findable by label (a search may have returned one, as during any batch): unpublish
+         * them and free them after a grace period. No id was published. */
+        for (uint64_t start = 0; start < n; start += MN_SPACE_PUBLISH_CHUNK) {
+            uint64_t stop = start + MN_SPACE_PUBLISH_CHUNK < n ? start + MN_SPACE_PUBLISH_CHUNK : n;
+            mn_rcu_read_lock();
+            for (uint64_t i = start; i < stop; i++) {
+                mn_lfht_unlink(space->by_label, &records[i]->label_node);
+                mn_record_retire(records[i]);
+            }
+            mn_rcu_read_unlock();
+        }
+        free(records);
+        free(labels);
+        return status; /* the labels stay used: labels are never reused */
+    }
     for (uint64_t start = 0; start < n; start += MN_SPACE_PUBLISH_CHUNK) {
         uint64_t stop = start + MN_SPACE_PUBLISH_CHUNK < n ? start + MN_SPACE_PUBLISH_CHUNK : n;
         mn_rcu_read_lock();

@@ -205,8 +205,8 @@ static int mn_worker_help(mn_worker *worker) {
     if (!job) return 0;
     int64_t started = mn_engine_monotonic_ns();
     size_t linked = 0;
-    mn_status status = mn_hnsw_batch_work(job->batch, &linked);
-    MN_ASSERT(status == MN_OK);
+    /* An error (out of memory) is kept in the batch; its runner's batch_end reports it. */
+    (void)mn_hnsw_batch_work(job->batch, &linked);
     atomic_fetch_add_explicit(&worker->busy_ns, (uint64_t)(mn_engine_monotonic_ns() - started),
                               memory_order_relaxed);
     atomic_fetch_add_explicit(&worker->helps, 1, memory_order_relaxed);
@@ -226,8 +226,7 @@ void mn_worker_link_batch(mn_worker *worker, mn_hnsw_batch *batch) {
     pthread_mutex_unlock(&engine->help_lock);
     mn_wake_idle(engine, worker->index, 1);
     size_t linked = 0;
-    mn_status status = mn_hnsw_batch_work(batch, &linked);
-    MN_ASSERT(status == MN_OK);
+    (void)mn_hnsw_batch_work(batch, &linked); /* an error is reported by batch_end */
     pthread_mutex_lock(&engine->help_lock);
     mn_help_job **link = &engine->help_jobs;
     while (*link != &job) link = &(*link)->next;

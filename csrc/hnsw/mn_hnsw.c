@@ -791,11 +791,12 @@ static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot
             status = mn_link_back(index, scratch, chosen[i], slot, (uint32_t)l);
         if (status != MN_OK) break;
     }
-    /* The node is LIVE even when a list allocation failed part-way: it is reachable and
-     * consistent, only less well connected. */
+    /* A node whose list allocation failed part-way is LIVE here only to leave the pending
+     * state; its caller withdraws it at once (mn_hnsw_withdraw), and it never becomes the
+     * entry point (a barely linked entry point would strand every search). */
     atomic_store_explicit(&node->state, MN_HNSW_STATE_LIVE, memory_order_release);
     atomic_fetch_sub_explicit(&index->pending_count, 1, memory_order_release);
-    if (level > top) {
+    if (level > top && status == MN_OK) {
         pthread_mutex_lock(&index->entry_lock);
         uint64_t latest = atomic_load_explicit(&index->entry, memory_order_relaxed);
         if (latest == MN_HNSW_ENTRY_NONE || level > (uint32_t)(latest >> 32))
@@ -804,6 +805,26 @@ static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot
     }
     mn_rcu_read_unlock();
     return status;
+}
+
+/*
+ * Takes back a node whose insert failed after it became reachable (out of memory while
+ * linking): its id leaves the id map and the node becomes DELETED, as after a removal, so no
+ * search returns it and the repair pass frees its slot. Allocates nothing. Caller holds
+ * `writers` shared; the node is LIVE or PENDING (never linked, so unreachable) and not counted
+ * in live_count.
+ */
+static void mn_hnsw_withdraw(mn_hnsw *index, uint32_t slot) {
+    mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+    pthread_mutex_lock(&index->idmap_lock);
+    mn_hnsw_idmap_remove(&index->idmap, node->id);
+    uint32_t state = atomic_load_explicit(&node->state, memory_order_acquire);
+    MN_ASSERT(state == MN_HNSW_STATE_LIVE || state == MN_HNSW_STATE_PENDING);
+    if (state == MN_HNSW_STATE_PENDING)
+        atomic_fetch_sub_explicit(&index->pending_count, 1, memory_order_release);
+    atomic_store_explicit(&node->state, MN_HNSW_STATE_DELETED, memory_order_release);
+    atomic_fetch_add_explicit(&index->deleted_count, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&index->idmap_lock);
 }
 
 /* Takes a free slot or a new one. Caller holds alloc_lock. */
@@ -914,7 +935,8 @@ mn_status mn_hnsw_insert(mn_hnsw *index, uint64_t id, const float *vector, uint3
     status = mn_hnsw_reserve(index, &id, scratch->query, 1, &slot, NULL);
     if (status == MN_OK) {
         status = mn_hnsw_link(index, scratch, slot);
-        atomic_fetch_add_explicit(&index->live_count, 1, memory_order_relaxed);
+        if (status == MN_OK) atomic_fetch_add_explicit(&index->live_count, 1, memory_order_relaxed);
+        else mn_hnsw_withdraw(index, slot); /* out of memory mid-link: the id is not in */
     }
     pthread_rwlock_unlock(&index->writers);
     mn_rcu_retire_flush(&scratch->retired);
@@ -976,10 +998,16 @@ mn_status mn_hnsw_batch_work(mn_hnsw_batch *batch, size_t *linked) {
     size_t mine = 0;
     mn_status status = scratch ? MN_OK : MN_ERR_NO_MEMORY;
     while (status == MN_OK) {
+        /* Once an item failed the batch is rolled back by batch_end: stop linking. */
+        if (atomic_load_explicit(&batch->status, memory_order_relaxed) != MN_OK) break;
         size_t i = atomic_fetch_add_explicit(&batch->next, 1, memory_order_relaxed);
         if (i >= batch->count) break;
         status = mn_hnsw_link(batch->index, scratch, batch->slots[i]);
-        atomic_fetch_add_explicit(&batch->index->live_count, 1, memory_order_relaxed);
+        if (status == MN_OK) {
+            atomic_fetch_add_explicit(&batch->index->live_count, 1, memory_order_relaxed);
+        } else {
+            mn_hnsw_withdraw(batch->index, batch->slots[i]);
+        }
         atomic_fetch_add_explicit(&batch->linked, 1, memory_order_release);
         mine++;
     }
@@ -995,16 +1023,31 @@ mn_status mn_hnsw_batch_work(mn_hnsw_batch *batch, size_t *linked) {
 mn_status mn_hnsw_batch_end(mn_hnsw_batch *batch) {
     if (!batch) return MN_ERR_INVALID;
     mn_hnsw *index = batch->index;
-    /* A worker that failed to get scratch memory may have left items unclaimed: link them. */
+    /* Items left unclaimed (no worker got scratch memory) are linked here, unless an item
+     * already failed. */
     size_t rest = 0;
     mn_status status = mn_hnsw_batch_work(batch, &rest);
-    MN_ASSERT(atomic_load_explicit(&batch->linked, memory_order_acquire) == batch->count ||
-              status != MN_OK);
     mn_status first = atomic_load(&batch->status);
+    if (first == MN_OK) first = status;
+    if (first != MN_OK) {
+        /* All or nothing: every item leaves the id map. Linked items are withdrawn like
+         * removals (searches may already have returned them, as they may during any batch);
+         * unclaimed ones were never reachable. Failed items were withdrawn when they failed. */
+        for (size_t i = 0; i < batch->count; i++) {
+            mn_hnsw_node *node = mn_hnsw_node_at(index, batch->slots[i]);
+            uint32_t state = atomic_load_explicit(&node->state, memory_order_acquire);
+            if (state == MN_HNSW_STATE_DELETED) continue;
+            if (state == MN_HNSW_STATE_LIVE)
+                atomic_fetch_sub_explicit(&index->live_count, 1, memory_order_relaxed);
+            mn_hnsw_withdraw(index, batch->slots[i]);
+        }
+    } else {
+        MN_ASSERT(atomic_load_explicit(&batch->linked, memory_order_acquire) == batch->count);
+    }
     pthread_rwlock_unlock(&index->writers);
     free(batch->slots);
     mn_numa_free(batch);
-    return first != MN_OK ? first : status;
+    return first;
 }
 
 typedef struct mn_batch_thread {

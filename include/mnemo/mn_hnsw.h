@@ -85,7 +85,9 @@ mn_status mn_hnsw_params_get(const mn_hnsw *index, mn_hnsw_params *out);
 /**
  * Inserts one vector of `dimension` floats under `id`. Errors (the index is unchanged):
  * MN_ERR_DIMENSION, MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR (cosine), MN_ERR_DUPLICATE,
- * MN_ERR_TOO_LARGE (MN_HNSW_NODES_MAX reached), MN_ERR_NO_MEMORY.
+ * MN_ERR_TOO_LARGE (MN_HNSW_NODES_MAX reached), MN_ERR_NO_MEMORY (also when an allocation
+ * fails while the node is being linked: the id is then not in the index, the node stays as a
+ * deleted one until the next repair pass).
  */
 mn_status mn_hnsw_insert(mn_hnsw *index, uint64_t id, const float *vector, uint32_t dimension);
 
@@ -94,7 +96,8 @@ mn_status mn_hnsw_insert(mn_hnsw *index, uint64_t id, const float *vector, uint3
  * is validated and its ids and slots reserved before anything is linked, so a bad vector or a
  * duplicate id (also within the batch) changes nothing and writes the offender's position to
  * *failed_index (which may be NULL). `threads` (1 ... MN_HNSW_BATCH_THREADS_MAX) threads link
- * the batch concurrently, the caller being one of them.
+ * the batch concurrently, the caller being one of them. Out of memory while linking returns
+ * MN_ERR_NO_MEMORY with no id of the batch in the index (see mn_hnsw_batch_end).
  */
 mn_status mn_hnsw_insert_batch(mn_hnsw *index, const uint64_t *ids, const float *vectors,
                                size_t count, uint32_t dimension, uint32_t threads,
@@ -109,9 +112,12 @@ mn_status mn_hnsw_insert_batch(mn_hnsw *index, const uint64_t *ids, const float 
 mn_status mn_hnsw_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *vectors,
                               size_t count, uint32_t dimension, mn_hnsw_batch **out,
                               size_t *failed_index);
-/** Links items of the batch until none is left; writes how many this call linked to *linked. */
+/** Links items of the batch until none is left (or an item failed: MN_ERR_NO_MEMORY, after
+ *  which no call links more); writes how many items this call took to *linked. */
 mn_status mn_hnsw_batch_work(mn_hnsw_batch *batch, size_t *linked);
-/** Frees a batch whose items are all linked (every mn_hnsw_batch_work call has returned). */
+/** Frees a batch once every mn_hnsw_batch_work call has returned. When an item failed it
+ *  returns that error (MN_ERR_NO_MEMORY) with the whole batch taken back out: no id of it is
+ *  in the index (its nodes stay as deleted ones until the next repair pass). */
 mn_status mn_hnsw_batch_end(mn_hnsw_batch *batch);
 
 /**
