@@ -37,6 +37,9 @@ mn_status mn_engine_options_default(mn_engine_options *out) {
     out->mailbox_depth = MN_ENGINE_MAILBOX_DEPTH_DEFAULT;
     out->content_bytes_max = MN_ENGINE_CONTENT_BYTES_DEFAULT;
     out->parallel_batch_min = MN_ENGINE_PARALLEL_BATCH_DEFAULT;
+    out->reserved = 0;
+    out->queue_bytes_max = MN_ENGINE_QUEUE_BYTES_DEFAULT;
+    out->space_bytes_max = MN_ENGINE_SPACE_BYTES_DEFAULT;
     return MN_OK;
 }
 
@@ -130,6 +133,7 @@ static mn_op *mn_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint6
     op->kind = kind;
     op->dimension = dimension;
     op->count = count;
+    op->bytes = total;
     op->done = NULL;
     op->context = NULL;
     op->expect_sequence = 0;
@@ -145,6 +149,22 @@ static mn_op *mn_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint6
     cursor += mn_align8((size_t)id_bytes);
     op->contents = cursor;
     return op;
+}
+
+/* Takes `bytes` of the space's queue budget: 1 when they fit. A record alone in the queue
+ * always fits, so an internal record over the limit (replay of a batch logged under a larger
+ * limit) waits for an empty queue instead of forever; public submits refuse those first
+ * (mn_submit_checked). */
+static int mn_queue_reserve(mn_space *space, uint64_t bytes) {
+    uint64_t limit = space->engine->options.queue_bytes_max;
+    uint64_t queued = atomic_load_explicit(&space->queued_bytes, memory_order_relaxed);
+    for (;;) {
+        if (queued != 0 && (queued >= limit || bytes > limit - queued)) return 0;
+        if (atomic_compare_exchange_weak_explicit(&space->queued_bytes, &queued, queued + bytes,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            return 1;
+        }
+    }
 }
 
 /* Queues a filled record; frees it if it was not queued. */
@@ -164,8 +184,17 @@ static mn_status mn_submit(mn_space *space, mn_op *op, uint32_t flags, mn_comple
         goto out;
     }
     long backoff_ns = 1000;
-    while ((status = mn_mailbox_push(space, op)) == MN_ERR_FULL) {
-        if (!(flags & MN_SUBMIT_WAIT)) goto out;
+    for (;;) {
+        /* Room in bytes first (reserved before the push, given back if the ring is full),
+         * then a cell of the ring. */
+        if (mn_queue_reserve(space, op->bytes)) {
+            status = mn_mailbox_push(space, op);
+            if (status == MN_OK) break;
+            atomic_fetch_sub_explicit(&space->queued_bytes, op->bytes, memory_order_relaxed);
+        } else {
+            status = MN_ERR_FULL;
+        }
+        if (status != MN_ERR_FULL || !(flags & MN_SUBMIT_WAIT)) goto out;
         if (backoff_ns <= 8000) {
             sched_yield();
         } else {
@@ -185,6 +214,20 @@ out:
     atomic_fetch_sub_explicit(&engine->submitters, 1, memory_order_seq_cst);
     if (status != MN_OK) free(op);
     return status;
+}
+
+/* mn_submit for the public writes: first the byte limits (a record that can never queue, a
+ * space that would grow past its cap), which internal records (replay, export) skip. */
+static mn_status mn_submit_checked(mn_space *space, mn_op *op, uint32_t flags,
+                                   mn_completion_fn done, void *context) {
+    mn_status status = MN_OK;
+    if (op->bytes > space->engine->options.queue_bytes_max) status = MN_ERR_TOO_LARGE;
+    if (status == MN_OK && op->kind != MN_OP_DELETE) status = mn_space_room_check(space, op);
+    if (status != MN_OK) {
+        free(op);
+        return status;
+    }
+    return mn_submit(space, op, flags, done, context);
 }
 
 static mn_status mn_submit_one(mn_space *space, uint32_t kind, const char *id, uint32_t id_bytes,
@@ -214,7 +257,7 @@ static mn_status mn_submit_one(mn_space *space, uint32_t kind, const char *id, u
     memcpy(op->ids, id, id_bytes);
     if (stored_dimension) memcpy(op->vectors, vector, (size_t)dimension * sizeof(float));
     if (content_bytes) memcpy(op->contents, content, (size_t)content_bytes);
-    return mn_submit(space, op, flags, done, context);
+    return mn_submit_checked(space, op, flags, done, context);
 }
 
 mn_status mn_space_insert(mn_space *space, const char *id, uint32_t id_bytes,
@@ -343,7 +386,7 @@ mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint3
     memcpy(op->vectors, batch->vectors, batch->count * dimension * sizeof(float));
     memcpy(op->ids, batch->ids, (size_t)id_total);
     if (content_total) memcpy(op->contents, batch->contents, (size_t)content_total);
-    return mn_submit(space, op, flags, done, context);
+    return mn_submit_checked(space, op, flags, done, context);
 }
 
 /* ---- the space table ---- */
@@ -607,6 +650,8 @@ mn_status mn_engine_create_with(const mn_engine_options *options, struct mn_dura
     mn_engine_options_default(&chosen);
     if (options) chosen = *options;
     if (chosen.mailbox_depth == 0) chosen.mailbox_depth = MN_ENGINE_MAILBOX_DEPTH_DEFAULT;
+    if (chosen.queue_bytes_max == 0) chosen.queue_bytes_max = MN_ENGINE_QUEUE_BYTES_DEFAULT;
+    if (chosen.space_bytes_max == 0) chosen.space_bytes_max = MN_ENGINE_SPACE_BYTES_DEFAULT;
     if (chosen.content_bytes_max == 0) chosen.content_bytes_max = MN_ENGINE_CONTENT_BYTES_DEFAULT;
     if (chosen.mailbox_depth < MN_ENGINE_MAILBOX_DEPTH_MIN ||
         chosen.mailbox_depth > MN_ENGINE_MAILBOX_DEPTH_MAX ||

@@ -135,6 +135,7 @@ typedef struct mn_op {
     uint32_t kind;
     uint32_t dimension;
     uint64_t count;
+    uint64_t bytes;             /* the whole allocation: what it weighs in its mailbox */
     mn_completion_fn done;
     void *context;
     /* 0, or the log sequence this write must get (a record replicated from another node,
@@ -200,6 +201,9 @@ struct mn_worker;
 struct mn_space {
     /* Producers: claim mailbox slots. */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t enqueue_pos;
+    /* Bytes of the ops in the mailbox: producers add before they push (bounded by the
+     * engine's queue_bytes_max), the runner subtracts as it pops (mn_engine_mailbox.c). */
+    _Atomic uint64_t queued_bytes;
 
     /* The runner: consumes the mailbox. Stats read it (relaxed). */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t dequeue_pos;
@@ -353,6 +357,9 @@ void mn_space_acquire(struct mn_space *space);
 void mn_space_unref(struct mn_space *space);
 /** Applies one record on the worker running the space and completes it. */
 void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker);
+/** MN_ERR_TOO_LARGE when queuing `op` (an insert, upsert or batch) would take the space past
+ *  the engine's space_bytes_max (an upper estimate; any thread). */
+mn_status mn_space_room_check(struct mn_space *space, const mn_op *op);
 
 /* Looks an id or a label up; the caller is inside a read-side section (or is the runner). */
 mn_record *mn_space_find_id(struct mn_space *space, const char *id, uint32_t bytes);

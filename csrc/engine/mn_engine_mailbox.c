@@ -44,6 +44,7 @@ mn_op *mn_mailbox_pop(struct mn_space *space) {
     uint64_t sequence = atomic_load_explicit(&cell->sequence, memory_order_acquire);
     if (sequence != pos + 1) return NULL; /* empty, or a producer has claimed but not filled */
     mn_op *op = cell->op;
+    atomic_fetch_sub_explicit(&space->queued_bytes, op->bytes, memory_order_relaxed);
     atomic_store_explicit(&cell->sequence, pos + space->mask + 1, memory_order_release);
     atomic_store_explicit(&space->dequeue_pos, pos + 1, memory_order_relaxed);
     return op;

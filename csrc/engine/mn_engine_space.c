@@ -146,6 +146,7 @@ mn_status mn_space_create_internal(struct mn_engine *engine, const char *name, u
     for (uint64_t i = 0; i < depth; i++) atomic_init(&space->cells[i].sequence, i);
     space->mask = depth - 1;
     atomic_init(&space->enqueue_pos, 0);
+    atomic_init(&space->queued_bytes, 0);
     atomic_init(&space->dequeue_pos, 0);
     atomic_init(&space->scheduled, 0);
     atomic_init(&space->running_worker, -1);
@@ -480,6 +481,28 @@ void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
     atomic_fetch_add_explicit(&space->ops_applied, 1, memory_order_relaxed);
     if (op->done) op->done(op->context, status, detail);
     free(op);
+}
+
+/* What one more memory costs beyond its id and content: its record header, its node (vector
+ * and header, as the index lays it out) and a full layer-0 list. The index's own figure
+ * (mn_hnsw_bytes) already counts whole segments, so the sum is an upper estimate. */
+#define MN_SPACE_NODE_HEADER_ESTIMATE 64u
+static uint64_t mn_space_item_bytes(const struct mn_space *space) {
+    return sizeof(mn_record) + MN_SPACE_NODE_HEADER_ESTIMATE +
+           (uint64_t)space->params.dimension * sizeof(float) +
+           (uint64_t)space->params.m * 2u * sizeof(uint32_t) + 16u;
+}
+
+mn_status mn_space_room_check(struct mn_space *space, const mn_op *op) {
+    uint64_t limit = space->engine->options.space_bytes_max;
+    uint64_t index_bytes = 0;
+    mn_hnsw_bytes(space->index, &index_bytes);
+    uint64_t held = atomic_load_explicit(&space->record_bytes, memory_order_relaxed) + index_bytes +
+                    atomic_load_explicit(&space->queued_bytes, memory_order_relaxed);
+    uint64_t adds = op->count * mn_space_item_bytes(space) + op->id_offsets[op->count] +
+                    op->content_offsets[op->count];
+    if (held >= limit || adds > limit - held) return MN_ERR_TOO_LARGE;
+    return MN_OK;
 }
 
 mn_record *mn_space_find_id(struct mn_space *space, const char *id, uint32_t bytes) {

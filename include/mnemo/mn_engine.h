@@ -16,8 +16,10 @@
  * input on the caller's thread and copies it into one mailbox record. It returns MN_OK when the
  * record is queued: `done` is then called exactly once, on a worker thread, with the status of
  * the applied operation. Any other return means nothing was queued and `done` is never called.
- * A full mailbox returns MN_ERR_FULL, unless `flags` has MN_SUBMIT_WAIT, in which case the
- * caller waits (yielding the CPU) until there is room. Nothing accepted is ever dropped: closing
+ * A full mailbox (its depth of records, or queue_bytes_max bytes of them) returns MN_ERR_FULL,
+ * unless `flags` has MN_SUBMIT_WAIT, in which case the caller waits (yielding the CPU) until
+ * there is room. A record larger than queue_bytes_max, or a write that would take the space past
+ * space_bytes_max, returns MN_ERR_TOO_LARGE. Nothing accepted is ever dropped: closing
  * the engine applies every queued record before the workers stop.
  *
  * Ordering: records from one thread into one space are applied in the order they were submitted;
@@ -94,6 +96,17 @@ typedef struct mn_engine_options {
     uint64_t content_bytes_max;  /**< largest content of one memory; default 1 MiB */
     uint32_t parallel_batch_min; /**< batches this large are linked with idle workers' help;
                                       default 1000; 0 disables helping */
+    uint32_t reserved;           /**< 0 */
+    uint64_t queue_bytes_max;    /**< most bytes queued per space mailbox (the ops' packed
+                                      copies); past it a submit is MN_ERR_FULL (or waits with
+                                      MN_SUBMIT_WAIT), one op larger is MN_ERR_TOO_LARGE;
+                                      0: MN_ENGINE_QUEUE_BYTES_DEFAULT (1 GiB) */
+    uint64_t space_bytes_max;    /**< most bytes per space, an upper estimate: its
+                                      mn_space_stats.bytes plus its queued bytes plus what the
+                                      write adds; past it an insert, upsert or batch is
+                                      MN_ERR_TOO_LARGE (deletes always pass; recovery and
+                                      import are not capped); 0: MN_ENGINE_SPACE_BYTES_DEFAULT
+                                      (64 GiB) */
 } mn_engine_options;
 
 /** Statistics of one space (a snapshot; fields are read without stopping the writer). */
@@ -236,10 +249,11 @@ mn_status mn_space_stats_get(const mn_space *space, mn_space_stats *out);
 
 /**
  * Inserts a memory. Synchronous errors (nothing queued): MN_ERR_INVALID (NULL pointers, empty
- * id), MN_ERR_TOO_LARGE (id over MN_ENGINE_ID_BYTES_MAX, content over the engine's limit),
- * MN_ERR_DIMENSION, MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR (cosine), MN_ERR_FULL,
+ * id), MN_ERR_TOO_LARGE (id over MN_ENGINE_ID_BYTES_MAX, content over the engine's limit,
+ * the record over queue_bytes_max, the space past space_bytes_max), MN_ERR_DIMENSION, MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR (cosine), MN_ERR_FULL,
  * MN_ERR_UNKNOWN_SPACE (dropped), MN_ERR_CLOSED, MN_ERR_NO_MEMORY. Completion statuses:
- * MN_OK, MN_ERR_DUPLICATE (the id exists; nothing changed), MN_ERR_NO_MEMORY, MN_ERR_TOO_LARGE.
+ * MN_OK, MN_ERR_DUPLICATE (the id exists; nothing changed), MN_ERR_NO_MEMORY, MN_ERR_TOO_LARGE
+ * (the space's labels or log sequences are used up; see MN_ENGINE_LABEL_MAX).
  */
 mn_status mn_space_insert(mn_space *space, const char *id, uint32_t id_bytes,
                           const float *vector, uint32_t dimension, const uint8_t *content,

@@ -78,6 +78,23 @@
 #define MN_ENGINE_MAILBOX_DEPTH_DEFAULT 1024u
 #define MN_ENGINE_MAILBOX_DEPTH_MIN 2u
 #define MN_ENGINE_MAILBOX_DEPTH_MAX (1u << 20)
+/**
+ * Default most bytes queued in one space's mailbox (its ops' packed copies: vectors, ids,
+ * contents). The mailbox depth bounds how many writes wait; this bounds what they weigh, so a
+ * burst of large batches or contents cannot queue gigabytes behind a busy worker. A submit
+ * past it is back-pressure (MN_ERR_FULL, or a wait with MN_SUBMIT_WAIT); one op larger than the
+ * limit can never queue (MN_ERR_TOO_LARGE). 1 GiB holds a batch of 500,000 memories of
+ * dimension 512; configurable per engine (mn_engine_options.queue_bytes_max).
+ */
+#define MN_ENGINE_QUEUE_BYTES_DEFAULT (1ull << 30)
+/**
+ * Default most bytes one space may hold (records, contents and ids, the index's node storage,
+ * lists and id table: mn_space_stats.bytes) plus what its queue would add. A write that would
+ * take a space past it fails with MN_ERR_TOO_LARGE; deletes are always accepted. 64 GiB keeps a
+ * runaway space from taking the machine while leaving room for ~40 M memories of dimension 384;
+ * configurable per engine (mn_engine_options.space_bytes_max).
+ */
+#define MN_ENGINE_SPACE_BYTES_DEFAULT (64ull << 30)
 /** Most shard workers: one per CPU of a large two-socket machine. */
 #define MN_ENGINE_WORKERS_MAX 256u
 /** Operations a worker applies from one space before it moves on (fairness between spaces). */
