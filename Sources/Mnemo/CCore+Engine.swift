@@ -89,6 +89,8 @@ extension CCore {
         c.mailbox_depth = UInt32(clamping: options.mailboxDepth)
         c.content_bytes_max = UInt64(clamping: options.maxContentBytes)
         c.parallel_batch_min = UInt32(clamping: options.parallelBatchThreshold)
+        c.queue_bytes_max = UInt64(clamping: options.maxQueuedBytes ?? 0) // 0: the C default
+        c.space_bytes_max = UInt64(clamping: options.maxSpaceBytes ?? 0)
         return c
     }
 

@@ -32,6 +32,16 @@ public struct DatabaseOptions: Sendable, Hashable {
     /// Durable databases: on open, cut a log at a corrupt record (dropping it and everything
     /// after it in that log) instead of throwing ``MnemoError/Code/corrupt``. Default `false`.
     public var repairLog: Bool = false
+    /// The most bytes of writes (their vectors, ids and contents) that may wait in one space's
+    /// mailbox; `nil` means the default, 1 GiB. Past it a write waits or throws
+    /// ``MnemoError/Code/full`` as for a full mailbox (see ``waitWhenFull``); one write larger
+    /// than the whole limit throws ``MnemoError/Code/tooLarge``.
+    public var maxQueuedBytes: Int? = nil
+    /// The most bytes one space may hold (memories, contents, ids and its index, as
+    /// ``SpaceStats/bytes`` counts them, plus its queued writes); `nil` means the default,
+    /// 64 GiB. A write that would take a space past it throws ``MnemoError/Code/tooLarge`` and
+    /// changes nothing; deletes always pass.
+    public var maxSpaceBytes: Int? = nil
 
     /// Creates options; every parameter has the default described on its property.
     ///
