@@ -182,6 +182,45 @@ static void fill(mn_space *space) {
     }
 }
 
+/* A batch into an EMPTY space that fails part-way leaves only deleted nodes: the next writes
+ * must still build a searchable graph (not descend from a deleted entry point into nothing). */
+static void fail_batch_into_empty(mn_engine *engine, const char *name) {
+    mn_space *space = te_space(engine, name, DIM, MN_METRIC_L2);
+    int failures = 0, searchable = 1, done = 0;
+    float probe[DIM];
+    te_vector(4242, probe, DIM);
+    for (int n = 0; n < TRIES_MAX && !done; n++) {
+        mn_alloc_reset();
+        mn_alloc_fail_after(n);
+        mn_status status = insert_batch(space, 0, BATCH);
+        uint64_t injected = mn_alloc_failed();
+        mn_alloc_reset();
+        if (status == MN_OK) {
+            if (injected == 0) done = 1;
+            else undo_write(space, WRITE_BATCH);
+            continue;
+        }
+        failures++;
+        /* Two memories after the failed batch: both must be found. */
+        CHECK_STATUS(ts_write(space, 0, "probe", probe, DIM, "p"), MN_OK);
+        float near[DIM];
+        memcpy(near, probe, sizeof(near));
+        near[0] += 0.01f;
+        CHECK_STATUS(ts_write(space, 0, "probe-2", near, DIM, "p"), MN_OK);
+        ts_results found;
+        CHECK_STATUS(ts_search(space, probe, DIM, 2, &found), MN_OK);
+        searchable &= found.count == 2;
+        CHECK(round_trips(engine, space));
+        CHECK_STATUS(ts_delete(space, "probe"), MN_OK);
+        CHECK_STATUS(ts_delete(space, "probe-2"), MN_OK);
+    }
+    printf("%s: %d failed batches into an empty space\n", name, failures);
+    CHECK(done && failures > 0);
+    CHECK(searchable);
+    CHECK(ts_count(space) == BATCH);
+    mn_space_release(space);
+}
+
 static void run_all(mn_engine *engine, const char *mode) {
     const int kinds[] = {WRITE_INSERT, WRITE_UPSERT, WRITE_BATCH};
     const char *names[] = {"insert", "upsert", "batch"};
@@ -194,6 +233,9 @@ static void run_all(mn_engine *engine, const char *mode) {
         fail_each_allocation(engine, space, kinds[k], what);
         mn_space_release(space);
     }
+    char name[32];
+    snprintf(name, sizeof(name), "%s-empty", mode);
+    fail_batch_into_empty(engine, name);
 }
 
 static void test_in_memory(uint32_t workers, uint32_t parallel_min) {

@@ -1041,6 +1041,13 @@ mn_status mn_hnsw_batch_end(mn_hnsw_batch *batch) {
                 atomic_fetch_sub_explicit(&index->live_count, 1, memory_order_relaxed);
             mn_hnsw_withdraw(index, batch->slots[i]);
         }
+        /* A batch into an empty index made one of its nodes the entry point: with nothing
+         * live left, start afresh (as the repair pass would) rather than make the next
+         * inserts descend from a deleted node into deleted ones and link to nothing. */
+        pthread_mutex_lock(&index->entry_lock);
+        if (atomic_load_explicit(&index->live_count, memory_order_relaxed) == 0)
+            atomic_store_explicit(&index->entry, MN_HNSW_ENTRY_NONE, memory_order_release);
+        pthread_mutex_unlock(&index->entry_lock);
     } else {
         MN_ASSERT(atomic_load_explicit(&batch->linked, memory_order_acquire) == batch->count);
     }

@@ -359,7 +359,9 @@ static mn_status mn_hnsw_load_scanned(mn_read_fn read, void *context, mn_hnsw **
             status = MN_ERR_CORRUPT;
             goto fail;
         }
-    } else if (live_seen + deleted_seen > 0) {
+    } else if (live_seen > 0) {
+        /* No entry point with only deleted nodes is valid: a batch taken back out of an
+         * empty index leaves that (mn_hnsw_batch_end). */
         status = MN_ERR_CORRUPT;
         goto fail;
     }
