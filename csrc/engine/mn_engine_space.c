@@ -486,11 +486,12 @@ void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
 /* What one more memory costs beyond its id and content: its record header, its node (vector
  * and header, as the index lays it out) and a full layer-0 list. The index's own figure
  * (mn_hnsw_bytes) already counts whole segments, so the sum is an upper estimate. */
-#define MN_SPACE_NODE_HEADER_ESTIMATE 64u
+#define MN_SPACE_NODE_HEADER_ESTIMATE 64u  /* a node's header and vector padding */
+#define MN_SPACE_LIST_HEADER_ESTIMATE 16u  /* a neighbour list's header and malloc overhead */
 static uint64_t mn_space_item_bytes(const struct mn_space *space) {
     return sizeof(mn_record) + MN_SPACE_NODE_HEADER_ESTIMATE +
            (uint64_t)space->params.dimension * sizeof(float) +
-           (uint64_t)space->params.m * 2u * sizeof(uint32_t) + 16u;
+           (uint64_t)space->params.m * 2u * sizeof(uint32_t) + MN_SPACE_LIST_HEADER_ESTIMATE;
 }
 
 mn_status mn_space_room_check(struct mn_space *space, const mn_op *op) {

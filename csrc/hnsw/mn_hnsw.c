@@ -700,6 +700,31 @@ done:
 }
 
 /*
+ * Takes a node of a failed insert back out: its id leaves the id map and the node becomes
+ * DELETED, as after a removal, so no search returns it and the repair pass frees its slot (it
+ * may already be linked from other nodes: out of memory part-way through linking). A PENDING
+ * node leaves the pending count, a LIVE one the live count; a DELETED one (removed meanwhile
+ * through the public API) is left alone. The state changes under idmap_lock, as in
+ * mn_hnsw_remove, so the two never both count one node. Allocates nothing. Caller holds
+ * `writers` shared.
+ */
+static void mn_hnsw_withdraw(mn_hnsw *index, uint32_t slot) {
+    mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+    pthread_mutex_lock(&index->idmap_lock);
+    uint32_t state = atomic_load_explicit(&node->state, memory_order_acquire);
+    if (state == MN_HNSW_STATE_LIVE || state == MN_HNSW_STATE_PENDING) {
+        mn_hnsw_idmap_remove(&index->idmap, node->id);
+        if (state == MN_HNSW_STATE_PENDING)
+            atomic_fetch_sub_explicit(&index->pending_count, 1, memory_order_release);
+        else
+            atomic_fetch_sub_explicit(&index->live_count, 1, memory_order_relaxed);
+        atomic_store_explicit(&node->state, MN_HNSW_STATE_DELETED, memory_order_release);
+        atomic_fetch_add_explicit(&index->deleted_count, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&index->idmap_lock);
+}
+
+/*
  * Links a PENDING node into the graph and makes it LIVE. Its id, level, vector and upper array
  * are written. Any number of threads may link different nodes at once.
  */
@@ -791,12 +816,16 @@ static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot
             status = mn_link_back(index, scratch, chosen[i], slot, (uint32_t)l);
         if (status != MN_OK) break;
     }
-    /* A node whose list allocation failed part-way is LIVE here only to leave the pending
-     * state; its caller withdraws it at once (mn_hnsw_withdraw), and it never becomes the
-     * entry point (a barely linked entry point would strand every search). */
+    if (status != MN_OK) {
+        /* Out of memory part-way: the node never becomes LIVE (nor the entry point, which a
+         * barely linked node would make a dead end for every search). */
+        mn_rcu_read_unlock();
+        mn_hnsw_withdraw(index, slot);
+        return status;
+    }
     atomic_store_explicit(&node->state, MN_HNSW_STATE_LIVE, memory_order_release);
     atomic_fetch_sub_explicit(&index->pending_count, 1, memory_order_release);
-    if (level > top && status == MN_OK) {
+    if (level > top) {
         pthread_mutex_lock(&index->entry_lock);
         uint64_t latest = atomic_load_explicit(&index->entry, memory_order_relaxed);
         if (latest == MN_HNSW_ENTRY_NONE || level > (uint32_t)(latest >> 32))
@@ -805,26 +834,6 @@ static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot
     }
     mn_rcu_read_unlock();
     return status;
-}
-
-/*
- * Takes back a node whose insert failed after it became reachable (out of memory while
- * linking): its id leaves the id map and the node becomes DELETED, as after a removal, so no
- * search returns it and the repair pass frees its slot. Allocates nothing. Caller holds
- * `writers` shared; the node is LIVE or PENDING (never linked, so unreachable) and not counted
- * in live_count.
- */
-static void mn_hnsw_withdraw(mn_hnsw *index, uint32_t slot) {
-    mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
-    pthread_mutex_lock(&index->idmap_lock);
-    mn_hnsw_idmap_remove(&index->idmap, node->id);
-    uint32_t state = atomic_load_explicit(&node->state, memory_order_acquire);
-    MN_ASSERT(state == MN_HNSW_STATE_LIVE || state == MN_HNSW_STATE_PENDING);
-    if (state == MN_HNSW_STATE_PENDING)
-        atomic_fetch_sub_explicit(&index->pending_count, 1, memory_order_release);
-    atomic_store_explicit(&node->state, MN_HNSW_STATE_DELETED, memory_order_release);
-    atomic_fetch_add_explicit(&index->deleted_count, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&index->idmap_lock);
 }
 
 /* Takes a free slot or a new one. Caller holds alloc_lock. */
@@ -934,9 +943,8 @@ mn_status mn_hnsw_insert(mn_hnsw *index, uint64_t id, const float *vector, uint3
     uint32_t slot;
     status = mn_hnsw_reserve(index, &id, scratch->query, 1, &slot, NULL);
     if (status == MN_OK) {
-        status = mn_hnsw_link(index, scratch, slot);
+        status = mn_hnsw_link(index, scratch, slot); /* on failure the id is not in */
         if (status == MN_OK) atomic_fetch_add_explicit(&index->live_count, 1, memory_order_relaxed);
-        else mn_hnsw_withdraw(index, slot); /* out of memory mid-link: the id is not in */
     }
     pthread_rwlock_unlock(&index->writers);
     mn_rcu_retire_flush(&scratch->retired);
@@ -1002,12 +1010,8 @@ mn_status mn_hnsw_batch_work(mn_hnsw_batch *batch, size_t *linked) {
         if (atomic_load_explicit(&batch->status, memory_order_relaxed) != MN_OK) break;
         size_t i = atomic_fetch_add_explicit(&batch->next, 1, memory_order_relaxed);
         if (i >= batch->count) break;
-        status = mn_hnsw_link(batch->index, scratch, batch->slots[i]);
-        if (status == MN_OK) {
-            atomic_fetch_add_explicit(&batch->index->live_count, 1, memory_order_relaxed);
-        } else {
-            mn_hnsw_withdraw(batch->index, batch->slots[i]);
-        }
+        status = mn_hnsw_link(batch->index, scratch, batch->slots[i]); /* failed: withdrawn */
+        if (status == MN_OK) atomic_fetch_add_explicit(&batch->index->live_count, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&batch->linked, 1, memory_order_release);
         mine++;
     }
@@ -1033,14 +1037,7 @@ mn_status mn_hnsw_batch_end(mn_hnsw_batch *batch) {
         /* All or nothing: every item leaves the id map. Linked items are withdrawn like
          * removals (searches may already have returned them, as they may during any batch);
          * unclaimed ones were never reachable. Failed items were withdrawn when they failed. */
-        for (size_t i = 0; i < batch->count; i++) {
-            mn_hnsw_node *node = mn_hnsw_node_at(index, batch->slots[i]);
-            uint32_t state = atomic_load_explicit(&node->state, memory_order_acquire);
-            if (state == MN_HNSW_STATE_DELETED) continue;
-            if (state == MN_HNSW_STATE_LIVE)
-                atomic_fetch_sub_explicit(&index->live_count, 1, memory_order_relaxed);
-            mn_hnsw_withdraw(index, batch->slots[i]);
-        }
+        for (size_t i = 0; i < batch->count; i++) mn_hnsw_withdraw(index, batch->slots[i]);
         /* A batch into an empty index made one of its nodes the entry point: with nothing
          * live left, start afresh (as the repair pass would) rather than make the next
          * inserts descend from a deleted node into deleted ones and link to nothing. */
