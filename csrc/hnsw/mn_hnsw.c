@@ -732,7 +732,15 @@ static mn_status mn_hnsw_link(mn_hnsw *index, mn_scratch *scratch, uint32_t slot
     mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
     const float *vector = mn_hnsw_vector(node);
     const uint32_t level = node->level;
-    mn_status status = MN_OK;
+    /* Every list this link replaces (its own and one per neighbour linked back, on each
+     * layer) is retired: get the collector first, so running out of memory for it refuses the
+     * insert here, before any change, instead of leaking those lists. */
+    mn_status status = mn_rcu_retire_reserve(&scratch->retired,
+                                             (size_t)(level + 1) * (index->m_upper + 1));
+    if (status != MN_OK) {
+        mn_hnsw_withdraw(index, slot);
+        return status;
+    }
 
     mn_rcu_read_lock();
     uint64_t entry = atomic_load_explicit(&index->entry, memory_order_acquire);

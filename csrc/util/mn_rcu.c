@@ -105,6 +105,17 @@ void mn_rcu_retire(mn_rcu_retired **retired, void *block) {
     if ((*retired)->count == MN_HNSW_RETIRE_BATCH) mn_rcu_retire_flush(retired);
 }
 
+mn_status mn_rcu_retire_reserve(mn_rcu_retired **retired, size_t blocks) {
+    if (blocks > MN_HNSW_RETIRE_BATCH) blocks = MN_HNSW_RETIRE_BATCH;
+    if (*retired && (*retired)->count + blocks > MN_HNSW_RETIRE_BATCH) mn_rcu_retire_flush(retired);
+    if (!*retired) {
+        *retired = malloc(sizeof(mn_rcu_retired));
+        if (!*retired) return MN_ERR_NO_MEMORY;
+        (*retired)->count = 0;
+    }
+    return MN_OK;
+}
+
 void mn_rcu_retire_flush(mn_rcu_retired **retired) {
     if (!*retired) return;
     mn_rcu_register();

@@ -41,5 +41,10 @@ typedef struct mn_rcu_retired mn_rcu_retired;
 void mn_rcu_retire(mn_rcu_retired **retired, void *block);
 /** Hands the collected blocks to call_rcu and clears *retired. */
 void mn_rcu_retire_flush(mn_rcu_retired **retired);
+/** Makes sure the next `blocks` (at most MN_HNSW_RETIRE_BATCH) mn_rcu_retire calls need no
+ *  allocation: flushes a collector without room for them, allocates one if there is none.
+ *  MN_ERR_NO_MEMORY when that fails, so a writer can refuse before it changes anything rather
+ *  than leak what it would retire. May be called inside a read-side section. */
+mn_status mn_rcu_retire_reserve(mn_rcu_retired **retired, size_t blocks);
 
 #endif /* MN_RCU_H */
