@@ -88,6 +88,9 @@ static void test_free_slot_flood(void) {
         uint64_t bytes = mn_alloc_bytes();
         mn_alloc_reset();
         mn_status expected = how >= 2 ? MN_ERR_TRUNCATED : MN_ERR_CORRUPT;
+        printf("free-slot flood (%s, %s): %zu-byte stream, %llu bytes allocated, status %d\n",
+               how % 2 ? "callback" : "buffer", how >= 2 ? "cut" : "bad checksum", length,
+               (unsigned long long)bytes, status);
         CHECK(status == expected, "free-slot flood (%d): status %d, expected %d", how, status, expected);
         CHECK(bytes <= budget, "free-slot flood (%d): %llu bytes allocated for a %zu-byte stream",
               how, (unsigned long long)bytes, length);
