@@ -6,7 +6,8 @@
  *
  * Checks: two engines in one process (the second refused, the first still writing, everything
  * there after reopen); a forked child refused while the parent holds the directory; the lock
- * released by close (a later open succeeds).
+ * released by close (a later open succeeds), also while the closed engine is not yet destroyed
+ * (the Swift `Database.close()` closes; its deinit destroys).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,32 @@ static void test_other_process(const char *path) {
     mn_engine_destroy(again);
 }
 
+static void test_close_releases(const char *path) {
+    mn_status status = MN_OK;
+    mn_engine *first = td_open(path, 2, MN_WAL_BATCHED, 0, 0, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!first) return;
+    insert_range(first, 50, 60);
+    mn_space *held = td_open_space(first, "s");
+    CHECK_STATUS(mn_engine_close(first), MN_OK);
+    mn_engine *second = td_open(path, 2, MN_WAL_BATCHED, 0, 0, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK); /* closed, not yet destroyed: the directory is free */
+    if (held) { /* the closed engine's handle refuses writes */
+        CHECK_STATUS(td_insert(held, "late", 1, "late"), MN_ERR_CLOSED);
+        mn_space_release(held);
+    }
+    mn_engine_destroy(first); /* after the second opened: must not disturb it */
+    if (!second) return;
+    CHECK(has_range(second, 60));
+    insert_range(second, 60, 70);
+    mn_engine_destroy(second);
+    mn_engine *again = td_open(path, 2, MN_WAL_BATCHED, 0, 0, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!again) return;
+    CHECK(has_range(again, 70));
+    mn_engine_destroy(again);
+}
+
 int main(void) {
     char root[] = "/tmp/mnemo-lock-XXXXXX";
     if (!mkdtemp(root)) return 2;
@@ -102,6 +129,7 @@ int main(void) {
     snprintf(path, sizeof(path), "%s/db", root);
     test_same_process(path);
     test_other_process(path);
+    test_close_releases(path);
     char command[700];
     snprintf(command, sizeof(command), "rm -rf '%s'", root);
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", root);

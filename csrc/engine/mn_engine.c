@@ -711,6 +711,7 @@ mn_status mn_engine_close(mn_engine *engine) {
             sched_yield();
         }
         mn_workers_stop(engine);
+        mn_durable_close(engine); /* the directory is free for another engine from here */
     }
     pthread_mutex_unlock(&engine->close_lock);
     return MN_OK;

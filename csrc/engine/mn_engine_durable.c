@@ -317,6 +317,14 @@ mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space) 
     return status;
 }
 
+void mn_durable_close(struct mn_engine *engine) {
+    struct mn_durable *d = engine->durable;
+    if (!d || d->lock_fd < 0) return;
+    (void)mn_engine_sync(engine); /* a failed sync is the log's to report: it refuses writes */
+    d->vfs->close(d->vfs->context, d->lock_fd); /* releases the lock */
+    d->lock_fd = -1;
+}
+
 void mn_durable_free(struct mn_engine *engine) {
     struct mn_durable *d = engine->durable;
     if (!d) return;

@@ -426,6 +426,10 @@ void mn_durable_tick(mn_worker *worker);
 mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space);
 /** Logs a space's drop (before it leaves the table). */
 mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space);
+/** Called by mn_engine_close once the workers stopped: syncs the logs (any mode but NONE) and
+ *  releases the directory lock, so another engine may open the directory while this one's
+ *  handles still exist (they answer MN_ERR_CLOSED). */
+void mn_durable_close(struct mn_engine *engine);
 /** Closes the logs (after the workers stopped) and frees the durable state. */
 void mn_durable_free(struct mn_engine *engine);
 /** Stops the background checkpoint thread (first thing mn_engine_close does). */
