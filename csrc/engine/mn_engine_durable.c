@@ -88,6 +88,21 @@
 #define MN_DURABLE_CR_SEED 24u
 #define MN_DURABLE_CR_HEADER 32u
 
+/* Format constants. A log names each record's kind by number, and logs written by earlier
+ * builds must replay as they were written: the logged operation kinds (mn_engine_internal.h)
+ * and the two engine record types are pinned here, so renumbering one is a build error, not a
+ * log that replays as something else. docs/formats.md lists them; the log fixture in
+ * Tests/fixtures/formats/ holds a record of each (test_formats). Kinds never logged (barrier 5,
+ * export 8, restore 9) are not format constants; a new logged kind takes a fresh number. */
+_Static_assert(MN_OP_INSERT == 1u, "WAL record type 1 is an insert: never renumber");
+_Static_assert(MN_OP_UPSERT == 2u, "WAL record type 2 is an upsert: never renumber");
+_Static_assert(MN_OP_DELETE == 3u, "WAL record type 3 is a delete: never renumber");
+_Static_assert(MN_OP_BATCH == 4u, "WAL record type 4 is a batch insert: never renumber");
+_Static_assert(MN_OP_LINK == 6u, "WAL record type 6 is a link: never renumber");
+_Static_assert(MN_OP_UNLINK == 7u, "WAL record type 7 is an unlink: never renumber");
+_Static_assert(MN_DURABLE_REC_CREATE == 0x100u, "WAL record type 0x100 creates a space");
+_Static_assert(MN_DURABLE_REC_DROP == 0x101u, "WAL record type 0x101 drops a space");
+_Static_assert(MN_DURABLE_SEQUENCE_DROP == UINT64_MAX, "a drop record's sequence");
 _Static_assert(MN_DURABLE_OP_COUNT + 8 == MN_DURABLE_OP_HEADER, "op payload header");
 _Static_assert(MN_DURABLE_CR_SEED + 8 == MN_DURABLE_CR_HEADER, "creation payload header");
 

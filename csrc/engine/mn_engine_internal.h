@@ -103,6 +103,9 @@ uint64_t mn_arena_block_bytes(const void *memory);
 
 /* ---- operations (mailbox records) ---- */
 
+/* FORMAT CONSTANTS: INSERT, UPSERT, DELETE, BATCH, LINK and UNLINK are also the record types of
+ * the write-ahead log (docs/formats.md), pinned by _Static_assert in mn_engine_durable.c: never
+ * renumber them. */
 #define MN_OP_INSERT  1u
 #define MN_OP_UPSERT  2u
 #define MN_OP_DELETE  3u
