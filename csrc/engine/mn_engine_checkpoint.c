@@ -362,8 +362,12 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
     for (size_t i = 0; i < list.count; i++) mn_space_release(list.spaces[i]);
     free(list.spaces);
 
-    /* 3. The renames are durable, then the segments before the cut go. */
-    if (status == MN_OK && written_any) status = mn_ckpt_sync_spaces(d);
+    /* 3. The renames are durable, then the segments before the cut go. The directory is
+     * synced even when this run renamed nothing: an earlier run's rename whose directory sync
+     * failed (that run returned the error, but its space counts as checkpointed) is made
+     * durable here, before the log holding that space's records is deleted. */
+    (void)written_any;
+    if (status == MN_OK) status = mn_ckpt_sync_spaces(d);
     for (uint32_t i = 0; i < d->log_count && status == MN_OK; i++) {
         uint32_t deleted = 0;
         status = mn_wal_delete_before(d->logs[i].wal, cut[i], &deleted);
