@@ -675,6 +675,7 @@ mn_status mn_engine_create_with(const mn_engine_options *options, struct mn_dura
     atomic_init(&engine->closed, 0);
     atomic_init(&engine->stopping, 0);
     atomic_init(&engine->sleepers, 0);
+    atomic_init(&engine->frozen, 0);
     atomic_init(&engine->help_available, 0);
     pthread_mutex_init(&engine->help_lock, NULL);
     pthread_mutex_init(&engine->table_lock, NULL);

@@ -9,10 +9,22 @@
  * uses this stream as its checkpoint format.
  *
  * Consistency: export queues an MN_OP_EXPORT marker through the space's mailbox. When the
- * worker reaches it (every earlier write applied, no later one started) it parks inside the op
- * until the exporting thread, which reads the records, the index and the table in the
- * meantime, releases it. Reads of the space go on throughout (they never wait for the writer).
- * The writes on the exporting thread's side are the caller's `write` callback.
+ * worker reaches it (every earlier write applied, no later one started) it FREEZES the space:
+ * the marker's op signals the exporting thread and the worker leaves the space scheduled but
+ * on no run queue, so no worker runs it (its later ops wait in its mailbox) while the worker
+ * itself goes on with its other spaces. The exporting thread reads the records, the index and
+ * the table, calling the caller's `write` callback as it goes, then resumes the space
+ * (mn_space_resume). Reads of the space go on throughout (they never wait for the writer).
+ *
+ * Why freeze and not park the worker: the callback may block for as long as the caller likes
+ * (a multi-GB checkpoint written to a slow disk); a parked worker would stall every other
+ * space it runs for that long, and an RCU read-side section held across the callback would
+ * stall every synchronize_rcu in the process (index repairs on every worker). So no RCU
+ * section spans a callback: the records are collected under one section and read after it
+ * (a frozen space retires none), and the index is serialised in bounded chunks, each under
+ * its own section (mn_hnsw_save). The price: the exported space's own writes wait until the
+ * stream is written (they are queued, not lost); a copy-on-write snapshot would lift that at
+ * the cost of copying the space.
  *
  * Import reads and validates the whole stream on the caller's thread first, into a detached
  * space (not yet in the table) whose index and table are the loaded ones; the records are then
@@ -92,8 +104,6 @@ static const char mn_export_magic[8] = {'M', 'N', 'E', 'M', 'O', 'S', 'P', 'C'};
 typedef struct mn_rendezvous {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    int parked;     /* EXPORT: the worker is inside the op */
-    int released;   /* EXPORT: the exporting thread is done reading */
     int completed;  /* the op's completion ran */
     mn_status status;
 } mn_rendezvous;
@@ -101,8 +111,6 @@ typedef struct mn_rendezvous {
 static void mn_rendezvous_init(mn_rendezvous *r) {
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
-    r->parked = 0;
-    r->released = 0;
     r->completed = 0;
     r->status = MN_OK;
 }
@@ -131,17 +139,6 @@ static void mn_rendezvous_wait_completed(mn_rendezvous *r) {
 
 /* ---- export ---- */
 
-void mn_space_apply_export(struct mn_space *space, mn_op *op) {
-    (void)space;
-    mn_rendezvous *r = op->context;
-    MN_ASSERT(r != NULL);
-    pthread_mutex_lock(&r->lock);
-    r->parked = 1;
-    pthread_cond_broadcast(&r->cond);
-    while (!r->released) pthread_cond_wait(&r->cond, &r->lock);
-    pthread_mutex_unlock(&r->lock);
-}
-
 typedef struct mn_export_writer {
     mn_write_fn write;
     void *context;
@@ -160,7 +157,7 @@ static int mn_export_compare_label(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Collects every record (the writer is parked, so none is retired while we hold them). */
+/* Collects every record (the space is frozen, so none is retired while we hold them). */
 static mn_status mn_export_records(struct mn_space *space, mn_record ***out, uint64_t *count) {
     uint64_t capacity = atomic_load_explicit(&space->count, memory_order_relaxed) + 1;
     mn_record **records = malloc((size_t)capacity * sizeof(mn_record *));
@@ -194,7 +191,7 @@ static mn_status mn_export_records(struct mn_space *space, mn_record ***out, uin
     return MN_OK;
 }
 
-/* Writes the stream; the space's writer is parked. */
+/* Writes the stream; the space is frozen (no runner). */
 static mn_status mn_export_write(struct mn_space *space, mn_write_fn write, void *context) {
     mn_export_writer writer = {write, context, XXH64_createState()};
     if (!writer.hash) return MN_ERR_NO_MEMORY;
@@ -213,7 +210,7 @@ static mn_status mn_export_write(struct mn_space *space, mn_write_fn write, void
     mn_put_u64(header + MN_EXPORT_SEED, space->params.seed);
     mn_put_u64(header + MN_EXPORT_COUNT, count);
     mn_put_u64(header + MN_EXPORT_NEXT_LABEL, space->next_label);
-    mn_put_u64(header + MN_EXPORT_SEQUENCE, space->log_sequence); /* the runner is parked */
+    mn_put_u64(header + MN_EXPORT_SEQUENCE, space->log_sequence); /* frozen: no runner */
     status = mn_export_emit(&writer, header, sizeof(header));
     for (uint64_t i = 0; i < count && status == MN_OK; i++) {
         const mn_record *record = records[i];
@@ -242,33 +239,62 @@ done:
     return status;
 }
 
-mn_status mn_space_export(mn_space *space, mn_write_fn write, void *context) {
-    if (!space || !write) return MN_ERR_INVALID;
+struct mn_space_freeze {
+    mn_rendezvous rendezvous; /* first: the marker's completion context */
+    struct mn_space *space;
+};
+
+mn_status mn_space_freeze_begin(struct mn_space *space, mn_space_freeze **out) {
+    *out = NULL;
+    mn_space_freeze *freeze = malloc(sizeof(*freeze));
     mn_op *op = mn_engine_op_new(MN_OP_EXPORT, 0, 0, 0, 0);
-    if (!op) return MN_ERR_NO_MEMORY;
+    if (!freeze || !op) {
+        free(freeze);
+        free(op);
+        return MN_ERR_NO_MEMORY;
+    }
     op->id_offsets[0] = 0;
     op->content_offsets[0] = 0;
-    mn_rendezvous r;
-    mn_rendezvous_init(&r);
-    mn_status status = mn_engine_submit_op(space, op, MN_SUBMIT_WAIT, mn_rendezvous_done, &r);
+    mn_rendezvous_init(&freeze->rendezvous);
+    freeze->space = space;
+    mn_status status = mn_engine_submit_op(space, op, MN_SUBMIT_WAIT, mn_rendezvous_done,
+                                           &freeze->rendezvous);
     if (status != MN_OK) {
-        mn_rendezvous_destroy(&r);
+        mn_rendezvous_destroy(&freeze->rendezvous);
+        free(freeze);
         return status;
     }
-    pthread_mutex_lock(&r.lock);
-    while (!r.parked && !r.completed) pthread_cond_wait(&r.cond, &r.lock);
-    int parked = r.parked;
-    pthread_mutex_unlock(&r.lock);
-    if (parked) {
-        status = mn_export_write(space, write, context);
-        pthread_mutex_lock(&r.lock);
-        r.released = 1;
-        pthread_cond_broadcast(&r.cond);
-        pthread_mutex_unlock(&r.lock);
-    }
-    mn_rendezvous_wait_completed(&r);
-    if (!parked) status = r.status != MN_OK ? r.status : MN_ERR_CLOSED; /* never reached the worker */
-    mn_rendezvous_destroy(&r);
+    *out = freeze;
+    return MN_OK;
+}
+
+mn_status mn_space_freeze_wait(mn_space_freeze *freeze) {
+    /* The runner completes the marker with MN_OK once it has frozen the space and let go of
+     * it (mn_worker_run); any other status: the marker was never applied. */
+    mn_rendezvous_wait_completed(&freeze->rendezvous);
+    return freeze->rendezvous.status;
+}
+
+mn_status mn_space_export_frozen(struct mn_space *space, mn_write_fn write, void *context) {
+    return mn_export_write(space, write, context);
+}
+
+void mn_space_freeze_end(mn_space_freeze *freeze) {
+    mn_rendezvous *r = &freeze->rendezvous;
+    mn_rendezvous_wait_completed(r);
+    if (r->status == MN_OK) mn_space_resume(freeze->space->engine, freeze->space);
+    mn_rendezvous_destroy(r);
+    free(freeze);
+}
+
+mn_status mn_space_export(mn_space *space, mn_write_fn write, void *context) {
+    if (!space || !write) return MN_ERR_INVALID;
+    mn_space_freeze *freeze = NULL;
+    mn_status status = mn_space_freeze_begin(space, &freeze);
+    if (status != MN_OK) return status;
+    status = mn_space_freeze_wait(freeze);
+    if (status == MN_OK) status = mn_space_export_frozen(space, write, context);
+    mn_space_freeze_end(freeze);
     return status;
 }
 

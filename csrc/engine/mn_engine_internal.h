@@ -226,6 +226,8 @@ struct mn_space {
     _Atomic uint64_t record_bytes;
     _Atomic uint64_t ops_applied;
     uint64_t log_sequence;          /* durable engines: last WAL sequence number given out */
+    uint32_t frozen_worker;         /* the worker whose export marker froze the space (set
+                                     * before the marker is applied, read by mn_space_resume) */
 
     /* Immutable after creation (table_next is under the engine's table mutex). */
     _Alignas(MN_CACHE_LINE_SIZE) struct mn_engine *engine;
@@ -316,6 +318,9 @@ struct mn_engine {
 
     /* Sleeping workers (a hint for waking thieves and helpers). */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint32_t sleepers;
+    /* Spaces frozen by an export (mn_engine_export.c): the worker that froze one adds,
+     * mn_space_resume subtracts after requeueing it; stopping workers wait for 0 (seq_cst). */
+    _Atomic uint32_t frozen;
 
     /* Parallel batches that idle workers may join. */
     _Alignas(MN_CACHE_LINE_SIZE) pthread_mutex_t help_lock;
@@ -397,8 +402,20 @@ mn_status mn_space_apply_link(struct mn_space *space, mn_op *op, uint64_t *detai
 mn_status mn_space_apply_unlink(struct mn_space *space, mn_op *op);
 /** Moves every link of `old_label` to `new_label` (an upsert gave the memory a new label). */
 void mn_space_links_move(struct mn_space *space, uint64_t old_label, uint64_t new_label);
-/** Parks the runner until the exporting thread has read the space. */
-void mn_space_apply_export(struct mn_space *space, mn_op *op);
+/** An export in progress on the exporting thread (mn_engine_export.c): freeze the space
+ *  (queue the marker), wait until its runner has applied every earlier op and left it, read
+ *  it, resume it. Lets a checkpoint freeze many spaces at once and read them one by one. */
+typedef struct mn_space_freeze mn_space_freeze;
+/** Queues the export marker (MN_SUBMIT_WAIT); *out gets the freeze (pair with _end). */
+mn_status mn_space_freeze_begin(struct mn_space *space, mn_space_freeze **out);
+/** Waits until the space is frozen; an error when the marker was not applied (e.g. closed). */
+mn_status mn_space_freeze_wait(mn_space_freeze *freeze);
+/** Writes the export stream of a frozen space, calling `write` outside any RCU read-side
+ *  section and with no engine lock held (only the index's writers lock, which nobody but the
+ *  frozen space's runner takes); the space's worker runs its other spaces meanwhile. */
+mn_status mn_space_export_frozen(struct mn_space *space, mn_write_fn write, void *context);
+/** Resumes a frozen space (or waits for a marker that was never applied) and frees `freeze`. */
+void mn_space_freeze_end(mn_space_freeze *freeze);
 mn_status mn_space_apply_restore(struct mn_space *space, mn_op *op, mn_worker *worker);
 
 /* workers (mn_engine_worker.c) */
@@ -409,6 +426,10 @@ void mn_workers_stop(struct mn_engine *engine);
 void mn_workers_free(struct mn_engine *engine);
 /** Makes a space runnable on its home worker (the caller won the scheduled flag). */
 void mn_worker_schedule(struct mn_engine *engine, struct mn_space *space);
+/** Makes a space frozen by an export runnable again: requeued on the worker that froze it
+ *  (which does not exit while a space is frozen) when its mailbox holds ops, else
+ *  unscheduled (dropping the scheduling reference). Any thread. */
+void mn_space_resume(struct mn_engine *engine, struct mn_space *space);
 /** Links a prepared batch with the help of idle workers; returns when every item is linked
  *  or, after a failure, when no worker links any more (mn_hnsw_batch_end reports it). */
 void mn_worker_link_batch(mn_worker *worker, mn_hnsw_batch *batch);

@@ -467,9 +467,7 @@ void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
     case MN_OP_UNLINK:
         status = mn_space_apply_unlink(space, op);
         break;
-    case MN_OP_EXPORT:
-        mn_space_apply_export(space, op);
-        break;
+    case MN_OP_EXPORT: /* frozen by mn_worker_run, never applied */
     case MN_OP_RESTORE:
         status = mn_space_apply_restore(space, op, worker);
         break;

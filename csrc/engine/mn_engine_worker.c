@@ -134,6 +134,23 @@ static struct mn_space *mn_worker_steal(mn_worker *thief) {
 
 /* ---- running a space ---- */
 
+/* After a run (or a freeze): back on `worker`'s queue while the mailbox holds ops, else
+ * unscheduled, dropping the scheduling reference. The caller holds the scheduled flag. */
+static void mn_space_requeue(mn_worker *worker, struct mn_space *space) {
+    if (!mn_mailbox_empty(space)) {
+        mn_worker_push(worker, space); /* still scheduled: keep it, behind the others */
+        return;
+    }
+    atomic_store_explicit(&space->scheduled, 0, memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!mn_mailbox_empty(space) &&
+        atomic_exchange_explicit(&space->scheduled, 1, memory_order_seq_cst) == 0) {
+        mn_worker_push(worker, space); /* a record arrived as we unscheduled it */
+        return;
+    }
+    mn_space_unref(space); /* the scheduling reference */
+}
+
 static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
     int32_t expected = -1;
     int claimed = atomic_compare_exchange_strong_explicit(
@@ -145,6 +162,7 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
     /* Drain a bounded group of records, log them (durable engines: one write and one
      * fdatasync for the whole group, group commit), then apply them in order. */
     mn_op *group[MN_ENGINE_RUN_QUANTUM];
+    mn_op *frozen = NULL; /* the export marker that ended the group: the space freezes */
     mn_status logged[MN_ENGINE_RUN_QUANTUM];
     uint32_t taken = 0;
     while (taken < MN_ENGINE_RUN_QUANTUM) {
@@ -162,6 +180,17 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
     }
     for (uint32_t i = 0; i < taken; i++) {
         if (logged[i] == MN_OK) {
+            if (group[i]->kind == MN_OP_EXPORT) { /* always last: see above */
+                /* Completed only once this worker has let go of the space (below): the
+                 * exporter may resume it at once, and only one worker may hold it. */
+                frozen = group[i];
+                space->frozen_worker = worker->index; /* published by the completion */
+                atomic_fetch_add_explicit(&worker->ops, 1, memory_order_relaxed);
+                atomic_fetch_add_explicit(&space->ops_applied, 1, memory_order_relaxed);
+                /* Counted before the exporter can resume it: never below zero. */
+                atomic_fetch_add_explicit(&worker->engine->frozen, 1, memory_order_seq_cst);
+                continue;
+            }
             mn_space_apply(space, group[i], worker);
         } else { /* not in the log: not applied either */
             if (group[i]->done) group[i]->done(group[i]->context, logged[i], 0);
@@ -175,18 +204,21 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
                                                       memory_order_release,
                                                       memory_order_relaxed);
     MN_ASSERT(claimed && "the space was run by another worker meanwhile");
-    if (!mn_mailbox_empty(space)) {
-        mn_worker_push(worker, space); /* still scheduled: keep it, behind the others */
+    /* Frozen: it stays scheduled (no producer queues it) but on no run queue, so nobody runs
+     * it until its exporter calls mn_space_resume, which takes over the scheduling reference.
+     * This worker goes on with its other spaces meanwhile. */
+    if (frozen) {
+        if (frozen->done) frozen->done(frozen->context, MN_OK, 0);
+        free(frozen);
         return;
     }
-    atomic_store_explicit(&space->scheduled, 0, memory_order_seq_cst);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (!mn_mailbox_empty(space) &&
-        atomic_exchange_explicit(&space->scheduled, 1, memory_order_seq_cst) == 0) {
-        mn_worker_push(worker, space); /* a record arrived as we unscheduled it */
-        return;
-    }
-    mn_space_unref(space); /* the scheduling reference */
+    mn_space_requeue(worker, space);
+}
+
+void mn_space_resume(struct mn_engine *engine, struct mn_space *space) {
+    mn_space_requeue(engine->workers[space->frozen_worker], space);
+    /* After the requeue: a stopping worker that sees 0 has seen the space on its queue. */
+    atomic_fetch_sub_explicit(&engine->frozen, 1, memory_order_seq_cst);
 }
 
 /* ---- helping parallel batches ---- */
@@ -257,7 +289,9 @@ static void *mn_worker_main(void *argument) {
         if (engine->durable) mn_durable_tick(worker);
         pthread_mutex_lock(&worker->lock);
         if (!worker->head) {
-            if (atomic_load_explicit(&engine->stopping, memory_order_acquire)) {
+            /* A frozen space comes back to a queue when its export ends: stay until then. */
+            if (atomic_load_explicit(&engine->stopping, memory_order_acquire) &&
+                atomic_load_explicit(&engine->frozen, memory_order_seq_cst) == 0) {
                 pthread_mutex_unlock(&worker->lock);
                 break;
             }

@@ -50,6 +50,10 @@
 #define MN_HNSW_STATE_DELETED 3u
 
 #define MN_HNSW_NODE_HEADER_SIZE 64
+/* mn_hnsw_save serialises this many bytes (or one record, if larger) per RCU read-side
+ * section and hands them to the caller's write callback outside it: a callback that blocks
+ * (a slow disk) then never holds up synchronize_rcu elsewhere in the process. */
+#define MN_HNSW_SAVE_CHUNK_BYTES (256u * 1024u)
 
 /** An immutable neighbour list: `count` slot numbers. */
 typedef struct mn_hnsw_links {

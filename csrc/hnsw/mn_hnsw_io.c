@@ -61,29 +61,38 @@ mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context) {
     /* One record at a time: the largest is a node at MN_HNSW_LEVEL_MAX with full lists. */
     size_t record_max = 1 + 8 + 4 + (size_t)dimension * 4 +
                         (size_t)(MN_HNSW_LEVEL_MAX + 1) * (4 + (size_t)index->m_base * 4);
+    size_t chunk_bytes = record_max > MN_HNSW_SAVE_CHUNK_BYTES ? record_max
+                                                               : MN_HNSW_SAVE_CHUNK_BYTES;
     uint8_t *record = malloc(record_max);
-    if (!record) {
+    uint8_t *chunk = malloc(chunk_bytes);
+    if (!record || !chunk) {
+        free(record);
+        free(chunk);
         XXH64_freeState(writer.hash);
         return MN_ERR_NO_MEMORY;
     }
 
-    /* Exclusive against inserts and removes: a consistent graph. Searches continue. */
+    /* Exclusive against inserts and removes for the whole stream: a consistent graph.
+     * Searches continue. The RCU read-side section covers only the filling of one chunk: the
+     * callback is called outside it, so a slow callback holds up no grace period. */
     pthread_rwlock_wrlock(&index->writers);
-    mn_rcu_read_lock();
     uint32_t slots = atomic_load(&index->next_slot);
-    uint8_t header[MN_HNSW_HEADER_SIZE] = {0};
-    memcpy(header, mn_hnsw_magic, 8);
-    mn_put_u32(header + 8, MN_HNSW_FORMAT_VERSION);
-    mn_put_u32(header + 12, dimension);
-    mn_put_u32(header + 16, (uint32_t)index->params.metric);
-    mn_put_u32(header + 20, index->params.m);
-    mn_put_u32(header + 24, index->params.ef_construction);
-    mn_put_u64(header + 32, index->params.seed);
-    mn_put_u32(header + 40, slots);
-    mn_put_u32(header + 44, (uint32_t)atomic_load(&index->live_count));
-    mn_put_u64(header + 48, atomic_load(&index->entry));
-    mn_status status = mn_hashed_write(&writer, header, sizeof(header));
+    size_t used = 0;
+    memcpy(chunk, mn_hnsw_magic, 8);
+    mn_put_u32(chunk + 8, MN_HNSW_FORMAT_VERSION);
+    mn_put_u32(chunk + 12, dimension);
+    mn_put_u32(chunk + 16, (uint32_t)index->params.metric);
+    mn_put_u32(chunk + 20, index->params.m);
+    mn_put_u32(chunk + 24, index->params.ef_construction);
+    mn_put_u32(chunk + 28, 0);
+    mn_put_u64(chunk + 32, index->params.seed);
+    mn_put_u32(chunk + 40, slots);
+    mn_put_u32(chunk + 44, (uint32_t)atomic_load(&index->live_count));
+    mn_put_u64(chunk + 48, atomic_load(&index->entry));
+    used = MN_HNSW_HEADER_SIZE;
+    mn_status status = MN_OK;
 
+    mn_rcu_read_lock();
     for (uint32_t slot = 0; slot < slots && status == MN_OK; slot++) {
         mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
         uint32_t state = atomic_load(&node->state);
@@ -107,15 +116,24 @@ mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context) {
                 for (uint32_t i = 0; i < count; i++, size += 4) mn_put_u32(record + size, links->slots[i]);
             }
         }
-        status = mn_hashed_write(&writer, record, size);
+        if (used + size > chunk_bytes) { /* hand the full chunk over outside the section */
+            mn_rcu_read_unlock();
+            status = mn_hashed_write(&writer, chunk, used);
+            used = 0;
+            mn_rcu_read_lock();
+        }
+        memcpy(chunk + used, record, size);
+        used += size;
     }
     mn_rcu_read_unlock();
+    if (status == MN_OK) status = mn_hashed_write(&writer, chunk, used);
     pthread_rwlock_unlock(&index->writers);
     if (status == MN_OK) {
         uint8_t trailer[8];
         mn_put_u64(trailer, XXH64_digest(writer.hash));
         status = write(context, trailer, sizeof(trailer));
     }
+    free(chunk);
     free(record);
     XXH64_freeState(writer.hash);
     return status;
