@@ -135,7 +135,7 @@ static void test_round_trip(const char *root, uint32_t workers, mn_wal_durabilit
     CHECK(count_segments(path, workers) == (int)workers); /* only the current ones are left */
     char spaces_dir[600];
     snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
-    CHECK(count_files(spaces_dir, ".ckpt") == 2);
+    CHECK(count_files(spaces_dir, ".pack") == 1); /* both spaces in one pack */
     CHECK(count_files(spaces_dir, ".tmp") == 0);
 
     /* Nothing changed: nothing rewritten. */
@@ -154,7 +154,9 @@ static void test_round_trip(const char *root, uint32_t workers, mn_wal_durabilit
     CHECK_STATUS(td_insert(c, "g0", 9000, "gamma"), MN_OK);
     mn_space_release(b);
     CHECK_STATUS(mn_engine_space_drop(engine, "beta", 4), MN_OK);
-    CHECK(count_files(spaces_dir, ".ckpt") == 1); /* beta's file goes with its drop */
+    /* A drop touches no file: beta leaves with the next index, and its drop record stays in
+     * the log until then. */
+    CHECK(count_files(spaces_dir, ".pack") == 1);
     uint64_t links = 0;
     mn_space_link_count(a, &links);
     CHECK(links == 3);
@@ -169,7 +171,9 @@ static void test_round_trip(const char *root, uint32_t workers, mn_wal_durabilit
         engine = open_engine(path, workers, mode, 0, &status, &open_report);
         CHECK_STATUS(status, MN_OK);
         if (!engine) return;
-        CHECK(open_report.checkpoints == 1); /* alpha; gamma came from the log */
+        /* Round 0: alpha, and beta (the index still names it; its drop record in the log
+         * drops it); gamma came from the log. Round 1: alpha and gamma. */
+        CHECK(open_report.checkpoints == 2);
         CHECK(open_report.spaces == 2);
         a = td_open_space(engine, "alpha");
         c = td_open_space(engine, "gamma");
@@ -195,7 +199,8 @@ static void test_round_trip(const char *root, uint32_t workers, mn_wal_durabilit
         if (round == 0) {
             CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
             CHECK(report.spaces_written == 2); /* alpha had log records on top; gamma none */
-            CHECK(count_files(spaces_dir, ".ckpt") == 2);
+            /* One new pack holds both; the old one, which it no longer points into, went. */
+            CHECK(count_files(spaces_dir, ".pack") == 1);
         }
         mn_space_release(a);
         mn_space_release(c);
@@ -324,7 +329,7 @@ static void test_background(const char *root) {
     snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
     int seen = 0;
     for (int tries = 0; tries < 200 && !seen; tries++) { /* up to 10 s */
-        seen = count_files(spaces_dir, ".ckpt") == 1 && count_segments(path, 1) <= 3;
+        seen = count_files(spaces_dir, ".pack") == 1 && count_segments(path, 1) <= 3;
         if (!seen) usleep(50000);
     }
     CHECK(seen);
@@ -407,12 +412,14 @@ static void test_lazy_spaces(const char *root) {
     if (again) mn_space_release(again);
     CHECK_STATUS(mn_engine_space_drop(engine, "lazy-5", 6), MN_OK); /* a stub, dropped */
     CHECK(td_open_space(engine, "lazy-5") == NULL);
-    CHECK(count_files(spaces_dir, ".ckpt") == 49);
+    CHECK(count_files(spaces_dir, ".pack") == 1); /* 50 entries in one pack */
     mn_engine_space_count(engine, &count);
     CHECK(count == 49);
     mn_checkpoint_report cr;
     CHECK_STATUS(mn_engine_checkpoint(engine, &cr), MN_OK);
     CHECK(cr.spaces_written == 1); /* lazy-3 only: the stubs are untouched */
+    /* The new pack holds lazy-3 and an index pointing into the first for the others. */
+    CHECK(count_files(spaces_dir, ".pack") == 2);
     /* Idle and checkpointed: lazy-3 goes back to a stub; a space with a handle stays. */
     mn_space *held = td_open_space(engine, "lazy-9");
     uint64_t unloaded = 0;
@@ -428,6 +435,8 @@ static void test_lazy_spaces(const char *root) {
     CHECK(unloaded == 0);
     CHECK_STATUS(mn_engine_checkpoint(engine, &cr), MN_OK);
     CHECK(cr.spaces_written == 1);
+    /* lazy-9's pack; lazy-3's pack is still the newest home of lazy-3: three packs. */
+    CHECK(count_files(spaces_dir, ".pack") == 3);
     CHECK_STATUS(mn_engine_unload_idle(engine, &unloaded), MN_OK);
     CHECK(unloaded == 1);
     three = td_open_space(engine, "lazy-3"); /* loaded again from its file */
@@ -474,7 +483,7 @@ static void test_corrupt_checkpoint(const char *root) {
     DIR *d = opendir(spaces_dir);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
-        if (strstr(e->d_name, ".ckpt")) snprintf(file, sizeof(file), "%s/%s", spaces_dir, e->d_name);
+        if (strstr(e->d_name, ".pack")) snprintf(file, sizeof(file), "%s/%s", spaces_dir, e->d_name);
     }
     if (d) closedir(d);
     CHECK(file[0] != '\0');
@@ -502,9 +511,11 @@ static void test_corrupt_checkpoint(const char *root) {
     byte ^= 0x5a;
     CHECK(pwrite(fd, &byte, 1, middle) == 1); /* undo */
     uint8_t name_byte = 0;
-    CHECK(pread(fd, &name_byte, 1, 64) == 1);
+    /* The pack's first entry starts after the pack header (64 bytes); its name after its own
+     * 64-byte header. */
+    CHECK(pread(fd, &name_byte, 1, 128) == 1);
     name_byte ^= 1;
-    CHECK(pwrite(fd, &name_byte, 1, 64) == 1);
+    CHECK(pwrite(fd, &name_byte, 1, 128) == 1);
     close(fd);
     engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, &report);
     CHECK_STATUS(status, MN_ERR_CORRUPT);

@@ -381,9 +381,9 @@ int main(int argc, char **argv) {
            (unsigned long long)acked_batches, (unsigned long long)batches_seen);
     CHECK(kills_writing >= 20);
     CHECK(acked_singles > 0 && acked_batches > 0);
-    /* The children checkpointed: the spaces have checkpoint files. */
+    /* The children checkpointed: there are pack files. */
     char command[128];
-    snprintf(command, sizeof(command), "ls '%s/spaces' | grep -q '[.]ckpt$'", path);
+    snprintf(command, sizeof(command), "ls '%s/spaces' | grep -q '[.]pack$'", path);
     CHECK(system(command) == 0);
     free(items);
     snprintf(command, sizeof(command), "rm -rf '%s'", root);

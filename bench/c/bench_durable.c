@@ -374,9 +374,10 @@ static void run_spaces(const char *root, uint32_t spaces) {
     open_seconds = now_seconds() - start;
     after = rss_bytes();
     mn_engine_space_count(engine, &count);
-    printf("spaces  %8u spaces  checkpoint %.2f s (%llu files)  lazy open %.2f s  resident "
-           "+%.1f MiB (%.0f B/space)  spaces %llu\n",
-           spaces, checkpoint_seconds, (unsigned long long)report.spaces_written, open_seconds,
+    printf("spaces  %8u spaces  checkpoint %.2f s (%llu spaces written, %.1f MiB)  lazy open "
+           "%.2f s  resident +%.1f MiB (%.0f B/space)  spaces %llu\n",
+           spaces, checkpoint_seconds, (unsigned long long)report.spaces_written,
+           (double)report.bytes_written / (1 << 20), open_seconds,
            (double)(after - before) / (1 << 20), (double)(after - before) / spaces,
            (unsigned long long)count);
     start = now_seconds();

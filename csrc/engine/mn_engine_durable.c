@@ -325,10 +325,15 @@ mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space) 
         .payload = NULL,
     };
     mn_wal *wal = d->logs[space->home % d->log_count].wal;
+    /* checkpoint_lock from the record to forgetting the space: a checkpoint builds its index
+     * under it, so an index either predates the record (which then stays in the log: it lies
+     * above that checkpoint's cut) or leaves the space out. */
+    pthread_mutex_lock(&d->checkpoint_lock);
     mn_status status = mn_wal_append(wal, &record, 1, NULL);
-    /* The checkpoint file may go only once the drop record is durable. */
+    /* The space may leave the checkpoints only once its drop record is durable. */
     if (status == MN_OK && d->options.durability == MN_WAL_BATCHED) status = mn_wal_sync(wal);
-    if (status == MN_OK) status = mn_checkpoint_forget(engine, space);
+    if (status == MN_OK) mn_checkpoint_forget_locked(d, space);
+    pthread_mutex_unlock(&d->checkpoint_lock);
     return status;
 }
 

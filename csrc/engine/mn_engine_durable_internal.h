@@ -7,8 +7,10 @@
  * |--------------------------|--------------------------------|--------------------------------|
  * | logged_bytes             | workers (after each append)    | atomic, relaxed (a trigger)    |
  * | checkpoint_run           | -                              | serialises whole checkpoints   |
- * | checkpoint_lock          | -                              | space->checkpoint_* fields and |
- * |                          |                                | renaming/unlinking .ckpt files |
+ * | checkpoint_lock          | -                              | space->checkpoint_* fields,    |
+ * |                          |                                | the registry, pack numbers,    |
+ * |                          |                                | renaming packs; held by a drop |
+ * |                          |                                | from its record to forgetting  |
  * | create_lock (rwlock)     | creators read-hold it from     | a checkpoint's cut and space   |
  * |                          | logging a creation until the   | list (write-held) see every    |
  * |                          | space is in the table          | logged creation in the table   |
@@ -29,6 +31,20 @@
 #include "mnemo/mn_engine_durable.h"
 #include "mnemo/mn_wal.h"
 #include "util/mn_vfs.h"
+
+/* A checkpoint freezes this many changed spaces at once (one export marker each, queued
+ * together) before reading them one by one: a worker then freezes a run of small spaces back
+ * to back instead of waking once per space. Bounded: frozen spaces take no writes. */
+#define MN_DURABLE_CHECKPOINT_FREEZE_BATCH 64u
+
+/** Where a space's newest checkpoint entry lies (mn_engine_checkpoint.c): pack file number,
+ *  offset and size of the entry in it. space_id 0 marks an empty registry slot. */
+typedef struct mn_ckpt_location {
+    uint64_t space_id;
+    uint64_t pack;
+    uint64_t offset;
+    uint64_t bytes;
+} mn_ckpt_location;
 
 /** One worker's log and its encoding scratch. Written by that worker only (the log itself is
  *  also appended to by threads creating or dropping spaces homed here, under its mutex). */
@@ -72,6 +88,15 @@ struct mn_durable {
     int thread_started;
     int stop;                      /* under thread_lock */
     uint64_t checkpoint_mark;      /* logged_bytes when the last checkpoint began (run lock) */
+    /* Packs (under checkpoint_lock): the registry is the next index, space id -> entry, for
+     * every space with an entry on disk that is not dropped; registry_dirty says it changed
+     * (a drop, an import, a failed index) since the last index was written. */
+    mn_ckpt_location *registry;    /* open addressing, capacity a power of two */
+    uint64_t registry_capacity;
+    uint64_t registry_count;
+    uint64_t next_pack;            /* the number the next pack file gets */
+    uint64_t index_pack;           /* the newest full pack (0: none yet) */
+    uint32_t registry_dirty;
     /* Lazy spaces: spaces whose checkpoint holds everything and that nobody has opened since
      * the engine opened, kept as a stub (id and name) until first use. Under stub_lock, which
      * a load holds until the space is in the table and its stub gone. */
@@ -145,13 +170,16 @@ mn_status mn_checkpoint_load_space(struct mn_engine *engine, mn_checkpoint_loade
                                    mn_durable_report *report);
 /** Keeps a recovered, unloaded checkpoint as a stub until the space is first used. */
 mn_status mn_checkpoint_stub_add(struct mn_durable *d, const mn_checkpoint_loaded *entry);
-/** Deletes the checkpoint file of space `space_id` and syncs the directory. */
+/** Recovery found space `space_id` dropped after its checkpoint: the next index leaves its
+ *  entry out (the log keeps the drop record until then). */
 mn_status mn_checkpoint_remove(struct mn_durable *d, uint64_t space_id);
 /** Starts the background checkpoint thread (after recovery). */
 mn_status mn_checkpoint_thread_start(struct mn_engine *engine);
-/** Marks a dropped space so that no checkpoint of it is renamed into place, then deletes its
- *  file (its drop record is durable). */
-mn_status mn_checkpoint_forget(struct mn_engine *engine, struct mn_space *space);
+/** Marks a dropped space so that no checkpoint takes it in again and removes it from the
+ *  registry (the next index leaves it out). The caller holds checkpoint_lock, and has held it
+ *  since before appending the drop record (mn_durable_log_drop): an index built after a cut
+ *  that lies above that record then never names the space. */
+void mn_checkpoint_forget_locked(struct mn_durable *d, struct mn_space *space);
 /** Runs a whole checkpoint from mn_engine_open (the logs are open, logging is not on yet). */
 mn_status mn_checkpoint_run_at_open(struct mn_engine *engine, mn_checkpoint_report *report);
 /** Frees the checkpoint locks (the thread is stopped). */
