@@ -48,8 +48,9 @@ extension Database {
         try CCore.syncEngine(engine)
     }
 
-    /// Saves every space changed since its last checkpoint to its own file
-    /// (`<path>/spaces/<id>.ckpt`: written, synced, renamed into place) and deletes the log
+    /// Saves every space changed since its last checkpoint into one pack file
+    /// (`<path>/spaces/<number>.pack`: written, synced once, renamed into place, with an index
+    /// of every checkpointed space; packs nothing points into any more are deleted) and deletes the log
     /// segments that are no longer needed, so the next open loads the checkpoints and replays
     /// only the writes made after them. Writes to other spaces go on meanwhile. A background
     /// thread does the same on its own after every 8 MiB of log (counted across restarts: an

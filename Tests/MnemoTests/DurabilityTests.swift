@@ -83,7 +83,7 @@ import Testing
             let before = try segments()
             try await database.checkpoint()
             let checkpoints = try FileManager.default.contentsOfDirectory(atPath: path + "/spaces")
-            #expect(checkpoints.filter { $0.hasSuffix(".ckpt") }.count == 1)
+            #expect(checkpoints.filter { $0.hasSuffix(".pack") }.count == 1)
             #expect(try segments() <= before)
             for i in 20..<40 {
                 try await notes.insert(Memory(id: "n\(i)", vector: vectors[i], text: "note \(i)"))

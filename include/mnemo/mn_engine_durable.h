@@ -26,18 +26,20 @@
  * first missing sequence only, and the gap reported. Recovery holds the position of every
  * record but at most `replay_bytes` of their payloads at once.
  *
- * Checkpoints (mn_engine_checkpoint, and a background thread) save each changed space to its
- * own file and delete the log segments before the cut; recovery loads every checkpoint first
- * and replays only the log records above each space's checkpointed sequence. The log read at
- * open counts toward the automatic trigger, and an open that read more than it checkpoints
- * before returning, so a process restarted often keeps its log (and its recovery time) bounded.
+ * Checkpoints (mn_engine_checkpoint, and a background thread) save every changed space into
+ * one pack file with an index of every checkpointed space, and delete the log segments before
+ * the cut; recovery reads the newest index first and replays only the log records above each
+ * space's checkpointed sequence. The log read at open counts toward the automatic trigger,
+ * and an open that read more than it checkpoints before returning, so a process restarted
+ * often keeps its log (and its recovery time) bounded.
  *
  * Data directory layout:
  * | path                     | what                                                       |
  * |--------------------------|------------------------------------------------------------|
  * | <path>/wal-NNN/          | worker NNN's log (mn_wal.h segments), NNN = 000 ... 255    |
- * | <path>/spaces/ID.ckpt    | space ID's (16 hex digits) checkpoint: a header and its    |
- * |                          | export stream (layout in mn_engine_checkpoint.c)           |
+ * | <path>/spaces/N.pack     | checkpoint pack N (16 hex digits): entries (a header and   |
+ * |                          | a space's export stream each) and an index (layout in      |
+ * |                          | mn_engine_checkpoint.c, format version 2)                  |
  *
  * Threads: as mn_engine.h. A directory must be open in at most one engine at a time (not
  * checked: two engines appending to one directory corrupt it).
@@ -105,9 +107,9 @@ typedef struct mn_durable_report {
 
 /** What one checkpoint did (mn_engine_checkpoint). */
 typedef struct mn_checkpoint_report {
-    uint64_t spaces_written;       /**< spaces whose checkpoint file was (re)written */
+    uint64_t spaces_written;       /**< spaces whose checkpoint entry was (re)written */
     uint64_t spaces_unchanged;     /**< spaces skipped: nothing applied since their last one */
-    uint64_t bytes_written;        /**< bytes of checkpoint files written */
+    uint64_t bytes_written;        /**< bytes of the pack file written (entries and index) */
     uint64_t segments_deleted;     /**< log segments deleted (all logs) */
 } mn_checkpoint_report;
 
@@ -140,10 +142,12 @@ mn_status mn_engine_sync(mn_engine *engine);
 /**
  * Checkpoints the database now and deletes the log segments it made unnecessary: (1) the cut:
  * each worker log's current segment number; (2) every space changed since its last checkpoint
- * (or never checkpointed) is exported between two of its writes into
- * <path>/spaces/<id>.ckpt.tmp, fsynced, renamed into place; the directory is fsynced; (3) each
- * log's segments below the cut are deleted. Writes go on meanwhile: each space's worker pauses
- * only while that one space is serialised. One checkpoint runs at a time (a second caller
+ * (or never checkpointed) is exported between two of its writes into one pack file, followed
+ * by an index of every checkpointed space; the pack is fsynced once and renamed into place;
+ * the directory is fsynced; (3) each log's segments below the cut are deleted, then the packs
+ * the new index no longer points into. Writes go on meanwhile: a space being exported takes
+ * no writes until its entry is written (they wait in its mailbox), its worker runs its other
+ * spaces. Blocks (file I/O). One checkpoint runs at a time (a second caller
  * waits); the background thread runs the same function when the log has grown by
  * checkpoint_log_bytes. `report` may be NULL. Callable from any thread but a completion
  * callback. A no-op for an in-memory engine. Errors: MN_ERR_INVALID (NULL), MN_ERR_IO (a file
