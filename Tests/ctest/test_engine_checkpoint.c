@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "engine/mn_engine_durable_internal.h" /* MN_DURABLE_CHECKPOINT_PACKS_MAX */
 #include "test_durable_support.h"
 
 #define DIM TD_DIM
@@ -527,8 +528,10 @@ static void put_u64(uint8_t *at, uint64_t value) {
     for (int i = 0; i < 8; i++) at[i] = (uint8_t)(value >> (8 * i));
 }
 
-/* Rewrites the export stream's u64 at `field` (and, for the sequence, the header's copy) in a
- * checkpoint file, then every checksum over it, so the file passes XXH64 everywhere. */
+/* Rewrites the export stream's u64 at `field` (and, for the sequence, the entry header's copy)
+ * in the first entry of a checkpoint pack (it starts after the pack's 64-byte header), then
+ * every checksum over it, so the pack passes XXH64 everywhere (the index's hash covers only
+ * the index). */
 static void forge_checkpoint(const char *file, size_t field, uint64_t value) {
     int fd = open(file, O_RDWR);
     CHECK(fd >= 0);
@@ -538,18 +541,20 @@ static void forge_checkpoint(const char *file, size_t field, uint64_t value) {
     size_t size = (size_t)st.st_size;
     uint8_t *data = malloc(size);
     CHECK(pread(fd, data, size, 0) == (ssize_t)size);
-    uint32_t name_bytes = (uint32_t)data[12] | (uint32_t)data[13] << 8;
-    uint8_t *stream = data + 64 + name_bytes;
-    size_t stream_bytes = size - 64 - name_bytes;
+    uint8_t *entry = data + 64;
+    uint32_t name_bytes = (uint32_t)entry[12] | (uint32_t)entry[13] << 8;
+    uint8_t *stream = entry + 64 + name_bytes;
+    size_t stream_bytes = 0;
+    for (int i = 7; i >= 0; i--) stream_bytes = stream_bytes << 8 | entry[40 + i];
     put_u64(stream + field, value);
-    if (field == 56) put_u64(data + 24, value); /* the header's sequence */
+    if (field == 56) put_u64(entry + 24, value); /* the entry header's sequence */
     put_u64(stream + stream_bytes - 8, XXH64(stream, stream_bytes - 8, 0));
-    put_u64(data + 48, XXH64(stream, stream_bytes, 0));
+    put_u64(entry + 48, XXH64(stream, stream_bytes, 0));
     XXH64_state_t *hash = XXH64_createState();
     XXH64_reset(hash, 0);
-    XXH64_update(hash, data, 56);
-    XXH64_update(hash, data + 64, name_bytes);
-    put_u64(data + 56, XXH64_digest(hash));
+    XXH64_update(hash, entry, 56);
+    XXH64_update(hash, entry + 64, name_bytes);
+    put_u64(entry + 56, XXH64_digest(hash));
     XXH64_freeState(hash);
     CHECK(pwrite(fd, data, size, 0) == (ssize_t)size);
     close(fd);
@@ -582,7 +587,7 @@ static void test_checkpoint_counter_bounds(const char *root) {
         DIR *d = opendir(spaces_dir);
         struct dirent *e;
         while (d && (e = readdir(d)) != NULL) {
-            if (strstr(e->d_name, ".ckpt")) snprintf(file, sizeof(file), "%s/%s", spaces_dir, e->d_name);
+            if (strstr(e->d_name, ".pack")) snprintf(file, sizeof(file), "%s/%s", spaces_dir, e->d_name);
         }
         if (d) closedir(d);
         CHECK(file[0] != '\0');
@@ -635,6 +640,116 @@ static void test_checkpoint_counter_bounds(const char *root) {
         CHECK_STATUS(mn_space_get(last, "f2", 2, vector, DIM, NULL, NULL), MN_ERR_NOT_FOUND);
         mn_space_release(last);
     }
+
+/* A content of about 16 KiB that names its space (the first phase needs over 1 MiB of
+ * superseded entries for a pack to count as mostly dead). */
+static const char *big_content(const char *name) {
+    static char content[16 * 1024 + 64];
+    size_t n = strlen(name), at = 0;
+    while (at + n + 1 < 16 * 1024) {
+        memcpy(content + at, name, n);
+        at += n;
+        content[at++] = '.';
+    }
+    content[at] = '\0';
+    return content;
+}
+
+/* A get that compares the whole content (td_has_memory keeps 255 bytes). */
+typedef struct big_check {
+    const char *expected;
+    int same;
+} big_check;
+
+static void big_visit(void *context, const mn_memory_view *view) {
+    big_check *c = context;
+    c->same = view->content_bytes == strlen(c->expected) &&
+              memcmp(view->content, c->expected, (size_t)view->content_bytes) == 0;
+}
+
+static int big_has(mn_space *space, const char *id, const char *content, uint64_t seed) {
+    float vector[DIM], expected[DIM];
+    big_check c = {content, 0};
+    if (mn_space_get(space, id, (uint32_t)strlen(id), vector, DIM, big_visit, &c) != MN_OK) {
+        return 0;
+    }
+    te_vector(seed, expected, DIM);
+    return c.same && memcmp(vector, expected, sizeof(vector)) == 0;
+}
+
+/* Packs: a pack whose entries are mostly superseded is copied from and deleted; a run of
+ * checkpoints each changing one space keeps the number of packs bounded; every space (stubs
+ * loaded from their moved entries) is intact after a reopen. */
+static void test_pack_compaction(const char *root) {
+    char path[512], spaces_dir[600], name[32], id[32];
+    snprintf(path, sizeof(path), "%s/compaction", root);
+    snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
+    enum { SPACES = 40, ROUNDS = 30 };
+    uint32_t extra[SPACES] = {0}; /* memories beyond the first three, per space */
+    mn_status status;
+    mn_engine *engine = open_engine(path, 1, MN_WAL_NONE, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    for (uint32_t s = 0; s < SPACES; s++) {
+        snprintf(name, sizeof(name), "p%u", s);
+        mn_space *space = te_space(engine, name, DIM, MN_METRIC_L2);
+        for (uint32_t i = 0; i < 3; i++) {
+            snprintf(id, sizeof(id), "m%u", i);
+            CHECK_STATUS(td_insert(space, id, s * 100 + i, big_content(name)), MN_OK);
+        }
+        mn_space_release(space);
+    }
+    mn_checkpoint_report report;
+    CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
+    CHECK(count_files(spaces_dir, ".pack") == 1);
+    /* 24 of 40 changed: the first pack (~2 MiB) keeps 16 live entries of 40: mostly dead. */
+    for (uint32_t s = 0; s < 24; s++) {
+        snprintf(name, sizeof(name), "p%u", s);
+        mn_space *space = td_open_space(engine, name);
+        snprintf(id, sizeof(id), "m%u", 3 + extra[s]);
+        if (space) CHECK_STATUS(td_insert(space, id, s * 100 + 3 + extra[s], big_content(name)), MN_OK);
+        extra[s]++;
+        if (space) mn_space_release(space);
+    }
+    CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
+    CHECK(report.spaces_written == 24);
+    CHECK(count_files(spaces_dir, ".pack") == 1); /* the 16 copied, the old pack gone */
+    int bounded = 1;
+    for (uint32_t r = 0; r < ROUNDS; r++) { /* one space per checkpoint */
+        uint32_t s = (r * 7) % SPACES;
+        snprintf(name, sizeof(name), "p%u", s);
+        mn_space *space = td_open_space(engine, name);
+        snprintf(id, sizeof(id), "m%u", 3 + extra[s]);
+        if (space) CHECK_STATUS(td_insert(space, id, s * 100 + 3 + extra[s], big_content(name)), MN_OK);
+        extra[s]++;
+        if (space) mn_space_release(space);
+        CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
+        if (count_files(spaces_dir, ".pack") > (int)MN_DURABLE_CHECKPOINT_PACKS_MAX + 1) {
+            bounded = 0;
+        }
+    }
+    CHECK(bounded);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+    mn_durable_report open_report;
+    engine = open_engine(path, 1, MN_WAL_NONE, 0, &status, &open_report);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    CHECK(open_report.checkpoints == SPACES && open_report.replayed == 0);
+    int all = 1;
+    for (uint32_t s = 0; s < SPACES; s++) {
+        snprintf(name, sizeof(name), "p%u", s);
+        mn_space *space = td_open_space(engine, name);
+        if (!space) {
+            all = 0;
+            continue;
+        }
+        for (uint32_t i = 0; i < 3 + extra[s]; i++) {
+            snprintf(id, sizeof(id), "m%u", i);
+            if (!big_has(space, id, big_content(name), s * 100 + i)) all = 0;
+        }
+        mn_space_release(space);
+    }
+    CHECK(all);
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
 }
 
@@ -649,6 +764,7 @@ int main(void) {
     test_lazy_spaces(root);
     test_corrupt_checkpoint(root);
     test_checkpoint_counter_bounds(root);
+    test_pack_compaction(root);
     char command[600];
     snprintf(command, sizeof(command), "rm -rf %s", root);
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", root);

@@ -595,6 +595,177 @@ static mn_status mn_reg_reserve(struct mn_durable *d, uint64_t extra) {
     return MN_OK;
 }
 
+/* An entry of an older pack copied into this run's pack (compaction). */
+typedef struct mn_ckpt_moved {
+    mn_ckpt_location from;
+    mn_ckpt_location to;          /* pack 0: this run's pack */
+} mn_ckpt_moved;
+
+static int mn_ckpt_pack_order(const void *a, const void *b) {
+    const mn_ckpt_location *x = a, *y = b;
+    if (x->pack != y->pack) return (x->pack > y->pack) - (x->pack < y->pack);
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+static int mn_ckpt_moved_order(const void *a, const void *b) {
+    const mn_ckpt_moved *x = a, *y = b;
+    return (x->from.space_id > y->from.space_id) - (x->from.space_id < y->from.space_id);
+}
+
+/* One older pack the registry points into. */
+typedef struct mn_ckpt_pack_use {
+    uint64_t pack;
+    uint64_t live;                /* bytes of the entries the registry points at */
+    uint64_t size;                /* the file's size */
+    uint64_t first, count;        /* its entries in the snapshot (sorted by pack) */
+    int copy;
+} mn_ckpt_pack_use;
+
+static int mn_ckpt_use_by_live(const void *a, const void *b) {
+    const mn_ckpt_pack_use *x = a, *y = b;
+    return (x->live > y->live) - (x->live < y->live);
+}
+
+/* Compaction: copies, byte for byte, the entries of the older packs that are mostly dead or
+ * that push the number of packs past MN_DURABLE_CHECKPOINT_PACKS_MAX into this run's pack;
+ * *moved lists them (sorted by id). Spaces written in this run are skipped (their new entries
+ * win anyway). A pack that cannot be sized is left alone. */
+static mn_status mn_ckpt_compact(struct mn_durable *d, mn_pack_writer *w,
+                                 const mn_ckpt_written *written, uint64_t written_count,
+                                 mn_ckpt_moved **moved, uint64_t *moved_count) {
+    const mn_vfs *vfs = mn_ckpt_vfs(d);
+    *moved = NULL;
+    *moved_count = 0;
+    pthread_mutex_lock(&d->checkpoint_lock);
+    uint64_t n = 0;
+    mn_ckpt_location *snapshot = malloc((size_t)(d->registry_count + 1) * sizeof(*snapshot));
+    for (uint64_t i = 0; snapshot && i < d->registry_capacity; i++) {
+        if (d->registry[i].space_id != 0) snapshot[n++] = d->registry[i];
+    }
+    pthread_mutex_unlock(&d->checkpoint_lock);
+    uint64_t *skip = malloc((size_t)(written_count + 1) * sizeof(uint64_t));
+    mn_ckpt_pack_use *uses = malloc((size_t)(n + 1) * sizeof(*uses));
+    mn_ckpt_moved *out = malloc((size_t)(n + 1) * sizeof(*out));
+    uint8_t *buffer = malloc(MN_DURABLE_CHECKPOINT_BUFFER_BYTES);
+    mn_status status = snapshot && skip && uses && out && buffer ? MN_OK : MN_ERR_NO_MEMORY;
+    uint64_t use_count = 0, out_count = 0;
+    if (status == MN_OK) {
+        for (uint64_t i = 0; i < written_count; i++) skip[i] = written[i].location.space_id;
+        if (written_count > 1) qsort(skip, (size_t)written_count, sizeof(uint64_t), mn_ckpt_u64_order);
+        if (n > 1) qsort(snapshot, (size_t)n, sizeof(*snapshot), mn_ckpt_pack_order);
+        /* Entries of spaces written in this run are superseded: they do not count as live. */
+        uint64_t live_n = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            if (!mn_ckpt_keeps(skip, written_count, snapshot[i].space_id)) {
+                snapshot[live_n++] = snapshot[i];
+            }
+        }
+        n = live_n;
+        for (uint64_t i = 0; i < n; i++) {
+            if (use_count == 0 || uses[use_count - 1].pack != snapshot[i].pack) {
+                uses[use_count++] = (mn_ckpt_pack_use){snapshot[i].pack, 0, 0, i, 0, 0};
+            }
+            uses[use_count - 1].live += snapshot[i].bytes;
+            uses[use_count - 1].count++;
+        }
+    }
+    uint64_t kept = 0;
+    for (uint64_t u = 0; status == MN_OK && u < use_count; u++) {
+        char path[MN_WAL_PATH_BYTES_MAX];
+        mn_pack_path(d, uses[u].pack, "", path, sizeof(path));
+        int fd = -1;
+        if (vfs->open(vfs->context, path, MN_VFS_READ, &fd) != MN_OK) {
+            uses[u].size = 0; /* left alone */
+            kept++;
+            continue;
+        }
+        if (vfs->size(vfs->context, fd, &uses[u].size) != MN_OK) uses[u].size = 0;
+        vfs->close(vfs->context, fd);
+        /* Mostly dead, by at least a write buffer: small packs are left to the count rule
+         * rather than copied at every checkpoint for their dead index. */
+        uint64_t dead = uses[u].size > uses[u].live ? uses[u].size - uses[u].live : 0;
+        uses[u].copy = dead > uses[u].live && dead >= MN_DURABLE_CHECKPOINT_DEAD_BYTES_MIN;
+        if (!uses[u].copy) kept++;
+    }
+    if (status == MN_OK && kept > MN_DURABLE_CHECKPOINT_PACKS_MAX) {
+        /* Too many: the ones with the fewest live bytes go, down to half the limit. */
+        mn_ckpt_pack_use *order = malloc((size_t)(use_count + 1) * sizeof(*order));
+        if (order) {
+            memcpy(order, uses, (size_t)use_count * sizeof(*order));
+            qsort(order, (size_t)use_count, sizeof(*order), mn_ckpt_use_by_live);
+            for (uint64_t k = 0; k < use_count && kept > MN_DURABLE_CHECKPOINT_PACKS_MAX / 2; k++) {
+                if (order[k].copy || order[k].size == 0) continue;
+                for (uint64_t u = 0; u < use_count; u++) {
+                    if (uses[u].pack == order[k].pack) uses[u].copy = 1;
+                }
+                kept--;
+            }
+            free(order);
+        }
+    }
+    for (uint64_t u = 0; status == MN_OK && u < use_count; u++) {
+        if (!uses[u].copy) continue;
+        char path[MN_WAL_PATH_BYTES_MAX];
+        mn_pack_path(d, uses[u].pack, "", path, sizeof(path));
+        int fd = -1;
+        status = vfs->open(vfs->context, path, MN_VFS_READ, &fd);
+        if (status == MN_ERR_NOT_FOUND) status = MN_ERR_IO;
+        for (uint64_t i = uses[u].first; status == MN_OK && i < uses[u].first + uses[u].count; i++) {
+            const mn_ckpt_location *from = &snapshot[i];
+            if (mn_ckpt_keeps(skip, written_count, from->space_id)) continue;
+            mn_ckpt_moved *m = &out[out_count];
+            m->from = *from;
+            m->to = *from;
+            m->to.pack = 0;
+            m->to.offset = w->offset + w->used;
+            uint64_t at = from->offset, left = from->bytes;
+            while (status == MN_OK && left > 0) {
+                size_t want = left < MN_DURABLE_CHECKPOINT_BUFFER_BYTES
+                                  ? (size_t)left
+                                  : (size_t)MN_DURABLE_CHECKPOINT_BUFFER_BYTES;
+                status = mn_vfs_read_all(vfs, fd, buffer, want, at);
+                if (status == MN_ERR_TRUNCATED) status = MN_ERR_CORRUPT;
+                if (status == MN_OK) status = mn_pack_put(w, buffer, want);
+                at += want;
+                left -= want;
+            }
+            if (status == MN_OK) out_count++;
+        }
+        if (fd >= 0) vfs->close(vfs->context, fd);
+    }
+    free(buffer);
+    free(uses);
+    free(skip);
+    free(snapshot);
+    if (status != MN_OK) {
+        free(out);
+        return status;
+    }
+    if (out_count > 1) qsort(out, (size_t)out_count, sizeof(*out), mn_ckpt_moved_order);
+    *moved = out;
+    *moved_count = out_count;
+    return MN_OK;
+}
+
+/* The moved entry of `space_id` whose old place is still the registry's, or NULL. */
+static const mn_ckpt_moved *mn_ckpt_find_moved(const mn_ckpt_moved *moved, uint64_t count,
+                                               const mn_ckpt_location *current) {
+    uint64_t lo = 0, hi = count;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (moved[mid].from.space_id == current->space_id) {
+            const mn_ckpt_location *from = &moved[mid].from;
+            return from->pack == current->pack && from->offset == current->offset &&
+                           from->bytes == current->bytes
+                       ? &moved[mid]
+                       : NULL;
+        }
+        if (moved[mid].from.space_id < current->space_id) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
 /* Index order: by space id, the newest pack first (the dedupe below keeps it). */
 static int mn_ckpt_index_order(const void *a, const void *b) {
     const mn_ckpt_location *x = a, *y = b;
@@ -605,7 +776,8 @@ static int mn_ckpt_index_order(const void *a, const void *b) {
 /* Under checkpoint_lock: the registry overlaid with `written` (entries of pack `pack`), minus
  * spaces dropped meanwhile, sorted by id. */
 static mn_status mn_ckpt_build_index(struct mn_durable *d, const mn_ckpt_written *written,
-                                     uint64_t written_count, uint64_t pack,
+                                     uint64_t written_count, const mn_ckpt_moved *moved,
+                                     uint64_t moved_count, uint64_t pack,
                                      mn_ckpt_location **out, uint64_t *count) {
     *out = NULL;
     *count = 0;
@@ -614,7 +786,14 @@ static mn_status mn_ckpt_build_index(struct mn_durable *d, const mn_ckpt_written
     if (!index) return MN_ERR_NO_MEMORY;
     uint64_t n = 0;
     for (uint64_t i = 0; i < d->registry_capacity; i++) {
-        if (d->registry[i].space_id != 0) index[n++] = d->registry[i];
+        if (d->registry[i].space_id == 0) continue;
+        index[n] = d->registry[i];
+        const mn_ckpt_moved *m = mn_ckpt_find_moved(moved, moved_count, &d->registry[i]);
+        if (m) { /* copied into this pack by compaction */
+            index[n] = m->to;
+            index[n].pack = pack;
+        }
+        n++;
     }
     for (uint64_t i = 0; i < written_count; i++) {
         if (written[i].space->checkpoint_dead) continue; /* dropped: not in the registry */
@@ -733,12 +912,20 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
         }
     }
 
+    /* 2b. Compaction, when a pack is being written anyway. */
+    mn_ckpt_moved *moved = NULL;
+    uint64_t moved_count = 0;
+    if (status == MN_OK && written_count > 0) {
+        status = mn_ckpt_compact(d, &w, written, written_count, &moved, &moved_count);
+    }
+
     /* 3. The index: this pack's entries over the registry; written, synced, renamed. */
     if (status == MN_OK) {
         pthread_mutex_lock(&d->checkpoint_lock);
         if (written_count > 0 || d->registry_dirty) {
             pack = d->next_pack++;
-            status = mn_ckpt_build_index(d, written, written_count, pack, &index, &index_count);
+            status = mn_ckpt_build_index(d, written, written_count, moved, moved_count, pack,
+                                         &index, &index_count);
             if (status == MN_OK) d->registry_dirty = 0; /* set again below on failure */
         }
         pthread_mutex_unlock(&d->checkpoint_lock);
@@ -772,6 +959,12 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
                     space->checkpoint_enqueued = written[i].enqueued + 1; /* + the marker */
                     report->spaces_written++;
                 }
+                for (uint64_t i = 0; i < moved_count; i++) {
+                    mn_ckpt_location *current = mn_reg_find(d, moved[i].from.space_id);
+                    if (!current || !mn_ckpt_find_moved(&moved[i], 1, current)) continue;
+                    *current = moved[i].to; /* unchanged since the copy: now in this pack */
+                    current->pack = pack;
+                }
                 report->bytes_written += bytes;
             }
             pthread_mutex_unlock(&d->checkpoint_lock);
@@ -787,6 +980,7 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
     for (size_t i = 0; i < list.count; i++) mn_space_release(list.spaces[i]);
     free(list.spaces);
     free(written);
+    free(moved);
 
     /* 4. Durable, then delete. The directory is synced even when this run renamed nothing: an
      * earlier run's rename whose directory sync failed (that run returned the error, but its
@@ -1292,20 +1486,28 @@ mn_status mn_checkpoint_load_space(struct mn_engine *engine, mn_checkpoint_loade
     struct mn_durable *d = engine->durable;
     const mn_vfs *vfs = mn_ckpt_vfs(d);
     entry->space = NULL;
-    pthread_mutex_lock(&d->checkpoint_lock);
-    const mn_ckpt_location *found = mn_reg_find(d, entry->space_id);
     mn_ckpt_location location;
-    if (found) location = *found;
-    pthread_mutex_unlock(&d->checkpoint_lock);
-    if (!found) return MN_ERR_CORRUPT; /* a stub or a recovered entry is always registered */
     char path[MN_WAL_PATH_BYTES_MAX];
-    mn_pack_path(d, location.pack, "", path, sizeof(path));
-    uint64_t damage = location.offset;
-    uint8_t *data = malloc((size_t)location.bytes);
     int fd = -1;
-    mn_status status = data ? vfs->open(vfs->context, path, MN_VFS_READ, &fd)
-                            : MN_ERR_NO_MEMORY;
+    mn_status status = MN_ERR_NOT_FOUND;
+    /* A checkpoint may move the entry (compaction) and delete its old pack between the
+     * lookup and the open: the registry then names the new place, so look again. */
+    for (int attempt = 0; attempt < 8 && status == MN_ERR_NOT_FOUND; attempt++) {
+        pthread_mutex_lock(&d->checkpoint_lock);
+        const mn_ckpt_location *found = mn_reg_find(d, entry->space_id);
+        if (found) location = *found;
+        pthread_mutex_unlock(&d->checkpoint_lock);
+        if (!found) return MN_ERR_CORRUPT; /* a stub or a recovered entry is registered */
+        mn_pack_path(d, location.pack, "", path, sizeof(path));
+        status = vfs->open(vfs->context, path, MN_VFS_READ, &fd);
+    }
     if (status == MN_ERR_NOT_FOUND) status = MN_ERR_IO;
+    uint64_t damage = location.offset;
+    uint8_t *data = NULL;
+    if (status == MN_OK) {
+        data = malloc((size_t)location.bytes);
+        if (!data) status = MN_ERR_NO_MEMORY;
+    }
     /* Only this space's entry is read: one pread of its bytes. */
     if (status == MN_OK) status = mn_vfs_read_all(vfs, fd, data, (size_t)location.bytes,
                                                   location.offset);

@@ -36,6 +36,12 @@
  * together) before reading them one by one: a worker then freezes a run of small spaces back
  * to back instead of waking once per space. Bounded: frozen spaces take no writes. */
 #define MN_DURABLE_CHECKPOINT_FREEZE_BATCH 64u
+/* Packs an index may point into besides its own before a checkpoint copies the entries of
+ * the emptiest ones into its new pack (so they can go); a mostly dead pack is copied from
+ * regardless. Bounds the file count and the dead bytes. */
+#define MN_DURABLE_CHECKPOINT_PACKS_MAX 16u
+/* ... and a pack is "mostly dead" when its dead bytes exceed its live ones and this. */
+#define MN_DURABLE_CHECKPOINT_DEAD_BYTES_MIN (1u << 20)
 
 /** Where a space's newest checkpoint entry lies (mn_engine_checkpoint.c): pack file number,
  *  offset and size of the entry in it. space_id 0 marks an empty registry slot. */
