@@ -9,8 +9,9 @@
  *            the worker drains many records per group commit, one fdatasync for all.
  *   spaces   creates N small spaces (one memory each, MN_WAL_NONE), closes, reopens, and
  *            reports the open time and the resident memory per space after the reopen; then
- *            checkpoints every space, reopens again (lazy: every space a stub) and reports
- *            the same, plus the first open of one idle space.
+ *            checkpoints every space (one pack; with --checkpoint-sync the reopen is in
+ *            MN_WAL_SYNC so the pack is fdatasynced), reopens again (lazy: every space a
+ *            stub) and reports the same, plus the first open of one idle space.
  *   checkpoint  one space of N memories (batches of 500, 64-byte contents, MN_WAL_NONE):
  *            reopen by full log replay, then mn_engine_checkpoint (time, log bytes before
  *            and after, checkpoint file bytes), then reopen from the checkpoint.
@@ -23,7 +24,7 @@
  *            MN_DURABLE_CHECKPOINT_LOG_BYTES (docs/durability.md).
  *
  * Usage: bench_durable [--smoke] [--dir PATH] [--spaces N] [--count N] [--checkpoint-memories N]
- *                      [--replay-mb N] [--replay-dim N]
+ *                      [--replay-mb N] [--replay-dim N] [--checkpoint-sync]
  *                      [--only inserts|group|spaces|checkpoint|reopen|replay]
  * `--only reopen` (with --dir and --spaces N) opens the directory a `--only spaces` run left.
  * The data directory defaults to a fresh directory under /var/tmp (a real disk, so fdatasync
@@ -323,7 +324,7 @@ static double run_group(const char *root, uint32_t count) {
     return count / seconds;
 }
 
-static void run_spaces(const char *root, uint32_t spaces) {
+static void run_spaces(const char *root, uint32_t spaces, int checkpoint_mode) {
     char path[1200];
     snprintf(path, sizeof(path), "%.1000s/spaces-%u", root, spaces);
     mn_engine *engine = open_engine(path, MN_WAL_NONE, 2, 16);
@@ -349,7 +350,7 @@ static void run_spaces(const char *root, uint32_t spaces) {
     mn_engine_destroy(engine);
     uint64_t before = rss_bytes();
     start = now_seconds();
-    engine = open_engine(path, MN_WAL_NONE, 2, 16);
+    engine = open_engine(path, checkpoint_mode, 2, 16); /* sync: the pack is fdatasynced */
     double open_seconds = now_seconds() - start;
     uint64_t after = rss_bytes();
     uint64_t count = 0;
@@ -490,6 +491,7 @@ static void run_replay(const char *root, uint32_t mib, uint32_t dim) {
 
 int main(int argc, char **argv) {
     int smoke = 0;
+    int checkpoint_mode = MN_WAL_NONE; /* of the spaces run's checkpoint (--checkpoint-sync) */
     const char *dir = NULL;
     const char *only = NULL;
     uint32_t spaces = 100000, count = 2000, checkpoint_memories = 50000;
@@ -509,12 +511,14 @@ int main(int argc, char **argv) {
             replay_mib = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--replay-dim") == 0 && i + 1 < argc) {
             replay_dim = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--checkpoint-sync") == 0) {
+            checkpoint_mode = MN_WAL_SYNC;
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
         } else {
             fprintf(stderr, "usage: %s [--smoke] [--dir PATH] [--spaces N] [--count N] "
                             "[--checkpoint-memories N] [--replay-mb N] [--replay-dim N] "
-                            "[--only inserts|group|spaces|checkpoint|reopen|replay]\n",
+                            "[--checkpoint-sync] [--only inserts|group|spaces|checkpoint|reopen|replay]\n",
                     argv[0]);
             return 2;
         }
@@ -555,7 +559,7 @@ int main(int argc, char **argv) {
         printf("group   sync    16 in flight  %9.0f memories/s  %7.1f us/memory\n", rate,
                1e6 / rate);
     }
-    if (!only || strcmp(only, "spaces") == 0) run_spaces(root, spaces);
+    if (!only || strcmp(only, "spaces") == 0) run_spaces(root, spaces, checkpoint_mode);
     if (only && strcmp(only, "reopen") == 0) run_reopen(root, spaces);
     if (!only || strcmp(only, "checkpoint") == 0) {
         checkpoint_memories = (checkpoint_memories + 499) / 500 * 500;
