@@ -578,11 +578,11 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
     for (size_t i = 0; i < loaded_count; i++) {
         mn_space *space = loaded[i].space;
         if (status == MN_OK && loaded[i].dropped) {
-            /* Dropped after its checkpoint (the crash came before the file was deleted). */
+            /* Dropped after its checkpoint: the next index leaves its entry out. */
             if (space) status = mn_engine_space_drop(engine, space->name, space->name_bytes);
             if (status == MN_OK) status = mn_checkpoint_remove(d, loaded[i].space_id);
         } else if (status == MN_OK && !space) {
-            /* Everything of it is in its file: it stays a stub until first used. */
+            /* Everything of it is in its entry: it stays a stub until first used. */
             status = mn_checkpoint_stub_add(d, &loaded[i]);
             continue;
         } else if (status == MN_OK && loaded[i].replayed == 0 && !loaded[i].gap) {

@@ -167,11 +167,13 @@ typedef struct mn_checkpoint_loaded {
 
 /** Initialises the checkpoint locks (before the engine exists). */
 void mn_checkpoint_state_init(struct mn_durable *d);
-/** Reads the header of every <path>/spaces/<id>.ckpt (the spaces are not loaded yet), removing
- *  leftover .tmp files. *out is sorted by space id (free it). MN_ERR_CORRUPT names the file. */
+/** Reads the newest index in <path>/spaces/N.pack and checks every entry it names (the spaces
+ *  are not loaded yet), removing leftover .tmp files and packs no index points into. *out is
+ *  sorted by space id (free it). MN_ERR_CORRUPT names the pack. */
 mn_status mn_checkpoint_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
                                  size_t *count, uint64_t *max_id, mn_durable_report *report);
-/** Loads a checkpoint's space now (import with its id); MN_ERR_CORRUPT names the file. */
+/** Loads a checkpoint's space now from its entry (import with its id); MN_ERR_CORRUPT names
+ *  the pack. */
 mn_status mn_checkpoint_load_space(struct mn_engine *engine, mn_checkpoint_loaded *entry,
                                    mn_durable_report *report);
 /** Keeps a recovered, unloaded checkpoint as a stub until the space is first used. */

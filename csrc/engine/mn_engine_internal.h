@@ -250,7 +250,7 @@ struct mn_space {
      * checkpoint's export op was queued, when nothing else was queued in between; a space whose
      * enqueue_pos differs may have changed since (every write goes through the mailbox). */
     uint64_t checkpoint_enqueued;
-    uint32_t checkpointed;          /* 1: a checkpoint file holds it */
+    uint32_t checkpointed;          /* 1: a checkpoint entry holds it */
     uint32_t checkpoint_dead;       /* 1: dropped; no checkpoint of it may be renamed in */
 };
 

@@ -89,7 +89,7 @@ typedef struct mn_durable_report {
     uint64_t dropped_segments;     /**< repair: whole segments dropped */
     uint64_t damaged_offset;       /**< MN_ERR_CORRUPT or repair: offset of the damaged record */
     char damaged_file[MN_WAL_PATH_BYTES_MAX]; /**< ... and its file ("" when none) */
-    uint64_t checkpoints;          /**< spaces loaded from checkpoint files */
+    uint64_t checkpoints;          /**< checkpoint entries read (one per space) */
     uint64_t log_bytes;            /**< bytes of log records read (all logs) */
     uint64_t replay_peak_bytes;    /**< most payload bytes held at once while replaying */
     /** Spaces whose records stopped at a gap (a sequence missing, later ones present: a

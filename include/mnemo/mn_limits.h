@@ -216,9 +216,10 @@
 #define MN_DURABLE_REPLAY_BYTES (64ull << 20)
 /** How often the background checkpoint thread looks at the log size. */
 #define MN_DURABLE_CHECKPOINT_POLL_MS 100u
-/** Buffer between a space's export stream and its checkpoint file (one write per fill). */
+/** Buffer between the export streams and a checkpoint pack file (one write per fill). */
 #define MN_DURABLE_CHECKPOINT_BUFFER_BYTES (1u << 20)
-/** Largest checkpoint file recovery reads (it is read whole before it is imported). */
+/** Largest checkpoint entry or pack offset recovery reads (an entry is read whole before it
+ *  is imported). */
 #define MN_DURABLE_CHECKPOINT_BYTES_MAX (1ull << 40)
 
 #if MN_ENGINE_SEQUENCE_MAX >= 0xffffffffffffffffull || MN_ENGINE_BATCH_COUNT_MAX >= MN_ENGINE_LABEL_MAX
