@@ -640,6 +640,8 @@ static void test_checkpoint_counter_bounds(const char *root) {
         CHECK_STATUS(mn_space_get(last, "f2", 2, vector, DIM, NULL, NULL), MN_ERR_NOT_FOUND);
         mn_space_release(last);
     }
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+}
 
 /* A content of about 16 KiB that names its space (the first phase needs over 1 MiB of
  * superseded entries for a pack to count as mostly dead). */
