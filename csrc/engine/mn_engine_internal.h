@@ -115,8 +115,9 @@ uint64_t mn_arena_block_bytes(const void *memory);
  * vectors[0] = the weight, UNLINK has dimension 0. Both are writes (a log records them). */
 #define MN_OP_LINK    6u
 #define MN_OP_UNLINK  7u
-/* Export and import (mn_engine_export.c): not writes, never logged. EXPORT parks the worker
- * between two writes while the exporting thread reads a consistent space; RESTORE fills a new,
+/* Export and import (mn_engine_export.c): not writes, never logged. EXPORT freezes the space
+ * between two writes (its worker leaves it and runs others) while the exporting thread reads
+ * it, until mn_space_resume; RESTORE fills a new,
  * unpublished space with imported records. Both keep their state in op->context. */
 #define MN_OP_EXPORT  8u
 #define MN_OP_RESTORE 9u
