@@ -7,7 +7,8 @@
  *            fdatasync, so a batch amortises the fsync over its memories.
  *   group    the same single inserts from 16 submitters at once (nothing awaited in between):
  *            the worker drains many records per group commit, one fdatasync for all.
- *   spaces   creates N small spaces (one memory each, MN_WAL_NONE), closes, reopens, and
+ *   spaces   creates N small spaces (one memory each, MN_WAL_NONE; automatic checkpoints off,
+ *            at open too, so the explicit one below is the one measured), closes, reopens, and
  *            reports the open time and the resident memory per space after the reopen; then
  *            checkpoints every space (one pack; with --checkpoint-sync the reopen is in
  *            MN_WAL_SYNC so the pack is fdatasynced), reopens again (lazy: every space a
@@ -88,7 +89,9 @@ static void waiter_wait(waiter *w) {
     pthread_mutex_unlock(&w->lock);
 }
 
-static mn_engine *open_engine(const char *path, int mode, uint32_t workers, uint32_t depth) {
+/* checkpoint_log_bytes: the automatic trigger (UINT64_MAX: the default). */
+static mn_engine *open_engine_trigger(const char *path, int mode, uint32_t workers,
+                                      uint32_t depth, uint64_t checkpoint_log_bytes) {
     mn_engine_options options;
     mn_engine_options_default(&options);
     options.workers = workers;
@@ -101,6 +104,7 @@ static mn_engine *open_engine(const char *path, int mode, uint32_t workers, uint
         mn_durable_options durable;
         mn_durable_options_default(path, &durable);
         durable.durability = mode;
+        if (checkpoint_log_bytes != UINT64_MAX) durable.checkpoint_log_bytes = checkpoint_log_bytes;
         status = mn_engine_open(&options, &durable, &engine, NULL);
     }
     if (status != MN_OK) {
@@ -108,6 +112,10 @@ static mn_engine *open_engine(const char *path, int mode, uint32_t workers, uint
         exit(1);
     }
     return engine;
+}
+
+static mn_engine *open_engine(const char *path, int mode, uint32_t workers, uint32_t depth) {
+    return open_engine_trigger(path, mode, workers, depth, UINT64_MAX);
 }
 
 static const char *mode_name(int mode) {
@@ -327,7 +335,7 @@ static double run_group(const char *root, uint32_t count) {
 static void run_spaces(const char *root, uint32_t spaces, int checkpoint_mode) {
     char path[1200];
     snprintf(path, sizeof(path), "%.1000s/spaces-%u", root, spaces);
-    mn_engine *engine = open_engine(path, MN_WAL_NONE, 2, 16);
+    mn_engine *engine = open_engine_trigger(path, MN_WAL_NONE, 2, 16, 0);
     mn_hnsw_params params;
     mn_hnsw_params_default(8, MN_METRIC_L2, &params);
     waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, MN_OK};
@@ -350,7 +358,7 @@ static void run_spaces(const char *root, uint32_t spaces, int checkpoint_mode) {
     mn_engine_destroy(engine);
     uint64_t before = rss_bytes();
     start = now_seconds();
-    engine = open_engine(path, checkpoint_mode, 2, 16); /* sync: the pack is fdatasynced */
+    engine = open_engine_trigger(path, checkpoint_mode, 2, 16, 0); /* sync: the pack is fdatasynced */
     double open_seconds = now_seconds() - start;
     uint64_t after = rss_bytes();
     uint64_t count = 0;
@@ -371,7 +379,7 @@ static void run_spaces(const char *root, uint32_t spaces, int checkpoint_mode) {
     }
     before = rss_bytes();
     start = now_seconds();
-    engine = open_engine(path, MN_WAL_NONE, 2, 16);
+    engine = open_engine_trigger(path, MN_WAL_NONE, 2, 16, 0);
     open_seconds = now_seconds() - start;
     after = rss_bytes();
     mn_engine_space_count(engine, &count);
