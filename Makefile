@@ -5,7 +5,7 @@ JOBS ?= 2
 SWIFT_RELEASE = swift build -c release --product mnemo
 MNEMO = .build/release/mnemo
 
-.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test peers clean
+.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test peers clean
 
 setup:
 	@bash scripts/setup.sh
@@ -23,7 +23,7 @@ ann-bench: setup
 	  --groundtruth $(DATA)/sift5k_groundtruth.ivecs --metric l2 --m 16 --ef-construction 200 \
 	  --ef 10,20,40,80,160,320 --k 10 --threads 2
 
-test: setup c-test swift-test
+test: setup c-test swift-test consumer-test
 
 c-test: c-test-gcc c-test-clang c-test-tsan c-test-asan
 
@@ -50,9 +50,15 @@ c-test-asan:
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -L "parser|unit"
 
+# Package.swift carries no unsafeFlags (a versioned dependency may not have them), so the C
+# core's optimisation is asked for here: the recall tests build real indexes.
 swift-test:
-	swift build --build-tests -j $(JOBS)
+	swift build --build-tests -Xcc -O2 -j $(JOBS)
 	swift test --skip-build
+
+# A package that depends on Mnemo by version (a tagged clone of HEAD) builds and searches.
+consumer-test:
+	JOBS=$(JOBS) bash scripts/consumer-test.sh
 
 # Side-by-side with hnswlib on the same files, threads and parameters.
 peers: setup

@@ -26,11 +26,10 @@ let package = Package(
             path: ".",
             sources: ["csrc"],
             publicHeadersPath: "include",
-            cSettings: [
-                .headerSearchPath("csrc"),
-                // The C core is always optimised: the recall tests build real indexes.
-                .unsafeFlags(["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror"]),
-            ],
+            // No unsafeFlags: a package that has them cannot be a versioned dependency. Warnings
+            // as errors and sanitizers live in CMake (`make c-test`); the optimisation comes from
+            // the build configuration (`-c release`, or `-Xcc -O2` as the Makefile passes).
+            cSettings: [.headerSearchPath("csrc")],
             linkerSettings: [
                 // Module-map `link` lines apply only where Swift imports the module; the C core
                 // needs them wherever it is linked.
@@ -50,5 +49,6 @@ let package = Package(
         .testTarget(name: "MnemoTests", dependencies: ["Mnemo"]),
         .testTarget(name: "MnemoPlacementTests", dependencies: ["MnemoPlacement", "CXXHash"]),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cLanguageStandard: .gnu11
 )
