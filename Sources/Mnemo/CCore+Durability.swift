@@ -3,8 +3,11 @@ import Foundation
 
 // The C calls of durable databases (mn_engine_durable.h): opening a data directory with
 // recovery, syncing, checkpoints, and mapping a recovery report into the thrown error's message.
+// Every one of them but isDurable blocks (file I/O, fsync, waiting for workers): the public API
+// calls them through BlockingExecutor, never on the cooperative pool.
 
 extension CCore {
+    /// Opens (and recovers) a data directory. Blocks.
     static func openEngine(path: String, _ options: DatabaseOptions) throws(MnemoError) -> EngineHandle {
         var c = engineOptions(options)
         var pointer: OpaquePointer?
@@ -14,12 +17,12 @@ extension CCore {
             mn_durable_options_default(cPath, &d)
             switch options.durability {
             case .sync:
-                d.durability = MN_WAL_SYNC
+                d.durability = MN_DURABLE_SYNC
             case .batched(let milliseconds):
-                d.durability = MN_WAL_BATCHED
+                d.durability = MN_DURABLE_BATCHED
                 d.sync_interval_ms = UInt32(clamping: milliseconds)
             case .none:
-                d.durability = MN_WAL_NONE
+                d.durability = MN_DURABLE_NONE
             }
             d.repair = options.repairLog ? 1 : 0
             return mn_engine_open(&c, &d, &pointer, &report)
@@ -44,22 +47,19 @@ extension CCore {
         return durable != 0
     }
 
+    /// fdatasyncs every worker's log. Blocks.
     static func syncEngine(_ engine: EngineHandle) throws(MnemoError) {
         try check(mn_engine_sync(engine.pointer), "sync database")
     }
 
-    /// Checkpoints every changed space and deletes the log segments behind them. The C call
-    /// blocks until each space's worker has reached its export marker and the files are
-    /// synced, so it runs on its own thread, never on the cooperative pool.
-    static func checkpointEngine(_ engine: EngineHandle) async throws(MnemoError) {
-        let status: mn_status = await withCheckedContinuation { (continuation: CheckedContinuation<mn_status, Never>) in
-            let thread = Thread { continuation.resume(returning: mn_engine_checkpoint(engine.pointer, nil)) }
-            thread.start()
-        }
-        try check(status, "checkpoint database")
+    /// Checkpoints every changed space and deletes the log segments behind them. Blocks until
+    /// each space's worker has reached its export marker and the files are synced.
+    static func checkpointEngine(_ engine: EngineHandle) throws(MnemoError) {
+        try check(mn_engine_checkpoint(engine.pointer, nil), "checkpoint database")
     }
 
-    /// Turns every idle, checkpointed space back into a stub; returns how many.
+    /// Turns every idle, checkpointed space back into a stub; returns how many. Blocks while a
+    /// lazy space is loading or a checkpoint is writing (it takes their locks).
     static func unloadIdleSpaces(_ engine: EngineHandle) throws(MnemoError) -> Int {
         var unloaded: UInt64 = 0
         try check(mn_engine_unload_idle(engine.pointer, &unloaded), "unload idle spaces")

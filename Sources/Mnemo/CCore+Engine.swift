@@ -9,7 +9,9 @@ import Foundation
 // the worker thread that applies it calls `engineCompletion`, which resumes the awaiting
 // Swift continuation (passed as an Unmanaged box in the C context pointer). Nothing blocks a
 // thread of the cooperative pool: a full mailbox makes the caller sleep asynchronously and
-// retry (or throw `.full`), and the worker never waits for Swift.
+// retry (or throw `.full`), and the worker never waits for Swift. The calls that do block
+// (create, open, drop, close: logging, syncing, loading a lazy space, joining the workers) are
+// synchronous here and marked so; the public API makes them through BlockingExecutor.
 
 /// Owns an `mn_engine`; its deinit closes the engine and frees it.
 final class EngineHandle: @unchecked Sendable {
@@ -102,12 +104,16 @@ extension CCore {
         return EngineHandle(pointer)
     }
 
+    /// Takes the table lock (and, durable, the stub lock), which a drop holds while it logs and a
+    /// lazy load while it reads: call through ``BlockingExecutor``.
     static func spaceCount(_ engine: EngineHandle) -> Int {
         var count: UInt64 = 0
         mn_engine_space_count(engine.pointer, &count)
         return Int(count)
     }
 
+    /// Blocks until every queued write is applied and the workers stopped: call through
+    /// ``BlockingExecutor``.
     static func closeEngine(_ engine: EngineHandle) {
         mn_engine_close(engine.pointer)
     }
@@ -141,6 +147,7 @@ extension CCore {
         }
     }
 
+    /// Blocks (a durable engine logs and syncs the creation): call through ``BlockingExecutor``.
     static func createSpace(_ engine: EngineHandle, name: String, dimension: Int, metric: Metric,
                             parameters: HNSWIndex.Parameters) throws(MnemoError) -> SpaceHandle {
         try checkName(name)
@@ -152,6 +159,7 @@ extension CCore {
         return SpaceHandle(pointer, engine: engine)
     }
 
+    /// Blocks while a lazy space loads from its checkpoint: call through ``BlockingExecutor``.
     static func openSpace(_ engine: EngineHandle, name: String) throws(MnemoError) -> SpaceHandle {
         try checkName(name)
         var pointer: OpaquePointer?
@@ -161,12 +169,14 @@ extension CCore {
         return SpaceHandle(pointer, engine: engine)
     }
 
+    /// Blocks (a durable engine logs and syncs the drop): call through ``BlockingExecutor``.
     static func dropSpace(_ engine: EngineHandle, name: String) throws(MnemoError) {
         try checkName(name)
         let status = withUTF8(name) { mn_engine_space_drop(engine.pointer, $0, $1) }
         try check(status, "drop space \"\(name)\"")
     }
 
+    /// Takes the same locks as ``spaceCount(_:)``: call through ``BlockingExecutor``.
     static func spaceNames(_ engine: EngineHandle) -> [String] {
         var names: [String] = []
         withUnsafeMutablePointer(to: &names) { namesPointer in
@@ -185,25 +195,15 @@ extension CCore {
     static func spaceDescription(_ space: SpaceHandle) -> (dimension: Int, metric: Metric) {
         var params = mn_hnsw_params()
         mn_space_params(space.pointer, &params)
-        let metric: Metric = switch params.metric {
-        case MN_METRIC_IP: .innerProduct
-        case MN_METRIC_COSINE: .cosine
-        default: .l2
-        }
-        return (Int(params.dimension), metric)
+        return (Int(params.dimension), metric(params.metric))
     }
 
     static func spaceStats(_ space: SpaceHandle, name: String) -> SpaceStats {
         var s = mn_space_stats()
         mn_space_stats_get(space.pointer, &s)
-        let metric: Metric = switch s.metric {
-        case MN_METRIC_IP: .innerProduct
-        case MN_METRIC_COSINE: .cosine
-        default: .l2
-        }
         return SpaceStats(name: name, count: Int(s.count), bytes: Int(s.bytes), queueDepth: Int(s.queue_depth),
                           operationsApplied: Int(s.ops_applied), homeWorker: Int(s.home_worker),
-                          dimension: Int(s.dimension), metric: metric)
+                          dimension: Int(s.dimension), metric: metric(s.metric))
     }
 
     // MARK: - Writes
@@ -279,6 +279,19 @@ extension CCore {
         }
     }
 
+    /// A creation time as the C core's `created_ns`: nanoseconds since 1970 in an `Int64`,
+    /// which spans the years 1678 to 2262. A date outside that range (`.distantFuture`,
+    /// `.distantPast`) or not a number is an invalid argument, never a trap.
+    static func nanosecondsSince1970(_ date: Date, offendingIndex: Int? = nil) throws(MnemoError) -> Int64 {
+        let nanoseconds = (date.timeIntervalSince1970 * 1_000_000_000).rounded(.towardZero)
+        guard let value = Int64(exactly: nanoseconds) else {
+            throw MnemoError(.invalidArgument,
+                             "createdAt \(date.timeIntervalSince1970) s since 1970 is not a time between 1678 and 2262",
+                             offendingIndex: offendingIndex)
+        }
+        return value
+    }
+
     static func insertBatch(_ space: SpaceHandle, _ memories: [Memory], dimension: Int,
                             waitWhenFull: Bool) async throws(MnemoError) {
         guard !memories.isEmpty else { return }
@@ -305,8 +318,7 @@ extension CCore {
             contents.append(contentsOf: memory.content)
             contentOffsets.append(UInt64(contents.count))
             if explicitTimes {
-                let date = memory.createdAt ?? now
-                created.append(Int64(date.timeIntervalSince1970 * 1_000_000_000))
+                created.append(try nanosecondsSince1970(memory.createdAt ?? now, offendingIndex: index))
             }
         }
         var failed = 0

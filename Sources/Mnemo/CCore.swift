@@ -14,6 +14,30 @@ enum CCore {
                          offendingIndex: offendingIndex)
     }
 
+    /// The C core's value for a metric.
+    static func cMetric(_ metric: Metric) -> mn_metric {
+        switch metric {
+        case .l2: MN_METRIC_L2
+        case .innerProduct: MN_METRIC_IP
+        case .cosine: MN_METRIC_COSINE
+        }
+    }
+
+    /// The metric of a C value (an unknown value, which the core never reports, reads as L2).
+    static func metric(_ value: mn_metric) -> Metric {
+        switch value {
+        case MN_METRIC_IP: .innerProduct
+        case MN_METRIC_COSINE: .cosine
+        default: .l2
+        }
+    }
+
+    /// The C core's name for a status (`mn_status_string`): "unknown status" for a value that
+    /// is no status.
+    static func statusName(_ rawValue: Int32) -> String {
+        String(cString: mn_status_string(rawValue))
+    }
+
     /// The C parameters of an index (or a space's index), checked for what C cannot express.
     static func hnswParams(dimension: Int, metric: Metric,
                            parameters: HNSWIndex.Parameters) throws(MnemoError) -> mn_hnsw_params {
@@ -24,7 +48,7 @@ enum CCore {
             throw MnemoError(.invalidArgument, "m and efConstruction must be positive 32-bit values")
         }
         var params = mn_hnsw_params()
-        mn_hnsw_params_default(UInt32(dimension), metric.cValue, &params)
+        mn_hnsw_params_default(UInt32(dimension), cMetric(metric), &params)
         params.m = m
         params.ef_construction = ef
         params.seed = parameters.seed
@@ -54,12 +78,7 @@ enum CCore {
     static func parameters(of handle: OpaquePointer) -> (dimension: Int, metric: Metric, HNSWIndex.Parameters) {
         var params = mn_hnsw_params()
         mn_hnsw_params_get(handle, &params)
-        let metric: Metric = switch params.metric {
-        case MN_METRIC_IP: .innerProduct
-        case MN_METRIC_COSINE: .cosine
-        default: .l2
-        }
-        return (Int(params.dimension), metric,
+        return (Int(params.dimension), metric(params.metric),
                 HNSWIndex.Parameters(m: Int(params.m), efConstruction: Int(params.ef_construction), seed: params.seed))
     }
 

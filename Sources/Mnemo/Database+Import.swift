@@ -6,7 +6,7 @@ import Foundation
 extension Database {
     /// Creates the space `name` from a stream written by ``Space/export()``. The new space
     /// answers every get, search and recall exactly as the exported one did. The stream is
-    /// checked whole before anything is created.
+    /// checked whole before anything is created. The import runs on a thread of its own.
     ///
     /// ```swift
     /// let stream = try await database.space("alice").export()
@@ -20,7 +20,10 @@ extension Database {
     ///   limit, or the name is over 128 bytes), ``MnemoError/Code/duplicateID`` (the name
     ///   exists), ``MnemoError/Code/invalidArgument`` (a bad name), ``MnemoError/Code/closed``.
     public func importSpace(_ name: String, from stream: [UInt8]) async throws(MnemoError) -> Space {
-        let handle = try await CCore.importSpace(engine, name: name, bytes: stream)
+        let engine = self.engine
+        let handle = try await BlockingExecutor.run { () throws(MnemoError) -> SpaceHandle in
+            try CCore.importSpace(engine, name: name, bytes: stream)
+        }
         return Space(handle: handle, name: name, waitWhenFull: options.waitWhenFull)
     }
 
@@ -33,12 +36,14 @@ extension Database {
     /// - Throws: the errors of ``importSpace(_:from:)``, and ``MnemoError/Code/io`` if the file
     ///   cannot be read.
     public func importSpace(_ name: String, contentsOf url: URL) async throws(MnemoError) -> Space {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw MnemoError(.io, "import from \(url.path): \(error.localizedDescription)")
+        // The file read blocks too: it runs on a thread of its own, like the import.
+        let bytes = try await BlockingExecutor.run { () throws(MnemoError) -> [UInt8] in
+            do {
+                return [UInt8](try Data(contentsOf: url))
+            } catch {
+                throw MnemoError(.io, "import from \(url.path): \(error.localizedDescription)")
+            }
         }
-        return try await importSpace(name, from: [UInt8](data))
+        return try await importSpace(name, from: bytes)
     }
 }

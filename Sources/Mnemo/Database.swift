@@ -14,12 +14,17 @@ import Foundation
 /// ```
 ///
 /// `Database(options:)` is in memory; ``init(path:options:)`` opens a durable one.
+///
+/// Nothing here blocks a thread of Swift's cooperative pool: the calls that wait for the disk or
+/// for the workers (opening, loading a space, creating and dropping one, syncing, checkpoints,
+/// closing, export and import) are `async` and run on threads of their own.
 public final class Database: Sendable {
     let engine: EngineHandle
     /// The options it was opened with.
     public let options: DatabaseOptions
 
-    /// Opens an in-memory database and starts its workers.
+    /// Opens an in-memory database and starts its workers. Does not block: nothing is read or
+    /// written.
     ///
     /// ```swift
     /// let database = try Database(options: DatabaseOptions(workers: 4))
@@ -38,7 +43,8 @@ public final class Database: Sendable {
         self.engine = engine
     }
 
-    /// Creates a space and returns it.
+    /// Creates a space and returns it. In a durable database the creation is logged and synced
+    /// first, on a thread of its own (the calling task suspends meanwhile).
     ///
     /// ```swift
     /// let space = try await database.createSpace("alice", dimension: 3, metric: .l2)
@@ -54,25 +60,35 @@ public final class Database: Sendable {
     ///   ``MnemoError/Code/closed``.
     public func createSpace(_ name: String, dimension: Int, metric: Metric = .cosine,
                             parameters: HNSWIndex.Parameters = HNSWIndex.Parameters()) async throws(MnemoError) -> Space {
-        let handle = try CCore.createSpace(engine, name: name, dimension: dimension, metric: metric,
-                                           parameters: parameters)
+        let engine = self.engine
+        let handle = try await BlockingExecutor.run { () throws(MnemoError) -> SpaceHandle in
+            try CCore.createSpace(engine, name: name, dimension: dimension, metric: metric, parameters: parameters)
+        }
         return Space(handle: handle, name: name, waitWhenFull: options.waitWhenFull)
     }
 
-    /// Returns the space named `name`.
+    /// Returns the space named `name`. In a durable database a space not used since it was
+    /// last checkpointed may be unloaded: it loads from its checkpoint file first, on a thread
+    /// of its own (the calling task suspends meanwhile).
     ///
     /// ```swift
-    /// let space = try database.space("alice")
+    /// let space = try await database.space("alice")
     /// ```
     ///
-    /// - Throws: ``MnemoError/Code/unknownSpace`` if there is none, ``MnemoError/Code/closed``.
-    public func space(_ name: String) throws(MnemoError) -> Space {
-        let handle = try CCore.openSpace(engine, name: name)
+    /// - Throws: ``MnemoError/Code/unknownSpace`` if there is none, ``MnemoError/Code/closed``,
+    ///   and for a space that must load, ``MnemoError/Code/io``, ``MnemoError/Code/corrupt`` or
+    ///   ``MnemoError/Code/outOfMemory``.
+    public func space(_ name: String) async throws(MnemoError) -> Space {
+        let engine = self.engine
+        let handle = try await BlockingExecutor.run { () throws(MnemoError) -> SpaceHandle in
+            try CCore.openSpace(engine, name: name)
+        }
         return Space(handle: handle, name: name, waitWhenFull: options.waitWhenFull)
     }
 
     /// Drops a space. Writes already queued are still applied; later writes through existing
-    /// ``Space`` values throw ``MnemoError/Code/unknownSpace``, and the name is free again.
+    /// ``Space`` values throw ``MnemoError/Code/unknownSpace``, and the name is free again. In a
+    /// durable database the drop is logged and synced first, on a thread of its own.
     ///
     /// ```swift
     /// try await database.dropSpace("scratch")
@@ -80,28 +96,36 @@ public final class Database: Sendable {
     ///
     /// - Throws: ``MnemoError/Code/unknownSpace`` if there is no such space.
     public func dropSpace(_ name: String) async throws(MnemoError) {
-        try CCore.dropSpace(engine, name: name)
+        let engine = self.engine
+        try await BlockingExecutor.run { () throws(MnemoError) in try CCore.dropSpace(engine, name: name) }
     }
 
-    /// The names of every space, sorted.
+    /// The names of every space, sorted. The space table is locked while it is read, and a
+    /// durable database holds that lock while it logs a drop or loads a space, so the listing
+    /// runs on a thread of its own.
     ///
     /// ```swift
-    /// for name in database.spaces() { print(name) }
+    /// for name in await database.spaces() { print(name) }
     /// ```
-    public func spaces() -> [String] {
-        CCore.spaceNames(engine)
+    public func spaces() async -> [String] {
+        let engine = self.engine
+        return await BlockingExecutor.run { CCore.spaceNames(engine) }
     }
 
-    /// The number of spaces and every worker's counters.
+    /// The number of spaces and every worker's counters. Counting spaces takes the space
+    /// table's lock (see ``spaces()``), so this runs on a thread of its own.
     ///
     /// ```swift
-    /// let busiest = database.stats().workers.max { $0.operations < $1.operations }
+    /// let busiest = await database.stats().workers.max { $0.operations < $1.operations }
     /// ```
-    public func stats() -> DatabaseStats {
-        DatabaseStats(spaceCount: CCore.spaceCount(engine), workers: CCore.workerStats(engine))
+    public func stats() async -> DatabaseStats {
+        let engine = self.engine
+        return await BlockingExecutor.run {
+            DatabaseStats(spaceCount: CCore.spaceCount(engine), workers: CCore.workerStats(engine))
+        }
     }
 
-    /// The worker a space of this name is (or would be) homed on.
+    /// The worker a space of this name is (or would be) homed on. Does not block.
     ///
     /// ```swift
     /// let worker = try database.homeWorker(of: "alice")
@@ -111,20 +135,14 @@ public final class Database: Sendable {
     }
 
     /// Stops accepting writes, applies every queued one, and stops the workers. Later writes
-    /// throw ``MnemoError/Code/closed``; reads keep working. Waiting happens on a dedicated
-    /// thread, not on the cooperative pool.
+    /// throw ``MnemoError/Code/closed``; reads keep working. Waiting happens on a thread of its
+    /// own, not on the cooperative pool.
     ///
     /// ```swift
     /// await database.close()
     /// ```
     public func close() async {
         let engine = self.engine
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let thread = Thread {
-                CCore.closeEngine(engine)
-                continuation.resume()
-            }
-            thread.start()
-        }
+        await BlockingExecutor.run { CCore.closeEngine(engine) }
     }
 }

@@ -54,6 +54,14 @@ public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The data directory is already open in another `Database` or process.
         public static let locked = Code(rawValue: -17)
 
+        /// Every code of the C core's `mn_status`, in raw-value order. StatusCodeTests checks it
+        /// against every `MN_ERR_*` of include/mnemo/mn_status.h and `mn_status_string`.
+        static let known: [Code] = [
+            .invalidArgument, .wrongDimension, .nonFinite, .zeroVector, .duplicateID, .notFound,
+            .outOfMemory, .truncated, .corrupt, .unsupportedVersion, .io, .full, .tooLarge, .closed,
+            .unsupported, .unknownSpace, .locked,
+        ]
+
         /// A short name for the code.
         public var description: String {
             switch self {

@@ -7,6 +7,7 @@ extension Space {
     /// A consistent snapshot of the whole space as one self-describing stream, taken between
     /// two writes while the space keeps serving reads. ``Database/importSpace(_:from:)`` turns
     /// it back into a space that answers every get, search and recall exactly as this one did.
+    /// The export runs on a thread of its own.
     ///
     /// ```swift
     /// let stream = try await space.export()
@@ -16,7 +17,10 @@ extension Space {
     /// - Throws: ``MnemoError/Code/unknownSpace`` (dropped), ``MnemoError/Code/closed``,
     ///   ``MnemoError/Code/outOfMemory``.
     public func export() async throws(MnemoError) -> [UInt8] {
-        try await CCore.export(handle, name: name)
+        let handle = self.handle, name = self.name
+        return try await BlockingExecutor.run { () throws(MnemoError) -> [UInt8] in
+            try CCore.export(handle, name: name)
+        }
     }
 
     /// Writes ``export()``'s stream to a file (replacing it atomically).
@@ -28,10 +32,13 @@ extension Space {
     /// - Throws: the errors of ``export()``, and ``MnemoError/Code/io`` if the file cannot be written.
     public func export(to url: URL) async throws(MnemoError) {
         let bytes = try await export()
-        do {
-            try Data(bytes).write(to: url, options: .atomic)
-        } catch {
-            throw MnemoError(.io, "export to \(url.path): \(error.localizedDescription)")
+        // The file write blocks too: it runs on a thread of its own, like the export.
+        try await BlockingExecutor.run { () throws(MnemoError) in
+            do {
+                try Data(bytes).write(to: url, options: .atomic)
+            } catch {
+                throw MnemoError(.io, "export to \(url.path): \(error.localizedDescription)")
+            }
         }
     }
 }

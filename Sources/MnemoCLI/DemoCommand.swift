@@ -28,8 +28,9 @@ struct DemoCommand: AsyncParsableCommand {
         print(corpus.summary)
 
         try? FileManager.default.removeItem(atPath: path)
-        var database = try Database(path: path)
-        print("database: \(path) (durability \(database.options.durability), \(database.stats().workers.count) shard workers)")
+        var database = try await Database(path: path)
+        let workerCount = await database.stats().workers.count
+        print("database: \(path) (durability \(database.options.durability), \(workerCount) shard workers)")
 
         // 1. One space with everything, and 100 small spaces split by a hash of the id.
         let whole = try await database.createSpace("wordnet", dimension: corpus.dimension, metric: .cosine)
@@ -102,14 +103,14 @@ struct DemoCommand: AsyncParsableCommand {
         print("\ncheckpoint: \(spaces + 1) spaces written to their files, log cut, in \(format((clock.now - checkpointStart).seconds, 2)) s")
         await database.close()
         let reopenStart = clock.now
-        database = try Database(path: path)
+        database = try await Database(path: path)
         let reopenSeconds = (clock.now - reopenStart).seconds
-        let reopened = try database.space("wordnet")
+        let reopened = try await database.space("wordnet")
         var back = 0
         for memory in memories {
             if let stored = try await reopened.get(memory.id), stored.content == memory.content { back += 1 }
         }
-        let reopenedCounts = try (0..<spaces).map { try database.space(String(format: "wordnet-%02d", $0)).stats().count }
+        let reopenedCounts = try await (0..<spaces).asyncMap { try await database.space(String(format: "wordnet-%02d", $0)).stats().count }
             + [reopened.stats().count]
         print("reopened in \(format(reopenSeconds, 2)) s (spaces load lazily from their checkpoints): \(back) of \(memories.count) memories back with identical content; space counts \(reopenedCounts == counts ? "identical" : "DIFFERENT") (\(reopenedCounts.reduce(0, +)) memories in \(spaces + 1) spaces)")
         await database.close()

@@ -86,8 +86,8 @@ private struct EngineBench: Sendable {
     func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
 
     /// The workers' total busy time, for utilisation = busy / (wall x workers).
-    func busy(_ database: Database) -> Double {
-        database.stats().workers.reduce(0) { $0 + seconds($1.busy) }
+    func busy(_ database: Database) async -> Double {
+        await database.stats().workers.reduce(0) { $0 + seconds($1.busy) }
     }
 
     func seconds(_ duration: Duration) -> Double {
@@ -242,15 +242,16 @@ private struct EngineBench: Sendable {
                 let database = try Database(options: DatabaseOptions(workers: workers))
                 let spaces = try await makeSpaces(database, count: spaceCount)
                 let rate = try await load(spaces, targets: targets, vectors: vectors)
-                let utilisation = busy(database) / (Double(inserts) / rate * Double(workers))
+                let utilisation = await busy(database) / (Double(inserts) / rate * Double(workers))
                 if w == 0 { base = rate }
                 let speedup = rate / base
                 let efficiency = speedup * Double(workerCounts[0]) / Double(workers)
+                let steals = await database.stats().totalSteals
                 if json {
                     row([("bench", "scaling"), ("design", "space_per_index"), ("workers", workers),
                          ("spaces", spaceCount), ("producers", producers), ("inserts", inserts),
                          ("inserts_per_second", rate), ("speedup", speedup), ("efficiency", efficiency),
-                         ("over_shared", rate / sharedRate), ("steals", database.stats().totalSteals),
+                         ("over_shared", rate / sharedRate), ("steals", steals),
                          ("utilisation", utilisation)])
                 } else {
                     table(["\(spaceCount)", "\(workers)", f(rate), f(speedup, 2) + "x", f(efficiency, 2),
@@ -286,11 +287,11 @@ private struct EngineBench: Sendable {
                         let prefill = (0..<perSpace).map { Memory(id: "m\($0)", vector: prefillVectors[$0]) }
                         for space in spaces { try await space.insert(contentsOf: prefill) }
                     }
-                    let stealsBefore = database.stats().totalSteals
-                    let busyBefore = busy(database)
+                    let stealsBefore = await database.stats().totalSteals
+                    let busyBefore = await busy(database)
                     rates.append(try await load(spaces, targets: targets, vectors: vectors, keys: upsert ? keys : nil))
-                    utilisation.append((busy(database) - busyBefore) / (Double(inserts) / rates[t] * Double(workers)))
-                    let steals = database.stats().totalSteals - stealsBefore
+                    utilisation.append((await busy(database) - busyBefore) / (Double(inserts) / rates[t] * Double(workers)))
+                    let steals = await database.stats().totalSteals - stealsBefore
                     let traffic = t == 0 ? "uniform" : "zipf"
                     let workload = upsert ? "upsert" : "insert"
                     if json {

@@ -28,7 +28,7 @@ import Testing
         let vectors = EngineVectors.make(60, dimension: 8, seed: 7)
         var created: Date?
         do {
-            let database = try Database(path: path, options: Self.options(mode))
+            let database = try await Database(path: path, options: Self.options(mode))
             #expect(database.isDurable)
             let notes = try await database.createSpace("notes", dimension: 8, metric: .l2)
             for i in 0..<20 {
@@ -43,12 +43,12 @@ import Testing
             try await scratch.insert(Memory(id: "x", vector: [1, 2, 3, 4], text: "x"))
             try await database.dropSpace("scratch")
             created = try await notes.get("n1")?.createdAt
-            try database.sync()
+            try await database.sync()
             await database.close()
         }
-        let reopened = try Database(path: path, options: Self.options(mode))
-        #expect(reopened.spaces() == ["notes"])
-        let notes = try reopened.space("notes")
+        let reopened = try await Database(path: path, options: Self.options(mode))
+        #expect(await reopened.spaces() == ["notes"])
+        let notes = try await reopened.space("notes")
         #expect(notes.stats().count == 59)
         let one = try await notes.get("n1")
         #expect(one?.vector == vectors[1])
@@ -62,7 +62,7 @@ import Testing
         // Writes continue after a reopen, and survive the next one.
         try await notes.insert(Memory(id: "late", vector: vectors[0], text: "late"))
         await reopened.close()
-        let third = try Database(path: path, options: Self.options(mode))
+        let third = try await Database(path: path, options: Self.options(mode))
         #expect(try await third.space("notes").get("late")?.content == Array("late".utf8))
     }
 
@@ -77,7 +77,7 @@ import Testing
                 .reduce(0, +)
         }
         do {
-            let database = try Database(path: path, options: Self.options(.sync))
+            let database = try await Database(path: path, options: Self.options(.sync))
             let notes = try await database.createSpace("notes", dimension: 8, metric: .l2)
             try await notes.insert(contentsOf: (0..<20).map { Memory(id: "n\($0)", vector: vectors[$0], text: "note \($0)") })
             let before = try segments()
@@ -90,8 +90,8 @@ import Testing
             }
             await database.close()
         }
-        let reopened = try Database(path: path, options: Self.options(.sync))
-        let notes = try reopened.space("notes")
+        let reopened = try await Database(path: path, options: Self.options(.sync))
+        let notes = try await reopened.space("notes")
         #expect(notes.stats().count == 40)
         #expect(try await notes.get("n3")?.content == Array("note 3".utf8))
         #expect(try await notes.get("n33")?.vector == vectors[33])
@@ -104,38 +104,38 @@ import Testing
         let path = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: path) }
         let vectors = EngineVectors.make(10, dimension: 8, seed: 5)
-        let database = try Database(path: path, options: Self.options(.sync))
+        let database = try await Database(path: path, options: Self.options(.sync))
         for name in ["a", "b"] {
             let space = try await database.createSpace(name, dimension: 8, metric: .l2)
             try await space.insert(contentsOf: (0..<5).map { Memory(id: "\(name)\($0)", vector: vectors[$0], text: name) })
         }
         // Not checkpointed yet: nothing may be unloaded.
-        #expect(try database.unloadIdleSpaces() == 0)
+        #expect(try await database.unloadIdleSpaces() == 0)
         try await database.checkpoint()
-        #expect(try database.unloadIdleSpaces() == 2)
-        #expect(database.spaces().sorted() == ["a", "b"])
+        #expect(try await database.unloadIdleSpaces() == 2)
+        #expect(await database.spaces().sorted() == ["a", "b"])
         do {
-            let a = try database.space("a")          // loads "a" from its checkpoint
+            let a = try await database.space("a")          // loads "a" from its checkpoint
             #expect(a.stats().count == 5)
             #expect(try await a.get("a2")?.vector == vectors[2])
             // "a" has an open handle and "b" is unloaded already: nothing to do.
-            #expect(try database.unloadIdleSpaces() == 0)
+            #expect(try await database.unloadIdleSpaces() == 0)
         }
         // "a" again once its handle is gone (its worker may still be finishing the load).
         var unloaded = 0
         for _ in 0..<100 where unloaded == 0 {
-            unloaded = try database.unloadIdleSpaces()
+            unloaded = try await database.unloadIdleSpaces()
             if unloaded == 0 { try await Task.sleep(for: .milliseconds(10)) }
         }
         #expect(unloaded == 1)
         await database.close()
-        #expect(try Database(options: DatabaseOptions(workers: 1)).unloadIdleSpaces() == 0)
+        #expect(try await Database(options: DatabaseOptions(workers: 1)).unloadIdleSpaces() == 0)
     }
 
-    @Test func inMemoryDatabaseIsNotDurable() throws {
+    @Test func inMemoryDatabaseIsNotDurable() async throws {
         let database = try Database(options: DatabaseOptions(workers: 1))
         #expect(!database.isDurable)
-        try database.sync()
+        try await database.sync()
     }
 
     @Test func corruptLogThrowsUnlessRepaired() async throws {
@@ -147,7 +147,7 @@ import Testing
         var single = Self.options(.sync)
         single.workers = 1
         do {
-            let database = try Database(path: path, options: single)
+            let database = try await Database(path: path, options: single)
             let space = try await database.createSpace("s", dimension: 4, metric: .l2)
             for i in 0..<30 {
                 try await space.insert(Memory(id: "k\(i)", vector: [Float(i), 1, 2, 3], text: "value \(i)"))
@@ -162,7 +162,7 @@ import Testing
             try bytes.write(to: URL(fileURLWithPath: segment))
         }
         do {
-            _ = try Database(path: path, options: single)
+            _ = try await Database(path: path, options: single)
             Issue.record("a corrupt log was opened")
         } catch {
             #expect(error.code == .corrupt)
@@ -170,7 +170,7 @@ import Testing
         }
         var repair = single
         repair.repairLog = true
-        let repaired = try Database(path: path, options: repair)
+        let repaired = try await Database(path: path, options: repair)
         #expect(try await repaired.space("s").get("k0") != nil)
     }
 }

@@ -70,7 +70,7 @@ import Testing
             if try await space.search(memories[i].vector, k: 1).first?.id == "doc-\(i)" { found += 1 }
         }
         #expect(found >= 95)
-        let stats = database.stats()
+        let stats = await database.stats()
         #expect(stats.workers.reduce(0) { $0 + $1.batches } == 1)
         #expect(stats.workers.reduce(0) { $0 + $1.helps } >= 1)
     }

@@ -16,7 +16,7 @@ import Testing
             spaces.append(try await database.createSpace("space-\(s)", dimension: 8, metric: .l2))
         }
         let vectors = EngineVectors.make(producers * perProducer, dimension: 8, seed: 9)
-        let before = database.stats().totalOperations
+        let before = await database.stats().totalOperations
         let writes = try await withThrowingTaskGroup(of: Int.self) { group in
             for space in spaces {
                 for p in 0..<producers {
@@ -50,7 +50,7 @@ import Testing
             }
             return try await group.reduce(0, +)
         }
-        let stats = database.stats()
+        let stats = await database.stats()
         #expect(stats.totalOperations - before == writes)
         #expect(stats.workers.count == 2)
         for space in spaces {
@@ -130,7 +130,7 @@ import Testing
             try await group.waitForAll()
         }
         for space in spaces { #expect(space.stats().count == 100) }
-        let workers = database.stats().workers
+        let workers = await database.stats().workers
         #expect(workers.allSatisfy { $0.queueDepth == 0 })
         // Stealing depends on timing; record what happened rather than assert a schedule.
         if workers[1].operations == 0 {

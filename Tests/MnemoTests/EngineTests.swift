@@ -26,9 +26,9 @@ enum EngineVectors {
         let database = try Database(options: Self.options)
         _ = try await database.createSpace("alice", dimension: 4, metric: .l2)
         _ = try await database.createSpace("bob", dimension: 8, metric: .cosine)
-        #expect(database.spaces() == ["alice", "bob"])
-        #expect(database.stats().spaceCount == 2)
-        let bob = try database.space("bob")
+        #expect(await database.spaces() == ["alice", "bob"])
+        #expect(await database.stats().spaceCount == 2)
+        let bob = try await database.space("bob")
         #expect(bob.dimension == 8 && bob.metric == .cosine)
         #expect(bob.stats().homeWorker == (try database.homeWorker(of: "bob")))
 
@@ -38,8 +38,8 @@ enum EngineVectors {
         } catch {
             #expect(error.code == .duplicateID)
         }
-        #expect(throws: MnemoError.self) { _ = try database.space("carol") }
-        do { _ = try database.space("carol") } catch { #expect(error.code == .unknownSpace) }
+        await #expect(throws: MnemoError.self) { _ = try await database.space("carol") }
+        do { _ = try await database.space("carol") } catch { #expect(error.code == .unknownSpace) }
         do { _ = try await database.createSpace("", dimension: 4) } catch { #expect(error.code == .invalidArgument) }
         do {
             _ = try await database.createSpace(String(repeating: "x", count: 129), dimension: 4)
@@ -51,14 +51,14 @@ enum EngineVectors {
         } catch { #expect(error.code == .wrongDimension) }
 
         try await database.dropSpace("alice")
-        #expect(database.spaces() == ["bob"])
+        #expect(await database.spaces() == ["bob"])
         do {
             try await database.dropSpace("alice")
             Issue.record("dropping twice succeeded")
         } catch { #expect(error.code == .unknownSpace) }
         // The name is free again.
         _ = try await database.createSpace("alice", dimension: 2, metric: .l2)
-        #expect(database.spaces() == ["alice", "bob"])
+        #expect(await database.spaces() == ["alice", "bob"])
     }
 
     @Test func insertGetSearchRoundTrip() async throws {

@@ -91,6 +91,6 @@ import Testing
         foreign[0] = UInt8(ascii: "X")
         await expectFailure(foreign, [.unsupportedVersion])
         await expectFailure(stream, name: "source", [.duplicateID])
-        #expect(database.spaces() == ["source"])
+        #expect(await database.spaces() == ["source"])
     }
 }

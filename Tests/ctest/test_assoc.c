@@ -13,7 +13,7 @@
  */
 #include <xxhash.h>
 
-#include "mnemo/mn_assoc.h"
+#include "assoc/mn_assoc.h"
 #include "mnemo/mn_hnsw.h"
 #include "mn_test.h"
 

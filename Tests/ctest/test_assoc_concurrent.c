@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "mnemo/mn_assoc.h"
+#include "assoc/mn_assoc.h"
 #include "mnemo/mn_hnsw.h"
 #include "mn_test.h"
 

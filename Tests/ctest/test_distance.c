@@ -29,6 +29,7 @@
 
 #include "mnemo/mn_distance.h"
 #include "mnemo/mn_limits.h"
+#include "simd/mn_distance_kernels.h"
 
 #define MN_TEST_REL_TOL 1e-5
 #define MN_TEST_FLOOR 1e-6

@@ -10,11 +10,13 @@
 
 #include "mnemo/mn_engine_durable.h"
 #include "test_engine_support.h"
+/* The log's own API (private to the core) for tests that read, damage or count log segments. */
+#include "wal/mn_wal.h"
 
 #define TD_DIM 8u
 
 /* Opens `path` with unpinned workers; returns NULL and the status in *status_out on failure. */
-static inline mn_engine *td_open(const char *path, uint32_t workers, mn_wal_durability mode,
+static inline mn_engine *td_open(const char *path, uint32_t workers, mn_durability mode,
                                  uint32_t repair, uint64_t segment_bytes,
                                  uint64_t checkpoint_log_bytes, mn_status *status_out,
                                  mn_durable_report *report) {

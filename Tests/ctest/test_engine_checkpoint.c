@@ -28,7 +28,7 @@
 
 #define DIM TD_DIM
 
-static mn_engine *open_engine(const char *path, uint32_t workers, mn_wal_durability mode,
+static mn_engine *open_engine(const char *path, uint32_t workers, mn_durability mode,
                               uint64_t checkpoint_log_bytes, mn_status *status_out,
                               mn_durable_report *report) {
     /* 4 KiB segments: rotate very often, many segments to delete. */
@@ -101,7 +101,7 @@ static void search_ids(mn_space *space, uint64_t seed, hits *out) {
     mn_space_search(space, q, DIM, 5, 64, visit_hit, out, &found);
 }
 
-static void test_round_trip(const char *root, uint32_t workers, mn_wal_durability mode) {
+static void test_round_trip(const char *root, uint32_t workers, mn_durability mode) {
     char path[512];
     snprintf(path, sizeof(path), "%s/rt-%u-%d", root, workers, (int)mode);
     mn_status status;
@@ -235,7 +235,7 @@ static void test_drop_after_checkpoint(const char *root) {
     char path[512];
     snprintf(path, sizeof(path), "%s/drop", root);
     mn_status status;
-    mn_engine *engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+    mn_engine *engine = open_engine(path, 1, MN_DURABLE_SYNC, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     mn_space *s = te_space(engine, "gone", DIM, MN_METRIC_L2);
@@ -249,7 +249,7 @@ static void test_drop_after_checkpoint(const char *root) {
     mn_space_release(s);
     CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
-    engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+    engine = open_engine(path, 1, MN_DURABLE_SYNC, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     s = td_open_space(engine, "gone");
@@ -280,7 +280,7 @@ static void test_import_survives(const char *root) {
     char path[512];
     snprintf(path, sizeof(path), "%s/import", root);
     mn_status status;
-    mn_engine *engine = open_engine(path, 2, MN_WAL_SYNC, 0, &status, NULL);
+    mn_engine *engine = open_engine(path, 2, MN_DURABLE_SYNC, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     mn_space *copy = NULL;
@@ -291,7 +291,7 @@ static void test_import_survives(const char *root) {
         mn_space_release(copy);
     }
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK); /* no checkpoint call */
-    engine = open_engine(path, 2, MN_WAL_SYNC, 0, &status, NULL);
+    engine = open_engine(path, 2, MN_DURABLE_SYNC, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     copy = td_open_space(engine, "copy");
@@ -317,7 +317,7 @@ static void test_background(const char *root) {
     char path[512];
     snprintf(path, sizeof(path), "%s/background", root);
     mn_status status;
-    mn_engine *engine = open_engine(path, 1, MN_WAL_NONE, 16u * 1024u, &status, NULL);
+    mn_engine *engine = open_engine(path, 1, MN_DURABLE_NONE, 16u * 1024u, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     mn_space *s = te_space(engine, "bg", DIM, MN_METRIC_L2);
@@ -336,7 +336,7 @@ static void test_background(const char *root) {
     CHECK(seen);
     mn_space_release(s);
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
-    engine = open_engine(path, 1, MN_WAL_NONE, 0, &status, NULL);
+    engine = open_engine(path, 1, MN_DURABLE_NONE, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     s = td_open_space(engine, "bg");
@@ -370,7 +370,7 @@ static void test_lazy_spaces(const char *root) {
     snprintf(path, sizeof(path), "%s/lazy", root);
     snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
     mn_status status;
-    mn_engine *engine = open_engine(path, 2, MN_WAL_NONE, 0, &status, NULL);
+    mn_engine *engine = open_engine(path, 2, MN_DURABLE_NONE, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     for (uint32_t s = 0; s < 50; s++) {
@@ -386,7 +386,7 @@ static void test_lazy_spaces(const char *root) {
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
 
     mn_durable_report report;
-    engine = open_engine(path, 2, MN_WAL_NONE, 0, &status, &report);
+    engine = open_engine(path, 2, MN_DURABLE_NONE, 0, &status, &report);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     CHECK(report.checkpoints == 50);
@@ -445,7 +445,7 @@ static void test_lazy_spaces(const char *root) {
     if (three) mn_space_release(three);
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
 
-    engine = open_engine(path, 2, MN_WAL_NONE, 0, &status, &report);
+    engine = open_engine(path, 2, MN_DURABLE_NONE, 0, &status, &report);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     CHECK(report.spaces == 49);
@@ -466,7 +466,7 @@ static void test_corrupt_checkpoint(const char *root) {
     char path[512];
     snprintf(path, sizeof(path), "%s/corrupt", root);
     mn_status status;
-    mn_engine *engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+    mn_engine *engine = open_engine(path, 1, MN_DURABLE_SYNC, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     mn_space *s = te_space(engine, "victim", DIM, MN_METRIC_L2);
@@ -501,7 +501,7 @@ static void test_corrupt_checkpoint(const char *root) {
     close(fd);
 
     mn_durable_report report;
-    engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, &report);
+    engine = open_engine(path, 1, MN_DURABLE_SYNC, 0, &status, &report);
     CHECK_STATUS(status, MN_ERR_CORRUPT);
     CHECK(engine == NULL);
     CHECK(strcmp(report.damaged_file, file) == 0);
@@ -518,7 +518,7 @@ static void test_corrupt_checkpoint(const char *root) {
     name_byte ^= 1;
     CHECK(pwrite(fd, &name_byte, 1, 128) == 1);
     close(fd);
-    engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, &report);
+    engine = open_engine(path, 1, MN_DURABLE_SYNC, 0, &status, &report);
     CHECK_STATUS(status, MN_ERR_CORRUPT);
     CHECK(strcmp(report.damaged_file, file) == 0);
     if (engine) mn_engine_destroy(engine);
@@ -758,8 +758,8 @@ static void test_pack_compaction(const char *root) {
 int main(void) {
     char root[] = "/tmp/mnemo-ckpt-XXXXXX";
     if (!mkdtemp(root)) return 2;
-    test_round_trip(root, 1, MN_WAL_SYNC);
-    test_round_trip(root, 2, MN_WAL_NONE);
+    test_round_trip(root, 1, MN_DURABLE_SYNC);
+    test_round_trip(root, 2, MN_DURABLE_NONE);
     test_drop_after_checkpoint(root);
     test_import_survives(root);
     test_background(root);

@@ -31,7 +31,7 @@ static mn_engine *open_engine(const char *path, uint64_t checkpoint_log_bytes) {
     options.pin_workers = 0;
     mn_durable_options durable;
     mn_durable_options_default(path, &durable);
-    durable.durability = MN_WAL_NONE;
+    durable.durability = MN_DURABLE_NONE;
     durable.segment_bytes = 8192u;
     durable.checkpoint_log_bytes = checkpoint_log_bytes;
     mn_engine *engine = NULL;

@@ -2,7 +2,7 @@
  * test_engine_crash.c: kill -9 crash test of the durable engine.
  *
  * The parent re-executes this program in child mode (/proc/self/exe --child ...). The child
- * opens the data directory in MN_WAL_SYNC mode with two workers (so records of one space can
+ * opens the data directory in MN_DURABLE_SYNC mode with two workers (so records of one space can
  * land in both logs through stealing) and writes, without waiting, a stream of single inserts
  * and batch inserts (2 to 16 memories) into three spaces. It reports on a pipe, one line each:
  *   P <space> <prefix> <count> <seed>   before submitting a batch

@@ -19,7 +19,7 @@
 
 #define DIM TD_DIM
 
-static mn_engine *open_engine(const char *path, uint32_t workers, mn_wal_durability mode,
+static mn_engine *open_engine(const char *path, uint32_t workers, mn_durability mode,
                               uint32_t repair, mn_status *status_out, mn_durable_report *report) {
     /* 64 KiB segments: rotate often. */
     return td_open(path, workers, mode, repair, 64u * 1024u, MN_DURABLE_CHECKPOINT_LOG_BYTES,
@@ -64,7 +64,7 @@ static mn_status insert_batch(mn_space *space, const char *prefix, uint32_t n, u
     return s;
 }
 
-static void test_round_trip(const char *root, mn_wal_durability mode, uint32_t workers) {
+static void test_round_trip(const char *root, mn_durability mode, uint32_t workers) {
     char path[512];
     snprintf(path, sizeof(path), "%s/rt-%d-%u", root, (int)mode, workers);
     mn_status status;
@@ -163,7 +163,7 @@ static void test_torn_and_corrupt(const char *root) {
     char path[512];
     snprintf(path, sizeof(path), "%s/damage", root);
     mn_status status;
-    mn_engine *engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
+    mn_engine *engine = open_engine(path, 1, MN_DURABLE_SYNC, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     mn_space *s = te_space(engine, "s", DIM, MN_METRIC_L2);
@@ -184,7 +184,7 @@ static void test_torn_and_corrupt(const char *root) {
     CHECK(write(fd, garbage, sizeof(garbage)) == (ssize_t)sizeof(garbage));
     close(fd);
     mn_durable_report report;
-    engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, &report);
+    engine = open_engine(path, 1, MN_DURABLE_SYNC, 0, &status, &report);
     CHECK_STATUS(status, MN_OK);
     CHECK(report.torn_bytes == sizeof(garbage));
     if (engine) {
@@ -208,7 +208,7 @@ static void test_torn_and_corrupt(const char *root) {
     byte ^= 0x5a;
     CHECK(pwrite(fd, &byte, 1, where) == 1);
     close(fd);
-    engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, &report);
+    engine = open_engine(path, 1, MN_DURABLE_SYNC, 0, &status, &report);
     CHECK_STATUS(status, MN_ERR_CORRUPT);
     CHECK(engine == NULL);
     CHECK(strstr(report.damaged_file, "00000000000000000001.wal") != NULL);
@@ -217,7 +217,7 @@ static void test_torn_and_corrupt(const char *root) {
            (unsigned long long)report.damaged_offset);
 
     /* Repair: cut there, say what was dropped, and keep everything before it. */
-    engine = open_engine(path, 1, MN_WAL_SYNC, 1, &status, &report);
+    engine = open_engine(path, 1, MN_DURABLE_SYNC, 1, &status, &report);
     CHECK_STATUS(status, MN_OK);
     CHECK(report.repaired == 1);
     CHECK(report.dropped_bytes > 0);
@@ -241,7 +241,7 @@ static void test_invalid(const char *root) {
     d.durability = 7;
     CHECK_STATUS(mn_engine_open(NULL, &d, &engine, NULL), MN_ERR_INVALID);
     mn_durable_options_default(root, &d);
-    d.durability = MN_WAL_BATCHED;
+    d.durability = MN_DURABLE_BATCHED;
     d.sync_interval_ms = 0;
     CHECK_STATUS(mn_engine_open(NULL, &d, &engine, NULL), MN_ERR_INVALID);
     CHECK_STATUS(mn_engine_open(NULL, NULL, &engine, NULL), MN_ERR_INVALID);
@@ -258,10 +258,10 @@ int main(void) {
     char root[] = "/tmp/mnemo-durable-XXXXXX";
     if (!mkdtemp(root)) return 2;
     test_invalid(root);
-    test_round_trip(root, MN_WAL_SYNC, 1);
-    test_round_trip(root, MN_WAL_SYNC, 2);
-    test_round_trip(root, MN_WAL_BATCHED, 2);
-    test_round_trip(root, MN_WAL_NONE, 1);
+    test_round_trip(root, MN_DURABLE_SYNC, 1);
+    test_round_trip(root, MN_DURABLE_SYNC, 2);
+    test_round_trip(root, MN_DURABLE_BATCHED, 2);
+    test_round_trip(root, MN_DURABLE_NONE, 1);
     test_torn_and_corrupt(root);
     char command[600];
     snprintf(command, sizeof(command), "rm -rf '%s'", root);

@@ -33,7 +33,7 @@
 #include <xxhash.h>
 
 #include "engine/mn_engine_internal.h"
-#include "mnemo/mn_assoc.h"
+#include "assoc/mn_assoc.h"
 #include "mnemo/mn_engine_durable.h"
 #include "mnemo/mn_hnsw.h"
 #include "test_durable_support.h"

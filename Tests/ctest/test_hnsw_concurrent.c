@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "hnsw/mn_hnsw_batch.h"
 #include "mnemo/mn_hnsw.h"
 #include "mn_test.h"
 

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mnemo/mn_wal.h"
+#include "wal/mn_wal.h"
 #include "mn_test.h"
 #include "mn_test_dir.h"
 #include "mnemo/mn_status.h"

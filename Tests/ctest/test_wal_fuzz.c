@@ -18,7 +18,7 @@
 
 #include "mn_test.h"
 #include "mn_test_dir.h"
-#include "mnemo/mn_wal.h"
+#include "wal/mn_wal.h"
 #include "wal/mn_wal_internal.h"
 
 #define ROUNDS 3000

@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "bench_support.h"
-#include "mnemo/mn_assoc.h"
+#include "assoc/mn_assoc.h"
 #include "mnemo/mn_hnsw.h"
 
 static void usage(void) {

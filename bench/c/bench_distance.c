@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "mnemo/mn_distance.h"
+#include "simd/mn_distance_kernels.h"
 
 #define MN_BENCH_WORKING_SET_BYTES (256u * 1024u)
 #define MN_BENCH_PAIRS_MAX 64u

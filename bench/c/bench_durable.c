@@ -2,23 +2,23 @@
  * bench_durable.c: what durability costs, and how long a database of many spaces takes to open.
  *
  *   inserts  memories per second into one space, each call awaited before the next, for
- *            batch sizes 1, 100 and 500, in MN_WAL_SYNC, MN_WAL_BATCHED (10 ms), MN_WAL_NONE
+ *            batch sizes 1, 100 and 500, in MN_DURABLE_SYNC, MN_DURABLE_BATCHED (10 ms), MN_DURABLE_NONE
  *            and in memory. In sync mode every awaited call costs one write and one
  *            fdatasync, so a batch amortises the fsync over its memories.
  *   group    the same single inserts from 16 submitters at once (nothing awaited in between):
  *            the worker drains many records per group commit, one fdatasync for all.
- *   spaces   creates N small spaces (one memory each, MN_WAL_NONE; automatic checkpoints off,
+ *   spaces   creates N small spaces (one memory each, MN_DURABLE_NONE; automatic checkpoints off,
  *            at open too, so the explicit one below is the one measured), closes, reopens, and
  *            reports the open time and the resident memory per space after the reopen; then
  *            checkpoints every space (one pack; with --checkpoint-sync the reopen is in
- *            MN_WAL_SYNC so the pack is fdatasynced), reopens again (lazy: every space a
+ *            MN_DURABLE_SYNC so the pack is fdatasynced), reopens again (lazy: every space a
  *            stub) and reports the same, plus the first open of one idle space.
- *   checkpoint  one space of N memories (batches of 500, 64-byte contents, MN_WAL_NONE):
+ *   checkpoint  one space of N memories (batches of 500, 64-byte contents, MN_DURABLE_NONE):
  *            reopen by full log replay, then mn_engine_checkpoint (time, log bytes before
  *            and after, checkpoint file bytes), then reopen from the checkpoint.
  *   replay   recovery speed: a child process writes about --replay-mb MiB of log into one
  *            space (batches of 100 memories of dimension --replay-dim with 256-byte contents,
- *            MN_WAL_NONE, automatic checkpoints off) and kills itself with SIGKILL (no close,
+ *            MN_DURABLE_NONE, automatic checkpoints off) and kills itself with SIGKILL (no close,
  *            as a crash); the parent times the reopen that replays it (checkpoints off) and
  *            prints log MiB, seconds and MiB/s; then times the same reopen with the default
  *            trigger, which checkpoints at open when the log is over it. The figure behind
@@ -120,9 +120,9 @@ static mn_engine *open_engine(const char *path, int mode, uint32_t workers, uint
 
 static const char *mode_name(int mode) {
     switch (mode) {
-    case MN_WAL_SYNC: return "sync";
-    case MN_WAL_BATCHED: return "batched";
-    case MN_WAL_NONE: return "none";
+    case MN_DURABLE_SYNC: return "sync";
+    case MN_DURABLE_BATCHED: return "batched";
+    case MN_DURABLE_NONE: return "none";
     default: return "memory";
     }
 }
@@ -187,7 +187,7 @@ static void run_reopen(const char *root, uint32_t spaces) {
     snprintf(path, sizeof(path), "%.1000s/spaces-%u", root, spaces);
     uint64_t before = rss_bytes();
     double start = now_seconds();
-    mn_engine *engine = open_engine(path, MN_WAL_NONE, 2, 16);
+    mn_engine *engine = open_engine(path, MN_DURABLE_NONE, 2, 16);
     double open_seconds = now_seconds() - start;
     uint64_t after = rss_bytes();
     uint64_t count = 0;
@@ -220,7 +220,7 @@ static mn_engine *open_for_checkpoint(const char *path, double *seconds) {
     options.workers = 1;
     mn_durable_options durable;
     mn_durable_options_default(path, &durable);
-    durable.durability = MN_WAL_NONE;
+    durable.durability = MN_DURABLE_NONE;
     durable.checkpoint_log_bytes = 0; /* only the explicit checkpoint below */
     mn_engine *engine = NULL;
     double start = now_seconds();
@@ -306,7 +306,7 @@ static void run_checkpoint(const char *root, uint32_t memories) {
 static double run_group(const char *root, uint32_t count) {
     char path[1200];
     snprintf(path, sizeof(path), "%.1000s/group", root);
-    mn_engine *engine = open_engine(path, MN_WAL_SYNC, 1, 0);
+    mn_engine *engine = open_engine(path, MN_DURABLE_SYNC, 1, 0);
     mn_hnsw_params params;
     mn_hnsw_params_default(DIM, MN_METRIC_L2, &params);
     params.ef_construction = 100;
@@ -335,7 +335,7 @@ static double run_group(const char *root, uint32_t count) {
 static void run_spaces(const char *root, uint32_t spaces, int checkpoint_mode) {
     char path[1200];
     snprintf(path, sizeof(path), "%.1000s/spaces-%u", root, spaces);
-    mn_engine *engine = open_engine_trigger(path, MN_WAL_NONE, 2, 16, 0);
+    mn_engine *engine = open_engine_trigger(path, MN_DURABLE_NONE, 2, 16, 0);
     mn_hnsw_params params;
     mn_hnsw_params_default(8, MN_METRIC_L2, &params);
     waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, MN_OK};
@@ -379,7 +379,7 @@ static void run_spaces(const char *root, uint32_t spaces, int checkpoint_mode) {
     }
     before = rss_bytes();
     start = now_seconds();
-    engine = open_engine_trigger(path, MN_WAL_NONE, 2, 16, 0);
+    engine = open_engine_trigger(path, MN_DURABLE_NONE, 2, 16, 0);
     open_seconds = now_seconds() - start;
     after = rss_bytes();
     mn_engine_space_count(engine, &count);
@@ -406,7 +406,7 @@ static void replay_child(const char *path, uint32_t mib, uint32_t dim) {
     options.workers = 2;
     mn_durable_options durable;
     mn_durable_options_default(path, &durable);
-    durable.durability = MN_WAL_NONE;
+    durable.durability = MN_DURABLE_NONE;
     durable.checkpoint_log_bytes = 0;
     mn_engine *engine = NULL;
     if (mn_engine_open(&options, &durable, &engine, NULL) != MN_OK) _exit(1);
@@ -461,7 +461,7 @@ static void run_replay(const char *root, uint32_t mib, uint32_t dim) {
         options.workers = 2;
         mn_durable_options durable;
         mn_durable_options_default(path, &durable);
-        durable.durability = MN_WAL_NONE;
+        durable.durability = MN_DURABLE_NONE;
         if (!trigger) durable.checkpoint_log_bytes = 0;
         mn_durable_report report;
         mn_engine *engine = NULL;
@@ -499,7 +499,7 @@ static void run_replay(const char *root, uint32_t mib, uint32_t dim) {
 
 int main(int argc, char **argv) {
     int smoke = 0;
-    int checkpoint_mode = MN_WAL_NONE; /* of the spaces run's checkpoint (--checkpoint-sync) */
+    int checkpoint_mode = MN_DURABLE_NONE; /* of the spaces run's checkpoint (--checkpoint-sync) */
     const char *dir = NULL;
     const char *only = NULL;
     uint32_t spaces = 100000, count = 2000, checkpoint_memories = 50000;
@@ -520,7 +520,7 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[i], "--replay-dim") == 0 && i + 1 < argc) {
             replay_dim = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--checkpoint-sync") == 0) {
-            checkpoint_mode = MN_WAL_SYNC;
+            checkpoint_mode = MN_DURABLE_SYNC;
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
         } else {
@@ -549,12 +549,12 @@ int main(int argc, char **argv) {
     /* First: it forks, and the child must not inherit engine or RCU threads' state. */
     if (!only || strcmp(only, "replay") == 0) run_replay(root, replay_mib, replay_dim);
     if (!only || strcmp(only, "inserts") == 0) {
-        int modes[] = {MN_WAL_SYNC, MN_WAL_BATCHED, MN_WAL_NONE, MODE_MEMORY};
+        int modes[] = {MN_DURABLE_SYNC, MN_DURABLE_BATCHED, MN_DURABLE_NONE, MODE_MEMORY};
         uint32_t sizes[] = {1, 100, 500};
         for (int m = 0; m < 4; m++) {
             double single = 0;
             for (int b = 0; b < 3; b++) {
-                uint32_t n = sizes[b] == 1 && modes[m] == MN_WAL_SYNC && count > 1000 ? 1000 : count;
+                uint32_t n = sizes[b] == 1 && modes[m] == MN_DURABLE_SYNC && count > 1000 ? 1000 : count;
                 double rate = run_inserts(root, modes[m], sizes[b], n);
                 if (b == 0) single = rate;
                 printf("inserts %-7s batch %3u  %9.0f memories/s  %7.1f us/memory  %5.2fx\n",

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mnemo/mn_assoc.h"
+#include "assoc/mn_assoc.h"
 #include "util/mn_rcu.h"
 
 /** Slot arrays start at this many slots and are rebuilt past this fill. */

@@ -66,7 +66,7 @@
 #include "engine/mn_engine_vfs.h"
 #include "engine/mn_engine_replay.h"
 #include "mnemo/mn_engine_durable.h"
-#include "mnemo/mn_wal.h"
+#include "wal/mn_wal.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the durable record payloads are written in host order, which must be little-endian"

@@ -29,8 +29,17 @@
 
 #include "engine/mn_engine_internal.h"
 #include "mnemo/mn_engine_durable.h"
-#include "mnemo/mn_wal.h"
 #include "util/mn_vfs.h"
+#include "wal/mn_wal.h"
+
+/* The public durability modes (mnemo/mn_engine_durable.h) are the log's own, value for value:
+ * the engine hands its mode to each log unchanged and compares it with either set. */
+_Static_assert(MN_DURABLE_SYNC == MN_WAL_SYNC, "durability modes are the log's");
+_Static_assert(MN_DURABLE_BATCHED == MN_WAL_BATCHED, "durability modes are the log's");
+_Static_assert(MN_DURABLE_NONE == MN_WAL_NONE, "durability modes are the log's");
+_Static_assert(sizeof(((mn_durable_report *)0)->damaged_file) ==
+                   sizeof(((mn_wal_recovery *)0)->damaged_file),
+               "a damaged log file's path is copied whole into the durable report");
 
 /* A checkpoint freezes this many changed spaces at once (one export marker each, queued
  * together) before reading them one by one: a worker then freezes a run of small spaces back

@@ -27,8 +27,9 @@
 #include <urcu/urcu-memb.h>
 #include <urcu/rculfhash.h>
 
+#include "assoc/mn_assoc.h"
+#include "hnsw/mn_hnsw_batch.h"
 #include "mnemo/mn_engine.h"
-#include "mnemo/mn_assoc.h"
 #include "mnemo/mn_hnsw.h"
 #include "mnemo/mn_limits.h"
 #include "util/mn_assert.h"

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "engine/mn_engine_durable_internal.h"
-#include "mnemo/mn_wal.h"
+#include "wal/mn_wal.h"
 
 /** Where one record lies, and what it is (48 bytes). */
 typedef struct mn_log_entry {

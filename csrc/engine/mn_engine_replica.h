@@ -19,7 +19,7 @@
 
 #include "mnemo/mn_engine.h"
 #include "mnemo/mn_status.h"
-#include "mnemo/mn_wal.h"
+#include "wal/mn_wal.h"
 
 /** Why mn_replica_apply refused a batch (MN_ERR_INVALID); MN_REPLICA_ACCEPTED otherwise. */
 typedef int32_t mn_replica_refusal;

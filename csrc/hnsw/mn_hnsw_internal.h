@@ -37,8 +37,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hnsw/mn_hnsw_batch.h"
 #include "mnemo/mn_hnsw.h"
 #include "mnemo/mn_limits.h"
+#include "simd/mn_distance_kernels.h"
 #include "util/mn_rcu.h"
 
 #define MN_HNSW_SLOT_NONE UINT32_MAX

@@ -16,7 +16,7 @@
 #include <immintrin.h>
 #include <math.h>
 
-#include "mnemo/mn_distance.h"
+#include "simd/mn_distance_kernels.h"
 
 #define MN_AVX2_WIDTH 8
 

@@ -15,7 +15,7 @@
 #include <immintrin.h>
 #include <math.h>
 
-#include "mnemo/mn_distance.h"
+#include "simd/mn_distance_kernels.h"
 
 #define MN_AVX512_WIDTH 16
 

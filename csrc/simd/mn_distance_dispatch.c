@@ -12,6 +12,7 @@
 
 #include "mnemo/mn_distance.h"
 #include "mnemo/mn_limits.h"
+#include "simd/mn_distance_kernels.h"
 #include "util/mn_assert.h"
 
 #define MN_METRICS 3

@@ -9,7 +9,7 @@
  */
 #include <math.h>
 
-#include "mnemo/mn_distance.h"
+#include "simd/mn_distance_kernels.h"
 
 float mn_distance_l2_f32_scalar(const float *a, const float *b, size_t dimension) {
     double sum = 0.0;

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "mnemo/mn_hnsw.h"
 #include "mnemo/mn_status.h"
+#include "mnemo/mn_stream.h"
 
 static inline void mn_put_u32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));

@@ -39,8 +39,8 @@
 #include <stdint.h>
 
 #include "util/mn_bytes.h"
-#include "mnemo/mn_wal.h"
 #include "util/mn_vfs.h"
+#include "wal/mn_wal.h"
 
 #define MN_WAL_FORMAT_VERSION 1u
 

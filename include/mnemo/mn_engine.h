@@ -52,8 +52,11 @@
  * Every shared field sits on its own cache line (checked by _Static_assert in csrc/engine/).
  *
  * Threads: any thread may call any function except mn_engine_destroy (no other call may run
- * concurrently with or after it). Callbacks run on worker threads and must not block for long;
- * they may submit new operations with flags = 0 (MN_SUBMIT_WAIT from a callback can deadlock).
+ * concurrently with or after it). Every function's comment ends with "Blocking:": whether it can
+ * wait (for the disk, a lock held across I/O, or the workers) and on what. A caller with an event
+ * loop or a cooperative thread pool (the Swift module) runs the ones that can on a thread of its
+ * own. Callbacks run on worker threads and must not block for long; they may submit new
+ * operations with flags = 0 (MN_SUBMIT_WAIT from a callback can deadlock).
  */
 #ifndef MN_ENGINE_H
 #define MN_ENGINE_H
@@ -61,11 +64,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mn_assoc.h"
 #include "mn_distance.h"
 #include "mn_hnsw.h"
 #include "mn_limits.h"
+#include "mn_recall.h"
 #include "mn_status.h"
+#include "mn_stream.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -172,7 +176,8 @@ typedef struct mn_batch_in {
 
 /* ---- engine ---- */
 
-/** Fills *out with the defaults (one pinned worker per CPU, stealing on, 1 MiB content). */
+/** Fills *out with the defaults (one pinned worker per CPU, stealing on, 1 MiB content).
+ *  Blocking: never. */
 mn_status mn_engine_options_default(mn_engine_options *out);
 
 /**
@@ -180,6 +185,7 @@ mn_status mn_engine_options_default(mn_engine_options *out);
  * that is not a power of two in range, a content limit over MN_ENGINE_CONTENT_BYTES_MAX),
  * MN_ERR_TOO_LARGE (workers over MN_ENGINE_WORKERS_MAX), MN_ERR_NO_MEMORY, MN_ERR_IO (a thread
  * could not be started). `options` may be NULL for the defaults.
+ * Blocking: while it starts the worker threads; no I/O.
  */
 mn_status mn_engine_create(const mn_engine_options *options, mn_engine **out);
 
@@ -187,22 +193,27 @@ mn_status mn_engine_create(const mn_engine_options *options, mn_engine **out);
  * Stops accepting submissions (they return MN_ERR_CLOSED), applies and completes every queued
  * record, and stops the workers. Idempotent; blocks until the workers have stopped. Must not be
  * called from a completion callback.
+ * Blocking: until every queued record is applied and the workers have stopped.
  */
 mn_status mn_engine_close(mn_engine *engine);
 
 /**
  * Closes the engine if needed and frees it with every space. Every space handle must have been
  * released (an outstanding handle is a bug and asserts). NULL is accepted.
+ * Blocking: as mn_engine_close when the engine is still open.
  */
 mn_status mn_engine_destroy(mn_engine *engine);
 
-/** Writes the number of workers to *out. */
+/** Writes the number of workers to *out.
+ *  Blocking: never. */
 mn_status mn_engine_worker_count(const mn_engine *engine, uint32_t *out);
 
-/** Copies worker `worker`'s counters to *out. MN_ERR_INVALID for an index out of range. */
+/** Copies worker `worker`'s counters to *out. MN_ERR_INVALID for an index out of range.
+ *  Blocking: never. */
 mn_status mn_engine_worker_stats(const mn_engine *engine, uint32_t worker, mn_worker_stats *out);
 
-/** Writes the home worker of a space name (whether or not the space exists) to *out. */
+/** Writes the home worker of a space name (whether or not the space exists) to *out.
+ *  Blocking: never. */
 mn_status mn_engine_space_home(const mn_engine *engine, const char *name, uint32_t name_bytes,
                                uint32_t *out);
 
@@ -214,11 +225,15 @@ mn_status mn_engine_space_home(const mn_engine *engine, const char *name, uint32
  * *out when out is not NULL (release it with mn_space_release). Errors: MN_ERR_INVALID (empty
  * name, invalid UTF-8), MN_ERR_TOO_LARGE (name over MN_ENGINE_NAME_BYTES_MAX),
  * MN_ERR_DUPLICATE (the name exists), MN_ERR_CLOSED, and mn_hnsw_create's errors.
+ * Blocking: in a durable engine, until the creation is logged and synced (and on the table lock,
+ * which a durable drop holds while it logs); in memory, only on that lock.
  */
 mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t name_bytes,
                                  const mn_hnsw_params *params, mn_space **out);
 
-/** Writes a new handle on the space `name` to *out. Errors: MN_ERR_UNKNOWN_SPACE, MN_ERR_CLOSED. */
+/** Writes a new handle on the space `name` to *out. Errors: MN_ERR_UNKNOWN_SPACE, MN_ERR_CLOSED.
+ *  Blocking: in a durable engine, while a lazy space loads from its checkpoint file (or another
+ *  thread loads it); otherwise only on the table lock. */
 mn_status mn_engine_space_open(mn_engine *engine, const char *name, uint32_t name_bytes,
                                mn_space **out);
 
@@ -227,22 +242,30 @@ mn_status mn_engine_space_open(mn_engine *engine, const char *name, uint32_t nam
  * submissions through existing handles return MN_ERR_UNKNOWN_SPACE, records already queued are
  * still applied and completed, and its memory is freed when the last handle is released and
  * its worker is done with it. Errors: MN_ERR_UNKNOWN_SPACE.
+ * Blocking: in a durable engine, until the drop is logged and synced (a lazy space is loaded
+ * first); in memory, only on the table lock.
  */
 mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t name_bytes);
 
-/** Calls `visit` once per space name (in no particular order), under the table lock. */
+/** Calls `visit` once per space name (in no particular order), under the table lock.
+ *  Blocking: on the table lock, which a durable engine holds while it logs a drop or publishes
+ *  a loaded space (and, durable, on the lock a lazy load holds while it reads). */
 mn_status mn_engine_space_list(mn_engine *engine, mn_name_visit_fn visit, void *context);
 
-/** Writes the number of spaces to *out. */
+/** Writes the number of spaces to *out.
+ *  Blocking: as mn_engine_space_list. */
 mn_status mn_engine_space_count(mn_engine *engine, uint64_t *out);
 
-/** Releases a handle from mn_engine_space_create or _open. NULL is accepted. */
+/** Releases a handle from mn_engine_space_create or _open. NULL is accepted.
+ *  Blocking: never. */
 mn_status mn_space_release(mn_space *space);
 
-/** Copies the index parameters of the space to *out. */
+/** Copies the index parameters of the space to *out.
+ *  Blocking: never. */
 mn_status mn_space_params(const mn_space *space, mn_hnsw_params *out);
 
-/** Writes a snapshot of the space's statistics to *out. */
+/** Writes a snapshot of the space's statistics to *out.
+ *  Blocking: never. */
 mn_status mn_space_stats_get(const mn_space *space, mn_space_stats *out);
 
 /* ---- writes (asynchronous; see the submission contract above) ---- */
@@ -254,6 +277,8 @@ mn_status mn_space_stats_get(const mn_space *space, mn_space_stats *out);
  * MN_ERR_UNKNOWN_SPACE (dropped), MN_ERR_CLOSED, MN_ERR_NO_MEMORY. Completion statuses:
  * MN_OK, MN_ERR_DUPLICATE (the id exists; nothing changed), MN_ERR_NO_MEMORY, MN_ERR_TOO_LARGE
  * (the space's labels or log sequences are used up; see MN_ENGINE_LABEL_MAX).
+ * Blocking: never, unless flags has MN_SUBMIT_WAIT and the mailbox is full (it then waits for
+ * room); the work happens on a worker.
  */
 mn_status mn_space_insert(mn_space *space, const char *id, uint32_t id_bytes,
                           const float *vector, uint32_t dimension, const uint8_t *content,
@@ -263,13 +288,15 @@ mn_status mn_space_insert(mn_space *space, const char *id, uint32_t id_bytes,
 /**
  * Inserts a memory, or replaces the vector and content of the memory with that id (keeping its
  * creation time). Errors as mn_space_insert, without MN_ERR_DUPLICATE; detail is 1 if replaced.
+ * Blocking: as mn_space_insert.
  */
 mn_status mn_space_upsert(mn_space *space, const char *id, uint32_t id_bytes,
                           const float *vector, uint32_t dimension, const uint8_t *content,
                           uint64_t content_bytes, uint32_t flags, mn_completion_fn done,
                           void *context);
 
-/** Deletes a memory. Completes with MN_OK and detail 1 if it existed, MN_ERR_NOT_FOUND if not. */
+/** Deletes a memory. Completes with MN_OK and detail 1 if it existed, MN_ERR_NOT_FOUND if not.
+ *  Blocking: as mn_space_insert. */
 mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, uint32_t flags,
                           mn_completion_fn done, void *context);
 
@@ -280,11 +307,13 @@ mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, ui
  * is queued. An id already in the space is found when the batch is applied: it completes with
  * MN_ERR_DUPLICATE and detail = the offender's position, and the space is unchanged. A batch of
  * at least parallel_batch_min memories is linked by the running worker together with idle ones.
+ * Blocking: as mn_space_insert.
  */
 mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint32_t flags,
                                 mn_completion_fn done, void *context, size_t *failed_index);
 
-/** Queues a no-op that completes (MN_OK) once every record queued before it is applied. */
+/** Queues a no-op that completes (MN_OK) once every record queued before it is applied.
+ *  Blocking: as mn_space_insert. */
 mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn done,
                            void *context);
 
@@ -294,6 +323,7 @@ mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn don
  * Finds memory `id`: calls `visit` once with its view and, when vector is not NULL, copies its
  * stored vector (unit-normalised under cosine) into `vector` (dimension floats).
  * Errors: MN_ERR_NOT_FOUND, MN_ERR_INVALID, MN_ERR_DIMENSION, MN_ERR_UNKNOWN_SPACE (dropped).
+ * Blocking: never (an RCU read section).
  */
 mn_status mn_space_get(mn_space *space, const char *id, uint32_t id_bytes, float *vector,
                        uint32_t dimension, mn_memory_visit_fn visit, void *context);
@@ -304,6 +334,7 @@ mn_status mn_space_get(mn_space *space, const char *id, uint32_t id_bytes, float
  * number to *found. A search running during an upsert of an id may return that id twice (its
  * old and new vectors) for the instant between the two publications; never a torn record.
  * Errors: mn_hnsw_search's, MN_ERR_UNKNOWN_SPACE (dropped).
+ * Blocking: never (an RCU read section).
  */
 mn_status mn_space_search(mn_space *space, const float *query, uint32_t dimension, uint32_t k,
                           uint32_t ef, mn_memory_visit_fn visit, void *context,
@@ -312,7 +343,7 @@ mn_status mn_space_search(mn_space *space, const float *query, uint32_t dimensio
 /* ---- associations and recall (csrc/engine/mn_engine_assoc.c) ---- */
 
 /*
- * A space's memories may be linked by directed, weighted associations (mn_assoc.h defines the
+ * A space's memories may be linked by directed, weighted associations (mn_recall.h defines
  * table and recall precisely). The engine keys them by the memories' string ids: links are
  * writes, queued and applied in order with the space's other writes. Deleting a memory removes
  * every link from and to it. An upsert keeps them: the id is the same memory, so its links
@@ -327,6 +358,7 @@ mn_status mn_space_search(mn_space *space, const float *query, uint32_t dimensio
  * if the link existed and its weight was set, else 0), MN_ERR_NOT_FOUND (either id is not a
  * memory of the space), MN_ERR_FULL (either end has MN_ASSOC_DEGREE_MAX links that way),
  * MN_ERR_NO_MEMORY.
+ * Blocking: as mn_space_insert.
  */
 mn_status mn_space_link(mn_space *space, const char *from, uint32_t from_bytes, const char *to,
                         uint32_t to_bytes, float weight, uint32_t flags, mn_completion_fn done,
@@ -335,6 +367,7 @@ mn_status mn_space_link(mn_space *space, const char *from, uint32_t from_bytes, 
 /**
  * Removes the link from `from` to `to`. Synchronous errors as mn_space_link (without the weight).
  * Completion: MN_OK, MN_ERR_NOT_FOUND (an unknown id, or no such link), MN_ERR_NO_MEMORY.
+ * Blocking: as mn_space_insert.
  */
 mn_status mn_space_unlink(mn_space *space, const char *from, uint32_t from_bytes, const char *to,
                           uint32_t to_bytes, uint32_t flags, mn_completion_fn done,
@@ -364,12 +397,14 @@ typedef void (*mn_recollection_visit_fn)(void *context, const mn_recollection_vi
  * are broken by insertion order (the engine's internal labels). Errors: MN_ERR_INVALID (NULL,
  * limit 0 or over MN_ENGINE_RECALL_LIMIT_MAX, a parameter out of range), MN_ERR_DIMENSION,
  * MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR, MN_ERR_NO_MEMORY, MN_ERR_UNKNOWN_SPACE (dropped).
+ * Blocking: never (an RCU read section).
  */
 mn_status mn_space_recall(mn_space *space, const float *cue, uint32_t dimension,
                           const mn_recall_params *params, uint32_t limit,
                           mn_recollection_visit_fn visit, void *context, uint32_t *found);
 
-/** Writes the number of links (each directed link once) in the space to *out. */
+/** Writes the number of links (each directed link once) in the space to *out.
+ *  Blocking: never. */
 mn_status mn_space_link_count(const mn_space *space, uint64_t *out);
 
 /* ---- export and import (csrc/engine/mn_engine_export.c) ---- */
@@ -389,6 +424,7 @@ mn_status mn_space_link_count(const mn_space *space, uint64_t *out);
  * applied afterwards. Blocks until done. Must not be called from a completion callback, and
  * `write` must not wait for a write to this space. Errors: MN_ERR_INVALID (NULL),
  * MN_ERR_UNKNOWN_SPACE (dropped), MN_ERR_CLOSED, MN_ERR_NO_MEMORY, or `write`'s own status.
+ * Blocking: until the snapshot is written (see above), and in `write`.
  */
 mn_status mn_space_export(mn_space *space, mn_write_fn write, void *context);
 
@@ -401,12 +437,14 @@ mn_status mn_space_export(mn_space *space, mn_write_fn write, void *context);
  * engine's limit MN_ERR_TOO_LARGE; a failing callback's status is passed through. Name errors
  * as mn_engine_space_create (MN_ERR_DUPLICATE when the name exists). Nothing is created on
  * error. Blocks until the space is built; must not be called from a completion callback.
+ * Blocking: until the space is built (durable: logged and synced), and in `read`.
  */
 mn_status mn_engine_space_import(mn_engine *engine, const char *name, uint32_t name_bytes,
                                  mn_read_fn read, void *context, mn_space **out);
 
 /** mn_engine_space_import over a byte buffer; the whole buffer must be consumed (else
- *  MN_ERR_CORRUPT). */
+ *  MN_ERR_CORRUPT).
+ * Blocking: as mn_engine_space_import. */
 mn_status mn_engine_space_import_buffer(mn_engine *engine, const char *name,
                                         uint32_t name_bytes, const void *data, size_t size,
                                         mn_space **out);

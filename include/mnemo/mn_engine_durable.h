@@ -10,11 +10,11 @@
  * durability mode, ONE fdatasync (group commit), then applies them and completes the callers.
  * So a completion with MN_OK means the write is in the log (MN_DURABLE_SYNC: on disk).
  *
- *   MN_WAL_SYNC     acknowledged after fdatasync (the default)
- *   MN_WAL_BATCHED  acknowledged after write(); fdatasync at most every sync_interval_ms, so
- *                   a power loss (not a process crash) may lose that window of acknowledged
- *                   writes
- *   MN_WAL_NONE     never fdatasync: survives a process crash, not a power loss
+ *   MN_DURABLE_SYNC     acknowledged after fdatasync (the default)
+ *   MN_DURABLE_BATCHED  acknowledged after write(); fdatasync at most every sync_interval_ms,
+ *                       so a power loss (not a process crash) may lose that window of
+ *                       acknowledged writes
+ *   MN_DURABLE_NONE     never fdatasync: survives a process crash, not a power loss
  *
  * Creating and dropping a space are logged (and synced) by the calling thread before they take
  * effect. Recovery reads every log directory, orders each space's records by sequence number
@@ -22,7 +22,7 @@
  * through the workers. A torn last record of a log is truncated; damage anywhere else stops the
  * open with MN_ERR_CORRUPT and the file and offset in the report, unless `repair` is set, which
  * cuts the damaged log there and reports what it dropped. A space whose records came back
- * with a gap (MN_WAL_BATCHED: logs synced independently, a power loss) is replayed up to its
+ * with a gap (MN_DURABLE_BATCHED: logs synced independently, a power loss) is replayed up to its
  * first missing sequence only, and the gap reported. Recovery holds the position of every
  * record but at most `replay_bytes` of their payloads at once.
  *
@@ -36,7 +36,7 @@
  * Data directory layout:
  * | path                     | what                                                       |
  * |--------------------------|------------------------------------------------------------|
- * | <path>/wal-NNN/          | worker NNN's log (mn_wal.h segments), NNN = 000 ... 255    |
+ * | <path>/wal-NNN/          | worker NNN's log (segment files), NNN = 000 ... 255        |
  * | <path>/spaces/N.pack     | checkpoint pack N (16 hex digits): entries (a header and   |
  * |                          | a space's export stream each) and an index (layout in      |
  * |                          | mn_engine_checkpoint.c, format version 2)                  |
@@ -52,17 +52,22 @@
 #include "mn_engine.h"
 #include "mn_limits.h"
 #include "mn_status.h"
-#include "mn_wal.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/** A durability mode: when a write is acknowledged (the values of the log's own modes). */
+typedef int32_t mn_durability;
+#define MN_DURABLE_SYNC    0 /**< after fdatasync (default) */
+#define MN_DURABLE_BATCHED 1 /**< after write(); fdatasync at most every sync_interval_ms */
+#define MN_DURABLE_NONE    2 /**< after write(); never fdatasync (page cache only) */
+
 /** Durability options. Fill with mn_durable_options_default, then change fields. */
 typedef struct mn_durable_options {
     const char *path;              /**< the data directory; created (one level) if absent */
-    mn_wal_durability durability;  /**< MN_WAL_SYNC (default), MN_WAL_BATCHED or MN_WAL_NONE */
-    uint32_t sync_interval_ms;     /**< MN_WAL_BATCHED: 1 ... MN_WAL_SYNC_INTERVAL_MS_MAX */
+    mn_durability durability;      /**< MN_DURABLE_SYNC (default), _BATCHED or _NONE */
+    uint32_t sync_interval_ms;     /**< MN_DURABLE_BATCHED: 1 ... MN_WAL_SYNC_INTERVAL_MS_MAX */
     uint64_t segment_bytes;        /**< log segment size; default MN_WAL_SEGMENT_BYTES_DEFAULT */
     uint32_t repair;               /**< 1: cut a corrupt log at the damage instead of failing */
     uint32_t reserved;
@@ -88,12 +93,12 @@ typedef struct mn_durable_report {
     uint64_t dropped_bytes;        /**< repair: bytes dropped */
     uint64_t dropped_segments;     /**< repair: whole segments dropped */
     uint64_t damaged_offset;       /**< MN_ERR_CORRUPT or repair: offset of the damaged record */
-    char damaged_file[MN_WAL_PATH_BYTES_MAX]; /**< ... and its file ("" when none) */
+    char damaged_file[MN_DURABLE_FILE_PATH_BYTES_MAX]; /**< ... and its file ("" when none) */
     uint64_t checkpoints;          /**< checkpoint entries read (one per space) */
     uint64_t log_bytes;            /**< bytes of log records read (all logs) */
     uint64_t replay_peak_bytes;    /**< most payload bytes held at once while replaying */
     /** Spaces whose records stopped at a gap (a sequence missing, later ones present: a
-     *  MN_WAL_BATCHED power loss), the records dropped above their gaps, and the last such
+     *  MN_DURABLE_BATCHED power loss), the records dropped above their gaps, and the last such
      *  space's id with its first missing sequence. */
     uint64_t gap_spaces;
     uint64_t gap_records;
@@ -113,7 +118,8 @@ typedef struct mn_checkpoint_report {
     uint64_t segments_deleted;     /**< log segments deleted (all logs) */
 } mn_checkpoint_report;
 
-/** Fills *out with the defaults: `path`, MN_WAL_SYNC, 10 ms, 64 MiB segments, no repair. */
+/** Fills *out with the defaults: `path`, MN_DURABLE_SYNC, 10 ms, 64 MiB segments, no repair.
+ *  Blocking: never. */
 mn_status mn_durable_options_default(const char *path, mn_durable_options *out);
 
 /**
@@ -129,14 +135,19 @@ mn_status mn_durable_options_default(const char *path, mn_durable_options *out);
  *     mn_durable_options_default("/var/lib/mnemo", &d);
  *     mn_engine *engine = NULL;
  *     mn_status s = mn_engine_open(NULL, &d, &engine, NULL);
+ *
+ * Blocking: until the directory is recovered and the workers run: reads every checkpoint and
+ * log, truncates, fsyncs.
  */
 mn_status mn_engine_open(const mn_engine_options *options, const mn_durable_options *durable,
                          mn_engine **out, mn_durable_report *report);
 
-/** Writes 1 to *out for an engine from mn_engine_open, 0 for an in-memory one. */
+/** Writes 1 to *out for an engine from mn_engine_open, 0 for an in-memory one.
+ *  Blocking: never. */
 mn_status mn_engine_is_durable(const mn_engine *engine, uint32_t *out);
 
-/** Makes every logged write durable now (fdatasync of each worker's log; any mode but NONE). */
+/** Makes every logged write durable now (fdatasync of each worker's log; any mode but NONE).
+ *  Blocking: until every log is fdatasynced. */
 mn_status mn_engine_sync(mn_engine *engine);
 
 /**
@@ -155,6 +166,8 @@ mn_status mn_engine_sync(mn_engine *engine);
  *
  *     mn_checkpoint_report r;
  *     mn_status s = mn_engine_checkpoint(engine, &r); // r.segments_deleted ...
+ *
+ * Blocking: until the checkpoint is written, synced and the log cut (see above).
  */
 mn_status mn_engine_checkpoint(mn_engine *engine, mn_checkpoint_report *report);
 
@@ -170,6 +183,8 @@ mn_status mn_engine_checkpoint(mn_engine *engine, mn_checkpoint_report *report);
  *     mn_engine_checkpoint(engine, NULL);
  *     uint64_t n = 0;
  *     mn_engine_unload_idle(engine, &n); // n spaces now take a stub each
+ *
+ * Blocking: on the locks a lazy load and a checkpoint hold (file reads and writes).
  */
 mn_status mn_engine_unload_idle(mn_engine *engine, uint64_t *unloaded);
 

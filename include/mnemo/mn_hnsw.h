@@ -8,7 +8,7 @@
  * |-----------------------------------|--------------------------------------|-------------------|
  * | search, get, contains, neighbors, | everything but destroy               | never (RCU read)  |
  * | neighbor_distances, count, bytes  |                                      |                   |
- * | insert, insert_batch, batch_work, | searches and each other (per-node    | on a node's lock  |
+ * | insert, insert_batch,             | searches and each other (per-node    | on a node's lock  |
  * | remove                            | locks; the entry point under a lock) | for a few stores  |
  * | save, the removal repair pass     | searches; waits out inserts          | inserts           |
  * | destroy                           | nothing (the caller ensures it)      |                   |
@@ -34,6 +34,7 @@
 #include "mn_distance.h"
 #include "mn_limits.h"
 #include "mn_status.h"
+#include "mn_stream.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,9 +42,6 @@ extern "C" {
 
 /** An index. Opaque; create with mn_hnsw_create or mn_hnsw_load, pair with mn_hnsw_destroy. */
 typedef struct mn_hnsw mn_hnsw;
-
-/** A prepared batch insert. Opaque; pair mn_hnsw_batch_begin with mn_hnsw_batch_end. */
-typedef struct mn_hnsw_batch mn_hnsw_batch;
 
 /** Parameters of an index, fixed at creation. */
 typedef struct mn_hnsw_params {
@@ -62,24 +60,24 @@ typedef struct mn_hnsw_result {
     float distance;
 } mn_hnsw_result;
 
-/** Stream callbacks for save/load: return MN_OK after moving exactly `size` bytes. */
-typedef mn_status (*mn_write_fn)(void *context, const void *data, size_t size);
-typedef mn_status (*mn_read_fn)(void *context, void *data, size_t size);
-
-/** Fills *out with the defaults for a dimension and metric (m 16, ef_construction 200). */
+/** Fills *out with the defaults for a dimension and metric (m 16, ef_construction 200).
+ *  Blocking: never. */
 mn_status mn_hnsw_params_default(uint32_t dimension, mn_metric metric, mn_hnsw_params *out);
 
 /**
  * Creates an empty index. Errors: MN_ERR_DIMENSION (0 or over the limit), MN_ERR_INVALID
  * (metric, m or ef_construction out of range), MN_ERR_UNSUPPORTED (forced SIMD level),
  * MN_ERR_NO_MEMORY.
+ * Blocking: never (allocates).
  */
 mn_status mn_hnsw_create(const mn_hnsw_params *params, mn_hnsw **out);
 
-/** Frees the index. No other call on it may be running or follow. NULL is accepted. */
+/** Frees the index. No other call on it may be running or follow. NULL is accepted.
+ *  Blocking: never (frees at once; the caller ensures no reader is left). */
 mn_status mn_hnsw_destroy(mn_hnsw *index);
 
-/** Copies the index's parameters to *out. */
+/** Copies the index's parameters to *out.
+ *  Blocking: never. */
 mn_status mn_hnsw_params_get(const mn_hnsw *index, mn_hnsw_params *out);
 
 /**
@@ -88,6 +86,7 @@ mn_status mn_hnsw_params_get(const mn_hnsw *index, mn_hnsw_params *out);
  * MN_ERR_TOO_LARGE (MN_HNSW_NODES_MAX reached), MN_ERR_NO_MEMORY (also when an allocation
  * fails while the node is being linked: the id is then not in the index, the node stays as a
  * deleted one until the next repair pass).
+ * Blocking: only on a node's lock for a few stores, and while a save runs.
  */
 mn_status mn_hnsw_insert(mn_hnsw *index, uint64_t id, const float *vector, uint32_t dimension);
 
@@ -98,33 +97,18 @@ mn_status mn_hnsw_insert(mn_hnsw *index, uint64_t id, const float *vector, uint3
  * *failed_index (which may be NULL). `threads` (1 ... MN_HNSW_BATCH_THREADS_MAX) threads link
  * the batch concurrently, the caller being one of them. Out of memory while linking returns
  * MN_ERR_NO_MEMORY with no id of the batch in the index (see mn_hnsw_batch_end).
+ * Blocking: until the batch is linked: it starts threads - 1 threads and joins them.
  */
 mn_status mn_hnsw_insert_batch(mn_hnsw *index, const uint64_t *ids, const float *vectors,
                                size_t count, uint32_t dimension, uint32_t threads,
                                size_t *failed_index);
 
 /**
- * The batch insert in three steps, so an external thread pool can share the linking:
- * begin validates and reserves (as mn_hnsw_insert_batch); any number of threads then call
- * mn_hnsw_batch_work, each returning when no item is left to claim; when every worker has
- * returned, mn_hnsw_batch_end frees the batch. On error begin changes nothing.
- */
-mn_status mn_hnsw_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *vectors,
-                              size_t count, uint32_t dimension, mn_hnsw_batch **out,
-                              size_t *failed_index);
-/** Links items of the batch until none is left (or an item failed: MN_ERR_NO_MEMORY, after
- *  which no call links more); writes how many items this call took to *linked. */
-mn_status mn_hnsw_batch_work(mn_hnsw_batch *batch, size_t *linked);
-/** Frees a batch once every mn_hnsw_batch_work call has returned. When an item failed it
- *  returns that error (MN_ERR_NO_MEMORY) with the whole batch taken back out: no id of it is
- *  in the index (its nodes stay as deleted ones until the next repair pass). */
-mn_status mn_hnsw_batch_end(mn_hnsw_batch *batch);
-
-/**
  * Finds the k nearest live vectors to `query`, sorted by ascending distance, searching with
  * beam width max(ef, k). Writes up to k results and their number to *found (fewer when the
  * index holds fewer). Errors: MN_ERR_DIMENSION, MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR,
  * MN_ERR_INVALID (k = 0, k or ef over the limit, NULL results).
+ * Blocking: never (an RCU read section).
  */
 mn_status mn_hnsw_search(const mn_hnsw *index, const float *query, uint32_t dimension,
                          uint32_t k, uint32_t ef, mn_hnsw_result *results, uint32_t *found);
@@ -132,18 +116,22 @@ mn_status mn_hnsw_search(const mn_hnsw *index, const float *query, uint32_t dime
 /**
  * Removes `id`: it never appears in a result after this returns, and its slot is reused by a
  * later insert once a repair pass has unlinked it. Errors: MN_ERR_NOT_FOUND.
+ * Blocking: only on a node's lock for a few stores, and while a save runs.
  */
 mn_status mn_hnsw_remove(mn_hnsw *index, uint64_t id);
 
-/** Copies the stored vector of `id` into `vector` (dimension floats). MN_ERR_NOT_FOUND if absent. */
+/** Copies the stored vector of `id` into `vector` (dimension floats). MN_ERR_NOT_FOUND if absent.
+ *  Blocking: never (an RCU read section). */
 mn_status mn_hnsw_get(const mn_hnsw *index, uint64_t id, float *vector, uint32_t dimension);
 
-/** Writes 1 to *present if `id` is a live member of the index, else 0. */
+/** Writes 1 to *present if `id` is a live member of the index, else 0.
+ *  Blocking: never (an RCU read section). */
 mn_status mn_hnsw_contains(const mn_hnsw *index, uint64_t id, int *present);
 
 /**
  * Copies the ids of `id`'s neighbours on `level` (at most `capacity`) to `neighbors` and their
  * number to *count; removed neighbours are skipped. Errors: MN_ERR_NOT_FOUND, MN_ERR_INVALID.
+ * Blocking: never (an RCU read section).
  */
 mn_status mn_hnsw_neighbors(const mn_hnsw *index, uint64_t id, uint32_t level,
                             uint64_t *neighbors, uint32_t capacity, uint32_t *count);
@@ -151,20 +139,24 @@ mn_status mn_hnsw_neighbors(const mn_hnsw *index, uint64_t id, uint32_t level,
 /**
  * Like mn_hnsw_neighbors, with each neighbour's distance to `id` (the index's metric, as
  * mn_hnsw_search reports it), read in one pass: one id lookup for `id`, none per neighbour.
+ * Blocking: never (an RCU read section).
  */
 mn_status mn_hnsw_neighbor_distances(const mn_hnsw *index, uint64_t id, uint32_t level,
                                      mn_hnsw_result *neighbors, uint32_t capacity, uint32_t *count);
 
-/** Writes the number of live vectors to *out. */
+/** Writes the number of live vectors to *out.
+ *  Blocking: never. */
 mn_status mn_hnsw_count(const mn_hnsw *index, uint64_t *out);
 
-/** Writes the bytes the index holds (node storage, lists, id table) to *out. */
+/** Writes the bytes the index holds (node storage, lists, id table) to *out.
+ *  Blocking: never. */
 mn_status mn_hnsw_bytes(const mn_hnsw *index, uint64_t *out);
 
 /**
  * Writes the whole index (parameters, every node, every list, the entry point) through `write`
  * as one stream with a versioned header and an XXH64 checksum trailer. Runs concurrently with
  * searches; inserts wait. A stream loads into an index that answers every query identically.
+ * Blocking: while inserts in flight finish, and in `write` (called on this thread).
  */
 mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context);
 
@@ -175,10 +167,12 @@ mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context);
  * The stream is read and its checksum checked before anything is allocated for its nodes, so
  * a damaged stream costs memory in proportion to its own size (a copy of it), not to the node
  * storage it declares.
+ * Blocking: only in `read` (called on this thread).
  */
 mn_status mn_hnsw_load(mn_read_fn read, void *context, mn_hnsw **out);
 
-/** mn_hnsw_load over a byte buffer; the whole buffer must be consumed. */
+/** mn_hnsw_load over a byte buffer; the whole buffer must be consumed.
+ *  Blocking: never. */
 mn_status mn_hnsw_load_buffer(const void *data, size_t size, mn_hnsw **out);
 
 #ifdef __cplusplus

@@ -194,9 +194,12 @@
 
 /* ---- Durable engines (mn_engine_durable.h) ---- */
 
+/** Longest path of a file inside a data directory (a log segment, a checkpoint), as reported
+ *  in mn_durable_report.damaged_file: PATH_MAX on Linux, the log's own limit. */
+#define MN_DURABLE_FILE_PATH_BYTES_MAX 4096u
 /** Longest data-directory path: leaves room below it for "/wal-NNN/" and a segment name (or
- *  "/spaces/" and a checkpoint name) within MN_WAL_PATH_BYTES_MAX. */
-#define MN_DURABLE_PATH_BYTES_MAX (MN_WAL_PATH_BYTES_MAX - 128u)
+ *  "/spaces/" and a checkpoint name) within MN_DURABLE_FILE_PATH_BYTES_MAX. */
+#define MN_DURABLE_PATH_BYTES_MAX (MN_DURABLE_FILE_PATH_BYTES_MAX - 128u)
 /** Most log directories recovery reads: one per worker of any earlier open. */
 #define MN_DURABLE_LOGS_MAX MN_ENGINE_WORKERS_MAX
 /** Space id 0 is never given out; creation records carry sequence 0 and drops the largest. */
@@ -224,6 +227,9 @@
 
 #if MN_ENGINE_SEQUENCE_MAX >= 0xffffffffffffffffull || MN_ENGINE_BATCH_COUNT_MAX >= MN_ENGINE_LABEL_MAX
 #error "write sequences must stay below the drop record's; a batch must fit below the label limit"
+#endif
+#if MN_DURABLE_FILE_PATH_BYTES_MAX != MN_WAL_PATH_BYTES_MAX
+#error "a damaged log file's path is copied whole into the durable report"
 #endif
 #if MN_DURABLE_LOGS_MAX > 1000u
 #error "log directories are named wal-NNN (three digits)"

@@ -39,6 +39,7 @@ typedef int32_t mn_status;
 /**
  * Returns a static, human-readable name for a status ("ok", "dimension mismatch", ...).
  * Unknown codes give "unknown status". Thread safe; never NULL.
+ * Blocking: never.
  */
 const char *mn_status_string(mn_status status);
 

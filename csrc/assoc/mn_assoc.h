@@ -2,36 +2,17 @@
  * mn_assoc.h: one space's associations between memories, and recall by spreading activation
  * over them and over the index's similarity graph.
  *
+ * Private to the core (the engine and the C tests use it): applications reach associations
+ * through a space (mn_space_link, mn_space_recall in mnemo/mn_engine.h), which keys them by
+ * string ids and orders them with the space's other writes.
+ *
  * Associations are directed, weighted links between memory ids (the uint64 labels of the
  * space's HNSW index): link(from, to, w) lets activation flow from `from` to `to`. Each memory
  * keeps its outgoing and its incoming links, so removing a memory removes every link that
  * touches it in both directions; both are bounded by MN_ASSOC_DEGREE_MAX.
  *
- * Recall (mn_assoc_recall), precisely:
- *   similarity s(d) of a distance d from mn_distance (mn_distance.h):
- *       MN_METRIC_COSINE, MN_METRIC_IP:  s = min(1, max(0, 1 - d))   (cosine similarity, or the
- *                                                                     dot product, clamped)
- *       MN_METRIC_L2:                     s = 1 / (1 + d)            (d the SQUARED distance)
- *   seeds: the `seeds` nearest memories to the cue (mn_hnsw_search, beam max(ef, seeds)); a
- *       seed's activation is s(distance(cue, seed)), at hop 0.
- *   edges of a memory u: its outgoing association links (weight w) and, unless
- *       MN_RECALL_NO_SIMILARITY, its layer-0 HNSW neighbours v (weight s(distance(u, v)));
- *       an id reachable both ways keeps the larger weight. u expands only its `fan_out` edges of
- *       highest weight, ties broken by smaller id.
- *   spreading: rounds h = 1 ... hops. In round h every memory whose activation rose in round
- *       h-1 (the seeds for h = 1) offers each expanded edge (u, v, w) the candidate
- *           a(u) * w * decay      (a(u) as it stood at the end of round h-1; float arithmetic)
- *       A candidate below `threshold` is dropped. A memory keeps the MAXIMUM over candidates
- *       and its previous activation; its hop count is the round in which that maximum was first
- *       reached. So a(v) is the best product over paths of at most `hops` expanded edges, and
- *       the result does not depend on iteration order. Spreading stops after `hops` rounds or
- *       when no activation rose.
- *   bounds: at most nodes_max memories are activated; once full, memories not yet activated
- *       are ignored (frontiers are processed in (activation desc, id asc) order, so the cut is
- *       deterministic too). Work is at most seeds + nodes_max expansions of fan_out edges.
- *   results: every activated memory, by activation descending, then id ascending.
- * Associations to ids not in the index are followed like any other (the engine removes a
- * memory's links when it removes the memory); similarity edges only exist between live members.
+ * Recall (mn_assoc_recall) spreads activation as defined precisely in include/mnemo/mn_recall.h
+ * (the engine's mn_space_recall is the same function over a space).
  *
  * Concurrency contract
  * --------------------
@@ -48,15 +29,17 @@
  * grace period. A reader therefore sees each memory's links either entirely before or entirely
  * after a write; a link's two ends (out at `from`, in at `to`) are published one after the other.
  */
-#ifndef MN_ASSOC_H
-#define MN_ASSOC_H
+#ifndef MN_ASSOC_PRIVATE_H
+#define MN_ASSOC_PRIVATE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mn_hnsw.h"
-#include "mn_limits.h"
-#include "mn_status.h"
+#include "mnemo/mn_hnsw.h"
+#include "mnemo/mn_limits.h"
+#include "mnemo/mn_recall.h"
+#include "mnemo/mn_status.h"
+#include "mnemo/mn_stream.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -129,23 +112,7 @@ mn_status mn_assoc_load(mn_read_fn read, void *context, mn_assoc **out);
 /** mn_assoc_load over a byte buffer; the whole buffer must be consumed (else MN_ERR_CORRUPT). */
 mn_status mn_assoc_load_buffer(const void *data, size_t size, mn_assoc **out);
 
-/* ---- recall by spreading activation ---- */
-
-/** Recall flags. */
-#define MN_RECALL_NO_SIMILARITY 1u /**< spread over association links only */
-
-/** Parameters of one recall (see the definitions at the top of this file). */
-typedef struct mn_recall_params {
-    uint32_t seeds;     /**< nearest memories to start from, 1 ... MN_ASSOC_SEEDS_MAX (10) */
-    uint32_t ef;        /**< search beam for the seeds, 0 ... MN_HNSW_EF_MAX (0: max(seeds, 64)) */
-    uint32_t hops;      /**< rounds of spreading, 0 ... MN_ASSOC_HOPS_MAX (3) */
-    uint32_t fan_out;   /**< edges a memory expands, 1 ... MN_ASSOC_FAN_OUT_MAX (8) */
-    float decay;        /**< factor per hop, (0, 1] (0.5) */
-    float threshold;    /**< smallest activation kept, [0, 1] (0.01) */
-    uint32_t nodes_max; /**< most memories activated, seeds ... MN_ASSOC_RECALL_NODES_MAX
-                             (0: MN_ASSOC_RECALL_NODES_DEFAULT) */
-    uint32_t flags;     /**< MN_RECALL_* */
-} mn_recall_params;
+/* ---- recall by spreading activation (parameters in mnemo/mn_recall.h) ---- */
 
 /** One recalled memory. */
 typedef struct mn_recall_result {
@@ -153,9 +120,6 @@ typedef struct mn_recall_result {
     float activation; /**< in [threshold, 1] */
     uint32_t hops;    /**< 0 for a seed; else the round that gave its activation */
 } mn_recall_result;
-
-/** Fills *out with the defaults shown in mn_recall_params. */
-mn_status mn_recall_params_default(mn_recall_params *out);
 
 /**
  * Recalls the memories most activated by `cue` (a vector of `dimension` floats) in the space
@@ -174,4 +138,4 @@ mn_status mn_assoc_recall(const mn_assoc *assoc, const mn_hnsw *index, const flo
 }
 #endif
 
-#endif /* MN_ASSOC_H */
+#endif /* MN_ASSOC_PRIVATE_H */

@@ -2,6 +2,9 @@
  * mn_wal.h: the write-ahead log: numbered segment files of checksummed records, appended in
  * group commits and replayed on open.
  *
+ * Private to the core: the durable engine (csrc/engine/mn_engine_durable.c) and the C tests use
+ * it; applications open a data directory with mn_engine_open (mnemo/mn_engine_durable.h).
+ *
  * A log is a directory of segment files named by a 20-digit decimal number ("%020llu.wal"),
  * numbered without gaps; the appender writes to the highest one and rotates to the next number
  * before a batch would take the segment past its size limit (a batch never spans segments; a
@@ -54,8 +57,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mn_limits.h"
-#include "mn_status.h"
+#include "mnemo/mn_limits.h"
+#include "mnemo/mn_status.h"
 
 #ifdef __cplusplus
 extern "C" {

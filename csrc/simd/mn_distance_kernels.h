@@ -1,0 +1,64 @@
+/*
+ * mn_distance_kernels.h: the distance kernels of each instruction set and the dispatch table
+ * that hands them out.
+ *
+ * Private to the core: the index (csrc/hnsw/) takes its kernels from here once, at creation;
+ * the C tests check every kernel against the scalar oracle and the benchmarks time them.
+ * Applications compute a distance with mn_distance (mnemo/mn_distance.h). Every function here
+ * is safe from any thread and never blocks.
+ */
+#ifndef MN_DISTANCE_KERNELS_H
+#define MN_DISTANCE_KERNELS_H
+
+#include <stddef.h>
+
+#include "mnemo/mn_distance.h"
+#include "mnemo/mn_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A kernel: the distance between a and b, each of `dimension` floats. */
+typedef float (*mn_distance_fn)(const float *a, const float *b, size_t dimension);
+
+/**
+ * A batch kernel: the distances from `query` to four vectors, written to out[0..3]. Loading the
+ * query once for four vectors is what makes the search path's neighbour scoring faster.
+ */
+typedef void (*mn_distance4_fn)(const float *query, const float *const *vectors, size_t dimension,
+                                float *out);
+
+/**
+ * Writes the kernel for (metric, level) to *out. MN_SIMD_AUTO picks the best level.
+ * Returns MN_ERR_INVALID for an unknown metric or level, MN_ERR_UNSUPPORTED when the CPU
+ * lacks the level (forcing a level is for tests and benchmarks).
+ */
+mn_status mn_distance_kernel(mn_metric metric, mn_simd_level level, mn_distance_fn *out);
+
+/** As mn_distance_kernel, for the four-vector batch kernel of (metric, level). */
+mn_status mn_distance_kernel4(mn_metric metric, mn_simd_level level, mn_distance4_fn *out);
+
+/* The kernels themselves, named mn_distance_<metric>_<type>_<isa>. */
+float mn_distance_l2_f32_scalar(const float *a, const float *b, size_t dimension);
+float mn_distance_ip_f32_scalar(const float *a, const float *b, size_t dimension);
+float mn_distance_cosine_f32_scalar(const float *a, const float *b, size_t dimension);
+float mn_distance_l2_f32_avx2(const float *a, const float *b, size_t dimension);
+float mn_distance_ip_f32_avx2(const float *a, const float *b, size_t dimension);
+float mn_distance_cosine_f32_avx2(const float *a, const float *b, size_t dimension);
+float mn_distance_l2_f32_avx512(const float *a, const float *b, size_t dimension);
+float mn_distance_ip_f32_avx512(const float *a, const float *b, size_t dimension);
+float mn_distance_cosine_f32_avx512(const float *a, const float *b, size_t dimension);
+void mn_distance_l2_f32x4_scalar(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_ip_f32x4_scalar(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_cosine_f32x4_scalar(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_l2_f32x4_avx2(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_ip_f32x4_avx2(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_l2_f32x4_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_ip_f32x4_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MN_DISTANCE_KERNELS_H */
