@@ -1,7 +1,7 @@
 /// A snapshot of a database: its spaces and the counters of each shard worker.
 ///
 /// ```swift
-/// let stats = database.stats()
+/// let stats = await database.stats()
 /// print("\(stats.spaceCount) spaces, \(stats.totalOperations) writes applied")
 /// ```
 public struct DatabaseStats: Sendable, Hashable {

@@ -7,7 +7,7 @@
 /// ```swift
 /// var options = DatabaseOptions()
 /// options.durability = .batched(milliseconds: 10)
-/// let database = try Database(path: "/var/lib/mnemo", options: options)
+/// let database = try await Database(path: "/var/lib/mnemo", options: options)
 /// ```
 public enum DurabilityMode: Sendable, Hashable {
     /// Acknowledged after `fdatasync`: nothing acknowledged is lost, even on power loss.

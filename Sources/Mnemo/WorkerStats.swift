@@ -1,7 +1,7 @@
 /// The counters of one shard worker, read without stopping it.
 ///
 /// ```swift
-/// for worker in database.stats().workers {
+/// for worker in await database.stats().workers {
 ///     print(worker.index, worker.operations, worker.steals, worker.busy)
 /// }
 /// ```

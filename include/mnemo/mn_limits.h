@@ -138,7 +138,8 @@
 #error "default content limit over the maximum"
 #endif
 
-/* ---- Write-ahead log (mn_wal.h) ---- */
+/* ---- Write-ahead log (private: csrc/wal/mn_wal.h; segment size and sync interval are also
+ *      mn_durable_options fields) ---- */
 
 /** Default segment size: a segment is rotated before a batch would take it past this size.
  *  64 MiB keeps recovery scans and deletions coarse-grained without huge files. */
@@ -171,7 +172,7 @@
 #error "default sync interval over the maximum"
 #endif
 
-/* ---- Associations and spreading activation (mn_assoc.h) ---- */
+/* ---- Associations and recall (mn_recall.h; the table: csrc/assoc/mn_assoc.h) ---- */
 
 /** Most links out of one memory, and most links into one: bounds a removal's work and a
  *  recall's expansion. 256 is far more associations than a memory usefully has. */
