@@ -32,11 +32,15 @@ final class BlockingExecutor: @unchecked Sendable {
     /// ```swift
     /// let handle = try await BlockingExecutor.run { try CCore.openSpace(engine, name: name) }
     /// ```
+    ///
+    /// Everything `body` captured is released on the executor's thread BEFORE the task resumes,
+    /// so a task that held the last other reference (to an engine, say) is its last owner again
+    /// when `run` returns: dropping it then destroys the engine at once, on the task's side,
+    /// and a reopen of the same directory cannot find it still locked.
     static func run<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+        let call = PendingCall(body)
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, E>, Never>) in
-            shared.submit {
-                continuation.resume(returning: Result { () throws(E) -> T in try body() })
-            }
+            shared.submit { continuation.resume(returning: call.run()) }
         }
         return try result.get()
     }
@@ -76,5 +80,20 @@ final class BlockingExecutor: @unchecked Sendable {
             job()
             condition.lock()
         }
+    }
+}
+
+/// One call handed to the executor, which forgets its closure as soon as it has run.
+private final class PendingCall<T: Sendable, E: Error>: @unchecked Sendable {
+    // @unchecked: `body` is set at creation and taken once, by the one thread that runs it.
+    private var body: (@Sendable () throws(E) -> T)?
+
+    init(_ body: @escaping @Sendable () throws(E) -> T) { self.body = body }
+
+    /// Runs the closure once and drops it (and what it captured) before returning its result.
+    func run() -> Result<T, E> {
+        guard let body else { preconditionFailure("a blocking call ran twice") }
+        self.body = nil
+        return Result { () throws(E) -> T in try body() }
     }
 }

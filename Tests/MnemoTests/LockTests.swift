@@ -10,16 +10,16 @@ import Testing
         let path = try DurabilityTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: path) }
         let options = DurabilityTests.options(.sync)
-        let first = try Database(path: path, options: options)
+        let first = try await Database(path: path, options: options)
         _ = try await first.createSpace("notes", dimension: 4)
-        #expect {
-            _ = try Database(path: path, options: options)
+        await #expect {
+            _ = try await Database(path: path, options: options)
         } throws: { error in
             (error as? MnemoError)?.code == .locked
         }
         await first.close()
-        let second = try Database(path: path, options: options)
-        #expect(second.spaces() == ["notes"])
+        let second = try await Database(path: path, options: options)
+        #expect(await second.spaces() == ["notes"])
         await second.close()
         withExtendedLifetime(first) {}
     }

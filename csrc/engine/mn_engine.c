@@ -565,6 +565,10 @@ mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t nam
     mn_status status = mn_validate_name(name, name_bytes);
     if (status != MN_OK) return status;
     uint64_t hash = mn_name_hash(name, name_bytes);
+    /* A closed durable engine no longer holds its directory's lock: it must not log. */
+    if (engine->durable && atomic_load_explicit(&engine->closed, memory_order_acquire)) {
+        return MN_ERR_CLOSED;
+    }
     if (engine->durable) { /* a lazy space is loaded first, then dropped as any other */
         struct mn_space *loaded = NULL;
         status = mn_durable_space_load(engine, name, name_bytes, &loaded);

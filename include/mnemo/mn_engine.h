@@ -192,8 +192,11 @@ mn_status mn_engine_create(const mn_engine_options *options, mn_engine **out);
 /**
  * Stops accepting submissions (they return MN_ERR_CLOSED), applies and completes every queued
  * record, and stops the workers. Idempotent; blocks until the workers have stopped. Must not be
- * called from a completion callback.
- * Blocking: until every queued record is applied and the workers have stopped.
+ * called from a completion callback. A durable engine (mn_engine_durable.h) also syncs its logs
+ * and releases its data directory's lock: the directory may be opened again at once, while this
+ * engine still serves reads (its creates, drops and checkpoints then return MN_ERR_CLOSED).
+ * Blocking: until every queued record is applied, the workers have stopped and (durable) the
+ * logs are synced.
  */
 mn_status mn_engine_close(mn_engine *engine);
 
@@ -241,7 +244,8 @@ mn_status mn_engine_space_open(mn_engine *engine, const char *name, uint32_t nam
  * Drops the space `name`: it leaves the table at once (a new space may take the name), later
  * submissions through existing handles return MN_ERR_UNKNOWN_SPACE, records already queued are
  * still applied and completed, and its memory is freed when the last handle is released and
- * its worker is done with it. Errors: MN_ERR_UNKNOWN_SPACE.
+ * its worker is done with it. Errors: MN_ERR_UNKNOWN_SPACE, MN_ERR_CLOSED (a closed durable
+ * engine).
  * Blocking: in a durable engine, until the drop is logged and synced (a lazy space is loaded
  * first); in memory, only on the table lock.
  */
