@@ -2,8 +2,8 @@
  * bench_durable.c: what durability costs, and how long a database of many spaces takes to open.
  *
  *   inserts  memories per second into one space, each call awaited before the next, for
- *            batch sizes 1, 100 and 500, in MN_DURABLE_SYNC, MN_DURABLE_BATCHED (10 ms), MN_DURABLE_NONE
- *            and in memory. In sync mode every awaited call costs one write and one
+ *            batch sizes 1, 100 and 500, in MN_DURABLE_SYNC, MN_DURABLE_BATCHED (10 ms),
+ *            MN_DURABLE_NONE and in memory. In sync mode every awaited call costs one write and one
  *            fdatasync, so a batch amortises the fsync over its memories.
  *   group    the same single inserts from 16 submitters at once (nothing awaited in between):
  *            the worker drains many records per group commit, one fdatasync for all.
