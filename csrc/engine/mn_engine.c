@@ -581,7 +581,11 @@ mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t nam
     if (space && engine->durable) {
         /* Logged under the table lock so a concurrent drop of the same name logs once. */
         status = mn_durable_log_drop(engine, space);
-        if (status != MN_OK) {
+        if (status == MN_DURABLE_STATUS_UNKNOWN) {
+            /* Its drop record may or may not survive a restart: the space goes now (no write
+             * can be acknowledged and then lost with it), and the caller hears MN_ERR_IO. */
+            status = MN_ERR_IO;
+        } else if (status != MN_OK) {
             pthread_mutex_unlock(&engine->table_lock);
             return status;
         }
@@ -595,7 +599,7 @@ mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t nam
     pthread_mutex_unlock(&engine->table_lock);
     if (!space) return MN_ERR_UNKNOWN_SPACE;
     mn_space_unref(space); /* the table's reference */
-    return MN_OK;
+    return status;
 }
 
 mn_status mn_engine_space_list(mn_engine *engine, mn_name_visit_fn visit, void *context) {

@@ -24,7 +24,15 @@
  * Record types: an operation's type is its kind (MN_OP_INSERT ... MN_OP_BATCH, and kinds added
  * later in mn_engine_internal.h that use the same packed layout, e.g. MN_OP_LINK); a space's
  * creation is MN_DURABLE_REC_CREATE with sequence 0, its drop MN_DURABLE_REC_DROP with sequence
- * MN_DURABLE_SEQUENCE_DROP (after everything). Payloads (little-endian host order; checked):
+ * MN_DURABLE_SEQUENCE_DROP (after everything). MN_DURABLE_REC_VOID (a sequence of its own) says
+ * that the space's records with sequences first..last were in appends that failed and could not
+ * be cut off their log: recovery skips them in every log (a drop's void names
+ * MN_DURABLE_SEQUENCE_DROP). Payloads (little-endian host order; checked):
+ *
+ *   Void payload
+ *   offset  size  field
+ *   0       8     first voided sequence                            (MN_DURABLE_VOID_FIRST)
+ *   8       8     last voided sequence                             (MN_DURABLE_VOID_LAST)
  *
  *   Operation payload
  *   offset  size              field
@@ -72,7 +80,7 @@
 #error "the durable record payloads are written in host order, which must be little-endian"
 #endif
 
-/* MN_DURABLE_REC_CREATE and MN_DURABLE_REC_DROP: mn_engine_durable_internal.h */
+/* MN_DURABLE_REC_CREATE, MN_DURABLE_REC_DROP and MN_DURABLE_REC_VOID: mn_engine_durable_internal.h */
 
 #define MN_DURABLE_OP_DIMENSION 0u
 #define MN_DURABLE_OP_RESERVED 4u
@@ -90,7 +98,7 @@
 
 /* Format constants. A log names each record's kind by number, and logs written by earlier
  * builds must replay as they were written: the logged operation kinds (mn_engine_internal.h)
- * and the two engine record types are pinned here, so renumbering one is a build error, not a
+ * and the three engine record types are pinned here, so renumbering one is a build error, not a
  * log that replays as something else. docs/formats.md lists them; the log fixture in
  * Tests/fixtures/formats/ holds a record of each (test_formats). Kinds never logged (barrier 5,
  * export 8, restore 9) are not format constants; a new logged kind takes a fresh number. */
@@ -102,6 +110,7 @@ _Static_assert(MN_OP_LINK == 6u, "WAL record type 6 is a link: never renumber");
 _Static_assert(MN_OP_UNLINK == 7u, "WAL record type 7 is an unlink: never renumber");
 _Static_assert(MN_DURABLE_REC_CREATE == 0x100u, "WAL record type 0x100 creates a space");
 _Static_assert(MN_DURABLE_REC_DROP == 0x101u, "WAL record type 0x101 drops a space");
+_Static_assert(MN_DURABLE_REC_VOID == 0x102u, "WAL record type 0x102 voids failed records");
 _Static_assert(MN_DURABLE_SEQUENCE_DROP == UINT64_MAX, "a drop record's sequence");
 _Static_assert(MN_DURABLE_OP_COUNT + 8 == MN_DURABLE_OP_HEADER, "op payload header");
 _Static_assert(MN_DURABLE_CR_SEED + 8 == MN_DURABLE_CR_HEADER, "creation payload header");
@@ -166,14 +175,61 @@ static int mn_durable_logging(const struct mn_durable *d) {
     return atomic_load_explicit(&((struct mn_durable *)d)->logging, memory_order_acquire) != 0;
 }
 
-/* Appends records[first .. first+count) of the worker's log as one group commit. */
-static mn_status mn_durable_append(struct mn_durable *d, mn_durable_log *log, uint32_t count) {
+/* Appends records[0 .. count) of the worker's log as one group commit; *residue as
+ * mn_wal_append_checked's. */
+static mn_status mn_durable_append(struct mn_durable *d, mn_durable_log *log, uint32_t count,
+                                   int32_t *residue) {
     mn_wal_append_info info;
-    mn_status status = mn_wal_append(log->wal, log->records, count, &info);
+    mn_status status = mn_wal_append_checked(log->wal, log->records, count, &info, residue);
     if (status == MN_OK) {
         atomic_fetch_add_explicit(&d->logged_bytes, info.bytes, memory_order_relaxed);
     }
     return status;
+}
+
+/* Makes `record` durable in one of the logs, trying each from `start` on (a refused or failed
+ * one is skipped): MN_OK once one has it on disk (in the page cache for MN_WAL_NONE). Used
+ * for records that void failed ones, so a copy left behind by a failure is harmless. */
+static mn_status mn_durable_append_any(struct mn_durable *d, uint32_t start,
+                                       const mn_wal_record *record) {
+    mn_status result = MN_ERR_IO;
+    for (uint32_t k = 0; k < d->log_count; k++) {
+        mn_wal *wal = d->logs[(start + k) % d->log_count].wal;
+        mn_status status = mn_wal_append_checked(wal, record, 1, NULL, NULL);
+        if (status == MN_OK && d->options.durability == MN_WAL_BATCHED) status = mn_wal_sync(wal);
+        if (status == MN_OK) return MN_OK;
+        result = status;
+    }
+    return result;
+}
+
+static void mn_void_encode(uint64_t first, uint64_t last, uint8_t *out) {
+    mn_put_u64(out + MN_DURABLE_VOID_FIRST, first);
+    mn_put_u64(out + MN_DURABLE_VOID_LAST, last);
+}
+
+/* Tries to make the space's pending void durable in any log now (its runner, or a dropping
+ * thread for a drop's void). Returns 1 when done (nothing pending any more). */
+static int mn_durable_void_now(struct mn_durable *d, struct mn_space *space, uint32_t start) {
+    if (space->void_first == 0) return 1;
+    if (space->log_sequence >= MN_ENGINE_SEQUENCE_MAX) return 0; /* sequences used up */
+    uint8_t payload[MN_DURABLE_VOID_BYTES];
+    uint64_t sequence = ++space->log_sequence;
+    mn_void_encode(space->void_first, space->void_last, payload);
+    mn_wal_record record = {
+        .space = space->space_id,
+        .sequence = sequence,
+        .type = MN_DURABLE_REC_VOID,
+        .payload_bytes = MN_DURABLE_VOID_BYTES,
+        .payload = payload,
+    };
+    if (mn_durable_append_any(d, start, &record) == MN_OK) {
+        space->void_first = 0;
+        space->void_last = 0;
+        return 1;
+    }
+    space->void_last = sequence; /* never given out again either */
+    return 0;
 }
 
 void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **group,
@@ -190,7 +246,7 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
         for (; stop < count; stop++) {
             mn_op *op = group[stop];
             if (!mn_durable_kind_is_write(op->kind) || statuses[stop] != MN_OK) continue;
-            if (space->log_sequence + sequenced >= MN_ENGINE_SEQUENCE_MAX) {
+            if (space->log_sequence + sequenced + (space->void_first != 0) >= MN_ENGINE_SEQUENCE_MAX) {
                 statuses[stop] = MN_ERR_TOO_LARGE; /* sequences used up: never wrap */
                 continue;
             }
@@ -222,6 +278,18 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
         }
         uint32_t records = 0;
         uint64_t first_sequence = space->log_sequence;
+        uint8_t void_payload[MN_DURABLE_VOID_BYTES];
+        if (total > 0 && space->void_first != 0) {
+            /* An earlier failure's void rides with this chunk: durable with it, or not at all. */
+            mn_void_encode(space->void_first, space->void_last, void_payload);
+            log->records[records++] = (mn_wal_record){
+                .space = space->space_id,
+                .sequence = ++space->log_sequence,
+                .type = MN_DURABLE_REC_VOID,
+                .payload_bytes = MN_DURABLE_VOID_BYTES,
+                .payload = void_payload,
+            };
+        }
         uint8_t *cursor = log->scratch;
         for (uint32_t i = start; i < stop; i++) {
             mn_op *op = group[i];
@@ -244,9 +312,26 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
             cursor += bytes;
         }
         if (records > 0) {
-            mn_status status = mn_durable_append(d, log, records);
+            int32_t residue = 0;
+            mn_status status = mn_durable_append(d, log, records, &residue);
+            if (status == MN_OK) {
+                space->void_first = 0; /* the void went with the chunk */
+                space->void_last = 0;
+            } else if (!residue) {
+                /* Cut off the log (or never written): nothing of the chunk is anywhere, so
+                 * its sequences are given out again. */
+                space->log_sequence = first_sequence;
+            } else {
+                /* The chunk may be in the log, which refuses appends from now on: its
+                 * sequences are never given out again, and a void naming them is made durable
+                 * elsewhere, or the writes' outcome is unknown (issue 9, item 4). */
+                if (space->void_first == 0) space->void_first = first_sequence + 1;
+                space->void_last = space->log_sequence;
+                if (!mn_durable_void_now(d, space, worker->index + 1)) {
+                    status = MN_DURABLE_STATUS_UNKNOWN;
+                }
+            }
             if (status != MN_OK) {
-                space->log_sequence = first_sequence; /* nothing of the chunk is in the log */
                 for (uint32_t i = start; i < stop; i++) {
                     if (mn_durable_kind_is_write(group[i]->kind) && statuses[i] == MN_OK) {
                         statuses[i] = status;
@@ -303,7 +388,22 @@ mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space
         .payload_bytes = MN_DURABLE_CR_HEADER + space->name_bytes,
         .payload = payload,
     };
-    mn_status status = mn_wal_append(d->logs[space->home % d->log_count].wal, &record, 1, NULL);
+    uint32_t home = space->home % d->log_count;
+    int32_t residue = 0;
+    mn_status status = mn_wal_append_checked(d->logs[home].wal, &record, 1, NULL, &residue);
+    if (status != MN_OK && residue) {
+        /* The creation may be in the log (which refuses appends now): a durable drop record
+         * of the id, in any log, voids it (ids are never given out twice). Without one, the
+         * empty space may be there after a restart. */
+        mn_wal_record drop = {
+            .space = space->space_id,
+            .sequence = MN_DURABLE_SEQUENCE_DROP,
+            .type = MN_DURABLE_REC_DROP,
+            .payload_bytes = 0,
+            .payload = NULL,
+        };
+        (void)mn_durable_append_any(d, home + 1, &drop);
+    }
     if (status != MN_OK) pthread_rwlock_unlock(&d->create_lock); /* create returns at once */
     return status;
 }
@@ -324,14 +424,26 @@ mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space) 
         .payload_bytes = 0,
         .payload = NULL,
     };
-    mn_wal *wal = d->logs[space->home % d->log_count].wal;
+    uint32_t home = space->home % d->log_count;
+    mn_wal *wal = d->logs[home].wal;
     /* checkpoint_lock from the record to forgetting the space: a checkpoint builds its index
      * under it, so an index either predates the record (which then stays in the log: it lies
      * above that checkpoint's cut) or leaves the space out. */
     pthread_mutex_lock(&d->checkpoint_lock);
-    mn_status status = mn_wal_append(wal, &record, 1, NULL);
+    int32_t residue = 0;
+    mn_status status = mn_wal_append_checked(wal, &record, 1, NULL, &residue);
     /* The space may leave the checkpoints only once its drop record is durable. */
-    if (status == MN_OK && d->options.durability == MN_WAL_BATCHED) status = mn_wal_sync(wal);
+    if (status == MN_OK && d->options.durability == MN_WAL_BATCHED) {
+        status = mn_wal_sync(wal);
+        residue = status != MN_OK; /* in the file, maybe on the disk */
+    }
+    if (status != MN_OK && residue) {
+        /* The record may be in the log, so the drop may happen at the next open whatever we
+         * say: make it certain with a copy in another log, or say the outcome is unknown. */
+        status = mn_durable_append_any(d, home + 1, &record) == MN_OK ? MN_OK
+                                                                       : MN_DURABLE_STATUS_UNKNOWN;
+    }
+    /* Durable: the drop has happened, and nothing after this can fail (issue 9, item 7). */
     if (status == MN_OK) mn_checkpoint_forget_locked(d, space);
     pthread_mutex_unlock(&d->checkpoint_lock);
     return status;

@@ -67,7 +67,7 @@ typedef struct mn_durable_log {
     _Alignas(MN_CACHE_LINE_SIZE) mn_wal *wal;
     uint8_t *scratch;
     size_t scratch_bytes;
-    mn_wal_record records[MN_ENGINE_RUN_QUANTUM];
+    mn_wal_record records[MN_ENGINE_RUN_QUANTUM + 1]; /* + a VOID record (mn_engine_durable.c) */
 } mn_durable_log;
 
 _Static_assert(sizeof(mn_durable_log) % MN_CACHE_LINE_SIZE == 0, "logs on their own lines");
@@ -130,6 +130,14 @@ _Static_assert(offsetof(struct mn_durable, options) % MN_CACHE_LINE_SIZE == 0, "
 /** Record types of a space's creation (sequence 0) and drop (MN_DURABLE_SEQUENCE_DROP). */
 #define MN_DURABLE_REC_CREATE 0x100u
 #define MN_DURABLE_REC_DROP 0x101u
+/** A VOID record (a sequence of its own): the space's records with sequences first..last were
+ *  in appends that failed and could not be cut off their log; recovery skips them and counts
+ *  them as present for the gap rule. Payload: first, last (u64 each). */
+#define MN_DURABLE_REC_VOID 0x102u
+#define MN_DURABLE_VOID_FIRST 0u
+#define MN_DURABLE_VOID_LAST 8u
+#define MN_DURABLE_VOID_BYTES 16u
+_Static_assert(MN_DURABLE_VOID_LAST + 8 == MN_DURABLE_VOID_BYTES, "void payload");
 
 /** 1 for an operation kind that is a write (logged and replayed), 0 otherwise. */
 int mn_durable_kind_is_write(uint32_t kind);

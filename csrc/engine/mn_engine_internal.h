@@ -230,6 +230,10 @@ struct mn_space {
     uint64_t log_sequence;          /* durable engines: last WAL sequence number given out */
     uint32_t frozen_worker;         /* the worker whose export marker froze the space (set
                                      * before the marker is applied, read by mn_space_resume) */
+    /* Durable engines: sequences void_first..void_last were in appends that failed and could
+     * not be cut off their log; a VOID record naming them is not durable yet (0: none). */
+    uint64_t void_first;
+    uint64_t void_last;
 
     /* Immutable after creation (table_next is under the engine's table mutex). */
     _Alignas(MN_CACHE_LINE_SIZE) struct mn_engine *engine;
@@ -443,14 +447,17 @@ mn_status mn_engine_create_with(const mn_engine_options *options, struct mn_dura
 
 /* durability (mn_engine_durable.c); every function is a no-op for an in-memory engine */
 /** Logs a drained group (one write, one fdatasync) and writes each op's log status to
- *  statuses[i]: MN_OK (apply it) or an error (complete it with that status, unapplied). */
+ *  statuses[i]: MN_OK (apply it) or an error (complete it with that status, unapplied);
+ *  MN_DURABLE_STATUS_UNKNOWN: complete it with MN_ERR_IO and MN_DURABLE_DETAIL_UNKNOWN. */
+#define MN_DURABLE_STATUS_UNKNOWN (-1000) /* internal: never returned to a caller */
 void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **group,
                           uint32_t count, mn_status *statuses);
 /** Batched mode: syncs the worker's log when the interval has passed (idle loop). */
 void mn_durable_tick(mn_worker *worker);
 /** Logs a space's creation (before it enters the table) and assigns space->space_id. */
 mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space);
-/** Logs a space's drop (before it leaves the table). */
+/** Logs a space's drop (before it leaves the table): MN_OK (its record is durable: dropped),
+ *  an error (nothing logged: not dropped), or MN_DURABLE_STATUS_UNKNOWN (maybe logged). */
 mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space);
 /** Called by mn_engine_close once the workers stopped: syncs the logs (any mode but NONE) and
  *  releases the directory lock, so another engine may open the directory while this one's

@@ -38,6 +38,7 @@
 #include "engine/mn_engine_durable_internal.h"
 #include "engine/mn_engine_internal.h"
 #include "engine/mn_engine_replay.h"
+#include "util/mn_bytes.h"
 #include "util/mn_vfs.h"
 #include "wal/mn_wal_internal.h"
 
@@ -276,38 +277,101 @@ static mn_checkpoint_loaded *mn_replay_find_checkpoint(mn_checkpoint_loaded *loa
     return NULL;
 }
 
+/* The VOID ranges of one space (mn_replay_voids_read). */
+typedef struct mn_replay_voids {
+    uint64_t (*ranges)[2];
+    size_t count;
+} mn_replay_voids;
+
+/* Reads the VOID records among entries[first .. end) (one space) into *voids (free ranges). */
+static mn_status mn_replay_voids_read(mn_log_reader *reader, const mn_log_entry *entries,
+                                      size_t first, size_t end, mn_replay_voids *voids) {
+    voids->ranges = NULL;
+    voids->count = 0;
+    size_t count = 0;
+    for (size_t k = first; k < end; k++) count += entries[k].type == MN_DURABLE_REC_VOID;
+    if (count == 0) return MN_OK;
+    voids->ranges = malloc(count * sizeof(voids->ranges[0]));
+    if (!voids->ranges) return MN_ERR_NO_MEMORY;
+    for (size_t k = first; k < end; k++) {
+        if (entries[k].type != MN_DURABLE_REC_VOID) continue;
+        mn_wal_record record;
+        mn_status status = mn_log_read(reader, &entries[k], &record);
+        if (status != MN_OK) return status;
+        if (record.payload_bytes != MN_DURABLE_VOID_BYTES) return MN_ERR_CORRUPT;
+        uint64_t a = mn_get_u64(record.payload + MN_DURABLE_VOID_FIRST);
+        uint64_t b = mn_get_u64(record.payload + MN_DURABLE_VOID_LAST);
+        if (a == 0 || a > b || b >= entries[k].sequence) return MN_ERR_CORRUPT; /* voids before itself */
+        voids->ranges[voids->count][0] = a;
+        voids->ranges[voids->count][1] = b;
+        voids->count++;
+    }
+    return MN_OK;
+}
+
+/* The first sequence at or after `sequence` that no VOID range covers. */
+static uint64_t mn_replay_unvoided(const mn_replay_voids *voids, uint64_t sequence) {
+    for (size_t moved = 1; moved;) {
+        moved = 0;
+        for (size_t v = 0; v < voids->count; v++) {
+            if (sequence >= voids->ranges[v][0] && sequence <= voids->ranges[v][1]) {
+                sequence = voids->ranges[v][1] + 1;
+                moved = 1;
+            }
+        }
+    }
+    return sequence;
+}
+
 /* Replays entries[first .. end) (one space, sorted, sequences above `base`) into `space` up to
- * the first gap; *gap gets 1 and the report the dropped records when one was found. */
+ * the first gap; *gap gets 1 and the report the dropped records when one was found. Voided
+ * records (and the VOID records) are skipped, and a voided sequence is no gap: it may be in a
+ * log that refused appends after it, or in none. */
 static mn_status mn_replay_space(mn_replay *replay, mn_log_reader *reader,
                                  const mn_log_entry *entries, size_t first, size_t end,
                                  uint64_t base, struct mn_space *space, uint64_t *replayed,
                                  int *gap, mn_durable_report *report) {
+    mn_replay_voids voids;
+    mn_status status = mn_replay_voids_read(reader, entries, first, end, &voids);
     uint64_t previous = base;
-    for (size_t k = first; k < end; k++) {
+    for (size_t k = first; k < end && status == MN_OK; k++) {
         const mn_log_entry *entry = &entries[k];
         if (entry->sequence <= base) {
             report->skipped++; /* already in the checkpoint */
             continue;
         }
-        if (entry->sequence == previous || !mn_durable_kind_is_write(entry->type)) {
-            return MN_ERR_CORRUPT; /* a repeated sequence, a second creation, a stray type */
+        if (mn_replay_unvoided(&voids, entry->sequence) != entry->sequence) {
+            report->skipped++; /* a failed write that could not be cut off its log */
+            continue;
         }
-        if (entry->sequence != previous + 1) {
+        int is_void = entry->type == MN_DURABLE_REC_VOID;
+        if (entry->sequence == previous || (!is_void && !mn_durable_kind_is_write(entry->type))) {
+            status = MN_ERR_CORRUPT; /* a repeated sequence, a second creation, a stray type */
+            break;
+        }
+        if (entry->sequence != mn_replay_unvoided(&voids, previous + 1)) {
             /* The first gap: nothing after it is applied. */
             *gap = 1;
             report->gap_spaces++;
             report->gap_records += end - k;
             report->gap_space = entry->space;
-            report->gap_sequence = previous + 1;
-            return MN_OK;
+            report->gap_sequence = mn_replay_unvoided(&voids, previous + 1);
+            break;
         }
         previous = entry->sequence;
-        mn_status status = mn_replay_submit(replay, reader, entry, space);
-        if (status != MN_OK) return status;
+        if (is_void) {
+            report->skipped++;
+            /* Not current any more: its next checkpoint must carry the sequence past it. */
+            (*replayed)++;
+            continue;
+        }
+        status = mn_replay_submit(replay, reader, entry, space);
+        if (status != MN_OK) break;
         report->replayed++;
         (*replayed)++;
     }
-    return MN_OK;
+    free(voids.ranges);
+    return status;
 }
 
 static mn_status mn_replay_apply(struct mn_engine *engine, mn_replay *replay,

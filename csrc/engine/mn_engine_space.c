@@ -156,6 +156,9 @@ mn_status mn_space_create_internal(struct mn_engine *engine, const char *name, u
     atomic_init(&space->record_bytes, 0);
     atomic_init(&space->ops_applied, 0);
     space->next_label = 1;
+    space->log_sequence = 0;
+    space->void_first = 0;
+    space->void_last = 0;
     space->engine = engine;
     space->params = *params;
     space->params.numa_node = node;

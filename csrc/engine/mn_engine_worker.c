@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "engine/mn_engine_internal.h"
+#include "mnemo/mn_engine_durable.h"
 #include "numa/mn_numa.h"
 #include "util/mn_rcu.h"
 
@@ -193,7 +194,13 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
             }
             mn_space_apply(space, group[i], worker);
         } else { /* not in the log: not applied either */
-            if (group[i]->done) group[i]->done(group[i]->context, logged[i], 0);
+            if (group[i]->done) {
+                if (logged[i] == MN_DURABLE_STATUS_UNKNOWN) {
+                    group[i]->done(group[i]->context, MN_ERR_IO, MN_DURABLE_DETAIL_UNKNOWN);
+                } else {
+                    group[i]->done(group[i]->context, logged[i], 0);
+                }
+            }
             free(group[i]);
         }
     }

@@ -190,7 +190,10 @@ static mn_status mn_wal_start_segment(mn_wal *wal, uint64_t number, uint64_t pre
     if (status == MN_OK && wal->durability != MN_WAL_NONE) status = vfs->sync_dir(vfs->context, wal->directory);
     if (status != MN_OK) {
         vfs->close(vfs->context, fd);
-        vfs->unlink(vfs->context, path);
+        mn_status gone = vfs->unlink(vfs->context, path);
+        /* A segment left behind names the current one's size in its header: the current one
+         * must not grow past it, or recovery reads the difference as damage. */
+        if (gone != MN_OK && gone != MN_ERR_NOT_FOUND) wal->failed = 1;
         return status;
     }
     wal->fd = fd;
@@ -316,7 +319,34 @@ static mn_status mn_wal_rotate(mn_wal *wal) {
     return MN_OK;
 }
 
+/* Takes back a batch that failed (its write, or its fdatasync) at `first`: the segment is cut
+ * there and, unless MN_WAL_NONE, the cut made durable with an fdatasync. On success the batch
+ * is gone from the file and from the disk, and the log goes on (the bytes before `first` were
+ * durable already in MN_WAL_SYNC; in MN_WAL_BATCHED this fdatasync makes them so). Otherwise
+ * the log refuses every later append and the batch may be in the file: returns 1 then. */
+static int mn_wal_take_back(mn_wal *wal, uint64_t first) {
+    mn_status status = wal->vfs->truncate(wal->vfs->context, wal->fd, first);
+    if (status == MN_OK && wal->durability != MN_WAL_NONE) {
+        status = wal->vfs->fdatasync(wal->vfs->context, wal->fd);
+    }
+    if (status != MN_OK) {
+        wal->failed = 1;
+        return 1;
+    }
+    wal->failed = 0; /* a failed fdatasync set it; the cut was made durable since */
+    wal->offset = first;
+    wal->dirty = 0;
+    wal->last_sync_ns = mn_wal_now_ns();
+    return 0;
+}
+
 mn_status mn_wal_append(mn_wal *wal, const mn_wal_record *records, uint32_t count, mn_wal_append_info *info) {
+    return mn_wal_append_checked(wal, records, count, info, NULL);
+}
+
+mn_status mn_wal_append_checked(mn_wal *wal, const mn_wal_record *records, uint32_t count,
+                                mn_wal_append_info *info, int32_t *residue) {
+    if (residue) *residue = 0;
     if (!wal || !records) return MN_ERR_INVALID;
     uint64_t bytes = 0;
     mn_status status = mn_wal_batch_size(records, count, &bytes);
@@ -350,14 +380,22 @@ mn_status mn_wal_append(mn_wal *wal, const mn_wal_record *records, uint32_t coun
     status = mn_vfs_write_all(wal->vfs, wal->fd, wal->buffer, used, first);
     if (status != MN_OK) {
         /* Roll the partial batch back; if that fails the tail is unknown until recovery. */
-        if (wal->vfs->truncate(wal->vfs->context, wal->fd, first) != MN_OK) wal->failed = 1;
+        int left = mn_wal_take_back(wal, first);
+        if (residue) *residue = left;
         goto done;
     }
     wal->offset += used;
     wal->dirty = 1;
     if (wal->durability == MN_WAL_SYNC ||
-        (wal->durability == MN_WAL_BATCHED && mn_wal_now_ns() - wal->last_sync_ns >= wal->interval_ns))
+        (wal->durability == MN_WAL_BATCHED && mn_wal_now_ns() - wal->last_sync_ns >= wal->interval_ns)) {
         status = mn_wal_fdatasync(wal);
+        if (status != MN_OK) {
+            /* The batch is in the page cache and maybe on the disk: reported failed, it must
+             * not come back at recovery, so it is cut off (issue 9, item 4). */
+            int left = mn_wal_take_back(wal, first);
+            if (residue) *residue = left;
+        }
+    }
     if (info) {
         info->first.segment = wal->segment;
         info->first.offset = first;

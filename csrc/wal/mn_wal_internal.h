@@ -97,6 +97,16 @@ size_t mn_wal_encode_record(const mn_wal_record *record, uint8_t *out);
 int mn_wal_check_record(const uint8_t *image, uint64_t size, uint64_t offset, mn_wal_record *record,
                         uint64_t *record_size);
 
+/**
+ * mn_wal_append, telling what a failure left behind: a batch whose write or fdatasync fails is
+ * cut back off the segment and the cut synced; then *residue is 0 (the batch is in neither the
+ * file nor the disk, and the log goes on). When even the cut fails the log refuses every later
+ * append and *residue is 1: the batch may be in the file (so replayed by a recovery) or not.
+ * `residue` may be NULL; it is 0 on success and on failures before anything was written.
+ */
+mn_status mn_wal_append_checked(mn_wal *wal, const mn_wal_record *records, uint32_t count,
+                                mn_wal_append_info *info, int32_t *residue);
+
 /** mn_wal_recover through `vfs` (NULL: mn_vfs_posix()): every file call of recovery (listing,
  *  reading, cutting, deleting, syncing) goes through it. mn_wal_recover is this with NULL. */
 mn_status mn_wal_recover_vfs(const mn_vfs *vfs, const char *directory, uint32_t flags,

@@ -16,8 +16,18 @@
  *                       acknowledged writes
  *   MN_DURABLE_NONE     never fdatasync: survives a process crash, not a power loss
  *
+ * A write whose append fails (the write, or its fdatasync) is cut back off the log and the cut
+ * synced, and completes with the error: it is never replayed, and its sequence numbers are given
+ * out again. When even the cut fails the log refuses every later append (until reopened), the
+ * sequences are never given out again, and a VOID record naming them is made durable in another
+ * worker's log (or with the space's next successful write), so recovery skips them wherever
+ * they lie. Only when no log takes that record does the write complete with MN_ERR_IO and
+ * detail MN_DURABLE_DETAIL_UNKNOWN: it may or may not be there after a restart.
+ *
  * Creating and dropping a space are logged (and synced) by the calling thread before they take
- * effect. Recovery reads every log directory, orders each space's records by sequence number
+ * effect. Once a drop's record is durable the drop has happened (MN_OK), even when deleting the
+ * space's checkpoint file fails: the file is deleted later, before any log segment holding the
+ * drop record is, or at the next open. Recovery reads every log directory, orders each space's records by sequence number
  * (work stealing means one space's records may sit in several workers' logs) and replays them
  * through the workers. A torn last record of a log is truncated; damage anywhere else stops the
  * open with MN_ERR_CORRUPT and the file and offset in the report, unless `repair` is set, which
@@ -145,6 +155,10 @@ mn_status mn_engine_open(const mn_engine_options *options, const mn_durable_opti
 /** Writes 1 to *out for an engine from mn_engine_open, 0 for an in-memory one.
  *  Blocking: never. */
 mn_status mn_engine_is_durable(const mn_engine *engine, uint32_t *out);
+
+/** Completion detail of a write that failed with MN_ERR_IO and whose record could neither be
+ *  cut off its log nor voided in another: it may be present after a restart, or not. */
+#define MN_DURABLE_DETAIL_UNKNOWN UINT64_MAX
 
 /** Makes every logged write durable now (fdatasync of each worker's log; any mode but NONE).
  *  Blocking: until every log is fdatasynced. */
