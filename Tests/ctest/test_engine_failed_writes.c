@@ -112,7 +112,7 @@ static mn_status write_stolen(mn_space *s, mn_space *t, mn_space *u, char *id, s
     static char ids[BIG * 8];
     static uint64_t id_offsets[BIG + 1], content_offsets[BIG + 1];
     mn_status status = MN_ERR_IO;
-    for (; *attempt < 200 && status != MN_OK; (*attempt)++) {
+    for (; *attempt < 1000 && status != MN_OK; (*attempt)++) {
         id_offsets[0] = 0;
         for (uint32_t i = 0; i < BIG; i++) {
             int n = snprintf(ids + id_offsets[i], 8, "%c%u", 'a' + (int)(*attempt % 26), i);

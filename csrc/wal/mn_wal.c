@@ -5,10 +5,13 @@
  *
  * A batch is encoded into one buffer owned by the log and written with one pwrite (looped only
  * if the kernel writes short), then made durable with one fdatasync per the mode: the cost of a
- * sync is paid once per batch however many records it holds. A write that fails is rolled back
- * with ftruncate so the segment never keeps half a batch; if even that fails, or an fdatasync
- * fails (after which the page cache can no longer be trusted to hold the data), the log refuses
- * every later append: only a recovery knows what reached the disk.
+ * sync is paid once per batch however many records it holds. A batch whose write or fdatasync
+ * fails is cut back off the segment with ftruncate and the cut fdatasynced (mn_wal_take_back):
+ * its caller is told it failed, so it must not come back at recovery, and after a failed
+ * fdatasync its bytes are still in the page cache. If even that fails, the log refuses every
+ * later append (only a recovery knows what reached the disk) and tells the caller the batch may
+ * be left (mn_wal_append_checked), so the engine can void it elsewhere. A failed fdatasync with
+ * no batch of its own (mn_wal_sync, mn_wal_tick, a rotation) also makes the log refuse appends.
  *
  * Every file call goes through the log's mn_vfs table (mn_vfs.h), chosen at open.
  */

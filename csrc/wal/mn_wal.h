@@ -133,8 +133,10 @@ mn_status mn_wal_close(mn_wal *wal);
  * The whole batch is validated first; on any error nothing is appended. Errors: MN_ERR_INVALID
  * (NULL, count 0, type 0, NULL payload with bytes), MN_ERR_TOO_LARGE (over
  * MN_WAL_BATCH_RECORDS_MAX, MN_WAL_PAYLOAD_BYTES_MAX or MN_WAL_BATCH_BYTES_MAX), MN_ERR_NO_MEMORY,
- * MN_ERR_IO (a write or fdatasync failed; after a failed fdatasync, or a failed write that could
- * not be rolled back, every later append also returns MN_ERR_IO: the log must be recovered).
+ * MN_ERR_IO (a write or fdatasync failed: the batch is cut back off the segment and, unless
+ * MN_WAL_NONE, the cut fdatasynced, so it is in neither the file nor the disk and the log goes
+ * on; when that cut fails too, every later append also returns MN_ERR_IO and the batch may be in
+ * the file: the log must be recovered). MN_ERR_FULL for no space left, likewise.
  * `info` may be NULL.
  */
 mn_status mn_wal_append(mn_wal *wal, const mn_wal_record *records, uint32_t count,
