@@ -73,6 +73,7 @@
 #include "engine/mn_engine_internal.h"
 #include "engine/mn_engine_vfs.h"
 #include "engine/mn_engine_replay.h"
+#include "wal/mn_wal_internal.h"
 #include "mnemo/mn_engine_durable.h"
 #include "wal/mn_wal.h"
 
