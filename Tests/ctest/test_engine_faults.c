@@ -52,8 +52,6 @@
 #define TF_BATCHES 48u       /* batches per space instance, at most */
 #define TF_OPS_MAX 28u       /* operations per round, at most */
 
-static int tf_gaps; /* MN_FAULT_GAPS=1: batched schedules with two workers too (item 9) */
-
 /* Seeds that found bugs (fixed): run first, on every run. */
 static const uint64_t tf_pinned[] = {0};
 
@@ -582,12 +580,9 @@ static void tf_schedule(uint64_t seed, int verbose, tf_run *run, const char *bas
     uint32_t m = tf_below(run, 10);
     run->mode = m < 5 ? MN_WAL_SYNC : m < 8 ? MN_WAL_BATCHED : MN_WAL_NONE;
     run->workers = 1 + tf_below(run, 2);
-    /* Issue 9, item 9 (not fixed on this branch): in MN_WAL_BATCHED a space's records spread
-     * over two workers' logs that sync independently, and a power loss can keep later ones
-     * without earlier ones (e.g. schedules 1033 and 1278: a batch lost, the duplicate insert
-     * after it kept and now succeeding). Until recovery stops at a space's first gap, batched
-     * schedules run one worker unless MN_FAULT_GAPS=1. */
-    if (run->mode == MN_WAL_BATCHED && !tf_gaps) run->workers = 1;
+    /* Batched schedules with two workers need recovery to stop each space at its first gap
+     * (issue 9, item 9, on main): before it, schedules 1033 and 1278 failed (a batch lost in
+     * one log, the duplicate insert after it kept in the other and now succeeding). */
     uint32_t rounds = 1 + tf_below(run, 3);
     if (verbose) printf("schedule %llu: %u rounds\n", (unsigned long long)seed, rounds);
     for (uint32_t r = 0; r < rounds && !run->failed; r++) tf_round(run, r);
@@ -599,8 +594,6 @@ int main(void) {
     env = getenv("MN_FAULT_SEED");
     int one = env != NULL;
     uint64_t only = one ? strtoull(env, NULL, 10) : 0;
-    env = getenv("MN_FAULT_GAPS");
-    tf_gaps = env && env[0] == '1';
     env = getenv("MN_FAULT_VERBOSE");
     int verbose = env && env[0] == '1';
     struct stat st;
