@@ -11,10 +11,11 @@
  *     MN_ERR_CORRUPT (even with repair).
  *   - When the fdatasync fails and so does the cut that takes the write back (the log refuses
  *     appends from then on), a VOID record in the other worker's log keeps it from coming back.
- *   - A drop whose checkpoint-file unlink fails after its record is durable reports MN_OK and
- *     the space stays dropped, also after a checkpoint that deletes the log segment holding the
- *     drop record. Before: the drop returned MN_ERR_IO, the space took more acknowledged writes,
- *     and the restart applied the drop and lost them.
+ *   - A drop whose checkpoint-file unlink (or directory sync) fails after its record is durable
+ *     reports MN_OK and the space stays dropped, also after a checkpoint that deletes the log
+ *     segment holding the drop record. Before: the drop returned MN_ERR_IO, the space took more
+ *     acknowledged writes, and the restart applied the drop and lost them. (Since checkpoint
+ *     packs a drop touches no file at all; the test keeps the outcome pinned.)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -229,7 +230,11 @@ static void test_drop_cleanup_fails(faultfs_op kind) {
         CHECK_STATUS(td_insert(other, id, 10 + i, "some content to fill the log a little"), MN_OK);
     }
     mn_checkpoint_report report;
-    CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
+    /* With checkpoint packs a drop touches no file, so the armed fault may hit this checkpoint
+     * instead (which then deletes nothing): the next one goes through. */
+    mn_status checkpointed = mn_engine_checkpoint(engine, &report);
+    if (checkpointed != MN_OK) checkpointed = mn_engine_checkpoint(engine, &report);
+    CHECK_STATUS(checkpointed, MN_OK);
     mn_space_release(other);
     mn_engine_destroy(engine);
     faultfs_free(&fs);
