@@ -82,7 +82,7 @@ static void test_failed_sync_not_replayed(void) {
     faultfs_free(&fs);
 
     mn_status status = MN_OK;
-    engine = td_open(db, 1, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
+    engine = td_open(db, 1, MN_DURABLE_SYNC, 0, 0, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     space = td_open_space(engine, "s");
@@ -179,11 +179,11 @@ static void test_failed_sync_stolen_sequence(int double_fault) {
 
     mn_status status = MN_OK;
     mn_durable_report report;
-    engine = td_open(db, 2, MN_WAL_SYNC, 0, 0, 0, &status, &report);
+    engine = td_open(db, 2, MN_DURABLE_SYNC, 0, 0, 0, &status, &report);
     CHECK_STATUS(status, MN_OK);
     if (!engine) {
         fprintf(stderr, "  damaged %s at %llu\n", report.damaged_file, (unsigned long long)report.damaged_offset);
-        engine = td_open(db, 2, MN_WAL_SYNC, 1, 0, 0, &status, &report); /* repair does not help either */
+        engine = td_open(db, 2, MN_DURABLE_SYNC, 1, 0, 0, &status, &report); /* repair does not help either */
         CHECK_STATUS(status, MN_OK);
         if (engine) mn_engine_destroy(engine);
         return;
@@ -240,7 +240,7 @@ static void test_drop_cleanup_fails(faultfs_op kind) {
     faultfs_free(&fs);
 
     mn_status status = MN_OK;
-    engine = td_open(db, 1, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
+    engine = td_open(db, 1, MN_DURABLE_SYNC, 0, 0, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     space = td_open_space(engine, "s");

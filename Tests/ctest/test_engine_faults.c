@@ -2,8 +2,8 @@
  * test_engine_faults.c: the durable engine through many seeded fault schedules (issue 9).
  *
  * Each schedule, from its seed: a data directory is opened 1 to 3 times in a row (rounds), each
- * time through the fault table (mn_test_faultfs.h) with 1 or 2 workers, in MN_WAL_SYNC,
- * MN_WAL_BATCHED or MN_WAL_NONE. Faults are armed at random calls (a call of any kind, or of one
+ * time through the fault table (mn_test_faultfs.h) with 1 or 2 workers, in MN_DURABLE_SYNC,
+ * MN_DURABLE_BATCHED or MN_DURABLE_NONE. Faults are armed at random calls (a call of any kind, or of one
  * kind: open, pwrite, fdatasync, truncate, rename, unlink, sync_dir), failing with EIO or ENOSPC
  * once or a few times in a row, or writing short. A random workload runs over a few spaces
  * (create, insert, upsert, delete, all-or-nothing batch inserts, drop, checkpoint, sync), then
@@ -12,8 +12,8 @@
  * the middle of an operation. The directory is then reopened with the real file system and
  * checked against the model this test keeps of every space:
  *   - the database opens (no fault the engine should survive leaves it MN_ERR_CORRUPT);
- *   - every ACKNOWLEDGED write is there byte for byte (content and vector): in MN_WAL_SYNC, and
- *     after a process crash in every mode, acknowledged means completed MN_OK; in MN_WAL_BATCHED
+ *   - every ACKNOWLEDGED write is there byte for byte (content and vector): in MN_DURABLE_SYNC, and
+ *     after a process crash in every mode, acknowledged means completed MN_OK; in MN_DURABLE_BATCHED
  *     under power loss, what a later successful mn_engine_sync covered (the mode's documented
  *     window: a memory holds its synced value or one written since);
  *   - nothing REPORTED FAILED is there (a failed write's value is never seen), except a write
@@ -91,7 +91,7 @@ typedef struct tf_run {
     char root[512];
     char path[600];
     uint32_t workers;
-    mn_wal_durability mode;
+    mn_durability mode;
     tf_instance instances[TF_INSTANCES];
     uint32_t instance_count;
     int slot_instance[TF_SLOTS];  /* live instance per slot, or -1 */
@@ -263,7 +263,7 @@ static void tf_create(tf_run *run, mn_engine *engine, uint32_t slot) {
     run->instance_count++;
     if (status == MN_OK) {
         in->state = TF_LIVE;
-        in->create_synced = run->mode == MN_WAL_SYNC;
+        in->create_synced = run->mode == MN_DURABLE_SYNC;
         run->slot_instance[slot] = (int)(run->instance_count - 1);
     } else {
         in->state = TF_CREATE_FAILED;
@@ -481,7 +481,7 @@ static void tf_round(tf_run *run, uint32_t round) {
         return;
     }
     uint32_t ops = 4 + tf_below(run, TF_OPS_MAX - 3);
-    int crash_kind = run->mode == MN_WAL_NONE ? 0 : (int)tf_below(run, 3); /* 0 process, 1 power, 2 torn */
+    int crash_kind = run->mode == MN_DURABLE_NONE ? 0 : (int)tf_below(run, 3); /* 0 process, 1 power, 2 torn */
     if (run->verbose)
         printf(" round %u: mode %d, %u workers, %u ops, crash kind %d\n", round, (int)run->mode, run->workers, ops,
                crash_kind);
@@ -546,7 +546,7 @@ static void tf_round(tf_run *run, uint32_t round) {
     faultfs_free(&fs);
 
     /* Reopen with the real file system and check. */
-    int strict = run->mode == MN_WAL_SYNC || crash_kind == 0;
+    int strict = run->mode == MN_DURABLE_SYNC || crash_kind == 0;
     mn_durable_report report;
     mn_engine *real = NULL;
     mn_engine_options options;
@@ -581,7 +581,7 @@ static void tf_schedule(uint64_t seed, int verbose, tf_run *run, const char *bas
     mkdir(run->path, 0755); /* the data directory: durable before the schedule */
     for (uint32_t s = 0; s < TF_SLOTS; s++) run->slot_instance[s] = -1;
     uint32_t m = tf_below(run, 10);
-    run->mode = m < 5 ? MN_WAL_SYNC : m < 8 ? MN_WAL_BATCHED : MN_WAL_NONE;
+    run->mode = m < 5 ? MN_DURABLE_SYNC : m < 8 ? MN_DURABLE_BATCHED : MN_DURABLE_NONE;
     run->workers = 1 + tf_below(run, 2);
     /* Batched schedules with two workers need recovery to stop each space at its first gap
      * (issue 9, item 9, on main): before it, schedules 1033 and 1278 failed (a batch lost in
