@@ -25,9 +25,9 @@
  * detail MN_DURABLE_DETAIL_UNKNOWN: it may or may not be there after a restart.
  *
  * Creating and dropping a space are logged (and synced) by the calling thread before they take
- * effect. Once a drop's record is durable the drop has happened (MN_OK), even when deleting the
- * space's checkpoint file fails: the file is deleted later, before any log segment holding the
- * drop record is, or at the next open. Recovery reads every log directory, orders each space's records by sequence number
+ * effect. Once a drop's record is durable the drop has happened (MN_OK): it touches no other
+ * file (the next checkpoint's index leaves the space out). Recovery reads every log directory,
+ * orders each space's records by sequence number
  * (work stealing means one space's records may sit in several workers' logs) and replays them
  * through the workers. A torn last record of a log is truncated; damage anywhere else stops the
  * open with MN_ERR_CORRUPT and the file and offset in the report, unless `repair` is set, which
@@ -51,8 +51,11 @@
  * |                          | a space's export stream each) and an index (layout in      |
  * |                          | mn_engine_checkpoint.c, format version 2)                  |
  *
- * Threads: as mn_engine.h. A directory must be open in at most one engine at a time (not
- * checked: two engines appending to one directory corrupt it).
+ * | <path>/LOCK              | flock'ed from open to close: one engine per directory      |
+ *
+ * Threads: as mn_engine.h. A directory is open in at most one engine at a time: a second
+ * mn_engine_open of it, in this process or another, fails with MN_ERR_LOCKED until the first
+ * engine is closed.
  */
 #ifndef MN_ENGINE_DURABLE_H
 #define MN_ENGINE_DURABLE_H
