@@ -23,7 +23,7 @@ ann-bench: setup
 	  --groundtruth $(DATA)/sift5k_groundtruth.ivecs --metric l2 --m 16 --ef-construction 200 \
 	  --ef 10,20,40,80,160,320 --k 10 --threads 2
 
-test: setup c-test swift-test consumer-test
+test: setup c-test consumer-test swift-test
 
 c-test: c-test-gcc c-test-clang c-test-tsan c-test-asan
 
