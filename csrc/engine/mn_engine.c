@@ -21,6 +21,7 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "engine/mn_engine_durability.h"
 #include "engine/mn_engine_internal.h"
 #include "numa/mn_numa.h"
 #include "util/mn_rcu.h"
@@ -480,11 +481,12 @@ mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t n
     uint64_t hash = 0;
     mn_status status = mn_space_name_free(engine, name, name_bytes, &hash);
     if (status != MN_OK) return status;
-    if (mn_durable_stub_exists(engine, name, name_bytes)) return MN_ERR_DUPLICATE; /* lazy */
+    const mn_durability_hooks *durability = engine->durability;
+    if (durability->stub_exists(engine, name, name_bytes)) return MN_ERR_DUPLICATE; /* lazy */
     struct mn_space *space = NULL;
     status = mn_space_create_internal(engine, name, name_bytes, hash, params, &space);
     if (status != MN_OK) return status;
-    status = mn_durable_log_create(engine, space); /* durable before anyone can see it */
+    status = durability->log_create(engine, space); /* durable before anyone can see it */
     if (status != MN_OK) {
         mn_space_acquire(space);
         mn_space_unref(space);
@@ -493,9 +495,9 @@ mn_status mn_engine_space_create(mn_engine *engine, const char *name, uint32_t n
     pthread_mutex_lock(&engine->table_lock);
     status = mn_table_insert_locked(engine, space, out); /* or created meanwhile: DUPLICATE */
     pthread_mutex_unlock(&engine->table_lock);
-    mn_durable_create_done(engine);
+    durability->create_done(engine);
     if (status != MN_OK) {
-        mn_durable_log_drop(engine, space); /* its logged creation is void */
+        durability->log_drop(engine, space); /* its logged creation is void */
         mn_space_acquire(space);
         mn_space_unref(space); /* frees it */
     }
@@ -545,15 +547,9 @@ mn_status mn_engine_space_open(mn_engine *engine, const char *name, uint32_t nam
     struct mn_space *space = *mn_table_find_locked(engine, name, name_bytes, hash);
     if (space) mn_space_acquire(space);
     pthread_mutex_unlock(&engine->table_lock);
-    if (!space && engine->durable) { /* a lazy space: loaded from its checkpoint now */
-        status = mn_durable_space_load(engine, name, name_bytes, &space);
+    if (!space) { /* a lazy space: loaded from its checkpoint now (or loaded meanwhile) */
+        status = engine->durability->space_load(engine, name, name_bytes, &space);
         if (status != MN_OK) return status;
-        if (!space) { /* no stub: maybe a concurrent load just put it in the table */
-            pthread_mutex_lock(&engine->table_lock);
-            space = *mn_table_find_locked(engine, name, name_bytes, hash);
-            if (space) mn_space_acquire(space);
-            pthread_mutex_unlock(&engine->table_lock);
-        }
     }
     if (!space) return MN_ERR_UNKNOWN_SPACE;
     *out = space;
@@ -565,22 +561,17 @@ mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t nam
     mn_status status = mn_validate_name(name, name_bytes);
     if (status != MN_OK) return status;
     uint64_t hash = mn_name_hash(name, name_bytes);
-    /* A closed durable engine no longer holds its directory's lock: it must not log. */
-    if (engine->durable && atomic_load_explicit(&engine->closed, memory_order_acquire)) {
-        return MN_ERR_CLOSED;
-    }
-    if (engine->durable) { /* a lazy space is loaded first, then dropped as any other */
-        struct mn_space *loaded = NULL;
-        status = mn_durable_space_load(engine, name, name_bytes, &loaded);
-        if (status != MN_OK) return status;
-        if (loaded) mn_space_release(loaded);
-    }
+    /* A lazy space is loaded first, then dropped as any other. */
+    struct mn_space *loaded = NULL;
+    status = engine->durability->space_load(engine, name, name_bytes, &loaded);
+    if (status != MN_OK) return status;
+    if (loaded) mn_space_release(loaded);
     pthread_mutex_lock(&engine->table_lock);
     struct mn_space **link = mn_table_find_locked(engine, name, name_bytes, hash);
     struct mn_space *space = *link;
-    if (space && engine->durable) {
+    if (space) {
         /* Logged under the table lock so a concurrent drop of the same name logs once. */
-        status = mn_durable_log_drop(engine, space);
+        status = engine->durability->log_drop(engine, space);
         if (status == MN_DURABLE_STATUS_UNKNOWN) {
             /* Its drop record may or may not survive a restart: the space goes now (no write
              * can be acknowledged and then lost with it), and the caller hears MN_ERR_IO. */
@@ -604,7 +595,53 @@ mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t nam
 
 mn_status mn_engine_space_list(mn_engine *engine, mn_name_visit_fn visit, void *context) {
     if (!engine || !visit) return MN_ERR_INVALID;
-    if (engine->durable) return mn_durable_space_list(engine, visit, context); /* + stubs */
+    return engine->durability->space_list(engine, visit, context); /* durable: + stubs */
+}
+
+mn_status mn_engine_space_count(mn_engine *engine, uint64_t *out) {
+    if (!engine || !out) return MN_ERR_INVALID;
+    return engine->durability->space_count(engine, out); /* durable: + stubs */
+}
+
+mn_status mn_space_release(mn_space *space) {
+    if (!space) return MN_OK;
+    mn_space_unref(space);
+    return MN_OK;
+}
+
+/* ---- the null durability object: an in-memory engine (mn_engine_durability.h) ----
+ * Nothing is logged and every logging hook succeeds; there are no lazy spaces, so a name is
+ * never a stub, nothing loads, and list and count are the table's. */
+
+static void mn_memory_log_group(mn_worker *worker, struct mn_space *space, mn_op **group,
+                                uint32_t count, mn_status *statuses) {
+    (void)worker, (void)space, (void)group, (void)count, (void)statuses; /* all MN_OK */
+}
+
+static void mn_memory_tick(mn_worker *worker) { (void)worker; }
+
+static int mn_memory_stub_exists(struct mn_engine *engine, const char *name,
+                                 uint32_t name_bytes) {
+    (void)engine, (void)name, (void)name_bytes;
+    return 0;
+}
+
+static mn_status mn_memory_log_space(struct mn_engine *engine, struct mn_space *space) {
+    (void)engine, (void)space;
+    return MN_OK;
+}
+
+static void mn_memory_engine_noop(struct mn_engine *engine) { (void)engine; }
+
+static mn_status mn_memory_space_load(struct mn_engine *engine, const char *name,
+                                      uint32_t name_bytes, struct mn_space **out) {
+    (void)engine, (void)name, (void)name_bytes;
+    *out = NULL; /* the caller looked the table up already */
+    return MN_OK;
+}
+
+static mn_status mn_memory_space_list(struct mn_engine *engine, mn_name_visit_fn visit,
+                                      void *context) {
     pthread_mutex_lock(&engine->table_lock);
     for (uint64_t b = 0; b < engine->bucket_count; b++) {
         for (struct mn_space *space = engine->buckets[b]; space; space = space->table_next) {
@@ -615,20 +652,33 @@ mn_status mn_engine_space_list(mn_engine *engine, mn_name_visit_fn visit, void *
     return MN_OK;
 }
 
-mn_status mn_engine_space_count(mn_engine *engine, uint64_t *out) {
-    if (!engine || !out) return MN_ERR_INVALID;
-    if (engine->durable) return mn_durable_space_count(engine, out); /* + stubs */
+static mn_status mn_memory_space_count(struct mn_engine *engine, uint64_t *out) {
     pthread_mutex_lock(&engine->table_lock);
     *out = engine->space_count;
     pthread_mutex_unlock(&engine->table_lock);
     return MN_OK;
 }
 
-mn_status mn_space_release(mn_space *space) {
-    if (!space) return MN_OK;
-    mn_space_unref(space);
-    return MN_OK;
+static mn_status mn_memory_publish_imported(struct mn_engine *engine, struct mn_space *space,
+                                            struct mn_space **out) {
+    return mn_engine_space_publish(engine, space, out);
 }
+
+static const mn_durability_hooks mn_memory_durability = {
+    .log_group = mn_memory_log_group,
+    .tick = mn_memory_tick,
+    .stub_exists = mn_memory_stub_exists,
+    .log_create = mn_memory_log_space,
+    .create_done = mn_memory_engine_noop,
+    .log_drop = mn_memory_log_space,
+    .space_load = mn_memory_space_load,
+    .space_count = mn_memory_space_count,
+    .space_list = mn_memory_space_list,
+    .publish_imported = mn_memory_publish_imported,
+    .stop = mn_memory_engine_noop,
+    .close = mn_memory_engine_noop,
+    .free = mn_memory_engine_noop,
+};
 
 /* ---- the engine ---- */
 
@@ -647,12 +697,14 @@ static mn_status mn_engine_cpus(struct mn_engine *engine) {
 }
 
 mn_status mn_engine_create(const mn_engine_options *options, mn_engine **out) {
-    return mn_engine_create_with(options, NULL, out);
+    return mn_engine_create_with(options, &mn_memory_durability, NULL, out);
 }
 
-mn_status mn_engine_create_with(const mn_engine_options *options, struct mn_durable *durable,
+mn_status mn_engine_create_with(const mn_engine_options *options,
+                                const mn_durability_hooks *durability, struct mn_durable *state,
                                 mn_engine **out) {
     if (!out) return MN_ERR_INVALID;
+    MN_ASSERT(durability && "the null object stands for no durability, not NULL");
     *out = NULL;
     mn_engine_options chosen;
     mn_engine_options_default(&chosen);
@@ -678,7 +730,9 @@ mn_status mn_engine_create_with(const mn_engine_options *options, struct mn_dura
     }
     engine->options = chosen;
     engine->worker_count = chosen.workers;
-    engine->durable = durable; /* before the workers start: they read it without a lock */
+    /* Before the workers start: they read both without a lock. */
+    engine->durability = durability;
+    engine->durable = state;
     atomic_init(&engine->submitters, 0);
     atomic_init(&engine->closed, 0);
     atomic_init(&engine->stopping, 0);
@@ -712,7 +766,7 @@ fail:
 
 mn_status mn_engine_close(mn_engine *engine) {
     if (!engine) return MN_ERR_INVALID;
-    mn_durable_stop(engine); /* a checkpoint in progress needs the workers */
+    engine->durability->stop(engine); /* a checkpoint in progress needs the workers */
     pthread_mutex_lock(&engine->close_lock);
     if (!atomic_load_explicit(&engine->stopping, memory_order_acquire)) {
         atomic_store_explicit(&engine->closed, 1, memory_order_seq_cst);
@@ -720,7 +774,7 @@ mn_status mn_engine_close(mn_engine *engine) {
             sched_yield();
         }
         mn_workers_stop(engine);
-        mn_durable_close(engine); /* the directory is free for another engine from here */
+        engine->durability->close(engine); /* the directory is free for another engine now */
     }
     pthread_mutex_unlock(&engine->close_lock);
     return MN_OK;
@@ -740,7 +794,7 @@ mn_status mn_engine_destroy(mn_engine *engine) {
         }
     }
     mn_rcu_barrier(); /* every record retired through call_rcu is back in its arena */
-    mn_durable_free(engine);
+    engine->durability->free(engine);
     mn_workers_free(engine);
     pthread_mutex_destroy(&engine->help_lock);
     pthread_mutex_destroy(&engine->table_lock);

@@ -598,6 +598,34 @@ mn_status mn_durable_replay_create(struct mn_engine *engine, const mn_wal_record
     return status;
 }
 
+/* The table's space_load: a closed durable engine no longer holds its directory's lock, so it
+ * reads no checkpoint and, as this is a drop's first durability call, logs no drop
+ * (MN_ERR_CLOSED; an open of a closed engine is refused before it gets here). */
+static mn_status mn_durable_load(struct mn_engine *engine, const char *name,
+                                 uint32_t name_bytes, struct mn_space **out) {
+    *out = NULL;
+    if (atomic_load_explicit(&engine->closed, memory_order_acquire)) return MN_ERR_CLOSED;
+    return mn_durable_space_load(engine, name, name_bytes, out);
+}
+
+/* The write-ahead-log durability table (mn_engine_durability.h): what the engine calls, at the
+ * points and with the locks listed there, for an engine opened here. */
+static const mn_durability_hooks mn_durable_table = {
+    .log_group = mn_durable_log_group,
+    .tick = mn_durable_tick,
+    .stub_exists = mn_durable_stub_exists,
+    .log_create = mn_durable_log_create,
+    .create_done = mn_durable_create_done,
+    .log_drop = mn_durable_log_drop,
+    .space_load = mn_durable_load,
+    .space_count = mn_durable_space_count,
+    .space_list = mn_durable_space_list,
+    .publish_imported = mn_durable_publish_imported,
+    .stop = mn_durable_stop,
+    .close = mn_durable_close,
+    .free = mn_durable_free,
+};
+
 /* Creates the data directory and takes the exclusive lock on <path>/LOCK; *fd gets the locked
  * handle. MN_ERR_LOCKED when another engine (this process or another) holds it: before any
  * recovery, so a second open changes nothing (it would otherwise cut the live log's tail). */
@@ -668,7 +696,7 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
     atomic_init(&d->logged_bytes, 0);
     mn_checkpoint_state_init(d);
     mn_engine *engine = NULL;
-    status = mn_engine_create_with(options, d, &engine);
+    status = mn_engine_create_with(options, &mn_durable_table, d, &engine);
     if (status != MN_OK) {
         vfs->close(vfs->context, lock_fd);
         mn_checkpoint_state_free(d);

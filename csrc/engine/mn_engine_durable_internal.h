@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "engine/mn_engine_durability.h"
 #include "engine/mn_engine_internal.h"
 #include "mnemo/mn_engine_durable.h"
 #include "util/mn_vfs.h"
@@ -124,6 +125,54 @@ struct mn_durable {
 _Static_assert(offsetof(struct mn_durable, logging) % MN_CACHE_LINE_SIZE == 0, "own line");
 _Static_assert(offsetof(struct mn_durable, logged_bytes) % MN_CACHE_LINE_SIZE == 0, "own line");
 _Static_assert(offsetof(struct mn_durable, options) % MN_CACHE_LINE_SIZE == 0, "own line");
+
+/* ---- the write-ahead-log durability table (mn_engine_durability.h) ----
+ * Its hooks, by file. Each is called only through engine->durability, with the calling
+ * thread and locks that mn_engine_durability.h lists. */
+
+/* mn_engine_durable.c */
+/** Logs a drained group (one write, one fdatasync) and writes each op's log status to
+ *  statuses[i]: MN_OK (apply it) or an error (complete it with that status, unapplied);
+ *  MN_DURABLE_STATUS_UNKNOWN: complete it with MN_ERR_IO and MN_DURABLE_DETAIL_UNKNOWN. */
+void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **group,
+                          uint32_t count, mn_status *statuses);
+/** Batched mode: syncs the worker's log when the interval has passed (idle loop). */
+void mn_durable_tick(mn_worker *worker);
+/** Logs a space's creation (before it enters the table) and assigns space->space_id. */
+mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space);
+/** Called once the space is in the table (or failed to enter it) after
+ *  mn_durable_log_create succeeded: a checkpoint may cut the log again. */
+void mn_durable_create_done(struct mn_engine *engine);
+/** Logs a space's drop (before it leaves the table): MN_OK (its record is durable: dropped),
+ *  an error (nothing logged: not dropped), or MN_DURABLE_STATUS_UNKNOWN (maybe logged). */
+mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space);
+/** Once the workers stopped: syncs the logs (any mode but NONE) and releases the directory
+ *  lock, so another engine may open the directory while this one's handles still exist (they
+ *  answer MN_ERR_CLOSED). */
+void mn_durable_close(struct mn_engine *engine);
+/** Closes the logs (after the workers stopped) and frees the durable state. */
+void mn_durable_free(struct mn_engine *engine);
+
+/* mn_engine_checkpoint.c */
+/** Stops the background checkpoint thread (first thing mn_engine_close does). */
+void mn_durable_stop(struct mn_engine *engine);
+/** Import's publish: gives the detached space an id and writes its checkpoint before
+ *  mn_engine_space_publish. */
+mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space *space,
+                                      struct mn_space **out);
+
+/* lazy spaces (mn_engine_checkpoint.c) */
+/** Loads the stub `name` from its checkpoint into the table and writes a handle to *out;
+ *  without a stub, a handle to the table's space of that name (a concurrent load may just
+ *  have put it there), or NULL. */
+mn_status mn_durable_space_load(struct mn_engine *engine, const char *name, uint32_t name_bytes,
+                                struct mn_space **out);
+/** 1 when `name` is an unloaded space's stub (create must say MN_ERR_DUPLICATE). */
+int mn_durable_stub_exists(struct mn_engine *engine, const char *name, uint32_t name_bytes);
+/** Loaded spaces and stubs together, under stub_lock then the table lock (a load in between
+ *  can neither hide nor repeat one). */
+mn_status mn_durable_space_count(struct mn_engine *engine, uint64_t *out);
+mn_status mn_durable_space_list(struct mn_engine *engine, mn_name_visit_fn visit, void *context);
 
 /* ---- mn_engine_durable.c: record payloads ---- */
 

@@ -72,6 +72,7 @@
 
 #include "util/mn_bytes.h"
 #include "assoc/mn_assoc_internal.h"
+#include "engine/mn_engine_durability.h"
 #include "engine/mn_engine_internal.h"
 #include "hnsw/mn_hnsw_internal.h"
 #include "util/mn_rcu.h"
@@ -566,7 +567,7 @@ static mn_status mn_import(mn_engine *engine, const char *name, uint32_t name_by
     mn_rendezvous_wait_completed(&state.rendezvous);
     status = state.rendezvous.status;
     if (status != MN_OK) goto done;
-    status = mn_durable_publish_imported(engine, space, out); /* publish (+ checkpoint) */
+    status = engine->durability->publish_imported(engine, space, out); /* (+ checkpoint) */
 
 done:
     if (space) mn_space_unref(space); /* the detached reference: frees it on failure */

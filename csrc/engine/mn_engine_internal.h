@@ -13,6 +13,7 @@
  *   mn_engine_worker.c   workers: run queues, stealing, idle waits, helping parallel batches
  *   mn_engine_space.c    a space's records and hash tables: applying ops, get, search
  *   mn_engine_arena.c    per-worker NUMA arenas for records, with a lock-free remote-free stack
+ *   mn_engine_durability.h  the hook table through which the engine calls durability
  *   mn_engine_durable.c  durable engines: per-worker write-ahead logs, group commit, recovery
  *   mn_engine_assoc.c   associations between a space's memories (link, unlink) and recall
  *   mn_engine_export.c  one self-describing stream per space: export and import
@@ -347,7 +348,10 @@ struct mn_engine {
     mn_worker **workers;         /* worker_count workers, each allocated on its own node */
     int32_t *cpus;               /* CPUs this process may use, for pinning */
     uint32_t cpu_count;
-    struct mn_durable *durable;  /* NULL for an in-memory engine (mn_engine_durable.c) */
+    /* Durability: the one table the engine calls it through (mn_engine_durability.h), and
+     * that table's state (NULL for the in-memory null object; only the table reads it). */
+    const struct mn_durability_hooks *durability;
+    struct mn_durable *durable;
 };
 
 _Static_assert(offsetof(struct mn_engine, sleepers) % MN_CACHE_LINE_SIZE == 0, "own line");
@@ -439,52 +443,6 @@ void mn_space_resume(struct mn_engine *engine, struct mn_space *space);
 /** Links a prepared batch with the help of idle workers; returns when every item is linked
  *  or, after a failure, when no worker links any more (mn_hnsw_batch_end reports it). */
 void mn_worker_link_batch(mn_worker *worker, mn_hnsw_batch *batch);
-
-/* engine (mn_engine.c): mn_engine_create with durable state (NULL: in memory); on failure
- * the durable state is not freed (the caller owns it until the engine exists) */
-mn_status mn_engine_create_with(const mn_engine_options *options, struct mn_durable *durable,
-                                mn_engine **out);
-
-/* durability (mn_engine_durable.c); every function is a no-op for an in-memory engine */
-/** Logs a drained group (one write, one fdatasync) and writes each op's log status to
- *  statuses[i]: MN_OK (apply it) or an error (complete it with that status, unapplied);
- *  MN_DURABLE_STATUS_UNKNOWN: complete it with MN_ERR_IO and MN_DURABLE_DETAIL_UNKNOWN. */
-#define MN_DURABLE_STATUS_UNKNOWN (-1000) /* internal: never returned to a caller */
-void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **group,
-                          uint32_t count, mn_status *statuses);
-/** Batched mode: syncs the worker's log when the interval has passed (idle loop). */
-void mn_durable_tick(mn_worker *worker);
-/** Logs a space's creation (before it enters the table) and assigns space->space_id. */
-mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space);
-/** Logs a space's drop (before it leaves the table): MN_OK (its record is durable: dropped),
- *  an error (nothing logged: not dropped), or MN_DURABLE_STATUS_UNKNOWN (maybe logged). */
-mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space);
-/** Called by mn_engine_close once the workers stopped: syncs the logs (any mode but NONE) and
- *  releases the directory lock, so another engine may open the directory while this one's
- *  handles still exist (they answer MN_ERR_CLOSED). */
-void mn_durable_close(struct mn_engine *engine);
-/** Closes the logs (after the workers stopped) and frees the durable state. */
-void mn_durable_free(struct mn_engine *engine);
-/** Stops the background checkpoint thread (first thing mn_engine_close does). */
-void mn_durable_stop(struct mn_engine *engine);
-/** Called by mn_engine_space_create once the space is in the table (or failed to enter it)
- *  after mn_durable_log_create succeeded: a checkpoint may cut the log again. */
-void mn_durable_create_done(struct mn_engine *engine);
-/** Lazy spaces (durable engines): loads the stub `name` from its checkpoint into the table and
- *  writes a handle to *out; without a stub, a handle to the table's space of that name (a
- *  concurrent load may just have put it there), or NULL. */
-mn_status mn_durable_space_load(struct mn_engine *engine, const char *name, uint32_t name_bytes,
-                                struct mn_space **out);
-/** 1 when `name` is an unloaded space's stub (create must say MN_ERR_DUPLICATE). */
-int mn_durable_stub_exists(struct mn_engine *engine, const char *name, uint32_t name_bytes);
-/** mn_engine_space_count and _list of a durable engine: loaded spaces and stubs together,
- *  under stub_lock then the table lock (a load in between can neither hide nor repeat one). */
-mn_status mn_durable_space_count(struct mn_engine *engine, uint64_t *out);
-mn_status mn_durable_space_list(struct mn_engine *engine, mn_name_visit_fn visit, void *context);
-/** Import's publish in a durable engine: gives the detached space an id and writes its
- *  checkpoint before mn_engine_space_publish (in memory: publish only). */
-mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space *space,
-                                      struct mn_space **out);
 
 /* clocks */
 int64_t mn_engine_now_ns(void);

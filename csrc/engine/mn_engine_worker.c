@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "engine/mn_engine_durability.h"
 #include "engine/mn_engine_internal.h"
 #include "mnemo/mn_engine_durable.h"
 #include "numa/mn_numa.h"
@@ -161,7 +162,8 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
     MN_ASSERT(atomic_load_explicit(&space->scheduled, memory_order_relaxed) == 1);
     int64_t started = mn_engine_monotonic_ns();
     /* Drain a bounded group of records, log them (durable engines: one write and one
-     * fdatasync for the whole group, group commit), then apply them in order. */
+     * fdatasync for the whole group, group commit; in memory a no-op), then apply them in
+     * order. */
     mn_op *group[MN_ENGINE_RUN_QUANTUM];
     mn_op *frozen = NULL; /* the export marker that ended the group: the space freezes */
     mn_status logged[MN_ENGINE_RUN_QUANTUM];
@@ -176,9 +178,7 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
          * export (a checkpoint) records, without being in the snapshot. */
         if (op->kind == MN_OP_EXPORT) break;
     }
-    if (worker->engine->durable && taken > 0) {
-        mn_durable_log_group(worker, space, group, taken, logged);
-    }
+    if (taken > 0) worker->engine->durability->log_group(worker, space, group, taken, logged);
     for (uint32_t i = 0; i < taken; i++) {
         if (logged[i] == MN_OK) {
             if (group[i]->kind == MN_OP_EXPORT) { /* always last: see above */
@@ -293,7 +293,7 @@ static void *mn_worker_main(void *argument) {
             continue;
         }
         if (mn_worker_help(worker)) continue;
-        if (engine->durable) mn_durable_tick(worker);
+        engine->durability->tick(worker);
         pthread_mutex_lock(&worker->lock);
         if (!worker->head) {
             /* A frozen space comes back to a queue when its export ends: stay until then. */
