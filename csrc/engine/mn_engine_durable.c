@@ -468,6 +468,7 @@ void mn_durable_free(struct mn_engine *engine) {
     if (d->lock_fd >= 0) d->vfs->close(d->vfs->context, d->lock_fd); /* releases the lock */
     engine->durable = NULL;
     mn_checkpoint_state_free(d);
+    mn_lazy_state_free(d);
     free(d);
 }
 
@@ -605,7 +606,7 @@ static mn_status mn_durable_load(struct mn_engine *engine, const char *name,
                                  uint32_t name_bytes, struct mn_space **out) {
     *out = NULL;
     if (atomic_load_explicit(&engine->closed, memory_order_acquire)) return MN_ERR_CLOSED;
-    return mn_durable_space_load(engine, name, name_bytes, out);
+    return mn_lazy_space_load(engine, name, name_bytes, out);
 }
 
 /* The write-ahead-log durability table (mn_engine_durability.h): what the engine calls, at the
@@ -613,13 +614,13 @@ static mn_status mn_durable_load(struct mn_engine *engine, const char *name,
 static const mn_durability_hooks mn_durable_table = {
     .log_group = mn_durable_log_group,
     .tick = mn_durable_tick,
-    .stub_exists = mn_durable_stub_exists,
+    .stub_exists = mn_lazy_stub_exists,
     .log_create = mn_durable_log_create,
     .create_done = mn_durable_create_done,
     .log_drop = mn_durable_log_drop,
     .space_load = mn_durable_load,
-    .space_count = mn_durable_space_count,
-    .space_list = mn_durable_space_list,
+    .space_count = mn_lazy_space_count,
+    .space_list = mn_lazy_space_list,
     .publish_imported = mn_durable_publish_imported,
     .stop = mn_durable_stop,
     .close = mn_durable_close,
@@ -695,11 +696,13 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
     atomic_init(&d->logging, 0);
     atomic_init(&d->logged_bytes, 0);
     mn_checkpoint_state_init(d);
+    mn_lazy_state_init(d);
     mn_engine *engine = NULL;
     status = mn_engine_create_with(options, &mn_durable_table, d, &engine);
     if (status != MN_OK) {
         vfs->close(vfs->context, lock_fd);
         mn_checkpoint_state_free(d);
+        mn_lazy_state_free(d);
         free(d);
         return status;
     }
@@ -724,7 +727,7 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
             if (status == MN_OK) status = mn_checkpoint_remove(d, loaded[i].space_id);
         } else if (status == MN_OK && !space) {
             /* Everything of it is in its entry: it stays a stub until first used. */
-            status = mn_checkpoint_stub_add(d, &loaded[i]);
+            status = mn_lazy_stub_add(d, &loaded[i]);
             continue;
         } else if (status == MN_OK && loaded[i].replayed == 0 && !loaded[i].gap) {
             /* Nothing above the checkpoint: it is current (the replay is finished). */

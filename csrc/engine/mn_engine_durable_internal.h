@@ -16,7 +16,7 @@
  * |                          | space is in the table          | logged creation in the table   |
  * | stop, wake               | mn_durable_stop, the thread    | thread_lock                    |
  * | stubs, stub_count        | open (adds), loads (remove),   | stub_lock; held by a load      |
- * |                          | mn_engine_unload_idle (adds)   | until the space is published   |
+ * | (mn_engine_lazy.c)       | mn_engine_unload_idle (adds)   | until the space is published   |
  * Lock order: stub_lock, then the engine's table_lock, then checkpoint_lock; create_lock
  * before table_lock.
  */
@@ -161,18 +161,27 @@ void mn_durable_stop(struct mn_engine *engine);
 mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space *space,
                                       struct mn_space **out);
 
-/* lazy spaces (mn_engine_checkpoint.c) */
+/* mn_engine_lazy.c: lazy spaces */
 /** Loads the stub `name` from its checkpoint into the table and writes a handle to *out;
  *  without a stub, a handle to the table's space of that name (a concurrent load may just
  *  have put it there), or NULL. */
-mn_status mn_durable_space_load(struct mn_engine *engine, const char *name, uint32_t name_bytes,
-                                struct mn_space **out);
+mn_status mn_lazy_space_load(struct mn_engine *engine, const char *name, uint32_t name_bytes,
+                             struct mn_space **out);
 /** 1 when `name` is an unloaded space's stub (create must say MN_ERR_DUPLICATE). */
-int mn_durable_stub_exists(struct mn_engine *engine, const char *name, uint32_t name_bytes);
+int mn_lazy_stub_exists(struct mn_engine *engine, const char *name, uint32_t name_bytes);
 /** Loaded spaces and stubs together, under stub_lock then the table lock (a load in between
  *  can neither hide nor repeat one). */
-mn_status mn_durable_space_count(struct mn_engine *engine, uint64_t *out);
-mn_status mn_durable_space_list(struct mn_engine *engine, mn_name_visit_fn visit, void *context);
+mn_status mn_lazy_space_count(struct mn_engine *engine, uint64_t *out);
+mn_status mn_lazy_space_list(struct mn_engine *engine, mn_name_visit_fn visit, void *context);
+
+/* ---- mn_engine_lazy.c: the rest of the lazy spaces ---- */
+
+struct mn_checkpoint_loaded;
+/** Initialises and frees the stub table (before the engine exists; after it is gone). */
+void mn_lazy_state_init(struct mn_durable *d);
+void mn_lazy_state_free(struct mn_durable *d);
+/** Keeps a recovered, unloaded checkpoint as a stub until the space is first used. */
+mn_status mn_lazy_stub_add(struct mn_durable *d, const struct mn_checkpoint_loaded *entry);
 
 /* ---- mn_engine_durable.c: record payloads ---- */
 
@@ -242,8 +251,6 @@ mn_status mn_checkpoint_load_all(struct mn_engine *engine, mn_checkpoint_loaded 
  *  the pack. */
 mn_status mn_checkpoint_load_space(struct mn_engine *engine, mn_checkpoint_loaded *entry,
                                    mn_durable_report *report);
-/** Keeps a recovered, unloaded checkpoint as a stub until the space is first used. */
-mn_status mn_checkpoint_stub_add(struct mn_durable *d, const mn_checkpoint_loaded *entry);
 /** Recovery found space `space_id` dropped after its checkpoint: the next index leaves its
  *  entry out (the log keeps the drop record until then). */
 mn_status mn_checkpoint_remove(struct mn_durable *d, uint64_t space_id);
