@@ -48,17 +48,17 @@
  * Imports: the space's entry is written to its own pack (kind "delta", holding no manifest),
  * synced and renamed under checkpoint_lock with the next pack number, and only then published.
  *
- * Recovery (mn_checkpoint_load_all, called by mn_engine_open before the logs are read): the
+ * Recovery (mn_ckpt_load_all, called by mn_engine_open before the logs are read): the
  * newest "full" pack's index plus the indexes of any delta packs numbered above it, newest
  * last, give each space's entry; every entry's header is checked and its stream's XXH64
  * computed (the entry is read, not imported); leftover *.tmp files (a crash mid-checkpoint) are
  * deleted, and so (after a directory sync) are packs the index does not point into. A damaged
  * pack or entry stops the open with MN_ERR_CORRUPT and the pack's path in the report. A space
- * with log records above its entry is imported there and then (mn_checkpoint_load_space); the
+ * with log records above its entry is imported there and then (mn_ckpt_load_space); the
  * others stay stubs, each loaded on first use by reading only its own entry.
  *
  * Lazy spaces (mn_engine_lazy.c): a space that stays a stub is loaded from its checkpoint on
- * first use with mn_checkpoint_load_space. Lock order: stub_lock, then the engine's table
+ * first use with mn_ckpt_load_space. Lock order: stub_lock, then the engine's table
  * lock, then checkpoint_lock.
  *
  * Pack file spaces/NNNNNNNNNNNNNNNN.pack (16 hex digits: the pack number, increasing;
@@ -158,7 +158,7 @@ _Static_assert(MN_DURABLE_CHECKPOINT_BUFFER_BYTES >= MN_CKPT_HEADER_SIZE + MN_EN
                "an entry's header and name fit the write buffer");
 
 static const char mn_ckpt_magic[8] = {'M', 'N', 'E', 'M', 'O', 'C', 'K', 'P'};
-static const char mn_pack_magic[8] = {'M', 'N', 'E', 'M', 'O', 'P', 'A', 'K'};
+static const char mn_ckpt_pack_magic[8] = {'M', 'N', 'E', 'M', 'O', 'P', 'A', 'K'};
 
 /* The space id a checkpoint being loaded on this thread gives its imported space (0: the
  * import is a user's, which gets a new id and a checkpoint). */
@@ -180,7 +180,7 @@ static uint64_t mn_ckpt_header_hash(const uint8_t *header, const char *name, uin
     return digest;
 }
 
-static void mn_pack_path(const struct mn_durable *d, uint64_t pack, const char *suffix,
+static void mn_ckpt_pack_path(const struct mn_durable *d, uint64_t pack, const char *suffix,
                          char *out, size_t size) {
     snprintf(out, size, "%s/spaces/%016llx.pack%s", d->path, (unsigned long long)pack, suffix);
 }
@@ -191,22 +191,22 @@ static void mn_ckpt_dir(const struct mn_durable *d, char *out, size_t size) {
 
 /* ---- the registry: space id -> its entry (open addressing, under checkpoint_lock) ---- */
 
-static uint64_t mn_reg_slot(const struct mn_durable *d, uint64_t space_id) {
+static uint64_t mn_ckpt_reg_slot(const struct mn_durable *d, uint64_t space_id) {
     return (space_id * 0x9e3779b97f4a7c15ull) >> 17 & (d->registry_capacity - 1);
 }
 
-static mn_ckpt_location *mn_reg_find(struct mn_durable *d, uint64_t space_id) {
+static mn_ckpt_location *mn_ckpt_reg_find(struct mn_durable *d, uint64_t space_id) {
     if (d->registry_capacity == 0) return NULL;
-    for (uint64_t i = mn_reg_slot(d, space_id);; i = (i + 1) & (d->registry_capacity - 1)) {
+    for (uint64_t i = mn_ckpt_reg_slot(d, space_id);; i = (i + 1) & (d->registry_capacity - 1)) {
         if (d->registry[i].space_id == space_id) return &d->registry[i];
         if (d->registry[i].space_id == 0) return NULL;
     }
 }
 
 /* Inserts or replaces; grows at half full. */
-static mn_status mn_reg_put(struct mn_durable *d, const mn_ckpt_location *location) {
+static mn_status mn_ckpt_reg_put(struct mn_durable *d, const mn_ckpt_location *location) {
     MN_ASSERT(location->space_id != 0);
-    mn_ckpt_location *found = mn_reg_find(d, location->space_id);
+    mn_ckpt_location *found = mn_ckpt_reg_find(d, location->space_id);
     if (found) {
         *found = *location;
         return MN_OK;
@@ -221,13 +221,13 @@ static mn_status mn_reg_put(struct mn_durable *d, const mn_ckpt_location *locati
         d->registry_capacity = capacity;
         for (uint64_t i = 0; i < old_capacity; i++) {
             if (old[i].space_id == 0) continue;
-            uint64_t j = mn_reg_slot(d, old[i].space_id);
+            uint64_t j = mn_ckpt_reg_slot(d, old[i].space_id);
             while (grown[j].space_id != 0) j = (j + 1) & (capacity - 1);
             grown[j] = old[i];
         }
         free(old);
     }
-    uint64_t j = mn_reg_slot(d, location->space_id);
+    uint64_t j = mn_ckpt_reg_slot(d, location->space_id);
     while (d->registry[j].space_id != 0) j = (j + 1) & (d->registry_capacity - 1);
     d->registry[j] = *location;
     d->registry_count++;
@@ -235,13 +235,13 @@ static mn_status mn_reg_put(struct mn_durable *d, const mn_ckpt_location *locati
 }
 
 /* Removes an id (backward-shift deletion keeps every probe chain whole). */
-static void mn_reg_remove(struct mn_durable *d, uint64_t space_id) {
-    mn_ckpt_location *found = mn_reg_find(d, space_id);
+static void mn_ckpt_reg_remove(struct mn_durable *d, uint64_t space_id) {
+    mn_ckpt_location *found = mn_ckpt_reg_find(d, space_id);
     if (!found) return;
     uint64_t mask = d->registry_capacity - 1;
     uint64_t hole = (uint64_t)(found - d->registry);
     for (uint64_t i = (hole + 1) & mask; d->registry[i].space_id != 0; i = (i + 1) & mask) {
-        uint64_t home = mn_reg_slot(d, d->registry[i].space_id);
+        uint64_t home = mn_ckpt_reg_slot(d, d->registry[i].space_id);
         /* Move it into the hole unless its home lies cyclically in (hole, i]. */
         int stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
         if (stays) continue;
@@ -254,7 +254,7 @@ static void mn_reg_remove(struct mn_durable *d, uint64_t space_id) {
 
 /* ---- state ---- */
 
-void mn_checkpoint_state_init(struct mn_durable *d) {
+void mn_ckpt_state_init(struct mn_durable *d) {
     pthread_mutex_init(&d->checkpoint_run, NULL);
     pthread_mutex_init(&d->checkpoint_lock, NULL);
     pthread_rwlock_init(&d->create_lock, NULL);
@@ -271,7 +271,7 @@ void mn_checkpoint_state_init(struct mn_durable *d) {
     d->registry_dirty = 0;
 }
 
-void mn_checkpoint_state_free(struct mn_durable *d) {
+void mn_ckpt_state_free(struct mn_durable *d) {
     free(d->registry);
     pthread_cond_destroy(&d->wake);
     pthread_mutex_destroy(&d->thread_lock);
@@ -282,7 +282,7 @@ void mn_checkpoint_state_free(struct mn_durable *d) {
 
 /* ---- writing a pack ---- */
 
-typedef struct mn_pack_writer {
+typedef struct mn_ckpt_pack_writer {
     const mn_vfs *vfs;
     int fd;
     uint8_t *buffer;
@@ -293,16 +293,16 @@ typedef struct mn_pack_writer {
     uint64_t entry_at;
     uint64_t stream_bytes;
     uint8_t export_header[MN_CKPT_EXPORT_HEADER];
-} mn_pack_writer;
+} mn_ckpt_pack_writer;
 
-static mn_status mn_pack_flush(mn_pack_writer *w) {
+static mn_status mn_ckpt_pack_flush(mn_ckpt_pack_writer *w) {
     mn_status status = mn_vfs_write_all(w->vfs, w->fd, w->buffer, w->used, w->offset);
     w->offset += w->used;
     w->used = 0;
     return status;
 }
 
-static mn_status mn_pack_put(mn_pack_writer *w, const void *data, size_t size) {
+static mn_status mn_ckpt_pack_put(mn_ckpt_pack_writer *w, const void *data, size_t size) {
     const uint8_t *bytes = data;
     while (size > 0) {
         size_t room = MN_DURABLE_CHECKPOINT_BUFFER_BYTES - w->used;
@@ -312,7 +312,7 @@ static mn_status mn_pack_put(mn_pack_writer *w, const void *data, size_t size) {
         bytes += take;
         size -= take;
         if (w->used == MN_DURABLE_CHECKPOINT_BUFFER_BYTES) {
-            mn_status status = mn_pack_flush(w);
+            mn_status status = mn_ckpt_pack_flush(w);
             if (status != MN_OK) return status;
         }
     }
@@ -320,7 +320,7 @@ static mn_status mn_pack_put(mn_pack_writer *w, const void *data, size_t size) {
 }
 
 /* Writes `size` bytes at file offset `at`, in the buffer when they are still there. */
-static mn_status mn_pack_patch(mn_pack_writer *w, uint64_t at, const void *data, size_t size) {
+static mn_status mn_ckpt_pack_patch(mn_ckpt_pack_writer *w, uint64_t at, const void *data, size_t size) {
     if (at >= w->offset) {
         MN_ASSERT(at + size <= w->offset + w->used);
         memcpy(w->buffer + (at - w->offset), data, size);
@@ -329,7 +329,7 @@ static mn_status mn_pack_patch(mn_pack_writer *w, uint64_t at, const void *data,
     return mn_vfs_write_all(w->vfs, w->fd, data, size, at);
 }
 
-static mn_status mn_pack_open(const struct mn_durable *d, const char *path, mn_pack_writer *w) {
+static mn_status mn_ckpt_pack_open(const struct mn_durable *d, const char *path, mn_ckpt_pack_writer *w) {
     memset(w, 0, sizeof(*w));
     w->vfs = mn_ckpt_vfs(d);
     w->fd = -1;
@@ -341,7 +341,7 @@ static mn_status mn_pack_open(const struct mn_durable *d, const char *path, mn_p
                         &w->fd);
 }
 
-static void mn_pack_close(mn_pack_writer *w) {
+static void mn_ckpt_pack_close(mn_ckpt_pack_writer *w) {
     if (w->fd >= 0) w->vfs->close(w->vfs->context, w->fd);
     w->fd = -1;
     free(w->buffer);
@@ -351,8 +351,8 @@ static void mn_pack_close(mn_pack_writer *w) {
 }
 
 /* The export's write callback: appends the stream to the pack. */
-static mn_status mn_pack_stream_write(void *context, const void *data, size_t size) {
-    mn_pack_writer *w = context;
+static mn_status mn_ckpt_pack_stream_write(void *context, const void *data, size_t size) {
+    mn_ckpt_pack_writer *w = context;
     if (w->stream_bytes < MN_CKPT_EXPORT_HEADER) {
         size_t take = MN_CKPT_EXPORT_HEADER - (size_t)w->stream_bytes;
         if (take > size) take = size;
@@ -360,25 +360,25 @@ static mn_status mn_pack_stream_write(void *context, const void *data, size_t si
     }
     XXH64_update(w->hash, data, size);
     w->stream_bytes += size;
-    return mn_pack_put(w, data, size);
+    return mn_ckpt_pack_put(w, data, size);
 }
 
 /* Appends one entry: the space (frozen by the caller) exported after its header and name.
  * *out gets where it lies (pack 0: this pack). */
-static mn_status mn_pack_entry(struct mn_durable *d, mn_pack_writer *w, struct mn_space *space,
+static mn_status mn_ckpt_pack_entry(struct mn_durable *d, mn_ckpt_pack_writer *w, struct mn_space *space,
                                mn_ckpt_location *out) {
     uint8_t header[MN_CKPT_HEADER_SIZE] = {0};
     /* The header and the name go in together so the patch below finds them in one place. */
     if (MN_DURABLE_CHECKPOINT_BUFFER_BYTES - w->used < sizeof(header) + space->name_bytes) {
-        mn_status status = mn_pack_flush(w);
+        mn_status status = mn_ckpt_pack_flush(w);
         if (status != MN_OK) return status;
     }
     w->entry_at = w->offset + w->used;
     w->stream_bytes = 0;
     XXH64_reset(w->hash, 0);
-    mn_status status = mn_pack_put(w, header, sizeof(header));
-    if (status == MN_OK) status = mn_pack_put(w, space->name, space->name_bytes);
-    if (status == MN_OK) status = mn_space_export_frozen(space, mn_pack_stream_write, w);
+    mn_status status = mn_ckpt_pack_put(w, header, sizeof(header));
+    if (status == MN_OK) status = mn_ckpt_pack_put(w, space->name, space->name_bytes);
+    if (status == MN_OK) status = mn_space_export_frozen(space, mn_ckpt_pack_stream_write, w);
     if (status == MN_OK && w->stream_bytes < MN_CKPT_EXPORT_HEADER) status = MN_ERR_IO;
     if (status != MN_OK) return status;
     memcpy(header + MN_CKPT_MAGIC, mn_ckpt_magic, 8);
@@ -392,7 +392,7 @@ static mn_status mn_pack_entry(struct mn_durable *d, mn_pack_writer *w, struct m
     mn_put_u64(header + MN_CKPT_STREAM_HASH, XXH64_digest(w->hash));
     mn_put_u64(header + MN_CKPT_HEADER_HASH,
                mn_ckpt_header_hash(header, space->name, space->name_bytes));
-    status = mn_pack_patch(w, w->entry_at, header, sizeof(header));
+    status = mn_ckpt_pack_patch(w, w->entry_at, header, sizeof(header));
     out->space_id = space->space_id;
     out->pack = 0;
     out->offset = w->entry_at;
@@ -401,7 +401,7 @@ static mn_status mn_pack_entry(struct mn_durable *d, mn_pack_writer *w, struct m
 }
 
 /* Appends the index (sorted by id; pack `self` written as 0), the header, and syncs. */
-static mn_status mn_pack_finish(struct mn_durable *d, mn_pack_writer *w, uint32_t kind,
+static mn_status mn_ckpt_pack_finish(struct mn_durable *d, mn_ckpt_pack_writer *w, uint32_t kind,
                                 const mn_ckpt_location *index, uint64_t count, uint64_t self) {
     uint64_t index_at = w->offset + w->used;
     XXH64_reset(w->hash, 0);
@@ -413,12 +413,12 @@ static mn_status mn_pack_finish(struct mn_durable *d, mn_pack_writer *w, uint32_
         mn_put_u64(item + MN_PACK_IX_OFFSET, index[i].offset);
         mn_put_u64(item + MN_PACK_IX_BYTES, index[i].bytes);
         XXH64_update(w->hash, item, sizeof(item));
-        status = mn_pack_put(w, item, sizeof(item));
+        status = mn_ckpt_pack_put(w, item, sizeof(item));
     }
-    if (status == MN_OK) status = mn_pack_flush(w);
+    if (status == MN_OK) status = mn_ckpt_pack_flush(w);
     if (status != MN_OK) return status;
     uint8_t header[MN_PACK_HEADER_SIZE] = {0};
-    memcpy(header + MN_PACK_MAGIC, mn_pack_magic, 8);
+    memcpy(header + MN_PACK_MAGIC, mn_ckpt_pack_magic, 8);
     mn_put_u32(header + MN_PACK_VERSION, MN_PACK_VERSION_2);
     mn_put_u32(header + MN_PACK_KIND, kind);
     mn_put_u64(header + MN_PACK_INDEX_OFFSET, index_at);
@@ -540,7 +540,7 @@ static void mn_ckpt_delete_unused(struct mn_durable *d, const mn_ckpt_location *
     if (vfs->list(vfs->context, dir, mn_ckpt_sweep_entry, &sweep) == MN_OK) {
         for (uint64_t i = 0; i < sweep.found_count; i++) {
             char path[MN_WAL_PATH_BYTES_MAX];
-            mn_pack_path(d, sweep.found[i], "", path, sizeof(path));
+            mn_ckpt_pack_path(d, sweep.found[i], "", path, sizeof(path));
             (void)vfs->unlink(vfs->context, path);
         }
     }
@@ -550,7 +550,7 @@ static void mn_ckpt_delete_unused(struct mn_durable *d, const mn_ckpt_location *
 
 /* Grows the registry so that `extra` more ids fit without allocating (under checkpoint_lock):
  * a rename must never be followed by an insertion that can fail. */
-static mn_status mn_reg_reserve(struct mn_durable *d, uint64_t extra) {
+static mn_status mn_ckpt_reg_reserve(struct mn_durable *d, uint64_t extra) {
     while ((d->registry_count + extra) * 2 > d->registry_capacity) {
         uint64_t capacity = d->registry_capacity ? d->registry_capacity * 2 : 64;
         mn_ckpt_location *grown = calloc((size_t)capacity, sizeof(*grown));
@@ -561,7 +561,7 @@ static mn_status mn_reg_reserve(struct mn_durable *d, uint64_t extra) {
         d->registry_capacity = capacity;
         for (uint64_t i = 0; i < old_capacity; i++) {
             if (old[i].space_id == 0) continue;
-            uint64_t j = mn_reg_slot(d, old[i].space_id);
+            uint64_t j = mn_ckpt_reg_slot(d, old[i].space_id);
             while (grown[j].space_id != 0) j = (j + 1) & (capacity - 1);
             grown[j] = old[i];
         }
@@ -605,7 +605,7 @@ static int mn_ckpt_use_by_live(const void *a, const void *b) {
  * that push the number of packs past MN_DURABLE_CHECKPOINT_PACKS_MAX into this run's pack;
  * *moved lists them (sorted by id). Spaces written in this run are skipped (their new entries
  * win anyway). A pack that cannot be sized is left alone. */
-static mn_status mn_ckpt_compact(struct mn_durable *d, mn_pack_writer *w,
+static mn_status mn_ckpt_compact(struct mn_durable *d, mn_ckpt_pack_writer *w,
                                  const mn_ckpt_written *written, uint64_t written_count,
                                  mn_ckpt_moved **moved, uint64_t *moved_count) {
     const mn_vfs *vfs = mn_ckpt_vfs(d);
@@ -647,7 +647,7 @@ static mn_status mn_ckpt_compact(struct mn_durable *d, mn_pack_writer *w,
     uint64_t kept = 0;
     for (uint64_t u = 0; status == MN_OK && u < use_count; u++) {
         char path[MN_WAL_PATH_BYTES_MAX];
-        mn_pack_path(d, uses[u].pack, "", path, sizeof(path));
+        mn_ckpt_pack_path(d, uses[u].pack, "", path, sizeof(path));
         int fd = -1;
         if (vfs->open(vfs->context, path, MN_VFS_READ, &fd) != MN_OK) {
             uses[u].size = 0; /* left alone */
@@ -681,7 +681,7 @@ static mn_status mn_ckpt_compact(struct mn_durable *d, mn_pack_writer *w,
     for (uint64_t u = 0; status == MN_OK && u < use_count; u++) {
         if (!uses[u].copy) continue;
         char path[MN_WAL_PATH_BYTES_MAX];
-        mn_pack_path(d, uses[u].pack, "", path, sizeof(path));
+        mn_ckpt_pack_path(d, uses[u].pack, "", path, sizeof(path));
         int fd = -1;
         status = vfs->open(vfs->context, path, MN_VFS_READ, &fd);
         if (status == MN_ERR_NOT_FOUND) status = MN_ERR_IO;
@@ -700,7 +700,7 @@ static mn_status mn_ckpt_compact(struct mn_durable *d, mn_pack_writer *w,
                                   : (size_t)MN_DURABLE_CHECKPOINT_BUFFER_BYTES;
                 status = mn_vfs_read_all(vfs, fd, buffer, want, at);
                 if (status == MN_ERR_TRUNCATED) status = MN_ERR_CORRUPT;
-                if (status == MN_OK) status = mn_pack_put(w, buffer, want);
+                if (status == MN_OK) status = mn_ckpt_pack_put(w, buffer, want);
                 at += want;
                 left -= want;
             }
@@ -798,7 +798,7 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
     uint64_t written_count = 0;
     mn_ckpt_location *index = NULL;
     uint64_t index_count = 0, pack = 0;
-    mn_pack_writer w;
+    mn_ckpt_pack_writer w;
     memset(&w, 0, sizeof(w));
     w.fd = -1;
     int pack_open = 0, renamed = 0;
@@ -868,13 +868,13 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
             frozen[n++] = space;
         }
         if (n > 0 && !pack_open && status == MN_OK) {
-            status = mn_pack_open(d, tmp, &w);
+            status = mn_ckpt_pack_open(d, tmp, &w);
             pack_open = 1;
         }
         for (uint32_t k = 0; k < n; k++) { /* every frozen space is resumed, even on failure */
             mn_status one = mn_space_freeze_wait(freezes[k]);
             if (one == MN_OK && status == MN_OK) {
-                one = mn_pack_entry(d, &w, frozen[k], &written[written_count].location);
+                one = mn_ckpt_pack_entry(d, &w, frozen[k], &written[written_count].location);
                 if (one == MN_OK) {
                     written[written_count].space = frozen[k];
                     written[written_count].enqueued = enqueued[k];
@@ -907,18 +907,18 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
     }
     if (status == MN_OK && index) {
         if (!pack_open) {
-            status = mn_pack_open(d, tmp, &w);
+            status = mn_ckpt_pack_open(d, tmp, &w);
             pack_open = 1;
         }
         if (status == MN_OK) {
-            status = mn_pack_finish(d, &w, MN_PACK_KIND_FULL, index, index_count, pack);
+            status = mn_ckpt_pack_finish(d, &w, MN_PACK_KIND_FULL, index, index_count, pack);
         }
         uint64_t bytes = w.offset;
-        mn_pack_close(&w);
-        mn_pack_path(d, pack, "", final, sizeof(final));
+        mn_ckpt_pack_close(&w);
+        mn_ckpt_pack_path(d, pack, "", final, sizeof(final));
         if (status == MN_OK) {
             pthread_mutex_lock(&d->checkpoint_lock);
-            status = mn_reg_reserve(d, written_count);
+            status = mn_ckpt_reg_reserve(d, written_count);
             if (status == MN_OK) status = vfs->rename(vfs->context, tmp, final);
             if (status == MN_OK) {
                 renamed = 1;
@@ -928,14 +928,14 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
                     if (space->checkpoint_dead) continue; /* dropped meanwhile */
                     mn_ckpt_location location = written[i].location;
                     location.pack = pack;
-                    mn_status put = mn_reg_put(d, &location);
+                    mn_status put = mn_ckpt_reg_put(d, &location);
                     MN_ASSERT(put == MN_OK); /* reserved above */
                     space->checkpointed = 1;
                     space->checkpoint_enqueued = written[i].enqueued + 1; /* + the marker */
                     report->spaces_written++;
                 }
                 for (uint64_t i = 0; i < moved_count; i++) {
-                    mn_ckpt_location *current = mn_reg_find(d, moved[i].from.space_id);
+                    mn_ckpt_location *current = mn_ckpt_reg_find(d, moved[i].from.space_id);
                     if (!current || !mn_ckpt_find_moved(&moved[i], 1, current)) continue;
                     *current = moved[i].to; /* unchanged since the copy: now in this pack */
                     current->pack = pack;
@@ -950,7 +950,7 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
             pthread_mutex_unlock(&d->checkpoint_lock);
         }
     }
-    if (pack_open) mn_pack_close(&w);
+    if (pack_open) mn_ckpt_pack_close(&w);
     if (pack_open && !renamed) (void)vfs->unlink(vfs->context, tmp);
     for (size_t i = 0; i < list.count; i++) mn_space_release(list.spaces[i]);
     free(list.spaces);
@@ -981,7 +981,7 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
     return status;
 }
 
-mn_status mn_checkpoint_run_at_open(struct mn_engine *engine, mn_checkpoint_report *report) {
+mn_status mn_ckpt_run_at_open(struct mn_engine *engine, mn_checkpoint_report *report) {
     struct mn_durable *d = engine->durable;
     memset(report, 0, sizeof(*report));
     pthread_mutex_lock(&d->checkpoint_run);
@@ -1007,22 +1007,22 @@ mn_status mn_engine_checkpoint(mn_engine *engine, mn_checkpoint_report *report) 
 
 /* ---- drops and imports ---- */
 
-mn_status mn_checkpoint_remove(struct mn_durable *d, uint64_t space_id) {
+mn_status mn_ckpt_remove(struct mn_durable *d, uint64_t space_id) {
     pthread_mutex_lock(&d->checkpoint_lock);
-    mn_reg_remove(d, space_id);
+    mn_ckpt_reg_remove(d, space_id);
     d->registry_dirty = 1; /* the next index leaves it out */
     pthread_mutex_unlock(&d->checkpoint_lock);
     return MN_OK;
 }
 
-void mn_checkpoint_forget_locked(struct mn_durable *d, struct mn_space *space) {
+void mn_ckpt_forget_locked(struct mn_durable *d, struct mn_space *space) {
     space->checkpoint_dead = 1;
     space->checkpointed = 0;
-    mn_reg_remove(d, space->space_id);
+    mn_ckpt_reg_remove(d, space->space_id);
     d->registry_dirty = 1;
 }
 
-mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space *space,
+mn_status mn_ckpt_publish_imported(struct mn_engine *engine, struct mn_space *space,
                                       struct mn_space **out) {
     struct mn_durable *d = engine->durable;
     if (!d) return mn_engine_space_publish(engine, space, out);
@@ -1043,29 +1043,29 @@ mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space 
     snprintf(tmp, sizeof(tmp), "%s/spaces/import-%016llx.tmp", d->path,
              (unsigned long long)space->space_id);
     final[0] = '\0';
-    mn_pack_writer w;
+    mn_ckpt_pack_writer w;
     mn_ckpt_location location;
     memset(&location, 0, sizeof(location));
     uint64_t enqueued = atomic_load_explicit(&space->enqueue_pos, memory_order_acquire);
     memset(&w, 0, sizeof(w));
     w.fd = -1;
     mn_status status = vfs->mkdir(vfs->context, dir);
-    if (status == MN_OK) status = mn_pack_open(d, tmp, &w);
+    if (status == MN_OK) status = mn_ckpt_pack_open(d, tmp, &w);
     mn_space_freeze *freeze = NULL;
     if (status == MN_OK) status = mn_space_freeze_begin(space, &freeze);
     if (status == MN_OK) {
         status = mn_space_freeze_wait(freeze);
-        if (status == MN_OK) status = mn_pack_entry(d, &w, space, &location);
+        if (status == MN_OK) status = mn_ckpt_pack_entry(d, &w, space, &location);
         mn_space_freeze_end(freeze);
     }
-    if (status == MN_OK) status = mn_pack_finish(d, &w, MN_PACK_KIND_DELTA, &location, 1, 0);
-    mn_pack_close(&w);
+    if (status == MN_OK) status = mn_ckpt_pack_finish(d, &w, MN_PACK_KIND_DELTA, &location, 1, 0);
+    mn_ckpt_pack_close(&w);
     int renamed = 0;
     if (status == MN_OK) {
         pthread_mutex_lock(&d->checkpoint_lock);
-        status = mn_reg_reserve(d, 1);
+        status = mn_ckpt_reg_reserve(d, 1);
         uint64_t pack = d->next_pack;
-        mn_pack_path(d, pack, "", final, sizeof(final));
+        mn_ckpt_pack_path(d, pack, "", final, sizeof(final));
         /* Numbered at the rename: an index built before it cannot name this space, and the
          * delta pack is numbered above that index's pack, so recovery reads it too. */
         if (status == MN_OK) status = vfs->rename(vfs->context, tmp, final);
@@ -1073,7 +1073,7 @@ mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space 
             renamed = 1;
             d->next_pack++;
             location.pack = pack;
-            mn_status put = mn_reg_put(d, &location);
+            mn_status put = mn_ckpt_reg_put(d, &location);
             MN_ASSERT(put == MN_OK); /* reserved above */
             space->checkpointed = 1;
             space->checkpoint_enqueued = enqueued + 1; /* + the marker */
@@ -1086,7 +1086,7 @@ mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space 
     if (status == MN_OK) status = mn_engine_space_publish(engine, space, out);
     if (status != MN_OK && renamed) {
         pthread_mutex_lock(&d->checkpoint_lock);
-        mn_checkpoint_forget_locked(d, space);
+        mn_ckpt_forget_locked(d, space);
         pthread_mutex_unlock(&d->checkpoint_lock);
         /* Never published: its pack must not bring it back at recovery. */
         if (vfs->unlink(vfs->context, final) == MN_OK) (void)vfs->sync_dir(vfs->context, dir);
@@ -1199,7 +1199,7 @@ static mn_status mn_ckpt_pack_header(const mn_vfs *vfs, int fd, uint32_t *kind,
     status = mn_vfs_read_all(vfs, fd, h, sizeof(h), 0);
     if (status == MN_ERR_TRUNCATED) return MN_ERR_CORRUPT;
     if (status != MN_OK) return status;
-    if (memcmp(h + MN_PACK_MAGIC, mn_pack_magic, 8) != 0) return MN_ERR_CORRUPT;
+    if (memcmp(h + MN_PACK_MAGIC, mn_ckpt_pack_magic, 8) != 0) return MN_ERR_CORRUPT;
     if (mn_get_u32(h + MN_PACK_VERSION) != MN_PACK_VERSION_2) return MN_ERR_VERSION;
     if (XXH64(h, MN_PACK_HEADER_HASH, 0) != mn_get_u64(h + MN_PACK_HEADER_HASH)) {
         return MN_ERR_CORRUPT;
@@ -1255,7 +1255,7 @@ static mn_status mn_ckpt_read_index(struct mn_durable *d, const mn_ckpt_scan *sc
             break;
         }
         previous = location.space_id;
-        status = mn_reg_put(d, &location);
+        status = mn_ckpt_reg_put(d, &location);
     }
     free(items);
     return status;
@@ -1279,7 +1279,7 @@ static mn_status mn_ckpt_handle(struct mn_durable *d, const mn_ckpt_scan *scan,
     MN_ASSERT(lo < scan->pack_count && scan->packs[lo] == pack); /* checked by read_index */
     if (handles->fds[lo] < 0) {
         char path[MN_WAL_PATH_BYTES_MAX];
-        mn_pack_path(d, pack, "", path, sizeof(path));
+        mn_ckpt_pack_path(d, pack, "", path, sizeof(path));
         mn_status status = handles->vfs->open(handles->vfs->context, path, MN_VFS_READ,
                                               &handles->fds[lo]);
         if (status != MN_OK) {
@@ -1302,7 +1302,7 @@ static void mn_ckpt_scan_free(mn_ckpt_scan *scan) {
     free(scan->packs);
 }
 
-mn_status mn_checkpoint_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
+mn_status mn_ckpt_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
                                  size_t *count, uint64_t *max_id, mn_durable_report *report) {
     struct mn_durable *d = engine->durable;
     const mn_vfs *vfs = mn_ckpt_vfs(d);
@@ -1429,7 +1429,7 @@ mn_status mn_checkpoint_load_all(struct mn_engine *engine, mn_checkpoint_loaded 
     }
     free(handles.fds);
     if ((status == MN_ERR_CORRUPT || status == MN_ERR_VERSION) && damaged_pack != 0) {
-        mn_pack_path(d, damaged_pack, "", report->damaged_file, sizeof(report->damaged_file));
+        mn_ckpt_pack_path(d, damaged_pack, "", report->damaged_file, sizeof(report->damaged_file));
     }
     /* Packs below the newest full one that it does not point into: leftovers of a crash
      * between a checkpoint's rename and its deletions. The directory is synced first, so the
@@ -1456,7 +1456,7 @@ mn_status mn_checkpoint_load_all(struct mn_engine *engine, mn_checkpoint_loaded 
     return MN_OK;
 }
 
-mn_status mn_checkpoint_load_space(struct mn_engine *engine, mn_checkpoint_loaded *entry,
+mn_status mn_ckpt_load_space(struct mn_engine *engine, mn_checkpoint_loaded *entry,
                                    mn_durable_report *report) {
     struct mn_durable *d = engine->durable;
     const mn_vfs *vfs = mn_ckpt_vfs(d);
@@ -1469,11 +1469,11 @@ mn_status mn_checkpoint_load_space(struct mn_engine *engine, mn_checkpoint_loade
      * lookup and the open: the registry then names the new place, so look again. */
     for (int attempt = 0; attempt < 8 && status == MN_ERR_NOT_FOUND; attempt++) {
         pthread_mutex_lock(&d->checkpoint_lock);
-        const mn_ckpt_location *found = mn_reg_find(d, entry->space_id);
+        const mn_ckpt_location *found = mn_ckpt_reg_find(d, entry->space_id);
         if (found) location = *found;
         pthread_mutex_unlock(&d->checkpoint_lock);
         if (!found) return MN_ERR_CORRUPT; /* a stub or a recovered entry is registered */
-        mn_pack_path(d, location.pack, "", path, sizeof(path));
+        mn_ckpt_pack_path(d, location.pack, "", path, sizeof(path));
         status = vfs->open(vfs->context, path, MN_VFS_READ, &fd);
     }
     if (status == MN_ERR_NOT_FOUND) status = MN_ERR_IO;
@@ -1559,7 +1559,7 @@ static void *mn_ckpt_thread(void *context) {
     return NULL;
 }
 
-mn_status mn_checkpoint_thread_start(struct mn_engine *engine) {
+mn_status mn_ckpt_thread_start(struct mn_engine *engine) {
     struct mn_durable *d = engine->durable;
     if (d->options.checkpoint_log_bytes == 0) return MN_OK; /* automatic checkpoints off */
     if (pthread_create(&d->thread, NULL, mn_ckpt_thread, engine) != 0) return MN_ERR_NO_MEMORY;
@@ -1567,7 +1567,7 @@ mn_status mn_checkpoint_thread_start(struct mn_engine *engine) {
     return MN_OK;
 }
 
-void mn_durable_stop(struct mn_engine *engine) {
+void mn_ckpt_stop(struct mn_engine *engine) {
     struct mn_durable *d = engine->durable;
     if (!d) return;
     pthread_mutex_lock(&d->thread_lock);

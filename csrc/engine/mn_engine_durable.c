@@ -122,7 +122,7 @@ _Static_assert(MN_DURABLE_CR_SEED + 8 == MN_DURABLE_CR_HEADER, "creation payload
 /* ---- encoding ---- */
 
 /* Bytes of an op's payload, or 0 when it is over the record limit. */
-static uint64_t mn_op_payload_bytes(const mn_op *op) {
+static uint64_t mn_durable_op_bytes(const mn_op *op) {
     uint64_t n = op->count;
     uint64_t bytes = MN_DURABLE_OP_HEADER + 16u * (n + 1) + 8u * n +
                      4u * n * (uint64_t)op->dimension + op->id_offsets[n] +
@@ -130,7 +130,7 @@ static uint64_t mn_op_payload_bytes(const mn_op *op) {
     return bytes > MN_WAL_PAYLOAD_BYTES_MAX ? 0 : bytes;
 }
 
-static void mn_op_encode(const mn_op *op, uint8_t *out) {
+static void mn_durable_op_encode(const mn_op *op, uint8_t *out) {
     uint64_t n = op->count;
     mn_put_u32(out + MN_DURABLE_OP_DIMENSION, op->dimension);
     mn_put_u32(out + MN_DURABLE_OP_RESERVED, 0);
@@ -251,7 +251,7 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
                 statuses[stop] = MN_ERR_TOO_LARGE; /* sequences used up: never wrap */
                 continue;
             }
-            uint64_t bytes = mn_op_payload_bytes(op);
+            uint64_t bytes = mn_durable_op_bytes(op);
             if (bytes == 0) {
                 statuses[stop] = MN_ERR_TOO_LARGE; /* cannot be one log record */
                 continue;
@@ -301,8 +301,8 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
                 statuses[i] = MN_ERR_INVALID;
                 continue;
             }
-            uint64_t bytes = mn_op_payload_bytes(op);
-            mn_op_encode(op, cursor);
+            uint64_t bytes = mn_durable_op_bytes(op);
+            mn_durable_op_encode(op, cursor);
             log->records[records++] = (mn_wal_record){
                 .space = space->space_id,
                 .sequence = ++space->log_sequence,
@@ -445,7 +445,7 @@ mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space) 
                                                                        : MN_DURABLE_STATUS_UNKNOWN;
     }
     /* Durable: the drop has happened, and nothing after this can fail (issue 9, item 7). */
-    if (status == MN_OK) mn_checkpoint_forget_locked(d, space);
+    if (status == MN_OK) mn_ckpt_forget_locked(d, space);
     pthread_mutex_unlock(&d->checkpoint_lock);
     return status;
 }
@@ -467,7 +467,7 @@ void mn_durable_free(struct mn_engine *engine) {
     }
     if (d->lock_fd >= 0) d->vfs->close(d->vfs->context, d->lock_fd); /* releases the lock */
     engine->durable = NULL;
-    mn_checkpoint_state_free(d);
+    mn_ckpt_state_free(d);
     mn_lazy_state_free(d);
     free(d);
 }
@@ -621,8 +621,8 @@ static const mn_durability_hooks mn_durable_table = {
     .space_load = mn_durable_load,
     .space_count = mn_lazy_space_count,
     .space_list = mn_lazy_space_list,
-    .publish_imported = mn_durable_publish_imported,
-    .stop = mn_durable_stop,
+    .publish_imported = mn_ckpt_publish_imported,
+    .stop = mn_ckpt_stop,
     .close = mn_durable_close,
     .free = mn_durable_free,
 };
@@ -695,13 +695,13 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
     atomic_init(&d->next_space_id, 1);
     atomic_init(&d->logging, 0);
     atomic_init(&d->logged_bytes, 0);
-    mn_checkpoint_state_init(d);
+    mn_ckpt_state_init(d);
     mn_lazy_state_init(d);
     mn_engine *engine = NULL;
     status = mn_engine_create_with(options, &mn_durable_table, d, &engine);
     if (status != MN_OK) {
         vfs->close(vfs->context, lock_fd);
-        mn_checkpoint_state_free(d);
+        mn_ckpt_state_free(d);
         mn_lazy_state_free(d);
         free(d);
         return status;
@@ -715,7 +715,7 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
     size_t loaded_count = 0;
     uint64_t max_id = 0, log_bytes = 0;
     int gaps = 0;
-    status = mn_checkpoint_load_all(engine, &loaded, &loaded_count, &max_id, report);
+    status = mn_ckpt_load_all(engine, &loaded, &loaded_count, &max_id, report);
     if (status == MN_OK) {
         status = mn_replay_logs(engine, loaded, loaded_count, &max_id, &log_bytes, &gaps, report);
     }
@@ -724,7 +724,7 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
         if (status == MN_OK && loaded[i].dropped) {
             /* Dropped after its checkpoint: the next index leaves its entry out. */
             if (space) status = mn_engine_space_drop(engine, space->name, space->name_bytes);
-            if (status == MN_OK) status = mn_checkpoint_remove(d, loaded[i].space_id);
+            if (status == MN_OK) status = mn_ckpt_remove(d, loaded[i].space_id);
         } else if (status == MN_OK && !space) {
             /* Everything of it is in its entry: it stays a stub until first used. */
             status = mn_lazy_stub_add(d, &loaded[i]);
@@ -774,7 +774,7 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
     if (gaps || (d->options.checkpoint_log_bytes != 0 &&
                  log_bytes >= d->options.checkpoint_log_bytes)) {
         mn_checkpoint_report checkpoint;
-        status = mn_checkpoint_run_at_open(engine, &checkpoint);
+        status = mn_ckpt_run_at_open(engine, &checkpoint);
         /* Only a gap makes it required; otherwise the log still holds everything. */
         if (status != MN_OK && gaps) goto fail;
         report->checkpointed = status == MN_OK;
@@ -782,7 +782,7 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
     }
     mn_engine_space_count(engine, &report->spaces);
     atomic_store_explicit(&d->logging, 1, memory_order_release);
-    status = mn_checkpoint_thread_start(engine);
+    status = mn_ckpt_thread_start(engine);
     if (status != MN_OK) goto fail;
     *out = engine;
     return MN_OK;

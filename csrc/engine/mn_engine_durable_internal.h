@@ -14,7 +14,7 @@
  * | create_lock (rwlock)     | creators read-hold it from     | a checkpoint's cut and space   |
  * |                          | logging a creation until the   | list (write-held) see every    |
  * |                          | space is in the table          | logged creation in the table   |
- * | stop, wake               | mn_durable_stop, the thread    | thread_lock                    |
+ * | stop, wake               | mn_ckpt_stop, the thread    | thread_lock                    |
  * | stubs, stub_count        | open (adds), loads (remove),   | stub_lock; held by a load      |
  * | (mn_engine_lazy.c)       | mn_engine_unload_idle (adds)   | until the space is published   |
  * Lock order: stub_lock, then the engine's table_lock, then checkpoint_lock; create_lock
@@ -155,10 +155,10 @@ void mn_durable_free(struct mn_engine *engine);
 
 /* mn_engine_checkpoint.c */
 /** Stops the background checkpoint thread (first thing mn_engine_close does). */
-void mn_durable_stop(struct mn_engine *engine);
+void mn_ckpt_stop(struct mn_engine *engine);
 /** Import's publish: gives the detached space an id and writes its checkpoint before
  *  mn_engine_space_publish. */
-mn_status mn_durable_publish_imported(struct mn_engine *engine, struct mn_space *space,
+mn_status mn_ckpt_publish_imported(struct mn_engine *engine, struct mn_space *space,
                                       struct mn_space **out);
 
 /* mn_engine_lazy.c: lazy spaces */
@@ -241,29 +241,29 @@ typedef struct mn_checkpoint_loaded {
 } mn_checkpoint_loaded;
 
 /** Initialises the checkpoint locks (before the engine exists). */
-void mn_checkpoint_state_init(struct mn_durable *d);
+void mn_ckpt_state_init(struct mn_durable *d);
 /** Reads the newest index in <path>/spaces/N.pack and checks every entry it names (the spaces
  *  are not loaded yet), removing leftover .tmp files and packs no index points into. *out is
  *  sorted by space id (free it). MN_ERR_CORRUPT names the pack. */
-mn_status mn_checkpoint_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
+mn_status mn_ckpt_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
                                  size_t *count, uint64_t *max_id, mn_durable_report *report);
 /** Loads a checkpoint's space now from its entry (import with its id); MN_ERR_CORRUPT names
  *  the pack. */
-mn_status mn_checkpoint_load_space(struct mn_engine *engine, mn_checkpoint_loaded *entry,
+mn_status mn_ckpt_load_space(struct mn_engine *engine, mn_checkpoint_loaded *entry,
                                    mn_durable_report *report);
 /** Recovery found space `space_id` dropped after its checkpoint: the next index leaves its
  *  entry out (the log keeps the drop record until then). */
-mn_status mn_checkpoint_remove(struct mn_durable *d, uint64_t space_id);
+mn_status mn_ckpt_remove(struct mn_durable *d, uint64_t space_id);
 /** Starts the background checkpoint thread (after recovery). */
-mn_status mn_checkpoint_thread_start(struct mn_engine *engine);
+mn_status mn_ckpt_thread_start(struct mn_engine *engine);
 /** Marks a dropped space so that no checkpoint takes it in again and removes it from the
  *  registry (the next index leaves it out). The caller holds checkpoint_lock, and has held it
  *  since before appending the drop record (mn_durable_log_drop): an index built after a cut
  *  that lies above that record then never names the space. */
-void mn_checkpoint_forget_locked(struct mn_durable *d, struct mn_space *space);
+void mn_ckpt_forget_locked(struct mn_durable *d, struct mn_space *space);
 /** Runs a whole checkpoint from mn_engine_open (the logs are open, logging is not on yet). */
-mn_status mn_checkpoint_run_at_open(struct mn_engine *engine, mn_checkpoint_report *report);
+mn_status mn_ckpt_run_at_open(struct mn_engine *engine, mn_checkpoint_report *report);
 /** Frees the checkpoint locks (the thread is stopped). */
-void mn_checkpoint_state_free(struct mn_durable *d);
+void mn_ckpt_state_free(struct mn_durable *d);
 
 #endif /* MN_ENGINE_DURABLE_INTERNAL_H */

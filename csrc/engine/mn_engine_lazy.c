@@ -179,7 +179,7 @@ mn_status mn_lazy_space_load(struct mn_engine *engine, const char *name, uint32_
         mn_checkpoint_loaded entry;
         memset(&entry, 0, sizeof(entry));
         entry.space_id = stub->space_id;
-        status = mn_checkpoint_load_space(engine, &entry, NULL);
+        status = mn_ckpt_load_space(engine, &entry, NULL);
         if (status == MN_OK) {
             struct mn_space *space = entry.space;
             space->checkpointed = 1; /* its file holds all of it */

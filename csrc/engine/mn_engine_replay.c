@@ -44,7 +44,7 @@
 
 /* ---- the index ---- */
 
-static mn_status mn_log_collect(void *context, const mn_wal_record *record,
+static mn_status mn_replay_collect(void *context, const mn_wal_record *record,
                                 const mn_wal_position *position) {
     mn_log_index *index = context;
     index->bytes += MN_WAL_RECORD_HEADER_SIZE + (uint64_t)record->payload_bytes;
@@ -69,7 +69,7 @@ static mn_status mn_log_collect(void *context, const mn_wal_record *record,
     return MN_OK;
 }
 
-static int mn_log_dir_index(const char *name, uint32_t *out) {
+static int mn_replay_dir_index(const char *name, uint32_t *out) {
     if (strncmp(name, "wal-", 4) != 0 || strlen(name) != 7) return 0;
     uint32_t v = 0;
     for (int i = 4; i < 7; i++) {
@@ -80,36 +80,36 @@ static int mn_log_dir_index(const char *name, uint32_t *out) {
     return 1;
 }
 
-static mn_status mn_log_dir_seen(void *context, const char *name) {
+static mn_status mn_replay_dir_seen(void *context, const char *name) {
     uint8_t *present = context;
     uint32_t index = 0;
-    if (mn_log_dir_index(name, &index) && index < MN_DURABLE_LOGS_MAX) present[index] = 1;
+    if (mn_replay_dir_index(name, &index) && index < MN_DURABLE_LOGS_MAX) present[index] = 1;
     return MN_OK;
 }
 
-void mn_log_dir_path(const struct mn_durable *d, uint32_t log, char *out) {
+void mn_replay_dir_path(const struct mn_durable *d, uint32_t log, char *out) {
     snprintf(out, MN_WAL_PATH_BYTES_MAX, "%s/wal-%03u", d->path, log);
 }
 
-mn_status mn_log_dirs(const struct mn_durable *d, uint8_t *present) {
+mn_status mn_replay_dirs(const struct mn_durable *d, uint8_t *present) {
     memset(present, 0, MN_DURABLE_LOGS_MAX);
     const mn_vfs *vfs = d->vfs;
-    mn_status status = vfs->list(vfs->context, d->path, mn_log_dir_seen, present);
+    mn_status status = vfs->list(vfs->context, d->path, mn_replay_dir_seen, present);
     return status == MN_ERR_NOT_FOUND ? MN_OK : status;
 }
 
-mn_status mn_log_index_build(const struct mn_durable *d, uint32_t flags, mn_log_index *index,
+mn_status mn_replay_index_build(const struct mn_durable *d, uint32_t flags, mn_log_index *index,
                              mn_durable_report *report) {
     uint8_t present[MN_DURABLE_LOGS_MAX];
-    mn_status status = mn_log_dirs(d, present);
+    mn_status status = mn_replay_dirs(d, present);
     for (uint32_t log = 0; log < MN_DURABLE_LOGS_MAX && status == MN_OK; log++) {
         if (!present[log]) continue;
         char path[MN_WAL_PATH_BYTES_MAX];
-        mn_log_dir_path(d, log, path);
+        mn_replay_dir_path(d, log, path);
         mn_wal_recovery *found = malloc(sizeof(mn_wal_recovery));
         if (!found) return MN_ERR_NO_MEMORY;
         index->log = log;
-        status = mn_wal_recover_vfs(d->vfs, path, flags, mn_log_collect, index, found);
+        status = mn_wal_recover_vfs(d->vfs, path, flags, mn_replay_collect, index, found);
         if (report) {
             report->logs++;
             report->records += found->records;
@@ -128,31 +128,31 @@ mn_status mn_log_index_build(const struct mn_durable *d, uint32_t flags, mn_log_
     return status;
 }
 
-static int mn_log_entry_order(const void *a, const void *b) {
+static int mn_replay_entry_order(const void *a, const void *b) {
     const mn_log_entry *x = a, *y = b;
     if (x->space != y->space) return x->space < y->space ? -1 : 1;
     if (x->sequence != y->sequence) return x->sequence < y->sequence ? -1 : 1;
     return 0;
 }
 
-void mn_log_index_sort(mn_log_index *index) {
-    if (index->count > 1) qsort(index->entries, index->count, sizeof(mn_log_entry), mn_log_entry_order);
+void mn_replay_index_sort(mn_log_index *index) {
+    if (index->count > 1) qsort(index->entries, index->count, sizeof(mn_log_entry), mn_replay_entry_order);
 }
 
-void mn_log_index_free(mn_log_index *index) {
+void mn_replay_index_free(mn_log_index *index) {
     free(index->entries);
     memset(index, 0, sizeof(*index));
 }
 
 /* ---- reading one record back ---- */
 
-void mn_log_reader_init(mn_log_reader *reader, const struct mn_durable *d) {
+void mn_replay_reader_init(mn_log_reader *reader, const struct mn_durable *d) {
     memset(reader, 0, sizeof(*reader));
     reader->d = d;
     for (uint32_t i = 0; i < MN_DURABLE_LOGS_MAX; i++) reader->fds[i] = -1;
 }
 
-void mn_log_reader_free(mn_log_reader *reader) {
+void mn_replay_reader_free(mn_log_reader *reader) {
     const mn_vfs *vfs = reader->d->vfs;
     for (uint32_t i = 0; i < MN_DURABLE_LOGS_MAX; i++) {
         if (reader->fds[i] >= 0) vfs->close(vfs->context, reader->fds[i]);
@@ -162,7 +162,7 @@ void mn_log_reader_free(mn_log_reader *reader) {
     reader->buffer = NULL;
 }
 
-mn_status mn_log_read(mn_log_reader *reader, const mn_log_entry *entry, mn_wal_record *out) {
+mn_status mn_replay_read(mn_log_reader *reader, const mn_log_entry *entry, mn_wal_record *out) {
     const mn_vfs *vfs = reader->d->vfs;
     if (entry->log >= MN_DURABLE_LOGS_MAX) return MN_ERR_INVALID;
     int *fd = &reader->fds[entry->log];
@@ -170,7 +170,7 @@ mn_status mn_log_read(mn_log_reader *reader, const mn_log_entry *entry, mn_wal_r
         if (*fd >= 0) vfs->close(vfs->context, *fd);
         *fd = -1;
         char dir[MN_WAL_PATH_BYTES_MAX], path[MN_WAL_PATH_BYTES_MAX];
-        mn_log_dir_path(reader->d, entry->log, dir);
+        mn_replay_dir_path(reader->d, entry->log, dir);
         mn_status status = mn_wal_segment_path(dir, entry->segment, path);
         if (status != MN_OK) return status;
         status = vfs->open(vfs->context, path, MN_VFS_READ, fd);
@@ -247,7 +247,7 @@ static mn_status mn_replay_submit(mn_replay *replay, mn_log_reader *reader,
     mn_status status = ticket ? MN_OK : MN_ERR_NO_MEMORY;
     mn_wal_record record;
     mn_op *op = NULL;
-    if (status == MN_OK) status = mn_log_read(reader, entry, &record);
+    if (status == MN_OK) status = mn_replay_read(reader, entry, &record);
     if (status == MN_OK) status = mn_durable_decode_op(&record, space, &op);
     if (status == MN_OK) {
         ticket->replay = replay;
@@ -296,7 +296,7 @@ static mn_status mn_replay_voids_read(mn_log_reader *reader, const mn_log_entry 
     for (size_t k = first; k < end; k++) {
         if (entries[k].type != MN_DURABLE_REC_VOID) continue;
         mn_wal_record record;
-        mn_status status = mn_log_read(reader, &entries[k], &record);
+        mn_status status = mn_replay_read(reader, &entries[k], &record);
         if (status != MN_OK) return status;
         if (record.payload_bytes != MN_DURABLE_VOID_BYTES) return MN_ERR_CORRUPT;
         uint64_t a = mn_get_u64(record.payload + MN_DURABLE_VOID_FIRST);
@@ -379,7 +379,7 @@ static mn_status mn_replay_apply(struct mn_engine *engine, mn_replay *replay,
                                  size_t loaded_count, uint64_t *max_id, int *gaps,
                                  mn_durable_report *report) {
     mn_log_reader reader;
-    mn_log_reader_init(&reader, engine->durable);
+    mn_replay_reader_init(&reader, engine->durable);
     const mn_log_entry *entries = index->entries;
     mn_status status = MN_OK;
     size_t i = 0;
@@ -397,7 +397,7 @@ static mn_status mn_replay_apply(struct mn_engine *engine, mn_replay *replay,
         } else if (checkpoint) {
             if (last->sequence > checkpoint->sequence && !checkpoint->space) {
                 /* Records above its checkpoint: the space is loaded now, not lazily. */
-                status = mn_checkpoint_load_space(engine, checkpoint, report);
+                status = mn_ckpt_load_space(engine, checkpoint, report);
                 if (status != MN_OK) break;
             }
             int gap = 0;
@@ -415,7 +415,7 @@ static mn_status mn_replay_apply(struct mn_engine *engine, mn_replay *replay,
         } else if (first->type == MN_DURABLE_REC_CREATE && first->sequence == 0 && !dropped) {
             mn_wal_record record;
             struct mn_space *space = NULL;
-            status = mn_log_read(&reader, first, &record);
+            status = mn_replay_read(&reader, first, &record);
             if (status == MN_OK) status = mn_durable_replay_create(engine, &record, &space);
             if (status != MN_OK) break;
             report->replayed++;
@@ -434,7 +434,7 @@ static mn_status mn_replay_apply(struct mn_engine *engine, mn_replay *replay,
     pthread_mutex_lock(&replay->lock);
     while (replay->in_flight > 0) pthread_cond_wait(&replay->idle, &replay->lock);
     pthread_mutex_unlock(&replay->lock);
-    mn_log_reader_free(&reader);
+    mn_replay_reader_free(&reader);
     return status;
 }
 
@@ -447,18 +447,18 @@ mn_status mn_replay_logs(struct mn_engine *engine, mn_checkpoint_loaded *loaded,
     mn_log_index index;
     memset(&index, 0, sizeof(index));
     uint32_t flags = d->options.repair ? MN_WAL_RECOVER_REPAIR : 0u;
-    mn_status status = mn_log_index_build(d, flags, &index, report);
+    mn_status status = mn_replay_index_build(d, flags, &index, report);
     *log_bytes = index.bytes;
     report->log_bytes = index.bytes;
     if (status == MN_OK) {
         uint8_t present[MN_DURABLE_LOGS_MAX];
-        status = mn_log_dirs(d, present);
+        status = mn_replay_dirs(d, present);
         for (uint32_t log = engine->worker_count; log < MN_DURABLE_LOGS_MAX; log++) {
             d->stale_logs[log] = present[log];
         }
     }
     if (status == MN_OK) {
-        mn_log_index_sort(&index);
+        mn_replay_index_sort(&index);
         mn_replay replay;
         memset(&replay, 0, sizeof(replay));
         pthread_mutex_init(&replay.lock, NULL);
@@ -469,7 +469,7 @@ mn_status mn_replay_logs(struct mn_engine *engine, mn_checkpoint_loaded *loaded,
         pthread_cond_destroy(&replay.idle);
         pthread_mutex_destroy(&replay.lock);
     }
-    mn_log_index_free(&index);
+    mn_replay_index_free(&index);
     return status;
 }
 
@@ -477,7 +477,7 @@ mn_status mn_replay_delete_log(struct mn_durable *d, uint32_t log, uint32_t *del
     *deleted = 0;
     const mn_vfs *vfs = d->vfs;
     char dir[MN_WAL_PATH_BYTES_MAX];
-    mn_log_dir_path(d, log, dir);
+    mn_replay_dir_path(d, log, dir);
     uint64_t *numbers = NULL;
     size_t count = 0;
     mn_status status = mn_wal_list_segments(vfs, dir, &numbers, &count);

@@ -48,21 +48,21 @@ typedef struct mn_log_reader {
 } mn_log_reader;
 
 /** Writes "<path>/wal-NNN" of log `log` to out (MN_WAL_PATH_BYTES_MAX). */
-void mn_log_dir_path(const struct mn_durable *d, uint32_t log, char *out);
+void mn_replay_dir_path(const struct mn_durable *d, uint32_t log, char *out);
 /** Sets present[i] (MN_DURABLE_LOGS_MAX bytes) to 1 for each wal-NNN directory there. */
-mn_status mn_log_dirs(const struct mn_durable *d, uint8_t *present);
+mn_status mn_replay_dirs(const struct mn_durable *d, uint8_t *present);
 /** Recovers every log directory with mn_wal_recover `flags`, adding each record's position to
  *  `index` (report may be NULL). */
-mn_status mn_log_index_build(const struct mn_durable *d, uint32_t flags, mn_log_index *index,
+mn_status mn_replay_index_build(const struct mn_durable *d, uint32_t flags, mn_log_index *index,
                              mn_durable_report *report);
 /** Sorts the index by (space, sequence). */
-void mn_log_index_sort(mn_log_index *index);
-void mn_log_index_free(mn_log_index *index);
+void mn_replay_index_sort(mn_log_index *index);
+void mn_replay_index_free(mn_log_index *index);
 
-void mn_log_reader_init(mn_log_reader *reader, const struct mn_durable *d);
-void mn_log_reader_free(mn_log_reader *reader);
+void mn_replay_reader_init(mn_log_reader *reader, const struct mn_durable *d);
+void mn_replay_reader_free(mn_log_reader *reader);
 /** Reads `entry` back into *out (payload valid until the next read); MN_ERR_CORRUPT when the
  *  file no longer holds that record. */
-mn_status mn_log_read(mn_log_reader *reader, const mn_log_entry *entry, mn_wal_record *out);
+mn_status mn_replay_read(mn_log_reader *reader, const mn_log_entry *entry, mn_wal_record *out);
 
 #endif /* MN_ENGINE_REPLAY_H */

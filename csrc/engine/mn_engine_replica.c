@@ -118,11 +118,11 @@ mn_status mn_replica_records_since(mn_space *space, uint64_t after, mn_replica_r
     mn_log_index index;
     memset(&index, 0, sizeof(index));
     index.only_space = space->space_id;
-    status = mn_log_index_build(d, MN_WAL_RECOVER_READ_ONLY, &index, NULL);
+    status = mn_replay_index_build(d, MN_WAL_RECOVER_READ_ONLY, &index, NULL);
     mn_log_reader reader;
-    mn_log_reader_init(&reader, d);
+    mn_replay_reader_init(&reader, d);
     if (status == MN_OK) {
-        mn_log_index_sort(&index);
+        mn_replay_index_sort(&index);
         /* First the positions: every sequence after+1 .. current exactly once, before any
          * record is handed out. A checkpoint cuts each log before its own current segment, so
          * a cut can leave some of the early records and not others: any missing one is a cut. */
@@ -142,13 +142,13 @@ mn_status mn_replica_records_since(mn_space *space, uint64_t after, mn_replica_r
             const mn_log_entry *entry = &index.entries[i];
             if (entry->sequence > current) break;
             mn_wal_record record;
-            status = mn_log_read(&reader, entry, &record);
+            status = mn_replay_read(&reader, entry, &record);
             if (status == MN_OK) status = callback(context, &record);
             if (status == MN_OK && last) *last = entry->sequence;
         }
     }
-    mn_log_reader_free(&reader);
-    mn_log_index_free(&index);
+    mn_replay_reader_free(&reader);
+    mn_replay_index_free(&index);
     pthread_mutex_unlock(&d->checkpoint_run);
     return status;
 }
