@@ -1,6 +1,8 @@
 /*
  * mn_engine_durable_internal.h: the durable engine's private state, shared by the write path and
- * recovery (mn_engine_durable.c) and checkpoints (mn_engine_checkpoint.c).
+ * recovery (mn_engine_durable.c), checkpoints (mn_engine_checkpoint.c) and lazy spaces
+ * (mn_engine_lazy.c): the files behind the write-ahead-log durability table
+ * (mn_engine_durability.h), which is the only way the rest of the engine reaches them.
  *
  * Synchronization of the checkpoint fields:
  * | field                    | written by                     | protected by                   |

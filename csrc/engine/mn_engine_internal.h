@@ -14,7 +14,11 @@
  *   mn_engine_space.c    a space's records and hash tables: applying ops, get, search
  *   mn_engine_arena.c    per-worker NUMA arenas for records, with a lock-free remote-free stack
  *   mn_engine_durability.h  the hook table through which the engine calls durability
- *   mn_engine_durable.c  durable engines: per-worker write-ahead logs, group commit, recovery
+ *   mn_engine_durable.c  durable engines: per-worker write-ahead logs, group commit, open
+ *   mn_engine_replay.c   durable engines: recovery, reading the logs back
+ *   mn_engine_checkpoint.c  durable engines: checkpoints
+ *   mn_engine_lazy.c     durable engines: lazy spaces (stubs until first use)
+ *   mn_engine_replica.c  durable engines: the replication seam
  *   mn_engine_assoc.c   associations between a space's memories (link, unlink) and recall
  *   mn_engine_export.c  one self-describing stream per space: export and import
  */
