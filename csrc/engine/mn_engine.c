@@ -561,7 +561,8 @@ mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t nam
     mn_status status = mn_validate_name(name, name_bytes);
     if (status != MN_OK) return status;
     uint64_t hash = mn_name_hash(name, name_bytes);
-    /* A lazy space is loaded first, then dropped as any other. */
+    /* A lazy space is loaded first, then dropped as any other. (A closed durable engine
+     * refuses here with MN_ERR_CLOSED: it no longer holds its directory's lock.) */
     struct mn_space *loaded = NULL;
     status = engine->durability->space_load(engine, name, name_bytes, &loaded);
     if (status != MN_OK) return status;
