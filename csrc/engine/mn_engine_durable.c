@@ -204,7 +204,7 @@ static mn_status mn_durable_append_any(struct mn_durable *d, uint32_t start,
     return result;
 }
 
-static void mn_void_encode(uint64_t first, uint64_t last, uint8_t *out) {
+static void mn_durable_void_encode(uint64_t first, uint64_t last, uint8_t *out) {
     mn_put_u64(out + MN_DURABLE_VOID_FIRST, first);
     mn_put_u64(out + MN_DURABLE_VOID_LAST, last);
 }
@@ -216,7 +216,7 @@ static int mn_durable_void_now(struct mn_durable *d, struct mn_space *space, uin
     if (space->log_sequence >= MN_ENGINE_SEQUENCE_MAX) return 0; /* sequences used up */
     uint8_t payload[MN_DURABLE_VOID_BYTES];
     uint64_t sequence = ++space->log_sequence;
-    mn_void_encode(space->void_first, space->void_last, payload);
+    mn_durable_void_encode(space->void_first, space->void_last, payload);
     mn_wal_record record = {
         .space = space->space_id,
         .sequence = sequence,
@@ -282,7 +282,7 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
         uint8_t void_payload[MN_DURABLE_VOID_BYTES];
         if (total > 0 && space->void_first != 0) {
             /* An earlier failure's void rides with this chunk: durable with it, or not at all. */
-            mn_void_encode(space->void_first, space->void_last, void_payload);
+            mn_durable_void_encode(space->void_first, space->void_last, void_payload);
             log->records[records++] = (mn_wal_record){
                 .space = space->space_id,
                 .sequence = ++space->log_sequence,
