@@ -181,7 +181,7 @@ static uint64_t mn_ckpt_header_hash(const uint8_t *header, const char *name, uin
 }
 
 static void mn_ckpt_pack_path(const struct mn_durable *d, uint64_t pack, const char *suffix,
-                         char *out, size_t size) {
+                              char *out, size_t size) {
     snprintf(out, size, "%s/spaces/%016llx.pack%s", d->path, (unsigned long long)pack, suffix);
 }
 
@@ -320,7 +320,8 @@ static mn_status mn_ckpt_pack_put(mn_ckpt_pack_writer *w, const void *data, size
 }
 
 /* Writes `size` bytes at file offset `at`, in the buffer when they are still there. */
-static mn_status mn_ckpt_pack_patch(mn_ckpt_pack_writer *w, uint64_t at, const void *data, size_t size) {
+static mn_status mn_ckpt_pack_patch(mn_ckpt_pack_writer *w, uint64_t at, const void *data,
+                                     size_t size) {
     if (at >= w->offset) {
         MN_ASSERT(at + size <= w->offset + w->used);
         memcpy(w->buffer + (at - w->offset), data, size);
@@ -329,7 +330,8 @@ static mn_status mn_ckpt_pack_patch(mn_ckpt_pack_writer *w, uint64_t at, const v
     return mn_vfs_write_all(w->vfs, w->fd, data, size, at);
 }
 
-static mn_status mn_ckpt_pack_open(const struct mn_durable *d, const char *path, mn_ckpt_pack_writer *w) {
+static mn_status mn_ckpt_pack_open(const struct mn_durable *d, const char *path,
+                                    mn_ckpt_pack_writer *w) {
     memset(w, 0, sizeof(*w));
     w->vfs = mn_ckpt_vfs(d);
     w->fd = -1;
@@ -365,8 +367,8 @@ static mn_status mn_ckpt_pack_stream_write(void *context, const void *data, size
 
 /* Appends one entry: the space (frozen by the caller) exported after its header and name.
  * *out gets where it lies (pack 0: this pack). */
-static mn_status mn_ckpt_pack_entry(struct mn_durable *d, mn_ckpt_pack_writer *w, struct mn_space *space,
-                               mn_ckpt_location *out) {
+static mn_status mn_ckpt_pack_entry(struct mn_durable *d, mn_ckpt_pack_writer *w,
+                                    struct mn_space *space, mn_ckpt_location *out) {
     uint8_t header[MN_CKPT_HEADER_SIZE] = {0};
     /* The header and the name go in together so the patch below finds them in one place. */
     if (MN_DURABLE_CHECKPOINT_BUFFER_BYTES - w->used < sizeof(header) + space->name_bytes) {
@@ -402,7 +404,7 @@ static mn_status mn_ckpt_pack_entry(struct mn_durable *d, mn_ckpt_pack_writer *w
 
 /* Appends the index (sorted by id; pack `self` written as 0), the header, and syncs. */
 static mn_status mn_ckpt_pack_finish(struct mn_durable *d, mn_ckpt_pack_writer *w, uint32_t kind,
-                                const mn_ckpt_location *index, uint64_t count, uint64_t self) {
+                                     const mn_ckpt_location *index, uint64_t count, uint64_t self) {
     uint64_t index_at = w->offset + w->used;
     XXH64_reset(w->hash, 0);
     mn_status status = MN_OK;
@@ -1023,7 +1025,7 @@ void mn_ckpt_forget_locked(struct mn_durable *d, struct mn_space *space) {
 }
 
 mn_status mn_ckpt_publish_imported(struct mn_engine *engine, struct mn_space *space,
-                                      struct mn_space **out) {
+                                   struct mn_space **out) {
     struct mn_durable *d = engine->durable;
     if (!d) return mn_engine_space_publish(engine, space, out);
     space->checkpoint_enqueued = 0;
@@ -1303,7 +1305,7 @@ static void mn_ckpt_scan_free(mn_ckpt_scan *scan) {
 }
 
 mn_status mn_ckpt_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
-                                 size_t *count, uint64_t *max_id, mn_durable_report *report) {
+                           size_t *count, uint64_t *max_id, mn_durable_report *report) {
     struct mn_durable *d = engine->durable;
     const mn_vfs *vfs = mn_ckpt_vfs(d);
     *out = NULL;
@@ -1457,7 +1459,7 @@ mn_status mn_ckpt_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
 }
 
 mn_status mn_ckpt_load_space(struct mn_engine *engine, mn_checkpoint_loaded *entry,
-                                   mn_durable_report *report) {
+                             mn_durable_report *report) {
     struct mn_durable *d = engine->durable;
     const mn_vfs *vfs = mn_ckpt_vfs(d);
     entry->space = NULL;

@@ -161,7 +161,7 @@ void mn_ckpt_stop(struct mn_engine *engine);
 /** Import's publish: gives the detached space an id and writes its checkpoint before
  *  mn_engine_space_publish. */
 mn_status mn_ckpt_publish_imported(struct mn_engine *engine, struct mn_space *space,
-                                      struct mn_space **out);
+                                   struct mn_space **out);
 
 /* mn_engine_lazy.c: lazy spaces */
 /** Loads the stub `name` from its checkpoint into the table and writes a handle to *out;
@@ -248,11 +248,11 @@ void mn_ckpt_state_init(struct mn_durable *d);
  *  are not loaded yet), removing leftover .tmp files and packs no index points into. *out is
  *  sorted by space id (free it). MN_ERR_CORRUPT names the pack. */
 mn_status mn_ckpt_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
-                                 size_t *count, uint64_t *max_id, mn_durable_report *report);
+                           size_t *count, uint64_t *max_id, mn_durable_report *report);
 /** Loads a checkpoint's space now from its entry (import with its id); MN_ERR_CORRUPT names
  *  the pack. */
 mn_status mn_ckpt_load_space(struct mn_engine *engine, mn_checkpoint_loaded *entry,
-                                   mn_durable_report *report);
+                             mn_durable_report *report);
 /** Recovery found space `space_id` dropped after its checkpoint: the next index leaves its
  *  entry out (the log keeps the drop record until then). */
 mn_status mn_ckpt_remove(struct mn_durable *d, uint64_t space_id);

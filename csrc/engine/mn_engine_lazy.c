@@ -166,7 +166,7 @@ mn_status mn_engine_unload_idle(mn_engine *engine, uint64_t *unloaded) {
 }
 
 mn_status mn_lazy_space_load(struct mn_engine *engine, const char *name, uint32_t name_bytes,
-                                struct mn_space **out) {
+                             struct mn_space **out) {
     *out = NULL;
     struct mn_durable *d = engine->durable;
     if (!d) return MN_OK;

@@ -45,7 +45,7 @@
 /* ---- the index ---- */
 
 static mn_status mn_replay_collect(void *context, const mn_wal_record *record,
-                                const mn_wal_position *position) {
+                                   const mn_wal_position *position) {
     mn_log_index *index = context;
     index->bytes += MN_WAL_RECORD_HEADER_SIZE + (uint64_t)record->payload_bytes;
     if (index->only_space != 0 && record->space != index->only_space) return MN_OK;
@@ -99,7 +99,7 @@ mn_status mn_replay_dirs(const struct mn_durable *d, uint8_t *present) {
 }
 
 mn_status mn_replay_index_build(const struct mn_durable *d, uint32_t flags, mn_log_index *index,
-                             mn_durable_report *report) {
+                                mn_durable_report *report) {
     uint8_t present[MN_DURABLE_LOGS_MAX];
     mn_status status = mn_replay_dirs(d, present);
     for (uint32_t log = 0; log < MN_DURABLE_LOGS_MAX && status == MN_OK; log++) {
@@ -136,7 +136,9 @@ static int mn_replay_entry_order(const void *a, const void *b) {
 }
 
 void mn_replay_index_sort(mn_log_index *index) {
-    if (index->count > 1) qsort(index->entries, index->count, sizeof(mn_log_entry), mn_replay_entry_order);
+    if (index->count > 1) {
+        qsort(index->entries, index->count, sizeof(mn_log_entry), mn_replay_entry_order);
+    }
 }
 
 void mn_replay_index_free(mn_log_index *index) {

@@ -54,7 +54,7 @@ mn_status mn_replay_dirs(const struct mn_durable *d, uint8_t *present);
 /** Recovers every log directory with mn_wal_recover `flags`, adding each record's position to
  *  `index` (report may be NULL). */
 mn_status mn_replay_index_build(const struct mn_durable *d, uint32_t flags, mn_log_index *index,
-                             mn_durable_report *report);
+                                mn_durable_report *report);
 /** Sorts the index by (space, sequence). */
 void mn_replay_index_sort(mn_log_index *index);
 void mn_replay_index_free(mn_log_index *index);
