@@ -1027,7 +1027,7 @@ void mn_ckpt_forget_locked(struct mn_durable *d, struct mn_space *space) {
 mn_status mn_ckpt_publish_imported(struct mn_engine *engine, struct mn_space *space,
                                    struct mn_space **out) {
     struct mn_durable *d = engine->durable;
-    if (!d) return mn_engine_space_publish(engine, space, out);
+    MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
     space->checkpoint_enqueued = 0;
     space->checkpointed = 0;
     space->checkpoint_dead = 0;
@@ -1571,7 +1571,7 @@ mn_status mn_ckpt_thread_start(struct mn_engine *engine) {
 
 void mn_ckpt_stop(struct mn_engine *engine) {
     struct mn_durable *d = engine->durable;
-    if (!d) return;
+    MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
     pthread_mutex_lock(&d->thread_lock);
     d->stop = 1;
     pthread_cond_broadcast(&d->wake);

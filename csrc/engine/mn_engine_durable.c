@@ -236,7 +236,8 @@ static int mn_durable_void_now(struct mn_durable *d, struct mn_space *space, uin
 void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **group,
                           uint32_t count, mn_status *statuses) {
     struct mn_durable *d = worker->engine->durable;
-    if (!d || !mn_durable_logging(d)) return;
+    MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
+    if (!mn_durable_logging(d)) return;
     mn_durable_log *log = &d->logs[worker->index];
     uint32_t start = 0;
     while (start < count) {
@@ -351,7 +352,8 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
 
 void mn_durable_tick(mn_worker *worker) {
     struct mn_durable *d = worker->engine->durable;
-    if (!d || d->options.durability != MN_WAL_BATCHED || !mn_durable_logging(d)) return;
+    MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
+    if (d->options.durability != MN_WAL_BATCHED || !mn_durable_logging(d)) return;
     if (worker->index >= d->log_count) return;
     mn_wal_tick(d->logs[worker->index].wal, NULL);
 }
@@ -360,7 +362,7 @@ void mn_durable_tick(mn_worker *worker) {
 
 mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space) {
     struct mn_durable *d = engine->durable;
-    if (!d) return MN_OK;
+    MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
     space->log_sequence = 0;
     space->checkpoint_enqueued = 0;
     space->checkpointed = 0;
@@ -411,13 +413,15 @@ mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space
 
 void mn_durable_create_done(struct mn_engine *engine) {
     struct mn_durable *d = engine->durable;
-    if (!d || !mn_durable_logging(d)) return;
+    MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
+    if (!mn_durable_logging(d)) return;
     pthread_rwlock_unlock(&d->create_lock);
 }
 
 mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space) {
     struct mn_durable *d = engine->durable;
-    if (!d || !mn_durable_logging(d)) return MN_OK;
+    MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
+    if (!mn_durable_logging(d)) return MN_OK;
     mn_wal_record record = {
         .space = space->space_id,
         .sequence = MN_DURABLE_SEQUENCE_DROP,
@@ -452,7 +456,8 @@ mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space) 
 
 void mn_durable_close(struct mn_engine *engine) {
     struct mn_durable *d = engine->durable;
-    if (!d || d->lock_fd < 0) return;
+    MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
+    if (d->lock_fd < 0) return;
     (void)mn_engine_sync(engine); /* a failed sync is the log's to report: it refuses writes */
     d->vfs->close(d->vfs->context, d->lock_fd); /* releases the lock */
     d->lock_fd = -1;
@@ -460,7 +465,7 @@ void mn_durable_close(struct mn_engine *engine) {
 
 void mn_durable_free(struct mn_engine *engine) {
     struct mn_durable *d = engine->durable;
-    if (!d) return;
+    MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
     for (uint32_t i = 0; i < MN_DURABLE_LOGS_MAX; i++) {
         mn_wal_close(d->logs[i].wal);
         free(d->logs[i].scratch);
