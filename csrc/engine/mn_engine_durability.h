@@ -23,7 +23,8 @@
  * | engine->durable       | the opener (before create_with     | the table's own functions only|
  * | (the table's state)   | returns it is the caller's; after, | (their locks: see             |
  * |                       | the engine's, freed by `free`)     | mn_engine_durable_internal.h) |
- * The in-memory files never touch engine->durable; only the table's functions do.
+ * The in-memory files never touch engine->durable; only the table's functions do, and the
+ * WAL table's hooks assert it is set (no hook of theirs tests for an in-memory engine).
  *
  * Where each hook is called, and what the caller holds (the table may rely on it):
  *   log_group        the worker running `space` (one runner at a time), no lock; count >= 1;
