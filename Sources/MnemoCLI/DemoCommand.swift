@@ -100,7 +100,7 @@ struct DemoCommand: AsyncParsableCommand {
         let counts = small.map { $0.stats().count } + [whole.stats().count]
         let checkpointStart = clock.now
         try await database.checkpoint()
-        print("\ncheckpoint: \(spaces + 1) spaces written to their files, log cut, in \(format((clock.now - checkpointStart).seconds, 2)) s")
+        print("\ncheckpoint: every changed space of the \(spaces + 1) written into one pack file, log cut, in \(format((clock.now - checkpointStart).seconds, 2)) s")
         await database.close()
         let reopenStart = clock.now
         database = try await Database(path: path)
