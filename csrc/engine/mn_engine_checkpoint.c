@@ -203,15 +203,18 @@ static mn_ckpt_location *mn_ckpt_reg_find(struct mn_durable *d, uint64_t space_i
     }
 }
 
-/* Inserts or replaces; grows at half full. */
-static mn_status mn_ckpt_reg_put(struct mn_durable *d, const mn_ckpt_location *location) {
-    MN_ASSERT(location->space_id != 0);
-    mn_ckpt_location *found = mn_ckpt_reg_find(d, location->space_id);
-    if (found) {
-        *found = *location;
-        return MN_OK;
-    }
-    if ((d->registry_count + 1) * 2 > d->registry_capacity) {
+/* Stores an id known to be absent in its first free slot (linear probing). */
+static void mn_ckpt_reg_place(struct mn_durable *d, const mn_ckpt_location *location) {
+    uint64_t j = mn_ckpt_reg_slot(d, location->space_id);
+    while (d->registry[j].space_id != 0) j = (j + 1) & (d->registry_capacity - 1);
+    d->registry[j] = *location;
+}
+
+/* Grows the registry so that `extra` more ids fit without allocating. A checkpoint reserves
+ * before its rename (under checkpoint_lock): a rename must never be followed by an insertion
+ * that can fail. */
+static mn_status mn_ckpt_reg_reserve(struct mn_durable *d, uint64_t extra) {
+    while ((d->registry_count + extra) * 2 > d->registry_capacity) {
         uint64_t capacity = d->registry_capacity ? d->registry_capacity * 2 : 64;
         mn_ckpt_location *grown = calloc((size_t)capacity, sizeof(*grown));
         if (!grown) return MN_ERR_NO_MEMORY;
@@ -220,16 +223,24 @@ static mn_status mn_ckpt_reg_put(struct mn_durable *d, const mn_ckpt_location *l
         d->registry = grown;
         d->registry_capacity = capacity;
         for (uint64_t i = 0; i < old_capacity; i++) {
-            if (old[i].space_id == 0) continue;
-            uint64_t j = mn_ckpt_reg_slot(d, old[i].space_id);
-            while (grown[j].space_id != 0) j = (j + 1) & (capacity - 1);
-            grown[j] = old[i];
+            if (old[i].space_id != 0) mn_ckpt_reg_place(d, &old[i]);
         }
         free(old);
     }
-    uint64_t j = mn_ckpt_reg_slot(d, location->space_id);
-    while (d->registry[j].space_id != 0) j = (j + 1) & (d->registry_capacity - 1);
-    d->registry[j] = *location;
+    return MN_OK;
+}
+
+/* Inserts or replaces; grows at half full. */
+static mn_status mn_ckpt_reg_put(struct mn_durable *d, const mn_ckpt_location *location) {
+    MN_ASSERT(location->space_id != 0);
+    mn_ckpt_location *found = mn_ckpt_reg_find(d, location->space_id);
+    if (found) {
+        *found = *location;
+        return MN_OK;
+    }
+    mn_status status = mn_ckpt_reg_reserve(d, 1);
+    if (status != MN_OK) return status;
+    mn_ckpt_reg_place(d, location);
     d->registry_count++;
     return MN_OK;
 }
@@ -548,28 +559,6 @@ static void mn_ckpt_delete_unused(struct mn_durable *d, const mn_ckpt_location *
     }
     free(sweep.found);
     free(keep);
-}
-
-/* Grows the registry so that `extra` more ids fit without allocating (under checkpoint_lock):
- * a rename must never be followed by an insertion that can fail. */
-static mn_status mn_ckpt_reg_reserve(struct mn_durable *d, uint64_t extra) {
-    while ((d->registry_count + extra) * 2 > d->registry_capacity) {
-        uint64_t capacity = d->registry_capacity ? d->registry_capacity * 2 : 64;
-        mn_ckpt_location *grown = calloc((size_t)capacity, sizeof(*grown));
-        if (!grown) return MN_ERR_NO_MEMORY;
-        mn_ckpt_location *old = d->registry;
-        uint64_t old_capacity = d->registry_capacity;
-        d->registry = grown;
-        d->registry_capacity = capacity;
-        for (uint64_t i = 0; i < old_capacity; i++) {
-            if (old[i].space_id == 0) continue;
-            uint64_t j = mn_ckpt_reg_slot(d, old[i].space_id);
-            while (grown[j].space_id != 0) j = (j + 1) & (capacity - 1);
-            grown[j] = old[i];
-        }
-        free(old);
-    }
-    return MN_OK;
 }
 
 /* An entry of an older pack copied into this run's pack (compaction). */
