@@ -204,6 +204,17 @@ static mn_status mn_durable_append_any(struct mn_durable *d, uint32_t start,
     return result;
 }
 
+/* A space's drop record: no payload, the sequence after every other of the space. */
+static mn_wal_record mn_durable_drop_record(uint64_t space_id) {
+    return (mn_wal_record){
+        .space = space_id,
+        .sequence = MN_DURABLE_SEQUENCE_DROP,
+        .type = MN_DURABLE_REC_DROP,
+        .payload_bytes = 0,
+        .payload = NULL,
+    };
+}
+
 static void mn_durable_void_encode(uint64_t first, uint64_t last, uint8_t *out) {
     mn_put_u64(out + MN_DURABLE_VOID_FIRST, first);
     mn_put_u64(out + MN_DURABLE_VOID_LAST, last);
@@ -398,13 +409,7 @@ mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space
         /* The creation may be in the log (which refuses appends now): a durable drop record
          * of the id, in any log, voids it (ids are never given out twice). Without one, the
          * empty space may be there after a restart. */
-        mn_wal_record drop = {
-            .space = space->space_id,
-            .sequence = MN_DURABLE_SEQUENCE_DROP,
-            .type = MN_DURABLE_REC_DROP,
-            .payload_bytes = 0,
-            .payload = NULL,
-        };
+        mn_wal_record drop = mn_durable_drop_record(space->space_id);
         (void)mn_durable_append_any(d, home + 1, &drop);
     }
     if (status != MN_OK) pthread_rwlock_unlock(&d->create_lock); /* create returns at once */
@@ -422,13 +427,7 @@ mn_status mn_durable_log_drop(struct mn_engine *engine, struct mn_space *space) 
     struct mn_durable *d = engine->durable;
     MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
     if (!mn_durable_logging(d)) return MN_OK;
-    mn_wal_record record = {
-        .space = space->space_id,
-        .sequence = MN_DURABLE_SEQUENCE_DROP,
-        .type = MN_DURABLE_REC_DROP,
-        .payload_bytes = 0,
-        .payload = NULL,
-    };
+    mn_wal_record record = mn_durable_drop_record(space->space_id);
     uint32_t home = space->home % d->log_count;
     mn_wal *wal = d->logs[home].wal;
     /* checkpoint_lock from the record to forgetting the space: a checkpoint builds its index
