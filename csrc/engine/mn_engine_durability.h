@@ -61,6 +61,7 @@
 #include <stdint.h>
 
 #include "engine/mn_engine_internal.h"
+#include "mnemo/mn_engine_durable.h" /* MN_DURABLE_DETAIL_UNKNOWN, for log_group's callers */
 
 /* A log status of log_group and log_drop: the record may or may not be in the log (a failed
  * append that could not be cut off it). Internal: never returned to a caller. */

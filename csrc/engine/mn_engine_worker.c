@@ -30,7 +30,6 @@
 
 #include "engine/mn_engine_durability.h"
 #include "engine/mn_engine_internal.h"
-#include "mnemo/mn_engine_durable.h"
 #include "numa/mn_numa.h"
 #include "util/mn_rcu.h"
 
