@@ -581,8 +581,6 @@ mn_status mn_engine_space_drop(mn_engine *engine, const char *name, uint32_t nam
             pthread_mutex_unlock(&engine->table_lock);
             return status;
         }
-    }
-    if (space) {
         *link = space->table_next;
         space->table_next = NULL;
         engine->space_count--;
