@@ -1,13 +1,18 @@
 /*
  * test_durable_support.h: helpers shared by the durable-engine tests (test_engine_durable.c,
- * test_engine_checkpoint.c): opening a data directory with test settings, and awaited
- * single-memory writes and checks in spaces of dimension TD_DIM.
+ * test_engine_checkpoint.c, the fault, lock and recovery tests): opening a data directory with
+ * test settings (on the real file system or through a vfs table such as mn_test_faultfs.h's),
+ * and awaited writes and checks of single memories and of numbered runs "m<i>" in spaces of
+ * dimension TD_DIM.
  */
 #ifndef TEST_DURABLE_SUPPORT_H
 #define TEST_DURABLE_SUPPORT_H
 
+#include <stdio.h>
 #include <string.h>
 
+/* mn_engine_open_vfs (private to the core) for the tests that open through a fault table. */
+#include "engine/mn_engine_vfs.h"
 #include "mnemo/mn_engine_durable.h"
 #include "test_engine_support.h"
 /* The log's own API (private to the core) for tests that read, damage or count log segments. */
@@ -15,11 +20,12 @@
 
 #define TD_DIM 8u
 
-/* Opens `path` with unpinned workers; returns NULL and the status in *status_out on failure. */
-static inline mn_engine *td_open(const char *path, uint32_t workers, mn_durability mode,
-                                 uint32_t repair, uint64_t segment_bytes,
-                                 uint64_t checkpoint_log_bytes, mn_status *status_out,
-                                 mn_durable_report *report) {
+/* Opens `path` through `vfs` (NULL: the real file system) with unpinned workers; returns NULL
+ * and the status in *status_out on failure. */
+static inline mn_engine *td_open_vfs(const char *path, const mn_vfs *vfs, uint32_t workers,
+                                     mn_durability mode, uint32_t repair, uint64_t segment_bytes,
+                                     uint64_t checkpoint_log_bytes, mn_status *status_out,
+                                     mn_durable_report *report) {
     mn_engine_options options;
     mn_engine_options_default(&options);
     options.workers = workers;
@@ -31,9 +37,19 @@ static inline mn_engine *td_open(const char *path, uint32_t workers, mn_durabili
     durable.segment_bytes = segment_bytes;
     durable.checkpoint_log_bytes = checkpoint_log_bytes;
     mn_engine *engine = NULL;
-    mn_status status = mn_engine_open(&options, &durable, &engine, report);
+    mn_status status = vfs ? mn_engine_open_vfs(&options, &durable, vfs, &engine, report)
+                           : mn_engine_open(&options, &durable, &engine, report);
     if (status_out) *status_out = status;
     return engine;
+}
+
+/* td_open_vfs on the real file system. */
+static inline mn_engine *td_open(const char *path, uint32_t workers, mn_durability mode,
+                                 uint32_t repair, uint64_t segment_bytes,
+                                 uint64_t checkpoint_log_bytes, mn_status *status_out,
+                                 mn_durable_report *report) {
+    return td_open_vfs(path, NULL, workers, mode, repair, segment_bytes, checkpoint_log_bytes,
+                       status_out, report);
 }
 
 /* What a get visited. */
@@ -87,6 +103,51 @@ static inline mn_status td_delete(mn_space *space, const char *id) {
 static inline mn_space *td_open_space(mn_engine *engine, const char *name) {
     mn_space *space = NULL;
     return mn_engine_space_open(engine, name, (uint32_t)strlen(name), &space) == MN_OK ? space : NULL;
+}
+
+/* Inserts "m<from>" ... "m<to-1>", memory i with vector te_vector(seed + i) and `content`,
+ * and checks each is acknowledged. */
+static inline void td_fill(mn_space *space, uint32_t from, uint32_t to, uint64_t seed,
+                           const char *content) {
+    char id[32];
+    for (uint32_t i = from; i < to; i++) {
+        snprintf(id, sizeof(id), "m%u", i);
+        CHECK_STATUS(td_insert(space, id, seed + i, content), MN_OK);
+    }
+}
+
+/* How many of "m<from>" ... "m<to-1>" are in `space` as td_fill wrote them. */
+static inline uint32_t td_count_filled(mn_space *space, uint32_t from, uint32_t to, uint64_t seed,
+                                       const char *content) {
+    char id[32];
+    uint32_t present = 0;
+    for (uint32_t i = from; i < to; i++) {
+        snprintf(id, sizeof(id), "m%u", i);
+        present += (uint32_t)td_has_memory(space, id, content, seed + i, NULL);
+    }
+    return present;
+}
+
+/* Inserts "m<from>" ... "m<to-1>", memory i with vector te_vector(100 + i) and content
+ * "content <i>", and checks each is acknowledged. */
+static inline void td_insert_range(mn_space *space, uint32_t from, uint32_t to) {
+    char id[32], content[64];
+    for (uint32_t i = from; i < to; i++) {
+        snprintf(id, sizeof(id), "m%u", i);
+        snprintf(content, sizeof(content), "content %u", i);
+        CHECK_STATUS(td_insert(space, id, 100 + i, content), MN_OK);
+    }
+}
+
+/* 1 when "m<from>" ... "m<to-1>" are all in `space` as td_insert_range wrote them. */
+static inline int td_has_range(mn_space *space, uint32_t from, uint32_t to) {
+    char id[32], content[64];
+    for (uint32_t i = from; i < to; i++) {
+        snprintf(id, sizeof(id), "m%u", i);
+        snprintf(content, sizeof(content), "content %u", i);
+        if (!td_has_memory(space, id, content, 100 + i, NULL)) return 0;
+    }
+    return 1;
 }
 
 #endif /* TEST_DURABLE_SUPPORT_H */

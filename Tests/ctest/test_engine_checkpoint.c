@@ -266,11 +266,7 @@ static void test_import_survives(const char *root) {
     /* The stream comes from an in-memory engine. */
     mn_engine *memory = te_engine(1, 64);
     mn_space *source = te_space(memory, "source", DIM, MN_METRIC_L2);
-    char id[32];
-    for (uint32_t i = 0; i < 50; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        CHECK_STATUS(td_insert(source, id, 200 + i, "imported"), MN_OK);
-    }
+    td_fill(source, 0, 50, 200, "imported");
     CHECK_STATUS(link_wait(source, "m1", "m2", 1.0f), MN_OK);
     mn_bytes stream = {0};
     CHECK_STATUS(mn_space_export(source, mn_bytes_write, &stream), MN_OK);
@@ -297,12 +293,7 @@ static void test_import_survives(const char *root) {
     copy = td_open_space(engine, "copy");
     CHECK(copy != NULL);
     if (copy) {
-        int all = 1;
-        for (uint32_t i = 0; i < 50; i++) {
-            snprintf(id, sizeof(id), "m%u", i);
-            if (!td_has_memory(copy, id, "imported", 200 + i, NULL)) all = 0;
-        }
-        CHECK(all);
+        CHECK(td_count_filled(copy, 0, 50, 200, "imported") == 50);
         CHECK(td_has_memory(copy, "after", "written after import", 999, NULL));
         uint64_t links = 0;
         mn_space_link_count(copy, &links);

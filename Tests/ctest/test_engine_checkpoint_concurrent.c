@@ -17,25 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mnemo/mn_engine_durable.h"
-#include "test_engine_support.h"
+#include "test_durable_support.h"
 
 #define DIM 8u
 #define WRITERS 4u
 #define PER_WRITER 300u
 
 static mn_engine *open_engine(const char *path, uint64_t checkpoint_log_bytes) {
-    mn_engine_options options;
-    mn_engine_options_default(&options);
-    options.workers = 2;
-    options.pin_workers = 0;
-    mn_durable_options durable;
-    mn_durable_options_default(path, &durable);
-    durable.durability = MN_DURABLE_NONE;
-    durable.segment_bytes = 8192u;
-    durable.checkpoint_log_bytes = checkpoint_log_bytes;
-    mn_engine *engine = NULL;
-    mn_status status = mn_engine_open(&options, &durable, &engine, NULL);
+    mn_status status = MN_OK;
+    mn_engine *engine = td_open(path, 2, MN_DURABLE_NONE, 0, 8192u, checkpoint_log_bytes, &status,
+                                NULL);
     if (status != MN_OK) {
         fprintf(stderr, "open: %s\n", mn_status_string(status));
         exit(2);

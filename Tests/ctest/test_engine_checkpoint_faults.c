@@ -40,23 +40,14 @@ static void test_unchanged_checkpoint_syncs_directory(const char *root) {
     mkdir(path, 0755);
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, 5) == 0);
-    mn_engine_options options;
-    mn_engine_options_default(&options);
-    options.workers = 1;
-    options.pin_workers = 0;
-    mn_durable_options durable;
-    mn_durable_options_default(path, &durable);
-    durable.segment_bytes = MN_WAL_SEGMENT_BYTES_MIN; /* the writes fill several segments */
-    durable.checkpoint_log_bytes = 0;                 /* only the checkpoints below */
-    mn_engine *engine = NULL;
-    CHECK_STATUS(mn_engine_open_vfs(&options, &durable, faultfs_vfs(&fs), &engine, NULL), MN_OK);
+    /* The writes fill several segments; only the checkpoints below run. */
+    mn_status status = MN_OK;
+    mn_engine *engine = td_open_vfs(path, faultfs_vfs(&fs), 1, MN_WAL_SYNC, 0,
+                                    MN_WAL_SEGMENT_BYTES_MIN, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     mn_space *space = te_space(engine, "s", TD_DIM, MN_METRIC_L2);
-    char id[32];
-    for (uint32_t i = 0; i < TF_MEMORIES; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        CHECK_STATUS(td_insert(space, id, i, TF_CONTENT), MN_OK);
-    }
+    td_fill(space, 0, TF_MEMORIES, 0, TF_CONTENT);
     /* Checkpoint 1: its rename lands, the directory sync after it fails. */
     CHECK(faultfs_fail(&fs, FAULTFS_SYNC_DIR, faultfs_calls(&fs, FAULTFS_SYNC_DIR) + 1, 1,
                        MN_ERR_IO) == 0);
@@ -71,18 +62,12 @@ static void test_unchanged_checkpoint_syncs_directory(const char *root) {
     mn_engine_destroy(engine);
     faultfs_free(&fs);
 
-    mn_status status = MN_OK;
     engine = td_open(path, 1, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     space = td_open_space(engine, "s");
     CHECK(space != NULL);
-    uint32_t present = 0;
-    for (uint32_t i = 0; space && i < TF_MEMORIES; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        present += (uint32_t)td_has_memory(space, id, TF_CONTENT, i, NULL);
-    }
-    CHECK(present == TF_MEMORIES);
+    CHECK(space && td_count_filled(space, 0, TF_MEMORIES, 0, TF_CONTENT) == TF_MEMORIES);
     if (space) mn_space_release(space);
     mn_engine_destroy(engine);
 }
@@ -90,16 +75,9 @@ static void test_unchanged_checkpoint_syncs_directory(const char *root) {
 #define TF_SPACES 6u
 
 static mn_engine *tf_open_faulty(faultfs *fs, const char *path) {
-    mn_engine_options options;
-    mn_engine_options_default(&options);
-    options.workers = 2;
-    options.pin_workers = 0;
-    mn_durable_options durable;
-    mn_durable_options_default(path, &durable);
-    durable.segment_bytes = MN_WAL_SEGMENT_BYTES_MIN;
-    durable.checkpoint_log_bytes = 0;
-    mn_engine *engine = NULL;
-    mn_status status = mn_engine_open_vfs(&options, &durable, faultfs_vfs(fs), &engine, NULL);
+    mn_status status = MN_OK;
+    mn_engine *engine = td_open_vfs(path, faultfs_vfs(fs), 2, MN_WAL_SYNC, 0,
+                                    MN_WAL_SEGMENT_BYTES_MIN, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     return engine;
 }
@@ -107,11 +85,7 @@ static mn_engine *tf_open_faulty(faultfs *fs, const char *path) {
 static void tf_fill(mn_engine *engine, const char *name, uint32_t from, uint32_t to) {
     mn_space *space = td_open_space(engine, name);
     if (!space) space = te_space(engine, name, TD_DIM, MN_METRIC_L2);
-    char id[32];
-    for (uint32_t i = from; i < to; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        CHECK_STATUS(td_insert(space, id, i, name), MN_OK);
-    }
+    td_fill(space, from, to, 0, name);
     mn_space_release(space);
 }
 
@@ -119,12 +93,7 @@ static void tf_fill(mn_engine *engine, const char *name, uint32_t from, uint32_t
 static int tf_holds(mn_engine *engine, const char *name, const char *source, uint32_t count) {
     mn_space *space = td_open_space(engine, name);
     if (!space) return 0;
-    int all = 1;
-    char id[32];
-    for (uint32_t i = 0; i < count; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        if (!td_has_memory(space, id, source, i, NULL)) all = 0;
-    }
+    int all = td_count_filled(space, 0, count, 0, source) == count;
     mn_space_stats stats;
     if (mn_space_stats_get(space, &stats) != MN_OK || stats.count != count) all = 0;
     mn_space_release(space);

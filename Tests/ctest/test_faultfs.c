@@ -248,16 +248,11 @@ static void test_engine_power_loss(uint64_t seed, int torn) {
     mkdir(path, 0755); /* the data directory itself: durable before the test */
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, seed) == 0);
-    mn_engine_options options;
-    mn_engine_options_default(&options);
-    options.workers = 1;
-    options.pin_workers = 0;
-    mn_durable_options durable;
-    mn_durable_options_default(path, &durable);
-    durable.durability = MN_WAL_SYNC;
-    durable.segment_bytes = MN_WAL_SEGMENT_BYTES_MIN; /* rotations too */
-    mn_engine *engine = NULL;
-    CHECK_STATUS(mn_engine_open_vfs(&options, &durable, faultfs_vfs(&fs), &engine, NULL), MN_OK);
+    mn_status status = MN_OK;
+    mn_engine *engine = td_open_vfs(path, faultfs_vfs(&fs), 1, MN_WAL_SYNC, 0,
+                                    MN_WAL_SEGMENT_BYTES_MIN /* rotations too */,
+                                    MN_DURABLE_CHECKPOINT_LOG_BYTES, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     mn_space *space = te_space(engine, "s", TD_DIM, MN_METRIC_L2);
     uint64_t rng = seed * 0x9E3779B97F4A7C15ULL + 1;
@@ -277,7 +272,6 @@ static void test_engine_power_loss(uint64_t seed, int torn) {
     mn_engine_destroy(engine); /* every call fails: nothing reaches the disk */
     faultfs_free(&fs);
 
-    mn_status status = MN_OK;
     engine = td_open(path, 1, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
@@ -314,22 +308,14 @@ static void test_checkpoint_power_loss(void) {
     mkdir(path, 0755);
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, 11) == 0);
-    mn_engine_options options;
-    mn_engine_options_default(&options);
-    options.workers = 1;
-    options.pin_workers = 0;
-    mn_durable_options durable;
-    mn_durable_options_default(path, &durable);
-    durable.segment_bytes = MN_WAL_SEGMENT_BYTES_MIN;
-    mn_engine *engine = NULL;
-    CHECK_STATUS(mn_engine_open_vfs(&options, &durable, faultfs_vfs(&fs), &engine, NULL), MN_OK);
+    mn_status status = MN_OK;
+    mn_engine *engine = td_open_vfs(path, faultfs_vfs(&fs), 1, MN_WAL_SYNC, 0,
+                                    MN_WAL_SEGMENT_BYTES_MIN, MN_DURABLE_CHECKPOINT_LOG_BYTES,
+                                    &status, NULL);
+    CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     mn_space *space = te_space(engine, "s", TD_DIM, MN_METRIC_L2);
-    char id[32];
-    for (uint32_t i = 0; i < 100; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        CHECK_STATUS(td_insert(space, id, i, "abcdefghijabcdefghijabcdefghij"), MN_OK);
-    }
+    td_fill(space, 0, 100, 0, "abcdefghijabcdefghijabcdefghij");
     mn_checkpoint_report report;
     CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
     CHECK(report.spaces_written == 1 && report.segments_deleted > 0);
@@ -337,18 +323,12 @@ static void test_checkpoint_power_loss(void) {
     mn_space_release(space);
     mn_engine_destroy(engine);
     faultfs_free(&fs);
-    mn_status status = MN_OK;
     engine = td_open(path, 1, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!engine) return;
     space = td_open_space(engine, "s");
     CHECK(space != NULL);
-    uint32_t present = 0;
-    for (uint32_t i = 0; space && i < 100; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        present += (uint32_t)td_has_memory(space, id, "abcdefghijabcdefghijabcdefghij", i, NULL);
-    }
-    CHECK(present == 100);
+    CHECK(space && td_count_filled(space, 0, 100, 0, "abcdefghijabcdefghijabcdefghij") == 100);
     if (space) mn_space_release(space);
     mn_engine_destroy(engine);
 }
