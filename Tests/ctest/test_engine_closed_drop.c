@@ -15,45 +15,26 @@
 
 #include "test_durable_support.h"
 
-static void insert_range(mn_space *space, uint32_t from, uint32_t to) {
-    char id[32], content[64];
-    for (uint32_t i = from; i < to; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        snprintf(content, sizeof(content), "content %u", i);
-        CHECK_STATUS(td_insert(space, id, 100 + i, content), MN_OK);
-    }
-}
-
-static int has_range(mn_space *space, uint32_t from, uint32_t to) {
-    char id[32], content[64];
-    for (uint32_t i = from; i < to; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        snprintf(content, sizeof(content), "content %u", i);
-        if (!td_has_memory(space, id, content, 100 + i, NULL)) return 0;
-    }
-    return 1;
-}
-
 static void test_reopen_after_close(const char *path) {
     mn_status status = MN_OK;
     mn_engine *first = td_open(path, 2, MN_DURABLE_SYNC, 0, 0, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK);
     if (!first) return;
     mn_space *old = te_space(first, "s", TD_DIM, MN_METRIC_L2);
-    insert_range(old, 0, 30);
+    td_insert_range(old, 0, 30);
     CHECK_STATUS(mn_engine_close(first), MN_OK);
 
     mn_engine *second = td_open(path, 2, MN_DURABLE_SYNC, 0, 0, 0, &status, NULL);
     CHECK_STATUS(status, MN_OK); /* MN_ERR_LOCKED while close kept the lock */
     /* The closed engine still reads, and may not log. */
-    CHECK(has_range(old, 0, 30));
+    CHECK(td_has_range(old, 0, 30));
     CHECK_STATUS(mn_engine_space_drop(first, "s", 1), MN_ERR_CLOSED);
     if (second) {
         mn_space *space = td_open_space(second, "s");
         CHECK(space != NULL);
         if (space) {
-            CHECK(has_range(space, 0, 30));
-            insert_range(space, 30, 40);
+            CHECK(td_has_range(space, 0, 30));
+            td_insert_range(space, 30, 40);
             mn_space_release(space);
         }
     }
@@ -66,7 +47,7 @@ static void test_reopen_after_close(const char *path) {
     CHECK_STATUS(status, MN_OK);
     if (!third) return;
     mn_space *space = td_open_space(third, "s");
-    CHECK(space != NULL && has_range(space, 0, 40));
+    CHECK(space != NULL && td_has_range(space, 0, 40));
     if (space) mn_space_release(space);
     mn_engine_destroy(third);
 }

@@ -21,12 +21,7 @@
 static void insert_range(mn_engine *engine, uint32_t from, uint32_t to) {
     mn_space *space = td_open_space(engine, "s");
     if (!space) space = te_space(engine, "s", TD_DIM, MN_METRIC_L2);
-    char id[32], content[64];
-    for (uint32_t i = from; i < to; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        snprintf(content, sizeof(content), "content %u", i);
-        CHECK_STATUS(td_insert(space, id, 100 + i, content), MN_OK);
-    }
+    td_insert_range(space, from, to);
     mn_space_release(space);
 }
 
@@ -34,13 +29,7 @@ static void insert_range(mn_engine *engine, uint32_t from, uint32_t to) {
 static int has_range(mn_engine *engine, uint32_t count) {
     mn_space *space = td_open_space(engine, "s");
     if (!space) return 0;
-    int ok = 1;
-    char id[32], content[64];
-    for (uint32_t i = 0; i < count && ok; i++) {
-        snprintf(id, sizeof(id), "m%u", i);
-        snprintf(content, sizeof(content), "content %u", i);
-        ok = td_has_memory(space, id, content, 100 + i, NULL);
-    }
+    int ok = td_has_range(space, 0, count);
     mn_space_stats stats;
     mn_space_stats_get(space, &stats);
     mn_space_release(space);
