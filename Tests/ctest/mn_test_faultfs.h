@@ -50,6 +50,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mn_test_dir.h" /* mn_test_remove_tree */
 #include "mnemo/mn_limits.h"
 #include "util/mn_vfs.h"
 
@@ -561,6 +562,18 @@ static inline int faultfs_crash(faultfs *fs, faultfs_op op, uint64_t nth) {
     return faultfs_arm(fs, (faultfs_rule){op, FAULTFS_ACT_CRASH, nth, 1, MN_ERR_IO, 0});
 }
 
+/** A fresh directory <parent>/<name> (emptied if it was there) holding an empty data
+ *  directory "db", made on the real disk before a table starts over <parent>/<name> (so both
+ *  are durable); their paths into dir and db. */
+static inline void faultfs_fresh_db(const char *parent, const char *name, char *dir,
+                                    size_t dir_size, char *db, size_t db_size) {
+    snprintf(dir, dir_size, "%s/%s", parent, name);
+    mkdir(dir, 0755);
+    mn_test_remove_tree(dir);
+    snprintf(db, db_size, "%s/db", dir);
+    mkdir(db, 0755);
+}
+
 /** Calls of `op` so far (FAULTFS_ANY: all). */
 static inline uint64_t faultfs_calls(faultfs *fs, faultfs_op op) {
     pthread_mutex_lock(&fs->lock);
@@ -575,27 +588,6 @@ static inline int faultfs_dead(faultfs *fs) {
     int dead = fs->dead;
     pthread_mutex_unlock(&fs->lock);
     return dead;
-}
-
-/* Removes everything under `path` (not `path` itself). */
-static inline void faultfs_remove_tree(const char *path) {
-    DIR *dir = opendir(path);
-    if (!dir) return;
-    struct dirent *item;
-    while ((item = readdir(dir)) != NULL) {
-        if (strcmp(item->d_name, ".") == 0 || strcmp(item->d_name, "..") == 0) continue;
-        char child[FAULTFS_PATH_MAX];
-        int n = snprintf(child, sizeof(child), "%s/%s", path, item->d_name);
-        if (n < 0 || (size_t)n >= sizeof(child)) continue;
-        struct stat st;
-        if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) {
-            faultfs_remove_tree(child);
-            rmdir(child);
-        } else {
-            unlink(child);
-        }
-    }
-    closedir(dir);
 }
 
 static inline int faultfs_entry_order(const void *a, const void *b) {
@@ -621,7 +613,7 @@ static inline int faultfs_power_loss(faultfs *fs, int torn) {
         faultfs_slurp_fd(fd, &now[e->node], &now_size[e->node]);
         close(fd);
     }
-    faultfs_remove_tree(fs->root);
+    mn_test_remove_tree(fs->root);
     /* Parents before children: a name survives only when its directory did. */
     faultfs_map *d = &fs->durable;
     qsort(d->items, d->count, sizeof(faultfs_entry), faultfs_entry_order);

@@ -33,11 +33,7 @@
 
 static void test_unchanged_checkpoint_syncs_directory(const char *root) {
     char dir[512], path[640];
-    snprintf(dir, sizeof(dir), "%s/unchanged", root);
-    mkdir(dir, 0755);
-    faultfs_remove_tree(dir);
-    snprintf(path, sizeof(path), "%s/db", dir);
-    mkdir(path, 0755);
+    faultfs_fresh_db(root, "unchanged", dir, sizeof(dir), path, sizeof(path));
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, 5) == 0);
     /* The writes fill several segments; only the checkpoints below run. */
@@ -120,11 +116,7 @@ static void tf_check(mn_engine *engine, uint32_t nth) {
 /* Returns 1 when the checkpoint finished before call `nth` (the runs are over). */
 static int tf_crash_run(const char *root, uint32_t nth) {
     char dir[512], path[640];
-    snprintf(dir, sizeof(dir), "%s/crash", root);
-    mkdir(dir, 0755);
-    faultfs_remove_tree(dir);
-    snprintf(path, sizeof(path), "%s/db", dir);
-    mkdir(path, 0755);
+    faultfs_fresh_db(root, "crash", dir, sizeof(dir), path, sizeof(path));
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, 100 + nth) == 0);
     mn_engine *engine = tf_open_faulty(&fs, path);

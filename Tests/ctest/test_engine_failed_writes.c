@@ -33,15 +33,6 @@
 
 static char root_dir[256];
 
-/* A fresh directory <root_dir>/<name> holding an empty data directory db (its path to out). */
-static void fresh_db(const char *name, char *dir, size_t dir_size, char *db, size_t db_size) {
-    snprintf(dir, dir_size, "%s/%s", root_dir, name);
-    mkdir(dir, 0755);
-    faultfs_remove_tree(dir);
-    snprintf(db, db_size, "%s/db", dir);
-    mkdir(db, 0755);
-}
-
 static mn_engine *open_faulty(faultfs *fs, const char *db, uint32_t workers) {
     mn_engine_options options;
     mn_engine_options_default(&options);
@@ -65,7 +56,7 @@ static mn_status insert_detail(mn_space *space, const char *id, uint64_t seed, u
 
 static void test_failed_sync_not_replayed(void) {
     char dir[512], db[600];
-    fresh_db("replay", dir, sizeof(dir), db, sizeof(db));
+    faultfs_fresh_db(root_dir, "replay", dir, sizeof(dir), db, sizeof(db));
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, 1) == 0);
     mn_engine *engine = open_faulty(&fs, db, 1);
@@ -148,7 +139,7 @@ static mn_status write_stolen(mn_space *s, mn_space *t, mn_space *u, char *id, s
 
 static void test_failed_sync_stolen_sequence(int double_fault) {
     char dir[512], db[600];
-    fresh_db(double_fault ? "stolen-void" : "stolen", dir, sizeof(dir), db, sizeof(db));
+    faultfs_fresh_db(root_dir, double_fault ? "stolen-void" : "stolen", dir, sizeof(dir), db, sizeof(db));
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, 2) == 0);
     mn_engine *engine = open_faulty(&fs, db, 2);
@@ -200,7 +191,7 @@ static void test_failed_sync_stolen_sequence(int double_fault) {
  * directory sync after it). */
 static void test_drop_cleanup_fails(faultfs_op kind) {
     char dir[512], db[600];
-    fresh_db(kind == FAULTFS_UNLINK ? "drop-unlink" : "drop-syncdir", dir, sizeof(dir), db, sizeof(db));
+    faultfs_fresh_db(root_dir, kind == FAULTFS_UNLINK ? "drop-unlink" : "drop-syncdir", dir, sizeof(dir), db, sizeof(db));
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, 3) == 0);
     mn_engine *engine = open_faulty(&fs, db, 1);

@@ -574,11 +574,7 @@ static void tf_schedule(uint64_t seed, int verbose, tf_run *run, const char *bas
     run->seed = seed;
     run->rng = seed * 0x9E3779B97F4A7C15ULL + 0x1234567ULL;
     run->verbose = verbose;
-    snprintf(run->root, sizeof(run->root), "%s/s", base);
-    mkdir(run->root, 0755);
-    faultfs_remove_tree(run->root);
-    snprintf(run->path, sizeof(run->path), "%s/db", run->root);
-    mkdir(run->path, 0755); /* the data directory: durable before the schedule */
+    faultfs_fresh_db(base, "s", run->root, sizeof(run->root), run->path, sizeof(run->path));
     for (uint32_t s = 0; s < TF_SLOTS; s++) run->slot_instance[s] = -1;
     uint32_t m = tf_below(run, 10);
     run->mode = m < 5 ? MN_DURABLE_SYNC : m < 8 ? MN_DURABLE_BATCHED : MN_DURABLE_NONE;

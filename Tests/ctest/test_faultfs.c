@@ -30,7 +30,7 @@ static char root_dir[256];
 static void fresh_dir(const char *name, char *out, size_t size) {
     snprintf(out, size, "%s/%s", root_dir, name);
     mkdir(out, 0755);
-    faultfs_remove_tree(out);
+    mn_test_remove_tree(out);
 }
 
 /* The content of file `path` (real) into buffer; its size, or -1 when absent. */
@@ -243,9 +243,7 @@ static void test_engine_power_loss(uint64_t seed, int torn) {
     char dir[512], path[640];
     char name[32];
     snprintf(name, sizeof(name), "engine-%llu", (unsigned long long)seed);
-    fresh_dir(name, dir, sizeof(dir));
-    snprintf(path, sizeof(path), "%s/db", dir);
-    mkdir(path, 0755); /* the data directory itself: durable before the test */
+    faultfs_fresh_db(root_dir, name, dir, sizeof(dir), path, sizeof(path));
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, seed) == 0);
     mn_status status = MN_OK;
@@ -303,9 +301,7 @@ static void test_engine_power_loss(uint64_t seed, int torn) {
  * and the space came back empty (found with this table). */
 static void test_checkpoint_power_loss(void) {
     char dir[512], path[640];
-    fresh_dir("checkpoint", dir, sizeof(dir));
-    snprintf(path, sizeof(path), "%s/db", dir);
-    mkdir(path, 0755);
+    faultfs_fresh_db(root_dir, "checkpoint", dir, sizeof(dir), path, sizeof(path));
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, 11) == 0);
     mn_status status = MN_OK;
