@@ -24,6 +24,7 @@
 #include <xxhash.h>
 
 #include "engine/mn_engine_durable_internal.h" /* MN_DURABLE_CHECKPOINT_PACKS_MAX */
+#include "mn_test_dir.h"
 #include "test_durable_support.h"
 
 #define DIM TD_DIM
@@ -53,26 +54,12 @@ static mn_status link_wait(mn_space *space, const char *from, const char *to, fl
 }
 
 /* Files in `dir` whose names end with `suffix`. */
-static int count_files(const char *dir, const char *suffix) {
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int n = 0;
-    size_t sl = strlen(suffix);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t l = strlen(e->d_name);
-        if (l >= sl && strcmp(e->d_name + l - sl, suffix) == 0) n++;
-    }
-    closedir(d);
-    return n;
-}
-
 static int count_segments(const char *path, uint32_t logs) {
     int n = 0;
     for (uint32_t i = 0; i < logs; i++) {
         char dir[600];
         snprintf(dir, sizeof(dir), "%s/wal-%03u", path, i);
-        n += count_files(dir, ".wal");
+        n += mn_test_count_files(dir, ".wal");
     }
     return n;
 }
@@ -136,8 +123,8 @@ static void test_round_trip(const char *root, uint32_t workers, mn_durability mo
     CHECK(count_segments(path, workers) == (int)workers); /* only the current ones are left */
     char spaces_dir[600];
     snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
-    CHECK(count_files(spaces_dir, ".pack") == 1); /* both spaces in one pack */
-    CHECK(count_files(spaces_dir, ".tmp") == 0);
+    CHECK(mn_test_count_files(spaces_dir, ".pack") == 1); /* both spaces in one pack */
+    CHECK(mn_test_count_files(spaces_dir, ".tmp") == 0);
 
     /* Nothing changed: nothing rewritten. */
     CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
@@ -157,7 +144,7 @@ static void test_round_trip(const char *root, uint32_t workers, mn_durability mo
     CHECK_STATUS(mn_engine_space_drop(engine, "beta", 4), MN_OK);
     /* A drop touches no file: beta leaves with the next index, and its drop record stays in
      * the log until then. */
-    CHECK(count_files(spaces_dir, ".pack") == 1);
+    CHECK(mn_test_count_files(spaces_dir, ".pack") == 1);
     uint64_t links = 0;
     mn_space_link_count(a, &links);
     CHECK(links == 3);
@@ -201,7 +188,7 @@ static void test_round_trip(const char *root, uint32_t workers, mn_durability mo
             CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
             CHECK(report.spaces_written == 2); /* alpha had log records on top; gamma none */
             /* One new pack holds both; the old one, which it no longer points into, went. */
-            CHECK(count_files(spaces_dir, ".pack") == 1);
+            CHECK(mn_test_count_files(spaces_dir, ".pack") == 1);
         }
         mn_space_release(a);
         mn_space_release(c);
@@ -321,7 +308,7 @@ static void test_background(const char *root) {
     snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
     int seen = 0;
     for (int tries = 0; tries < 200 && !seen; tries++) { /* up to 10 s */
-        seen = count_files(spaces_dir, ".pack") == 1 && count_segments(path, 1) <= 3;
+        seen = mn_test_count_files(spaces_dir, ".pack") == 1 && count_segments(path, 1) <= 3;
         if (!seen) usleep(50000);
     }
     CHECK(seen);
@@ -404,14 +391,14 @@ static void test_lazy_spaces(const char *root) {
     if (again) mn_space_release(again);
     CHECK_STATUS(mn_engine_space_drop(engine, "lazy-5", 6), MN_OK); /* a stub, dropped */
     CHECK(td_open_space(engine, "lazy-5") == NULL);
-    CHECK(count_files(spaces_dir, ".pack") == 1); /* 50 entries in one pack */
+    CHECK(mn_test_count_files(spaces_dir, ".pack") == 1); /* 50 entries in one pack */
     mn_engine_space_count(engine, &count);
     CHECK(count == 49);
     mn_checkpoint_report cr;
     CHECK_STATUS(mn_engine_checkpoint(engine, &cr), MN_OK);
     CHECK(cr.spaces_written == 1); /* lazy-3 only: the stubs are untouched */
     /* The new pack holds lazy-3 and an index pointing into the first for the others. */
-    CHECK(count_files(spaces_dir, ".pack") == 2);
+    CHECK(mn_test_count_files(spaces_dir, ".pack") == 2);
     /* Idle and checkpointed: lazy-3 goes back to a stub; a space with a handle stays. */
     mn_space *held = td_open_space(engine, "lazy-9");
     uint64_t unloaded = 0;
@@ -428,7 +415,7 @@ static void test_lazy_spaces(const char *root) {
     CHECK_STATUS(mn_engine_checkpoint(engine, &cr), MN_OK);
     CHECK(cr.spaces_written == 1);
     /* lazy-9's pack; lazy-3's pack is still the newest home of lazy-3: three packs. */
-    CHECK(count_files(spaces_dir, ".pack") == 3);
+    CHECK(mn_test_count_files(spaces_dir, ".pack") == 3);
     CHECK_STATUS(mn_engine_unload_idle(engine, &unloaded), MN_OK);
     CHECK(unloaded == 1);
     three = td_open_space(engine, "lazy-3"); /* loaded again from its file */
@@ -470,15 +457,9 @@ static void test_corrupt_checkpoint(const char *root) {
     CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
 
-    char spaces_dir[600], file[900] = "";
+    char spaces_dir[600], file[900];
     snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
-    DIR *d = opendir(spaces_dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        if (strstr(e->d_name, ".pack")) snprintf(file, sizeof(file), "%s/%s", spaces_dir, e->d_name);
-    }
-    if (d) closedir(d);
-    CHECK(file[0] != '\0');
+    CHECK(mn_test_find_file(spaces_dir, ".pack", file, sizeof(file)));
     int fd = open(file, O_RDWR);
     CHECK(fd >= 0);
     if (fd < 0) return;
@@ -573,15 +554,9 @@ static void test_checkpoint_counter_bounds(const char *root) {
         mn_space_release(s);
         CHECK_STATUS(mn_engine_checkpoint(engine, NULL), MN_OK);
         CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
-        char spaces_dir[600], file[900] = "";
+        char spaces_dir[600], file[900];
         snprintf(spaces_dir, sizeof(spaces_dir), "%s/spaces", path);
-        DIR *d = opendir(spaces_dir);
-        struct dirent *e;
-        while (d && (e = readdir(d)) != NULL) {
-            if (strstr(e->d_name, ".pack")) snprintf(file, sizeof(file), "%s/%s", spaces_dir, e->d_name);
-        }
-        if (d) closedir(d);
-        CHECK(file[0] != '\0');
+        CHECK(mn_test_find_file(spaces_dir, ".pack", file, sizeof(file)));
         forge_checkpoint(file, cases[c].field, cases[c].value);
         engine = open_engine(path, 1, MN_WAL_SYNC, 0, &status, NULL);
         mn_space *loaded = NULL;
@@ -694,7 +669,7 @@ static void test_pack_compaction(const char *root) {
     }
     mn_checkpoint_report report;
     CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
-    CHECK(count_files(spaces_dir, ".pack") == 1);
+    CHECK(mn_test_count_files(spaces_dir, ".pack") == 1);
     /* 24 of 40 changed: the first pack (~2 MiB) keeps 16 live entries of 40: mostly dead. */
     for (uint32_t s = 0; s < 24; s++) {
         snprintf(name, sizeof(name), "p%u", s);
@@ -706,7 +681,7 @@ static void test_pack_compaction(const char *root) {
     }
     CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
     CHECK(report.spaces_written == 24);
-    CHECK(count_files(spaces_dir, ".pack") == 1); /* the 16 copied, the old pack gone */
+    CHECK(mn_test_count_files(spaces_dir, ".pack") == 1); /* the 16 copied, the old pack gone */
     int bounded = 1;
     for (uint32_t r = 0; r < ROUNDS; r++) { /* one space per checkpoint */
         uint32_t s = (r * 7) % SPACES;
@@ -717,7 +692,7 @@ static void test_pack_compaction(const char *root) {
         extra[s]++;
         if (space) mn_space_release(space);
         CHECK_STATUS(mn_engine_checkpoint(engine, &report), MN_OK);
-        if (count_files(spaces_dir, ".pack") > (int)MN_DURABLE_CHECKPOINT_PACKS_MAX + 1) {
+        if (mn_test_count_files(spaces_dir, ".pack") > (int)MN_DURABLE_CHECKPOINT_PACKS_MAX + 1) {
             bounded = 0;
         }
     }

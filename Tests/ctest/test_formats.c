@@ -36,6 +36,7 @@
 #include "assoc/mn_assoc.h"
 #include "mnemo/mn_engine_durable.h"
 #include "mnemo/mn_hnsw.h"
+#include "mn_test_dir.h"
 #include "test_durable_support.h"
 #include "wal/mn_crc32c.h"
 #include "wal/mn_wal_internal.h"
@@ -102,39 +103,6 @@ static int fx_copy(const char *from, const char *to) {
     }
     free(data);
     return ok;
-}
-
-/* Removes a directory tree (scratch directories only). */
-static void fx_remove_tree(const char *path) {
-    DIR *dir = opendir(path);
-    if (!dir) {
-        unlink(path);
-        return;
-    }
-    struct dirent *entry;
-    while ((entry = readdir(dir))) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-        char child[FX_PATH];
-        snprintf(child, sizeof(child), "%s/%s", path, entry->d_name);
-        fx_remove_tree(child);
-    }
-    closedir(dir);
-    rmdir(path);
-}
-
-/* The number of entries of `path` whose name ends in `suffix`. */
-static int fx_count_files(const char *path, const char *suffix) {
-    DIR *dir = opendir(path);
-    if (!dir) return 0;
-    int count = 0;
-    size_t s = strlen(suffix);
-    struct dirent *entry;
-    while ((entry = readdir(dir))) {
-        size_t n = strlen(entry->d_name);
-        if (n > s && strcmp(entry->d_name + n - s, suffix) == 0) count++;
-    }
-    closedir(dir);
-    return count;
 }
 
 static char *fx_scratch(void) {
@@ -283,7 +251,7 @@ static int fx_generate(const char *out) {
     mn_space_release(alpha);
     if (engine) mn_engine_destroy(engine);
     snprintf(from, sizeof(from), "%s/log/wal-000", scratch);
-    ok &= fx_count_files(from, ".wal") == 1;
+    ok &= mn_test_count_files(from, ".wal") == 1;
 
     /* checkpoint/: alpha's nine writes; reopened, checkpointed (segment 1 deleted), then an
      * insert and a link above the checkpoint (sequences 10 and 11) in segment 2. */
@@ -305,9 +273,9 @@ static int fx_generate(const char *out) {
         mn_engine_destroy(engine);
     }
     snprintf(from, sizeof(from), "%s/checkpoint/wal-000", scratch);
-    ok &= fx_count_files(from, ".wal") == 1;
+    ok &= mn_test_count_files(from, ".wal") == 1;
     snprintf(from, sizeof(from), "%s/checkpoint/spaces", scratch);
-    ok &= fx_count_files(from, ".pack") == 1 && fx_count_files(from, ".tmp") == 0;
+    ok &= mn_test_count_files(from, ".pack") == 1 && mn_test_count_files(from, ".tmp") == 0;
 
     /* index.mnhns: 40 ids; 1 ... 32 removed (the 32nd removal runs the repair pass, which
      * frees their slots), 33 removed after it (a deleted node), 41 and 42 inserted into two
@@ -360,7 +328,8 @@ static int fx_generate(const char *out) {
     free(stream.data);
     free(index_stream.data);
     free(assoc_stream.data);
-    fx_remove_tree(scratch);
+    mn_test_remove_tree(scratch);
+    rmdir(scratch);
     free(scratch);
     return ok;
 }
@@ -640,7 +609,8 @@ static void fx_check_log(const char *fixtures, const uint8_t *export_fixture, si
         mn_space_release(s);
         mn_engine_destroy(engine);
     }
-    fx_remove_tree(scratch);
+    mn_test_remove_tree(scratch);
+    rmdir(scratch);
     free(scratch);
 }
 
@@ -723,7 +693,8 @@ static void fx_check_checkpoint(const char *fixtures, const uint8_t *export_fixt
         mn_space_release(s);
         mn_engine_destroy(engine);
     }
-    fx_remove_tree(scratch);
+    mn_test_remove_tree(scratch);
+    rmdir(scratch);
     free(scratch);
 }
 
@@ -965,7 +936,8 @@ static void fx_check_checkpoint_v1(const char *fixtures) {
     CHECK(mn_engine_open(&options, &durable, &engine, &report) == MN_ERR_VERSION);
     CHECK(engine == NULL && strcmp(report.damaged_file, to) == 0);
     if (engine) mn_engine_destroy(engine);
-    fx_remove_tree(scratch);
+    mn_test_remove_tree(scratch);
+    rmdir(scratch);
     free(scratch);
 }
 
@@ -1005,7 +977,8 @@ static void fx_check_deterministic(const char *fixtures) {
         free(x);
         free(y);
     }
-    fx_remove_tree(scratch);
+    mn_test_remove_tree(scratch);
+    rmdir(scratch);
     free(scratch);
 }
 
