@@ -507,6 +507,20 @@ static int mn_ckpt_keeps(const uint64_t *keep, uint64_t count, uint64_t pack) {
     return 0;
 }
 
+/* Appends a pack number to a growable array (doubling from 16). */
+static mn_status mn_ckpt_numbers_push(uint64_t **items, uint64_t *count, uint64_t *capacity,
+                                      uint64_t number) {
+    if (*count == *capacity) {
+        uint64_t grown_capacity = *capacity ? *capacity * 2 : 16;
+        uint64_t *grown = realloc(*items, (size_t)grown_capacity * sizeof(uint64_t));
+        if (!grown) return MN_ERR_NO_MEMORY;
+        *items = grown;
+        *capacity = grown_capacity;
+    }
+    (*items)[(*count)++] = number;
+    return MN_OK;
+}
+
 /* Collects packs below `below` that `keep` does not name (vfs list callback). */
 static mn_status mn_ckpt_sweep_entry(void *context, const char *name) {
     mn_ckpt_sweep *sweep = context;
@@ -516,15 +530,8 @@ static mn_status mn_ckpt_sweep_entry(void *context, const char *name) {
         mn_ckpt_keeps(sweep->keep, sweep->keep_count, number)) {
         return MN_OK;
     }
-    if (sweep->found_count == sweep->found_capacity) {
-        uint64_t capacity = sweep->found_capacity ? sweep->found_capacity * 2 : 16;
-        uint64_t *grown = realloc(sweep->found, (size_t)capacity * sizeof(uint64_t));
-        if (!grown) return MN_ERR_NO_MEMORY;
-        sweep->found = grown;
-        sweep->found_capacity = capacity;
-    }
-    sweep->found[sweep->found_count++] = number;
-    return MN_OK;
+    return mn_ckpt_numbers_push(&sweep->found, &sweep->found_count, &sweep->found_capacity,
+                                number);
 }
 
 static int mn_ckpt_u64_order(const void *a, const void *b) {
@@ -1168,15 +1175,7 @@ static mn_status mn_ckpt_scan_entry(void *context, const char *name) {
         return MN_OK;
     }
     if (!mn_ckpt_pack_name(name, &number, &tmp) || tmp) return MN_OK;
-    if (scan->pack_count == scan->pack_capacity) {
-        uint64_t capacity = scan->pack_capacity ? scan->pack_capacity * 2 : 16;
-        uint64_t *grown = realloc(scan->packs, (size_t)capacity * sizeof(uint64_t));
-        if (!grown) return MN_ERR_NO_MEMORY;
-        scan->packs = grown;
-        scan->pack_capacity = capacity;
-    }
-    scan->packs[scan->pack_count++] = number;
-    return MN_OK;
+    return mn_ckpt_numbers_push(&scan->packs, &scan->pack_count, &scan->pack_capacity, number);
 }
 
 /* Reads and checks a pack's header; *kind, *index_at, *count and *next_id get its fields. */
