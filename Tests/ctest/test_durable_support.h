@@ -52,6 +52,15 @@ static inline mn_engine *td_open(const char *path, uint32_t workers, mn_durabili
                        status_out, report);
 }
 
+/* Reopens `path` on the real file system with one worker in MN_WAL_SYNC and checks that it
+ * opens: how the fault-table tests look at what a crash or power loss left. */
+static inline mn_engine *td_reopen(const char *path) {
+    mn_status status = MN_OK;
+    mn_engine *engine = td_open(path, 1, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    return engine;
+}
+
 /* What a get visited. */
 typedef struct td_got {
     char content[256];

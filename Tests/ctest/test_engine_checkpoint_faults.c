@@ -58,8 +58,7 @@ static void test_unchanged_checkpoint_syncs_directory(const char *root) {
     mn_engine_destroy(engine);
     faultfs_free(&fs);
 
-    engine = td_open(path, 1, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
-    CHECK_STATUS(status, MN_OK);
+    engine = td_reopen(path);
     if (!engine) return;
     space = td_open_space(engine, "s");
     CHECK(space != NULL);

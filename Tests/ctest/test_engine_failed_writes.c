@@ -72,9 +72,7 @@ static void test_failed_sync_not_replayed(void) {
     mn_engine_destroy(engine);
     faultfs_free(&fs);
 
-    mn_status status = MN_OK;
-    engine = td_open(db, 1, MN_DURABLE_SYNC, 0, 0, 0, &status, NULL);
-    CHECK_STATUS(status, MN_OK);
+    engine = td_reopen(db);
     if (!engine) return;
     space = td_open_space(engine, "s");
     CHECK(space && td_has_memory(space, "m0", "m0", 1, NULL));
@@ -230,9 +228,7 @@ static void test_drop_cleanup_fails(faultfs_op kind) {
     mn_engine_destroy(engine);
     faultfs_free(&fs);
 
-    mn_status status = MN_OK;
-    engine = td_open(db, 1, MN_DURABLE_SYNC, 0, 0, 0, &status, NULL);
-    CHECK_STATUS(status, MN_OK);
+    engine = td_reopen(db);
     if (!engine) return;
     space = td_open_space(engine, "s");
     if (dropped == MN_OK) {

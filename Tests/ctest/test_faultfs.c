@@ -270,8 +270,7 @@ static void test_engine_power_loss(uint64_t seed, int torn) {
     mn_engine_destroy(engine); /* every call fails: nothing reaches the disk */
     faultfs_free(&fs);
 
-    engine = td_open(path, 1, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
-    CHECK_STATUS(status, MN_OK);
+    engine = td_reopen(path);
     if (!engine) return;
     space = td_open_space(engine, "s");
     uint32_t acked_count = 0, present = 0;
@@ -319,8 +318,7 @@ static void test_checkpoint_power_loss(void) {
     mn_space_release(space);
     mn_engine_destroy(engine);
     faultfs_free(&fs);
-    engine = td_open(path, 1, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
-    CHECK_STATUS(status, MN_OK);
+    engine = td_reopen(path);
     if (!engine) return;
     space = td_open_space(engine, "s");
     CHECK(space != NULL);
