@@ -459,7 +459,10 @@ static void tf_check(tf_run *run, mn_engine *engine, int strict) {
 
 /* ---- one schedule ---- */
 
-static mn_status tf_open(tf_run *run, const mn_vfs *vfs, mn_engine **engine) {
+/* Opens the run's directory with its settings through `vfs`: the fault table for a round, the
+ * real one for the check after it. */
+static mn_status tf_open(tf_run *run, const mn_vfs *vfs, mn_engine **engine,
+                         mn_durable_report *report) {
     mn_engine_options options;
     mn_engine_options_default(&options);
     options.workers = run->workers;
@@ -471,7 +474,7 @@ static mn_status tf_open(tf_run *run, const mn_vfs *vfs, mn_engine **engine) {
     durable.segment_bytes = MN_WAL_SEGMENT_BYTES_MIN;      /* rotations too */
     durable.checkpoint_log_bytes = 0;                      /* checkpoints from the workload */
     *engine = NULL;
-    return mn_engine_open_vfs(&options, &durable, vfs, engine, NULL);
+    return mn_engine_open_vfs(&options, &durable, vfs, engine, report);
 }
 
 static void tf_round(tf_run *run, uint32_t round) {
@@ -487,7 +490,7 @@ static void tf_round(tf_run *run, uint32_t round) {
                crash_kind);
     if (tf_below(run, 5) == 0) tf_arm(run, &fs, 8); /* faults during open */
     mn_engine *engine = NULL;
-    mn_status status = tf_open(run, faultfs_vfs(&fs), &engine);
+    mn_status status = tf_open(run, faultfs_vfs(&fs), &engine, NULL);
     if (run->verbose) printf("  open: %s\n", mn_status_string(status));
     run->stop = 0;
     if (status == MN_OK) {
@@ -549,17 +552,7 @@ static void tf_round(tf_run *run, uint32_t round) {
     int strict = run->mode == MN_DURABLE_SYNC || crash_kind == 0;
     mn_durable_report report;
     mn_engine *real = NULL;
-    mn_engine_options options;
-    mn_engine_options_default(&options);
-    options.workers = run->workers;
-    options.pin_workers = 0;
-    mn_durable_options durable;
-    mn_durable_options_default(run->path, &durable);
-    durable.durability = run->mode;
-    durable.sync_interval_ms = MN_WAL_SYNC_INTERVAL_MS_MAX;
-    durable.segment_bytes = MN_WAL_SEGMENT_BYTES_MIN;
-    durable.checkpoint_log_bytes = 0;
-    status = mn_engine_open(&options, &durable, &real, &report);
+    status = tf_open(run, mn_vfs_posix(), &real, &report);
     if (status != MN_OK) {
         TF_FAIL(run, "reopen after round %u: %s (%s at %llu)", round, mn_status_string(status), report.damaged_file,
                 (unsigned long long)report.damaged_offset);
