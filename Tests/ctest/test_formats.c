@@ -114,6 +114,13 @@ static char *fx_scratch(void) {
     return path;
 }
 
+/* Removes a directory from fx_scratch with everything in it, and frees its path. */
+static void fx_scratch_free(char *scratch) {
+    mn_test_remove_tree(scratch);
+    rmdir(scratch);
+    free(scratch);
+}
+
 /* ---- what the fixtures hold ---- */
 
 /* Space "alpha" (id 1): dimension 4, L2, m 4, ef_construction 16, seed 7; nine writes. */
@@ -328,9 +335,7 @@ static int fx_generate(const char *out) {
     free(stream.data);
     free(index_stream.data);
     free(assoc_stream.data);
-    mn_test_remove_tree(scratch);
-    rmdir(scratch);
-    free(scratch);
+    fx_scratch_free(scratch);
     return ok;
 }
 
@@ -609,9 +614,7 @@ static void fx_check_log(const char *fixtures, const uint8_t *export_fixture, si
         mn_space_release(s);
         mn_engine_destroy(engine);
     }
-    mn_test_remove_tree(scratch);
-    rmdir(scratch);
-    free(scratch);
+    fx_scratch_free(scratch);
 }
 
 /* ---- the checkpoint pack (docs/formats.md, "Checkpoint pack") ---- */
@@ -693,9 +696,7 @@ static void fx_check_checkpoint(const char *fixtures, const uint8_t *export_fixt
         mn_space_release(s);
         mn_engine_destroy(engine);
     }
-    mn_test_remove_tree(scratch);
-    rmdir(scratch);
-    free(scratch);
+    fx_scratch_free(scratch);
 }
 
 /* ---- the index stream (docs/formats.md, "HNSW index stream") ---- */
@@ -936,9 +937,7 @@ static void fx_check_checkpoint_v1(const char *fixtures) {
     CHECK(mn_engine_open(&options, &durable, &engine, &report) == MN_ERR_VERSION);
     CHECK(engine == NULL && strcmp(report.damaged_file, to) == 0);
     if (engine) mn_engine_destroy(engine);
-    mn_test_remove_tree(scratch);
-    rmdir(scratch);
-    free(scratch);
+    fx_scratch_free(scratch);
 }
 
 static void fx_check_all(const char *fixtures) {
@@ -977,9 +976,7 @@ static void fx_check_deterministic(const char *fixtures) {
         free(x);
         free(y);
     }
-    mn_test_remove_tree(scratch);
-    rmdir(scratch);
-    free(scratch);
+    fx_scratch_free(scratch);
 }
 
 int main(int argc, char **argv) {
