@@ -1178,10 +1178,14 @@ static mn_status mn_ckpt_scan_entry(void *context, const char *name) {
     return mn_ckpt_numbers_push(&scan->packs, &scan->pack_count, &scan->pack_capacity, number);
 }
 
-/* Reads and checks a pack's header; *kind, *index_at, *count and *next_id get its fields. */
-static mn_status mn_ckpt_pack_header(const mn_vfs *vfs, int fd, uint32_t *kind,
-                                     uint64_t *index_at, uint64_t *count, uint64_t *next_id,
-                                     uint64_t *index_hash) {
+/* A pack header's fields (mn_ckpt_pack_header). */
+typedef struct mn_ckpt_pack_info {
+    uint32_t kind;
+    uint64_t index_at, count, next_id, index_hash;
+} mn_ckpt_pack_info;
+
+/* Reads and checks a pack's header into *info. */
+static mn_status mn_ckpt_pack_header(const mn_vfs *vfs, int fd, mn_ckpt_pack_info *info) {
     uint8_t h[MN_PACK_HEADER_SIZE];
     uint64_t size = 0;
     mn_status status = vfs->size(vfs->context, fd, &size);
@@ -1194,15 +1198,15 @@ static mn_status mn_ckpt_pack_header(const mn_vfs *vfs, int fd, uint32_t *kind,
     if (XXH64(h, MN_PACK_HEADER_HASH, 0) != mn_get_u64(h + MN_PACK_HEADER_HASH)) {
         return MN_ERR_CORRUPT;
     }
-    *kind = mn_get_u32(h + MN_PACK_KIND);
-    *index_at = mn_get_u64(h + MN_PACK_INDEX_OFFSET);
-    *count = mn_get_u64(h + MN_PACK_INDEX_COUNT);
-    *next_id = mn_get_u64(h + MN_PACK_NEXT_SPACE_ID);
-    *index_hash = mn_get_u64(h + MN_PACK_INDEX_HASH);
-    if ((*kind != MN_PACK_KIND_FULL && *kind != MN_PACK_KIND_DELTA) ||
-        mn_get_u64(h + MN_PACK_RESERVED) != 0 || *index_at < MN_PACK_HEADER_SIZE ||
-        *index_at > size || *count > (size - *index_at) / MN_PACK_IX_SIZE ||
-        *index_at + *count * MN_PACK_IX_SIZE != size) {
+    info->kind = mn_get_u32(h + MN_PACK_KIND);
+    info->index_at = mn_get_u64(h + MN_PACK_INDEX_OFFSET);
+    info->count = mn_get_u64(h + MN_PACK_INDEX_COUNT);
+    info->next_id = mn_get_u64(h + MN_PACK_NEXT_SPACE_ID);
+    info->index_hash = mn_get_u64(h + MN_PACK_INDEX_HASH);
+    if ((info->kind != MN_PACK_KIND_FULL && info->kind != MN_PACK_KIND_DELTA) ||
+        mn_get_u64(h + MN_PACK_RESERVED) != 0 || info->index_at < MN_PACK_HEADER_SIZE ||
+        info->index_at > size || info->count > (size - info->index_at) / MN_PACK_IX_SIZE ||
+        info->index_at + info->count * MN_PACK_IX_SIZE != size) {
         return MN_ERR_CORRUPT;
     }
     return MN_OK;
@@ -1281,6 +1285,15 @@ static mn_status mn_ckpt_handle(struct mn_durable *d, const mn_ckpt_scan *scan,
     return MN_OK;
 }
 
+/* The handle of `pack` (opened on first use) and its checked header. */
+static mn_status mn_ckpt_pack_read_header(struct mn_durable *d, const mn_ckpt_scan *scan,
+                                          mn_ckpt_handles *handles, uint64_t pack, int *fd,
+                                          mn_ckpt_pack_info *info) {
+    mn_status status = mn_ckpt_handle(d, scan, handles, pack, fd);
+    if (status != MN_OK) return status;
+    return mn_ckpt_pack_header(handles->vfs, *fd, info);
+}
+
 static int mn_ckpt_loaded_order(const void *a, const void *b) {
     const mn_checkpoint_loaded *x = a, *y = b;
     return (x->space_id > y->space_id) - (x->space_id < y->space_id);
@@ -1334,36 +1347,26 @@ mn_status mn_ckpt_load_all(struct mn_engine *engine, mn_checkpoint_loaded **out,
     uint64_t damaged_pack = 0;
     for (uint64_t p = scan.pack_count; status == MN_OK && p-- > 0;) {
         int fd = -1;
-        uint32_t kind = 0;
-        uint64_t index_at = 0, entries = 0, next_id = 0, index_hash = 0;
-        status = mn_ckpt_handle(d, &scan, &handles, scan.packs[p], &fd);
-        if (status == MN_OK) {
-            status = mn_ckpt_pack_header(vfs, fd, &kind, &index_at, &entries, &next_id,
-                                         &index_hash);
-        }
+        mn_ckpt_pack_info info = {0};
+        status = mn_ckpt_pack_read_header(d, &scan, &handles, scan.packs[p], &fd, &info);
         if (status != MN_OK) {
             damaged_pack = scan.packs[p];
             break;
         }
-        if (next_id > 0 && next_id - 1 > *max_id) *max_id = next_id - 1;
+        if (info.next_id > 0 && info.next_id - 1 > *max_id) *max_id = info.next_id - 1;
         first = p;
-        if (kind == MN_PACK_KIND_FULL) {
+        if (info.kind == MN_PACK_KIND_FULL) {
             full = scan.packs[p];
             break;
         }
     }
     for (uint64_t p = first; status == MN_OK && p < scan.pack_count; p++) {
         int fd = -1;
-        uint32_t kind = 0;
-        uint64_t index_at = 0, entries = 0, next_id = 0, index_hash = 0;
-        status = mn_ckpt_handle(d, &scan, &handles, scan.packs[p], &fd);
+        mn_ckpt_pack_info info = {0};
+        status = mn_ckpt_pack_read_header(d, &scan, &handles, scan.packs[p], &fd, &info);
         if (status == MN_OK) {
-            status = mn_ckpt_pack_header(vfs, fd, &kind, &index_at, &entries, &next_id,
-                                         &index_hash);
-        }
-        if (status == MN_OK) {
-            status = mn_ckpt_read_index(d, &scan, fd, scan.packs[p], index_at, entries,
-                                        index_hash);
+            status = mn_ckpt_read_index(d, &scan, fd, scan.packs[p], info.index_at, info.count,
+                                        info.index_hash);
         }
         if (status != MN_OK) damaged_pack = scan.packs[p];
     }
