@@ -74,7 +74,9 @@ static inline int mn_test_find_file(const char *path, const char *suffix, char *
     if (!dir) return 0;
     struct dirent *entry;
     while ((entry = readdir(dir))) {
-        if (mn_test_has_suffix(entry->d_name, suffix)) snprintf(out, size, "%s/%s", path, entry->d_name);
+        if (mn_test_has_suffix(entry->d_name, suffix)) {
+            snprintf(out, size, "%s/%s", path, entry->d_name);
+        }
     }
     closedir(dir);
     return out[0] != '\0';

@@ -137,7 +137,8 @@ static mn_status write_stolen(mn_space *s, mn_space *t, mn_space *u, char *id, s
 
 static void test_failed_sync_stolen_sequence(int double_fault) {
     char dir[512], db[600];
-    faultfs_fresh_db(root_dir, double_fault ? "stolen-void" : "stolen", dir, sizeof(dir), db, sizeof(db));
+    faultfs_fresh_db(root_dir, double_fault ? "stolen-void" : "stolen", dir, sizeof(dir), db,
+                     sizeof(db));
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, 2) == 0);
     mn_engine *engine = open_faulty(&fs, db, 2);
@@ -189,7 +190,8 @@ static void test_failed_sync_stolen_sequence(int double_fault) {
  * directory sync after it). */
 static void test_drop_cleanup_fails(faultfs_op kind) {
     char dir[512], db[600];
-    faultfs_fresh_db(root_dir, kind == FAULTFS_UNLINK ? "drop-unlink" : "drop-syncdir", dir, sizeof(dir), db, sizeof(db));
+    faultfs_fresh_db(root_dir, kind == FAULTFS_UNLINK ? "drop-unlink" : "drop-syncdir", dir,
+                     sizeof(dir), db, sizeof(db));
     faultfs fs;
     CHECK(faultfs_init(&fs, dir, 3) == 0);
     mn_engine *engine = open_faulty(&fs, db, 1);
