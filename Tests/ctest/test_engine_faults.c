@@ -126,19 +126,10 @@ static void tf_id(uint32_t id, char *out, size_t size) { snprintf(out, size, "m%
 
 /* ---- operations (each awaited) ---- */
 
-typedef struct tf_done {
-    te_wait w;
-    uint64_t detail;
-} tf_done;
-
+/* te_wait_for, and the completion's detail (written before `done`, so read after the wait). */
 static mn_status tf_wait(te_wait *w, uint64_t *detail) {
-    pthread_mutex_lock(&w->lock);
-    while (!w->done) pthread_cond_wait(&w->cond, &w->lock);
-    mn_status status = w->status;
+    mn_status status = te_wait_for(w);
     *detail = w->detail;
-    pthread_mutex_unlock(&w->lock);
-    pthread_cond_destroy(&w->cond);
-    pthread_mutex_destroy(&w->lock);
     return status;
 }
 
