@@ -48,18 +48,23 @@ static void te_flag_raise(te_flag *f) {
     pthread_mutex_unlock(&f->lock);
 }
 
-/* 1 when raised within TE_BOUND_S seconds. */
-static int te_flag_wait_bounded(te_flag *f) {
+/* 1 when *set (guarded by lock, signalled through cond) is nonzero within TE_BOUND_S seconds. */
+static int te_wait_bounded(pthread_mutex_t *lock, pthread_cond_t *cond, const int *set) {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += TE_BOUND_S;
-    pthread_mutex_lock(&f->lock);
-    while (!f->raised) {
-        if (pthread_cond_timedwait(&f->cond, &f->lock, &until) != 0) break;
+    pthread_mutex_lock(lock);
+    while (!*set) {
+        if (pthread_cond_timedwait(cond, lock, &until) != 0) break;
     }
-    int raised = f->raised;
-    pthread_mutex_unlock(&f->lock);
-    return raised;
+    int result = *set;
+    pthread_mutex_unlock(lock);
+    return result;
+}
+
+/* 1 when raised within TE_BOUND_S seconds. */
+static int te_flag_wait_bounded(te_flag *f) {
+    return te_wait_bounded(&f->lock, &f->cond, &f->raised);
 }
 
 static void te_flag_wait(te_flag *f) {
@@ -153,20 +158,7 @@ int main(void) {
     CHECK_STATUS(mn_space_insert(b, "b0", 2, vector, TE_DIMENSION, NULL, 0, MN_SUBMIT_WAIT,
                                  te_wait_done, &insert_b),
                  MN_OK);
-    te_flag b_done;
-    te_flag_init(&b_done);
-    {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += TE_BOUND_S;
-        pthread_mutex_lock(&insert_b.lock);
-        while (!insert_b.done) {
-            if (pthread_cond_timedwait(&insert_b.cond, &insert_b.lock, &until) != 0) break;
-        }
-        if (insert_b.done) b_done.raised = 1;
-        pthread_mutex_unlock(&insert_b.lock);
-    }
-    CHECK(b_done.raised);
+    CHECK(te_wait_bounded(&insert_b.lock, &insert_b.cond, &insert_b.done));
 
     /* 3. A write to A itself is queued behind the export (its snapshot must not hold it). */
     te_wait insert_a;
@@ -202,7 +194,6 @@ int main(void) {
     CHECK_STATUS(mn_space_stats_get(a, &stats), MN_OK);
     CHECK(stats.count == TE_MEMORIES + 1);
 
-    te_flag_destroy(&b_done);
     te_flag_destroy(&synchronized);
     te_flag_destroy(&job.done);
     te_flag_destroy(&sink.blocked);
