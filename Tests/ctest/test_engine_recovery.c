@@ -83,17 +83,19 @@ static void test_fewer_workers(const char *root) {
 
 /* ---- item 9: gaps ---- */
 
-/* Records read back from a log, payloads copied. */
+/* Records copied out of a log (recovery's callback) or shipped by the replication seam,
+ * payloads copied. */
+#define SAVED_MAX 128u
 typedef struct saved_log {
-    mn_wal_record records[64];
-    uint8_t *payloads[64];
+    mn_wal_record records[SAVED_MAX];
+    uint8_t *payloads[SAVED_MAX];
     uint32_t count;
 } saved_log;
 
-static mn_status save_record(void *context, const mn_wal_record *record, const mn_wal_position *at) {
-    (void)at;
+/* Appends a copy of `record` (mn_replica_records_since's callback). */
+static mn_status ship_record(void *context, const mn_wal_record *record) {
     saved_log *log = context;
-    if (log->count == 64) return MN_ERR_FULL;
+    if (log->count == SAVED_MAX) return MN_ERR_FULL;
     uint8_t *copy = malloc(record->payload_bytes ? record->payload_bytes : 1);
     if (!copy) return MN_ERR_NO_MEMORY;
     memcpy(copy, record->payload, record->payload_bytes);
@@ -101,6 +103,13 @@ static mn_status save_record(void *context, const mn_wal_record *record, const m
     log->records[log->count].payload = copy;
     log->payloads[log->count++] = copy;
     return MN_OK;
+}
+
+/* Appends a copy of `record` (mn_wal_recover's callback). */
+static mn_status save_record(void *context, const mn_wal_record *record,
+                             const mn_wal_position *at) {
+    (void)at;
+    return ship_record(context, record);
 }
 
 static void saved_free(saved_log *log) {
@@ -354,48 +363,6 @@ static void test_bounded_replay(const char *root) {
 
 /* ---- the replication seam ---- */
 
-typedef struct shipped {
-    mn_wal_record records[128];
-    uint8_t *payloads[128];
-    uint32_t count;
-} shipped;
-
-static mn_status ship_record(void *context, const mn_wal_record *record) {
-    shipped *out = context;
-    if (out->count == 128) return MN_ERR_FULL;
-    uint8_t *copy = malloc(record->payload_bytes ? record->payload_bytes : 1);
-    if (!copy) return MN_ERR_NO_MEMORY;
-    memcpy(copy, record->payload, record->payload_bytes);
-    out->records[out->count] = *record;
-    out->records[out->count].payload = copy;
-    out->payloads[out->count++] = copy;
-    return MN_OK;
-}
-
-static void shipped_free(shipped *s) {
-    for (uint32_t i = 0; i < s->count; i++) free(s->payloads[i]);
-    s->count = 0;
-}
-
-typedef struct byte_buffer {
-    uint8_t *data;
-    size_t size, capacity;
-} byte_buffer;
-
-static mn_status buffer_write(void *context, const void *data, size_t size) {
-    byte_buffer *b = context;
-    if (b->size + size > b->capacity) {
-        size_t capacity = (b->size + size) * 2;
-        uint8_t *grown = realloc(b->data, capacity);
-        if (!grown) return MN_ERR_NO_MEMORY;
-        b->data = grown;
-        b->capacity = capacity;
-    }
-    memcpy(b->data + b->size, data, size);
-    b->size += size;
-    return MN_OK;
-}
-
 /* 1 when both spaces hold the same memories m1 .. m`n` (present or absent alike, same content,
  * vector and creation time). */
 static int same_memories(mn_space *a, mn_space *b, uint32_t n) {
@@ -448,8 +415,8 @@ static void test_replica(const char *root) {
     CHECK_STATUS(mn_replica_sequence(src, &n), MN_OK);
     CHECK(n == 40);
     /* B holds the space as of sequence n: A's export, imported. */
-    byte_buffer stream = {0};
-    CHECK_STATUS(mn_space_export(src, buffer_write, &stream), MN_OK);
+    mn_bytes stream = {0};
+    CHECK_STATUS(mn_space_export(src, mn_bytes_write, &stream), MN_OK);
     mn_space *dst = NULL;
     CHECK_STATUS(mn_engine_space_import_buffer(b, "dst", 3, stream.data, stream.size, &dst), MN_OK);
     free(stream.data);
@@ -473,7 +440,7 @@ static void test_replica(const char *root) {
     CHECK_STATUS(mn_space_link(src, "m1", 2, "m2", 2, 0.5f, 0, te_wait_done, &w), MN_OK);
     CHECK_STATUS(te_wait_for(&w), MN_OK);
 
-    shipped sent = {0};
+    saved_log sent = {0};
     uint64_t last = 0;
     CHECK_STATUS(mn_replica_records_since(src, n, ship_record, &sent, &last), MN_OK);
     CHECK(sent.count == 24);
@@ -507,7 +474,7 @@ static void test_replica(const char *root) {
     CHECK(same_memories(src, dst, 60));
     CHECK(td_has_memory(dst, "m5", "new", 999, NULL));
     CHECK(!td_has_memory(dst, "m3", "c3", 103, NULL));
-    shipped_free(&sent);
+    saved_free(&sent);
 
     /* Nothing new: an empty read. A sequence past the space's: refused. */
     CHECK_STATUS(mn_replica_records_since(src, n + 24, ship_record, &sent, &last), MN_OK);
@@ -520,11 +487,11 @@ static void test_replica(const char *root) {
     for (uint32_t i = 61; i <= 62; i++) CHECK_STATUS(insert_m(src, i), MN_OK);
     CHECK_STATUS(mn_replica_records_since(src, 0, ship_record, &sent, NULL), MN_ERR_NOT_FOUND);
     CHECK(sent.count == 0);
-    shipped_free(&sent);
+    saved_free(&sent);
     CHECK_STATUS(mn_replica_records_since(src, n + 24, ship_record, &sent, NULL), MN_OK);
     CHECK(sent.count == 2);
     CHECK_STATUS(mn_replica_apply(dst, sent.records, sent.count, NULL), MN_OK);
-    shipped_free(&sent);
+    saved_free(&sent);
     CHECK(same_memories(src, dst, 62));
 
     /* B's applied records were logged: they survive its restart. */
