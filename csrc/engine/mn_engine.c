@@ -639,8 +639,7 @@ static mn_status mn_memory_space_load(struct mn_engine *engine, const char *name
     return MN_OK;
 }
 
-static mn_status mn_memory_space_list(struct mn_engine *engine, mn_name_visit_fn visit,
-                                      void *context) {
+mn_status mn_engine_table_list(struct mn_engine *engine, mn_name_visit_fn visit, void *context) {
     pthread_mutex_lock(&engine->table_lock);
     for (uint64_t b = 0; b < engine->bucket_count; b++) {
         for (struct mn_space *space = engine->buckets[b]; space; space = space->table_next) {
@@ -672,7 +671,7 @@ static const mn_durability_hooks mn_memory_durability = {
     .log_drop = mn_memory_log_space,
     .space_load = mn_memory_space_load,
     .space_count = mn_memory_space_count,
-    .space_list = mn_memory_space_list,
+    .space_list = mn_engine_table_list,
     .publish_imported = mn_memory_publish_imported,
     .stop = mn_memory_engine_noop,
     .close = mn_memory_engine_noop,

@@ -89,6 +89,10 @@ typedef struct mn_durability_hooks {
     void (*free)(struct mn_engine *engine);
 } mn_durability_hooks;
 
+/* engine (mn_engine.c): visits the name of every space in the table, under table_lock (the null
+ * object's space_list; the WAL table's visits its stubs too). */
+mn_status mn_engine_table_list(struct mn_engine *engine, mn_name_visit_fn visit, void *context);
+
 /* engine (mn_engine.c): mn_engine_create with a durability table and its state (`state` is
  * NULL for the null object); on failure the state is not freed (the caller owns it until the
  * engine exists). */

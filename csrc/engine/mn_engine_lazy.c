@@ -226,13 +226,7 @@ mn_status mn_lazy_space_count(struct mn_engine *engine, uint64_t *out) {
 mn_status mn_lazy_space_list(struct mn_engine *engine, mn_name_visit_fn visit, void *context) {
     struct mn_durable *d = engine->durable;
     pthread_mutex_lock(&d->stub_lock);
-    pthread_mutex_lock(&engine->table_lock);
-    for (uint64_t b = 0; b < engine->bucket_count; b++) {
-        for (struct mn_space *space = engine->buckets[b]; space; space = space->table_next) {
-            visit(context, space->name, space->name_bytes);
-        }
-    }
-    pthread_mutex_unlock(&engine->table_lock);
+    (void)mn_engine_table_list(engine, visit, context); /* always MN_OK */
     for (uint64_t b = 0; b < d->stub_buckets; b++) {
         for (struct mn_space_stub *stub = d->stubs[b]; stub; stub = stub->next) {
             visit(context, stub->name, stub->name_bytes);
