@@ -8,8 +8,8 @@
  * the space's runner, which turns both ids into labels at that point in the write order. An id
  * that is not a memory then completes with MN_ERR_NOT_FOUND.
  *
- * Labels change on upsert (the new vector is a new index node), so the runner moves a memory's
- * links to its new label (mn_space_links_move); a delete removes them (mn_engine_space.c).
+ * A memory keeps its label for life (an upsert updates its index node in place), so its links
+ * are keyed by label and never move; a delete removes them (mn_engine_space.c).
  *
  * Recall runs on the caller's thread inside one RCU read-side section: mn_assoc_recall works
  * on labels and the labels are turned back into records exactly as a search does; a label
@@ -124,31 +124,6 @@ mn_status mn_space_apply_unlink(struct mn_space *space, mn_op *op) {
     mn_status status = mn_link_labels(space, op, &from, &to);
     if (status != MN_OK) return status;
     return mn_assoc_unlink(space->assoc, from, to);
-}
-
-void mn_space_links_move(struct mn_space *space, uint64_t old_label, uint64_t new_label) {
-    static _Thread_local mn_assoc_edge out[MN_ASSOC_DEGREE_MAX];
-    static _Thread_local mn_assoc_edge in[MN_ASSOC_DEGREE_MAX];
-    uint32_t out_count = 0, in_count = 0;
-    mn_rcu_read_lock();
-    mn_status status = mn_assoc_links_of(space->assoc, old_label, MN_ASSOC_OUT, out,
-                                         MN_ASSOC_DEGREE_MAX, &out_count);
-    if (status == MN_OK) {
-        status = mn_assoc_links_of(space->assoc, old_label, MN_ASSOC_IN, in,
-                                   MN_ASSOC_DEGREE_MAX, &in_count);
-    }
-    mn_rcu_read_unlock();
-    if (status != MN_OK || out_count + in_count == 0) return;
-    /* On ENOMEM the links stay on the old label: dangling, never followed to a memory. */
-    if (mn_assoc_remove_all(space->assoc, old_label, NULL) != MN_OK) return;
-    /* Degrees are unchanged (each other end lost the old link first), so only ENOMEM can fail
-     * here; a link lost that way is the documented cost of running out of memory. */
-    for (uint32_t i = 0; i < out_count; i++) {
-        (void)mn_assoc_link(space->assoc, new_label, out[i].id, out[i].weight);
-    }
-    for (uint32_t i = 0; i < in_count; i++) {
-        (void)mn_assoc_link(space->assoc, in[i].id, new_label, in[i].weight);
-    }
 }
 
 /* ---- reads (any thread) ---- */

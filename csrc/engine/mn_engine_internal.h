@@ -414,8 +414,6 @@ mn_status mn_engine_space_publish(struct mn_engine *engine, struct mn_space *spa
 /* associations and export (mn_engine_assoc.c, mn_engine_export.c), on the runner */
 mn_status mn_space_apply_link(struct mn_space *space, mn_op *op, uint64_t *detail);
 mn_status mn_space_apply_unlink(struct mn_space *space, mn_op *op);
-/** Moves every link of `old_label` to `new_label` (an upsert gave the memory a new label). */
-void mn_space_links_move(struct mn_space *space, uint64_t old_label, uint64_t new_label);
 /** An export in progress on the exporting thread (mn_engine_export.c): freeze the space
  *  (queue the marker), wait until its runner has applied every earlier op and left it, read
  *  it, resume it. Lets a checkpoint freeze many spaces at once and read them one by one. */

@@ -9,12 +9,14 @@
  *
  * Publication order is what makes concurrent reads consistent without locks:
  *   insert   record -> label table -> index (now searchable) -> id table (now gettable)
- *   upsert   new record -> label table -> index -> id table replace -> remove old from index
- *            -> old out of label table -> old freed after a grace period
+ *   upsert   index node updated in place (same label; same vector: nothing) -> label table
+ *            replace -> id table replace -> old record freed after a grace period
  *   delete   id table -> index -> its links (mn_engine_assoc.c) -> label table -> freed after a
  *            grace period
- * An upsert moves the memory's links from the old label to the new one after the index swap.
- * A search result whose label has no record (a transient of upsert or delete) is skipped.
+ * An upsert keeps the memory's label, so its links stay as they are; a search may see the new
+ * vector with the old record for an instant (or the old vector with the new record, never
+ * both halves of one: see mn_hnsw_update). A search result whose label has no record (a
+ * transient of delete) is skipped.
  * The completion callback runs after the last step, so a search or get issued after it sees
  * the change.
  */
@@ -283,40 +285,34 @@ static mn_status mn_apply_upsert(struct mn_space *space, mn_op *op, mn_worker *w
         return mn_apply_insert_one(space, op, 0, op->created_ns[0], worker);
     }
     *detail = 1;
-    if (space->next_label >= MN_ENGINE_LABEL_MAX) return MN_ERR_TOO_LARGE; /* labels used up */
     uint64_t charged = 0;
-    mn_record *record = mn_record_new(worker, space->next_label, id, id_bytes, op->contents,
+    mn_record *record = mn_record_new(worker, old->label, id, id_bytes, op->contents,
                                       op->content_offsets[1], old->created_ns, &charged);
     if (!record) return MN_ERR_NO_MEMORY;
-    space->next_label++;
-    mn_rcu_read_lock();
-    mn_label_publish(space, record);
-    mn_rcu_read_unlock();
-    mn_status status = mn_hnsw_insert(space->index, record->label, op->vectors, op->dimension);
+    /* The node is updated in place under the same label (same vector: no graph work); a bad
+     * vector is refused before anything changes, and the record was never published. */
+    mn_status status = mn_hnsw_update(space->index, old->label, op->vectors, op->dimension);
     if (status != MN_OK) {
-        mn_rcu_read_lock();
-        mn_lfht_unlink(space->by_label, &record->label_node);
-        mn_record_retire(record);
-        mn_rcu_read_unlock();
+        mn_arena_free_block(record);
         return status;
     }
     mn_rcu_read_lock();
-    mn_id_key key = {id, id_bytes};
     struct cds_lfht_iter iter;
+    uint64_t label = old->label;
+    cds_lfht_lookup(space->by_label, mn_hash_label(label), mn_match_label, &label, &iter);
+    MN_ASSERT(cds_lfht_iter_get_node(&iter) == &old->label_node);
+    MN_TSAN_PUBLISH(record);
+    int rc = cds_lfht_replace(space->by_label, &iter, mn_hash_label(label), mn_match_label,
+                              &label, &record->label_node);
+    MN_ASSERT(rc == 0);
+    mn_id_key key = {id, id_bytes};
     cds_lfht_lookup(space->by_id, mn_hash_id(id, id_bytes), mn_match_id, &key, &iter);
     MN_ASSERT(cds_lfht_iter_get_node(&iter) == &old->id_node);
-    MN_TSAN_PUBLISH(record);
-    int rc = cds_lfht_replace(space->by_id, &iter, mn_hash_id(id, id_bytes), mn_match_id, &key,
-                              &record->id_node);
+    rc = cds_lfht_replace(space->by_id, &iter, mn_hash_id(id, id_bytes), mn_match_id, &key,
+                          &record->id_node);
     MN_ASSERT(rc == 0);
-    mn_rcu_read_unlock();
-    status = mn_hnsw_remove(space->index, old->label);
-    MN_ASSERT(status == MN_OK);
-    mn_space_links_move(space, old->label, record->label); /* same id, same memory */
     uint64_t old_bytes = mn_arena_block_bytes(old);
-    mn_rcu_read_lock();
-    mn_lfht_unlink(space->by_label, &old->label_node);
-    mn_record_retire(old);
+    mn_record_retire(old); /* the same memory: its links, keyed by label, stay as they are */
     mn_rcu_read_unlock();
     mn_space_account(space, 0, (int64_t)charged - (int64_t)old_bytes);
     return MN_OK;

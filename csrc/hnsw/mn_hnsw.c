@@ -10,7 +10,36 @@
  * freed only after an RCU grace period. See mn_hnsw_internal.h for the node layout.
  *
  * Per-thread scratch (visited marks, heaps, a normalised query) lives in thread-local storage
- * so the search path allocates nothing once warm; it is freed when the thread exits.
+ * so the search path allocates nothing once warm; it is freed when the thread exits. *
+ * Updates in place
+ * ----------------
+ * mn_hnsw_update replaces a node's vector and repairs its neighbourhood instead of a removal
+ * plus an insert, so an index whose vectors are rewritten does not grow or need repair passes.
+ * The hard part is the vector itself: it lives in the node record, which searches read with
+ * no lock, and a memcpy under a running distance computation would give that search a torn
+ * vector (half old, half new). Three ways were weighed:
+ *   - a second vector slot per node, flipped by a release store: doubles vector storage, and a
+ *     slot can be rewritten only a grace period after the flip anyway;
+ *   - a seqlock readers retry on: every distance would read a counter in the node header (a
+ *     second cache line), retries have no bound under a hot key, and the copy races the SIMD
+ *     kernels' plain loads (a C11 data race ThreadSanitizer rightly reports);
+ *   - publishing the new vector through an RCU pointer. Chosen, with the pointer kept short-
+ *     lived: the node's `moved` field points at an out-of-line copy of the new vector
+ *     (release store, after `moved_count` counts the node). Readers sample `moved_count` once
+ *     per layer search; while it is zero, which is always outside an update burst, they read
+ *     node vectors exactly as before (no extra load on the search path); otherwise they read
+ *     `moved` (acquire) and take the copy when it is set. Every MN_HNSW_SETTLE_BATCH updated
+ *     nodes (and before a repair pass), the settle step waits for one grace period, copies
+ *     each copy into its node, clears `moved` (release), retires the copies through RCU and
+ *     lowers `moved_count`. A reader that skipped `moved` began before that grace period (so
+ *     it has finished) or after the count was raised (so it does look at `moved`): no reader
+ *     is ever inside the bytes being copied. A node updated again before it settles just gets
+ *     a new copy (the old one retired).
+ * Updates, the settle step, the repair pass and save hold `writers` exclusively, so inserts
+ * never run against an update: only lock-free readers do. The neighbourhood repair follows
+ * hnswlib's updatePoint: the old neighbours that link to the node re-select their lists from
+ * their lists plus its old neighbours, then the node's own lists are chosen from a search
+ * around the new vector plus its old neighbours, and linked back like an insert's.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -45,6 +74,7 @@ typedef struct mn_scratch {
     uint32_t *chosen;   /* selected slots, capacity MN_HNSW_M_MAX * 2 + 1 */
     mn_pair *pruned;    /* candidates while pruning a full list, same capacity */
     float query[MN_DIMENSION_MAX];
+    float previous[MN_DIMENSION_MAX]; /* an update's old vector */
     mn_rcu_retired *retired;
 } mn_scratch;
 
@@ -276,6 +306,9 @@ mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out) {
     atomic_init(&index->deleted_count, 0);
     atomic_init(&index->pending_count, 0);
     atomic_init(&index->list_bytes, 0);
+    atomic_init(&index->moved_count, 0);
+    index->moved_slots = NULL;
+    index->moved_used = 0;
 
     pthread_rwlockattr_t attributes;
     pthread_rwlockattr_init(&attributes);
@@ -323,8 +356,11 @@ mn_status mn_hnsw_destroy(mn_hnsw *index) {
     uint32_t slots = atomic_load(&index->next_slot);
     for (uint32_t slot = 0; slot < slots; slot++) {
         mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
-        if (atomic_load(&node->state) != MN_HNSW_STATE_FREE) mn_node_free_lists(index, node);
+        if (atomic_load(&node->state) == MN_HNSW_STATE_FREE) continue;
+        mn_node_free_lists(index, node);
+        free(atomic_load(&node->moved)); /* an update not settled */
     }
+    free(index->moved_slots);
     for (int s = 0; s < MN_HNSW_SEGMENTS_MAX; s++) mn_numa_free(atomic_load(&index->segments[s]));
     free(index->free_slots);
     mn_hnsw_idmap_free(&index->idmap);
@@ -432,8 +468,19 @@ static uint32_t mn_hnsw_level_of(const mn_hnsw *index, uint64_t id) {
 /* Search                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
+/* Whether some node has an update not yet settled: only then must a reader look at `moved`
+ * (see "Updates in place" above). Inside RCU; a sample stays usable for the whole section. */
+static inline int mn_watch_moved(const mn_hnsw *index) {
+    return atomic_load_explicit(&((mn_hnsw *)index)->moved_count, memory_order_acquire) != 0;
+}
+
+static inline const float *mn_vector_read(mn_hnsw_node *node, int watch) {
+    return watch ? mn_hnsw_vector_current(node) : mn_hnsw_vector(node);
+}
+
 static inline float mn_dist_to(const mn_hnsw *index, const float *query, uint32_t slot) {
-    return index->distance(query, mn_hnsw_vector(mn_hnsw_node_at(index, slot)), index->params.dimension);
+    return index->distance(query, mn_vector_read(mn_hnsw_node_at(index, slot), mn_watch_moved(index)),
+                           index->params.dimension);
 }
 
 /* Greedy descent on one upper layer: moves *current to a local minimum. Inside RCU. */
@@ -486,6 +533,7 @@ static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, cons
     const uint32_t dimension = index->params.dimension;
     const mn_distance_fn distance = index->distance;
     const mn_distance4_fn distance4 = index->distance4;
+    const int watch = mn_watch_moved(index);
 
     visited[entry] = epoch;
     mn_heap_push(candidates, (mn_pair){entry_distance, entry}, 0);
@@ -503,6 +551,7 @@ static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, cons
             ? (index->node_stride - MN_HNSW_NODE_HEADER_SIZE) / MN_CACHE_LINE_SIZE
             : 1;
     mn_hnsw_node *fresh[MN_LIST_SCRATCH];
+    const float *fresh_vectors[MN_LIST_SCRATCH];
     uint32_t fresh_slots[MN_LIST_SCRATCH];
     while (candidates->size > 0) {
         mn_pair current = candidates->items[0];
@@ -524,24 +573,26 @@ static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, cons
             if (slot >= visible || visited[slot] == epoch) continue;
             visited[slot] = epoch;
             mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+            const float *vector = mn_vector_read(node, watch);
             fresh[count] = node;
+            fresh_vectors[count] = vector;
             fresh_slots[count++] = slot;
-            __builtin_prefetch(mn_hnsw_vector(node));
+            __builtin_prefetch(vector);
         }
         /* Pass 2: distances, four at a time, pulling in the next group while this one is read. */
         float scores[MN_LIST_SCRATCH];
         for (uint32_t i = 0; i < count; i += 4) {
             for (uint32_t j = i + 4; j < i + 8 && j < count; j++) {
-                const char *next = (const char *)mn_hnsw_vector(fresh[j]);
+                const char *next = (const char *)fresh_vectors[j];
                 for (size_t line = 1; line < prefetch_lines; line++)
                     __builtin_prefetch(next + line * MN_CACHE_LINE_SIZE);
             }
             if (i + 4 <= count) {
-                const float *group[4] = {mn_hnsw_vector(fresh[i]), mn_hnsw_vector(fresh[i + 1]),
-                                         mn_hnsw_vector(fresh[i + 2]), mn_hnsw_vector(fresh[i + 3])};
+                const float *group[4] = {fresh_vectors[i], fresh_vectors[i + 1], fresh_vectors[i + 2],
+                                         fresh_vectors[i + 3]};
                 distance4(query, group, dimension, scores + i);
             } else {
-                for (uint32_t j = i; j < count; j++) scores[j] = distance(query, mn_hnsw_vector(fresh[j]), dimension);
+                for (uint32_t j = i; j < count; j++) scores[j] = distance(query, fresh_vectors[j], dimension);
             }
         }
         for (uint32_t i = 0; i < count; i++) {
@@ -637,11 +688,13 @@ static uint32_t mn_select_neighbors(const mn_hnsw *index, const mn_pair *pairs, 
     }
     uint32_t kept = 0;
     const uint32_t dimension = index->params.dimension;
+    const int watch = mn_watch_moved(index);
     for (uint32_t i = 0; i < count && kept < limit; i++) {
-        const float *candidate = mn_hnsw_vector(mn_hnsw_node_at(index, pairs[i].slot));
+        const float *candidate = mn_vector_read(mn_hnsw_node_at(index, pairs[i].slot), watch);
         int good = 1;
         for (uint32_t j = 0; j < kept; j++) {
-            float d = index->distance(candidate, mn_hnsw_vector(mn_hnsw_node_at(index, chosen[j])), dimension);
+            float d = index->distance(candidate, mn_vector_read(mn_hnsw_node_at(index, chosen[j]), watch),
+                                      dimension);
             if (d < pairs[i].distance) {
                 good = 0;
                 break;
@@ -685,7 +738,7 @@ static mn_status mn_link_back(mn_hnsw *index, mn_scratch *scratch, uint32_t neig
         slots[count] = slot;
         status = mn_links_publish(index, scratch, neighbor, level, slots, count + 1, old);
     } else {
-        const float *base = mn_hnsw_vector(neighbor);
+        const float *base = mn_hnsw_vector_current(neighbor);
         mn_pair *pairs = scratch->pruned;
         for (uint32_t i = 0; i < count; i++)
             pairs[i] = (mn_pair){mn_dist_to(index, base, old->slots[i]), old->slots[i]};
@@ -923,6 +976,7 @@ static mn_status mn_hnsw_reserve(mn_hnsw *index, const uint64_t *ids, const floa
         node->id = ids[taken];
         atomic_store_explicit(&node->links0, NULL, memory_order_relaxed);
         memcpy(mn_hnsw_vector(node), vectors + taken * dimension, dimension * sizeof(float));
+        atomic_store_explicit(&node->moved, NULL, memory_order_relaxed); /* fresh storage */
         atomic_fetch_add_explicit(&index->pending_count, 1, memory_order_release);
         atomic_store_explicit(&node->state, MN_HNSW_STATE_PENDING, memory_order_release);
     }
@@ -1123,7 +1177,7 @@ static mn_status mn_repair_list(mn_hnsw *index, mn_scratch *scratch, uint32_t sl
     scratch->visited[slot] = epoch;
     mn_heap *pool = &scratch->selection;
     pool->size = 0;
-    const float *base = mn_hnsw_vector(node);
+    const float *base = mn_hnsw_vector_current(node);
     for (uint32_t i = 0; i < old->count; i++) {
         uint32_t neighbor = old->slots[i];
         if (scratch->visited[neighbor] == epoch) continue;
@@ -1161,6 +1215,8 @@ static mn_status mn_repair_list(mn_hnsw *index, mn_scratch *scratch, uint32_t sl
     return status;
 }
 
+static void mn_hnsw_settle(mn_hnsw *index, mn_scratch *scratch);
+
 /*
  * The repair pass: unlinks every deleted node, moves the entry point off it, waits for a grace
  * period and frees the slots for reuse. Takes `writers` exclusively (searches go on).
@@ -1169,6 +1225,8 @@ static mn_status mn_hnsw_repair(mn_hnsw *index) {
     mn_scratch *scratch = mn_scratch_get();
     if (!scratch) return MN_ERR_NO_MEMORY;
     pthread_rwlock_wrlock(&index->writers);
+    /* Settled first: a slot freed below must carry no out-of-line vector when reused. */
+    mn_hnsw_settle(index, scratch);
     mn_status status = MN_OK;
     uint32_t slots = atomic_load(&index->next_slot);
     mn_rcu_read_lock();
@@ -1258,10 +1316,6 @@ mn_status mn_hnsw_remove(mn_hnsw *index, uint64_t id) {
     return MN_OK;
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* Accessors                                                                                   */
-/* ------------------------------------------------------------------------------------------ */
-
 /* Finds the LIVE slot of `id`; caller is inside RCU. */
 static mn_status mn_hnsw_find_live(const mn_hnsw *index, uint64_t id, uint32_t *slot) {
     mn_hnsw *mutable_index = (mn_hnsw *)index;
@@ -1275,6 +1329,257 @@ static mn_status mn_hnsw_find_live(const mn_hnsw *index, uint64_t id, uint32_t *
     return MN_OK;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Update in place                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * The settle step: copies every unsettled update's vector into its node and clears `moved`.
+ * The grace period first ends every read-side section that might have read a node's own
+ * vector without looking at `moved` (it began before `moved_count` counted that node); any
+ * section still running began after, so it sees `moved_count` non-zero, reads `moved` and
+ * never the bytes being copied. Caller holds `writers` exclusively and is outside RCU.
+ */
+static void mn_hnsw_settle(mn_hnsw *index, mn_scratch *scratch) {
+    if (index->moved_used == 0) return;
+    mn_rcu_synchronize();
+    mn_rcu_grace_acquired(); /* for ThreadSanitizer: those readers are done */
+    const size_t bytes = (size_t)index->params.dimension * sizeof(float);
+    uint64_t settled = 0;
+    mn_rcu_read_lock(); /* mn_rcu_retire needs a registered thread */
+    for (uint32_t i = 0; i < index->moved_used; i++) {
+        mn_hnsw_node *node = mn_hnsw_node_at(index, index->moved_slots[i]);
+        float *moved = atomic_load_explicit(&node->moved, memory_order_relaxed);
+        MN_ASSERT(moved != NULL);
+        memcpy(mn_hnsw_vector(node), moved, bytes);
+        /* A reader that loads NULL reads the node's vector, complete by this release. */
+        atomic_store_explicit(&node->moved, NULL, memory_order_release);
+        mn_rcu_retire(&scratch->retired, moved); /* a reader may still be reading it */
+        settled++;
+    }
+    mn_rcu_read_unlock();
+    index->moved_used = 0;
+    atomic_fetch_sub_explicit(&index->moved_count, settled, memory_order_release);
+    mn_rcu_retire_flush(&scratch->retired);
+}
+
+/*
+ * Re-selects the list of `neighbor` on `level` after the node at `slot` (in that list) moved:
+ * the candidates are its current list (with `slot` at its new distance) and the updated
+ * node's old neighbours on that level, which `neighbor` may have reached only through it. The
+ * heuristic picks, then the nearest pruned candidates refill the list to its former length so
+ * the update does not thin the graph (as the repair pass does). Inside RCU, writers held
+ * exclusively.
+ */
+static mn_status mn_update_recheck(mn_hnsw *index, mn_scratch *scratch, uint32_t neighbor_slot,
+                                   uint32_t slot, const mn_hnsw_links *old_list, uint32_t level) {
+    mn_hnsw_node *neighbor = mn_hnsw_node_at(index, neighbor_slot);
+    mn_hnsw_links *current = mn_links_load(neighbor, level);
+    if (!current) return MN_OK;
+    int links_here = 0;
+    for (uint32_t i = 0; i < current->count && !links_here; i++) links_here = current->slots[i] == slot;
+    if (!links_here) return MN_OK; /* its list does not depend on where the node was */
+    mn_heap *pool = &scratch->selection;
+    mn_status status = mn_heap_reserve(pool, current->count + old_list->count);
+    if (status != MN_OK) return status;
+    pool->size = 0;
+    const float *base = mn_hnsw_vector_current(neighbor);
+    for (uint32_t i = 0; i < current->count; i++)
+        pool->items[pool->size++] = (mn_pair){mn_dist_to(index, base, current->slots[i]), current->slots[i]};
+    for (uint32_t i = 0; i < old_list->count; i++) {
+        uint32_t candidate = old_list->slots[i];
+        if (candidate == neighbor_slot || mn_is_deleted(index, candidate)) continue;
+        int present = 0;
+        for (uint32_t j = 0; j < current->count && !present; j++) present = current->slots[j] == candidate;
+        if (!present) pool->items[pool->size++] = (mn_pair){mn_dist_to(index, base, candidate), candidate};
+    }
+    mn_pairs_sort(pool->items, pool->size);
+    uint32_t capacity = level == 0 ? index->m_base : index->m_upper;
+    uint32_t kept = mn_select_neighbors(index, pool->items, pool->size, capacity, scratch->chosen);
+    for (uint32_t i = 0; i < pool->size && kept < current->count; i++) {
+        uint32_t candidate = pool->items[i].slot;
+        int present = 0;
+        for (uint32_t j = 0; j < kept && !present; j++) present = scratch->chosen[j] == candidate;
+        if (!present) scratch->chosen[kept++] = candidate;
+    }
+    mn_node_lock(neighbor);
+    status = mn_links_publish(index, scratch, neighbor, level, scratch->chosen, kept, current);
+    mn_node_unlock(neighbor);
+    return status;
+}
+
+/*
+ * Finds the layer-0 lists that link to the node at `slot` though it does not link to them
+ * (links are not symmetric: an inserter that linked to it may have been pruned from its list)
+ * and re-selects them as mn_update_recheck does: such nodes sit near its old vector, so a
+ * beam search there finds them. Without this, every update would leave links into nowhere
+ * behind, and after rounds of rewrites they crowd out useful ones. Inside RCU, writers held
+ * exclusively.
+ */
+static mn_status mn_update_inlinks(mn_hnsw *index, mn_scratch *scratch, uint32_t slot,
+                                   const mn_hnsw_links *old_list) {
+    if (!old_list) return MN_OK;
+    const float *previous = scratch->previous;
+    uint64_t entry = atomic_load_explicit(&index->entry, memory_order_acquire);
+    uint32_t current = (uint32_t)entry;
+    uint32_t visible = atomic_load_explicit(&index->next_slot, memory_order_acquire);
+    float current_distance = mn_dist_to(index, previous, current);
+    for (uint32_t l = (uint32_t)(entry >> 32); l > 0; l--)
+        mn_greedy(index, previous, l, &current, &current_distance);
+    mn_status status = mn_search_layer(index, scratch, previous, current, current_distance,
+                                       index->params.ef_construction, 0, 1, visible);
+    if (status != MN_OK) return status;
+    /* The results move out of the scratch heap, which the re-selection below reuses. */
+    uint32_t found[MN_LIST_SCRATCH];
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < scratch->results.size && count < MN_LIST_SCRATCH; i++) {
+        uint32_t candidate = scratch->results.items[i].slot;
+        int known = candidate == slot;
+        for (uint32_t j = 0; j < old_list->count && !known; j++) known = old_list->slots[j] == candidate;
+        if (!known) found[count++] = candidate; /* old neighbours were re-checked already */
+    }
+    for (uint32_t i = 0; i < count && status == MN_OK; i++)
+        status = mn_update_recheck(index, scratch, found[i], slot, old_list, 0);
+    return status;
+}
+
+/*
+ * Chooses the lists of the node at `slot` again around its new vector (hnswlib's
+ * repairConnectionsForUpdate): a greedy descent from the entry point to its top level, then on
+ * each of its levels a beam search of width ef_construction, whose results and the node's
+ * old neighbours there are the candidates; the heuristic picks, and each pick links back.
+ * `old_lists` are its lists before the update (still readable: inside RCU). Writers held
+ * exclusively.
+ */
+static mn_status mn_update_relink(mn_hnsw *index, mn_scratch *scratch, uint32_t slot,
+                                  mn_hnsw_links *const *old_lists) {
+    mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+    const float *vector = mn_hnsw_vector_current(node);
+    const uint32_t level = node->level;
+    uint64_t entry = atomic_load_explicit(&index->entry, memory_order_acquire);
+    MN_ASSERT(entry != MN_HNSW_ENTRY_NONE); /* the node itself is live */
+    uint32_t current = (uint32_t)entry;
+    uint32_t top = (uint32_t)(entry >> 32);
+    uint32_t visible = atomic_load_explicit(&index->next_slot, memory_order_acquire);
+    float current_distance = mn_dist_to(index, vector, current);
+    for (uint32_t l = top; l > level; l--) mn_greedy(index, vector, l, &current, &current_distance);
+    mn_status status = MN_OK;
+    for (int32_t l = (int32_t)(level < top ? level : top); l >= 0 && status == MN_OK; l--) {
+        status = mn_search_layer(index, scratch, vector, current, current_distance,
+                                 index->params.ef_construction, (uint32_t)l, 1, visible);
+        if (status != MN_OK) break;
+        mn_heap *results = &scratch->results;
+        const mn_hnsw_links *old = old_lists[l];
+        uint32_t old_count = old ? old->count : 0;
+        status = mn_heap_reserve(&scratch->selection, results->size + old_count);
+        if (status != MN_OK) break;
+        mn_pair *pool = scratch->selection.items;
+        uint32_t n = 0;
+        /* The search marked what it visited: an old neighbour it met is already a result. */
+        for (uint32_t i = 0; i < results->size; i++)
+            if (results->items[i].slot != slot) pool[n++] = results->items[i];
+        for (uint32_t i = 0; i < old_count; i++) {
+            uint32_t candidate = old->slots[i];
+            if (candidate == slot || mn_is_deleted(index, candidate)) continue;
+            int present = 0;
+            for (uint32_t j = 0; j < n && !present; j++) present = pool[j].slot == candidate;
+            if (!present) pool[n++] = (mn_pair){mn_dist_to(index, vector, candidate), candidate};
+        }
+        if (n == 0) continue;
+        mn_pairs_sort(pool, n);
+        current = pool[0].slot;
+        current_distance = pool[0].distance;
+        /* Up to the list's capacity (an insert picks m and gains the rest as others link
+         * back; an updated node would wait for other updates to do that). */
+        uint32_t capacity = l == 0 ? index->m_base : index->m_upper;
+        uint32_t chosen_count = mn_select_neighbors(index, pool, n, capacity, scratch->chosen);
+        uint32_t chosen[MN_LIST_SCRATCH];
+        memcpy(chosen, scratch->chosen, (size_t)chosen_count * sizeof(uint32_t));
+        mn_node_lock(node);
+        status = mn_links_publish(index, scratch, node, (uint32_t)l, chosen, chosen_count,
+                                  mn_links_load(node, (uint32_t)l));
+        mn_node_unlock(node);
+        for (uint32_t i = 0; i < chosen_count && status == MN_OK; i++)
+            status = mn_link_back(index, scratch, chosen[i], slot, (uint32_t)l);
+    }
+    return status;
+}
+
+mn_status mn_hnsw_update(mn_hnsw *index, uint64_t id, const float *vector, uint32_t dimension) {
+    if (!index) return MN_ERR_INVALID;
+    mn_scratch *scratch = mn_scratch_get();
+    if (!scratch) return MN_ERR_NO_MEMORY;
+    mn_status status = mn_hnsw_check_vector(index, vector, dimension, scratch->query);
+    if (status != MN_OK) return status;
+    const size_t bytes = (size_t)dimension * sizeof(float);
+    pthread_rwlock_wrlock(&index->writers);
+    mn_rcu_read_lock();
+    uint32_t slot;
+    status = mn_hnsw_find_live(index, id, &slot);
+    mn_hnsw_node *node = status == MN_OK ? mn_hnsw_node_at(index, slot) : NULL;
+    float *moved = NULL;
+    if (status == MN_OK && memcmp(mn_hnsw_vector_current(node), scratch->query, bytes) == 0) {
+        /* The same vector: nothing to do, not even a settle (content-only upserts). */
+        mn_rcu_read_unlock();
+        pthread_rwlock_unlock(&index->writers);
+        return MN_OK;
+    }
+    if (status == MN_OK && !index->moved_slots) {
+        index->moved_slots = malloc(MN_HNSW_SETTLE_BATCH * sizeof(uint32_t));
+        if (!index->moved_slots) status = MN_ERR_NO_MEMORY;
+    }
+    if (status == MN_OK) {
+        moved = malloc(bytes);
+        if (!moved) status = MN_ERR_NO_MEMORY;
+    }
+    if (status != MN_OK) {
+        mn_rcu_read_unlock();
+        pthread_rwlock_unlock(&index->writers);
+        return status;
+    }
+    if (index->moved_used == MN_HNSW_SETTLE_BATCH) {
+        /* A full batch: settle it (outside RCU) before this node may join it. */
+        mn_rcu_read_unlock();
+        mn_hnsw_settle(index, scratch);
+        mn_rcu_read_lock();
+    }
+    memcpy(moved, scratch->query, bytes);
+    memcpy(scratch->previous, mn_hnsw_vector_current(node), bytes);
+    float *previous = atomic_load_explicit(&node->moved, memory_order_relaxed);
+    if (!previous) {
+        /* Counted before it is published: a reader that finds `moved` set was told to look. */
+        index->moved_slots[index->moved_used++] = slot;
+        atomic_fetch_add_explicit(&index->moved_count, 1, memory_order_release);
+    }
+    atomic_store_explicit(&node->moved, moved, memory_order_release);
+    if (previous) mn_rcu_retire(&scratch->retired, previous);
+
+    /* The neighbourhood: the old lists stay readable until this section ends. */
+    mn_hnsw_links *old_lists[MN_HNSW_LEVEL_MAX + 1];
+    for (uint32_t l = 0; l <= node->level; l++) old_lists[l] = mn_links_load(node, l);
+    mn_status repair = MN_OK;
+    for (uint32_t l = 0; l <= node->level && repair == MN_OK; l++) {
+        const mn_hnsw_links *old = old_lists[l];
+        for (uint32_t i = 0; old && i < old->count && repair == MN_OK; i++) {
+            if (mn_is_deleted(index, old->slots[i])) continue;
+            repair = mn_update_recheck(index, scratch, old->slots[i], slot, old, l);
+        }
+    }
+    if (repair == MN_OK) repair = mn_update_inlinks(index, scratch, slot, old_lists[0]);
+    if (repair == MN_OK) repair = mn_update_relink(index, scratch, slot, old_lists);
+    /* Out of memory part-way leaves valid lists, only a less repaired neighbourhood: the
+     * vector is replaced either way, so the update has happened. */
+    (void)repair;
+    mn_rcu_read_unlock();
+    mn_rcu_retire_flush(&scratch->retired);
+    pthread_rwlock_unlock(&index->writers);
+    return MN_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Accessors                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
 mn_status mn_hnsw_get(const mn_hnsw *index, uint64_t id, float *vector, uint32_t dimension) {
     if (!index || !vector) return MN_ERR_INVALID;
     if (dimension != index->params.dimension) return MN_ERR_DIMENSION;
@@ -1282,7 +1587,7 @@ mn_status mn_hnsw_get(const mn_hnsw *index, uint64_t id, float *vector, uint32_t
     uint32_t slot;
     mn_status status = mn_hnsw_find_live(index, id, &slot);
     if (status == MN_OK)
-        memcpy(vector, mn_hnsw_vector(mn_hnsw_node_at(index, slot)), (size_t)dimension * sizeof(float));
+        memcpy(vector, mn_hnsw_vector_current(mn_hnsw_node_at(index, slot)), (size_t)dimension * sizeof(float));
     mn_rcu_read_unlock();
     return status;
 }
@@ -1309,7 +1614,7 @@ static mn_status mn_hnsw_live_neighbors(const mn_hnsw *index, uint64_t id, uint3
         if (level > node->level) {
             status = MN_ERR_INVALID;
         } else {
-            const float *vector = mn_hnsw_vector(node);
+            const float *vector = mn_hnsw_vector_current(node);
             mn_hnsw_links *links = mn_links_load(node, level);
             for (uint32_t i = 0; links && i < links->count && *count < capacity; i++) {
                 mn_hnsw_node *neighbor = mn_hnsw_node_at(index, links->slots[i]);
@@ -1317,7 +1622,7 @@ static mn_status mn_hnsw_live_neighbors(const mn_hnsw *index, uint64_t id, uint3
                 if (results) {
                     results[*count].id = neighbor->id;
                     results[*count].distance =
-                        index->distance(vector, mn_hnsw_vector(neighbor), index->params.dimension);
+                        index->distance(vector, mn_hnsw_vector_current(neighbor), index->params.dimension);
                 } else {
                     ids[*count] = neighbor->id;
                 }

@@ -16,8 +16,13 @@
  *   20      4             (padding)
  *   24      8             links0      layer-0 list: writers under `lock`, readers via acquire
  *   32      8             upper       array of `level` list pointers for layers 1..level
- *   40      24            (padding to one cache line)
- *   64      4*dimension   vector      inserter before publication / readers / immutable
+ *   40      8             moved       the current vector while an update settles, or NULL:
+ *                                     updater (release, writers held exclusive) / readers
+ *                                     (acquire); see "Updates in place" in mn_hnsw.c
+ *   48      16            (padding to one cache line)
+ *   64      4*dimension   vector      inserter before publication / readers; rewritten only by
+ *                                     the settle step of updates, a grace period after `moved`
+ *                                     took over (never while a reader can be reading it)
  *   ...     to a multiple of 64 bytes
  *
  * A neighbour list (mn_hnsw_links) is immutable once published. A writer holding the node's
@@ -72,7 +77,8 @@ typedef struct mn_hnsw_node {
     uint32_t reserved;
     _Atomic(mn_hnsw_links *) links0;
     _Atomic(mn_hnsw_links *) *upper;
-    uint8_t padding[24];
+    _Atomic(float *) moved;
+    uint8_t padding[16];
 } mn_hnsw_node;
 
 _Static_assert(sizeof(mn_hnsw_node) == MN_HNSW_NODE_HEADER_SIZE, "node header is one line");
@@ -83,6 +89,7 @@ _Static_assert(offsetof(mn_hnsw_node, state) == 12, "layout table: state");
 _Static_assert(offsetof(mn_hnsw_node, lock) == 16, "layout table: lock");
 _Static_assert(offsetof(mn_hnsw_node, links0) == 24, "layout table: links0");
 _Static_assert(offsetof(mn_hnsw_node, upper) == 32, "layout table: upper");
+_Static_assert(offsetof(mn_hnsw_node, moved) == 40, "layout table: moved");
 
 /** The id table: open addressing, id -> slot, guarded by its mutex. */
 typedef struct mn_hnsw_idmap {
@@ -122,6 +129,17 @@ struct mn_hnsw {
     /* Entry point: (level << 32) | slot, or MN_HNSW_ENTRY_NONE. Changed under entry_lock. */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t entry;
     pthread_mutex_t entry_lock;
+    /* Nodes whose `moved` is set (updated, not yet settled): searches read `moved` only while
+     * it is non-zero. Changed by updates and the settle step (writers held exclusive); read by
+     * searches once per layer (acquire). On the entry point's line: read by every search,
+     * written about as rarely. */
+    _Atomic uint64_t moved_count;
+
+    /* Slots of the nodes updated since the last settle, each once (added when its `moved` goes
+     * from NULL to set); MN_HNSW_SETTLE_BATCH entries, allocated on the first update. Under
+     * `writers` held exclusive. */
+    uint32_t *moved_slots;
+    uint32_t moved_used;
 
     /* Inserts and removes hold it shared; the repair pass and save hold it exclusive. */
     _Alignas(MN_CACHE_LINE_SIZE) pthread_rwlock_t writers;
@@ -151,6 +169,13 @@ static inline mn_hnsw_node *mn_hnsw_node_at(const mn_hnsw *index, uint32_t slot)
 
 static inline float *mn_hnsw_vector(mn_hnsw_node *node) {
     return (float *)((uint8_t *)node + MN_HNSW_NODE_HEADER_SIZE);
+}
+
+/* The vector readers must use: the out-of-line copy of an update not yet settled, else the
+ * node's own. Inside RCU. */
+static inline const float *mn_hnsw_vector_current(mn_hnsw_node *node) {
+    const float *moved = atomic_load_explicit(&node->moved, memory_order_acquire);
+    return moved ? moved : mn_hnsw_vector(node);
 }
 
 static inline _Atomic(mn_hnsw_links *) *mn_hnsw_links_ref(mn_hnsw_node *node, uint32_t level) {

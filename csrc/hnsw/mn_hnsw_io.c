@@ -102,7 +102,7 @@ mn_status mn_hnsw_save(mn_hnsw *index, mn_write_fn write, void *context) {
             mn_put_u64(record + size, node->id);
             mn_put_u32(record + size + 8, node->level);
             size += 12;
-            const float *vector = mn_hnsw_vector(node);
+            const float *vector = mn_hnsw_vector_current(node); /* an update may not be settled */
             for (uint32_t i = 0; i < dimension; i++, size += 4) {
                 uint32_t bits;
                 memcpy(&bits, &vector[i], 4);
@@ -346,6 +346,7 @@ static mn_status mn_hnsw_load_scanned(mn_read_fn read, void *context, mn_hnsw **
         }
         /* Mark the state first so destroy frees whatever the node holds if loading fails. */
         atomic_store_explicit(&node->state, state, memory_order_relaxed);
+        atomic_store_explicit(&node->moved, NULL, memory_order_relaxed); /* loaded settled */
         if ((status = mn_load_node(index, &reader, slot, slots, buffer)) != MN_OK) goto fail;
         if (state == MN_HNSW_STATE_LIVE) {
             live_seen++;

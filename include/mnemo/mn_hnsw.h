@@ -10,7 +10,7 @@
  * | neighbor_distances, count, bytes  |                                      |                   |
  * | insert, insert_batch,             | searches and each other (per-node    | on a node's lock  |
  * | remove                            | locks; the entry point under a lock) | for a few stores  |
- * | save, the removal repair pass     | searches; waits out inserts          | inserts           |
+ * | update, save, the repair pass     | searches; waits out inserts          | inserts           |
  * | destroy                           | nothing (the caller ensures it)      |                   |
  *
  * Readers run inside liburcu (memb flavour) read-side sections; a thread is registered with
@@ -21,6 +21,8 @@
  * (never returned) until a repair pass relinks its neighbours; its slot is reused only after a
  * grace period once nothing links to it. A searcher therefore never sees a half-written list or
  * vector: it reaches a node only through a list published after the node was fully written.
+ * An update publishes the new vector out of line (an RCU pointer in the node) and copies it
+ * into the node a grace period later, when no reader can still be reading the old one there.
  *
  * Cosine indexes store unit-normalised vectors (get returns the normalised vector).
  * Ids are caller-chosen 64-bit values, unique in the index.
@@ -119,6 +121,21 @@ mn_status mn_hnsw_search(const mn_hnsw *index, const float *query, uint32_t dime
  * Blocking: only on a node's lock for a few stores, and while a save runs.
  */
 mn_status mn_hnsw_remove(mn_hnsw *index, uint64_t id);
+
+/**
+ * Replaces the vector of `id` in place: the node keeps its slot, id and level; its neighbour
+ * lists on every level are chosen again from a search around the new vector plus its old
+ * neighbours, and the old neighbours that link to it re-select their lists (hnswlib's
+ * updatePoint). The index does not grow and leaves no removed node behind. A vector equal to
+ * the stored one (after cosine normalisation) changes nothing. A concurrent search or get sees
+ * the old vector or the new one, never a mix. Errors (the index is unchanged): MN_ERR_DIMENSION,
+ * MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR, MN_ERR_NOT_FOUND, MN_ERR_NO_MEMORY. Running out of
+ * memory after the vector was replaced only leaves part of its neighbourhood unrepaired (every
+ * list stays valid) and is not reported.
+ * Blocking: while inserts in flight finish; once per MN_HNSW_SETTLE_BATCH updates, for a grace
+ * period (the settle step, see mn_hnsw.c).
+ */
+mn_status mn_hnsw_update(mn_hnsw *index, uint64_t id, const float *vector, uint32_t dimension);
 
 /** Copies the stored vector of `id` into `vector` (dimension floats). MN_ERR_NOT_FOUND if absent.
  *  Blocking: never (an RCU read section). */

@@ -55,6 +55,14 @@
 #define MN_HNSW_REPAIR_DIVISOR 5
 #define MN_HNSW_REPAIR_MIN 32
 
+/**
+ * An in-place update (mn_hnsw_update) publishes the new vector out of line and copies it into
+ * the node only after a grace period; this many updated nodes share one grace period. Bounds
+ * the out-of-line copies (at most this many vectors) and the time searches spend checking for
+ * them, while amortising synchronize_rcu over many updates.
+ */
+#define MN_HNSW_SETTLE_BATCH 256
+
 #if MN_HNSW_M_MAX * 2 > 1024
 #error "layer-0 lists (2*M) must stay small enough for stack scratch"
 #endif
