@@ -3,11 +3,20 @@
  *
  *   bench_hnsw [--data DIR] [--set sift5k|wordnet384] [--threads N] [--m M] [--ef-construction E]
  *   bench_hnsw --smoke            (synthetic data, a fraction of a second; CTest runs this)
+ *   bench_hnsw --upsert-rounds R [--rows N] [--set ...]   (the upsert mode below)
  *
  * Reads DIR/SET_base.fvecs, _query.fvecs and _groundtruth.ivecs (texmex format), builds the
  * index with N threads inserting concurrently (mn_hnsw_insert_batch), then for each ef prints
  * recall@10 against the ground truth, single-thread QPS and p50/p99 latency. Figures only:
  * it never fails on speed. Useful on many-core machines to see how the build scales.
+ *
+ * Upsert mode (--upsert-rounds R): two indexes are built alike over the first N rows, then R
+ * rounds each give every row a new vector (another row's, plus noise), one index by the old
+ * path (remove + insert under a new id: a tombstone and a new node, repair passes at 20%
+ * removed) and one in place (mn_hnsw_update), the two interleaved round by round in one
+ * process so machine load hits both alike. Prints upserts/s per round, index bytes, the
+ * ratio round R / round 1 of each path, and recall@10 at ef 40 against exact neighbours of
+ * the final vectors.
  */
 #include <math.h>
 #include <stdint.h>
@@ -50,10 +59,112 @@ static void *read_vecs(const char *path, uint32_t *dimension, size_t *rows) {
     return out;
 }
 
+/* Row i's vector in upsert round `round`: another row's vector plus a little noise. */
+static void upsert_vector(const float *base, size_t count, uint32_t dimension, size_t i, uint32_t round,
+                          uint64_t *rng, float *out) {
+    const float *source = base + ((i + (size_t)round * 7919u) % count) * dimension;
+    for (uint32_t d = 0; d < dimension; d++) out[d] = source[d] + 0.02f * (uniform(rng) - 0.5f);
+}
+
+/* recall@K at ef 40 of `index` (ids offset by `id_base`) against brute force over `vectors`. */
+static double upsert_recall(mn_hnsw *index, mn_metric metric, const float *vectors, size_t count,
+                            uint32_t dimension, const float *query, size_t queries, uint64_t id_base) {
+    size_t hits = 0;
+    mn_hnsw_result results[K];
+    for (size_t q = 0; q < queries; q++) {
+        float best[K];
+        size_t best_id[K];
+        for (int j = 0; j < K; j++) best[j] = INFINITY, best_id[j] = SIZE_MAX;
+        for (size_t row = 0; row < count; row++) {
+            float d;
+            mn_distance(metric, query + q * dimension, vectors + row * dimension, dimension, &d);
+            if (d >= best[K - 1]) continue;
+            int j = K - 1;
+            while (j > 0 && best[j - 1] > d) best[j] = best[j - 1], best_id[j] = best_id[j - 1], j--;
+            best[j] = d, best_id[j] = row;
+        }
+        uint32_t found = 0;
+        mn_hnsw_search(index, query + q * dimension, dimension, K, 40, results, &found);
+        for (uint32_t i = 0; i < found; i++)
+            for (int j = 0; j < K; j++)
+                if (results[i].id - id_base == best_id[j]) { hits++; break; }
+    }
+    return (double)hits / (double)(queries * K);
+}
+
+static int upsert_rounds(const mn_hnsw_params *params, const float *base, size_t count, const float *query,
+                         size_t queries, uint32_t rounds) {
+    const uint32_t dimension = params->dimension;
+    mn_hnsw *old_path = NULL, *in_place = NULL;
+    if (mn_hnsw_create(params, &old_path) != MN_OK || mn_hnsw_create(params, &in_place) != MN_OK) return 1;
+    uint64_t *ids = malloc(count * sizeof(uint64_t));
+    for (size_t i = 0; i < count; i++) ids[i] = i;
+    size_t failed = 0;
+    if (mn_hnsw_insert_batch(old_path, ids, base, count, dimension, 1, &failed) != MN_OK ||
+        mn_hnsw_insert_batch(in_place, ids, base, count, dimension, 1, &failed) != MN_OK)
+        return 1;
+    float *vectors = malloc(count * dimension * sizeof(float));
+    uint64_t rng_old = 7, rng_new = 7;
+    double first[2] = {0, 0}, last[2] = {0, 0};
+    printf("%6s %14s %14s %14s %14s\n", "round", "old_upserts/s", "old_bytes", "inplace_ups/s", "inplace_bytes");
+    for (uint32_t round = 1; round <= rounds; round++) {
+        double rate[2];
+        uint64_t bytes[2];
+        /* Old path: the memory's vector under a new id, the old id removed (what the engine did). */
+        double start = now_seconds();
+        for (size_t i = 0; i < count; i++) {
+            upsert_vector(base, count, dimension, i, round, &rng_old, vectors + i * dimension);
+            uint64_t id = (uint64_t)round * count + i;
+            if (mn_hnsw_insert(old_path, id, vectors + i * dimension, dimension) != MN_OK ||
+                mn_hnsw_remove(old_path, id - count) != MN_OK)
+                return 1;
+        }
+        rate[0] = (double)count / (now_seconds() - start);
+        start = now_seconds();
+        for (size_t i = 0; i < count; i++) {
+            upsert_vector(base, count, dimension, i, round, &rng_new, vectors + i * dimension);
+            if (mn_hnsw_update(in_place, i, vectors + i * dimension, dimension) != MN_OK) return 1;
+        }
+        rate[1] = (double)count / (now_seconds() - start);
+        mn_hnsw_bytes(old_path, &bytes[0]);
+        mn_hnsw_bytes(in_place, &bytes[1]);
+        for (int p = 0; p < 2; p++) {
+            if (round == 1) first[p] = rate[p];
+            last[p] = rate[p];
+        }
+        printf("%6u %14.0f %14llu %14.0f %14llu\n", round, rate[0], (unsigned long long)bytes[0], rate[1],
+               (unsigned long long)bytes[1]);
+    }
+    printf("round %u / round 1: old path %.3f, in place %.3f; in place / old path, round %u: %.2fx\n", rounds,
+           last[0] / first[0], last[1] / first[1], rounds, last[1] / last[0]);
+    if (params->metric == MN_METRIC_COSINE) {
+        for (size_t i = 0; i < count; i++) {
+            double norm = 0;
+            for (uint32_t d = 0; d < dimension; d++) norm += (double)vectors[i * dimension + d] * vectors[i * dimension + d];
+            for (uint32_t d = 0; d < dimension; d++) vectors[i * dimension + d] /= (float)sqrt(norm);
+        }
+    }
+    mn_hnsw *fresh = NULL;
+    if (mn_hnsw_create(params, &fresh) != MN_OK ||
+        mn_hnsw_insert_batch(fresh, ids, vectors, count, dimension, 1, &failed) != MN_OK)
+        return 1;
+    printf("recall@%d ef 40 over the final vectors: old path %.4f, in place %.4f, fresh build %.4f\n", K,
+           upsert_recall(old_path, params->metric, vectors, count, dimension, query, queries, (uint64_t)rounds * count),
+           upsert_recall(in_place, params->metric, vectors, count, dimension, query, queries, 0),
+           upsert_recall(fresh, params->metric, vectors, count, dimension, query, queries, 0));
+    mn_hnsw_destroy(fresh);
+    mn_hnsw_destroy(old_path);
+    mn_hnsw_destroy(in_place);
+    free(vectors);
+    free(ids);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *data_dir = "../shared/data";
     const char *set = "sift5k";
-    uint32_t threads = 1, m = 16, ef_construction = 200;
+    uint32_t threads = 1, m = 16, ef_construction = 200, upsert = 0;
+    size_t rows_limit = 0;
     int smoke = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--smoke")) smoke = 1;
@@ -62,8 +173,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--m") && i + 1 < argc) m = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--ef-construction") && i + 1 < argc) ef_construction = (uint32_t)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--upsert-rounds") && i + 1 < argc) upsert = (uint32_t)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--rows") && i + 1 < argc) rows_limit = (size_t)atoll(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--smoke] [--data DIR] [--set NAME] [--threads N] [--m M] [--ef-construction E]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--smoke] [--data DIR] [--set NAME] [--threads N] [--m M] [--ef-construction E]"
+                            " [--upsert-rounds R] [--rows N]\n", argv[0]);
             return 2;
         }
     }
@@ -99,6 +213,17 @@ int main(int argc, char **argv) {
     mn_hnsw_params_default(dimension, metric, &params);
     params.m = m;
     params.ef_construction = ef_construction;
+    if (upsert) {
+        if (rows_limit && rows_limit < count) count = rows_limit;
+        if (queries > 200) queries = 200;
+        printf("bench_hnsw upsert: %s, %zu x %u, M %u, ef_construction %u, %u rounds%s\n", smoke ? "synthetic" : set,
+               count, dimension, m, ef_construction, upsert, smoke ? " (smoke: figures not meaningful)" : "");
+        int rc = upsert_rounds(&params, base, count, query, queries, upsert);
+        free(base);
+        free(query);
+        free(truth);
+        return rc;
+    }
     mn_hnsw *index = NULL;
     if (mn_hnsw_create(&params, &index) != MN_OK) return 1;
     uint64_t *ids = malloc(count * sizeof(uint64_t));
