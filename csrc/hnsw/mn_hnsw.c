@@ -1384,14 +1384,23 @@ static mn_status mn_update_recheck(mn_hnsw *index, mn_scratch *scratch, uint32_t
     if (status != MN_OK) return status;
     pool->size = 0;
     const float *base = mn_hnsw_vector_current(neighbor);
-    for (uint32_t i = 0; i < current->count; i++)
-        pool->items[pool->size++] = (mn_pair){mn_dist_to(index, base, current->slots[i]), current->slots[i]};
+    float farthest = 0.0f; /* of its other neighbours */
+    for (uint32_t i = 0; i < current->count; i++) {
+        float d = mn_dist_to(index, base, current->slots[i]);
+        pool->items[pool->size++] = (mn_pair){d, current->slots[i]};
+        if (current->slots[i] != slot && d > farthest) farthest = d;
+    }
     for (uint32_t i = 0; i < old_list->count; i++) {
         uint32_t candidate = old_list->slots[i];
         if (candidate == neighbor_slot || mn_is_deleted(index, candidate)) continue;
         int present = 0;
         for (uint32_t j = 0; j < current->count && !present; j++) present = current->slots[j] == candidate;
-        if (!present) pool->items[pool->size++] = (mn_pair){mn_dist_to(index, base, candidate), candidate};
+        if (present) continue;
+        /* Only a candidate nearer than its farthest neighbour can matter (or any, while the
+         * list has room): this keeps the pool, and the heuristic's cost, small. */
+        float d = mn_dist_to(index, base, candidate);
+        if (d < farthest || current->count < (level == 0 ? index->m_base : index->m_upper))
+            pool->items[pool->size++] = (mn_pair){d, candidate};
     }
     mn_pairs_sort(pool->items, pool->size);
     uint32_t capacity = level == 0 ? index->m_base : index->m_upper;
@@ -1427,7 +1436,7 @@ static mn_status mn_update_inlinks(mn_hnsw *index, mn_scratch *scratch, uint32_t
     for (uint32_t l = (uint32_t)(entry >> 32); l > 0; l--)
         mn_greedy(index, previous, l, &current, &current_distance);
     mn_status status = mn_search_layer(index, scratch, previous, current, current_distance,
-                                       index->params.ef_construction, 0, 1, visible);
+                                       index->m_base, 0, 1, visible);
     if (status != MN_OK) return status;
     /* The results move out of the scratch heap, which the re-selection below reuses. */
     uint32_t found[MN_LIST_SCRATCH];
