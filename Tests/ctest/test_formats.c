@@ -858,16 +858,16 @@ static void fx_check_export(const uint8_t *data, size_t size) {
     CHECK(fx_u32(data + 24) == FX_ALPHA_M && fx_u32(data + 28) == FX_ALPHA_EF);
     CHECK(fx_u64(data + 32) == FX_ALPHA_SEED);
     CHECK(fx_u64(data + 40) == 4);  /* memories */
-    CHECK(fx_u64(data + 48) == 7);  /* next label: a, b, a again, c, d, e took 1 ... 6 */
+    CHECK(fx_u64(data + 48) == 6);  /* next label: a, b, c, d, e took 1 ... 5 (an upsert keeps a's) */
     CHECK(fx_u64(data + 56) == 9);  /* sequence */
     CHECK(fx_u64(data + size - 8) == XXH64(data, size - 8, 0));
-    /* The memories by label: a (3, upserted), c (4), d (5), e (6). */
+    /* The memories by label: a (1, upserted in place), c (3), d (4), e (5). */
     static const struct {
         uint64_t label;
         int64_t created;
         const char *id, *content;
-    } memories[] = {{3, 1000, "a", "apricot"}, {4, 4000, "c", "cherry"}, {5, 4001, "d", "date"},
-                    {6, 4002, "e", ""}};
+    } memories[] = {{1, 1000, "a", "apricot"}, {3, 4000, "c", "cherry"}, {4, 4001, "d", "date"},
+                    {5, 4002, "e", ""}};
     size_t at = 64;
     for (size_t i = 0; i < 4 && at + 32 <= size; i++) {
         uint64_t content_bytes = fx_u64(data + at + 16);
@@ -882,13 +882,13 @@ static void fx_check_export(const uint8_t *data, size_t size) {
         CHECK(memcmp(data + at + id_bytes, memories[i].content, (size_t)content_bytes) == 0);
         at += id_bytes + content_bytes;
     }
-    /* Then the index stream (6 slots: b and the first a deleted), the association stream (by
-     * label: a -> d 0.25, e -> a 0.75) and the trailer. */
+    /* Then the index stream (5 slots: b deleted; a's node updated in place), the association
+     * stream (by label: a -> d 0.25, e -> a 0.75) and the trailer. */
     fx_index_census c;
     CHECK(fx_walk_index(data + at, size - at, &c));
-    CHECK(c.slots == 6 && c.live == 4 && c.deleted == 2 && c.free == 0);
+    CHECK(c.slots == 5 && c.live == 4 && c.deleted == 1 && c.free == 0);
     at += c.bytes;
-    static const fx_link_expect links[] = {{3, 5, 0.25f}, {6, 3, 0.75f}};
+    static const fx_link_expect links[] = {{1, 4, 0.25f}, {5, 1, 0.75f}};
     size_t assoc_bytes = fx_walk_assoc(data + at, size - at, links, 2, 2);
     CHECK(assoc_bytes > 0 && at + assoc_bytes + 8 == size);
 

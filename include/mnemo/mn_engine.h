@@ -292,6 +292,9 @@ mn_status mn_space_insert(mn_space *space, const char *id, uint32_t id_bytes,
 /**
  * Inserts a memory, or replaces the vector and content of the memory with that id (keeping its
  * creation time). Errors as mn_space_insert, without MN_ERR_DUPLICATE; detail is 1 if replaced.
+ * A replacement keeps the memory's index node and label (the node is updated in place, see
+ * mn_hnsw_update; with the same vector bytes the graph is not touched) and its links, and
+ * needs no new label.
  * Blocking: as mn_space_insert.
  */
 mn_status mn_space_upsert(mn_space *space, const char *id, uint32_t id_bytes,
