@@ -1508,7 +1508,10 @@ static mn_status mn_update_relink(mn_hnsw *index, mn_scratch *scratch, uint32_t 
         status = mn_links_publish(index, scratch, node, (uint32_t)l, chosen, chosen_count,
                                   mn_links_load(node, (uint32_t)l));
         mn_node_unlock(node);
-        for (uint32_t i = 0; i < chosen_count && status == MN_OK; i++)
+        /* Links back from the m nearest picks, as an insert does: the rest keep the node's
+         * own list full without costing a pruned list each. */
+        uint32_t back = chosen_count < index->m_upper ? chosen_count : index->m_upper;
+        for (uint32_t i = 0; i < back && status == MN_OK; i++)
             status = mn_link_back(index, scratch, chosen[i], slot, (uint32_t)l);
     }
     return status;
