@@ -709,6 +709,9 @@ static uint32_t mn_select_neighbors(const mn_hnsw *index, const mn_pair *pairs, 
 static mn_status mn_links_publish(mn_hnsw *index, mn_scratch *scratch, mn_hnsw_node *node,
                                   uint32_t level, const uint32_t *slots, uint32_t count,
                                   mn_hnsw_links *old) {
+    /* The collector that will retire `old` first: out of memory for it refuses the change
+     * here instead of leaking `old` (an update retires more lists than one reservation). */
+    if (old && mn_rcu_retire_reserve(&scratch->retired, 1) != MN_OK) return MN_ERR_NO_MEMORY;
     mn_hnsw_links *links = mn_hnsw_links_new(index, count);
     if (!links) return MN_ERR_NO_MEMORY;
     memcpy(links->slots, slots, (size_t)count * sizeof(uint32_t));
@@ -1554,6 +1557,12 @@ mn_status mn_hnsw_update(mn_hnsw *index, uint64_t id, const float *vector, uint3
         mn_rcu_read_unlock();
         mn_hnsw_settle(index, scratch);
         mn_rcu_read_lock();
+    }
+    if (mn_rcu_retire_reserve(&scratch->retired, 1) != MN_OK) { /* for `previous` below */
+        free(moved);
+        mn_rcu_read_unlock();
+        pthread_rwlock_unlock(&index->writers);
+        return MN_ERR_NO_MEMORY;
     }
     memcpy(moved, scratch->query, bytes);
     memcpy(scratch->previous, mn_hnsw_vector_current(node), bytes);
