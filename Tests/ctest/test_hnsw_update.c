@@ -11,11 +11,16 @@
  *   ../shared/data, except under CI=true where it must run).
  * - The same vector again (content-only upsert) leaves the saved stream byte-identical, and so
  *   do refused updates (absent id, wrong dimension, NaN, zero vector under cosine).
+ * - Update batches (mn_hnsw_update_batch_begin: 64 distinct ids at a time, applied by two
+ *   threads at once) meet the same bars (synthetic L2 and wordnet384), and a refused batch
+ *   (absent id, an id twice, a bad vector anywhere in it) changes nothing.
  * - A save taken while updates are unsettled loads into an index with the current vectors.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
+#include "hnsw/mn_hnsw_batch.h"
 #include "hnsw/mn_hnsw_internal.h"
 #include "mnemo/mn_hnsw.h"
 #include "mn_test.h"
@@ -83,12 +88,39 @@ static mn_hnsw *build(const mn_hnsw_params *params, const float *data, size_t co
     return index;
 }
 
+/* Update batches in the rounds: this many distinct ids each, worked by BATCH_THREADS threads
+ * (the engine's shape when a hot space's queued upserts are applied as one group). */
+#define BATCH_ITEMS 64
+#define BATCH_THREADS 2
+
+static void *batch_worker(void *batch) {
+    size_t applied = 0;
+    mn_hnsw_batch_work(batch, &applied);
+    return NULL;
+}
+
+/* Updates ids first..first+n-1 to the given rows as one batch worked by BATCH_THREADS threads. */
+static void update_batch(mn_hnsw *index, size_t first, size_t n, const float *rows, uint32_t dim) {
+    uint64_t ids[BATCH_ITEMS];
+    for (size_t i = 0; i < n; i++) ids[i] = first + i;
+    mn_hnsw_batch *batch = NULL;
+    CHECK_STATUS(mn_hnsw_update_batch_begin(index, ids, rows, n, dim, &batch, NULL), MN_OK);
+    pthread_t helpers[BATCH_THREADS - 1];
+    for (int t = 0; t < BATCH_THREADS - 1; t++) pthread_create(&helpers[t], NULL, batch_worker, batch);
+    size_t applied = 0;
+    CHECK_STATUS(mn_hnsw_batch_work(batch, &applied), MN_OK);
+    for (int t = 0; t < BATCH_THREADS - 1; t++) pthread_join(helpers[t], NULL);
+    CHECK_STATUS(mn_hnsw_batch_end(batch), MN_OK);
+}
+
 /*
- * Rewrites every vector of an index built over `base` ROUNDS times, then compares its recall
- * with a fresh build over the final vectors. Returns (updated - fresh).
+ * Rewrites every vector of an index built over `base` ROUNDS times (one update at a time, or
+ * in update batches), then compares its recall with a fresh build over the final vectors.
+ * Returns (updated - fresh).
  */
 static double rounds_against_fresh(const mn_hnsw_params *params, const float *base, size_t count,
-                                   const float *queries, size_t queries_count, uint32_t ef, const char *name) {
+                                   const float *queries, size_t queries_count, uint32_t ef, const char *name,
+                                   int batched) {
     const uint32_t dim = params->dimension;
     mn_test_rng rng = {0x5eed};
     double started = now_s();
@@ -103,7 +135,11 @@ static double rounds_against_fresh(const mn_hnsw_params *params, const float *ba
     for (int round = 1; round <= ROUNDS; round++) {
         for (size_t i = 0; i < count; i++) {
             moved_vector(base, count, dim, i, round, &rng, current + i * dim);
-            CHECK_STATUS(mn_hnsw_update(index, i, current + i * dim, dim), MN_OK);
+            if (!batched) CHECK_STATUS(mn_hnsw_update(index, i, current + i * dim, dim), MN_OK);
+        }
+        for (size_t i = 0; batched && i < count; i += BATCH_ITEMS) {
+            size_t n = count - i < BATCH_ITEMS ? count - i : BATCH_ITEMS;
+            update_batch(index, i, n, current + i * dim, dim);
         }
         CHECK(atomic_load(&index->next_slot) == slots, "%s round %d: %u slots, was %u", name, round,
               atomic_load(&index->next_slot), slots);
@@ -131,9 +167,10 @@ static double rounds_against_fresh(const mn_hnsw_params *params, const float *ba
     double updated_recall = recall_of(index, params->metric, current, count, dim, queries, queries_count, ef);
     mn_hnsw *fresh = build(params, current, count);
     double fresh_recall = recall_of(fresh, params->metric, current, count, dim, queries, queries_count, ef);
-    printf("%s: %zu vectors x %d rounds: recall@%d ef %u updated %.4f fresh %.4f (build %.1f s, "
+    printf("%s: %zu vectors x %d rounds%s: recall@%d ef %u updated %.4f fresh %.4f (build %.1f s, "
            "%d rounds %.1f s)\n",
-           name, count, ROUNDS, K, ef, updated_recall, fresh_recall, built - started, ROUNDS,
+           name, count, ROUNDS, batched ? " in update batches" : "", K, ef, updated_recall, fresh_recall,
+           built - started, ROUNDS,
            updated_at - built);
     mn_hnsw_destroy(fresh);
     mn_hnsw_destroy(index);
@@ -153,7 +190,7 @@ static void test_rounds_synthetic(mn_metric metric) {
     mn_hnsw_params_default(DIM, metric, &params);
     char name[32];
     snprintf(name, sizeof name, "synthetic metric %d", (int)metric);
-    double delta = rounds_against_fresh(&params, data, COUNT, queries, QUERIES, 64, name);
+    double delta = rounds_against_fresh(&params, data, COUNT, queries, QUERIES, 64, name, metric == MN_METRIC_L2);
     /* A sanity bar (100 queries on 24-d clusters: 0.01 is within run-to-run noise); the
      * 0.005 bar is wordnet384's, over 1,000 queries. */
     CHECK(delta >= -0.03, "%s: recall %.4f below a fresh build", name, delta);
@@ -212,8 +249,12 @@ static void test_rounds_wordnet(void) {
     mn_hnsw_params params;
     mn_hnsw_params_default(dim, MN_METRIC_COSINE, &params);
     params.ef_construction = WORDNET_EF_CONSTRUCTION;
-    double delta = rounds_against_fresh(&params, base, count, queries, queries_count, 40, "wordnet384");
-    CHECK(delta >= -0.005, "wordnet384: recall %.4f below a fresh build", delta);
+    for (int batched = 0; batched <= 1; batched++) {
+        double delta = rounds_against_fresh(&params, base, count, queries, queries_count, 40, "wordnet384",
+                                            batched);
+        CHECK(delta >= -0.005, "wordnet384%s: recall %.4f below a fresh build",
+              batched ? " (update batches)" : "", delta);
+    }
     free(base);
     free(queries);
 }
@@ -253,6 +294,25 @@ static void test_same_vector_and_refusals(mn_metric metric) {
     }
     CHECK_STATUS(mn_hnsw_update(NULL, 1, data, DIM), MN_ERR_INVALID);
     CHECK_STATUS(mn_hnsw_update(index, 1, NULL, DIM), MN_ERR_INVALID);
+    /* Refused batches: the offender's position is reported and nothing changes, whatever
+     * valid updates come before it. */
+    float rows[3 * DIM];
+    for (int d = 0; d < 3 * DIM; d++) rows[d] = data[(40 * DIM + d)] + 0.25f;
+    mn_hnsw_batch *batch = NULL;
+    size_t failed = 99;
+    uint64_t absent[3] = {4, 5, N + 9};
+    CHECK_STATUS(mn_hnsw_update_batch_begin(index, absent, rows, 3, DIM, &batch, &failed), MN_ERR_NOT_FOUND);
+    CHECK(failed == 2, "absent id at %zu", failed);
+    uint64_t twice[3] = {4, 5, 4};
+    CHECK_STATUS(mn_hnsw_update_batch_begin(index, twice, rows, 3, DIM, &batch, &failed), MN_ERR_DUPLICATE);
+    CHECK(failed == 2, "repeated id at %zu", failed);
+    uint64_t fine[3] = {4, 5, 6};
+    rows[DIM + 1] = INFINITY;
+    CHECK_STATUS(mn_hnsw_update_batch_begin(index, fine, rows, 3, DIM, &batch, &failed), MN_ERR_NON_FINITE);
+    CHECK(failed == 1, "non-finite vector at %zu", failed);
+    uint64_t many[MN_HNSW_SETTLE_BATCH + 1] = {0};
+    CHECK_STATUS(mn_hnsw_update_batch_begin(index, many, data, MN_HNSW_SETTLE_BATCH + 1, DIM, &batch, &failed),
+                 MN_ERR_TOO_LARGE);
     mn_bytes refused = save_of(index);
     CHECK(same_bytes(&before, &refused), "metric %d: a refused update changed the graph", (int)metric);
     free(before.data);

@@ -9,11 +9,14 @@
  * inserts, removals and repair passes), and three read: get must return exactly A_i or B_i,
  * and every search result's distance must be the distance to A_i or to B_i (a vector half
  * old, half new gives a third number). At the end every node holds the vector it was last
- * given and an exact search finds it.
+ * given and an exact search finds it. The lower half of the nodes is updated one at a time;
+ * the upper half in update batches (mn_hnsw_update_batch_begin) of BATCH distinct nodes that
+ * two threads apply at once, re-selecting lists concurrently under node locks.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "hnsw/mn_hnsw_batch.h"
 #include "mnemo/mn_hnsw.h"
 #include "mn_test.h"
 
@@ -22,6 +25,7 @@
 #define UPDATES 3000
 #define EXTRA 400
 #define READERS 3
+#define BATCH 16
 
 static mn_hnsw *index_under_test;
 static float *vectors_a;
@@ -42,12 +46,53 @@ static void *updater(void *arg) {
     (void)arg;
     mn_test_rng rng = {0xabc};
     for (int i = 0; i < UPDATES; i++) {
-        uint32_t node = (uint32_t)(mn_test_next(&rng) % NODES);
+        uint32_t node = (uint32_t)(mn_test_next(&rng) % (NODES / 2));
         unsigned char to_b = !atomic_load(&last_b[node]);
         const float *vector = (to_b ? vectors_b : vectors_a) + (size_t)node * DIM;
         if (mn_hnsw_update(index_under_test, node, vector, DIM) != MN_OK) atomic_fetch_add(&errors, 1);
         atomic_store(&last_b[node], to_b);
     }
+    atomic_fetch_sub(&writers_running, 1);
+    return NULL;
+}
+
+static void *batch_helper(void *batch) {
+    size_t applied = 0;
+    if (mn_hnsw_batch_work(batch, &applied) != MN_OK) atomic_fetch_add(&errors, 1);
+    return NULL;
+}
+
+static void *batch_updater(void *arg) {
+    (void)arg;
+    mn_test_rng rng = {0xbeef};
+    float *rows = malloc((size_t)BATCH * DIM * sizeof(float));
+    for (int i = 0; i < UPDATES; i += BATCH) {
+        uint64_t ids[BATCH];
+        unsigned char to_b[BATCH];
+        for (int j = 0; j < BATCH; j++) {
+            int fresh;
+            do { /* distinct nodes of the upper half */
+                ids[j] = NODES / 2 + mn_test_next(&rng) % (NODES / 2);
+                fresh = 1;
+                for (int k = 0; k < j; k++) fresh &= ids[k] != ids[j];
+            } while (!fresh);
+            to_b[j] = !atomic_load(&last_b[ids[j]]);
+            memcpy(rows + (size_t)j * DIM, (to_b[j] ? vectors_b : vectors_a) + ids[j] * DIM, DIM * sizeof(float));
+        }
+        mn_hnsw_batch *batch = NULL;
+        if (mn_hnsw_update_batch_begin(index_under_test, ids, rows, BATCH, DIM, &batch, NULL) != MN_OK) {
+            atomic_fetch_add(&errors, 1);
+            continue;
+        }
+        pthread_t helper;
+        pthread_create(&helper, NULL, batch_helper, batch);
+        size_t applied = 0;
+        if (mn_hnsw_batch_work(batch, &applied) != MN_OK) atomic_fetch_add(&errors, 1);
+        pthread_join(helper, NULL);
+        if (mn_hnsw_batch_end(batch) != MN_OK) atomic_fetch_add(&errors, 1);
+        for (int j = 0; j < BATCH; j++) atomic_store(&last_b[ids[j]], to_b[j]);
+    }
+    free(rows);
     atomic_fetch_sub(&writers_running, 1);
     return NULL;
 }
@@ -104,12 +149,13 @@ int main(void) {
     for (uint64_t i = 0; i < NODES; i++)
         CHECK_STATUS(mn_hnsw_insert(index_under_test, i, vectors_a + i * DIM, DIM), MN_OK);
 
-    atomic_store(&writers_running, 2);
-    pthread_t threads[READERS + 2];
+    atomic_store(&writers_running, 3);
+    pthread_t threads[READERS + 3];
     pthread_create(&threads[0], NULL, updater, NULL);
     pthread_create(&threads[1], NULL, inserter, NULL);
-    for (uintptr_t i = 0; i < READERS; i++) pthread_create(&threads[2 + i], NULL, reader, (void *)(i + 1));
-    for (int i = 0; i < READERS + 2; i++) pthread_join(threads[i], NULL);
+    pthread_create(&threads[2], NULL, batch_updater, NULL);
+    for (uintptr_t i = 0; i < READERS; i++) pthread_create(&threads[3 + i], NULL, reader, (void *)(i + 1));
+    for (int i = 0; i < READERS + 3; i++) pthread_join(threads[i], NULL);
 
     CHECK(atomic_load(&errors) == 0, "%d calls failed", atomic_load(&errors));
     CHECK(atomic_load(&torn) == 0, "%d torn vectors seen", atomic_load(&torn));

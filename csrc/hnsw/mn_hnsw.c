@@ -36,7 +36,10 @@
  *     is ever inside the bytes being copied. A node updated again before it settles just gets
  *     a new copy (the old one retired).
  * Updates, the settle step, the repair pass and save hold `writers` exclusively, so inserts
- * never run against an update: only lock-free readers do. The neighbourhood repair follows
+ * never run against an update: only lock-free readers do. An update batch
+ * (mn_hnsw_update_batch_begin, csrc/hnsw/mn_hnsw_batch.h) holds it for several updates of
+ * distinct nodes that its workers apply concurrently; each list they re-select is read and
+ * replaced under its node's lock, as inserts' links back are. The neighbourhood repair follows
  * hnswlib's updatePoint: the old neighbours that link to the node re-select their lists from
  * their lists plus its old neighbours, then the node's own lists are chosen from a search
  * around the new vector plus its old neighbours, and linked back like an insert's.
@@ -1052,9 +1055,24 @@ mn_status mn_hnsw_insert(mn_hnsw *index, uint64_t id, const float *vector, uint3
     return status;
 }
 
+/* One item of an update batch: the node and its new vector (normalised, malloc'ed), which
+ * becomes the node's `moved` copy when a worker applies the item; `previous` is the copy it
+ * replaced (retired by batch_end, through the batch's own collector reserved at begin). */
+typedef struct mn_update_item {
+    uint32_t slot;
+    float *vector;              /* NULL: the same vector as stored, nothing to do */
+    float *previous;
+} mn_update_item;
+
+static void mn_update_apply(mn_hnsw *index, mn_scratch *scratch, mn_update_item *item);
+static mn_status mn_update_batch_end(mn_hnsw_batch *batch, mn_status status);
+
+/* An insert batch links `slots`; an update batch (`updates` set) re-places its nodes. */
 struct mn_hnsw_batch {
     mn_hnsw *index;
     uint32_t *slots;
+    mn_update_item *updates;
+    mn_rcu_retired *retired;    /* update batches: for the `previous` copies */
     size_t count;
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic size_t next;
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic size_t linked;
@@ -1093,6 +1111,8 @@ mn_status mn_hnsw_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *
     }
     batch->index = index;
     batch->slots = slots;
+    batch->updates = NULL;
+    batch->retired = NULL;
     batch->count = count;
     atomic_init(&batch->next, 0);
     atomic_init(&batch->linked, 0);
@@ -1111,13 +1131,20 @@ mn_status mn_hnsw_batch_work(mn_hnsw_batch *batch, size_t *linked) {
         if (atomic_load_explicit(&batch->status, memory_order_relaxed) != MN_OK) break;
         size_t i = atomic_fetch_add_explicit(&batch->next, 1, memory_order_relaxed);
         if (i >= batch->count) break;
-        status = mn_hnsw_link(batch->index, scratch, batch->slots[i]); /* failed: withdrawn */
-        if (status == MN_OK) atomic_fetch_add_explicit(&batch->index->live_count, 1, memory_order_relaxed);
+        if (batch->updates) {
+            mn_update_apply(batch->index, scratch, &batch->updates[i]); /* never fails */
+        } else {
+            status = mn_hnsw_link(batch->index, scratch, batch->slots[i]); /* failed: withdrawn */
+            if (status == MN_OK)
+                atomic_fetch_add_explicit(&batch->index->live_count, 1, memory_order_relaxed);
+        }
         atomic_fetch_add_explicit(&batch->linked, 1, memory_order_release);
         mine++;
     }
     if (scratch) mn_rcu_retire_flush(&scratch->retired);
-    if (status != MN_OK) {
+    /* An update item never fails: a helper without scratch leaves its share to the others
+     * (batch_end applies what is left on begin's thread) instead of stopping the batch. */
+    if (status != MN_OK && !batch->updates) {
         mn_status expected = MN_OK;
         atomic_compare_exchange_strong(&batch->status, &expected, status);
     }
@@ -1132,6 +1159,7 @@ mn_status mn_hnsw_batch_end(mn_hnsw_batch *batch) {
      * already failed. */
     size_t rest = 0;
     mn_status status = mn_hnsw_batch_work(batch, &rest);
+    if (batch->updates) return mn_update_batch_end(batch, status);
     mn_status first = atomic_load(&batch->status);
     if (first == MN_OK) first = status;
     if (first != MN_OK) {
@@ -1408,19 +1436,25 @@ static void mn_hnsw_settle(mn_hnsw *index, mn_scratch *scratch) {
  * node's old neighbours on that level, which `neighbor` may have reached only through it. The
  * heuristic picks, then the nearest pruned candidates refill the list to its former length so
  * the update does not thin the graph (as the repair pass does). Inside RCU, writers held
- * exclusively.
+ * exclusively by the update batch (whose other items may run concurrently).
  */
 static mn_status mn_update_recheck(mn_hnsw *index, mn_scratch *scratch, uint32_t neighbor_slot,
                                    uint32_t slot, const mn_hnsw_links *old_list, uint32_t level) {
     mn_hnsw_node *neighbor = mn_hnsw_node_at(index, neighbor_slot);
+    /* Under the neighbour's lock from the first load to the publish: other items of an update
+     * batch re-select lists concurrently, and a list replaced meanwhile would be retired twice. */
+    mn_node_lock(neighbor);
     mn_hnsw_links *current = mn_links_load(neighbor, level);
-    if (!current) return MN_OK;
     int links_here = 0;
-    for (uint32_t i = 0; i < current->count && !links_here; i++) links_here = current->slots[i] == slot;
-    if (!links_here) return MN_OK; /* its list does not depend on where the node was */
+    for (uint32_t i = 0; current && i < current->count && !links_here; i++)
+        links_here = current->slots[i] == slot;
     mn_heap *pool = &scratch->selection;
-    mn_status status = mn_heap_reserve(pool, current->count + old_list->count);
-    if (status != MN_OK) return status;
+    mn_status status = MN_OK;
+    if (links_here) status = mn_heap_reserve(pool, current->count + old_list->count);
+    if (!links_here || status != MN_OK) { /* its list does not depend on where the node was */
+        mn_node_unlock(neighbor);
+        return status;
+    }
     pool->size = 0;
     const float *base = mn_hnsw_vector_current(neighbor);
     float farthest = 0.0f; /* of its other neighbours */
@@ -1450,7 +1484,6 @@ static mn_status mn_update_recheck(mn_hnsw *index, mn_scratch *scratch, uint32_t
         for (uint32_t j = 0; j < kept && !present; j++) present = scratch->chosen[j] == candidate;
         if (!present) scratch->chosen[kept++] = candidate;
     }
-    mn_node_lock(neighbor);
     status = mn_links_publish(index, scratch, neighbor, level, scratch->chosen, kept, current);
     mn_node_unlock(neighbor);
     return status;
@@ -1556,61 +1589,23 @@ static mn_status mn_update_relink(mn_hnsw *index, mn_scratch *scratch, uint32_t 
     return status;
 }
 
-mn_status mn_hnsw_update(mn_hnsw *index, uint64_t id, const float *vector, uint32_t dimension) {
-    if (!index) return MN_ERR_INVALID;
-    mn_scratch *scratch = mn_scratch_get();
-    if (!scratch) return MN_ERR_NO_MEMORY;
-    mn_status status = mn_hnsw_check_vector(index, vector, dimension, scratch->query);
-    if (status != MN_OK) return status;
-    const size_t bytes = (size_t)dimension * sizeof(float);
-    pthread_rwlock_wrlock(&index->writers);
+/*
+ * Applies one item of an update batch on any worker: publishes the new vector as the node's
+ * `moved` copy (counted in `moved_count` by begin), then repairs its neighbourhood. Items of
+ * one batch name distinct nodes and run concurrently: each list is re-selected under its
+ * node's lock (mn_update_recheck, mn_link_back, mn_update_relink), and vectors change only
+ * through `moved`, which readers and the other items load with acquire. Out of memory during
+ * the repair leaves valid lists, only a less repaired neighbourhood: the vector is replaced
+ * either way, so the update has happened and nothing is reported.
+ */
+static void mn_update_apply(mn_hnsw *index, mn_scratch *scratch, mn_update_item *item) {
+    if (!item->vector) return; /* the same vector: no graph work */
+    mn_hnsw_node *node = mn_hnsw_node_at(index, item->slot);
+    const size_t bytes = (size_t)index->params.dimension * sizeof(float);
     mn_rcu_read_lock();
-    uint32_t slot;
-    status = mn_hnsw_find_live(index, id, &slot);
-    mn_hnsw_node *node = status == MN_OK ? mn_hnsw_node_at(index, slot) : NULL;
-    float *moved = NULL;
-    if (status == MN_OK && memcmp(mn_hnsw_vector_current(node), scratch->query, bytes) == 0) {
-        /* The same vector: nothing to do, not even a settle (content-only upserts). */
-        mn_rcu_read_unlock();
-        pthread_rwlock_unlock(&index->writers);
-        return MN_OK;
-    }
-    if (status == MN_OK && !index->moved_slots) {
-        index->moved_slots = malloc(MN_HNSW_SETTLE_BATCH * sizeof(uint32_t));
-        if (!index->moved_slots) status = MN_ERR_NO_MEMORY;
-    }
-    if (status == MN_OK) {
-        moved = malloc(bytes);
-        if (!moved) status = MN_ERR_NO_MEMORY;
-    }
-    if (status != MN_OK) {
-        mn_rcu_read_unlock();
-        pthread_rwlock_unlock(&index->writers);
-        return status;
-    }
-    if (index->moved_used == MN_HNSW_SETTLE_BATCH) {
-        /* A full batch: settle it (outside RCU) before this node may join it. */
-        mn_rcu_read_unlock();
-        mn_hnsw_settle(index, scratch);
-        mn_rcu_read_lock();
-    }
-    if (mn_rcu_retire_reserve(&scratch->retired, 1) != MN_OK) { /* for `previous` below */
-        free(moved);
-        mn_rcu_read_unlock();
-        pthread_rwlock_unlock(&index->writers);
-        return MN_ERR_NO_MEMORY;
-    }
-    memcpy(moved, scratch->query, bytes);
     memcpy(scratch->previous, mn_hnsw_vector_current(node), bytes);
-    float *previous = atomic_load_explicit(&node->moved, memory_order_relaxed);
-    if (!previous) {
-        /* Counted before it is published: a reader that finds `moved` set was told to look. */
-        index->moved_slots[index->moved_used++] = slot;
-        atomic_fetch_add_explicit(&index->moved_count, 1, memory_order_release);
-    }
-    atomic_store_explicit(&node->moved, moved, memory_order_release);
-    if (previous) mn_rcu_retire(&scratch->retired, previous);
-
+    item->previous = atomic_load_explicit(&node->moved, memory_order_relaxed);
+    atomic_store_explicit(&node->moved, item->vector, memory_order_release);
     /* The neighbourhood: the old lists stay readable until this section ends. */
     mn_hnsw_links *old_lists[MN_HNSW_LEVEL_MAX + 1];
     for (uint32_t l = 0; l <= node->level; l++) old_lists[l] = mn_links_load(node, l);
@@ -1619,18 +1614,116 @@ mn_status mn_hnsw_update(mn_hnsw *index, uint64_t id, const float *vector, uint3
         const mn_hnsw_links *old = old_lists[l];
         for (uint32_t i = 0; old && i < old->count && repair == MN_OK; i++) {
             if (mn_is_deleted(index, old->slots[i])) continue;
-            repair = mn_update_recheck(index, scratch, old->slots[i], slot, old, l);
+            repair = mn_update_recheck(index, scratch, old->slots[i], item->slot, old, l);
         }
     }
-    if (repair == MN_OK) repair = mn_update_inlinks(index, scratch, slot, old_lists[0]);
-    if (repair == MN_OK) repair = mn_update_relink(index, scratch, slot, old_lists);
-    /* Out of memory part-way leaves valid lists, only a less repaired neighbourhood: the
-     * vector is replaced either way, so the update has happened. */
+    if (repair == MN_OK) repair = mn_update_inlinks(index, scratch, item->slot, old_lists[0]);
+    if (repair == MN_OK) repair = mn_update_relink(index, scratch, item->slot, old_lists);
     (void)repair;
     mn_rcu_read_unlock();
-    mn_rcu_retire_flush(&scratch->retired);
-    pthread_rwlock_unlock(&index->writers);
+}
+
+mn_status mn_hnsw_update_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *vectors,
+                                     size_t count, uint32_t dimension, mn_hnsw_batch **out,
+                                     size_t *failed_index) {
+    if (!index || !out || (count > 0 && (!ids || !vectors))) return MN_ERR_INVALID;
+    if (count > MN_HNSW_SETTLE_BATCH) return MN_ERR_TOO_LARGE;
+    if (dimension != index->params.dimension) {
+        if (failed_index) *failed_index = 0;
+        return MN_ERR_DIMENSION;
+    }
+    const size_t dim = dimension;
+    const size_t bytes = dim * sizeof(float);
+    mn_scratch *scratch = mn_scratch_get(); /* for the settle step */
+    mn_hnsw_batch *batch = mn_numa_alloc(sizeof(mn_hnsw_batch), index->params.numa_node);
+    mn_update_item *items = calloc(count ? count : 1, sizeof(mn_update_item));
+    mn_status status = (!scratch || !batch || !items) ? MN_ERR_NO_MEMORY : MN_OK;
+    for (size_t i = 0; status == MN_OK && i < count; i++) {
+        items[i].vector = malloc(bytes);
+        if (!items[i].vector) status = MN_ERR_NO_MEMORY;
+        if (status == MN_OK) status = mn_hnsw_check_vector(index, vectors + i * dim, dimension,
+                                                           items[i].vector);
+        if (status != MN_OK && failed_index) *failed_index = i;
+    }
+    int locked = 0;
+    if (status == MN_OK) {
+        pthread_rwlock_wrlock(&index->writers);
+        locked = 1;
+        mn_rcu_read_lock();
+        for (size_t i = 0; status == MN_OK && i < count; i++) {
+            status = mn_hnsw_find_live(index, ids[i], &items[i].slot);
+            for (size_t j = 0; status == MN_OK && j < i; j++)
+                if (items[j].slot == items[i].slot) status = MN_ERR_DUPLICATE;
+            if (status != MN_OK) {
+                if (failed_index) *failed_index = i;
+                break;
+            }
+            mn_hnsw_node *node = mn_hnsw_node_at(index, items[i].slot);
+            if (memcmp(mn_hnsw_vector_current(node), items[i].vector, bytes) == 0) {
+                free(items[i].vector); /* content-only upserts: nothing to do, not even a settle */
+                items[i].vector = NULL;
+            }
+        }
+        mn_rcu_read_unlock();
+    }
+    size_t changed = 0;
+    for (size_t i = 0; status == MN_OK && i < count; i++) changed += items[i].vector != NULL;
+    if (status == MN_OK && changed > 0 && !index->moved_slots) {
+        index->moved_slots = malloc(MN_HNSW_SETTLE_BATCH * sizeof(uint32_t));
+        if (!index->moved_slots) status = MN_ERR_NO_MEMORY;
+    }
+    /* The collector for the copies the items replace (room for all: it cannot fail later). */
+    if (status == MN_OK && changed > 0)
+        status = mn_rcu_retire_reserve(&batch->retired, changed);
+    if (status != MN_OK) {
+        if (locked) pthread_rwlock_unlock(&index->writers);
+        for (size_t i = 0; items && i < count; i++) free(items[i].vector);
+        free(items);
+        if (batch) mn_rcu_retire_flush(&batch->retired);
+        mn_numa_free(batch);
+        return status;
+    }
+    /* A batch that would overflow the unsettled copies settles the earlier ones first. */
+    if (index->moved_used + changed > MN_HNSW_SETTLE_BATCH) mn_hnsw_settle(index, scratch);
+    for (size_t i = 0; i < count; i++) {
+        if (!items[i].vector) continue;
+        mn_hnsw_node *node = mn_hnsw_node_at(index, items[i].slot);
+        if (atomic_load_explicit(&node->moved, memory_order_relaxed) == NULL) {
+            /* Counted before it is published: a reader that finds `moved` set was told to look. */
+            index->moved_slots[index->moved_used++] = items[i].slot;
+            atomic_fetch_add_explicit(&index->moved_count, 1, memory_order_release);
+        }
+    }
+    batch->index = index;
+    batch->slots = NULL;
+    batch->updates = items;
+    batch->count = count;
+    atomic_init(&batch->next, 0);
+    atomic_init(&batch->linked, 0);
+    atomic_init(&batch->status, MN_OK);
+    *out = batch;
     return MN_OK;
+}
+
+/* The end of an update batch: batch_end has applied any item left on this thread (begin's,
+ * whose scratch exists), so every vector is published; retires the copies they replaced. */
+static mn_status mn_update_batch_end(mn_hnsw_batch *batch, mn_status status) {
+    MN_ASSERT(status == MN_OK && "begin's thread has scratch: it applies every item left");
+    MN_ASSERT(atomic_load(&batch->linked) == batch->count);
+    for (size_t i = 0; i < batch->count; i++)
+        if (batch->updates[i].previous) mn_rcu_retire(&batch->retired, batch->updates[i].previous);
+    mn_rcu_retire_flush(&batch->retired);
+    pthread_rwlock_unlock(&batch->index->writers);
+    free(batch->updates);
+    mn_numa_free(batch);
+    return MN_OK;
+}
+
+mn_status mn_hnsw_update(mn_hnsw *index, uint64_t id, const float *vector, uint32_t dimension) {
+    mn_hnsw_batch *batch = NULL;
+    mn_status status = mn_hnsw_update_batch_begin(index, &id, vector, 1, dimension, &batch, NULL);
+    if (status != MN_OK) return status;
+    return mn_hnsw_batch_end(batch); /* applies the item on this thread */
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -33,6 +33,20 @@ typedef struct mn_hnsw_batch mn_hnsw_batch;
 mn_status mn_hnsw_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *vectors,
                               size_t count, uint32_t dimension, mn_hnsw_batch **out,
                               size_t *failed_index);
+/**
+ * The same three steps for updates in place (mn_hnsw_update, hnswlib's updatePoint) of up to
+ * MN_HNSW_SETTLE_BATCH distinct live ids: begin validates every vector, finds every id and takes
+ * `writers` exclusively (so no insert or other update runs meanwhile); mn_hnsw_batch_work then
+ * replaces vectors and repairs neighbourhoods on any number of threads, each item once, lists
+ * re-selected under their nodes' locks; mn_hnsw_batch_end (on begin's thread) applies what is
+ * left and lets go. Errors from begin, with the offender's position in *failed_index (the index
+ * is unchanged): MN_ERR_DIMENSION, MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR, MN_ERR_NOT_FOUND,
+ * MN_ERR_DUPLICATE (an id twice), MN_ERR_TOO_LARGE (count), MN_ERR_NO_MEMORY. After begin an
+ * update batch cannot fail: end returns MN_OK.
+ */
+mn_status mn_hnsw_update_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *vectors,
+                                     size_t count, uint32_t dimension, mn_hnsw_batch **out,
+                                     size_t *failed_index);
 /** Links items of the batch until none is left (or an item failed: MN_ERR_NO_MEMORY, after
  *  which no call links more); writes how many items this call took to *linked. */
 mn_status mn_hnsw_batch_work(mn_hnsw_batch *batch, size_t *linked);
