@@ -107,6 +107,13 @@ void mn_arena_free_block(void *memory);
 /** The bytes charged for a block (its class size, or its size for a large block). */
 uint64_t mn_arena_block_bytes(const void *memory);
 
+/* A run of at least this many single inserts and upserts in one drained quantum is applied as
+ * one group (mn_space_apply_writes); idle workers help link a group's new or changed nodes once
+ * it has MN_ENGINE_GROUP_HELP_MIN of either (below that, waking a helper costs more than the
+ * linking it would take over). */
+#define MN_ENGINE_GROUP_MIN 2u
+#define MN_ENGINE_GROUP_HELP_MIN 8u
+
 /* ---- operations (mailbox records) ---- */
 
 /* FORMAT CONSTANTS: INSERT, UPSERT, DELETE, BATCH, LINK and UNLINK are also the record types of
@@ -299,6 +306,7 @@ typedef struct mn_worker {
     _Atomic uint64_t memories;
     _Atomic uint64_t steals;
     _Atomic uint64_t helps;
+    _Atomic uint64_t grouped;   /* single writes applied in groups (mn_space_apply_writes) */
     _Atomic uint64_t busy_ns;
 
     /* The worker's arena (its own lines). */
@@ -379,6 +387,8 @@ void mn_space_acquire(struct mn_space *space);
 void mn_space_unref(struct mn_space *space);
 /** Applies one record on the worker running the space and completes it. */
 void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker);
+/** Applies n consecutive single inserts and upserts (logged) as one group; completes them. */
+void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_worker *worker);
 /** MN_ERR_TOO_LARGE when queuing `op` (an insert, upsert or batch) would take the space past
  *  the engine's space_bytes_max (an upper estimate; any thread). */
 mn_status mn_space_room_check(struct mn_space *space, const mn_op *op);

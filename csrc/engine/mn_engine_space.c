@@ -275,6 +275,33 @@ static mn_status mn_apply_insert_one(struct mn_space *space, mn_op *op, uint64_t
     return status;
 }
 
+/* Puts `record` (same id and label, not yet published) in place of `old` in both tables and
+ * retires `old`: the memory's links, keyed by label, stay as they are. */
+static void mn_space_replace_record(struct mn_space *space, mn_record *old, mn_record *record,
+                                    uint64_t charged) {
+    const char *id = record->data;
+    uint32_t id_bytes = record->id_bytes;
+    mn_rcu_read_lock();
+    struct cds_lfht_iter iter;
+    uint64_t label = old->label;
+    cds_lfht_lookup(space->by_label, mn_hash_label(label), mn_match_label, &label, &iter);
+    MN_ASSERT(cds_lfht_iter_get_node(&iter) == &old->label_node);
+    MN_TSAN_PUBLISH(record);
+    int rc = cds_lfht_replace(space->by_label, &iter, mn_hash_label(label), mn_match_label,
+                              &label, &record->label_node);
+    MN_ASSERT(rc == 0);
+    mn_id_key key = {id, id_bytes};
+    cds_lfht_lookup(space->by_id, mn_hash_id(id, id_bytes), mn_match_id, &key, &iter);
+    MN_ASSERT(cds_lfht_iter_get_node(&iter) == &old->id_node);
+    rc = cds_lfht_replace(space->by_id, &iter, mn_hash_id(id, id_bytes), mn_match_id, &key,
+                          &record->id_node);
+    MN_ASSERT(rc == 0);
+    uint64_t old_bytes = mn_arena_block_bytes(old);
+    mn_record_retire(old); /* the same memory: its links, keyed by label, stay as they are */
+    mn_rcu_read_unlock();
+    mn_space_account(space, 0, (int64_t)charged - (int64_t)old_bytes);
+}
+
 static mn_status mn_apply_upsert(struct mn_space *space, mn_op *op, mn_worker *worker,
                                  uint64_t *detail) {
     const char *id = op->ids;
@@ -296,25 +323,7 @@ static mn_status mn_apply_upsert(struct mn_space *space, mn_op *op, mn_worker *w
         mn_arena_free_block(record);
         return status;
     }
-    mn_rcu_read_lock();
-    struct cds_lfht_iter iter;
-    uint64_t label = old->label;
-    cds_lfht_lookup(space->by_label, mn_hash_label(label), mn_match_label, &label, &iter);
-    MN_ASSERT(cds_lfht_iter_get_node(&iter) == &old->label_node);
-    MN_TSAN_PUBLISH(record);
-    int rc = cds_lfht_replace(space->by_label, &iter, mn_hash_label(label), mn_match_label,
-                              &label, &record->label_node);
-    MN_ASSERT(rc == 0);
-    mn_id_key key = {id, id_bytes};
-    cds_lfht_lookup(space->by_id, mn_hash_id(id, id_bytes), mn_match_id, &key, &iter);
-    MN_ASSERT(cds_lfht_iter_get_node(&iter) == &old->id_node);
-    rc = cds_lfht_replace(space->by_id, &iter, mn_hash_id(id, id_bytes), mn_match_id, &key,
-                          &record->id_node);
-    MN_ASSERT(rc == 0);
-    uint64_t old_bytes = mn_arena_block_bytes(old);
-    mn_record_retire(old); /* the same memory: its links, keyed by label, stay as they are */
-    mn_rcu_read_unlock();
-    mn_space_account(space, 0, (int64_t)charged - (int64_t)old_bytes);
+    mn_space_replace_record(space, old, record, charged);
     return MN_OK;
 }
 
@@ -339,20 +348,44 @@ static mn_status mn_apply_delete(struct mn_space *space, mn_op *op, uint64_t *de
     return MN_OK;
 }
 
-static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *worker,
-                                uint64_t *detail) {
-    uint64_t n = op->count;
-    /* All-or-nothing: every id must be new before anything changes. */
-    mn_rcu_read_lock();
-    for (uint64_t i = 0; i < n; i++) {
-        uint32_t bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]);
-        if (mn_find_id(space, op->ids + op->id_offsets[i], bytes)) {
-            mn_rcu_read_unlock();
-            *detail = i;
-            return MN_ERR_DUPLICATE;
+/* One new memory for mn_space_add_new: pointers into the op (or ops) that carry it. */
+typedef struct mn_new_memory {
+    const char *id;
+    uint32_t id_bytes;
+    const uint8_t *content;
+    uint64_t content_bytes;
+    int64_t created_ns;
+} mn_new_memory;
+
+/* Publishes records [0, n) to the label table, or takes them back out (retired after a grace
+ * period), in read-side sections of MN_SPACE_PUBLISH_CHUNK. */
+static void mn_labels_publish(struct mn_space *space, mn_record **records, uint64_t n, int publish) {
+    for (uint64_t start = 0; start < n; start += MN_SPACE_PUBLISH_CHUNK) {
+        uint64_t stop = start + MN_SPACE_PUBLISH_CHUNK < n ? start + MN_SPACE_PUBLISH_CHUNK : n;
+        mn_rcu_read_lock();
+        for (uint64_t i = start; i < stop; i++) {
+            if (publish) {
+                mn_label_publish(space, records[i]);
+            } else {
+                mn_lfht_unlink(space->by_label, &records[i]->label_node);
+                mn_record_retire(records[i]);
+            }
         }
+        mn_rcu_read_unlock();
     }
-    mn_rcu_read_unlock();
+}
+
+/*
+ * Adds n memories whose ids are known to be absent (and distinct), all or nothing: records
+ * under fresh labels, then one batch insert of their vectors (row-major) into the index, linked
+ * with idle workers' help when `help` is set, then their ids. Out of memory changes nothing
+ * but the labels it used; *failed is the offender of a refused batch (an index error).
+ */
+static mn_status mn_space_add_new(struct mn_space *space, mn_worker *worker,
+                                  const mn_new_memory *memories, uint64_t n,
+                                  const float *vectors, uint32_t dimension, int help,
+                                  uint64_t *failed) {
+    if (n == 0) return MN_OK;
     if (n > MN_ENGINE_LABEL_MAX - space->next_label) return MN_ERR_TOO_LARGE; /* labels used up */
     mn_record **records = calloc((size_t)n, sizeof(mn_record *));
     uint64_t *labels = malloc((size_t)n * sizeof(uint64_t));
@@ -361,34 +394,26 @@ static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *wo
     uint64_t made = 0;
     if (!records || !labels) goto fail;
     for (; made < n; made++) {
-        uint64_t i = made;
+        const mn_new_memory *memory = &memories[made];
         uint64_t charged = 0;
-        records[i] = mn_record_new(worker, space->next_label + i, op->ids + op->id_offsets[i],
-                                   (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]),
-                                   op->contents + op->content_offsets[i],
-                                   op->content_offsets[i + 1] - op->content_offsets[i],
-                                   op->created_ns[i], &charged);
-        if (!records[i]) goto fail;
-        labels[i] = records[i]->label;
+        records[made] = mn_record_new(worker, space->next_label + made, memory->id,
+                                      memory->id_bytes, memory->content, memory->content_bytes,
+                                      memory->created_ns, &charged);
+        if (!records[made]) goto fail;
+        labels[made] = records[made]->label;
         charged_total += charged;
     }
     mn_hnsw_batch *batch = NULL;
-    size_t failed = 0;
-    status = mn_hnsw_batch_begin(space->index, labels, op->vectors, (size_t)n, op->dimension,
-                                 &batch, &failed);
+    size_t refused = 0;
+    status = mn_hnsw_batch_begin(space->index, labels, vectors, (size_t)n, dimension, &batch,
+                                 &refused);
     if (status != MN_OK) {
-        *detail = failed;
+        *failed = refused;
         goto fail;
     }
     space->next_label += n;
-    for (uint64_t start = 0; start < n; start += MN_SPACE_PUBLISH_CHUNK) {
-        uint64_t stop = start + MN_SPACE_PUBLISH_CHUNK < n ? start + MN_SPACE_PUBLISH_CHUNK : n;
-        mn_rcu_read_lock();
-        for (uint64_t i = start; i < stop; i++) mn_label_publish(space, records[i]);
-        mn_rcu_read_unlock();
-    }
-    uint32_t threshold = space->engine->options.parallel_batch_min;
-    if (threshold != 0 && n >= threshold && space->engine->worker_count > 1) {
+    mn_labels_publish(space, records, n, 1);
+    if (help) {
         mn_worker_link_batch(worker, batch);
     } else {
         size_t linked = 0;
@@ -398,19 +423,12 @@ static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *wo
     if (status != MN_OK) {
         /* Out of memory while linking: the index took the whole batch back. The records were
          * findable by label (a search may have returned one, as during any batch): unpublish
-         * them and free them after a grace period. No id was published. */
-        for (uint64_t start = 0; start < n; start += MN_SPACE_PUBLISH_CHUNK) {
-            uint64_t stop = start + MN_SPACE_PUBLISH_CHUNK < n ? start + MN_SPACE_PUBLISH_CHUNK : n;
-            mn_rcu_read_lock();
-            for (uint64_t i = start; i < stop; i++) {
-                mn_lfht_unlink(space->by_label, &records[i]->label_node);
-                mn_record_retire(records[i]);
-            }
-            mn_rcu_read_unlock();
-        }
+         * them and free them after a grace period. No id was published; the labels stay used
+         * (labels are never reused). */
+        mn_labels_publish(space, records, n, 0);
         free(records);
         free(labels);
-        return status; /* the labels stay used: labels are never reused */
+        return status;
     }
     for (uint64_t start = 0; start < n; start += MN_SPACE_PUBLISH_CHUNK) {
         uint64_t stop = start + MN_SPACE_PUBLISH_CHUNK < n ? start + MN_SPACE_PUBLISH_CHUNK : n;
@@ -427,6 +445,38 @@ fail:
     for (uint64_t i = 0; records && i < made; i++) mn_arena_free_block(records[i]);
     free(records);
     free(labels);
+    return status;
+}
+
+static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *worker,
+                                uint64_t *detail) {
+    uint64_t n = op->count;
+    /* All-or-nothing: every id must be new before anything changes. */
+    mn_rcu_read_lock();
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]);
+        if (mn_find_id(space, op->ids + op->id_offsets[i], bytes)) {
+            mn_rcu_read_unlock();
+            *detail = i;
+            return MN_ERR_DUPLICATE;
+        }
+    }
+    mn_rcu_read_unlock();
+    mn_new_memory *memories = malloc((size_t)n * sizeof(mn_new_memory));
+    if (!memories) return MN_ERR_NO_MEMORY;
+    for (uint64_t i = 0; i < n; i++) {
+        memories[i] = (mn_new_memory){
+            .id = op->ids + op->id_offsets[i],
+            .id_bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]),
+            .content = op->contents + op->content_offsets[i],
+            .content_bytes = op->content_offsets[i + 1] - op->content_offsets[i],
+            .created_ns = op->created_ns[i]};
+    }
+    uint32_t threshold = space->engine->options.parallel_batch_min;
+    int help = threshold != 0 && n >= threshold && space->engine->worker_count > 1;
+    mn_status status = mn_space_add_new(space, worker, memories, n, op->vectors, op->dimension,
+                                        help, detail);
+    free(memories);
     return status;
 }
 
@@ -478,6 +528,159 @@ void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
     atomic_fetch_add_explicit(&space->ops_applied, 1, memory_order_relaxed);
     if (op->done) op->done(op->context, status, detail);
     free(op);
+}
+
+/* ---- a group of single writes (a backed-up mailbox) ---- */
+
+#define MN_GROUP_NONE UINT32_MAX
+
+/* One distinct id of a group. */
+typedef struct mn_group_entry {
+    const char *id;
+    uint32_t id_bytes;
+    uint32_t creator;   /* a new id: the op that creates it (its creation time) */
+    uint32_t last;      /* the op whose vector and content it ends with; NONE: unchanged */
+    mn_record *old;     /* its record before the group; NULL: a new id */
+    mn_status failed;   /* MN_OK, or why its change was not made */
+} mn_group_entry;
+
+/* Links a group's nodes with idle workers' help when there are enough of them to share. */
+static int mn_group_helped(const struct mn_space *space, uint64_t items) {
+    const struct mn_engine *engine = space->engine;
+    return engine->options.stealing && engine->worker_count > 1 && items >= MN_ENGINE_GROUP_HELP_MIN;
+}
+
+/*
+ * Applies n single inserts and upserts of one space, in the order given, as one group (the
+ * runner drained them from a backed-up mailbox and logged them in one append): the state
+ * after the group, and every op's status and detail, are those of applying them one by one,
+ * but each id's vector reaches the index once (its last write), new ids are added as one
+ * batch insert and existing ones changed as one update batch, both linked by idle workers
+ * too (work stealing inside a hot space). The new ids of a group are added all or nothing: out
+ * of memory (or the index full) fails every op that would have created one.
+ */
+void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_worker *worker) {
+    MN_ASSERT(n <= MN_ENGINE_RUN_QUANTUM);
+    mn_group_entry entries[MN_ENGINE_RUN_QUANTUM];
+    uint32_t entry_of[MN_ENGINE_RUN_QUANTUM];
+    uint8_t present[MN_ENGINE_RUN_QUANTUM];
+    mn_status status[MN_ENGINE_RUN_QUANTUM];
+    uint64_t detail[MN_ENGINE_RUN_QUANTUM];
+    uint32_t count = 0;
+    /* Each op's outcome in order, against the state its predecessors leave. */
+    for (uint32_t i = 0; i < n; i++) {
+        const mn_op *op = ops[i];
+        MN_ASSERT(op->kind == MN_OP_INSERT || op->kind == MN_OP_UPSERT);
+        uint32_t id_bytes = (uint32_t)op->id_offsets[1];
+        uint32_t e = 0;
+        while (e < count && !(entries[e].id_bytes == id_bytes &&
+                              memcmp(entries[e].id, op->ids, id_bytes) == 0))
+            e++;
+        if (e == count) {
+            mn_record *old = mn_find_id_locked(space, op->ids, id_bytes);
+            entries[count++] = (mn_group_entry){op->ids, id_bytes, MN_GROUP_NONE, MN_GROUP_NONE,
+                                                old, MN_OK};
+            present[e] = old != NULL;
+        }
+        entry_of[i] = e;
+        detail[i] = 0;
+        if (op->kind == MN_OP_INSERT && present[e]) {
+            status[i] = MN_ERR_DUPLICATE;
+            continue;
+        }
+        status[i] = MN_OK;
+        if (op->kind == MN_OP_UPSERT) detail[i] = present[e]; /* 1: replaced */
+        if (!present[e]) entries[e].creator = i;
+        present[e] = 1;
+        entries[e].last = i;
+    }
+    /* The vectors of the new ids, then of the changed ones, row-major. */
+    const uint32_t dimension = space->params.dimension;
+    const size_t row = (size_t)dimension * sizeof(float);
+    float *vectors = malloc((size_t)count * row);
+    mn_new_memory fresh[MN_ENGINE_RUN_QUANTUM];
+    uint64_t labels[MN_ENGINE_RUN_QUANTUM];
+    mn_record *records[MN_ENGINE_RUN_QUANTUM];
+    uint64_t charged[MN_ENGINE_RUN_QUANTUM];
+    uint32_t changed_entry[MN_ENGINE_RUN_QUANTUM];
+    uint64_t added = 0, changed = 0;
+    for (uint32_t e = 0; e < count; e++) {
+        if (entries[e].last == MN_GROUP_NONE) continue;
+        if (!vectors) {
+            entries[e].failed = MN_ERR_NO_MEMORY;
+            continue;
+        }
+        const mn_op *last = ops[entries[e].last];
+        if (entries[e].old) continue;
+        fresh[added] = (mn_new_memory){entries[e].id, entries[e].id_bytes, last->contents,
+                                       last->content_offsets[1],
+                                       ops[entries[e].creator]->created_ns[0]};
+        memcpy(vectors + added * dimension, last->vectors, row);
+        added++;
+    }
+    if (added > 0) {
+        uint64_t refused = 0;
+        mn_status added_status = mn_space_add_new(space, worker, fresh, added, vectors, dimension,
+                                                  mn_group_helped(space, added), &refused);
+        for (uint32_t e = 0; e < count && added_status != MN_OK; e++)
+            if (!entries[e].old && entries[e].last != MN_GROUP_NONE) entries[e].failed = added_status;
+    }
+    /* Existing ids: their new records first (out of memory refuses that id alone), then one
+     * update batch (the same vector: no graph work), then the records change places. */
+    for (uint32_t e = 0; vectors && e < count; e++) {
+        mn_record *old = entries[e].old;
+        if (!old || entries[e].last == MN_GROUP_NONE) continue;
+        const mn_op *last = ops[entries[e].last];
+        records[changed] = mn_record_new(worker, old->label, entries[e].id, entries[e].id_bytes,
+                                         last->contents, last->content_offsets[1],
+                                         old->created_ns, &charged[changed]);
+        if (!records[changed]) {
+            entries[e].failed = MN_ERR_NO_MEMORY;
+            continue;
+        }
+        labels[changed] = old->label;
+        memcpy(vectors + changed * dimension, last->vectors, row);
+        changed_entry[changed++] = e;
+    }
+    if (changed > 0) {
+        mn_hnsw_batch *batch = NULL;
+        mn_status update = mn_hnsw_update_batch_begin(space->index, labels, vectors, changed,
+                                                      dimension, &batch, NULL);
+        if (update == MN_OK && mn_group_helped(space, changed)) {
+            mn_worker_link_batch(worker, batch);
+        } else if (update == MN_OK) {
+            size_t applied = 0;
+            (void)mn_hnsw_batch_work(batch, &applied); /* an update item never fails */
+        }
+        if (update == MN_OK) update = mn_hnsw_batch_end(batch);
+        for (uint64_t c = 0; c < changed; c++) {
+            mn_group_entry *entry = &entries[changed_entry[c]];
+            if (update == MN_OK) {
+                mn_space_replace_record(space, entry->old, records[c], charged[c]);
+            } else {
+                entry->failed = update;
+                mn_arena_free_block(records[c]); /* never published */
+            }
+        }
+    }
+    free(vectors);
+    uint64_t memories = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const mn_group_entry *entry = &entries[entry_of[i]];
+        /* A failed id reports its failure on every op that changed it, and on every op of an
+         * id that would have been created (its duplicates did not meet a memory after all). */
+        if (entry->failed != MN_OK && (status[i] == MN_OK || !entry->old)) {
+            status[i] = entry->failed;
+            detail[i] = 0;
+        }
+        memories += status[i] == MN_OK;
+        if (ops[i]->done) ops[i]->done(ops[i]->context, status[i], detail[i]);
+        free(ops[i]);
+    }
+    atomic_fetch_add_explicit(&worker->ops, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&worker->grouped, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&worker->memories, memories, memory_order_relaxed);
+    atomic_fetch_add_explicit(&space->ops_applied, n, memory_order_relaxed);
 }
 
 /* What one more memory costs beyond its id and content: its record header, its node (vector

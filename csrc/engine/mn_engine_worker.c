@@ -179,6 +179,17 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
     }
     if (taken > 0) worker->engine->durability->log_group(worker, space, group, taken, logged);
     for (uint32_t i = 0; i < taken; i++) {
+        /* Single inserts and upserts that queued up behind each other: one group, whose nodes
+         * idle workers help link (stealing inside a hot space). */
+        uint32_t run = 0;
+        while (i + run < taken && logged[i + run] == MN_OK &&
+               (group[i + run]->kind == MN_OP_INSERT || group[i + run]->kind == MN_OP_UPSERT))
+            run++;
+        if (run >= MN_ENGINE_GROUP_MIN) {
+            mn_space_apply_writes(space, group + i, run, worker);
+            i += run - 1;
+            continue;
+        }
         if (logged[i] == MN_OK) {
             if (group[i]->kind == MN_OP_EXPORT) { /* always last: see above */
                 /* Completed only once this worker has let go of the space (below): the
@@ -352,6 +363,7 @@ mn_status mn_workers_start(struct mn_engine *engine) {
         atomic_init(&worker->memories, 0);
         atomic_init(&worker->steals, 0);
         atomic_init(&worker->helps, 0);
+        atomic_init(&worker->grouped, 0);
         atomic_init(&worker->busy_ns, 0);
         mn_arena_init(&worker->arena, node);
         worker->engine = engine;
