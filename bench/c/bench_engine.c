@@ -6,7 +6,8 @@
  *   bulk     one space bulk-loaded with one batch by 1 worker vs 2 (parallel batch linking)
  *   scaling  1, 16 and 1,000 spaces x 1, 2 (, 16) workers, inserts/s, beside a baseline of
  *            one shared HNSW index behind a mutex fed by the same producer threads
- *   skew     1,000 spaces, Zipf(1.1) vs uniform traffic, stealing on and off
+ *   skew     1,000 spaces, Zipf(1.1) vs uniform traffic, stealing on and off (timed rows)
+ *   rounds   one space rewritten (every memory upserted) 10 times: upserts/s per round
  *   mixed    searches/s on one space alone, and while its worker inserts into it
  *
  * Every figure is measured on the real path (mn_space_* through mailboxes and workers). This
@@ -14,7 +15,10 @@
  * --smoke runs tiny sizes (the CTest smoke test).
  *
  * Usage: bench_engine [--json] [--smoke] [--workers 1,2,16] [--inserts N] [--dimension D]
- *                     [--producers P] [--only batch|bulk|scaling|skew|mixed]
+ *                     [--producers P] [--repeat R] [--seconds S]
+ *                     [--only batch|bulk|scaling|skew|rounds|mixed]
+ * Skew rows run S seconds each (default 5) and, like the batch rows, R times (default 5):
+ * the tables print medians.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -46,6 +50,8 @@ typedef struct bench_config {
     uint32_t inserts;
     uint32_t dimension;
     uint32_t producers;
+    uint32_t repeat;     /* skew and batch: runs per row (medians) */
+    double seconds;      /* skew: seconds per row */
     const char *only;
 } bench_config;
 
@@ -126,12 +132,14 @@ static double busy_seconds(mn_engine *engine) {
 
 typedef struct load {
     mn_space **spaces;
-    const uint32_t *targets; /* space of each insert */
-    const uint32_t *keys;    /* NULL: insert id m<i>; else upsert id m<keys[i]> */
+    const uint32_t *targets; /* space of each operation */
+    const uint32_t *keys;    /* NULL: insert id m<k>; else upsert id m<keys[i]> */
     const float *vectors;
     uint32_t dimension;
-    size_t count;
+    size_t count;            /* targets, keys and vectors hold `count` operations */
+    double seconds;          /* 0: run the count once; else cycle through it this long */
     uint32_t producers;
+    atomic_size_t issued;
     atomic_size_t completed;
     atomic_size_t failed;
 } load;
@@ -148,12 +156,19 @@ static void on_insert(void *context, mn_status status, uint64_t detail) {
     atomic_fetch_add_explicit(&l->completed, 1, memory_order_release);
 }
 
+/* Submits operations k = index, index + producers, ...: the k-th is operation k mod count (an
+ * insert's id is m<k>, so ids stay fresh when a timed load cycles). */
 static void *producer_main(void *argument) {
     producer_arg *arg = argument;
     load *l = arg->load;
     char id[BENCH_ID_BYTES];
-    for (size_t i = arg->index; i < l->count; i += l->producers) {
-        int n = snprintf(id, sizeof(id), "m%zu", l->keys ? (size_t)l->keys[i] : i);
+    double deadline = now_seconds() + l->seconds;
+    size_t issued = 0;
+    for (size_t k = arg->index;; k += l->producers) {
+        if (l->seconds == 0 && k >= l->count) break;
+        if (l->seconds > 0 && issued % 64 == 0 && now_seconds() >= deadline) break;
+        size_t i = k % l->count;
+        int n = snprintf(id, sizeof(id), "m%zu", l->keys ? (size_t)l->keys[i] : k);
         mn_status (*submit)(mn_space *, const char *, uint32_t, const float *, uint32_t,
                             const uint8_t *, uint64_t, uint32_t, mn_completion_fn, void *) =
             l->keys ? mn_space_upsert : mn_space_insert;
@@ -161,14 +176,17 @@ static void *producer_main(void *argument) {
                                   l->vectors + i * l->dimension, l->dimension, NULL, 0,
                                   MN_SUBMIT_WAIT, on_insert, l);
         if (status != MN_OK) abort();
+        issued++;
     }
+    atomic_fetch_add(&l->issued, issued);
     return NULL;
 }
 
-/* Runs the load and returns inserts per second (submission start to last completion). */
+/* Runs the load and returns operations per second (submission start to last completion). */
 static double run_load(load *l) {
     pthread_t threads[BENCH_PRODUCERS_MAX];
     producer_arg args[BENCH_PRODUCERS_MAX];
+    atomic_init(&l->issued, 0);
     atomic_init(&l->completed, 0);
     atomic_init(&l->failed, 0);
     double start = now_seconds();
@@ -177,11 +195,23 @@ static double run_load(load *l) {
         pthread_create(&threads[p], NULL, producer_main, &args[p]);
     }
     for (uint32_t p = 0; p < l->producers; p++) pthread_join(threads[p], NULL);
-    while (atomic_load_explicit(&l->completed, memory_order_acquire) < l->count) pause_briefly();
+    size_t issued = atomic_load(&l->issued);
+    while (atomic_load_explicit(&l->completed, memory_order_acquire) < issued) pause_briefly();
     double elapsed = now_seconds() - start;
-    if (atomic_load(&l->failed) != 0) fprintf(stderr, "warning: %zu inserts failed\n",
+    if (atomic_load(&l->failed) != 0) fprintf(stderr, "warning: %zu operations failed\n",
                                               atomic_load(&l->failed));
-    return (double)l->count / elapsed;
+    return (double)issued / elapsed;
+}
+
+/* The median of n values (sorts them). */
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *values, size_t n) {
+    qsort(values, n, sizeof(double), compare_doubles);
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 /* ---- the shared-index baseline ---- */
@@ -330,11 +360,29 @@ static void zipf_targets(uint32_t *targets, size_t n, uint32_t spaces, double s,
 
 static void prefill(mn_space **spaces, uint32_t count, uint32_t per_space, uint32_t dimension);
 
+/* Operations generated for the skew rows; a timed row cycles through them (inserts take
+ * fresh ids each cycle). */
+#define BENCH_SKEW_OPERATIONS 200000u
+
+/* Workers' steals so far. */
+static uint64_t steals_of(mn_engine *engine, uint32_t workers) {
+    uint64_t steals = 0;
+    for (uint32_t k = 0; k < workers; k++) {
+        mn_worker_stats stats;
+        mn_engine_worker_stats(engine, k, &stats);
+        steals += stats.steals;
+    }
+    return steals;
+}
+
 /*
  * Two workloads. "insert": fresh ids; hot spaces grow large, so their inserts cost more (HNSW
  * insert cost grows with the graph) and skewed traffic is slower for that reason alone.
  * "upsert": every space is pre-filled with the same number of memories and traffic replaces
  * random ones, so an operation costs the same in every space and the ratio isolates scheduling.
+ * Each row runs --seconds on a fresh engine; the rows are repeated --repeat times, interleaved
+ * (so a slow minute of a shared machine hits every row alike), and the table gives medians:
+ * of ops/s and utilisation per row, and of the ratios taken within each repetition.
  */
 static void bench_skew(const bench_config *config) {
     uint32_t spaces_n = config->smoke ? 50 : 1000;
@@ -343,7 +391,8 @@ static void bench_skew(const bench_config *config) {
     for (uint32_t w = 0; w < config->worker_counts; w++) {
         if (config->workers[w] > workers) workers = config->workers[w];
     }
-    size_t n = config->inserts;
+    size_t n = config->smoke ? config->inserts : BENCH_SKEW_OPERATIONS;
+    uint32_t repeat = config->repeat;
     float *vectors = make_vectors(n, config->dimension, 2);
     uint32_t *uniform = malloc(n * sizeof(uint32_t));
     uint32_t *skewed = malloc(n * sizeof(uint32_t));
@@ -354,69 +403,101 @@ static void bench_skew(const bench_config *config) {
         keys[i] = (uint32_t)(next_splitmix(&state) % per_space);
     }
     zipf_targets(skewed, n, spaces_n, BENCH_ZIPF_S, 11);
-    if (!config->json) {
-        printf("\nskew: %u spaces, %zu operations, %u workers, Zipf(%.1f) vs uniform; upsert "
-               "rows: spaces pre-filled with %u memories each\n",
-               spaces_n, n, workers, BENCH_ZIPF_S, per_space);
-        printf("  %9s %9s %10s %14s %10s %9s %10s %10s\n", "workload", "stealing", "traffic",
-               "ops/s", "steals", "busy", "skew/unif", "busy s/u");
+    /* [workload][stealing][traffic][repetition] */
+    double *rate = calloc(8 * (size_t)repeat, sizeof(double));
+    double *busy = calloc(8 * (size_t)repeat, sizeof(double));
+    uint64_t *steals = calloc(8 * (size_t)repeat, sizeof(uint64_t));
+#define SKEW_AT(w, st, t, r) ((((size_t)(w) * 2 + (st)) * 2 + (t)) * repeat + (r))
+    for (uint32_t r = 0; r < repeat; r++) {
+        for (int upsert = 0; upsert <= 1; upsert++) {
+            for (uint32_t stealing = 0; stealing <= 1; stealing++) {
+                for (int t = 0; t < 2; t++) {
+                    mn_engine *engine = make_engine(workers, stealing);
+                    mn_space **spaces = make_spaces(engine, spaces_n, config->dimension);
+                    if (upsert) prefill(spaces, spaces_n, per_space, config->dimension);
+                    load l = {.spaces = spaces, .targets = t == 0 ? uniform : skewed,
+                              .keys = upsert ? keys : NULL, .vectors = vectors,
+                              .dimension = config->dimension, .count = n,
+                              .seconds = config->seconds, .producers = config->producers};
+                    uint64_t steals_before = steals_of(engine, workers);
+                    double busy_before = busy_seconds(engine);
+                    double ops = run_load(&l);
+                    size_t at = SKEW_AT(upsert, stealing, t, r);
+                    rate[at] = ops;
+                    busy[at] = (busy_seconds(engine) - busy_before) /
+                               ((double)atomic_load(&l.issued) / ops * (double)workers);
+                    steals[at] = steals_of(engine, workers) - steals_before;
+                    free_spaces(spaces, spaces_n);
+                    mn_engine_destroy(engine);
+                }
+            }
+        }
     }
+    if (!config->json) {
+        printf("\nskew: %u spaces, %u workers, Zipf(%.1f) vs uniform, %.1f s per row, median of "
+               "%u; upsert rows: spaces pre-filled with %u memories each\n",
+               spaces_n, workers, BENCH_ZIPF_S, config->seconds, repeat, per_space);
+        printf("  %9s %9s %10s %12s %9s %7s %10s %9s %11s\n", "workload", "stealing", "traffic",
+               "ops/s", "steals", "busy", "skew/unif", "busy s/u", "on/off zipf");
+    }
+    double *values = malloc(repeat * sizeof(double));
     for (int upsert = 0; upsert <= 1; upsert++) {
         for (uint32_t stealing = 0; stealing <= 1; stealing++) {
-            double rates[2], utilisation[2];
             for (int t = 0; t < 2; t++) {
-                mn_engine *engine = make_engine(workers, stealing);
-                mn_space **spaces = make_spaces(engine, spaces_n, config->dimension);
-                if (upsert) prefill(spaces, spaces_n, per_space, config->dimension);
-                load l = {.spaces = spaces, .targets = t == 0 ? uniform : skewed,
-                          .keys = upsert ? keys : NULL, .vectors = vectors,
-                          .dimension = config->dimension, .count = n,
-                          .producers = config->producers};
-                uint64_t steals_before = 0, steals = 0;
-                for (uint32_t k = 0; k < workers; k++) {
-                    mn_worker_stats stats;
-                    mn_engine_worker_stats(engine, k, &stats);
-                    steals_before += stats.steals;
+                size_t at = SKEW_AT(upsert, stealing, t, 0);
+                for (uint32_t r = 0; r < repeat; r++) values[r] = rate[at + r];
+                double ops = median(values, repeat);
+                for (uint32_t r = 0; r < repeat; r++) values[r] = busy[at + r];
+                double utilisation = median(values, repeat);
+                for (uint32_t r = 0; r < repeat; r++) values[r] = (double)steals[at + r];
+                double steal_count = median(values, repeat);
+                double ratio = 0, busy_ratio = 0, gain = 0;
+                if (t == 1) {
+                    size_t base = SKEW_AT(upsert, stealing, 0, 0);
+                    for (uint32_t r = 0; r < repeat; r++) values[r] = rate[at + r] / rate[base + r];
+                    ratio = median(values, repeat);
+                    for (uint32_t r = 0; r < repeat; r++) values[r] = busy[at + r] / busy[base + r];
+                    busy_ratio = median(values, repeat);
+                    if (stealing) {
+                        size_t off = SKEW_AT(upsert, 0, 1, 0);
+                        for (uint32_t r = 0; r < repeat; r++) values[r] = rate[at + r] / rate[off + r];
+                        gain = median(values, repeat);
+                    }
                 }
-                double busy_before = busy_seconds(engine);
-                rates[t] = run_load(&l);
-                utilisation[t] = (busy_seconds(engine) - busy_before) /
-                                 ((double)n / rates[t] * (double)workers);
-                for (uint32_t k = 0; k < workers; k++) {
-                    mn_worker_stats stats;
-                    mn_engine_worker_stats(engine, k, &stats);
-                    steals += stats.steals;
-                }
-                steals -= steals_before;
                 const char *traffic = t == 0 ? "uniform" : "zipf";
                 const char *workload = upsert ? "upsert" : "insert";
                 if (config->json) {
                     printf("{\"bench\":\"skew\",\"workload\":\"%s\",\"stealing\":%s,"
-                           "\"traffic\":\"%s\",\"workers\":%u,\"spaces\":%u,"
-                           "\"operations\":%zu,\"inserts_per_second\":%.0f,\"steals\":%llu,"
+                           "\"traffic\":\"%s\",\"workers\":%u,\"spaces\":%u,\"seconds\":%.1f,"
+                           "\"repeat\":%u,\"ops_per_second\":%.0f,\"steals\":%.0f,"
                            "\"utilisation\":%.3f",
-                           workload, stealing ? "true" : "false", traffic, workers, spaces_n, n,
-                           rates[t], (unsigned long long)steals, utilisation[t]);
+                           workload, stealing ? "true" : "false", traffic, workers, spaces_n,
+                           config->seconds, repeat, ops, steal_count, utilisation);
                     if (t == 1) {
-                        printf(",\"skewed_over_uniform\":%.3f,\"utilisation_skewed_over_uniform\":%.3f",
-                               rates[1] / rates[0], utilisation[1] / utilisation[0]);
+                        printf(",\"skewed_over_uniform\":%.3f,"
+                               "\"utilisation_skewed_over_uniform\":%.3f",
+                               ratio, busy_ratio);
                     }
-                    printf("}\n");
+                    if (t == 1 && stealing) printf(",\"stealing_over_no_stealing\":%.3f", gain);
+                    printf(",\"runs\":[");
+                    for (uint32_t r = 0; r < repeat; r++)
+                        printf("%s%.0f", r ? "," : "", rate[at + r]);
+                    printf("]}\n");
                 } else {
-                    printf("  %9s %9s %10s %14.0f %10llu %8.0f%%", workload,
-                           stealing ? "on" : "off", traffic, rates[t], (unsigned long long)steals,
-                           utilisation[t] * 100);
-                    if (t == 1) {
-                        printf(" %9.2fx %9.2fx", rates[1] / rates[0],
-                               utilisation[1] / utilisation[0]);
-                    }
+                    printf("  %9s %9s %10s %12.0f %9.0f %6.0f%%", workload,
+                           stealing ? "on" : "off", traffic, ops, steal_count, utilisation * 100);
+                    if (t == 1) printf(" %9.2fx %8.2fx", ratio, busy_ratio);
+                    if (t == 1 && stealing) printf(" %10.2fx", gain);
                     printf("\n");
                 }
-                free_spaces(spaces, spaces_n);
-                mn_engine_destroy(engine);
             }
         }
     }
+#undef SKEW_AT
+    free(values);
+    free(rate);
+    free(busy);
+    free(steals);
     free(uniform);
     free(skewed);
     free(keys);
@@ -543,33 +624,55 @@ static double timed_batches(uint32_t workers, uint32_t parallel_min, size_t tota
  * configured worker (batches of at least MN_ENGINE_PARALLEL_BATCH_DEFAULT memories are also
  * linked by idle workers; single inserts into one space never are).
  */
+/* Per-memory time of single inserts and batches of 100 and 500, --repeat times (the rows
+ * interleaved): medians, and the lowest speedup of any run. */
 static void bench_batch(const bench_config *config) {
-    const size_t sizes[] = {1, 100, 500};
+    enum { SIZES = 3 };
+    const size_t sizes[SIZES] = {1, 100, 500};
     size_t total = config->smoke ? 500 : 5000;
+    uint32_t repeat = config->repeat;
     float *vectors = make_vectors(total, config->dimension, 3);
     uint32_t worker_rows[2] = {1, config->workers[config->worker_counts - 1]};
     uint32_t rows = worker_rows[1] > 1 ? 2 : 1;
-    if (!config->json) {
-        printf("\nbatch: %zu memories into one space, each batch awaited; batches of >= %u linked with idle workers\n",
-               total, MN_ENGINE_PARALLEL_BATCH_DEFAULT);
-        printf("  %8s %10s %14s %9s\n", "workers", "batch", "us/memory", "speedup");
-    }
-    for (uint32_t r = 0; r < rows; r++) {
-        double single = 0;
-        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-            double seconds = timed_batches(worker_rows[r], MN_ENGINE_PARALLEL_BATCH_DEFAULT, total, sizes[i],
-                                           vectors, config->dimension);
-            double per_item_us = seconds * 1e6 / (double)total;
-            if (i == 0) single = per_item_us;
-            if (config->json) {
-                printf("{\"bench\":\"batch\",\"api\":\"c\",\"workers\":%u,\"batch_size\":%zu,\"memories\":%zu,"
-                       "\"per_item_us\":%.2f,\"speedup\":%.3f}\n",
-                       worker_rows[r], sizes[i], total, per_item_us, single / per_item_us);
-            } else {
-                printf("  %8u %10zu %14.2f %8.2fx\n", worker_rows[r], sizes[i], per_item_us, single / per_item_us);
+    double *us = calloc((size_t)rows * SIZES * repeat, sizeof(double));
+    double *values = malloc(repeat * sizeof(double));
+    for (uint32_t run = 0; run < repeat; run++) {
+        for (uint32_t r = 0; r < rows; r++) {
+            for (size_t i = 0; i < SIZES; i++) {
+                double seconds = timed_batches(worker_rows[r], MN_ENGINE_PARALLEL_BATCH_DEFAULT,
+                                               total, sizes[i], vectors, config->dimension);
+                us[((size_t)r * SIZES + i) * repeat + run] = seconds * 1e6 / (double)total;
             }
         }
     }
+    if (!config->json) {
+        printf("\nbatch: %zu memories into one space, each batch awaited; batches of >= %u linked "
+               "with idle workers; median of %u runs\n",
+               total, MN_ENGINE_PARALLEL_BATCH_DEFAULT, repeat);
+        printf("  %8s %10s %14s %9s %13s\n", "workers", "batch", "us/memory", "speedup",
+               "lowest run");
+    }
+    for (uint32_t r = 0; r < rows; r++) {
+        const double *single = us + (size_t)r * SIZES * repeat;
+        for (size_t i = 0; i < SIZES; i++) {
+            const double *row = us + ((size_t)r * SIZES + i) * repeat;
+            for (uint32_t run = 0; run < repeat; run++) values[run] = row[run];
+            double per_item_us = median(values, repeat);
+            for (uint32_t run = 0; run < repeat; run++) values[run] = single[run] / row[run];
+            double speedup = median(values, repeat); /* sorted: values[0] is the lowest */
+            if (config->json) {
+                printf("{\"bench\":\"batch\",\"api\":\"c\",\"workers\":%u,\"batch_size\":%zu,"
+                       "\"memories\":%zu,\"repeat\":%u,\"per_item_us\":%.2f,\"speedup\":%.3f,"
+                       "\"lowest_speedup\":%.3f}\n",
+                       worker_rows[r], sizes[i], total, repeat, per_item_us, speedup, values[0]);
+            } else {
+                printf("  %8u %10zu %14.2f %8.2fx %12.2fx\n", worker_rows[r], sizes[i],
+                       per_item_us, speedup, values[0]);
+            }
+        }
+    }
+    free(values);
+    free(us);
     free(vectors);
 }
 
@@ -596,6 +699,71 @@ static void bench_bulk(const bench_config *config) {
         }
     }
     free(vectors);
+}
+
+/* ---- rounds of rewriting one space ---- */
+
+#define BENCH_ROUNDS 10
+
+/*
+ * One space of --inserts memories (one batch), then BENCH_ROUNDS rounds that upsert every
+ * memory once to a new random vector, submitted asynchronously by the producers (so the
+ * space's mailbox backs up and its writes are applied in groups). Prints each round's
+ * upserts/s and, over --repeat runs, the median of last round / first round: in-place updates
+ * keep a rewritten space from growing or slowing down.
+ */
+static void bench_rounds(const bench_config *config) {
+    size_t n = config->smoke ? 500 : config->inserts;
+    uint32_t workers = config->workers[config->worker_counts - 1];
+    uint32_t repeat = config->repeat;
+    uint32_t *targets = calloc(n, sizeof(uint32_t)); /* all to space 0 */
+    uint32_t *keys = malloc(n * sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++) keys[i] = (uint32_t)i;
+    double *rates = calloc((size_t)repeat * BENCH_ROUNDS, sizeof(double));
+    for (uint32_t run = 0; run < repeat; run++) {
+        mn_engine *engine = make_engine(workers, 1);
+        mn_space **spaces = make_spaces(engine, 1, config->dimension);
+        prefill(spaces, 1, (uint32_t)n, config->dimension);
+        for (uint32_t round = 0; round < BENCH_ROUNDS; round++) {
+            float *vectors = make_vectors(n, config->dimension, 100 + round);
+            load l = {.spaces = spaces, .targets = targets, .keys = keys, .vectors = vectors,
+                      .dimension = config->dimension, .count = n,
+                      .producers = config->producers};
+            rates[(size_t)run * BENCH_ROUNDS + round] = run_load(&l);
+            free(vectors);
+        }
+        free_spaces(spaces, 1);
+        mn_engine_destroy(engine);
+    }
+    double values[BENCH_ROUNDS];
+    double *ratios = malloc(repeat * sizeof(double));
+    for (uint32_t run = 0; run < repeat; run++)
+        ratios[run] = rates[(size_t)run * BENCH_ROUNDS + BENCH_ROUNDS - 1] / rates[(size_t)run * BENCH_ROUNDS];
+    double ratio = median(ratios, repeat);
+    if (!config->json) {
+        printf("\nrounds: one space of %zu memories, every memory upserted once per round, %u "
+               "workers, median of %u runs\n  upserts/s by round:", n, workers, repeat);
+    }
+    for (uint32_t round = 0; round < BENCH_ROUNDS; round++) {
+        double *per_run = malloc(repeat * sizeof(double));
+        for (uint32_t run = 0; run < repeat; run++) per_run[run] = rates[(size_t)run * BENCH_ROUNDS + round];
+        values[round] = median(per_run, repeat);
+        free(per_run);
+        if (!config->json) printf(" %.0f", values[round]);
+    }
+    if (config->json) {
+        printf("{\"bench\":\"rounds\",\"memories\":%zu,\"workers\":%u,\"repeat\":%u,"
+               "\"upserts_per_second\":[", n, workers, repeat);
+        for (uint32_t round = 0; round < BENCH_ROUNDS; round++)
+            printf("%s%.0f", round ? "," : "", values[round]);
+        printf("],\"last_over_first\":%.3f}\n", ratio);
+    } else {
+        printf("\n  round %d / round 1: %.2fx\n", BENCH_ROUNDS, ratio);
+    }
+    free(ratios);
+    free(rates);
+    free(targets);
+    free(keys);
 }
 
 /* ---- mixed reads and writes ---- */
@@ -713,7 +881,8 @@ static void parse_workers(bench_config *config, const char *list) {
 }
 
 int main(int argc, char **argv) {
-    bench_config config = {.inserts = 20000, .dimension = 128, .producers = 2};
+    bench_config config = {.inserts = 20000, .dimension = 128, .producers = 2, .repeat = 5,
+                           .seconds = 5.0};
     parse_workers(&config, "1,2");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
@@ -728,12 +897,17 @@ int main(int argc, char **argv) {
             config.dimension = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--producers") == 0 && i + 1 < argc) {
             config.producers = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+            config.repeat = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            config.seconds = strtod(argv[++i], NULL);
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             config.only = argv[++i];
         } else {
             fprintf(stderr,
                     "usage: %s [--json] [--smoke] [--workers 1,2,16] [--inserts N] "
-                    "[--dimension D] [--producers P] [--only batch|bulk|scaling|skew|mixed]\n",
+                    "[--dimension D] [--producers P] [--repeat R] [--seconds S] "
+                    "[--only batch|bulk|scaling|skew|rounds|mixed]\n",
                     argv[0]);
             return 2;
         }
@@ -741,7 +915,11 @@ int main(int argc, char **argv) {
     if (config.smoke) {
         config.inserts = 2000;
         config.dimension = 16;
+        config.repeat = 1;
+        config.seconds = 0.2;
     }
+    if (config.repeat == 0) config.repeat = 1;
+    if (!(config.seconds > 0)) config.seconds = 5.0;
     if (config.producers == 0 || config.producers > BENCH_PRODUCERS_MAX) config.producers = 2;
     if (config.dimension == 0 || config.dimension > MN_DIMENSION_MAX) config.dimension = 128;
     if (config.inserts == 0) config.inserts = 20000;
@@ -750,6 +928,7 @@ int main(int argc, char **argv) {
     if (!only || strcmp(only, "bulk") == 0) bench_bulk(&config);
     if (!only || strcmp(only, "scaling") == 0) bench_scaling(&config);
     if (!only || strcmp(only, "skew") == 0) bench_skew(&config);
+    if (!only || strcmp(only, "rounds") == 0) bench_rounds(&config);
     if (!only || strcmp(only, "mixed") == 0) bench_mixed(&config);
     return 0;
 }

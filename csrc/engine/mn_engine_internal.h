@@ -112,6 +112,9 @@ uint64_t mn_arena_block_bytes(const void *memory);
  * it has MN_ENGINE_GROUP_HELP_MIN of either (below that, waking a helper costs more than the
  * linking it would take over). */
 #define MN_ENGINE_GROUP_MIN 2u
+/* A thief looks at this many spaces at the head of its victim's run queue and takes the one
+ * with the most queued records (a hot space before the single writes of cold ones). */
+#define MN_ENGINE_STEAL_SCAN 8u
 #define MN_ENGINE_GROUP_HELP_MIN 8u
 
 /* ---- operations (mailbox records) ---- */
@@ -229,6 +232,7 @@ struct mn_space {
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint32_t scheduled;
     _Atomic int32_t running_worker;       /* -1, or the worker running the space now */
     struct mn_space *run_next;
+    uint64_t run_weight;                  /* under the run queue's mutex: records it brought */
 
     /* Lifetime: handles, table membership and scheduling each hold one reference. */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic int64_t refs;
@@ -299,6 +303,7 @@ typedef struct mn_worker {
     uint32_t sleeping;          /* under lock: the owner waits on `wake` */
     uint32_t wake_pending;      /* under lock: a wake-up arrived while it was not sleeping */
     _Atomic uint64_t depth;     /* also read without the lock by thieves choosing a victim */
+    _Atomic uint64_t weight;    /* queued records (estimate: run_weight of its spaces); ditto */
 
     /* Counters: the worker writes (relaxed), anyone reads. */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t ops;

@@ -4,7 +4,8 @@
  * One worker thread per CPU, pinned with pthread_attr_setaffinity_np. A worker loops:
  *   1. pop a runnable space from its own run queue and run it: apply up to
  *      MN_ENGINE_RUN_QUANTUM records from the space's mailbox, in order;
- *   2. if its queue is empty, steal the oldest runnable space of the busiest worker;
+ *   2. if its queue is empty, steal from the worker with the most queued records the heaviest
+ *      of the spaces at the head of its run queue (the most records waiting);
  *   3. if there is nothing to steal, help link a large batch another worker is inserting;
  *   4. otherwise sleep on its condition variable (woken by a producer, or after
  *      MN_ENGINE_IDLE_WAIT_US to look for work to steal again).
@@ -47,9 +48,12 @@ int64_t mn_engine_now_ns(void) {
 
 /* ---- run queues ---- */
 
-/* Appends a space; the caller holds worker->lock. Returns the new depth. */
+/* Appends a space; the caller holds worker->lock. Returns the new depth. Its weight (the
+ * records it brings, sampled now) is what thieves compare. */
 static uint64_t mn_runq_append_locked(mn_worker *worker, struct mn_space *space) {
     space->run_next = NULL;
+    space->run_weight = 1 + mn_mailbox_depth(space);
+    atomic_fetch_add_explicit(&worker->weight, space->run_weight, memory_order_relaxed);
     if (worker->tail) {
         worker->tail->run_next = space;
     } else {
@@ -59,14 +63,38 @@ static uint64_t mn_runq_append_locked(mn_worker *worker, struct mn_space *space)
     return atomic_fetch_add_explicit(&worker->depth, 1, memory_order_relaxed) + 1;
 }
 
-static struct mn_space *mn_runq_take_locked(mn_worker *worker) {
-    struct mn_space *space = worker->head;
-    if (!space) return NULL;
-    worker->head = space->run_next;
-    if (!worker->head) worker->tail = NULL;
+/* Unlinks `space`, which follows `previous` (NULL: the head); the caller holds worker->lock. */
+static struct mn_space *mn_runq_unlink_locked(mn_worker *worker, struct mn_space *previous,
+                                              struct mn_space *space) {
+    if (previous) {
+        previous->run_next = space->run_next;
+    } else {
+        worker->head = space->run_next;
+    }
+    if (worker->tail == space) worker->tail = previous;
     space->run_next = NULL;
     atomic_fetch_sub_explicit(&worker->depth, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&worker->weight, space->run_weight, memory_order_relaxed);
     return space;
+}
+
+static struct mn_space *mn_runq_take_locked(mn_worker *worker) {
+    return worker->head ? mn_runq_unlink_locked(worker, NULL, worker->head) : NULL;
+}
+
+/* The heaviest of the first MN_ENGINE_STEAL_SCAN spaces; the caller holds worker->lock. */
+static struct mn_space *mn_runq_take_heaviest_locked(mn_worker *worker) {
+    struct mn_space *best = NULL, *best_previous = NULL, *previous = NULL;
+    struct mn_space *space = worker->head;
+    for (uint32_t i = 0; space && i < MN_ENGINE_STEAL_SCAN; i++) {
+        if (!best || space->run_weight > best->run_weight) {
+            best = space;
+            best_previous = previous;
+        }
+        previous = space;
+        space = space->run_next;
+    }
+    return best ? mn_runq_unlink_locked(worker, best_previous, best) : NULL;
 }
 
 static void mn_worker_wake_locked(mn_worker *worker) {
@@ -112,22 +140,24 @@ static struct mn_space *mn_worker_pop(mn_worker *worker) {
     return space;
 }
 
-/* Takes the oldest runnable space of the busiest other worker, if any is waiting. */
+/* Takes work from the other worker with the most queued records: of the spaces at the head
+ * of its run queue, the one that brought the most. */
 static struct mn_space *mn_worker_steal(mn_worker *thief) {
     struct mn_engine *engine = thief->engine;
     mn_worker *victim = NULL;
-    uint64_t deepest = 0;
+    uint64_t heaviest = 0;
     for (uint32_t i = 0; i < engine->worker_count; i++) {
         if (i == thief->index) continue;
-        uint64_t depth = atomic_load_explicit(&engine->workers[i]->depth, memory_order_relaxed);
-        if (depth > deepest) {
-            deepest = depth;
+        if (atomic_load_explicit(&engine->workers[i]->depth, memory_order_relaxed) == 0) continue;
+        uint64_t weight = atomic_load_explicit(&engine->workers[i]->weight, memory_order_relaxed);
+        if (weight > heaviest) {
+            heaviest = weight;
             victim = engine->workers[i];
         }
     }
     if (!victim) return NULL;
     pthread_mutex_lock(&victim->lock);
-    struct mn_space *space = mn_runq_take_locked(victim);
+    struct mn_space *space = mn_runq_take_heaviest_locked(victim);
     pthread_mutex_unlock(&victim->lock);
     if (space) atomic_fetch_add_explicit(&thief->steals, 1, memory_order_relaxed);
     return space;
@@ -358,6 +388,7 @@ mn_status mn_workers_start(struct mn_engine *engine) {
         pthread_cond_init(&worker->wake, &condattr);
         pthread_condattr_destroy(&condattr);
         atomic_init(&worker->depth, 0);
+        atomic_init(&worker->weight, 0);
         atomic_init(&worker->ops, 0);
         atomic_init(&worker->batches, 0);
         atomic_init(&worker->memories, 0);
