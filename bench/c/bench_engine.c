@@ -15,7 +15,7 @@
  * --smoke runs tiny sizes (the CTest smoke test).
  *
  * Usage: bench_engine [--json] [--smoke] [--workers 1,2,16] [--inserts N] [--dimension D]
- *                     [--producers P] [--repeat R] [--seconds S]
+ *                     [--producers P] [--repeat R] [--seconds S] [--workload insert|upsert]
  *                     [--only batch|bulk|scaling|skew|rounds|mixed]
  * Skew rows run S seconds each (default 5) and, like the batch rows, R times (default 5):
  * the tables print medians.
@@ -52,6 +52,7 @@ typedef struct bench_config {
     uint32_t producers;
     uint32_t repeat;     /* skew and batch: runs per row (medians) */
     double seconds;      /* skew: seconds per row */
+    const char *workload; /* skew: only "insert" or "upsert" rows (for profiling one) */
     const char *only;
 } bench_config;
 
@@ -408,8 +409,10 @@ static void bench_skew(const bench_config *config) {
     double *busy = calloc(8 * (size_t)repeat, sizeof(double));
     uint64_t *steals = calloc(8 * (size_t)repeat, sizeof(uint64_t));
 #define SKEW_AT(w, st, t, r) ((((size_t)(w) * 2 + (st)) * 2 + (t)) * repeat + (r))
+    int first = config->workload && strcmp(config->workload, "upsert") == 0;
+    int last = config->workload && strcmp(config->workload, "insert") == 0 ? 0 : 1;
     for (uint32_t r = 0; r < repeat; r++) {
-        for (int upsert = 0; upsert <= 1; upsert++) {
+        for (int upsert = first; upsert <= last; upsert++) {
             for (uint32_t stealing = 0; stealing <= 1; stealing++) {
                 for (int t = 0; t < 2; t++) {
                     mn_engine *engine = make_engine(workers, stealing);
@@ -441,7 +444,7 @@ static void bench_skew(const bench_config *config) {
                "ops/s", "steals", "busy", "skew/unif", "busy s/u", "on/off zipf");
     }
     double *values = malloc(repeat * sizeof(double));
-    for (int upsert = 0; upsert <= 1; upsert++) {
+    for (int upsert = first; upsert <= last; upsert++) {
         for (uint32_t stealing = 0; stealing <= 1; stealing++) {
             for (int t = 0; t < 2; t++) {
                 size_t at = SKEW_AT(upsert, stealing, t, 0);
@@ -901,12 +904,15 @@ int main(int argc, char **argv) {
             config.repeat = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             config.seconds = strtod(argv[++i], NULL);
+        } else if (strcmp(argv[i], "--workload") == 0 && i + 1 < argc) {
+            config.workload = argv[++i];
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             config.only = argv[++i];
         } else {
             fprintf(stderr,
                     "usage: %s [--json] [--smoke] [--workers 1,2,16] [--inserts N] "
                     "[--dimension D] [--producers P] [--repeat R] [--seconds S] "
+                    "[--workload insert|upsert] "
                     "[--only batch|bulk|scaling|skew|rounds|mixed]\n",
                     argv[0]);
             return 2;
