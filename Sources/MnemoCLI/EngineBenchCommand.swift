@@ -30,21 +30,25 @@ struct EngineBenchCommand: AsyncParsableCommand {
     @Option(help: "Vector dimension.") var dimension: Int = 128
     @Option(help: "Concurrent producer tasks, each awaiting its own inserts.") var producers: Int = 64
     @Option(help: "Run only this bench: batch, scaling, skew or mixed.") var only: String?
+    @Option(help: "Seconds per skew row.") var seconds: Double = 5
+    @Option(name: .customLong("repeat"), help: "Runs of every skew and batch row; the tables print medians.")
+    var repetitions: Int = 5
 
     func run() async throws {
         let workerCounts = workers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !workerCounts.isEmpty, workerCounts.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--workers needs positive integers")
         }
-        guard dimension > 0, inserts > 0, producers > 0 else {
-            throw ValidationError("--dimension, --inserts and --producers must be positive")
+        guard dimension > 0, inserts > 0, producers > 0, repetitions > 0, seconds > 0 else {
+            throw ValidationError("--dimension, --inserts, --producers, --repeat and --seconds must be positive")
         }
         if let only, !["batch", "scaling", "skew", "mixed"].contains(only) {
             throw ValidationError("--only must be batch, scaling, skew or mixed")
         }
         let bench = EngineBench(json: json, smoke: smoke, workerCounts: workerCounts,
                                 inserts: smoke ? 2000 : inserts, dimension: smoke ? 16 : dimension,
-                                producers: producers)
+                                producers: producers, repetitions: smoke ? 1 : repetitions,
+                                rowDuration: .milliseconds(Int((smoke ? 0.2 : seconds) * 1000)))
         if only == nil || only == "batch" { try await bench.batch() }
         if only == nil || only == "scaling" { try await bench.scaling() }
         if only == nil || only == "skew" { try await bench.skew() }
@@ -60,6 +64,8 @@ private struct EngineBench: Sendable {
     let inserts: Int
     let dimension: Int
     let producers: Int
+    let repetitions: Int
+    let rowDuration: Duration
     let clock = ContinuousClock()
     static let parameters = HNSWIndex.Parameters(m: 16, efConstruction: 100)
 
@@ -139,69 +145,95 @@ private struct EngineBench: Sendable {
         return spaces
     }
 
-    /// Runs `count` writes from `producers` tasks (task t does t, t + producers, ...);
-    /// returns writes per second from the first submission to the last completion.
-    func load(_ spaces: [Space], targets: [Int], vectors: [[Float]], keys: [Int]? = nil) async throws -> Double {
+    /// Runs writes from `producers` tasks: task t does operations t, t + producers, ... of
+    /// `targets`, once, or cycling through them until `duration` has passed (an insert's id is
+    /// then m<k> for the k-th operation, fresh each cycle). Returns writes per second from the
+    /// first submission to the last completion, and how many were made.
+    func load(_ spaces: [Space], targets: [Int], vectors: [[Float]], keys: [Int]? = nil,
+              for duration: Duration? = nil) async throws -> (rate: Double, count: Int) {
         let count = targets.count
         let producers = self.producers
         let start = clock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let deadline = duration.map { start + $0 }
+        let made = try await withThrowingTaskGroup(of: Int.self) { group in
             for t in 0..<min(producers, count) {
                 group.addTask {
-                    var i = t
-                    while i < count {
+                    var k = t, done = 0
+                    while deadline.map({ ContinuousClock.now < $0 }) ?? (k < count) {
+                        let i = k % count
                         let space = spaces[targets[i]]
                         if let keys {
                             try await space.upsert(Memory(id: "m\(keys[i])", vector: vectors[i]))
                         } else {
-                            try await space.insert(Memory(id: "m\(i)", vector: vectors[i]))
+                            try await space.insert(Memory(id: "m\(k)", vector: vectors[i]))
                         }
-                        i += producers
+                        k += producers
+                        done += 1
                     }
+                    return done
                 }
             }
-            try await group.waitForAll()
+            return try await group.reduce(0, +)
         }
-        return Double(count) / seconds(clock.now - start)
+        return (Double(made) / seconds(clock.now - start), made)
+    }
+
+    /// The median of some values.
+    func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
     // MARK: benches
 
     /// Batch vs single through the Swift API, with 1 worker (round trips saved alone) and with
-    /// one worker per CPU (batches are then also linked by the idle worker).
+    /// one worker per CPU (batches are then also linked by the idle worker), `repetitions`
+    /// times (interleaved): medians, and the lowest speedup of any run.
     func batch() async throws {
         let total = smoke ? 500 : 5000
+        let sizes = [1, 100, 500]
         let vectors = Self.vectors(total, dimension: dimension, seed: 3)
-        let allWorkers = workerCounts.max() ?? 1
-        if !json {
-            print("\nbatch: \(total) memories into one space through the Swift API, each call awaited")
-            table(["workers", "batch", "us/memory", "speedup"], widths: [8, 10, 12, 9])
-        }
-        for workers in Set([1, allWorkers]).sorted() {
-            var single = 0.0
-            for size in [1, 100, 500] {
-                let database = try Database(options: DatabaseOptions(workers: workers))
-                let space = try await database.createSpace("batch", dimension: dimension, metric: .l2,
-                                                           parameters: Self.parameters)
-                let memories = (0..<total).map { Memory(id: "m\($0)", vector: vectors[$0]) }
-                let start = clock.now
-                if size == 1 {
-                    for memory in memories { try await space.insert(memory) }
-                } else {
-                    for first in stride(from: 0, to: total, by: size) {
-                        try await space.insert(contentsOf: Array(memories[first..<min(first + size, total)]))
+        let memories = (0..<total).map { Memory(id: "m\($0)", vector: vectors[$0]) }
+        let workerRows = Set([1, workerCounts.max() ?? 1]).sorted()
+        var perItem: [String: [Double]] = [:] // "workers size": µs per memory, one per run
+        for _ in 0..<repetitions {
+            for workers in workerRows {
+                for size in sizes {
+                    let database = try Database(options: DatabaseOptions(workers: workers))
+                    let space = try await database.createSpace("batch", dimension: dimension, metric: .l2,
+                                                               parameters: Self.parameters)
+                    let start = clock.now
+                    if size == 1 {
+                        for memory in memories { try await space.insert(memory) }
+                    } else {
+                        for first in stride(from: 0, to: total, by: size) {
+                            try await space.insert(contentsOf: Array(memories[first..<min(first + size, total)]))
+                        }
                     }
+                    perItem["\(workers) \(size)", default: []].append(seconds(clock.now - start) * 1e6 / Double(total))
+                    await database.close()
                 }
-                let perItem = seconds(clock.now - start) * 1e6 / Double(total)
-                if size == 1 { single = perItem }
+            }
+        }
+        if !json {
+            print("\nbatch: \(total) memories into one space through the Swift API, each call awaited, median of \(repetitions)")
+            table(["workers", "batch", "us/memory", "speedup", "lowest run"], widths: [8, 10, 12, 9, 11])
+        }
+        for workers in workerRows {
+            let single = perItem["\(workers) 1"] ?? []
+            for size in sizes {
+                let runs = perItem["\(workers) \(size)"] ?? []
+                let speedups = zip(single, runs).map { $0 / $1 }
+                let lowest = speedups.min() ?? 0
                 if json {
                     row([("bench", "batch"), ("api", "swift"), ("workers", workers), ("batch_size", size),
-                         ("memories", total), ("per_item_us", perItem), ("speedup", single / perItem)])
+                         ("memories", total), ("repeat", repetitions), ("per_item_us", median(runs)),
+                         ("speedup", median(speedups)), ("lowest_speedup", lowest)])
                 } else {
-                    table(["\(workers)", "\(size)", f(perItem, 2), f(single / perItem, 2) + "x"],
-                          widths: [8, 10, 12, 9])
+                    table(["\(workers)", "\(size)", f(median(runs), 2), f(median(speedups), 2) + "x",
+                           f(lowest, 2) + "x"], widths: [8, 10, 12, 9, 11])
                 }
-                await database.close()
             }
         }
     }
@@ -241,7 +273,7 @@ private struct EngineBench: Sendable {
             for (w, workers) in workerCounts.enumerated() {
                 let database = try Database(options: DatabaseOptions(workers: workers))
                 let spaces = try await makeSpaces(database, count: spaceCount)
-                let rate = try await load(spaces, targets: targets, vectors: vectors)
+                let rate = try await load(spaces, targets: targets, vectors: vectors).rate
                 let utilisation = await busy(database) / (Double(inserts) / rate * Double(workers))
                 if w == 0 { base = rate }
                 let speedup = rate / base
@@ -262,56 +294,80 @@ private struct EngineBench: Sendable {
         }
     }
 
+    /// Skew rows run `rowDuration` each on a fresh database, repeated `repetitions` times
+    /// (interleaved); the table gives medians of each row and of the ratios taken within each
+    /// repetition (zipf / uniform, and stealing on / off under zipf).
     func skew() async throws {
         let spaceCount = smoke ? 50 : 1000
         let perSpace = smoke ? 16 : 64
         let workers = max(2, workerCounts.max() ?? 2)
-        let vectors = Self.vectors(inserts, dimension: dimension, seed: 2)
+        let operations = smoke ? inserts : 200_000
+        let vectors = Self.vectors(operations, dimension: dimension, seed: 2)
         var generator = SplitMix(state: 7)
-        let uniform = (0..<inserts).map { _ in Int.random(in: 0..<spaceCount, using: &generator) }
-        let keys = (0..<inserts).map { _ in Int.random(in: 0..<perSpace, using: &generator) }
-        let skewed = Self.zipf(inserts, spaces: spaceCount, s: 1.1, seed: 11)
+        let uniform = (0..<operations).map { _ in Int.random(in: 0..<spaceCount, using: &generator) }
+        let keys = (0..<operations).map { _ in Int.random(in: 0..<perSpace, using: &generator) }
+        let skewed = Self.zipf(operations, spaces: spaceCount, s: 1.1, seed: 11)
         let prefillVectors = Self.vectors(perSpace, dimension: dimension, seed: 8)
+        // Keyed by workload, stealing, traffic: one value per repetition.
+        var rates: [String: [Double]] = [:], utilisation: [String: [Double]] = [:], steals: [String: [Double]] = [:]
+        func key(_ upsert: Bool, _ stealing: Bool, _ zipf: Bool) -> String { "\(upsert) \(stealing) \(zipf)" }
+        for _ in 0..<repetitions {
+            for upsert in [false, true] {
+                for stealing in [false, true] {
+                    for zipf in [false, true] {
+                        let database = try Database(options: DatabaseOptions(workers: workers, workStealing: stealing))
+                        let spaces = try await makeSpaces(database, count: spaceCount)
+                        if upsert {
+                            let prefill = (0..<perSpace).map { Memory(id: "m\($0)", vector: prefillVectors[$0]) }
+                            for space in spaces { try await space.insert(contentsOf: prefill) }
+                        }
+                        let stealsBefore = await database.stats().totalSteals
+                        let busyBefore = await busy(database)
+                        let (rate, count) = try await load(spaces, targets: zipf ? skewed : uniform, vectors: vectors,
+                                                           keys: upsert ? keys : nil, for: rowDuration)
+                        let k = key(upsert, stealing, zipf)
+                        rates[k, default: []].append(rate)
+                        utilisation[k, default: []].append(
+                            (await busy(database) - busyBefore) / (Double(count) / rate * Double(workers)))
+                        steals[k, default: []].append(Double(await database.stats().totalSteals - stealsBefore))
+                        await database.close()
+                    }
+                }
+            }
+        }
         if !json {
-            print("\nskew: \(spaceCount) spaces, \(inserts) operations, \(workers) workers, Zipf(1.1) vs uniform; upsert rows: spaces pre-filled with \(perSpace) memories each")
-            table(["workload", "stealing", "traffic", "ops/s", "steals", "busy", "skew/unif", "busy s/u"],
-                  widths: [9, 9, 8, 12, 8, 6, 10, 9])
+            print("\nskew: \(spaceCount) spaces, \(workers) workers, Zipf(1.1) vs uniform, \(rowDuration) per row, median of \(repetitions); upsert rows: spaces pre-filled with \(perSpace) memories each")
+            table(["workload", "stealing", "traffic", "ops/s", "steals", "busy", "skew/unif", "busy s/u", "on/off zipf"],
+                  widths: [9, 9, 8, 12, 8, 6, 10, 9, 12])
         }
         for upsert in [false, true] {
             for stealing in [false, true] {
-                var rates: [Double] = [], utilisation: [Double] = []
-                for (t, targets) in [uniform, skewed].enumerated() {
-                    let database = try Database(options: DatabaseOptions(workers: workers, workStealing: stealing))
-                    let spaces = try await makeSpaces(database, count: spaceCount)
-                    if upsert {
-                        let prefill = (0..<perSpace).map { Memory(id: "m\($0)", vector: prefillVectors[$0]) }
-                        for space in spaces { try await space.insert(contentsOf: prefill) }
-                    }
-                    let stealsBefore = await database.stats().totalSteals
-                    let busyBefore = await busy(database)
-                    rates.append(try await load(spaces, targets: targets, vectors: vectors, keys: upsert ? keys : nil))
-                    utilisation.append((await busy(database) - busyBefore) / (Double(inserts) / rates[t] * Double(workers)))
-                    let steals = await database.stats().totalSteals - stealsBefore
-                    let traffic = t == 0 ? "uniform" : "zipf"
-                    let workload = upsert ? "upsert" : "insert"
+                for zipf in [false, true] {
+                    let k = key(upsert, stealing, zipf), base = key(upsert, stealing, false)
+                    let rate = median(rates[k] ?? []), utilised = median(utilisation[k] ?? [])
+                    let ratio = median(zip(rates[k] ?? [], rates[base] ?? []).map { $0 / $1 })
+                    let busyRatio = median(zip(utilisation[k] ?? [], utilisation[base] ?? []).map { $0 / $1 })
+                    let gain = median(zip(rates[k] ?? [], rates[key(upsert, false, true)] ?? []).map { $0 / $1 })
+                    let workload = upsert ? "upsert" : "insert", traffic = zipf ? "zipf" : "uniform"
                     if json {
                         var fields: [(String, Any)] = [
                             ("bench", "skew"), ("workload", workload), ("stealing", stealing), ("traffic", traffic),
-                            ("workers", workers), ("spaces", spaceCount), ("operations", inserts),
-                            ("inserts_per_second", rates[t]), ("steals", steals), ("utilisation", utilisation[t]),
+                            ("workers", workers), ("spaces", spaceCount), ("seconds", seconds(rowDuration)),
+                            ("repeat", repetitions), ("ops_per_second", rate),
+                            ("steals", median(steals[k] ?? [])), ("utilisation", utilised),
                         ]
-                        if t == 1 {
-                            fields.append(("skewed_over_uniform", rates[1] / rates[0]))
-                            fields.append(("utilisation_skewed_over_uniform", utilisation[1] / utilisation[0]))
+                        if zipf {
+                            fields.append(("skewed_over_uniform", ratio))
+                            fields.append(("utilisation_skewed_over_uniform", busyRatio))
                         }
+                        if zipf && stealing { fields.append(("stealing_over_no_stealing", gain)) }
                         row(fields)
                     } else {
-                        table([workload, stealing ? "on" : "off", traffic, f(rates[t]), "\(steals)",
-                               f(utilisation[t] * 100) + "%", t == 1 ? f(rates[1] / rates[0], 2) + "x" : "",
-                               t == 1 ? f(utilisation[1] / utilisation[0], 2) + "x" : ""],
-                              widths: [9, 9, 8, 12, 8, 6, 10, 9])
+                        table([workload, stealing ? "on" : "off", traffic, f(rate), f(median(steals[k] ?? [])),
+                               f(utilised * 100) + "%", zipf ? f(ratio, 2) + "x" : "", zipf ? f(busyRatio, 2) + "x" : "",
+                               zipf && stealing ? f(gain, 2) + "x" : ""],
+                              widths: [9, 9, 8, 12, 8, 6, 10, 9, 12])
                     }
-                    await database.close()
                 }
             }
         }
