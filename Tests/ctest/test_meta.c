@@ -615,7 +615,7 @@ static void test_utf8(void) {
         "\xEF\xBF\xBF",     /* U+FFFF */
         "\xF0\x90\x80\x80", /* U+10000 */
         "\xF4\x8F\xBF\xBF", /* U+10FFFF */
-        "a\xE2\x82\xAC" "b",
+        ("a\xE2\x82\xAC" "b"),
     };
     static const char *invalid[] = {
         "\x80",             /* lone continuation */
