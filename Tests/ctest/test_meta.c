@@ -229,6 +229,23 @@ static void test_layout(void) {
     CHECK(bytes == sizeof expected && !memcmp(doc, expected, bytes), "documented layout (%zu bytes)", bytes);
     mn_meta_free(doc);
 
+    /* The example of docs/formats.md, "Metadata document". */
+    mn_meta_builder_destroy(b);
+    CHECK_STATUS(mn_meta_builder_create(&b), MN_OK);
+    mn_meta_builder_add_strings(b, "t", 1, items, lens, 1);
+    mn_meta_builder_add_string(b, "b", 1, "hi", 2);
+    mn_meta_builder_add_int(b, "a", 1, -2);
+    CHECK_STATUS(mn_meta_builder_finish(b, &doc, &bytes, NULL), MN_OK);
+    static const uint8_t documented[] = {0x03, 0x00, 0x01, 0x61, 0x02, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                         0xff, 0xff, 0x01, 0x62, 0x01, 0x02, 0x00, 0x00, 0x00, 0x68, 0x69,
+                                         0x01, 0x74, 0x05, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x78};
+    CHECK(bytes == sizeof documented && !memcmp(doc, documented, bytes), "docs/formats.md example");
+    mn_meta_free(doc);
+    /* The empty patch of docs/formats.md, "Metadata patch". */
+    CHECK_STATUS(mn_meta_patch_encode(NULL, 0, NULL, NULL, 0, &doc, &bytes, NULL), MN_OK);
+    CHECK(bytes == 6 && !memcmp(doc, "\0\0\0\0\0\0", 6), "empty patch bytes");
+    mn_meta_free(doc);
+
     /* No fields: the empty document, 0 bytes and no allocation. */
     mn_meta_builder_destroy(b);
     CHECK_STATUS(mn_meta_builder_create(&b), MN_OK);
