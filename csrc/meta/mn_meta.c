@@ -179,10 +179,17 @@ static int meta_room(size_t bytes, size_t at, size_t need, meta_read *r) {
 }
 
 /* Reads the field at doc + offset (offset <= bytes) into *f, checking only structure: every
- * length within the bytes present and within its limit, a known type. */
-static meta_read meta_read_field(const uint8_t *doc, size_t bytes, size_t offset, meta_field *f) {
+ * length within the bytes present and within its limit, a known type. With fill 0 only the
+ * name, end and raw bool byte are set (a lookup skipping a field it does not want). */
+static meta_read meta_read_field(const uint8_t *doc, size_t bytes, size_t offset, meta_field *f, int fill) {
     meta_read r = {MN_OK, ""};
-    memset(f, 0, sizeof *f);
+    f->name = NULL;
+    f->name_bytes = 0;
+    f->end = offset;
+    f->bool_byte = 0;
+    mn_meta_value scratch;
+    mn_meta_value *v = fill ? &f->value : &scratch;
+    memset(v, 0, sizeof *v);
     size_t at = offset;
     if (!meta_room(bytes, at, MN_META_NAME_LEN_SIZE, &r)) return r;
     uint32_t name_bytes = doc[at];
@@ -198,7 +205,6 @@ static meta_read meta_read_field(const uint8_t *doc, size_t bytes, size_t offset
     at += name_bytes;
     uint8_t type = doc[at];
     at += MN_META_TYPE_SIZE;
-    mn_meta_value *v = &f->value;
     v->type = type;
     switch (type) {
     case MN_META_STRING: {
@@ -325,7 +331,7 @@ mn_status mn_meta_validate(const void *doc, size_t bytes, mn_meta_error *error) 
     uint32_t previous_bytes = 0;
     for (uint32_t i = 0; i < count; i++) {
         meta_field f;
-        r = meta_read_field(p, bytes, offset, &f);
+        r = meta_read_field(p, bytes, offset, &f, 1);
         if (r.status != MN_OK) return meta_fail(error, r.status, i, f.name, f.name_bytes, r.reason);
         mn_status status = meta_name_check(f.name, f.name_bytes, i, error);
         if (status != MN_OK) return status;
@@ -370,7 +376,7 @@ mn_status mn_meta_next(mn_meta_cursor *cursor, const char **name, uint32_t *name
         return MN_ERR_CORRUPT;
     }
     meta_field f;
-    if (meta_read_field(cursor->doc, cursor->bytes, cursor->offset, &f).status != MN_OK) {
+    if (meta_read_field(cursor->doc, cursor->bytes, cursor->offset, &f, 1).status != MN_OK) {
         cursor->remaining = 0;
         return MN_ERR_CORRUPT;
     }
@@ -384,22 +390,28 @@ mn_status mn_meta_next(mn_meta_cursor *cursor, const char **name, uint32_t *name
 
 mn_status mn_meta_get(const void *doc, size_t bytes, const char *name, uint32_t name_bytes, mn_meta_value *out) {
     if (!out || (!name && name_bytes) || (!doc && bytes)) return MN_ERR_INVALID;
-    mn_meta_cursor cursor;
-    mn_status status = mn_meta_iter(doc, bytes, &cursor);
-    if (status != MN_OK) return status;
-    for (;;) {
-        const char *field;
-        uint32_t field_bytes;
-        mn_meta_value value;
-        status = mn_meta_next(&cursor, &field, &field_bytes, &value);
-        if (status != MN_OK) return status;
-        int c = meta_name_order((const uint8_t *)field, field_bytes, (const uint8_t *)name, name_bytes);
+    if (bytes == 0) return MN_ERR_NOT_FOUND;
+    const uint8_t *p = doc;
+    uint32_t count;
+    if (meta_read_count(p, bytes, &count).status != MN_OK) return MN_ERR_CORRUPT;
+    size_t offset = MN_META_COUNT_SIZE;
+    /* Compare each name before reading its value: a field that sorts before `name` is only
+     * skipped (its value is not decoded), and the first one after it ends the search. */
+    for (uint32_t i = 0; i < count; i++) {
+        if (offset >= bytes) return MN_ERR_CORRUPT;
+        size_t field_bytes = p[offset];
+        if (field_bytes > bytes - offset - MN_META_NAME_LEN_SIZE) return MN_ERR_CORRUPT;
+        int c = meta_name_order(p + offset + MN_META_NAME_LEN_SIZE, field_bytes, (const uint8_t *)name, name_bytes);
+        if (c > 0) return MN_ERR_NOT_FOUND;
+        meta_field f;
+        if (meta_read_field(p, bytes, offset, &f, c == 0).status != MN_OK) return MN_ERR_CORRUPT;
         if (c == 0) {
-            *out = value;
+            *out = f.value;
             return MN_OK;
         }
-        if (c > 0) return MN_ERR_NOT_FOUND; /* names ascend: it would have come already */
+        offset = f.end;
     }
+    return MN_ERR_NOT_FOUND;
 }
 
 mn_status mn_meta_list_next(const mn_meta_value *list, uint32_t *position_bytes, const char **str,
@@ -663,7 +675,7 @@ typedef struct meta_span {
 
 static mn_status meta_cursor_peek(const mn_meta_cursor *cursor, meta_field *f) {
     if (cursor->remaining == 0) return MN_ERR_NOT_FOUND;
-    return meta_read_field(cursor->doc, cursor->bytes, cursor->offset, f).status == MN_OK ? MN_OK : MN_ERR_CORRUPT;
+    return meta_read_field(cursor->doc, cursor->bytes, cursor->offset, f, 1).status == MN_OK ? MN_OK : MN_ERR_CORRUPT;
 }
 
 static void meta_cursor_skip(mn_meta_cursor *cursor, const meta_field *f) {
