@@ -185,6 +185,17 @@ static int walk_any(const uint8_t *doc, size_t bytes) {
                     volatile char sink = n ? s[n - 1] : 0; /* touch the item's last byte */
                     (void)sink;
                 }
+                /* A cursor at any position, item boundary or not: typed statuses, in bounds. */
+                for (uint32_t probe = 0; probe <= v.list_bytes + 1 && probe < 64; probe++) {
+                    at = probe;
+                    mn_status ls = mn_meta_list_next(&v, &at, &s, &n);
+                    if (ls == MN_OK) {
+                        volatile char sink = n ? s[n - 1] : 0;
+                        (void)sink;
+                    } else if (ls != MN_ERR_NOT_FOUND && ls != MN_ERR_INVALID && ls != MN_ERR_CORRUPT) {
+                        ok = 0;
+                    }
+                }
             }
         }
         if (st != MN_ERR_NOT_FOUND && st != MN_ERR_CORRUPT) ok = 0;
