@@ -251,4 +251,27 @@
 /** Most memories one export stream may declare: each is a live node of the space's index. */
 #define MN_EXPORT_MEMORIES_MAX MN_HNSW_NODES_MAX
 
+/* ---- Metadata documents (mn_meta.h) ---- */
+
+/** Most fields in one memory's metadata: agents tag memories with a handful of fields (kind,
+ *  source, session, tags ...); 64 leaves room while bounding a filter's per-memory walk. */
+#define MN_META_FIELDS_MAX 64u
+/** Longest field name in bytes (UTF-8): names are identifiers, not data. Fits a u8. */
+#define MN_META_NAME_BYTES_MAX 64u
+/** Largest encoded document (all fields): metadata rides in every record, log entry and
+ *  export of a memory, so it stays small next to a vector (384 floats are 1.5 KiB). */
+#define MN_META_DOC_BYTES_MAX 16384u
+/** Longest string value, and longest item of a string list, in bytes. Longer text belongs in
+ *  the memory's content. */
+#define MN_META_STRING_BYTES_MAX 4096u
+/** Most items in one list-of-strings field (tags). Fits the encoding's u16 count. */
+#define MN_META_LIST_MAX 256u
+
+#if MN_META_NAME_BYTES_MAX > 255u || MN_META_LIST_MAX > 65535u || MN_META_FIELDS_MAX > 65535u
+#error "metadata names, list counts and field counts must fit their u8/u16 length prefixes"
+#endif
+#if MN_META_DOC_BYTES_MAX > MN_WAL_PAYLOAD_BYTES_MAX / 64u
+#error "a memory's metadata must stay small beside its log record"
+#endif
+
 #endif /* MN_LIMITS_H */
