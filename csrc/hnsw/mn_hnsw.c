@@ -1441,52 +1441,57 @@ static void mn_hnsw_settle(mn_hnsw *index, mn_scratch *scratch) {
 static mn_status mn_update_recheck(mn_hnsw *index, mn_scratch *scratch, uint32_t neighbor_slot,
                                    uint32_t slot, const mn_hnsw_links *old_list, uint32_t level) {
     mn_hnsw_node *neighbor = mn_hnsw_node_at(index, neighbor_slot);
-    /* Under the neighbour's lock from the first load to the publish: other items of an update
-     * batch re-select lists concurrently, and a list replaced meanwhile would be retired twice. */
-    mn_node_lock(neighbor);
-    mn_hnsw_links *current = mn_links_load(neighbor, level);
-    int links_here = 0;
-    for (uint32_t i = 0; current && i < current->count && !links_here; i++)
-        links_here = current->slots[i] == slot;
-    mn_heap *pool = &scratch->selection;
-    mn_status status = MN_OK;
-    if (links_here) status = mn_heap_reserve(pool, current->count + old_list->count);
-    if (!links_here || status != MN_OK) { /* its list does not depend on where the node was */
+    /* Optimistic: the new list is chosen from a snapshot without the lock and published under
+     * it only if the list is still that snapshot (lists are immutable and retired through RCU,
+     * so an unchanged pointer is an unchanged list); otherwise another item of the update batch
+     * replaced it meanwhile, and the choice is made again. A spin lock held across the
+     * selection would make a preempted holder's neighbours spin for a time slice. */
+    for (;;) {
+        mn_hnsw_links *current = mn_links_load(neighbor, level);
+        int links_here = 0;
+        for (uint32_t i = 0; current && i < current->count && !links_here; i++)
+            links_here = current->slots[i] == slot;
+        if (!links_here) return MN_OK; /* its list does not depend on where the node was */
+        mn_heap *pool = &scratch->selection;
+        mn_status status = mn_heap_reserve(pool, current->count + old_list->count);
+        if (status != MN_OK) return status;
+        pool->size = 0;
+        const float *base = mn_hnsw_vector_current(neighbor);
+        float farthest = 0.0f; /* of its other neighbours */
+        for (uint32_t i = 0; i < current->count; i++) {
+            float d = mn_dist_to(index, base, current->slots[i]);
+            pool->items[pool->size++] = (mn_pair){d, current->slots[i]};
+            if (current->slots[i] != slot && d > farthest) farthest = d;
+        }
+        for (uint32_t i = 0; i < old_list->count; i++) {
+            uint32_t candidate = old_list->slots[i];
+            if (candidate == neighbor_slot || mn_is_deleted(index, candidate)) continue;
+            int present = 0;
+            for (uint32_t j = 0; j < current->count && !present; j++) present = current->slots[j] == candidate;
+            if (present) continue;
+            /* Only a candidate nearer than its farthest neighbour can matter (or any, while the
+             * list has room): this keeps the pool, and the heuristic's cost, small. */
+            float d = mn_dist_to(index, base, candidate);
+            if (d < farthest || current->count < (level == 0 ? index->m_base : index->m_upper))
+                pool->items[pool->size++] = (mn_pair){d, candidate};
+        }
+        mn_pairs_sort(pool->items, pool->size);
+        uint32_t capacity = level == 0 ? index->m_base : index->m_upper;
+        uint32_t kept = mn_select_neighbors(index, pool->items, pool->size, capacity, scratch->chosen);
+        for (uint32_t i = 0; i < pool->size && kept < current->count; i++) {
+            uint32_t candidate = pool->items[i].slot;
+            int present = 0;
+            for (uint32_t j = 0; j < kept && !present; j++) present = scratch->chosen[j] == candidate;
+            if (!present) scratch->chosen[kept++] = candidate;
+        }
+        mn_node_lock(neighbor);
+        if (mn_links_load(neighbor, level) == current) {
+            status = mn_links_publish(index, scratch, neighbor, level, scratch->chosen, kept, current);
+            mn_node_unlock(neighbor);
+            return status;
+        }
         mn_node_unlock(neighbor);
-        return status;
     }
-    pool->size = 0;
-    const float *base = mn_hnsw_vector_current(neighbor);
-    float farthest = 0.0f; /* of its other neighbours */
-    for (uint32_t i = 0; i < current->count; i++) {
-        float d = mn_dist_to(index, base, current->slots[i]);
-        pool->items[pool->size++] = (mn_pair){d, current->slots[i]};
-        if (current->slots[i] != slot && d > farthest) farthest = d;
-    }
-    for (uint32_t i = 0; i < old_list->count; i++) {
-        uint32_t candidate = old_list->slots[i];
-        if (candidate == neighbor_slot || mn_is_deleted(index, candidate)) continue;
-        int present = 0;
-        for (uint32_t j = 0; j < current->count && !present; j++) present = current->slots[j] == candidate;
-        if (present) continue;
-        /* Only a candidate nearer than its farthest neighbour can matter (or any, while the
-         * list has room): this keeps the pool, and the heuristic's cost, small. */
-        float d = mn_dist_to(index, base, candidate);
-        if (d < farthest || current->count < (level == 0 ? index->m_base : index->m_upper))
-            pool->items[pool->size++] = (mn_pair){d, candidate};
-    }
-    mn_pairs_sort(pool->items, pool->size);
-    uint32_t capacity = level == 0 ? index->m_base : index->m_upper;
-    uint32_t kept = mn_select_neighbors(index, pool->items, pool->size, capacity, scratch->chosen);
-    for (uint32_t i = 0; i < pool->size && kept < current->count; i++) {
-        uint32_t candidate = pool->items[i].slot;
-        int present = 0;
-        for (uint32_t j = 0; j < kept && !present; j++) present = scratch->chosen[j] == candidate;
-        if (!present) scratch->chosen[kept++] = candidate;
-    }
-    status = mn_links_publish(index, scratch, neighbor, level, scratch->chosen, kept, current);
-    mn_node_unlock(neighbor);
-    return status;
 }
 
 /*
