@@ -1452,11 +1452,14 @@ static mn_status mn_update_recheck(mn_hnsw *index, mn_scratch *scratch, uint32_t
         for (uint32_t i = 0; current && i < current->count && !links_here; i++)
             links_here = current->slots[i] == slot;
         if (!links_here) return MN_OK; /* its list does not depend on where the node was */
+        /* Moved nearer to it: the link is as good as before, and no other link got worse. */
+        const float *base = mn_hnsw_vector_current(neighbor);
+        if (mn_dist_to(index, base, slot) <= index->distance(base, scratch->previous, index->params.dimension))
+            return MN_OK;
         mn_heap *pool = &scratch->selection;
         mn_status status = mn_heap_reserve(pool, current->count + old_list->count);
         if (status != MN_OK) return status;
         pool->size = 0;
-        const float *base = mn_hnsw_vector_current(neighbor);
         float farthest = 0.0f; /* of its other neighbours */
         for (uint32_t i = 0; i < current->count; i++) {
             float d = mn_dist_to(index, base, current->slots[i]);
