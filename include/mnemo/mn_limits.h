@@ -244,6 +244,18 @@
 #error "log directories are named wal-NNN (three digits)"
 #endif
 
+/* ---- Filters (mn_filter.h) ---- */
+
+/** Deepest nesting of filter objects: the root object is depth 1, each filter inside $and, $or
+ *  or $not one deeper (a field's operator object does not count). Agents write a few levels;
+ *  the bound keeps every walk of a filter (parse, match, estimate) a short, bounded recursion. */
+#define MN_FILTER_DEPTH_MAX 16
+/** Most nodes (AND, OR, NOT and leaf conditions) in one compiled filter: bounds the work of one
+ *  match, which runs once per visited graph node. A $in list is one node. */
+#define MN_FILTER_NODES_MAX 1024
+/** Longest filter JSON text in bytes: bounds every allocation of a parse (and $in lists). */
+#define MN_FILTER_BYTES_MAX (64u * 1024u)
+
 /* ---- Engine associations, recall and export (mn_engine.h) ---- */
 
 /** Most memories one engine recall may return (its result buffer; the activation budget). */
