@@ -124,7 +124,7 @@ static mn_status mn_filter_make_parent(mn_filter_builder *b, uint8_t kind, uint3
     if (!mn_filter_grow((void **)&f->children, &b->child_capacity, f->child_count + n,
                         sizeof *f->children))
         return mn_filter_oom(b);
-    memcpy(f->children + f->child_count, b->stack + mark, (size_t)n * sizeof *f->children);
+    if (n) memcpy(f->children + f->child_count, b->stack + mark, (size_t)n * sizeof *f->children);
     f->nodes[*index].first = f->child_count;
     f->nodes[*index].count = n;
     f->child_count += n;
