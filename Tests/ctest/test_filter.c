@@ -7,7 +7,8 @@
  * edges); every rejection is typed with its code, the field and operator named and, for
  * syntax, the byte offset; the depth limit holds at exactly 16 (accepted) and 17 (rejected)
  * for $and, $or and $not chains; the node, byte and name limits; the tree API shows what was
- * parsed ($in lists sorted) and the estimate combines leaf fractions as documented.
+ * parsed ($in lists sorted), the estimate combines leaf fractions as documented, and a leaf
+ * tested against one value (mn_filter_leaf_match_value) agrees with a match.
  */
 #include <math.h>
 #include <stdio.h>
@@ -624,6 +625,38 @@ static void test_compare(void) {
     CHECK(mn_filter_compare_int_double(5, INFINITY) == -1 && mn_filter_compare_int_double(5, -INFINITY) == 1, "inf");
 }
 
+static void test_leaf_value(void) {
+    mn_filter *f = parse_ok("{\"title\": {\"$icontains\": \"rOm\"}, \"n\": {\"$ne\": 5}, \"t\": \"x\"}");
+    if (!f) return;
+    uint32_t root = mn_filter_root(f);
+    uint32_t title = mn_filter_node_child(f, root, 0), n = mn_filter_node_child(f, root, 1),
+             t = mn_filter_node_child(f, root, 2);
+    mn_meta_value v;
+    memset(&v, 0, sizeof v);
+    v.type = MN_META_STRING;
+    v.str = "To ROME";
+    v.str_bytes = 7;
+    CHECK(mn_filter_leaf_match_value(f, title, &v) == 1, "icontains on a key");
+    v.str = "Paris";
+    v.str_bytes = 5;
+    CHECK(mn_filter_leaf_match_value(f, title, &v) == 0, "icontains miss");
+    CHECK(mn_filter_leaf_match_value(f, title, NULL) == 0, "absent");
+    CHECK(mn_filter_leaf_match_value(f, n, NULL) == 1, "absent matches $ne");
+    memset(&v, 0, sizeof v);
+    v.type = MN_META_DOUBLE;
+    v.d = 5.0;
+    CHECK(mn_filter_leaf_match_value(f, n, &v) == 0, "5.0 is 5");
+    v.type = MN_META_INT;
+    v.i = 4;
+    CHECK(mn_filter_leaf_match_value(f, n, &v) == 1, "4 is not 5");
+    /* A list value from a real document: any item. */
+    doc sample = doc_sample();
+    CHECK_STATUS(mn_meta_get(sample.bytes, sample.size, "tags", 4, &v), MN_OK);
+    CHECK(mn_filter_leaf_match_value(f, t, &v) == 1, "tags contain x");
+    mn_meta_free(sample.bytes);
+    mn_filter_free(f);
+}
+
 int main(void) {
     test_table();
     test_syntax_errors();
@@ -633,5 +666,6 @@ int main(void) {
     test_strings();
     test_tree();
     test_compare();
+    test_leaf_value();
     return mn_test_finish("test_filter");
 }

@@ -43,6 +43,7 @@
 
 #include "mnemo/mn_filter.h"
 #include "mnemo/mn_limits.h"
+#include "mnemo/mn_meta.h"
 #include "mnemo/mn_status.h"
 
 /* Node kinds. */
@@ -141,6 +142,15 @@ mn_status mn_filter_estimate(const mn_filter *filter, mn_filter_fraction_fn fn, 
  */
 int mn_filter_match(const mn_filter *filter, const void *doc, size_t doc_bytes, const char *id,
                     uint32_t id_bytes, int64_t created_ns);
+
+/**
+ * 1 when leaf `leaf`'s condition holds for a field whose value is *value, NULL meaning the
+ * field is absent (for id give a STRING value, for createdAt an INT). A list value
+ * (MN_META_STRINGS) is tested item by item as in mn_filter_match. For index planning: test
+ * each distinct key of a field index against a leaf ($icontains, ranges ...) with the exact
+ * semantics of a match. Pure, thread safe, allocation free.
+ */
+int mn_filter_leaf_match_value(const mn_filter *filter, uint32_t leaf, const mn_meta_value *value);
 
 /* ---- Shared by the reader and the compiler (not for other modules) ---- */
 

@@ -132,6 +132,9 @@ static int mn_filter_scalar(const mn_filter *f, const mn_filter_node *node, uint
     return 0;
 }
 
+static int mn_filter_leaf_value_match(const mn_filter *f, const mn_filter_node *node,
+                                      const mn_meta_value *value);
+
 static int mn_filter_leaf_match(const mn_filter *f, const mn_filter_node *node, const void *doc,
                                 size_t doc_bytes, const char *id, uint32_t id_bytes,
                                 int64_t created_ns) {
@@ -154,22 +157,28 @@ static int mn_filter_leaf_match(const mn_filter *f, const mn_filter_node *node, 
                   mn_meta_get(doc, doc_bytes, f->pool + node->name_start, node->name_bytes, &v) == MN_OK;
         break;
     }
+    return mn_filter_leaf_value_match(f, node, present ? &v : NULL);
+}
+
+/* The leaf's condition for a field whose value is *v (NULL: absent). */
+static int mn_filter_leaf_value_match(const mn_filter *f, const mn_filter_node *node,
+                                      const mn_meta_value *v) {
     uint32_t op = node->op;
-    if (op == MN_FILTER_OP_EXISTS) return present == f->operands[node->first].u.b;
+    if (op == MN_FILTER_OP_EXISTS) return (v != NULL) == f->operands[node->first].u.b;
     int negate = op == MN_FILTER_OP_NE || op == MN_FILTER_OP_NIN;
     if (op == MN_FILTER_OP_NE) op = MN_FILTER_OP_EQ;
     if (op == MN_FILTER_OP_NIN) op = MN_FILTER_OP_IN;
     int result = 0;
-    if (present && v.type == MN_META_STRINGS) {
+    if (v && v->type == MN_META_STRINGS) {
         /* A list matches when any element does (MongoDB's rule for arrays). */
         uint32_t at = 0;
         mn_meta_value item;
         memset(&item, 0, sizeof item);
         item.type = MN_META_STRING;
-        while (!result && mn_meta_list_next(&v, &at, &item.str, &item.str_bytes) == MN_OK)
+        while (!result && mn_meta_list_next(v, &at, &item.str, &item.str_bytes) == MN_OK)
             result = mn_filter_scalar(f, node, op, &item, 1);
-    } else if (present) {
-        result = mn_filter_scalar(f, node, op, &v, 0);
+    } else if (v) {
+        result = mn_filter_scalar(f, node, op, v, 0);
     }
     return negate ? !result : result;
 }
@@ -207,4 +216,9 @@ int mn_filter_match(const mn_filter *filter, const void *doc, size_t doc_bytes, 
     if (!id) id_bytes = 0;
     return mn_filter_match_node(filter, filter->root, doc, doc_bytes, id ? id : "", id_bytes,
                                 created_ns);
+}
+
+int mn_filter_leaf_match_value(const mn_filter *filter, uint32_t leaf, const mn_meta_value *value) {
+    MN_ASSERT(leaf < filter->node_count && filter->nodes[leaf].kind == MN_FILTER_NODE_LEAF);
+    return mn_filter_leaf_value_match(filter, &filter->nodes[leaf], value);
 }
