@@ -613,6 +613,47 @@ static void test_tree(void) {
     mn_filter_free(f);
 }
 
+/* Integers that fit int64 stay ints (both ends), everything else is a double. */
+static void test_numbers(void) {
+    static const struct {
+        const char *json;
+        uint32_t type;
+        int64_t i;
+        double d;
+    } cases[] = {
+        {"{\"a\": -9223372036854775808}", MN_FILTER_VALUE_INT, INT64_MIN, 0},
+        {"{\"a\": 9223372036854775807}", MN_FILTER_VALUE_INT, INT64_MAX, 0},
+        {"{\"a\": 9223372036854775808}", MN_FILTER_VALUE_DOUBLE, 0, 9223372036854775808.0},
+        {"{\"a\": -9223372036854775809}", MN_FILTER_VALUE_DOUBLE, 0, -9223372036854775808.0},
+        {"{\"a\": -0}", MN_FILTER_VALUE_INT, 0, 0},
+        {"{\"a\": 1.0}", MN_FILTER_VALUE_DOUBLE, 0, 1.0},
+        {"{\"a\": 1e2}", MN_FILTER_VALUE_DOUBLE, 0, 100.0},
+        {"{\"a\": -2.5E-1}", MN_FILTER_VALUE_DOUBLE, 0, -0.25},
+        {"{\"a\": 4.9e-324}", MN_FILTER_VALUE_DOUBLE, 0, 4.9e-324},
+        {"{\"a\": 1e-400}", MN_FILTER_VALUE_DOUBLE, 0, 0.0}, /* underflow to zero is finite */
+        {"{\"a\": 0.1}", MN_FILTER_VALUE_DOUBLE, 0, 0.1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        mn_filter *f = parse_ok(cases[c].json);
+        if (!f) continue;
+        mn_filter_value v;
+        mn_filter_leaf_value(f, mn_filter_root(f), 0, &v);
+        CHECK(v.type == cases[c].type, "%s: type %u", cases[c].json, v.type);
+        if (v.type == MN_FILTER_VALUE_INT) CHECK(v.i == cases[c].i, "%s: %lld", cases[c].json, (long long)v.i);
+        else CHECK(v.d == cases[c].d, "%s: %.17g", cases[c].json, v.d);
+        mn_filter_free(f);
+    }
+    /* 128 characters of number is the most the reader takes. */
+    char json[300];
+    char digits[130];
+    memset(digits, '1', 128);
+    digits[128] = '\0';
+    snprintf(json, sizeof json, "{\"a\": %s}", digits);
+    mn_filter_free(parse_ok(json));
+    snprintf(json, sizeof json, "{\"a\": 1%s}", digits);
+    ERR_AT(json, MN_FILTER_ERROR_SYNTAX, 6);
+}
+
 static void test_compare(void) {
     CHECK(mn_filter_compare_int_double(0, 0.0) == 0, "0");
     CHECK(mn_filter_compare_int_double(1, 0.5) == 1 && mn_filter_compare_int_double(0, 0.5) == -1, "halves");
@@ -666,6 +707,7 @@ int main(void) {
     test_strings();
     test_tree();
     test_compare();
+    test_numbers();
     test_leaf_value();
     return mn_test_finish("test_filter");
 }
