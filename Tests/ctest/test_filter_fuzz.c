@@ -8,7 +8,8 @@
  * Proves: no crash, leak or overread; every result is well formed (OK with a filter, or an
  * error with no filter, a code that fits the status, an offset inside the text and
  * NUL-terminated strings); every filter that parses can be walked through the tree API,
- * estimated, and evaluated against random valid documents built with the meta builder.
+ * estimated, and evaluated against random valid documents built with the meta builder, and
+ * against damaged copies of them (cut, bytes changed) without reading out of bounds.
  * MN_FUZZ_ITERATIONS (environment) scales the run.
  */
 #include <stdio.h>
@@ -121,6 +122,18 @@ static void run(const uint8_t *input, size_t bytes, const docs *d, mn_test_rng *
                                     (int64_t)(mn_test_next(rng) % 3) - 1);
             CHECK(m == 0 || m == 1, "match %d", m);
             matches_seen += (uint64_t)m;
+        }
+        /* Damaged document bytes (never validated) must not make a match read out of bounds:
+         * a valid document cut short, or with bytes changed, in an exact-size buffer. */
+        int victim = (int)mn_tf_pick(rng, 8);
+        if (d->sizes[victim]) {
+            size_t size = mn_test_next(rng) % (d->sizes[victim] + 1);
+            uint8_t *damaged = malloc(size ? size : 1);
+            if (size) memcpy(damaged, d->bytes[victim], size);
+            if (size && mn_tf_pick(rng, 2)) damaged[mn_test_next(rng) % size] = (uint8_t)mn_test_next(rng);
+            int m = mn_filter_match(f, damaged, size, "a", 1, 0);
+            CHECK(m == 0 || m == 1, "match %d on damaged bytes", m);
+            free(damaged);
         }
         mn_filter_free(f);
     } else {
