@@ -67,6 +67,8 @@ typedef struct td_got {
     uint64_t content_bytes;
     int64_t created_ns;
     int found;
+    uint8_t metadata[1024];   /* the first 1024 bytes of its metadata document */
+    uint64_t metadata_bytes;
 } td_got;
 
 static inline void td_visit_got(void *context, const mn_memory_view *view) {
@@ -77,6 +79,10 @@ static inline void td_visit_got(void *context, const mn_memory_view *view) {
     size_t n = view->content_bytes < 255 ? (size_t)view->content_bytes : 255;
     memcpy(g->content, view->content, n);
     g->content[n] = '\0';
+    g->metadata_bytes = view->metadata_bytes;
+    size_t m = view->metadata_bytes < sizeof(g->metadata) ? (size_t)view->metadata_bytes
+                                                          : sizeof(g->metadata);
+    if (m) memcpy(g->metadata, view->metadata, m);
 }
 
 /* 1 when `id` is present with `content` and vector te_vector(seed); its creation time to

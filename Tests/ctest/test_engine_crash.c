@@ -10,8 +10,9 @@
  *   S <space> <id> <seed>               when a single insert completed with MN_OK
  * The parent SIGKILLs the child at a random moment (most rounds while it writes, some while it
  * is still recovering), reopens the directory itself and checks every acknowledgement of every
- * round so far: the memory is present and byte-identical (content and vector, derived from its
- * seed), every acknowledged batch is whole, and no batch (acknowledged or not) is half applied.
+ * round so far: the memory is present and byte-identical (content, metadata document and
+ * vector, all derived from its seed; three memories in four carry metadata), every
+ * acknowledged batch is whole, and no batch (acknowledged or not) is half applied.
  * Checkpoints run throughout: the background thread after every 128 KiB of log, and the child
  * itself every 100 writes (mn_engine_checkpoint), so kills land before, during and after
  * checkpoint files are written and log segments deleted, and every reopen loads checkpoints.
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "mnemo/mn_engine_durable.h"
+#include "mnemo/mn_meta.h"
 #include "test_engine_support.h"
 
 #define DIM 8u
@@ -65,6 +67,25 @@ static uint32_t make_content(uint64_t seed, uint8_t *out) {
     uint32_t bytes = (uint32_t)(te_next(&state) % CONTENT_MAX);
     for (uint32_t i = 0; i < bytes; i++) out[i] = (uint8_t)te_next(&state);
     return bytes;
+}
+
+/* A metadata document derived from a seed (free with mn_meta_free): none for one seed in
+ * four, else an int, a string and sometimes a list. 1 on success. */
+static int make_metadata(uint64_t seed, void **doc, size_t *bytes) {
+    static const char *const kinds[3] = {"fact", "chat", "note"};
+    static const char *const tags[2] = {"travel", "work"};
+    static const uint32_t tag_bytes[2] = {6, 4};
+    *doc = NULL;
+    *bytes = 0;
+    if (seed % 4 == 0) return 1;
+    mn_meta_builder *b = NULL;
+    if (mn_meta_builder_create(&b) != MN_OK) return 0;
+    mn_meta_builder_add_int(b, "seed", 4, (int64_t)(seed >> 1));
+    mn_meta_builder_add_string(b, "kind", 4, kinds[seed % 3], 4);
+    if (seed % 4 == 3) mn_meta_builder_add_strings(b, "tags", 4, tags, tag_bytes, 2);
+    mn_status status = mn_meta_builder_finish(b, doc, bytes, NULL);
+    mn_meta_builder_destroy(b);
+    return status == MN_OK;
 }
 
 /* ---- child ---- */
@@ -109,7 +130,8 @@ static int child_main(const char *path, unsigned round, uint64_t seed) {
     float vectors[40 * DIM];
     uint8_t contents[40 * CONTENT_MAX];
     char ids[40 * 32];
-    uint64_t id_offsets[41], content_offsets[41];
+    uint64_t id_offsets[41], content_offsets[41], metadata_offsets[41];
+    uint8_t metadata[40 * 256];
     for (uint64_t n = 0;; n++) {
         uint32_t s = (uint32_t)(te_next(&state) % SPACES);
         uint64_t item_seed = te_next(&state);
@@ -119,13 +141,19 @@ static int child_main(const char *path, unsigned round, uint64_t seed) {
             uint32_t count = 2 + (uint32_t)(te_next(&state) % 15);
             char prefix[48];
             snprintf(prefix, sizeof(prefix), "r%u-b%llu", round, (unsigned long long)n);
-            id_offsets[0] = content_offsets[0] = 0;
+            id_offsets[0] = content_offsets[0] = metadata_offsets[0] = 0;
             for (uint32_t i = 0; i < count; i++) {
                 te_vector(item_seed + i, vectors + i * DIM, DIM);
                 int w = sprintf(ids + id_offsets[i], "%s-%u", prefix, i);
                 id_offsets[i + 1] = id_offsets[i] + (uint64_t)w;
                 content_offsets[i + 1] =
                     content_offsets[i] + make_content(item_seed + i, contents + content_offsets[i]);
+                void *doc = NULL;
+                size_t doc_bytes = 0;
+                if (!make_metadata(item_seed + i, &doc, &doc_bytes) || doc_bytes > 256) return 9;
+                if (doc_bytes) memcpy(metadata + metadata_offsets[i], doc, doc_bytes);
+                metadata_offsets[i + 1] = metadata_offsets[i] + doc_bytes;
+                mn_meta_free(doc);
             }
             char line[200];
             snprintf(line, sizeof(line), "P %u %s %u %llu\n", s, prefix, count,
@@ -135,7 +163,8 @@ static int child_main(const char *path, unsigned round, uint64_t seed) {
             mn_batch_in batch = {.count = count, .dimension = DIM, .vectors = vectors,
                                  .ids = ids, .id_offsets = id_offsets, .contents = contents,
                                  .content_offsets = content_offsets, .created_ns = NULL};
-            status = mn_space_insert_batch(spaces[s], &batch, MN_SUBMIT_WAIT, ack_done, a, NULL);
+            status = mn_space_insert_batch_meta(spaces[s], &batch, metadata, metadata_offsets,
+                                                MN_SUBMIT_WAIT, ack_done, a, NULL, NULL);
         } else {
             char id[48];
             snprintf(id, sizeof(id), "r%u-s%llu", round, (unsigned long long)n);
@@ -144,8 +173,13 @@ static int child_main(const char *path, unsigned round, uint64_t seed) {
             uint32_t bytes = make_content(item_seed, contents);
             snprintf(a->line, sizeof(a->line), "S %u %s %llu\n", s, id,
                      (unsigned long long)item_seed);
-            status = mn_space_insert(spaces[s], id, (uint32_t)strlen(id), vector, DIM, contents,
-                                     bytes, MN_SUBMIT_WAIT, ack_done, a);
+            void *doc = NULL;
+            size_t doc_bytes = 0;
+            if (!make_metadata(item_seed, &doc, &doc_bytes)) return 9;
+            status = mn_space_insert_meta(spaces[s], id, (uint32_t)strlen(id), vector, DIM,
+                                          contents, bytes, doc, doc_bytes, MN_SUBMIT_WAIT,
+                                          ack_done, a, NULL);
+            mn_meta_free(doc);
         }
         if (status != MN_OK) return 7;
         if (n % 100 == 0 && mn_engine_checkpoint(engine, NULL) != MN_OK) return 8;
@@ -220,13 +254,18 @@ typedef struct seen {
     int same;
     const uint8_t *content;
     uint32_t bytes;
+    const void *metadata;
+    size_t metadata_bytes;
 } seen;
 
 static void visit_compare(void *context, const mn_memory_view *view) {
     seen *s = context;
     s->found = 1;
     s->same = view->content_bytes == s->bytes &&
-              (s->bytes == 0 || memcmp(view->content, s->content, s->bytes) == 0);
+              (s->bytes == 0 || memcmp(view->content, s->content, s->bytes) == 0) &&
+              view->metadata_bytes == s->metadata_bytes &&
+              (s->metadata_bytes == 0 ||
+               memcmp(view->metadata, s->metadata, s->metadata_bytes) == 0);
 }
 
 /* 1 when `id` is present with exactly the content and vector of `seed`; 0 when absent;
@@ -236,8 +275,12 @@ static int check_memory(mn_space *space, const char *id, uint64_t seed) {
     uint32_t bytes = make_content(seed, content);
     float vector[DIM], expected_vector[DIM];
     te_vector(seed, expected_vector, DIM);
-    seen s = {.content = content, .bytes = bytes};
+    void *doc = NULL;
+    size_t doc_bytes = 0;
+    if (!make_metadata(seed, &doc, &doc_bytes)) return -1;
+    seen s = {.content = content, .bytes = bytes, .metadata = doc, .metadata_bytes = doc_bytes};
     mn_status status = mn_space_get(space, id, (uint32_t)strlen(id), vector, DIM, visit_compare, &s);
+    mn_meta_free(doc);
     if (status == MN_ERR_NOT_FOUND) return 0;
     if (status != MN_OK || !s.found || !s.same) return -1;
     return memcmp(vector, expected_vector, sizeof(vector)) == 0 ? 1 : -1;

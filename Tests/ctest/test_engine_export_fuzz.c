@@ -2,8 +2,8 @@
  * test_engine_export_fuzz.c: a long randomized fuzz of the space import reader (CI runs it
  * under AddressSanitizer and UBSan, label "parser").
  *
- * A valid export (memories with and without content, upserts and deletes so the index holds
- * deleted nodes, associations) is mutated tens of thousands of times: bit flips, random bytes,
+ * A valid export (memories with and without content and metadata documents, upserts and
+ * deletes so the index holds deleted nodes, associations) is mutated tens of thousands of times: bit flips, random bytes,
  * runs of 0x00/0xFF, truncations, duplicated and deleted spans, and targeted lies in the
  * header, the memory records and the two embedded streams (counts, labels, lengths, levels,
  * weights set to 0, 1, all ones, or off by one). Most mutants then get freshly computed
@@ -15,6 +15,7 @@
  */
 #include <xxhash.h>
 
+#include "mnemo/mn_meta.h"
 #include "test_space_support.h"
 
 #define DIM 8
@@ -67,8 +68,9 @@ static void parse(const uint8_t *s, size_t size, layout *l) {
             add_field(l, at, 8);       /* label */
             add_field(l, at + 16, 8);  /* content bytes */
             add_field(l, at + 24, 4);  /* id bytes */
+            add_field(l, at + 28, 4);  /* metadata bytes */
         }
-        at += 32 + get_u32(s + at + 24) + (size_t)get_u64(s + at + 16);
+        at += 32 + get_u32(s + at + 24) + (size_t)get_u64(s + at + 16) + get_u32(s + at + 28);
     }
     l->hnsw = at;
     uint32_t dimension = get_u32(s + at + 12);
@@ -111,6 +113,12 @@ static void fix_trailer(uint8_t *data, size_t start, size_t end) {
     put_u64(data + end - 8, XXH64(data + start, end - start - 8, 0));
 }
 
+/* Every document an imported space hands out was checked on import: still valid. */
+static void visit_metadata(void *context, const mn_memory_view *view) {
+    (void)context;
+    CHECK(mn_meta_validate(view->metadata, (size_t)view->metadata_bytes, NULL) == MN_OK);
+}
+
 static void exercise(mn_space *space) {
     float v[DIM];
     ts_results r;
@@ -126,7 +134,7 @@ static void exercise(mn_space *space) {
     char id[16];
     for (int i = 0; i < 10; i++) {
         snprintf(id, sizeof(id), "m%d", i);
-        (void)mn_space_get(space, id, (uint32_t)strlen(id), NULL, 0, NULL, NULL);
+        (void)mn_space_get(space, id, (uint32_t)strlen(id), NULL, 0, visit_metadata, NULL);
     }
     mn_bytes again = {0};
     CHECK_STATUS(mn_space_export(space, mn_bytes_write, &again), MN_OK);
@@ -155,6 +163,32 @@ int main(void) {
         CHECK_STATUS(ts_write(space, 1, id, v, DIM, "u"), MN_OK);
         snprintf(id, sizeof(id), "m%d", i * 5 + 2);
         CHECK_STATUS(ts_delete(space, id), MN_OK);
+    }
+    /* Metadata on every third memory, through patches (a string, an int, a list). */
+    for (int i = 0; i < COUNT; i += 3) {
+        mn_meta_builder *b = NULL;
+        CHECK_STATUS(mn_meta_builder_create(&b), MN_OK);
+        const char *tags[2] = {"x", "yz"};
+        const uint32_t tag_bytes[2] = {1, 2};
+        mn_meta_builder_add_string(b, "kind", 4, i % 2 ? "fact" : "chat", 4);
+        mn_meta_builder_add_int(b, "n", 1, i);
+        if (i % 9 == 0) mn_meta_builder_add_strings(b, "tags", 4, tags, tag_bytes, 2);
+        void *doc = NULL, *patch = NULL;
+        size_t doc_bytes = 0, patch_bytes = 0;
+        CHECK_STATUS(mn_meta_builder_finish(b, &doc, &doc_bytes, NULL), MN_OK);
+        mn_meta_builder_destroy(b);
+        CHECK_STATUS(mn_meta_patch_encode(doc, doc_bytes, NULL, NULL, 0, &patch, &patch_bytes, NULL),
+                     MN_OK);
+        snprintf(id, sizeof(id), "m%d", i);
+        te_wait w;
+        te_wait_init(&w);
+        mn_status status = mn_space_patch_metadata(space, id, (uint32_t)strlen(id), patch,
+                                                   patch_bytes, MN_SUBMIT_WAIT, te_wait_done, &w,
+                                                   NULL);
+        if (status == MN_OK) status = te_wait_for(&w);
+        CHECK(status == MN_OK || (status == MN_ERR_NOT_FOUND && i % 5 == 2)); /* deleted */
+        mn_meta_free(doc);
+        mn_meta_free(patch);
     }
     for (int i = 0; i < 60; i++) {
         int a = (int)(rnd() % COUNT), b = (int)(rnd() % COUNT);

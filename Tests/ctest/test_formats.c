@@ -15,11 +15,18 @@
  * vector has small integer coordinates and every weight is a binary fraction, so distances are
  * exact whatever the SIMD kernel and the graph, hence the bytes, are the same on any machine).
  *
+ * Two generations of fixtures: the previous versions (log/, checkpoint/, space.mnspc: export
+ * version 1, checkpoint entry version 2, operation records without metadata), which are read
+ * and never written again, and the current ones (meta/: the same formats with metadata
+ * documents and patches; index.mnhns, assoc.mnasc), which (3) regenerates. The log/ segment is
+ * also regenerated and compared: a write without metadata is logged exactly as before.
+ *
  * A failure in (1) or (2) means a format changed: bump its version and keep reading the old
  * one, or say in docs/formats.md why old files no longer open. A failure in (3) alone means a
  * writer's output changed (a format, or only a graph): if that is intended, regenerate with
  *     build-gcc/test_formats --write-fixtures Tests/fixtures/formats
- * and commit the new fixtures with the change.
+ * (which writes only the current fixtures, never the previous versions') and commit the new
+ * fixtures with the change.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -36,6 +43,7 @@
 #include "assoc/mn_assoc.h"
 #include "mnemo/mn_engine_durable.h"
 #include "mnemo/mn_hnsw.h"
+#include "mnemo/mn_meta.h"
 #include "mn_test_dir.h"
 #include "test_durable_support.h"
 #include "wal/mn_crc32c.h"
@@ -48,16 +56,31 @@
 #define FX_DIM 4u
 #define FX_PATH 1024
 
-/* Every fixture, relative to the fixture directory. */
+/* The fixtures this code writes, relative to the fixture directory: --write-fixtures writes
+ * these and only these, and the check regenerates them and compares them byte for byte. */
 static const char *const fx_files[] = {
-    "log/wal-000/00000000000000000001.wal",
-    "checkpoint/spaces/0000000000000001.pack",
-    "checkpoint/wal-000/00000000000000000002.wal",
-    "space.mnspc",
+    "meta/log/wal-000/00000000000000000001.wal",
+    "meta/checkpoint/spaces/0000000000000001.pack",
+    "meta/checkpoint/wal-000/00000000000000000002.wal",
+    "meta/space.mnspc",
     "index.mnhns",
     "assoc.mnasc",
 };
 #define FX_FILES (sizeof(fx_files) / sizeof(fx_files[0]))
+
+/* Fixtures written by earlier versions (before metadata): read by every run, never written
+ * (--write-fixtures leaves them alone; the writers no longer produce the export version 1 and
+ * checkpoint entry version 2 they hold). The log is the exception that proves a rule: a write
+ * without metadata is logged exactly as before, so the log regenerated from the same writes
+ * must still equal the committed one (FX_LEGACY_LOG). */
+static const char *const fx_legacy_files[] = {
+    "log/wal-000/00000000000000000001.wal",
+    "checkpoint/spaces/0000000000000001.pack",
+    "checkpoint/wal-000/00000000000000000002.wal",
+    "space.mnspc",
+};
+#define FX_LEGACY_FILES (sizeof(fx_legacy_files) / sizeof(fx_legacy_files[0]))
+#define FX_LEGACY_LOG 0u
 
 /* ---- small file helpers ---- */
 
@@ -228,8 +251,12 @@ static mn_engine *fx_open(const char *path, mn_durable_report *report) {
 
 /* ---- the generator ---- */
 
-/* Writes every fixture under `out` (which must exist); 1 on success. */
-static int fx_generate(const char *out) {
+static int fx_generate_meta(const char *scratch);
+
+/* Writes every fixture of fx_files under `out` (which must exist), and with `with_log` also
+ * the regenerated legacy log (for the comparison; never into the committed directory); 1 on
+ * success. */
+static int fx_generate(const char *out, int with_log) {
     char *scratch = fx_scratch();
     char path[FX_PATH], from[FX_PATH], to[FX_PATH];
     int ok = 1;
@@ -319,15 +346,23 @@ static int fx_generate(const char *out) {
     ok &= assoc && mn_assoc_save(assoc, mn_bytes_write, &assoc_stream) == MN_OK;
     mn_assoc_destroy(assoc);
 
+    /* meta/: the writes with metadata (fx_generate_meta). */
+    ok &= fx_generate_meta(scratch);
+
     /* Into `out`: the data directories' format files only (a lock file or an empty segment of
-     * a later open is not a fixture), then the three streams. */
-    for (size_t i = 0; ok && i < 3; i++) {
+     * a later open is not a fixture), then the streams. The log/ and checkpoint/ directories
+     * and alpha's export made above are the legacy fixtures' scenario: only the log is
+     * comparable (and only copied for the comparison). */
+    for (size_t i = 0; ok && i < 4; i++) {
         snprintf(from, sizeof(from), "%s/%s", scratch, fx_files[i]);
         snprintf(to, sizeof(to), "%s/%s", out, fx_files[i]);
         ok &= fx_copy(from, to);
     }
-    snprintf(to, sizeof(to), "%s/space.mnspc", out);
-    ok &= fx_write(to, stream.data, stream.size);
+    if (ok && with_log) {
+        snprintf(from, sizeof(from), "%s/%s", scratch, fx_legacy_files[FX_LEGACY_LOG]);
+        snprintf(to, sizeof(to), "%s/%s", out, fx_legacy_files[FX_LEGACY_LOG]);
+        ok &= fx_copy(from, to);
+    }
     snprintf(to, sizeof(to), "%s/index.mnhns", out);
     ok &= fx_write(to, index_stream.data, index_stream.size);
     snprintf(to, sizeof(to), "%s/assoc.mnasc", out);
@@ -394,19 +429,43 @@ static float fx_f32(const uint8_t *p) {
     return f;
 }
 
-/* The payload size docs/formats.md gives for an expected record. */
-static uint64_t fx_payload_bytes(const fx_record *r) {
+/* Metadata documents and patches of the meta/ fixtures (built once by fx_docs_make: the
+ * codec's encoder, so test code holds them in a table). */
+#define FX_DOCS 9
+enum { FX_D0, FX_D1, FX_D2, FX_D3, FX_D4, FX_P0, FX_P1, FX_M0, FX_M1 };
+typedef struct fx_doc {
+    uint8_t *bytes;
+    uint64_t size;
+} fx_doc;
+static fx_doc fx_docs[FX_DOCS];
+
+/* 1 when a record carries the metadata section: a patch (type 10), or a document. */
+static int fx_flagged(const fx_record *r, const int *docs) {
+    if (!docs) return 0;
+    int any = r->type == 10;
+    for (uint64_t i = 0; i < r->count && i < 3; i++) any |= docs[i] >= 0;
+    return any;
+}
+
+/* The payload size docs/formats.md gives for an expected record (docs: each memory's
+ * document in fx_docs, -1 none; NULL: a record without metadata). */
+static uint64_t fx_payload_bytes(const fx_record *r, const int *docs) {
     if (r->type == FX_TYPE_CREATE) return 32 + strlen(r->name);
     if (r->type == FX_TYPE_DROP) return 0;
     uint64_t n = r->count, bytes = 16 + 16 * (n + 1) + 8 * n + 4 * n * r->dimension;
     for (uint64_t i = 0; i < n; i++) bytes += strlen(r->ids[i]) + strlen(r->contents[i]);
+    if (fx_flagged(r, docs)) {
+        bytes += 8 * (n + 1);
+        for (uint64_t i = 0; i < n; i++) bytes += docs[i] >= 0 ? fx_docs[docs[i]].size : 0;
+    }
     return bytes;
 }
 
 /* Checks one record's payload against the expectation, with the layouts' literal offsets. */
-static void fx_check_payload(const fx_record *r, const uint8_t *p, uint64_t size) {
-    CHECK(size == fx_payload_bytes(r));
-    if (size != fx_payload_bytes(r)) return;
+static void fx_check_payload(const fx_record *r, const int *docs, const uint8_t *p,
+                             uint64_t size) {
+    CHECK(size == fx_payload_bytes(r, docs));
+    if (size != fx_payload_bytes(r, docs)) return;
     if (r->type == FX_TYPE_DROP) return;
     if (r->type == FX_TYPE_CREATE) {
         uint32_t name_bytes = (uint32_t)strlen(r->name);
@@ -421,8 +480,9 @@ static void fx_check_payload(const fx_record *r, const uint8_t *p, uint64_t size
         return;
     }
     uint64_t n = r->count;
+    int flagged = fx_flagged(r, docs);
     CHECK(fx_u32(p + 0) == r->dimension);
-    CHECK(fx_u32(p + 4) == 0);
+    CHECK(fx_u32(p + 4) == (flagged ? 1u : 0u)); /* flags: bit 0, the metadata section */
     CHECK(fx_u64(p + 8) == n);
     const uint8_t *id_offsets = p + 16, *content_offsets = id_offsets + 8 * (n + 1);
     const uint8_t *created = content_offsets + 8 * (n + 1), *vectors = created + 8 * n;
@@ -447,12 +507,25 @@ static void fx_check_payload(const fx_record *r, const uint8_t *p, uint64_t size
     if (r->type == 6) { /* LINK: the weight in vectors[0], 0 in vectors[1] */
         CHECK(fx_f32(vectors) == r->weight && fx_f32(vectors + 4) == 0.0f);
     }
+    if (!flagged) return;
+    /* After the contents: n + 1 metadata offsets, then the documents (a patch's patch). */
+    const uint8_t *meta_offsets = contents + content_at, *meta = meta_offsets + 8 * (n + 1);
+    uint64_t meta_at = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t bytes = docs[i] >= 0 ? fx_docs[docs[i]].size : 0;
+        CHECK(fx_u64(meta_offsets + 8 * i) == meta_at);
+        CHECK(fx_u64(meta_offsets + 8 * (i + 1)) == meta_at + bytes);
+        if (bytes) CHECK(memcmp(meta + meta_at, fx_docs[docs[i]].bytes, (size_t)bytes) == 0);
+        meta_at += bytes;
+    }
+    CHECK(meta + meta_at == p + size);
 }
 
 /* Walks a segment with the literal layout: header, then each record against `expected`.
  * Returns the segment's size. */
 static uint64_t fx_check_segment(const char *path, uint64_t number, uint64_t previous,
-                                 const fx_record *const *expected, size_t count) {
+                                 const fx_record *const *expected, const int *const *docs,
+                                 size_t count) {
     uint8_t *data = NULL;
     size_t size = 0;
     CHECK(fx_read(path, &data, &size));
@@ -479,7 +552,7 @@ static uint64_t fx_check_segment(const char *path, uint64_t number, uint64_t pre
         CHECK(fx_u32(h + 12) == r->type);
         CHECK(fx_u64(h + 16) == r->space);
         CHECK(fx_u64(h + 24) == r->sequence);
-        fx_check_payload(r, h + 32, length);
+        fx_check_payload(r, docs ? docs[i] : NULL, h + 32, length);
         at += 32 + length;
     }
     CHECK(at == size); /* nothing after the last record */
@@ -489,6 +562,7 @@ static uint64_t fx_check_segment(const char *path, uint64_t number, uint64_t pre
 
 typedef struct fx_replayed {
     const fx_record *const *expected;
+    const int *const *docs;       /* NULL: no metadata anywhere */
     size_t count;
     size_t seen;
     uint64_t last_offset;
@@ -501,7 +575,8 @@ static mn_status fx_recovered(void *context, const mn_wal_record *record,
         const fx_record *e = r->expected[r->seen];
         CHECK(record->type == e->type && record->space == e->space);
         CHECK(record->sequence == e->sequence);
-        fx_check_payload(e, record->payload, record->payload_bytes);
+        fx_check_payload(e, r->docs ? r->docs[r->seen] : NULL, record->payload,
+                         record->payload_bytes);
     }
     CHECK(position->offset >= 40 && position->offset > r->last_offset);
     r->last_offset = position->offset;
@@ -510,8 +585,9 @@ static mn_status fx_recovered(void *context, const mn_wal_record *record,
 }
 
 /* Reads a log directory with the real recovery, read-only (the fixture is not touched). */
-static void fx_check_recover(const char *dir, const fx_record *const *expected, size_t count) {
-    fx_replayed replayed = {expected, count, 0, 0};
+static void fx_check_recover(const char *dir, const fx_record *const *expected,
+                             const int *const *docs, size_t count) {
+    fx_replayed replayed = {expected, docs, count, 0, 0};
     mn_wal_recovery report;
     CHECK_STATUS(mn_wal_recover(dir, MN_WAL_RECOVER_READ_ONLY, fx_recovered, &replayed, &report),
                  MN_OK);
@@ -567,16 +643,30 @@ static void fx_check_alpha(mn_space *s, int tail) {
     CHECK(found == 1 && g.content_bytes == 4 && memcmp(g.content, "date", 4) == 0);
 }
 
-/* Copies a fixture data directory's files (the ones listed in fx_files under `prefix`). */
+/* Copies a fixture data directory's files (the ones listed in fx_files or fx_legacy_files
+ * under `prefix`). */
 static void fx_copy_data_dir(const char *fixtures, const char *prefix, const char *to) {
     size_t n = strlen(prefix);
-    for (size_t i = 0; i < FX_FILES; i++) {
-        if (strncmp(fx_files[i], prefix, n) != 0) continue;
+    for (size_t i = 0; i < FX_FILES + FX_LEGACY_FILES; i++) {
+        const char *file = i < FX_FILES ? fx_files[i] : fx_legacy_files[i - FX_FILES];
+        if (strncmp(file, prefix, n) != 0) continue;
         char from[FX_PATH], dest[FX_PATH];
-        snprintf(from, sizeof(from), "%s/%s", fixtures, fx_files[i]);
-        snprintf(dest, sizeof(dest), "%s/%s", to, fx_files[i] + n);
+        snprintf(from, sizeof(from), "%s/%s", fixtures, file);
+        snprintf(dest, sizeof(dest), "%s/%s", to, file + n);
         CHECK(fx_copy(from, dest));
     }
+}
+
+/* A version 1 export as this code writes it for the same space: version 2 differs only in the
+ * version word and the word at +28 of each memory (0 without metadata, as version 1's reserved
+ * word), hence in the trailer. Returns a malloc'd copy. */
+static uint8_t *fx_export_v1_as_v2(const uint8_t *v1, size_t size) {
+    uint8_t *v2 = malloc(size);
+    if (!v2 || size < 72) return v2;
+    memcpy(v2, v1, size);
+    mn_put_u32(v2 + 8, 2);
+    mn_put_u64(v2 + size - 8, XXH64(v2, size - 8, 0));
+    return v2;
 }
 
 static void fx_check_log(const char *fixtures, const uint8_t *export_fixture, size_t export_size) {
@@ -586,9 +676,9 @@ static void fx_check_log(const char *fixtures, const uint8_t *export_fixture, si
     for (size_t i = 0; i < 3; i++) expected[count++] = &fx_gone_records[i];
     char path[FX_PATH];
     snprintf(path, sizeof(path), "%s/log/wal-000/00000000000000000001.wal", fixtures);
-    fx_check_segment(path, 1, 0, expected, count);
+    fx_check_segment(path, 1, 0, expected, NULL, count);
     snprintf(path, sizeof(path), "%s/log/wal-000", fixtures);
-    fx_check_recover(path, expected, count);
+    fx_check_recover(path, expected, NULL, count);
 
     /* The engine on a copy: alpha replayed, gone's three records skipped (dropped). */
     char *scratch = fx_scratch();
@@ -605,11 +695,13 @@ static void fx_check_log(const char *fixtures, const uint8_t *export_fixture, si
         fx_check_alpha(s, 0);
         CHECK(td_open_space(engine, "gone") == NULL);
         /* The replayed space exports exactly the committed export (labels, graph, links, and
-         * the sequence 9 it continues from). */
+         * the sequence 9 it continues from), in the version this code writes. */
         mn_bytes again = {0};
         CHECK(s && mn_space_export(s, mn_bytes_write, &again) == MN_OK);
-        CHECK(export_fixture && again.size == export_size &&
-              memcmp(again.data, export_fixture, export_size) == 0);
+        uint8_t *expected = export_fixture ? fx_export_v1_as_v2(export_fixture, export_size) : NULL;
+        CHECK(expected && again.size == export_size &&
+              memcmp(again.data, expected, export_size) == 0);
+        free(expected);
         free(again.data);
         mn_space_release(s);
         mn_engine_destroy(engine);
@@ -672,10 +764,10 @@ static void fx_check_checkpoint(const char *fixtures, const uint8_t *export_fixt
     /* The log tail: segment 2, whose predecessor (segment 1, deleted by the checkpoint) held
      * alpha's ten records. */
     uint64_t previous = 40;
-    for (size_t i = 0; i < 10; i++) previous += 32 + fx_payload_bytes(&fx_alpha_records[i]);
+    for (size_t i = 0; i < 10; i++) previous += 32 + fx_payload_bytes(&fx_alpha_records[i], NULL);
     const fx_record *tail[2] = {&fx_tail_records[0], &fx_tail_records[1]};
     snprintf(path, sizeof(path), "%s/checkpoint/wal-000/00000000000000000002.wal", fixtures);
-    fx_check_segment(path, 2, previous, tail, 2);
+    fx_check_segment(path, 2, previous, tail, NULL, 2);
 
     char *scratch = fx_scratch();
     char dir[FX_PATH];
@@ -907,6 +999,357 @@ static void fx_check_export(const uint8_t *data, size_t size) {
     mn_engine_destroy(engine);
 }
 
+/* ---- metadata (docs/formats.md: the op payload's metadata section, export version 2,
+ * checkpoint entry version 3) ---- */
+
+/* Space "beta" (id 1; alpha's parameters): six writes with metadata, then two more above a
+ * checkpoint. Every kind that carries metadata, and a write that removes it:
+ *   1 insert a (D0)   2 batch b (D1), c (none), d (D2)   3 upsert a (D3)   4 patch c (P0)
+ *   5 upsert b (none: its D1 goes)   6 delete d          tail: 7 patch a (P1)   8 insert e (D4)
+ * Creation times are fixed (fx_meta_one), so the fixtures are deterministic. */
+static const fx_record fx_beta_records[] = {
+    {FX_TYPE_CREATE, 1, 0, "beta", FX_DIM, MN_METRIC_L2, FX_ALPHA_M, FX_ALPHA_EF, FX_ALPHA_SEED,
+     0, {0}, {0}, {0}, {0}, 0},
+    {1, 1, 1, NULL, FX_DIM, 0, 0, 0, 0, 1, {"a"}, {"apple"}, {1000}, {fx_a1}, 0},
+    {4, 1, 2, NULL, FX_DIM, 0, 0, 0, 0, 3, {"b", "c", "d"}, {"banana", "cherry", ""},
+     {2000, 2001, 2002}, {fx_b, fx_c, fx_d}, 0},
+    {2, 1, 3, NULL, FX_DIM, 0, 0, 0, 0, 1, {"a"}, {"apricot"}, {3000}, {fx_a2}, 0},
+    {10, 1, 4, NULL, 0, 0, 0, 0, 0, 1, {"c"}, {""}, {4000}, {0}, 0},
+    {2, 1, 5, NULL, FX_DIM, 0, 0, 0, 0, 1, {"b"}, {"blueberry"}, {5000}, {fx_b}, 0},
+    {3, 1, 6, NULL, 0, 0, 0, 0, 0, 1, {"d"}, {""}, {6000}, {0}, 0},
+};
+static const int fx_beta_docs[][3] = {
+    {-1, -1, -1}, {FX_D0, -1, -1}, {FX_D1, -1, FX_D2}, {FX_D3, -1, -1},
+    {FX_P0, -1, -1}, {-1, -1, -1}, {-1, -1, -1},
+};
+static const fx_record fx_beta_tail[] = {
+    {10, 1, 7, NULL, 0, 0, 0, 0, 0, 1, {"a"}, {""}, {7000}, {0}, 0},
+    {1, 1, 8, NULL, FX_DIM, 0, 0, 0, 0, 1, {"e"}, {"elder"}, {8000}, {fx_e}, 0},
+};
+static const int fx_beta_tail_docs[][3] = {{FX_P1, -1, -1}, {FX_D4, -1, -1}};
+#define FX_BETA_RECORDS (sizeof(fx_beta_records) / sizeof(fx_beta_records[0]))
+
+/* One write of the beta records as mn_engine.c builds it, with its document (-1: none). */
+static mn_status fx_meta_one(mn_space *space, const fx_record *r, const int *docs) {
+    uint64_t id_total = 0, content_total = 0, meta_total = 0;
+    for (uint64_t i = 0; i < r->count; i++) {
+        id_total += strlen(r->ids[i]);
+        content_total += strlen(r->contents[i]);
+        meta_total += docs[i] >= 0 ? fx_docs[docs[i]].size : 0;
+    }
+    mn_op *op = mn_engine_op_new_meta(r->type, r->count, r->dimension, id_total, content_total,
+                                      meta_total);
+    if (!op) return MN_ERR_NO_MEMORY;
+    op->id_offsets[0] = op->content_offsets[0] = op->metadata_offsets[0] = 0;
+    for (uint64_t i = 0; i < r->count; i++) {
+        uint64_t id_bytes = strlen(r->ids[i]), content_bytes = strlen(r->contents[i]);
+        uint64_t meta_bytes = docs[i] >= 0 ? fx_docs[docs[i]].size : 0;
+        memcpy(op->ids + op->id_offsets[i], r->ids[i], id_bytes);
+        memcpy(op->contents + op->content_offsets[i], r->contents[i], content_bytes);
+        if (meta_bytes) {
+            memcpy(op->metadata + op->metadata_offsets[i], fx_docs[docs[i]].bytes, meta_bytes);
+        }
+        op->id_offsets[i + 1] = op->id_offsets[i] + id_bytes;
+        op->content_offsets[i + 1] = op->content_offsets[i] + content_bytes;
+        op->metadata_offsets[i + 1] = op->metadata_offsets[i] + meta_bytes;
+        op->created_ns[i] = r->created[i];
+        if (r->dimension) {
+            memcpy(op->vectors + i * r->dimension, r->vectors[i], r->dimension * sizeof(float));
+        }
+    }
+    te_wait w;
+    te_wait_init(&w);
+    mn_status status = mn_engine_submit_op(space, op, MN_SUBMIT_WAIT, te_wait_done, &w);
+    return status == MN_OK ? te_wait_for(&w) : status;
+}
+
+/* Creates "beta" and applies its six writes (log sequences 1 ... 6). */
+static int fx_beta(mn_engine *engine, mn_space **out) {
+    mn_hnsw_params params = fx_alpha_params();
+    mn_space *s = NULL;
+    if (mn_engine_space_create(engine, "beta", 4, &params, &s) != MN_OK) return 0;
+    int ok = 1;
+    for (size_t i = 1; i < FX_BETA_RECORDS; i++) {
+        ok &= fx_meta_one(s, &fx_beta_records[i], fx_beta_docs[i]) == MN_OK;
+    }
+    if (out) *out = s;
+    else mn_space_release(s);
+    return ok;
+}
+
+/* Writes meta/log, meta/space.mnspc and meta/checkpoint under `scratch`. */
+static int fx_generate_meta(const char *scratch) {
+    char path[FX_PATH];
+    snprintf(path, sizeof(path), "%s/meta/log", scratch);
+    fx_mkdirs_for(path);
+    mn_engine *engine = fx_open(path, NULL);
+    mn_space *beta = NULL;
+    int ok = engine && fx_beta(engine, &beta);
+    mn_bytes stream = {0};
+    ok &= beta && mn_space_export(beta, mn_bytes_write, &stream) == MN_OK;
+    mn_space_release(beta);
+    if (engine) mn_engine_destroy(engine);
+    snprintf(path, sizeof(path), "%s/meta/space.mnspc", scratch);
+    ok &= fx_write(path, stream.data, stream.size);
+    free(stream.data);
+
+    snprintf(path, sizeof(path), "%s/meta/checkpoint", scratch);
+    engine = ok ? fx_open(path, NULL) : NULL;
+    ok &= engine && fx_beta(engine, NULL);
+    if (engine) mn_engine_destroy(engine);
+    engine = ok ? fx_open(path, NULL) : NULL;
+    ok &= engine != NULL;
+    if (engine) {
+        ok &= mn_engine_checkpoint(engine, NULL) == MN_OK;
+        mn_space *s = td_open_space(engine, "beta");
+        ok &= s != NULL;
+        for (size_t i = 0; s && i < 2; i++) {
+            ok &= fx_meta_one(s, &fx_beta_tail[i], fx_beta_tail_docs[i]) == MN_OK;
+        }
+        mn_space_release(s);
+        mn_engine_destroy(engine);
+    }
+    return ok;
+}
+
+/* 1 when `id` holds `vector`, `content`, `created` and the document fx_docs[doc] (-1: none). */
+static int fx_has_doc(mn_space *space, const char *id, const float *vector, const char *content,
+                      int64_t created, int doc) {
+    if (!fx_has(space, id, vector, content, created)) return 0;
+    td_got g = {0};
+    if (mn_space_get(space, id, (uint32_t)strlen(id), NULL, 0, td_visit_got, &g) != MN_OK) return 0;
+    if (doc < 0) return g.metadata_bytes == 0;
+    return g.metadata_bytes == fx_docs[doc].size &&
+           memcmp(g.metadata, fx_docs[doc].bytes, (size_t)fx_docs[doc].size) == 0;
+}
+
+/* Beta after its six writes (and, with `tail`, the two above the checkpoint). */
+static void fx_check_beta(mn_space *s, int tail) {
+    CHECK(s != NULL);
+    if (!s) return;
+    mn_space_stats stats;
+    CHECK_STATUS(mn_space_stats_get(s, &stats), MN_OK);
+    CHECK(stats.count == (tail ? 4u : 3u));
+    CHECK(fx_has_doc(s, "a", fx_a2, "apricot", 1000, tail ? FX_M1 : FX_D3));
+    CHECK(fx_has_doc(s, "b", fx_b, "blueberry", 2000, -1)); /* the upsert removed D1 */
+    CHECK(fx_has_doc(s, "c", fx_c, "cherry", 2001, FX_M0)); /* patched from none */
+    CHECK(fx_missing(s, "d"));
+    if (tail) CHECK(fx_has_doc(s, "e", fx_e, "elder", 8000, FX_D4));
+    else CHECK(fx_missing(s, "e"));
+}
+
+/* Walks beta's export (version 2) with the literal layout. */
+static void fx_check_export_v2(const uint8_t *data, size_t size) {
+    CHECK(data != NULL && size > 64 + 8);
+    if (!data || size <= 64 + 8) return;
+    CHECK(memcmp(data, "MNEMOSPC", 8) == 0 && fx_u32(data + 8) == 2 && fx_u32(data + 12) == 0);
+    CHECK(fx_u64(data + 40) == 3);  /* memories */
+    CHECK(fx_u64(data + 48) == 5);  /* next label: a, b, c, d took 1 ... 4 */
+    CHECK(fx_u64(data + 56) == 6);  /* sequence */
+    CHECK(fx_u64(data + size - 8) == XXH64(data, size - 8, 0));
+    static const struct {
+        uint64_t label;
+        int64_t created;
+        const char *id, *content;
+        int doc;
+    } memories[] = {{1, 1000, "a", "apricot", FX_D3},
+                    {2, 2000, "b", "blueberry", -1},
+                    {3, 2001, "c", "cherry", FX_M0}};
+    size_t at = 64;
+    for (size_t i = 0; i < 3 && at + 32 <= size; i++) {
+        uint64_t content_bytes = fx_u64(data + at + 16);
+        uint32_t id_bytes = fx_u32(data + at + 24), meta_bytes = fx_u32(data + at + 28);
+        uint64_t want = memories[i].doc >= 0 ? fx_docs[memories[i].doc].size : 0;
+        CHECK(fx_u64(data + at) == memories[i].label);
+        CHECK((int64_t)fx_u64(data + at + 8) == memories[i].created);
+        CHECK(content_bytes == strlen(memories[i].content) && id_bytes == 1);
+        CHECK(meta_bytes == want);
+        at += 32;
+        if (at + id_bytes + content_bytes + meta_bytes > size) break;
+        CHECK(memcmp(data + at, memories[i].id, id_bytes) == 0);
+        CHECK(memcmp(data + at + id_bytes, memories[i].content, (size_t)content_bytes) == 0);
+        at += id_bytes + content_bytes;
+        if (want == meta_bytes && want) {
+            CHECK(memcmp(data + at, fx_docs[memories[i].doc].bytes, (size_t)want) == 0);
+        }
+        at += meta_bytes;
+    }
+    fx_index_census c;
+    CHECK(fx_walk_index(data + at, size - at, &c));
+    CHECK(c.slots == 4 && c.live == 3 && c.deleted == 1 && c.free == 0);
+    at += c.bytes;
+    CHECK(fx_walk_assoc(data + at, size - at, NULL, 0, 0) == size - at - 8);
+
+    mn_engine_options options;
+    mn_engine_options_default(&options);
+    options.workers = 1;
+    options.pin_workers = 0;
+    mn_engine *engine = NULL;
+    CHECK_STATUS(mn_engine_create(&options, &engine), MN_OK);
+    if (!engine) return;
+    mn_space *s = NULL;
+    CHECK_STATUS(mn_engine_space_import_buffer(engine, "beta", 4, data, size, &s), MN_OK);
+    fx_check_beta(s, 0);
+    mn_space_release(s);
+    mn_engine_destroy(engine);
+}
+
+static void fx_check_meta(const char *fixtures) {
+    char path[FX_PATH];
+    snprintf(path, sizeof(path), "%s/meta/space.mnspc", fixtures);
+    uint8_t *export_data = NULL;
+    size_t export_size = 0;
+    CHECK(fx_read(path, &export_data, &export_size));
+    fx_check_export_v2(export_data, export_size);
+
+    /* The log: every record with its metadata section, through the literal layout and the
+     * real recovery; then the engine on a copy. */
+    const fx_record *expected[FX_BETA_RECORDS];
+    const int *docs[FX_BETA_RECORDS];
+    for (size_t i = 0; i < FX_BETA_RECORDS; i++) {
+        expected[i] = &fx_beta_records[i];
+        docs[i] = fx_beta_docs[i];
+    }
+    snprintf(path, sizeof(path), "%s/meta/log/wal-000/00000000000000000001.wal", fixtures);
+    uint64_t segment = fx_check_segment(path, 1, 0, expected, docs, FX_BETA_RECORDS);
+    snprintf(path, sizeof(path), "%s/meta/log/wal-000", fixtures);
+    fx_check_recover(path, expected, docs, FX_BETA_RECORDS);
+    char *scratch = fx_scratch();
+    char data[FX_PATH];
+    snprintf(data, sizeof(data), "%s/data", scratch);
+    fx_copy_data_dir(fixtures, "meta/log/", data);
+    mn_durable_report report;
+    mn_engine *engine = fx_open(data, &report);
+    CHECK(engine != NULL);
+    if (engine) {
+        CHECK(report.records == FX_BETA_RECORDS && report.replayed == FX_BETA_RECORDS);
+        mn_space *s = td_open_space(engine, "beta");
+        fx_check_beta(s, 0);
+        mn_bytes again = {0};
+        CHECK(s && mn_space_export(s, mn_bytes_write, &again) == MN_OK);
+        CHECK(export_data && again.size == export_size &&
+              memcmp(again.data, export_data, export_size) == 0);
+        free(again.data);
+        mn_space_release(s);
+        mn_engine_destroy(engine);
+    }
+    fx_scratch_free(scratch);
+
+    /* The checkpoint: pack version 2 holding an entry of version 3 whose stream is the export
+     * above; the tail (a patch and an insert) above it in segment 2. */
+    snprintf(path, sizeof(path), "%s/meta/checkpoint/spaces/0000000000000001.pack", fixtures);
+    uint8_t *pack = NULL;
+    size_t pack_size = 0;
+    CHECK(fx_read(path, &pack, &pack_size));
+    if (pack && pack_size > 64 + 64 + 4) {
+        CHECK(memcmp(pack, "MNEMOPAK", 8) == 0 && fx_u32(pack + 8) == 2);
+        const uint8_t *e = pack + 64;
+        CHECK(memcmp(e, "MNEMOCKP", 8) == 0 && fx_u32(e + 8) == 3);
+        CHECK(fx_u64(e + 24) == 6); /* sequence */
+        uint64_t stream_bytes = fx_u64(e + 40);
+        CHECK(64 + 64 + 4 + stream_bytes <= pack_size);
+        CHECK(export_data && stream_bytes == export_size &&
+              memcmp(e + 68, export_data, export_size) == 0);
+    }
+    free(pack);
+    const fx_record *tail[2] = {&fx_beta_tail[0], &fx_beta_tail[1]};
+    const int *tail_docs[2] = {fx_beta_tail_docs[0], fx_beta_tail_docs[1]};
+    snprintf(path, sizeof(path), "%s/meta/checkpoint/wal-000/00000000000000000002.wal", fixtures);
+    fx_check_segment(path, 2, segment, tail, tail_docs, 2);
+    scratch = fx_scratch();
+    snprintf(data, sizeof(data), "%s/data", scratch);
+    fx_copy_data_dir(fixtures, "meta/checkpoint/", data);
+    engine = fx_open(data, &report);
+    CHECK(engine != NULL);
+    if (engine) {
+        CHECK(report.checkpoints == 1 && report.records == 2 && report.replayed == 2);
+        mn_space *s = td_open_space(engine, "beta");
+        fx_check_beta(s, 1);
+        mn_space_release(s);
+        mn_engine_destroy(engine);
+    }
+    fx_scratch_free(scratch);
+    free(export_data);
+}
+
+/* Finishes `builder` (destroying it) into *doc; 1 on success with at least one field. */
+static int fx_doc_finish(mn_meta_builder *builder, fx_doc *doc) {
+    void *bytes = NULL;
+    size_t size = 0;
+    mn_status status = builder ? mn_meta_builder_finish(builder, &bytes, &size, NULL)
+                               : MN_ERR_NO_MEMORY;
+    mn_meta_builder_destroy(builder);
+    doc->bytes = bytes;
+    doc->size = size;
+    return status == MN_OK && size > 0;
+}
+
+/* Builds fx_docs: five documents and two patches with the codec's encoder, and the two
+ * merged documents the engine must hold after the patches (merged by the engine's own call,
+ * checked here against what the patches say). Values are exact: the bytes are the same on
+ * every machine. */
+static int fx_docs_make(void) {
+    const char *tags[2] = {"x", "y"}, *travel[1] = {"travel"}, *remove[1] = {"tags"};
+    const uint32_t tag_bytes[2] = {1, 1}, travel_bytes[1] = {6}, remove_bytes[1] = {4};
+    mn_meta_builder *b[7] = {0};
+    for (int i = 0; i < 7; i++) mn_meta_builder_create(&b[i]);
+    mn_meta_builder_add_string(b[0], "kind", 4, "fact", 4);          /* D0 */
+    mn_meta_builder_add_int(b[0], "n", 1, 1);
+    mn_meta_builder_add_string(b[1], "kind", 4, "chat", 4);          /* D1 */
+    mn_meta_builder_add_strings(b[1], "tags", 4, tags, tag_bytes, 2);
+    mn_meta_builder_add_double(b[2], "score", 5, 0.5);               /* D2 */
+    mn_meta_builder_add_bool(b[2], "ok", 2, 1);
+    mn_meta_builder_add_string(b[3], "kind", 4, "fact", 4);          /* D3 */
+    mn_meta_builder_add_int(b[3], "n", 1, 2);
+    mn_meta_builder_add_strings(b[3], "tags", 4, travel, travel_bytes, 1);
+    mn_meta_builder_add_string(b[4], "kind", 4, "note", 4);          /* D4 */
+    mn_meta_builder_add_string(b[5], "kind", 4, "fact", 4);          /* P0's set */
+    mn_meta_builder_add_int(b[6], "n", 1, 3);                        /* P1's set */
+    int ok = 1;
+    for (int i = 0; i < 5; i++) ok &= fx_doc_finish(b[i], &fx_docs[FX_D0 + i]);
+    fx_doc set0 = {0}, set1 = {0};
+    ok &= fx_doc_finish(b[5], &set0);
+    ok &= fx_doc_finish(b[6], &set1);
+    void *patch = NULL;
+    size_t patch_bytes = 0;
+    if (ok) { /* P0 sets kind = "fact" */
+        ok &= mn_meta_patch_encode(set0.bytes, set0.size, NULL, NULL, 0, &patch, &patch_bytes,
+                                   NULL) == MN_OK;
+        fx_docs[FX_P0] = (fx_doc){patch, patch_bytes};
+    }
+    if (ok) { /* P1 sets n = 3 and removes tags */
+        patch = NULL;
+        ok &= mn_meta_patch_encode(set1.bytes, set1.size, remove, remove_bytes, 1, &patch,
+                                   &patch_bytes, NULL) == MN_OK;
+        fx_docs[FX_P1] = (fx_doc){patch, patch_bytes};
+    }
+    if (ok) {
+        ok &= mn_engine_meta_merge(NULL, 0, fx_docs[FX_P0].bytes, fx_docs[FX_P0].size,
+                                   &fx_docs[FX_M0].bytes, &fx_docs[FX_M0].size) == MN_OK;
+        ok &= mn_engine_meta_merge(fx_docs[FX_D3].bytes, fx_docs[FX_D3].size,
+                                   fx_docs[FX_P1].bytes, fx_docs[FX_P1].size,
+                                   &fx_docs[FX_M1].bytes, &fx_docs[FX_M1].size) == MN_OK;
+    }
+    if (ok) { /* M0 is exactly P0's set; M1 is kind = "fact", n = 3 (tags gone) */
+        mn_meta_value v;
+        ok &= fx_docs[FX_M0].size == set0.size &&
+              memcmp(fx_docs[FX_M0].bytes, set0.bytes, (size_t)set0.size) == 0;
+        ok &= mn_meta_get(fx_docs[FX_M1].bytes, (size_t)fx_docs[FX_M1].size, "n", 1, &v) ==
+                  MN_OK && v.i == 3;
+        ok &= mn_meta_get(fx_docs[FX_M1].bytes, (size_t)fx_docs[FX_M1].size, "kind", 4, &v) ==
+                  MN_OK && v.str_bytes == 4 && memcmp(v.str, "fact", 4) == 0;
+        ok &= mn_meta_get(fx_docs[FX_M1].bytes, (size_t)fx_docs[FX_M1].size, "tags", 4, &v) ==
+              MN_ERR_NOT_FOUND;
+    }
+    mn_meta_free(set0.bytes);
+    mn_meta_free(set1.bytes);
+    return ok;
+}
+
+static void fx_docs_free(void) {
+    for (int i = 0; i < FX_DOCS; i++) mn_meta_free(fx_docs[i].bytes);
+}
+
 /* ---- main ---- */
 
 /* A data directory holding a version 1 checkpoint (one spaces/ID.ckpt per space, the layout
@@ -952,17 +1395,19 @@ static void fx_check_all(const char *fixtures) {
     fx_check_checkpoint_v1(fixtures);
     fx_check_index(fixtures);
     fx_check_assoc(fixtures);
+    fx_check_meta(fixtures);
     free(export_data);
 }
 
 /* Regenerates every fixture and compares it byte for byte with the committed one. */
 static void fx_check_deterministic(const char *fixtures) {
     char *scratch = fx_scratch();
-    CHECK(fx_generate(scratch));
-    for (size_t i = 0; i < FX_FILES; i++) {
+    CHECK(fx_generate(scratch, 1));
+    for (size_t i = 0; i <= FX_FILES; i++) {
+        const char *file = i < FX_FILES ? fx_files[i] : fx_legacy_files[FX_LEGACY_LOG];
         char a[FX_PATH], b[FX_PATH];
-        snprintf(a, sizeof(a), "%s/%s", fixtures, fx_files[i]);
-        snprintf(b, sizeof(b), "%s/%s", scratch, fx_files[i]);
+        snprintf(a, sizeof(a), "%s/%s", fixtures, file);
+        snprintf(b, sizeof(b), "%s/%s", scratch, file);
         uint8_t *x = NULL, *y = NULL;
         size_t xs = 0, ys = 0;
         int same = fx_read(a, &x, &xs) && fx_read(b, &y, &ys) && xs == ys && memcmp(x, y, xs) == 0;
@@ -970,7 +1415,7 @@ static void fx_check_deterministic(const char *fixtures) {
             size_t at = 0;
             while (x && y && at < xs && at < ys && x[at] == y[at]) at++;
             fprintf(stderr, "%s: regenerated %zu bytes, committed %zu, first difference at %zu "
-                    "(see the comment at the top of test_formats.c)\n", fx_files[i], ys, xs, at);
+                    "(see the comment at the top of test_formats.c)\n", file, ys, xs, at);
         }
         CHECK(same);
         free(x);
@@ -980,9 +1425,14 @@ static void fx_check_deterministic(const char *fixtures) {
 }
 
 int main(int argc, char **argv) {
+    if (!fx_docs_make()) {
+        fprintf(stderr, "building the metadata documents failed\n");
+        return 1;
+    }
+    atexit(fx_docs_free);
     if (argc == 3 && strcmp(argv[1], "--write-fixtures") == 0) {
         mkdir(argv[2], 0755);
-        if (!fx_generate(argv[2])) {
+        if (!fx_generate(argv[2], 0)) {
             fprintf(stderr, "writing the fixtures into %s failed\n", argv[2]);
             return 1;
         }

@@ -119,14 +119,15 @@ static mn_status mn_validate_content(const mn_space *space, const uint8_t *conte
 
 static size_t mn_align8(size_t size) { return (size + 7u) & ~(size_t)7u; }
 
-/* Allocates a record with room for `count` memories; the caller fills it. */
+/* Allocates a record with room for `count` memories; the caller fills it (every metadata
+ * offset starts at 0: no item has metadata unless the caller says so). */
 static mn_op *mn_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint64_t id_bytes,
-                        uint64_t content_bytes) {
+                        uint64_t content_bytes, uint64_t metadata_bytes) {
     size_t offsets = mn_align8((size_t)(count + 1) * sizeof(uint64_t));
     size_t created = (size_t)count * sizeof(int64_t);
     size_t vectors = mn_align8((size_t)count * dimension * sizeof(float));
-    size_t total = mn_align8(sizeof(mn_op)) + 2 * offsets + created + vectors +
-                   mn_align8((size_t)id_bytes) + (size_t)content_bytes;
+    size_t total = mn_align8(sizeof(mn_op)) + 3 * offsets + created + vectors +
+                   mn_align8((size_t)id_bytes) + (size_t)content_bytes + (size_t)metadata_bytes;
     uint8_t *memory = malloc(total);
     if (!memory) return NULL;
     mn_op *op = (mn_op *)memory;
@@ -142,6 +143,9 @@ static mn_op *mn_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint6
     cursor += offsets;
     op->content_offsets = (uint64_t *)cursor;
     cursor += offsets;
+    op->metadata_offsets = (uint64_t *)cursor;
+    memset(op->metadata_offsets, 0, (size_t)(count + 1) * sizeof(uint64_t));
+    cursor += offsets;
     op->created_ns = (int64_t *)cursor;
     cursor += created;
     op->vectors = (float *)cursor;
@@ -149,6 +153,8 @@ static mn_op *mn_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint6
     op->ids = (char *)cursor;
     cursor += mn_align8((size_t)id_bytes);
     op->contents = cursor;
+    cursor += content_bytes;
+    op->metadata = cursor;
     return op;
 }
 
@@ -233,31 +239,42 @@ static mn_status mn_submit_checked(mn_space *space, mn_op *op, uint32_t flags,
 
 static mn_status mn_submit_one(mn_space *space, uint32_t kind, const char *id, uint32_t id_bytes,
                                const float *vector, uint32_t dimension, const uint8_t *content,
-                               uint64_t content_bytes, uint32_t flags, mn_completion_fn done,
-                               void *context) {
+                               uint64_t content_bytes, const uint8_t *metadata,
+                               uint64_t metadata_bytes, uint32_t flags, mn_completion_fn done,
+                               void *context, mn_meta_error *error) {
+    if (error) memset(error, 0, sizeof(*error));
     if (!space) return MN_ERR_INVALID;
     mn_status status = mn_validate_id(id, id_bytes);
     if (status != MN_OK) return status;
     uint32_t stored_dimension = 0;
-    if (kind != MN_OP_DELETE) {
+    if (kind == MN_OP_INSERT || kind == MN_OP_UPSERT) {
         status = mn_validate_vector(space, vector, dimension);
         if (status != MN_OK) return status;
         status = mn_validate_content(space, content, content_bytes);
         if (status != MN_OK) return status;
+        status = mn_engine_meta_check_doc(metadata, metadata_bytes, error);
+        if (status != MN_OK) return status;
         stored_dimension = dimension;
+    } else if (kind == MN_OP_PATCH) {
+        content_bytes = 0;
+        status = mn_engine_meta_check_patch(metadata, metadata_bytes, error);
+        if (status != MN_OK) return status;
     } else {
         content_bytes = 0;
+        metadata_bytes = 0;
     }
-    mn_op *op = mn_op_new(kind, 1, stored_dimension, id_bytes, content_bytes);
+    mn_op *op = mn_op_new(kind, 1, stored_dimension, id_bytes, content_bytes, metadata_bytes);
     if (!op) return MN_ERR_NO_MEMORY;
     op->id_offsets[0] = 0;
     op->id_offsets[1] = id_bytes;
     op->content_offsets[0] = 0;
     op->content_offsets[1] = content_bytes;
+    op->metadata_offsets[1] = metadata_bytes;
     op->created_ns[0] = mn_engine_now_ns();
     memcpy(op->ids, id, id_bytes);
     if (stored_dimension) memcpy(op->vectors, vector, (size_t)dimension * sizeof(float));
     if (content_bytes) memcpy(op->contents, content, (size_t)content_bytes);
+    if (metadata_bytes) memcpy(op->metadata, metadata, (size_t)metadata_bytes);
     return mn_submit_checked(space, op, flags, done, context);
 }
 
@@ -266,7 +283,7 @@ mn_status mn_space_insert(mn_space *space, const char *id, uint32_t id_bytes,
                           uint64_t content_bytes, uint32_t flags, mn_completion_fn done,
                           void *context) {
     return mn_submit_one(space, MN_OP_INSERT, id, id_bytes, vector, dimension, content,
-                         content_bytes, flags, done, context);
+                         content_bytes, NULL, 0, flags, done, context, NULL);
 }
 
 mn_status mn_space_upsert(mn_space *space, const char *id, uint32_t id_bytes,
@@ -274,19 +291,44 @@ mn_status mn_space_upsert(mn_space *space, const char *id, uint32_t id_bytes,
                           uint64_t content_bytes, uint32_t flags, mn_completion_fn done,
                           void *context) {
     return mn_submit_one(space, MN_OP_UPSERT, id, id_bytes, vector, dimension, content,
-                         content_bytes, flags, done, context);
+                         content_bytes, NULL, 0, flags, done, context, NULL);
+}
+
+mn_status mn_space_insert_meta(mn_space *space, const char *id, uint32_t id_bytes,
+                               const float *vector, uint32_t dimension, const uint8_t *content,
+                               uint64_t content_bytes, const uint8_t *metadata,
+                               uint64_t metadata_bytes, uint32_t flags, mn_completion_fn done,
+                               void *context, mn_meta_error *error) {
+    return mn_submit_one(space, MN_OP_INSERT, id, id_bytes, vector, dimension, content,
+                         content_bytes, metadata, metadata_bytes, flags, done, context, error);
+}
+
+mn_status mn_space_upsert_meta(mn_space *space, const char *id, uint32_t id_bytes,
+                               const float *vector, uint32_t dimension, const uint8_t *content,
+                               uint64_t content_bytes, const uint8_t *metadata,
+                               uint64_t metadata_bytes, uint32_t flags, mn_completion_fn done,
+                               void *context, mn_meta_error *error) {
+    return mn_submit_one(space, MN_OP_UPSERT, id, id_bytes, vector, dimension, content,
+                         content_bytes, metadata, metadata_bytes, flags, done, context, error);
+}
+
+mn_status mn_space_patch_metadata(mn_space *space, const char *id, uint32_t id_bytes,
+                                  const uint8_t *patch, uint64_t patch_bytes, uint32_t flags,
+                                  mn_completion_fn done, void *context, mn_meta_error *error) {
+    return mn_submit_one(space, MN_OP_PATCH, id, id_bytes, NULL, 0, NULL, 0, patch, patch_bytes,
+                         flags, done, context, error);
 }
 
 mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, uint32_t flags,
                           mn_completion_fn done, void *context) {
-    return mn_submit_one(space, MN_OP_DELETE, id, id_bytes, NULL, 0, NULL, 0, flags, done,
-                         context);
+    return mn_submit_one(space, MN_OP_DELETE, id, id_bytes, NULL, 0, NULL, 0, NULL, 0, flags,
+                         done, context, NULL);
 }
 
 mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn done,
                            void *context) {
     if (!space) return MN_ERR_INVALID;
-    mn_op *op = mn_op_new(MN_OP_BARRIER, 0, 0, 0, 0);
+    mn_op *op = mn_op_new(MN_OP_BARRIER, 0, 0, 0, 0, 0);
     if (!op) return MN_ERR_NO_MEMORY;
     op->id_offsets[0] = 0;
     op->content_offsets[0] = 0;
@@ -295,7 +337,12 @@ mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn don
 
 mn_op *mn_engine_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint64_t id_bytes,
                         uint64_t content_bytes) {
-    return mn_op_new(kind, count, dimension, id_bytes, content_bytes);
+    return mn_op_new(kind, count, dimension, id_bytes, content_bytes, 0);
+}
+
+mn_op *mn_engine_op_new_meta(uint32_t kind, uint64_t count, uint32_t dimension,
+                             uint64_t id_bytes, uint64_t content_bytes, uint64_t metadata_bytes) {
+    return mn_op_new(kind, count, dimension, id_bytes, content_bytes, metadata_bytes);
 }
 
 mn_status mn_engine_submit_op(struct mn_space *space, mn_op *op, uint32_t flags,
@@ -333,9 +380,18 @@ static mn_status mn_batch_find_repeat(const mn_batch_in *batch, size_t *failed) 
 
 mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint32_t flags,
                                 mn_completion_fn done, void *context, size_t *failed_index) {
+    return mn_space_insert_batch_meta(space, batch, NULL, NULL, flags, done, context,
+                                      failed_index, NULL);
+}
+
+mn_status mn_space_insert_batch_meta(mn_space *space, const mn_batch_in *batch,
+                                     const uint8_t *metadata, const uint64_t *metadata_offsets,
+                                     uint32_t flags, mn_completion_fn done, void *context,
+                                     size_t *failed_index, mn_meta_error *error) {
     size_t failed_scratch = 0;
     size_t *failed = failed_index ? failed_index : &failed_scratch;
     *failed = 0;
+    if (error) memset(error, 0, sizeof(*error));
     if (!space || !batch) return MN_ERR_INVALID;
     if (batch->count == 0) return MN_ERR_INVALID;
     if (batch->count > MN_ENGINE_BATCH_COUNT_MAX) return MN_ERR_TOO_LARGE;
@@ -344,6 +400,7 @@ mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint3
     }
     if (batch->dimension != space->params.dimension) return MN_ERR_DIMENSION;
     if (batch->id_offsets[0] != 0 || batch->content_offsets[0] != 0) return MN_ERR_INVALID;
+    if (metadata_offsets && metadata_offsets[0] != 0) return MN_ERR_INVALID;
     uint32_t dimension = batch->dimension;
     /* Validate every memory before anything is copied or queued: all-or-nothing. */
     for (size_t i = 0; i < batch->count; i++) {
@@ -351,7 +408,9 @@ mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint3
         uint64_t id_start = batch->id_offsets[i], id_end = batch->id_offsets[i + 1];
         uint64_t content_start = batch->content_offsets[i];
         uint64_t content_end = batch->content_offsets[i + 1];
-        if (id_end < id_start || content_end < content_start) {
+        uint64_t meta_start = metadata_offsets ? metadata_offsets[i] : 0;
+        uint64_t meta_end = metadata_offsets ? metadata_offsets[i + 1] : 0;
+        if (id_end < id_start || content_end < content_start || meta_end < meta_start) {
             status = MN_ERR_INVALID;
         } else {
             status = mn_validate_id(batch->ids + id_start, id_end - id_start);
@@ -365,6 +424,11 @@ mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint3
         if (status == MN_OK) {
             status = mn_validate_content(space, batch->contents, content_end - content_start);
         }
+        if (status == MN_OK && meta_end > meta_start) {
+            status = metadata ? mn_engine_meta_check_doc(metadata + meta_start,
+                                                         meta_end - meta_start, error)
+                              : MN_ERR_INVALID;
+        }
         if (status != MN_OK) {
             *failed = i;
             return status;
@@ -374,10 +438,15 @@ mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint3
     if (status != MN_OK) return status;
     uint64_t id_total = batch->id_offsets[batch->count];
     uint64_t content_total = batch->content_offsets[batch->count];
-    mn_op *op = mn_op_new(MN_OP_BATCH, batch->count, dimension, id_total, content_total);
+    uint64_t meta_total = metadata_offsets ? metadata_offsets[batch->count] : 0;
+    mn_op *op = mn_op_new(MN_OP_BATCH, batch->count, dimension, id_total, content_total,
+                          meta_total);
     if (!op) return MN_ERR_NO_MEMORY;
     memcpy(op->id_offsets, batch->id_offsets, (batch->count + 1) * sizeof(uint64_t));
     memcpy(op->content_offsets, batch->content_offsets, (batch->count + 1) * sizeof(uint64_t));
+    if (metadata_offsets) {
+        memcpy(op->metadata_offsets, metadata_offsets, (batch->count + 1) * sizeof(uint64_t));
+    }
     if (batch->created_ns) {
         memcpy(op->created_ns, batch->created_ns, batch->count * sizeof(int64_t));
     } else {
@@ -387,6 +456,7 @@ mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint3
     memcpy(op->vectors, batch->vectors, batch->count * dimension * sizeof(float));
     memcpy(op->ids, batch->ids, (size_t)id_total);
     if (content_total) memcpy(op->contents, batch->contents, (size_t)content_total);
+    if (meta_total) memcpy(op->metadata, metadata, (size_t)meta_total);
     return mn_submit_checked(space, op, flags, done, context);
 }
 

@@ -87,7 +87,7 @@
  *
  *   offset  size  field                                            constant
  *   0       8     magic "MNEMOCKP"                                 MN_CKPT_MAGIC
- *   8       4     format version, 2                                MN_CKPT_VERSION
+ *   8       4     format version, 3 (2 is read too: below)         MN_CKPT_VERSION
  *   12      4     name bytes n (1 ... MN_ENGINE_NAME_BYTES_MAX)    MN_CKPT_NAME_BYTES
  *   16      8     space id (equals the index's)                    MN_CKPT_SPACE_ID
  *   24      8     sequence: the space's last log sequence in it    MN_CKPT_SEQUENCE
@@ -96,7 +96,14 @@
  *   48      8     XXH64 (seed 0) of the stream                     MN_CKPT_STREAM_HASH
  *   56      8     XXH64 (seed 0) of bytes 0 ... 55 and the name    MN_CKPT_HEADER_HASH
  *   64      n     space name (UTF-8)                               MN_CKPT_HEADER_SIZE
- *   64+n    s     the mn_space_export stream (its own XXH64 trailer included)
+ *   64+n    s     the mn_space_export stream (its own XXH64 trailer included): export
+ *                 format 2 (memories with metadata) in an entry of version 3, export format
+ *                 1 in one of version 2
+ *
+ * Version 2 entries (written before metadata) are read as they are: their streams are export
+ * format 1, which imports as memories without metadata. The version is bumped with the stream's
+ * so that an engine that cannot read the new stream stops at open naming the pack
+ * (MN_ERR_VERSION) instead of failing later on a lazy load.
  *
  * Version 1 checkpoints (spaces/ID.ckpt) are not read: an open that finds one fails with
  * MN_ERR_VERSION naming it (its log may already be cut, so ignoring it would lose data).
@@ -137,6 +144,7 @@
 #define MN_PACK_IX_SIZE 32u
 
 #define MN_CKPT_VERSION_2 2u
+#define MN_CKPT_VERSION_3 3u
 #define MN_CKPT_MAGIC 0u
 #define MN_CKPT_VERSION 8u
 #define MN_CKPT_NAME_BYTES 12u
@@ -147,7 +155,9 @@
 #define MN_CKPT_STREAM_HASH 48u
 #define MN_CKPT_HEADER_HASH 56u
 #define MN_CKPT_HEADER_SIZE 64u
-/* Where the export stream's header keeps the space's sequence (mn_engine_export.c). */
+/* Where the export stream's header keeps its version and the space's sequence
+ * (mn_engine_export.c); an entry of version v holds a stream of version v - 1. */
+#define MN_CKPT_EXPORT_VERSION 8u
 #define MN_CKPT_EXPORT_SEQUENCE 56u
 #define MN_CKPT_EXPORT_HEADER 64u
 
@@ -395,7 +405,9 @@ static mn_status mn_ckpt_pack_entry(struct mn_durable *d, mn_ckpt_pack_writer *w
     if (status == MN_OK && w->stream_bytes < MN_CKPT_EXPORT_HEADER) status = MN_ERR_IO;
     if (status != MN_OK) return status;
     memcpy(header + MN_CKPT_MAGIC, mn_ckpt_magic, 8);
-    mn_put_u32(header + MN_CKPT_VERSION, MN_CKPT_VERSION_2);
+    /* The export writes format 2, held by entries of version 3. */
+    MN_ASSERT(mn_get_u32(w->export_header + MN_CKPT_EXPORT_VERSION) + 1u == MN_CKPT_VERSION_3);
+    mn_put_u32(header + MN_CKPT_VERSION, MN_CKPT_VERSION_3);
     mn_put_u32(header + MN_CKPT_NAME_BYTES, space->name_bytes);
     mn_put_u64(header + MN_CKPT_SPACE_ID, space->space_id);
     mn_put_u64(header + MN_CKPT_SEQUENCE, mn_get_u64(w->export_header + MN_CKPT_EXPORT_SEQUENCE));
@@ -1100,7 +1112,8 @@ static mn_status mn_ckpt_check_entry(const uint8_t *h, size_t got, uint64_t byte
                                      uint64_t space_id, mn_checkpoint_loaded *out) {
     if (got < MN_CKPT_HEADER_SIZE) return MN_ERR_CORRUPT;
     if (memcmp(h + MN_CKPT_MAGIC, mn_ckpt_magic, 8) != 0) return MN_ERR_CORRUPT;
-    if (mn_get_u32(h + MN_CKPT_VERSION) != MN_CKPT_VERSION_2) return MN_ERR_VERSION;
+    uint32_t version = mn_get_u32(h + MN_CKPT_VERSION);
+    if (version != MN_CKPT_VERSION_2 && version != MN_CKPT_VERSION_3) return MN_ERR_VERSION;
     uint32_t name_bytes = mn_get_u32(h + MN_CKPT_NAME_BYTES);
     uint64_t stream_bytes = mn_get_u64(h + MN_CKPT_STREAM_BYTES);
     if (name_bytes == 0 || name_bytes > MN_ENGINE_NAME_BYTES_MAX ||
@@ -1493,7 +1506,9 @@ mn_status mn_ckpt_load_space(struct mn_engine *engine, mn_checkpoint_loaded *ent
         damage = location.offset + MN_CKPT_HEADER_SIZE + header.name_bytes;
     } else if (status == MN_OK &&
                (stream_bytes < MN_CKPT_EXPORT_HEADER ||
-                mn_get_u64(stream + MN_CKPT_EXPORT_SEQUENCE) != header.sequence)) {
+                mn_get_u64(stream + MN_CKPT_EXPORT_SEQUENCE) != header.sequence ||
+                mn_get_u32(stream + MN_CKPT_EXPORT_VERSION) + 1u !=
+                    mn_get_u32(data + MN_CKPT_VERSION))) {
         /* Replay skips the records at or below the header's sequence; the space continues
          * from the stream's: they must be one number. */
         status = MN_ERR_CORRUPT;

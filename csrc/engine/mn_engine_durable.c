@@ -37,7 +37,11 @@
  *   Operation payload
  *   offset  size              field
  *   0       4                 dimension (0 for a delete)           (MN_DURABLE_OP_DIMENSION)
- *   4       4                 reserved, 0                          (MN_DURABLE_OP_RESERVED)
+ *   4       4                 flags: bit 0 metadata section        (MN_DURABLE_OP_FLAGS)
+ *                             (MN_DURABLE_OP_FLAG_METADATA); other
+ *                             bits 0. Earlier builds wrote 0 here
+ *                             (a reserved word): their records read
+ *                             as records without metadata.
  *   8       8                 count of memories                    (MN_DURABLE_OP_COUNT)
  *   16      8*(count+1)       id offsets                           (MN_DURABLE_OP_HEADER)
  *   ...     8*(count+1)       content offsets
@@ -45,6 +49,12 @@
  *   ...     4*count*dimension vectors (float32)
  *   ...     id_offsets[count] ids, back to back
  *   ...     content_offsets[count] contents, back to back
+ *   with flag bit 0 only:
+ *   ...     8*(count+1)       metadata offsets
+ *   ...     metadata_offsets[count] metadata documents (mn_meta.h) back to back, or for a
+ *                             PATCH (type 10) the encoded patch
+ *   A record is written with the flag only when it has metadata (a PATCH always), so a write
+ *   without metadata is logged byte for byte as before.
  *
  *   Creation payload
  *   offset  size  field
@@ -84,7 +94,8 @@
 /* MN_DURABLE_REC_CREATE, MN_DURABLE_REC_DROP and MN_DURABLE_REC_VOID: mn_engine_durable_internal.h */
 
 #define MN_DURABLE_OP_DIMENSION 0u
-#define MN_DURABLE_OP_RESERVED 4u
+#define MN_DURABLE_OP_FLAGS 4u
+#define MN_DURABLE_OP_FLAG_METADATA 1u
 #define MN_DURABLE_OP_COUNT 8u
 #define MN_DURABLE_OP_HEADER 16u
 
@@ -109,6 +120,7 @@ _Static_assert(MN_OP_DELETE == 3u, "WAL record type 3 is a delete: never renumbe
 _Static_assert(MN_OP_BATCH == 4u, "WAL record type 4 is a batch insert: never renumber");
 _Static_assert(MN_OP_LINK == 6u, "WAL record type 6 is a link: never renumber");
 _Static_assert(MN_OP_UNLINK == 7u, "WAL record type 7 is an unlink: never renumber");
+_Static_assert(MN_OP_PATCH == 10u, "WAL record type 10 is a metadata patch: never renumber");
 _Static_assert(MN_DURABLE_REC_CREATE == 0x100u, "WAL record type 0x100 creates a space");
 _Static_assert(MN_DURABLE_REC_DROP == 0x101u, "WAL record type 0x101 drops a space");
 _Static_assert(MN_DURABLE_REC_VOID == 0x102u, "WAL record type 0x102 voids failed records");
@@ -121,19 +133,26 @@ _Static_assert(MN_DURABLE_CR_SEED + 8 == MN_DURABLE_CR_HEADER, "creation payload
 
 /* ---- encoding ---- */
 
+/* 1 when an op's record carries the metadata section: it has metadata, or is a patch. */
+static int mn_durable_op_has_metadata(const mn_op *op) {
+    return op->kind == MN_OP_PATCH || op->metadata_offsets[op->count] != 0;
+}
+
 /* Bytes of an op's payload, or 0 when it is over the record limit. */
 static uint64_t mn_durable_op_bytes(const mn_op *op) {
     uint64_t n = op->count;
     uint64_t bytes = MN_DURABLE_OP_HEADER + 16u * (n + 1) + 8u * n +
                      4u * n * (uint64_t)op->dimension + op->id_offsets[n] +
                      op->content_offsets[n];
+    if (mn_durable_op_has_metadata(op)) bytes += 8u * (n + 1) + op->metadata_offsets[n];
     return bytes > MN_WAL_PAYLOAD_BYTES_MAX ? 0 : bytes;
 }
 
 static void mn_durable_op_encode(const mn_op *op, uint8_t *out) {
     uint64_t n = op->count;
+    int metadata = mn_durable_op_has_metadata(op);
     mn_put_u32(out + MN_DURABLE_OP_DIMENSION, op->dimension);
-    mn_put_u32(out + MN_DURABLE_OP_RESERVED, 0);
+    mn_put_u32(out + MN_DURABLE_OP_FLAGS, metadata ? MN_DURABLE_OP_FLAG_METADATA : 0u);
     mn_put_u64(out + MN_DURABLE_OP_COUNT, n);
     uint8_t *p = out + MN_DURABLE_OP_HEADER;
     memcpy(p, op->id_offsets, 8u * (n + 1));
@@ -147,6 +166,11 @@ static void mn_durable_op_encode(const mn_op *op, uint8_t *out) {
     memcpy(p, op->ids, op->id_offsets[n]);
     p += op->id_offsets[n];
     if (op->content_offsets[n]) memcpy(p, op->contents, op->content_offsets[n]);
+    p += op->content_offsets[n];
+    if (!metadata) return;
+    memcpy(p, op->metadata_offsets, 8u * (n + 1));
+    p += 8u * (n + 1);
+    if (op->metadata_offsets[n]) memcpy(p, op->metadata, op->metadata_offsets[n]);
 }
 
 /* ---- the write path (workers) ---- */
@@ -159,6 +183,7 @@ int mn_durable_kind_is_write(uint32_t kind) {
     case MN_OP_UPSERT:
     case MN_OP_DELETE:
     case MN_OP_BATCH:
+    case MN_OP_PATCH:
 #ifdef MN_OP_LINK
     case MN_OP_LINK:
 #endif
@@ -519,11 +544,20 @@ mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space
     if (size < MN_DURABLE_OP_HEADER + 8) return MN_ERR_CORRUPT;
     uint32_t dimension = mn_get_u32(p + MN_DURABLE_OP_DIMENSION);
     uint64_t n = mn_get_u64(p + MN_DURABLE_OP_COUNT);
-    if (mn_get_u32(p + MN_DURABLE_OP_RESERVED) != 0) return MN_ERR_CORRUPT;
+    uint32_t flags = mn_get_u32(p + MN_DURABLE_OP_FLAGS);
+    if ((flags & ~MN_DURABLE_OP_FLAG_METADATA) != 0) return MN_ERR_CORRUPT;
+    int metadata = (flags & MN_DURABLE_OP_FLAG_METADATA) != 0;
     if (n > MN_ENGINE_BATCH_COUNT_MAX || dimension > MN_DIMENSION_MAX) return MN_ERR_CORRUPT;
-    /* Each kind's shape: memories per record and vector width (see mn_engine_internal.h). */
+    /* Each kind's shape: memories per record and vector width (see mn_engine_internal.h), and
+     * whether it may carry metadata (a patch must). */
     uint64_t count_expected = entry->type == MN_OP_BATCH ? n : 1;
     uint32_t dimension_expected = entry->type == MN_OP_DELETE ? 0 : space->params.dimension;
+    int metadata_allowed = entry->type == MN_OP_INSERT || entry->type == MN_OP_UPSERT ||
+                           entry->type == MN_OP_BATCH || entry->type == MN_OP_PATCH;
+    if (entry->type == MN_OP_PATCH) {
+        dimension_expected = 0;
+        if (!metadata) return MN_ERR_CORRUPT;
+    }
 #ifdef MN_OP_LINK
     if (entry->type == MN_OP_LINK) {
         count_expected = 2;
@@ -537,6 +571,7 @@ mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space
     }
 #endif
     if (n == 0 || n != count_expected || dimension != dimension_expected) return MN_ERR_CORRUPT;
+    if (metadata && !metadata_allowed) return MN_ERR_CORRUPT;
     uint64_t fixed = MN_DURABLE_OP_HEADER + 16u * (n + 1) + 8u * n + 4u * n * dimension;
     if (fixed > size) return MN_ERR_CORRUPT;
     const uint8_t *ids_at = p + MN_DURABLE_OP_HEADER;
@@ -544,7 +579,7 @@ mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space
     uint64_t id_total = mn_get_u64(ids_at + 8u * n);
     uint64_t content_total = mn_get_u64(contents_at + 8u * n);
     if (mn_get_u64(ids_at) != 0 || mn_get_u64(contents_at) != 0) return MN_ERR_CORRUPT;
-    if (id_total > size || content_total > size || fixed + id_total + content_total != size) {
+    if (id_total > size || content_total > size || fixed + id_total + content_total > size) {
         return MN_ERR_CORRUPT;
     }
     for (uint64_t i = 0; i < n; i++) {
@@ -553,13 +588,44 @@ mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space
         uint64_t c = mn_get_u64(contents_at + 8u * i), e = mn_get_u64(contents_at + 8u * (i + 1));
         if (e < c) return MN_ERR_CORRUPT;
     }
-    /* One block holding the op header and the payload's arrays (freed by mn_space_apply). */
+    /* The metadata section, after the contents: offsets, then the documents (or the patch). */
+    uint64_t base = fixed + id_total + content_total; /* where the old layout ended */
+    const uint8_t *meta_offsets_at = p + base;
+    const uint8_t *meta_at = NULL;
+    uint64_t meta_total = 0;
+    if (!metadata) {
+        if (base != size) return MN_ERR_CORRUPT;
+    } else {
+        if (size - base < 8u * (n + 1)) return MN_ERR_CORRUPT;
+        meta_at = meta_offsets_at + 8u * (n + 1);
+        meta_total = mn_get_u64(meta_offsets_at + 8u * n);
+        if (mn_get_u64(meta_offsets_at) != 0 || meta_total != size - base - 8u * (n + 1)) {
+            return MN_ERR_CORRUPT;
+        }
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t a = mn_get_u64(meta_offsets_at + 8u * i);
+            uint64_t b = mn_get_u64(meta_offsets_at + 8u * (i + 1));
+            if (b < a || b > meta_total) return MN_ERR_CORRUPT;
+            /* Checked as at submission: a record that passed its CRC but holds a document the
+             * codec refuses was not written by this engine. */
+            mn_status check = entry->type == MN_OP_PATCH
+                                  ? mn_engine_meta_check_patch(meta_at + a, b - a, NULL)
+                                  : mn_engine_meta_check_doc(meta_at + a, b - a, NULL);
+            if (check != MN_OK) return MN_ERR_CORRUPT;
+        }
+    }
+    /* One block holding the op header, its metadata offsets (aligned: in the payload they
+     * follow byte strings) and the payload's arrays (freed by mn_space_apply). */
     size_t header = (sizeof(mn_op) + 7u) & ~(size_t)7u;
-    uint8_t *block = malloc(header + (size_t)(size - MN_DURABLE_OP_HEADER));
+    size_t offsets = (size_t)(8u * (n + 1));
+    uint8_t *block = malloc(header + offsets + (size_t)(size - MN_DURABLE_OP_HEADER));
     if (!block) return MN_ERR_NO_MEMORY;
     mn_op *op = (mn_op *)block;
     memset(op, 0, sizeof(*op));
-    uint8_t *data = block + header;
+    op->metadata_offsets = (uint64_t *)(block + header);
+    if (metadata) memcpy(op->metadata_offsets, meta_offsets_at, offsets);
+    else memset(op->metadata_offsets, 0, offsets);
+    uint8_t *data = block + header + offsets;
     memcpy(data, p + MN_DURABLE_OP_HEADER, (size_t)(size - MN_DURABLE_OP_HEADER));
     op->kind = entry->type;
     op->dimension = dimension;
@@ -570,6 +636,7 @@ mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space
     op->vectors = (float *)(data + 16u * (n + 1) + 8u * n);
     op->ids = (char *)(data + 16u * (n + 1) + 8u * n + 4u * n * dimension);
     op->contents = (uint8_t *)op->ids + id_total;
+    op->metadata = metadata ? data + (meta_at - (p + MN_DURABLE_OP_HEADER)) : op->contents;
     *out = op;
     return MN_OK;
 }

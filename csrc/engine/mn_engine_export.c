@@ -36,7 +36,7 @@
  *
  *   offset  size  field                                         constant
  *   0       8     magic "MNEMOSPC"                              MN_EXPORT_MAGIC
- *   8       4     format version, 1                             MN_EXPORT_VERSION
+ *   8       4     format version, 2 (1 is read too: below)      MN_EXPORT_VERSION
  *   12      4     reserved, 0                                   MN_EXPORT_RESERVED
  *   16      4     dimension                                     MN_EXPORT_DIMENSION
  *   20      4     metric                                        MN_EXPORT_METRIC
@@ -56,14 +56,20 @@
  *                   +16  8  content bytes (<= the engine's      MN_EXPORT_REC_CONTENT_BYTES
  *                           content limit)
  *                   +24  4  id bytes (1 ... 256)                MN_EXPORT_REC_ID_BYTES
- *                   +28  4  reserved, 0                         MN_EXPORT_REC_RESERVED
- *                   +32     id bytes, then content bytes        MN_EXPORT_REC_SIZE
+ *                   +28  4  metadata bytes (0: none;            MN_EXPORT_REC_METADATA_BYTES
+ *                           <= MN_META_DOC_BYTES_MAX)
+ *                   +32     id bytes, then content bytes, then  MN_EXPORT_REC_SIZE
+ *                           the metadata document (mn_meta.h)
  *   ...           the index stream (mn_hnsw_io.c), whose live ids are exactly the n labels
  *   ...           the association stream (mn_assoc_io.c), every end a label below next label
  *   end-8   8     XXH64 (seed 0) of every byte before it, the sub-streams included
  *
  * Ids are unique; the index's parameters equal the header's. A link may name a label that is
  * no longer a memory (a delete that ran out of memory while unlinking): recall skips it.
+ *
+ * Version 1 (before metadata) is version 2 with the word at +28 reserved, 0: a version 1
+ * stream imports as memories without metadata. Every metadata document read is checked with
+ * the codec (mn_meta_validate); one it refuses makes the stream MN_ERR_CORRUPT.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -78,6 +84,7 @@
 #include "util/mn_rcu.h"
 
 #define MN_EXPORT_VERSION_1 1u
+#define MN_EXPORT_VERSION_2 2u
 #define MN_EXPORT_HEADER_SIZE 64u
 #define MN_EXPORT_MAGIC 0u
 #define MN_EXPORT_VERSION 8u
@@ -94,7 +101,7 @@
 #define MN_EXPORT_REC_CREATED 8u
 #define MN_EXPORT_REC_CONTENT_BYTES 16u
 #define MN_EXPORT_REC_ID_BYTES 24u
-#define MN_EXPORT_REC_RESERVED 28u
+#define MN_EXPORT_REC_METADATA_BYTES 28u
 #define MN_EXPORT_REC_SIZE 32u
 #define MN_EXPORT_TRAILER_SIZE 8u
 static const char mn_export_magic[8] = {'M', 'N', 'E', 'M', 'O', 'S', 'P', 'C'};
@@ -203,7 +210,7 @@ static mn_status mn_export_write(struct mn_space *space, mn_write_fn write, void
     if (status != MN_OK) goto done;
     uint8_t header[MN_EXPORT_HEADER_SIZE] = {0};
     memcpy(header + MN_EXPORT_MAGIC, mn_export_magic, 8);
-    mn_put_u32(header + MN_EXPORT_VERSION, MN_EXPORT_VERSION_1);
+    mn_put_u32(header + MN_EXPORT_VERSION, MN_EXPORT_VERSION_2);
     mn_put_u32(header + MN_EXPORT_DIMENSION, space->params.dimension);
     mn_put_u32(header + MN_EXPORT_METRIC, (uint32_t)space->params.metric);
     mn_put_u32(header + MN_EXPORT_M, space->params.m);
@@ -220,11 +227,15 @@ static mn_status mn_export_write(struct mn_space *space, mn_write_fn write, void
         mn_put_u64(fixed + MN_EXPORT_REC_CREATED, (uint64_t)record->created_ns);
         mn_put_u64(fixed + MN_EXPORT_REC_CONTENT_BYTES, record->content_bytes);
         mn_put_u32(fixed + MN_EXPORT_REC_ID_BYTES, record->id_bytes);
+        mn_put_u32(fixed + MN_EXPORT_REC_METADATA_BYTES, record->metadata_bytes);
         status = mn_export_emit(&writer, fixed, sizeof(fixed));
         if (status == MN_OK) status = mn_export_emit(&writer, record->data, record->id_bytes);
         if (status == MN_OK) {
             status = mn_export_emit(&writer, mn_record_content(record),
                                     (size_t)record->content_bytes);
+        }
+        if (status == MN_OK) {
+            status = mn_export_emit(&writer, mn_record_metadata(record), record->metadata_bytes);
         }
     }
     if (status == MN_OK) status = mn_hnsw_save(space->index, mn_export_emit, &writer);
@@ -304,10 +315,10 @@ mn_status mn_space_export(mn_space *space, mn_write_fn write, void *context) {
 typedef struct mn_import_entry {
     uint64_t label;
     int64_t created_ns;
-    uint64_t offset;          /* of the id in `bytes`; the content follows it */
+    uint64_t offset;          /* of the id in `bytes`; the content, then the metadata follow */
     uint64_t content_bytes;
     uint32_t id_bytes;
-    uint32_t reserved;
+    uint32_t metadata_bytes;
 } mn_import_entry;
 
 /* The parsed memories, handed to the RESTORE op (rendezvous first: the completion's context). */
@@ -343,7 +354,9 @@ mn_status mn_space_apply_restore(struct mn_space *space, mn_op *op, mn_worker *w
         const uint8_t *id = state->bytes + e->offset;
         mn_status status = mn_space_restore_record(space, worker, e->label, (const char *)id,
                                                    e->id_bytes, id + e->id_bytes,
-                                                   e->content_bytes, e->created_ns);
+                                                   e->content_bytes,
+                                                   id + e->id_bytes + e->content_bytes,
+                                                   e->metadata_bytes, e->created_ns);
         if (status != MN_OK) return status;
     }
     space->next_label = state->next_label;
@@ -351,9 +364,9 @@ mn_status mn_space_apply_restore(struct mn_space *space, mn_op *op, mn_worker *w
     return MN_OK;
 }
 
-/* Reads the n memory records into `state`, checking each. */
+/* Reads the n memory records of a stream of `version` into `state`, checking each. */
 static mn_status mn_import_memories(struct mn_engine *engine, mn_import_reader *reader,
-                                    mn_import_state *state, uint64_t count) {
+                                    mn_import_state *state, uint64_t count, uint32_t version) {
     uint64_t previous = 0;
     for (uint64_t i = 0; i < count; i++) {
         uint8_t fixed[MN_EXPORT_REC_SIZE];
@@ -362,9 +375,12 @@ static mn_status mn_import_memories(struct mn_engine *engine, mn_import_reader *
         uint64_t label = mn_get_u64(fixed + MN_EXPORT_REC_LABEL);
         uint64_t content_bytes = mn_get_u64(fixed + MN_EXPORT_REC_CONTENT_BYTES);
         uint32_t id_bytes = mn_get_u32(fixed + MN_EXPORT_REC_ID_BYTES);
+        /* Version 1: a reserved word, 0. */
+        uint32_t metadata_bytes = mn_get_u32(fixed + MN_EXPORT_REC_METADATA_BYTES);
         if (label <= previous || label >= state->next_label || id_bytes == 0 ||
-            id_bytes > MN_ENGINE_ID_BYTES_MAX || mn_get_u32(fixed + MN_EXPORT_REC_RESERVED) != 0 ||
-            content_bytes > MN_ENGINE_CONTENT_BYTES_MAX) {
+            id_bytes > MN_ENGINE_ID_BYTES_MAX || content_bytes > MN_ENGINE_CONTENT_BYTES_MAX ||
+            metadata_bytes > MN_META_DOC_BYTES_MAX ||
+            (version == MN_EXPORT_VERSION_1 && metadata_bytes != 0)) {
             return MN_ERR_CORRUPT;
         }
         if (content_bytes > engine->options.content_bytes_max) return MN_ERR_TOO_LARGE;
@@ -378,7 +394,7 @@ static mn_status mn_import_memories(struct mn_engine *engine, mn_import_reader *
             state->entries = grown;
             state->capacity = capacity;
         }
-        uint64_t need = state->bytes_size + id_bytes + content_bytes;
+        uint64_t need = state->bytes_size + id_bytes + content_bytes + metadata_bytes;
         if (need > state->bytes_capacity) {
             uint64_t capacity = state->bytes_capacity ? state->bytes_capacity : 4096;
             while (capacity < need) capacity *= 2;
@@ -388,15 +404,21 @@ static mn_status mn_import_memories(struct mn_engine *engine, mn_import_reader *
             state->bytes_capacity = capacity;
         }
         uint8_t *target = state->bytes + state->bytes_size;
-        status = mn_import_take(reader, target, (size_t)(id_bytes + content_bytes));
+        status = mn_import_take(reader, target,
+                                (size_t)(id_bytes + content_bytes + metadata_bytes));
         if (status != MN_OK) return status;
+        if (metadata_bytes != 0 &&
+            mn_engine_meta_check_doc(target + id_bytes + content_bytes, metadata_bytes, NULL) !=
+                MN_OK) {
+            return MN_ERR_CORRUPT;
+        }
         state->entries[state->count++] = (mn_import_entry){
             .label = label,
             .created_ns = (int64_t)mn_get_u64(fixed + MN_EXPORT_REC_CREATED),
             .offset = state->bytes_size,
             .content_bytes = content_bytes,
             .id_bytes = id_bytes,
-            .reserved = 0,
+            .metadata_bytes = metadata_bytes,
         };
         state->bytes_size = need;
     }
@@ -487,8 +509,9 @@ static mn_status mn_import(mn_engine *engine, const char *name, uint32_t name_by
 
     uint8_t header[MN_EXPORT_HEADER_SIZE];
     if ((status = mn_import_take(&reader, header, sizeof(header))) != MN_OK) goto done;
+    uint32_t version = mn_get_u32(header + MN_EXPORT_VERSION);
     if (memcmp(header + MN_EXPORT_MAGIC, mn_export_magic, 8) != 0 ||
-        mn_get_u32(header + MN_EXPORT_VERSION) != MN_EXPORT_VERSION_1) {
+        (version != MN_EXPORT_VERSION_1 && version != MN_EXPORT_VERSION_2)) {
         status = MN_ERR_VERSION;
         goto done;
     }
@@ -515,7 +538,7 @@ static mn_status mn_import(mn_engine *engine, const char *name, uint32_t name_by
         status = MN_ERR_CORRUPT;
         goto done;
     }
-    if ((status = mn_import_memories(engine, &reader, &state, count)) != MN_OK) goto done;
+    if ((status = mn_import_memories(engine, &reader, &state, count, version)) != MN_OK) goto done;
     if ((status = mn_import_unique_ids(&state)) != MN_OK) goto done;
     if (whole) {
         /* In place: the index stream is not copied again (mn_hnsw_load would, to check its

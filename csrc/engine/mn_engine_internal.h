@@ -21,6 +21,7 @@
  *   mn_engine_replica.c  durable engines: the replication seam
  *   mn_engine_assoc.c   associations between a space's memories (link, unlink) and recall
  *   mn_engine_export.c  one self-describing stream per space: export and import
+ *   mn_engine_meta.c    the engine's calls into the metadata codec (mn_meta.h)
  */
 #ifndef MN_ENGINE_INTERNAL_H
 #define MN_ENGINE_INTERNAL_H
@@ -37,6 +38,7 @@
 #include "mnemo/mn_engine.h"
 #include "mnemo/mn_hnsw.h"
 #include "mnemo/mn_limits.h"
+#include "mnemo/mn_meta.h"
 #include "util/mn_assert.h"
 
 /* ---- ThreadSanitizer: liburcu is not instrumented, so its publications are annotated ---- */
@@ -137,6 +139,10 @@ uint64_t mn_arena_block_bytes(const void *memory);
  * unpublished space with imported records. Both keep their state in op->context. */
 #define MN_OP_EXPORT  8u
 #define MN_OP_RESTORE 9u
+/* Metadata patch (mn_space_patch_metadata): count 1, dimension 0, no content; the metadata
+ * section holds the encoded patch (mn_meta.h), applied to the memory's document by the runner
+ * without touching its vector. A write (logged as record type 10). */
+#define MN_OP_PATCH   10u
 
 /**
  * One mailbox record: an operation and a packed copy of its input, in one allocation, in a
@@ -146,10 +152,12 @@ uint64_t mn_arena_block_bytes(const void *memory);
  *   0       sizeof(mn_op)       this header
  *   ...     8*(count+1)         id_offsets
  *   ...     8*(count+1)         content_offsets
+ *   ...     8*(count+1)         metadata_offsets (all 0 when no item has metadata)
  *   ...     8*count             created_ns
  *   ...     4*count*dimension   vectors (aligned to 8)
- *   ...     id bytes            ids
+ *   ...     id bytes            ids (aligned to 8)
  *   ...     content bytes       contents
+ *   ...     metadata bytes      metadata documents (mn_meta.h), or a PATCH op's patch
  */
 typedef struct mn_op {
     uint32_t kind;
@@ -164,10 +172,12 @@ typedef struct mn_op {
     uint64_t expect_sequence;
     uint64_t *id_offsets;
     uint64_t *content_offsets;
+    uint64_t *metadata_offsets;
     int64_t *created_ns;
     float *vectors;
     char *ids;
     uint8_t *contents;
+    uint8_t *metadata;
 } mn_op;
 
 /* ---- mailbox (mn_engine_mailbox.c) ---- */
@@ -190,9 +200,15 @@ typedef struct mn_mailbox_cell {
  *   56      8              created_ns     immutable after publication
  *   64      8              content_bytes  immutable after publication
  *   72      4              id_bytes       immutable after publication
- *   76      4              (padding)
+ *   76      4              metadata_bytes immutable after publication (0: no metadata; at most
+ *                                         MN_META_DOC_BYTES_MAX)
  *   80      id_bytes       id
  *   ...     content_bytes  content
+ *   ...     metadata_bytes metadata document (mn_meta.h)
+ *
+ * Metadata took the former padding word, so a memory without it is exactly as large as before.
+ * A change of metadata (upsert, patch) publishes a new record, as an upsert always has: readers
+ * never see a document being rewritten.
  */
 typedef struct mn_record {
     struct cds_lfht_node id_node;
@@ -202,7 +218,7 @@ typedef struct mn_record {
     int64_t created_ns;
     uint64_t content_bytes;
     uint32_t id_bytes;
-    uint32_t reserved;
+    uint32_t metadata_bytes;
     char data[];
 } mn_record;
 
@@ -211,6 +227,10 @@ _Static_assert(offsetof(mn_record, data) == 80, "record layout: data");
 
 static inline const uint8_t *mn_record_content(const mn_record *record) {
     return (const uint8_t *)record->data + record->id_bytes;
+}
+
+static inline const uint8_t *mn_record_metadata(const mn_record *record) {
+    return mn_record_content(record) + record->content_bytes;
 }
 
 /* ---- spaces ---- */
@@ -405,11 +425,15 @@ mn_record *mn_space_find_label(struct mn_space *space, uint64_t label);
  * label is already a live member of the index). */
 mn_status mn_space_restore_record(struct mn_space *space, mn_worker *worker, uint64_t label,
                                   const char *id, uint32_t id_bytes, const uint8_t *content,
-                                  uint64_t content_bytes, int64_t created_ns);
+                                  uint64_t content_bytes, const uint8_t *metadata,
+                                  uint32_t metadata_bytes, int64_t created_ns);
 
 /* submission and the space table (mn_engine.c), for ops built outside it */
 mn_op *mn_engine_op_new(uint32_t kind, uint64_t count, uint32_t dimension, uint64_t id_bytes,
                         uint64_t content_bytes);
+/** mn_engine_op_new with room for `metadata_bytes` of metadata (every offset starts at 0). */
+mn_op *mn_engine_op_new_meta(uint32_t kind, uint64_t count, uint32_t dimension,
+                             uint64_t id_bytes, uint64_t content_bytes, uint64_t metadata_bytes);
 /** Queues a filled op as the public submit functions do (frees it if it was not queued). */
 mn_status mn_engine_submit_op(struct mn_space *space, mn_op *op, uint32_t flags,
                               mn_completion_fn done, void *context);
@@ -460,6 +484,24 @@ void mn_space_resume(struct mn_engine *engine, struct mn_space *space);
 /** Links a prepared batch with the help of idle workers; returns when every item is linked
  *  or, after a failure, when no worker links any more (mn_hnsw_batch_end reports it). */
 void mn_worker_link_batch(mn_worker *worker, mn_hnsw_batch *batch);
+
+/* metadata (mn_engine_meta.c): the engine's only calls into the codec of mn_meta.h */
+/** The largest encoded patch (mn_meta_patch_encode): u32 set bytes, a whole document, u16
+ *  remove count, and at most MN_META_FIELDS_MAX names of u8 length each. A PATCH op never
+ *  carries more. */
+#define MN_ENGINE_META_PATCH_BYTES_MAX \
+    (4u + MN_META_DOC_BYTES_MAX + 2u + MN_META_FIELDS_MAX * (1u + MN_META_NAME_BYTES_MAX))
+/** MN_OK for no metadata (0 bytes) or a valid document of at most MN_META_DOC_BYTES_MAX;
+ *  else the codec's status, with *error (may be NULL) naming the field. Any thread. */
+mn_status mn_engine_meta_check_doc(const uint8_t *doc, uint64_t bytes, mn_meta_error *error);
+/** MN_OK for a well-formed patch (1 ... MN_ENGINE_META_PATCH_BYTES_MAX bytes). Any thread. */
+mn_status mn_engine_meta_check_patch(const uint8_t *patch, uint64_t bytes,
+                                     mn_meta_error *error);
+/** Applies a checked patch to a stored document (0 bytes: none) into *out (free with
+ *  mn_meta_free; NULL with *out_bytes 0 when the result has no field). An error (the merged
+ *  document over the codec's limits) leaves nothing allocated. */
+mn_status mn_engine_meta_merge(const uint8_t *old, uint64_t old_bytes, const uint8_t *patch,
+                               uint64_t patch_bytes, uint8_t **out, uint64_t *out_bytes);
 
 /* clocks */
 int64_t mn_engine_now_ns(void);

@@ -13,6 +13,8 @@
  *            replace -> id table replace -> old record freed after a grace period
  *   delete   id table -> index -> its links (mn_engine_assoc.c) -> label table -> freed after a
  *            grace period
+ *   patch    (metadata) a new record with the merged document -> label table replace -> id
+ *            table replace -> old record freed after a grace period (the index untouched)
  * An upsert keeps the memory's label, so its links stay as they are; a search may see the new
  * vector with the old record for an instant (or the old vector with the new record, never
  * both halves of one: see mn_hnsw_update). A search result whose label has no record (a
@@ -90,8 +92,11 @@ static mn_record *mn_find_label(struct mn_space *space, uint64_t label) {
 
 static mn_record *mn_record_new(mn_worker *worker, uint64_t label, const char *id,
                                 uint32_t id_bytes, const uint8_t *content,
-                                uint64_t content_bytes, int64_t created_ns, uint64_t *charged) {
-    size_t size = sizeof(mn_record) + (size_t)id_bytes + (size_t)content_bytes;
+                                uint64_t content_bytes, const uint8_t *metadata,
+                                uint64_t metadata_bytes, int64_t created_ns, uint64_t *charged) {
+    MN_ASSERT(metadata_bytes <= MN_META_DOC_BYTES_MAX); /* checked at submission or load */
+    size_t size = sizeof(mn_record) + (size_t)id_bytes + (size_t)content_bytes +
+                  (size_t)metadata_bytes;
     mn_record *record = mn_arena_alloc(&worker->arena, size, charged);
     if (!record) return NULL;
     memset(record, 0, sizeof(mn_record));
@@ -99,8 +104,12 @@ static mn_record *mn_record_new(mn_worker *worker, uint64_t label, const char *i
     record->created_ns = created_ns;
     record->content_bytes = content_bytes;
     record->id_bytes = id_bytes;
+    record->metadata_bytes = (uint32_t)metadata_bytes;
     memcpy(record->data, id, id_bytes);
     if (content_bytes) memcpy(record->data + id_bytes, content, (size_t)content_bytes);
+    if (metadata_bytes) {
+        memcpy(record->data + id_bytes + content_bytes, metadata, (size_t)metadata_bytes);
+    }
     return record;
 }
 
@@ -255,6 +264,8 @@ static mn_status mn_apply_insert_one(struct mn_space *space, mn_op *op, uint64_t
     mn_record *record = mn_record_new(worker, space->next_label, id, id_bytes,
                                       op->contents + op->content_offsets[i],
                                       op->content_offsets[i + 1] - op->content_offsets[i],
+                                      op->metadata + op->metadata_offsets[i],
+                                      op->metadata_offsets[i + 1] - op->metadata_offsets[i],
                                       created_ns, &charged);
     if (!record) return MN_ERR_NO_MEMORY;
     space->next_label++;
@@ -314,7 +325,8 @@ static mn_status mn_apply_upsert(struct mn_space *space, mn_op *op, mn_worker *w
     *detail = 1;
     uint64_t charged = 0;
     mn_record *record = mn_record_new(worker, old->label, id, id_bytes, op->contents,
-                                      op->content_offsets[1], old->created_ns, &charged);
+                                      op->content_offsets[1], op->metadata,
+                                      op->metadata_offsets[1], old->created_ns, &charged);
     if (!record) return MN_ERR_NO_MEMORY;
     /* The node is updated in place under the same label (same vector: no graph work); a bad
      * vector is refused before anything changes, and the record was never published. */
@@ -324,6 +336,30 @@ static mn_status mn_apply_upsert(struct mn_space *space, mn_op *op, mn_worker *w
         return status;
     }
     mn_space_replace_record(space, old, record, charged);
+    return MN_OK;
+}
+
+/* A metadata patch: the memory's document merged with the patch, in a new record that
+ * replaces the old one (same label, content and creation time; the index is not touched). A
+ * merged document over the codec's limits is refused and nothing changes. */
+static mn_status mn_apply_patch(struct mn_space *space, mn_op *op, mn_worker *worker,
+                                uint64_t *detail) {
+    mn_record *old = mn_find_id_locked(space, op->ids, (uint32_t)op->id_offsets[1]);
+    if (!old) return MN_ERR_NOT_FOUND;
+    uint8_t *merged = NULL;
+    uint64_t merged_bytes = 0;
+    mn_status status = mn_engine_meta_merge(mn_record_metadata(old), old->metadata_bytes,
+                                            op->metadata, op->metadata_offsets[1], &merged,
+                                            &merged_bytes);
+    if (status != MN_OK) return status;
+    uint64_t charged = 0;
+    mn_record *record = mn_record_new(worker, old->label, old->data, old->id_bytes,
+                                      mn_record_content(old), old->content_bytes, merged,
+                                      merged_bytes, old->created_ns, &charged);
+    mn_meta_free(merged);
+    if (!record) return MN_ERR_NO_MEMORY;
+    mn_space_replace_record(space, old, record, charged);
+    *detail = 1;
     return MN_OK;
 }
 
@@ -355,6 +391,8 @@ typedef struct mn_new_memory {
     const uint8_t *content;
     uint64_t content_bytes;
     int64_t created_ns;
+    const uint8_t *metadata;
+    uint64_t metadata_bytes;
 } mn_new_memory;
 
 /* Publishes records [0, n) to the label table, or takes them back out (retired after a grace
@@ -398,6 +436,7 @@ static mn_status mn_space_add_new(struct mn_space *space, mn_worker *worker,
         uint64_t charged = 0;
         records[made] = mn_record_new(worker, space->next_label + made, memory->id,
                                       memory->id_bytes, memory->content, memory->content_bytes,
+                                      memory->metadata, memory->metadata_bytes,
                                       memory->created_ns, &charged);
         if (!records[made]) goto fail;
         labels[made] = records[made]->label;
@@ -470,7 +509,9 @@ static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *wo
             .id_bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]),
             .content = op->contents + op->content_offsets[i],
             .content_bytes = op->content_offsets[i + 1] - op->content_offsets[i],
-            .created_ns = op->created_ns[i]};
+            .created_ns = op->created_ns[i],
+            .metadata = op->metadata + op->metadata_offsets[i],
+            .metadata_bytes = op->metadata_offsets[i + 1] - op->metadata_offsets[i]};
     }
     uint32_t threshold = space->engine->options.parallel_batch_min;
     int help = threshold != 0 && n >= threshold && space->engine->worker_count > 1;
@@ -501,6 +542,10 @@ void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
         break;
     case MN_OP_DELETE:
         status = mn_apply_delete(space, op, &detail);
+        memories = status == MN_OK;
+        break;
+    case MN_OP_PATCH:
+        status = mn_apply_patch(space, op, worker, &detail);
         memories = status == MN_OK;
         break;
     case MN_OP_BATCH:
@@ -614,7 +659,8 @@ void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_w
         if (entries[e].old) continue;
         fresh[added] = (mn_new_memory){entries[e].id, entries[e].id_bytes, last->contents,
                                        last->content_offsets[1],
-                                       ops[entries[e].creator]->created_ns[0]};
+                                       ops[entries[e].creator]->created_ns[0], last->metadata,
+                                       last->metadata_offsets[1]};
         memcpy(vectors + added * dimension, last->vectors, row);
         added++;
     }
@@ -633,6 +679,7 @@ void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_w
         const mn_op *last = ops[entries[e].last];
         records[changed] = mn_record_new(worker, old->label, entries[e].id, entries[e].id_bytes,
                                          last->contents, last->content_offsets[1],
+                                         last->metadata, last->metadata_offsets[1],
                                          old->created_ns, &charged[changed]);
         if (!records[changed]) {
             entries[e].failed = MN_ERR_NO_MEMORY;
@@ -700,8 +747,13 @@ mn_status mn_space_room_check(struct mn_space *space, const mn_op *op) {
     mn_hnsw_bytes(space->index, &index_bytes);
     uint64_t held = atomic_load_explicit(&space->record_bytes, memory_order_relaxed) + index_bytes +
                     atomic_load_explicit(&space->queued_bytes, memory_order_relaxed);
-    uint64_t adds = op->count * mn_space_item_bytes(space) + op->id_offsets[op->count] +
-                    op->content_offsets[op->count];
+    /* A patch adds at most its own bytes to a document (and no node); the others add whole
+     * memories, metadata included. */
+    uint64_t adds = op->metadata_offsets[op->count];
+    if (op->kind != MN_OP_PATCH) {
+        adds += op->count * mn_space_item_bytes(space) + op->id_offsets[op->count] +
+                op->content_offsets[op->count];
+    }
     if (held >= limit || adds > limit - held) return MN_ERR_TOO_LARGE;
     return MN_OK;
 }
@@ -716,10 +768,11 @@ mn_record *mn_space_find_label(struct mn_space *space, uint64_t label) {
 
 mn_status mn_space_restore_record(struct mn_space *space, mn_worker *worker, uint64_t label,
                                   const char *id, uint32_t id_bytes, const uint8_t *content,
-                                  uint64_t content_bytes, int64_t created_ns) {
+                                  uint64_t content_bytes, const uint8_t *metadata,
+                                  uint32_t metadata_bytes, int64_t created_ns) {
     uint64_t charged = 0;
     mn_record *record = mn_record_new(worker, label, id, id_bytes, content, content_bytes,
-                                      created_ns, &charged);
+                                      metadata, metadata_bytes, created_ns, &charged);
     if (!record) return MN_ERR_NO_MEMORY;
     mn_rcu_read_lock();
     mn_label_publish(space, record);
@@ -768,6 +821,8 @@ mn_status mn_space_get(mn_space *space, const char *id, uint32_t id_bytes, float
                 .content = mn_record_content(record),
                 .content_bytes = record->content_bytes,
                 .created_ns = record->created_ns,
+                .metadata = mn_record_metadata(record),
+                .metadata_bytes = record->metadata_bytes,
             };
             visit(context, &view);
         }
@@ -811,6 +866,8 @@ mn_status mn_space_search(mn_space *space, const float *query, uint32_t dimensio
                 .content = mn_record_content(record),
                 .content_bytes = record->content_bytes,
                 .created_ns = record->created_ns,
+                .metadata = mn_record_metadata(record),
+                .metadata_bytes = record->metadata_bytes,
             };
             visit(context, &view);
         }

@@ -12,8 +12,9 @@
  *
  * Submission contract
  * -------------------
- * A submit function (mn_space_insert, _upsert, _delete, _insert_batch, _barrier) validates its
- * input on the caller's thread and copies it into one mailbox record. It returns MN_OK when the
+ * A submit function (mn_space_insert, _upsert, _delete, _insert_batch, _barrier, their _meta
+ * forms, _patch_metadata, _link, _unlink) validates its input on the caller's thread and
+ * copies it into one mailbox record. It returns MN_OK when the
  * record is queued: `done` is then called exactly once, on a worker thread, with the status of
  * the applied operation. Any other return means nothing was queued and `done` is never called.
  * A full mailbox (its depth of records, or queue_bytes_max bytes of them) returns MN_ERR_FULL,
@@ -67,6 +68,7 @@
 #include "mn_distance.h"
 #include "mn_hnsw.h"
 #include "mn_limits.h"
+#include "mn_meta.h"
 #include "mn_recall.h"
 #include "mn_status.h"
 #include "mn_stream.h"
@@ -107,8 +109,8 @@ typedef struct mn_engine_options {
                                       0: MN_ENGINE_QUEUE_BYTES_DEFAULT (1 GiB) */
     uint64_t space_bytes_max;    /**< most bytes per space, an upper estimate: its
                                       mn_space_stats.bytes plus its queued bytes plus what the
-                                      write adds; past it an insert, upsert or batch is
-                                      MN_ERR_TOO_LARGE (deletes always pass; recovery and
+                                      write adds; past it an insert, upsert, batch or
+                                      metadata patch is MN_ERR_TOO_LARGE (deletes always pass; recovery and
                                       import are not capped); 0: MN_ENGINE_SPACE_BYTES_DEFAULT
                                       (64 GiB) */
 } mn_engine_options;
@@ -116,7 +118,7 @@ typedef struct mn_engine_options {
 /** Statistics of one space (a snapshot; fields are read without stopping the writer). */
 typedef struct mn_space_stats {
     uint64_t count;          /**< live memories */
-    uint64_t bytes;          /**< bytes held: records (id, content) plus the index */
+    uint64_t bytes;          /**< bytes held: records (id, content, metadata) plus the index */
     uint64_t queue_depth;    /**< records waiting in the mailbox */
     uint64_t ops_applied;    /**< records applied since creation */
     uint32_t home_worker;    /**< XXH64(name) mod workers */
@@ -149,6 +151,8 @@ typedef struct mn_memory_view {
     const uint8_t *content;
     uint64_t content_bytes;
     int64_t created_ns;      /**< creation time, nanoseconds since the Unix epoch */
+    const uint8_t *metadata; /**< its metadata document (mn_meta.h); metadata_bytes 0: none */
+    uint64_t metadata_bytes;
 } mn_memory_view;
 
 /** Receives each memory of a get or search, in order (nearest first for search). */
@@ -162,6 +166,7 @@ typedef void (*mn_name_visit_fn)(void *context, const char *name, uint32_t name_
  * ids[id_offsets[i] .. id_offsets[i+1]), vector vectors[i*dimension ...], content
  * contents[content_offsets[i] .. content_offsets[i+1]) and, when created_ns is not NULL,
  * creation time created_ns[i] (NULL: the submission time). Offsets have count + 1 entries.
+ * (Metadata travels beside it: mn_space_insert_batch_meta.)
  */
 typedef struct mn_batch_in {
     size_t count;
@@ -302,6 +307,53 @@ mn_status mn_space_upsert(mn_space *space, const char *id, uint32_t id_bytes,
                           uint64_t content_bytes, uint32_t flags, mn_completion_fn done,
                           void *context);
 
+/*
+ * Metadata. A memory may carry one metadata document: named fields encoded by mn_meta.h,
+ * opaque bytes to the engine, at most MN_META_DOC_BYTES_MAX bytes (0 bytes: no metadata).
+ * The _meta writes take it; the writes without it store none (an upsert without it removes
+ * the memory's metadata: an upsert replaces the whole memory). Every document is checked
+ * whole with mn_meta_validate on the caller's thread before anything is queued; a bad one
+ * returns the codec's status (MN_ERR_TOO_LARGE for one over MN_META_DOC_BYTES_MAX) with
+ * *error naming the field (error may be NULL), and nothing is queued. get and search return
+ * it in mn_memory_view; delete removes it; it is logged, checkpointed and exported with the
+ * memory, and counts in the space's bytes (mn_space_stats.bytes, space_bytes_max).
+ */
+
+/** mn_space_insert with a metadata document (see above). Errors as mn_space_insert, and the
+ *  codec's for a bad document (*error names its field).
+ *  Blocking: as mn_space_insert. */
+mn_status mn_space_insert_meta(mn_space *space, const char *id, uint32_t id_bytes,
+                               const float *vector, uint32_t dimension, const uint8_t *content,
+                               uint64_t content_bytes, const uint8_t *metadata,
+                               uint64_t metadata_bytes, uint32_t flags, mn_completion_fn done,
+                               void *context, mn_meta_error *error);
+
+/** mn_space_upsert with a metadata document, which replaces the memory's (none: removed).
+ *  Errors as mn_space_insert_meta, without MN_ERR_DUPLICATE.
+ *  Blocking: as mn_space_insert. */
+mn_status mn_space_upsert_meta(mn_space *space, const char *id, uint32_t id_bytes,
+                               const float *vector, uint32_t dimension, const uint8_t *content,
+                               uint64_t content_bytes, const uint8_t *metadata,
+                               uint64_t metadata_bytes, uint32_t flags, mn_completion_fn done,
+                               void *context, mn_meta_error *error);
+
+/**
+ * Changes fields of memory `id`'s metadata without re-sending its vector: `patch` is an
+ * encoded patch (mn_meta.h: fields to set, names to remove), checked whole on the caller's
+ * thread. The memory's vector, content, creation time, index node and links are untouched.
+ * Synchronous errors (nothing queued): MN_ERR_INVALID (NULL, empty id or patch), MN_ERR_TOO_LARGE
+ * (id over MN_ENGINE_ID_BYTES_MAX, patch over 2 * MN_META_DOC_BYTES_MAX, the space past
+ * space_bytes_max), the codec's status for a malformed patch (*error names the field),
+ * MN_ERR_FULL, MN_ERR_UNKNOWN_SPACE, MN_ERR_CLOSED, MN_ERR_NO_MEMORY. Completion statuses: MN_OK
+ * (detail 1), MN_ERR_NOT_FOUND (no such memory), the codec's status when the merged document
+ * would break its limits (MN_ERR_TOO_LARGE for bytes), MN_ERR_NO_MEMORY; on error the memory is
+ * unchanged.
+ * Blocking: as mn_space_insert.
+ */
+mn_status mn_space_patch_metadata(mn_space *space, const char *id, uint32_t id_bytes,
+                                  const uint8_t *patch, uint64_t patch_bytes, uint32_t flags,
+                                  mn_completion_fn done, void *context, mn_meta_error *error);
+
 /** Deletes a memory. Completes with MN_OK and detail 1 if it existed, MN_ERR_NOT_FOUND if not.
  *  Blocking: as mn_space_insert. */
 mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, uint32_t flags,
@@ -319,6 +371,19 @@ mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, ui
 mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint32_t flags,
                                 mn_completion_fn done, void *context, size_t *failed_index);
 
+/**
+ * mn_space_insert_batch with metadata, in the batch's packed form: memory i has the document
+ * metadata[metadata_offsets[i] .. metadata_offsets[i+1]) (an empty range: none), with
+ * count + 1 offsets starting at 0; metadata_offsets NULL means no memory has metadata
+ * (metadata may be NULL when every range is empty). A bad document returns the codec's status
+ * with its position in *failed_index and its field in *error (may be NULL); nothing is queued.
+ * Blocking: as mn_space_insert.
+ */
+mn_status mn_space_insert_batch_meta(mn_space *space, const mn_batch_in *batch,
+                                     const uint8_t *metadata, const uint64_t *metadata_offsets,
+                                     uint32_t flags, mn_completion_fn done, void *context,
+                                     size_t *failed_index, mn_meta_error *error);
+
 /** Queues a no-op that completes (MN_OK) once every record queued before it is applied.
  *  Blocking: as mn_space_insert. */
 mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn done,
@@ -327,8 +392,9 @@ mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn don
 /* ---- reads (synchronous, on the caller's thread, concurrent with the writer) ---- */
 
 /**
- * Finds memory `id`: calls `visit` once with its view and, when vector is not NULL, copies its
- * stored vector (unit-normalised under cosine) into `vector` (dimension floats).
+ * Finds memory `id`: calls `visit` once with its view (content and metadata document, valid
+ * during the call) and, when vector is not NULL, copies its stored vector (unit-normalised
+ * under cosine) into `vector` (dimension floats).
  * Errors: MN_ERR_NOT_FOUND, MN_ERR_INVALID, MN_ERR_DIMENSION, MN_ERR_UNKNOWN_SPACE (dropped).
  * Blocking: never (an RCU read section).
  */
