@@ -53,6 +53,7 @@ typedef struct bench_config {
     uint32_t repeat;     /* skew and batch: runs per row (medians) */
     double seconds;      /* skew: seconds per row */
     const char *workload; /* skew: only "insert" or "upsert" rows (for profiling one) */
+    uint32_t age;        /* skew: upsert rows rewrite every memory this often before measuring */
     const char *only;
 } bench_config;
 
@@ -361,6 +362,27 @@ static void zipf_targets(uint32_t *targets, size_t n, uint32_t spaces, double s,
 
 static void prefill(mn_space **spaces, uint32_t count, uint32_t per_space, uint32_t dimension);
 
+/* Rewrites every memory of every space `rounds` times (upserts to new random vectors), so the
+ * measured rows compare graphs of the same age: an index whose nodes were updated in place
+ * many times has fuller neighbour lists than a fresh one, and each update costs more there. */
+static void age_spaces(mn_space **spaces, uint32_t count, uint32_t per_space, uint32_t rounds,
+                       uint32_t dimension, uint32_t producers) {
+    size_t n = (size_t)count * per_space * rounds;
+    uint32_t *targets = malloc(n * sizeof(uint32_t));
+    uint32_t *keys = malloc(n * sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++) {
+        targets[i] = (uint32_t)(i % count);
+        keys[i] = (uint32_t)(i / count % per_space);
+    }
+    float *vectors = make_vectors(n, dimension, 9);
+    load l = {.spaces = spaces, .targets = targets, .keys = keys, .vectors = vectors,
+              .dimension = dimension, .count = n, .producers = producers};
+    (void)run_load(&l);
+    free(targets);
+    free(keys);
+    free(vectors);
+}
+
 /* Operations generated for the skew rows; a timed row cycles through them (inserts take
  * fresh ids each cycle). */
 #define BENCH_SKEW_OPERATIONS 200000u
@@ -418,6 +440,9 @@ static void bench_skew(const bench_config *config) {
                     mn_engine *engine = make_engine(workers, stealing);
                     mn_space **spaces = make_spaces(engine, spaces_n, config->dimension);
                     if (upsert) prefill(spaces, spaces_n, per_space, config->dimension);
+                    if (upsert && config->age > 0)
+                        age_spaces(spaces, spaces_n, per_space, config->age, config->dimension,
+                                   config->producers);
                     load l = {.spaces = spaces, .targets = t == 0 ? uniform : skewed,
                               .keys = upsert ? keys : NULL, .vectors = vectors,
                               .dimension = config->dimension, .count = n,
@@ -904,6 +929,8 @@ int main(int argc, char **argv) {
             config.repeat = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             config.seconds = strtod(argv[++i], NULL);
+        } else if (strcmp(argv[i], "--age") == 0 && i + 1 < argc) {
+            config.age = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--workload") == 0 && i + 1 < argc) {
             config.workload = argv[++i];
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {

@@ -28,7 +28,8 @@
 
 #define MN_ENGINE_NAME_HASH_SEED 0x6d6e656d6f686f6dull /* "mnemohom" */
 #define MN_ENGINE_TABLE_BUCKETS_INIT 64u
-#define MN_ENGINE_FULL_BACKOFF_MAX_NS 200000L
+/* A producer waiting for room looks again at least this often (see mn_engine_mailbox.c). */
+#define MN_ENGINE_ROOM_WAIT_NS 1000000L
 
 mn_status mn_engine_options_default(mn_engine_options *out) {
     if (!out) return MN_ERR_INVALID;
@@ -190,8 +191,9 @@ static mn_status mn_submit(mn_space *space, mn_op *op, uint32_t flags, mn_comple
         status = MN_ERR_UNKNOWN_SPACE;
         goto out;
     }
-    long backoff_ns = 1000;
+    int waiting = 0; /* counted in room_waiters */
     for (;;) {
+        uint32_t sequence = atomic_load_explicit(&space->room_sequence, memory_order_seq_cst);
         /* Room in bytes first (reserved before the push, given back if the ring is full),
          * then a cell of the ring. */
         if (mn_queue_reserve(space, op->bytes)) {
@@ -201,15 +203,17 @@ static mn_status mn_submit(mn_space *space, mn_op *op, uint32_t flags, mn_comple
         } else {
             status = MN_ERR_FULL;
         }
-        if (status != MN_ERR_FULL || !(flags & MN_SUBMIT_WAIT)) goto out;
-        if (backoff_ns <= 8000) {
-            sched_yield();
-        } else {
-            struct timespec pause = {0, backoff_ns};
-            nanosleep(&pause, NULL);
+        if (status != MN_ERR_FULL || !(flags & MN_SUBMIT_WAIT)) break;
+        if (!waiting) { /* counted, then tried again before the first sleep */
+            atomic_fetch_add_explicit(&space->room_waiters, 1, memory_order_seq_cst);
+            atomic_thread_fence(memory_order_seq_cst); /* the count before the next try */
+            waiting = 1;
+            continue;
         }
-        if (backoff_ns < MN_ENGINE_FULL_BACKOFF_MAX_NS) backoff_ns *= 2;
+        mn_mailbox_room_wait(space, sequence, MN_ENGINE_ROOM_WAIT_NS);
     }
+    if (waiting) atomic_fetch_sub_explicit(&space->room_waiters, 1, memory_order_relaxed);
+    if (status != MN_OK) goto out;
     /* Publish (above), fence, then look at the flag: pairs with the worker's store of 0,
      * fence, then look at the mailbox. One of the two sees the other. */
     atomic_thread_fence(memory_order_seq_cst);

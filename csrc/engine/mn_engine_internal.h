@@ -244,9 +244,13 @@ struct mn_space {
     /* Bytes of the ops in the mailbox: producers add before they push (bounded by the
      * engine's queue_bytes_max), the runner subtracts as it pops (mn_engine_mailbox.c). */
     _Atomic uint64_t queued_bytes;
+    /* Producers sleeping until the mailbox has room (MN_SUBMIT_WAIT on a full one). */
+    _Atomic uint32_t room_waiters;
 
     /* The runner: consumes the mailbox. Stats read it (relaxed). */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t dequeue_pos;
+    /* Bumped by the runner, then woken (a futex), after it made room with waiters present. */
+    _Atomic uint32_t room_sequence;
 
     /* Scheduling: producers and runners; run_next is under the holding run queue's mutex. */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint32_t scheduled;
@@ -401,6 +405,12 @@ _Static_assert(offsetof(struct mn_engine, table_lock) % MN_CACHE_LINE_SIZE == 0,
 mn_status mn_mailbox_push(struct mn_space *space, mn_op *op);
 mn_op *mn_mailbox_pop(struct mn_space *space);
 int mn_mailbox_empty(struct mn_space *space);
+/** The runner, after popping: wakes producers waiting for room, if any. */
+void mn_mailbox_room_made(struct mn_space *space);
+/** A producer that found the mailbox full: sleeps until the runner makes room or `timeout_ns`
+ *  passes, unless room was made since it read `sequence` (room_sequence, read before it last
+ *  tried). The caller has added itself to room_waiters before that try. */
+void mn_mailbox_room_wait(struct mn_space *space, uint32_t sequence, long timeout_ns);
 uint64_t mn_mailbox_depth(const struct mn_space *space);
 
 /* spaces (mn_engine_space.c) */

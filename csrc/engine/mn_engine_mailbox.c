@@ -11,7 +11,20 @@
  * The consumer changes over time (stealing), but only one runs the space at a time and each
  * hand-over goes through the scheduled flag and a run-queue mutex, which order the plain
  * updates of dequeue_pos between successive consumers.
+ *
+ * A producer told to wait for room (MN_SUBMIT_WAIT) sleeps on a futex, not in a yield loop
+ * that would take the cores the workers need to make that room: it counts itself in
+ * room_waiters, tries again, and sleeps on room_sequence if still full; the runner, after
+ * popping, sees the waiter (both sides store, fence seq_cst, then load the other's variable),
+ * bumps room_sequence and wakes everyone. A wake-up that raced ahead leaves room_sequence
+ * changed, so the futex does not sleep. A bounded timeout covers the byte budget, which a
+ * pop on another path (a dropped space) may free.
  */
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "engine/mn_engine_internal.h"
 
 mn_status mn_mailbox_push(struct mn_space *space, mn_op *op) {
@@ -63,4 +76,17 @@ uint64_t mn_mailbox_depth(const struct mn_space *space) {
     uint64_t tail = atomic_load_explicit(&((struct mn_space *)space)->enqueue_pos,
                                          memory_order_relaxed);
     return tail > head ? tail - head : 0;
+}
+
+void mn_mailbox_room_made(struct mn_space *space) {
+    atomic_thread_fence(memory_order_seq_cst); /* the pops before the waiter count */
+    if (atomic_load_explicit(&space->room_waiters, memory_order_relaxed) == 0) return;
+    atomic_fetch_add_explicit(&space->room_sequence, 1, memory_order_seq_cst);
+    syscall(SYS_futex, &space->room_sequence, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
+void mn_mailbox_room_wait(struct mn_space *space, uint32_t sequence, long timeout_ns) {
+    struct timespec timeout = {timeout_ns / 1000000000L, timeout_ns % 1000000000L};
+    /* Returns at once when room_sequence moved on; EINTR and timeouts just mean a retry. */
+    syscall(SYS_futex, &space->room_sequence, FUTEX_WAIT_PRIVATE, sequence, &timeout, NULL, 0);
 }

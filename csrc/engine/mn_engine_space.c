@@ -158,6 +158,8 @@ mn_status mn_space_create_internal(struct mn_engine *engine, const char *name, u
     space->mask = depth - 1;
     atomic_init(&space->enqueue_pos, 0);
     atomic_init(&space->queued_bytes, 0);
+    atomic_init(&space->room_waiters, 0);
+    atomic_init(&space->room_sequence, 0);
     atomic_init(&space->dequeue_pos, 0);
     atomic_init(&space->scheduled, 0);
     atomic_init(&space->running_worker, -1);

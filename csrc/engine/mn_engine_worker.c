@@ -26,6 +26,7 @@
 #include <numa.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -207,6 +208,7 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
          * export (a checkpoint) records, without being in the snapshot. */
         if (op->kind == MN_OP_EXPORT) break;
     }
+    if (taken > 0) mn_mailbox_room_made(space); /* producers waiting for room go on */
     if (taken > 0) worker->engine->durability->log_group(worker, space, group, taken, logged);
     for (uint32_t i = 0; i < taken; i++) {
         /* Single inserts and upserts that queued up behind each other: one group, whose nodes
@@ -322,6 +324,9 @@ void mn_worker_link_batch(mn_worker *worker, mn_hnsw_batch *batch) {
 static void *mn_worker_main(void *argument) {
     mn_worker *worker = argument;
     struct mn_engine *engine = worker->engine;
+    char name[16]; /* what top, perf and debuggers show: "mnemo-w<index>" */
+    snprintf(name, sizeof name, "mnemo-w%u", worker->index);
+    pthread_setname_np(pthread_self(), name);
     mn_rcu_read_lock(); /* registers the thread with liburcu (call_rcu needs it) */
     mn_rcu_read_unlock();
     struct timespec deadline;

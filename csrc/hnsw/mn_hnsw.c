@@ -1081,6 +1081,15 @@ struct mn_hnsw_batch {
 _Static_assert(offsetof(mn_hnsw_batch, next) % MN_CACHE_LINE_SIZE == 0, "claim counter on its own line");
 _Static_assert(offsetof(mn_hnsw_batch, linked) % MN_CACHE_LINE_SIZE == 0, "done counter on its own line");
 
+/* A batch lives for one call and is read by whichever threads help: the heap (cache-line
+ * aligned for its counters), not node-local pages (an mmap per single update). */
+static mn_hnsw_batch *mn_batch_alloc(void) {
+    mn_hnsw_batch *batch = aligned_alloc(MN_CACHE_LINE_SIZE, sizeof(mn_hnsw_batch));
+    if (batch) memset(batch, 0, sizeof(mn_hnsw_batch));
+    return batch;
+}
+
+
 mn_status mn_hnsw_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *vectors, size_t count,
                               uint32_t dimension, mn_hnsw_batch **out, size_t *failed_index) {
     if (!index || !out || (count > 0 && (!ids || !vectors))) return MN_ERR_INVALID;
@@ -1091,7 +1100,7 @@ mn_status mn_hnsw_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *
     }
     size_t dim = index->params.dimension;
     float *normalized = malloc((count ? count : 1) * dim * sizeof(float));
-    mn_hnsw_batch *batch = mn_numa_alloc(sizeof(mn_hnsw_batch), index->params.numa_node);
+    mn_hnsw_batch *batch = mn_batch_alloc();
     uint32_t *slots = malloc((count ? count : 1) * sizeof(uint32_t));
     mn_status status = (!normalized || !batch || !slots) ? MN_ERR_NO_MEMORY : MN_OK;
     for (size_t i = 0; status == MN_OK && i < count; i++) {
@@ -1106,7 +1115,7 @@ mn_status mn_hnsw_batch_begin(mn_hnsw *index, const uint64_t *ids, const float *
     free(normalized);
     if (status != MN_OK) {
         free(slots);
-        mn_numa_free(batch);
+        free(batch);
         return status;
     }
     batch->index = index;
@@ -1179,7 +1188,7 @@ mn_status mn_hnsw_batch_end(mn_hnsw_batch *batch) {
     }
     pthread_rwlock_unlock(&index->writers);
     free(batch->slots);
-    mn_numa_free(batch);
+    free(batch);
     return first;
 }
 
@@ -1643,7 +1652,7 @@ mn_status mn_hnsw_update_batch_begin(mn_hnsw *index, const uint64_t *ids, const 
     const size_t dim = dimension;
     const size_t bytes = dim * sizeof(float);
     mn_scratch *scratch = mn_scratch_get(); /* for the settle step */
-    mn_hnsw_batch *batch = mn_numa_alloc(sizeof(mn_hnsw_batch), index->params.numa_node);
+    mn_hnsw_batch *batch = mn_batch_alloc();
     mn_update_item *items = calloc(count ? count : 1, sizeof(mn_update_item));
     mn_status status = (!scratch || !batch || !items) ? MN_ERR_NO_MEMORY : MN_OK;
     for (size_t i = 0; status == MN_OK && i < count; i++) {
@@ -1688,7 +1697,7 @@ mn_status mn_hnsw_update_batch_begin(mn_hnsw *index, const uint64_t *ids, const 
         for (size_t i = 0; items && i < count; i++) free(items[i].vector);
         free(items);
         if (batch) mn_rcu_retire_flush(&batch->retired);
-        mn_numa_free(batch);
+        free(batch);
         return status;
     }
     /* A batch that would overflow the unsettled copies settles the earlier ones first. */
@@ -1723,7 +1732,7 @@ static mn_status mn_update_batch_end(mn_hnsw_batch *batch, mn_status status) {
     mn_rcu_retire_flush(&batch->retired);
     pthread_rwlock_unlock(&batch->index->writers);
     free(batch->updates);
-    mn_numa_free(batch);
+    free(batch);
     return MN_OK;
 }
 

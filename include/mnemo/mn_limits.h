@@ -105,8 +105,12 @@
 #define MN_ENGINE_SPACE_BYTES_DEFAULT (64ull << 30)
 /** Most shard workers: one per CPU of a large two-socket machine. */
 #define MN_ENGINE_WORKERS_MAX 256u
-/** Operations a worker applies from one space before it moves on (fairness between spaces). */
-#define MN_ENGINE_RUN_QUANTUM 64u
+/** Operations a worker applies from one space before it moves on (fairness between spaces).
+ *  A cold space has one or two queued and takes them all; a hot one gets this many per turn,
+ *  applied as one group (upserts coalesced per id, linking shared with idle workers): with
+ *  hundreds of cold spaces queued ahead of it, a turn of 64 left a hot space's mailbox full
+ *  and its producers blocked (docs/engine.md, skew). */
+#define MN_ENGINE_RUN_QUANTUM 256u
 /** Default smallest batch that idle workers help to link: waking a helper costs tens of
  *  microseconds, linking 64 memories milliseconds, so smaller batches are not worth it. */
 #define MN_ENGINE_PARALLEL_BATCH_DEFAULT 64u
