@@ -63,6 +63,29 @@
  */
 #define MN_HNSW_SETTLE_BATCH 256
 
+/**
+ * Filtered search (mn_hnsw_search_filtered). A candidate's neighbourhood is sparse when fewer
+ * than 1 / MN_HNSW_FILTER_SPARSE_DIVISOR of its layer-0 list matches the filter; the search then
+ * also looks through its non-matching neighbours at their neighbours (two hops, as ACORN-1),
+ * collecting matches until it holds MN_HNSW_FILTER_EXPAND_LISTS full layer-0 lists' worth (2*M
+ * each) for that candidate. Chosen on sift5k and wordnet384 (bench_hnsw --filter-selectivity,
+ * docs/filters.md).
+ */
+#define MN_HNSW_FILTER_SPARSE_DIVISOR 4
+#define MN_HNSW_FILTER_EXPAND_LISTS 1
+
+/**
+ * The engine's strategy threshold: a filter estimated to match at most this many ids is
+ * answered by an exact scan of those ids (mn_hnsw_search_ids), a larger one by the filtered
+ * traversal. From bench_hnsw --filter-selectivity (docs/filters.md): the exact scan was faster
+ * up to here on both sets, and its recall is 1.
+ */
+#define MN_HNSW_FILTER_SCAN_MATCHES_MAX 1000
+
+/** Ids an exact scan (mn_hnsw_search_ids) looks up per hold of the id table's lock: bounds how
+ *  long a scan holds up inserts and removes. */
+#define MN_HNSW_IDS_CHUNK 64
+
 #if MN_HNSW_M_MAX * 2 > 1024
 #error "layer-0 lists (2*M) must stay small enough for stack scratch"
 #endif
