@@ -14,25 +14,32 @@
  * stops in the first one. ACORN (Patel et al., SIGMOD 2024) keeps the graph and widens the
  * neighbourhood at search time instead: ACORN-1 looks at neighbours' neighbours, so a node
  * with 32 neighbours reaches about a thousand, of which 1% is ten matches. This file does that
- * adaptively: a candidate whose own list holds enough matches (at least 1 /
- * MN_HNSW_FILTER_SPARSE_DIVISOR of it) is expanded over its list as usual; a sparse one also
- * over the lists of its non-matching neighbours, until it has a full list's worth of matches.
- * Non-matching nodes are traversed (their lists read) but never scored, so the distance work
- * is proportional to the matches looked at, not to the nodes passed through.
+ * adaptively, per candidate:
+ *   - dense (at least 1 / MN_HNSW_FILTER_SPARSE_DIVISOR of its list matches): expanded as the
+ *     unfiltered search expands it: matches are scored into the beam and the candidate queue,
+ *     non-matching neighbours are scored into the candidate queue only (traversed through,
+ *     never returned). As the selectivity nears 1 this is the unfiltered search.
+ *   - sparse: its non-matching neighbours are passed through, not scored: their lists are
+ *     looked at for matches until the candidate has a full list's worth (2*M) of them, which
+ *     are scored. The distance work then follows the matches looked at, not the nodes passed.
+ * Measured on sift5k and wordnet384 at 50%, dense scoring and pure two-hop expansion reached
+ * the same recall for the same number of distances; below about 20% the two-hop rule is what
+ * holds the recall (tests/bench in docs/filters.md).
  *
  * Per-search marks
  * ----------------
  * A node is looked at (state read, filter called) at most once per search. The visited array
  * of the shared scratch holds one of three epochs per node: MATCH (live, matching, scored),
- * SEEN (not a match, list not yet looked through) and PASSED (not a match, list looked
- * through). A SEEN node can still be passed through later from another sparse candidate, which
- * is how two islands of matches a non-matching node apart get joined. Three fresh epochs are
- * taken per search (three mn_scratch_begin_visit calls; see mn_filter_epochs for the wrap).
+ * SEEN (not a match, list not yet looked through) and PASSED (not a match, and either passed
+ * through or scored as a candidate, whose list is looked at when it is expanded). A SEEN node
+ * can still be passed through later from another sparse candidate, which is how two islands of
+ * matches a non-matching node apart get joined. Three fresh epochs are taken per search (see
+ * mn_filter_epochs for the wrap).
  *
  * Termination and the exact fallback
  * ----------------------------------
- * The beam holds up to ef matches; the candidate queue holds the start node and the matches
- * scored. The usual HNSW condition applies to matches: stop once ef are held and the nearest
+ * The beam holds up to ef matches; the candidate queue holds the start node, the matches and
+ * the non-matches scored while dense. The usual HNSW condition applies to matches: stop once ef are held and the nearest
  * candidate is farther than the farthest held. While fewer than ef are held every match found
  * becomes a candidate, so the search keeps exploring; it is bounded because each node is looked
  * at once. When the queue runs dry with fewer than ef matches held (the matching set is small,
@@ -163,8 +170,9 @@ static mn_status mn_filter_score(mn_filter_search *search, mn_scratch *scratch, 
 }
 
 /*
- * Expands one candidate: looks at its unvisited neighbours, and when its list is sparse in
- * matches, through its non-matching neighbours at theirs; scores the matches found.
+ * Expands one candidate: looks at its unvisited neighbours; when its list is sparse in matches,
+ * passes through its non-matching neighbours to theirs, else scores the non-matching ones as
+ * candidates; scores the matches found.
  */
 static mn_status mn_filter_expand(mn_filter_search *search, mn_scratch *scratch, uint32_t slot, uint32_t ef) {
     const mn_hnsw *index = search->index;

@@ -146,10 +146,10 @@ typedef struct mn_hnsw_filter_stats {
  *
  * The search descends the upper layers as mn_hnsw_search does, then runs a beam search of width
  * max(ef, k) on layer 0 in which only matches are scored and kept: the result heap holds up to ef
- * matches, the candidate queue the start node and the matches. Non-matching nodes are traversed,
- * not scored: where a candidate's list is sparse in matches (MN_HNSW_FILTER_SPARSE_DIVISOR), its
- * non-matching neighbours' lists are looked through for matches (two hops, ACORN-1 style, over
- * the existing graph). The search stops as mn_hnsw_search does once ef matches are held and the
+ * matches. Non-matching nodes are traversed, never returned: where a candidate's list holds
+ * enough matches, its non-matching neighbours are scored as candidates as in mn_hnsw_search;
+ * where it is sparse in matches (MN_HNSW_FILTER_SPARSE_DIVISOR), their lists are looked through
+ * for matches instead (two hops, ACORN-1 style, over the existing graph). The search stops as mn_hnsw_search does once ef matches are held and the
  * nearest candidate is farther than the farthest of them, or when no candidate is left.
  *
  * Contract at low selectivity: each node is looked at (state read, filter called) at most once

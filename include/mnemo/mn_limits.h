@@ -66,10 +66,10 @@
 /**
  * Filtered search (mn_hnsw_search_filtered). A candidate's neighbourhood is sparse when fewer
  * than 1 / MN_HNSW_FILTER_SPARSE_DIVISOR of its layer-0 list matches the filter; the search then
- * also looks through its non-matching neighbours at their neighbours (two hops, as ACORN-1),
+ * looks through its non-matching neighbours at their neighbours (two hops, as ACORN-1),
  * collecting matches until it holds MN_HNSW_FILTER_EXPAND_LISTS full layer-0 lists' worth (2*M
- * each) for that candidate. Chosen on sift5k and wordnet384 (bench_hnsw --filter-selectivity,
- * docs/filters.md).
+ * each) for that candidate; otherwise it scores them as candidates, as the unfiltered search
+ * does. Chosen on sift5k and wordnet384 (test_hnsw_filter, docs/filters.md).
  */
 #define MN_HNSW_FILTER_SPARSE_DIVISOR 4
 #define MN_HNSW_FILTER_EXPAND_LISTS 1
