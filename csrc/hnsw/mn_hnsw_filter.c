@@ -20,11 +20,14 @@
  *     non-matching neighbours are scored into the candidate queue only (traversed through,
  *     never returned). As the selectivity nears 1 this is the unfiltered search.
  *   - sparse: its non-matching neighbours are passed through, not scored: their lists are
- *     looked at for matches until the candidate has a full list's worth (2*M) of them, which
+ *     looked at for matches until M * MN_HNSW_FILTER_EXPAND_M of them are in reach, which
  *     are scored. The distance work then follows the matches looked at, not the nodes passed.
- * Measured on sift5k and wordnet384 at 50%, dense scoring and pure two-hop expansion reached
- * the same recall for the same number of distances; below about 20% the two-hop rule is what
- * holds the recall (tests/bench in docs/filters.md).
+ * Measured (test_hnsw_filter, bench_hnsw --filter-selectivity; docs/filters.md): at 50% on
+ * sift5k and wordnet384, two-hop expansion of every candidate and this rule reached the same
+ * recall for about the same distances, and scoring only matches over one hop lost a tenth of
+ * the recall on sift5k; at 10% and below nearly every candidate is sparse. A rule that also
+ * scores non-matches while sparse (hnswlib's filtered search) needed 2.5x the distances at 10%
+ * for the same recall.
  *
  * Per-search marks
  * ----------------
@@ -61,15 +64,17 @@
 #include "hnsw/mn_hnsw_internal.h"
 #include "util/mn_assert.h"
 
-/* Matches collected for one candidate: its own list's, then two-hop ones up to the cap. */
-#define MN_FILTER_BATCH_MAX (MN_LIST_SCRATCH * MN_HNSW_FILTER_EXPAND_LISTS)
+/* Matches collected for one candidate: its own list's (at most 2*M), then two-hop ones while
+ * fewer than M * MN_HNSW_FILTER_EXPAND_M are in reach. */
+#define MN_FILTER_BATCH_MAX \
+    (MN_HNSW_M_MAX * (MN_HNSW_FILTER_EXPAND_M > 2 ? MN_HNSW_FILTER_EXPAND_M : 2) + 1)
 /* Vectors an exact scan requests ahead of the one it scores. */
 #define MN_FILTER_PREFETCH_AHEAD 4
 /* Cache lines of a vector an exact scan prefetches (the rest stream in behind them). */
 #define MN_FILTER_PREFETCH_LINES 4
 
 _Static_assert(MN_HNSW_FILTER_SPARSE_DIVISOR >= 1, "a divisor");
-_Static_assert(MN_HNSW_FILTER_EXPAND_LISTS >= 1, "the two-hop cap holds at least one list");
+_Static_assert(MN_HNSW_FILTER_EXPAND_M >= 1, "the two-hop cap is at least M matches");
 _Static_assert(MN_HNSW_IDS_CHUNK >= 1 && MN_HNSW_IDS_CHUNK <= 4096, "chunk lives on the stack");
 
 /* The three epochs of one search (see "Per-search marks"). */
@@ -210,7 +215,7 @@ static mn_status mn_filter_expand(mn_filter_search *search, mn_scratch *scratch,
 
     /* Sparse: pass through the non-matching neighbours until a full list's worth of matches is
      * in reach of this candidate (ACORN-1's two-hop neighbourhood, cut to the list size). */
-    const uint32_t cap = index->m_base * MN_HNSW_FILTER_EXPAND_LISTS;
+    const uint32_t cap = index->params.m * MN_HNSW_FILTER_EXPAND_M;
     if (matching * MN_HNSW_FILTER_SPARSE_DIVISOR < count && through_count > 0) {
         search->stats.two_hop++;
         for (uint32_t t = 0; t < through_count && matching < cap; t++) {
@@ -220,9 +225,12 @@ static mn_status mn_filter_expand(mn_filter_search *search, mn_scratch *scratch,
             if (!second) continue;
             const uint32_t second_count = second->count;
             MN_ASSERT(second_count <= MN_LIST_SCRATCH);
-            for (uint32_t i = 0; i < second_count; i++)
-                if (second->slots[i] < search->visible)
-                    __builtin_prefetch(mn_hnsw_node_at(index, second->slots[i]));
+            for (uint32_t i = 0; i < second_count; i++) {
+                const uint32_t neighbor = second->slots[i];
+                if (neighbor < search->visible && marks.visited[neighbor] != marks.match &&
+                    marks.visited[neighbor] != marks.seen && marks.visited[neighbor] != marks.passed)
+                    __builtin_prefetch(mn_hnsw_node_at(index, neighbor));
+            }
             for (uint32_t i = 0; i < second_count && matching < cap; i++) {
                 const uint32_t neighbor = second->slots[i];
                 if (neighbor >= search->visible) continue;

@@ -67,20 +67,25 @@
  * Filtered search (mn_hnsw_search_filtered). A candidate's neighbourhood is sparse when fewer
  * than 1 / MN_HNSW_FILTER_SPARSE_DIVISOR of its layer-0 list matches the filter; the search then
  * looks through its non-matching neighbours at their neighbours (two hops, as ACORN-1),
- * collecting matches until it holds MN_HNSW_FILTER_EXPAND_LISTS full layer-0 lists' worth (2*M
- * each) for that candidate; otherwise it scores them as candidates, as the unfiltered search
- * does. Chosen on sift5k and wordnet384 (test_hnsw_filter, docs/filters.md).
+ * collecting matches until M * MN_HNSW_FILTER_EXPAND_M of them are in reach of that candidate;
+ * otherwise it scores them as candidates, as the unfiltered search does. Chosen on sift5k and wordnet384 (test_hnsw_filter, docs/filters.md).
  */
 #define MN_HNSW_FILTER_SPARSE_DIVISOR 4
-#define MN_HNSW_FILTER_EXPAND_LISTS 1
+#define MN_HNSW_FILTER_EXPAND_M 2
 
 /**
- * The engine's strategy threshold: a filter estimated to match at most this many ids is
- * answered by an exact scan of those ids (mn_hnsw_search_ids), a larger one by the filtered
- * traversal. From bench_hnsw --filter-selectivity (docs/filters.md): the exact scan was faster
- * up to here on both sets, and its recall is 1.
+ * The engine's strategy threshold (a suggestion from the measurements, for the caller of
+ * mn_hnsw_search_filtered / mn_hnsw_search_ids): answer a filter by an exact scan of its
+ * matching ids when it is estimated to match at most MN_HNSW_FILTER_SCAN_MATCHES_MAX ids, or at
+ * most 1 / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR of the live ids; otherwise by the filtered
+ * traversal. Measured single-thread (bench_hnsw --filter-selectivity, docs/filters.md): on
+ * wordnet384 (30,000 x 384) the scan of 3,000 matches (10%) ran 2.6x the traversal's QPS at
+ * recall 0.95 and the traversal of 15,000 matches (50%) 18x the scan's; on sift5k the scan won
+ * up to 2,500 matches (50%). Below about 2% the traversal needs a wide beam (ef 160 for recall
+ * 0.95 at 1% of wordnet384) while the scan's cost falls with the matches.
  */
-#define MN_HNSW_FILTER_SCAN_MATCHES_MAX 1000
+#define MN_HNSW_FILTER_SCAN_MATCHES_MAX 4096
+#define MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR 50
 
 /** Ids an exact scan (mn_hnsw_search_ids) looks up per hold of the id table's lock: bounds how
  *  long a scan holds up inserts and removes. */
