@@ -25,9 +25,9 @@
  * Measured (test_hnsw_filter, bench_hnsw --filter-selectivity; docs/filters.md): at 50% on
  * sift5k and wordnet384, two-hop expansion of every candidate and this rule reached the same
  * recall for about the same distances, and scoring only matches over one hop lost a tenth of
- * the recall on sift5k; at 10% and below nearly every candidate is sparse. A rule that also
- * scores non-matches while sparse (hnswlib's filtered search) needed 2.5x the distances at 10%
- * for the same recall.
+ * the recall on sift5k; at 10% and below nearly every candidate is sparse. Calling a list dense
+ * as soon as it holds one match (so non-matches get scored, as in hnswlib's filtered search)
+ * needed 2.5x the distances for the same recall at 10% on wordnet384.
  *
  * Per-search marks
  * ----------------
