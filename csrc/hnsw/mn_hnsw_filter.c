@@ -138,6 +138,18 @@ static inline int mn_filter_look(mn_filter_search *search, uint32_t slot, mn_hns
     return 0;
 }
 
+/* Requests the headers of a list's nodes not looked at yet in this search (their state and id
+ * are read next). Marks from earlier searches are all below `seen` (epochs only grow, and a
+ * wrap clears every mark), so `>= seen` is "looked at in this search". */
+static inline void mn_filter_prefetch_unvisited(const mn_filter_search *search, const mn_hnsw_links *links) {
+    if (!links) return;
+    for (uint32_t i = 0; i < links->count; i++) {
+        const uint32_t slot = links->slots[i];
+        if (slot < search->visible && search->marks.visited[slot] < search->marks.seen)
+            __builtin_prefetch(mn_hnsw_node_at(search->index, slot));
+    }
+}
+
 /* Scores `count` matches (four at a time) and offers each to the beam and, when `explore`,
  * the ones it keeps to the candidate queue too (the exact fallback only fills the beam). */
 static mn_status mn_filter_score(mn_filter_search *search, mn_scratch *scratch, const uint32_t *slots,
@@ -218,24 +230,24 @@ static mn_status mn_filter_expand(mn_filter_search *search, mn_scratch *scratch,
     const uint32_t cap = index->params.m * MN_HNSW_FILTER_EXPAND_M;
     if (matching * MN_HNSW_FILTER_SPARSE_DIVISOR < count && through_count > 0) {
         search->stats.two_hop++;
+        /* The lists first, then each list's unvisited headers one list ahead of the one being
+         * looked at: the misses of a list overlap the filter calls on the one before. */
+        mn_hnsw_links *lists[MN_LIST_SCRATCH];
+        for (uint32_t t = 0; t < through_count; t++) {
+            lists[t] = mn_links_load(mn_hnsw_node_at(index, through[t]), 0);
+            if (lists[t]) __builtin_prefetch(lists[t]);
+        }
+        mn_filter_prefetch_unvisited(search, lists[0]);
         for (uint32_t t = 0; t < through_count && matching < cap; t++) {
-            const uint32_t hop = through[t];
-            marks.visited[hop] = marks.passed;
-            mn_hnsw_links *second = mn_links_load(mn_hnsw_node_at(index, hop), 0);
+            marks.visited[through[t]] = marks.passed;
+            if (t + 1 < through_count) mn_filter_prefetch_unvisited(search, lists[t + 1]);
+            const mn_hnsw_links *second = lists[t];
             if (!second) continue;
             const uint32_t second_count = second->count;
             MN_ASSERT(second_count <= MN_LIST_SCRATCH);
-            for (uint32_t i = 0; i < second_count; i++) {
-                const uint32_t neighbor = second->slots[i];
-                if (neighbor < search->visible && marks.visited[neighbor] != marks.match &&
-                    marks.visited[neighbor] != marks.seen && marks.visited[neighbor] != marks.passed)
-                    __builtin_prefetch(mn_hnsw_node_at(index, neighbor));
-            }
             for (uint32_t i = 0; i < second_count && matching < cap; i++) {
                 const uint32_t neighbor = second->slots[i];
-                if (neighbor >= search->visible) continue;
-                const uint16_t mark = marks.visited[neighbor];
-                if (mark == marks.match || mark == marks.seen || mark == marks.passed) continue;
+                if (neighbor >= search->visible || marks.visited[neighbor] >= marks.seen) continue;
                 if (mn_filter_look(search, neighbor, mn_hnsw_node_at(index, neighbor))) {
                     matching++;
                     found[found_count++] = neighbor;
@@ -262,8 +274,7 @@ static mn_status mn_filter_scan_rest(mn_filter_search *search, mn_scratch *scrat
     uint32_t batch_count = 0;
     search->stats.exact_fallback = 1;
     for (uint32_t slot = 0; slot < search->visible; slot++) {
-        const uint16_t mark = marks.visited[slot];
-        if (mark == marks.match || mark == marks.seen || mark == marks.passed) continue;
+        if (marks.visited[slot] >= marks.seen) continue;
         mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
         if (slot + MN_FILTER_PREFETCH_AHEAD < search->visible)
             __builtin_prefetch(mn_hnsw_node_at(index, slot + MN_FILTER_PREFETCH_AHEAD));
