@@ -79,10 +79,10 @@
  * matching ids when it is estimated to match at most MN_HNSW_FILTER_SCAN_MATCHES_MAX ids, or at
  * most 1 / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR of the live ids; otherwise by the filtered
  * traversal. Measured single-thread (bench_hnsw --filter-selectivity, docs/filters.md): on
- * wordnet384 (30,000 x 384) the scan of 3,000 matches (10%) ran 2.6x the traversal's QPS at
- * recall 0.95 and the traversal of 15,000 matches (50%) 18x the scan's; on sift5k the scan won
- * up to 2,500 matches (50%). Below about 2% the traversal needs a wide beam (ef 160 for recall
- * 0.95 at 1% of wordnet384) while the scan's cost falls with the matches.
+ * wordnet384 (30,000 x 384) the scan of 3,000 matches (10%) ran 1.3x the traversal's QPS at
+ * recall 0.95 and the traversal of 15,000 matches (50%) 18x the scan's; on sift5k (5,000 x 128)
+ * the scan won up to 2,500 matches (50%, 1.4x). Below about 2% the traversal needs a wide beam
+ * (ef 160 for recall 0.95 at 1% of wordnet384, 80x slower than the scan of its 300 matches).
  */
 #define MN_HNSW_FILTER_SCAN_MATCHES_MAX 4096
 #define MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR 50
