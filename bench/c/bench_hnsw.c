@@ -5,6 +5,7 @@
  *              [--ef-construction E] [--ef 10,20,...] [--repeat R]
  *   bench_hnsw --smoke            (synthetic data, a fraction of a second; CTest runs this)
  *   bench_hnsw --upsert-rounds R [--rows N] [--set ...]   (the upsert mode below)
+ *   bench_hnsw --filter-selectivity 0.5,0.1,0.01,0.001 [--set ...] [--ef ...] [--repeat R]
  *
  * Reads DIR/SET_base.fvecs, _query.fvecs and _groundtruth.ivecs (texmex format), builds the
  * index with N threads inserting concurrently (mn_hnsw_insert_batch), then for each ef prints
@@ -19,6 +20,17 @@
  * thread (a grace period the settle step waits for is not counted) per round, index bytes, the
  * ratio round R / round 1 of each path, and recall@10 at ef 40 against exact neighbours of
  * the final vectors.
+ *
+ * Filter mode (--filter-selectivity 0.5,0.1,...): after the build, each base row i gets the
+ * attribute (i * 7919) mod 1000, a bijection on every run of 1,000 rows, so the filter
+ * "attribute < 1000 * s" matches exactly the fraction s of a set whose size is a multiple of
+ * 1,000. For each selectivity the exact filtered top 10 of every query is computed by brute
+ * force here, then one row per ef gives the filtered traversal (mn_hnsw_search_filtered) and one
+ * row the exact scan of the matching ids (mn_hnsw_search_ids): recall@10, queries per CPU
+ * second of the searching thread (fastest of --repeat passes: on a shared machine, time spent
+ * waiting for a core is not the search's), distances and nodes looked at per query, and the
+ * share of queries that fell back to the exact scan inside the traversal. The crossover between the two strategies is the point
+ * where the scan's QPS passes the traversal's at recall >= 0.95.
  *
  * Sets whose name holds "wordnet" are cosine, the rest L2. clustered784 is the generated set
  * of bench/peers/compare.py (`compare.py --keep-generated DIR --generate-only`); --ef with one
@@ -196,6 +208,97 @@ static int upsert_rounds(const mn_hnsw_params *params, const float *base, size_t
     return 0;
 }
 
+/* The filter of the filter mode: a row's attribute below a threshold (of 1,000). */
+#define FILTER_MODULUS 1000u
+#define SELECTIVITY_LIST_MAX 8
+
+static uint32_t filter_attribute(uint64_t id) { return (uint32_t)((id * 7919u) % FILTER_MODULUS); }
+
+static int filter_match(uint64_t id, void *context) {
+    return filter_attribute(id) < *(const uint32_t *)context;
+}
+
+static uint32_t count_hits(const mn_hnsw_result *results, uint32_t found, const uint64_t *truth, uint32_t expected) {
+    uint32_t hits = 0;
+    for (uint32_t i = 0; i < found; i++)
+        for (uint32_t j = 0; j < expected; j++)
+            if (results[i].id == truth[j]) { hits++; break; }
+    return hits;
+}
+
+static int filter_bench(mn_hnsw *index, mn_metric metric, const float *base, size_t count, uint32_t dimension,
+                        const float *query, size_t queries, const double *selectivities, size_t selectivity_count,
+                        const uint32_t *efs, size_t ef_count, uint32_t repeat) {
+    uint64_t *truth = malloc(queries * K * sizeof(uint64_t));
+    uint32_t *expected = malloc(queries * sizeof(uint32_t));
+    uint64_t *ids = malloc(count * sizeof(uint64_t));
+    mn_hnsw_result results[K];
+    printf("%11s %6s %9s %8s %10s %11s %9s %9s\n", "selectivity", "ef", "strategy", "recall", "qps", "distances/q",
+           "visited/q", "fallback");
+    for (size_t s = 0; s < selectivity_count; s++) {
+        uint32_t threshold = (uint32_t)(selectivities[s] * FILTER_MODULUS + 0.5);
+        size_t matches = 0;
+        for (size_t i = 0; i < count; i++)
+            if (filter_attribute(i) < threshold) ids[matches++] = i;
+        /* Exact filtered top K by brute force over the matching rows (the metric's own distance). */
+        for (size_t q = 0; q < queries; q++) {
+            float best[K];
+            uint32_t n = 0;
+            for (size_t m = 0; m < matches; m++) {
+                float d;
+                mn_distance(metric, query + q * dimension, base + ids[m] * dimension, dimension, &d);
+                if (n == K && d >= best[K - 1]) continue;
+                uint32_t j = n < K ? n++ : K - 1;
+                while (j > 0 && best[j - 1] > d) best[j] = best[j - 1], truth[q * K + j] = truth[q * K + j - 1], j--;
+                best[j] = d, truth[q * K + j] = ids[m];
+            }
+            expected[q] = n;
+        }
+        size_t expected_total = 0;
+        for (size_t q = 0; q < queries; q++) expected_total += expected[q];
+        for (size_t e = 0; e <= ef_count; e++) {
+            const int exact = e == ef_count; /* the last row: the exact scan of the matching ids */
+            double best = INFINITY;
+            size_t hits = 0, distances = 0, fallbacks = 0, visited = 0;
+            for (uint32_t pass = 0; pass < (repeat ? repeat : 1); pass++) {
+                hits = distances = fallbacks = visited = 0;
+                double start = thread_cpu_seconds();
+                for (size_t q = 0; q < queries; q++) {
+                    uint32_t found = 0;
+                    if (exact) {
+                        if (mn_hnsw_search_ids(index, query + q * dimension, dimension, K, ids, matches, results,
+                                               &found) != MN_OK)
+                            return 1;
+                        distances += matches;
+                        visited += matches;
+                    } else {
+                        mn_hnsw_filter_stats stats;
+                        if (mn_hnsw_search_filtered(index, query + q * dimension, dimension, K, efs[e], filter_match,
+                                                    &threshold, results, &found, &stats) != MN_OK)
+                            return 1;
+                        distances += stats.distances;
+                        fallbacks += stats.exact_fallback;
+                        visited += stats.visited;
+                    }
+                    hits += count_hits(results, found, truth + q * K, expected[q]);
+                }
+                double elapsed = thread_cpu_seconds() - start;
+                if (elapsed < best) best = elapsed;
+            }
+            char ef_text[16];
+            snprintf(ef_text, sizeof ef_text, exact ? "-" : "%u", exact ? 0 : efs[e]);
+            printf("%11.3f %6s %9s %8.4f %10.0f %11.0f %9.0f %8.0f%%\n", selectivities[s], ef_text,
+                   exact ? "scan" : "traverse", expected_total ? (double)hits / (double)expected_total : 1.0,
+                   (double)queries / best, (double)distances / (double)queries, (double)visited / (double)queries,
+                   100.0 * (double)fallbacks / (double)queries);
+        }
+    }
+    free(ids);
+    free(expected);
+    free(truth);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *data_dir = "../shared/data";
     const char *set = "sift5k";
@@ -205,6 +308,8 @@ int main(int argc, char **argv) {
     uint32_t efs[EF_LIST_MAX] = {10, 20, 40, 80, 160, 320};
     size_t ef_count = 6;
     uint32_t repeat = 1;
+    double selectivities[SELECTIVITY_LIST_MAX];
+    size_t selectivity_count = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--smoke")) smoke = 1;
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data_dir = argv[++i];
@@ -215,13 +320,18 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--upsert-rounds") && i + 1 < argc) upsert = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rows") && i + 1 < argc) rows_limit = (size_t)atoll(argv[++i]);
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = (uint32_t)atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--ef") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--filter-selectivity") && i + 1 < argc) {
+            for (char *item = strtok(argv[++i], ","); item && selectivity_count < SELECTIVITY_LIST_MAX;
+                 item = strtok(NULL, ","))
+                selectivities[selectivity_count++] = atof(item);
+        } else if (!strcmp(argv[i], "--ef") && i + 1 < argc) {
             ef_count = 0;
             for (char *item = strtok(argv[++i], ","); item && ef_count < EF_LIST_MAX; item = strtok(NULL, ","))
                 efs[ef_count++] = (uint32_t)atoi(item);
         } else {
             fprintf(stderr, "usage: %s [--smoke] [--data DIR] [--set NAME] [--threads N] [--m M] [--ef-construction E]"
-                            " [--ef LIST] [--repeat R] [--upsert-rounds R] [--rows N]\n", argv[0]);
+                            " [--ef LIST] [--repeat R] [--upsert-rounds R] [--rows N] [--filter-selectivity LIST]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -268,6 +378,8 @@ int main(int argc, char **argv) {
         free(truth);
         return rc;
     }
+    /* The filter mode computes its own ground truth, so it can use the first N rows. */
+    if (selectivity_count && rows_limit && rows_limit < count) count = rows_limit;
     mn_hnsw *index = NULL;
     if (mn_hnsw_create(&params, &index) != MN_OK) return 1;
     uint64_t *ids = malloc(count * sizeof(uint64_t));
@@ -288,6 +400,16 @@ int main(int argc, char **argv) {
            count, dimension, m, ef_construction, threads, level_name, smoke ? " (smoke: figures not meaningful)" : "");
     printf("build: %.2f s, %.0f inserts/s\n", build, (double)count / build);
     fflush(stdout); /* a profiler driver waits for this line to start collecting */
+    if (selectivity_count) {
+        int rc = filter_bench(index, metric, base, count, dimension, query, queries, selectivities, selectivity_count,
+                              efs, ef_count, repeat);
+        free(ids);
+        free(base);
+        free(query);
+        free(truth);
+        mn_hnsw_destroy(index);
+        return rc;
+    }
     printf("%6s %8s %10s %9s %9s\n", "ef", "recall", "qps", "p50_us", "p99_us");
     double *latency = malloc(queries * sizeof(double));
     double *best_latency = malloc(queries * sizeof(double));
@@ -321,6 +443,14 @@ int main(int argc, char **argv) {
     }
     free(best_latency);
     free(latency);
+    if (smoke) {
+        /* The filter mode too, briefly, so the smoke test runs its code. */
+        const double smoke_selectivities[2] = {0.1, 0.01};
+        const uint32_t smoke_efs[1] = {20};
+        if (filter_bench(index, metric, base, count, dimension, query, queries, smoke_selectivities, 2, smoke_efs, 1,
+                         1) != 0)
+            return 1;
+    }
     free(ids);
     free(base);
     free(query);

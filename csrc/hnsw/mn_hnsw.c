@@ -56,31 +56,6 @@
 /* Per-thread scratch                                                                          */
 /* ------------------------------------------------------------------------------------------ */
 
-typedef struct mn_pair {
-    float distance;
-    uint32_t slot;
-} mn_pair;
-
-typedef struct mn_heap {
-    mn_pair *items;
-    uint32_t size;
-    uint32_t capacity;
-} mn_heap;
-
-typedef struct mn_scratch {
-    uint16_t *visited;
-    uint32_t visited_capacity;
-    uint16_t epoch;
-    mn_heap candidates; /* min-heap by distance */
-    mn_heap results;    /* max-heap by distance */
-    mn_heap selection;  /* plain array for neighbour selection */
-    uint32_t *chosen;   /* selected slots, capacity MN_HNSW_M_MAX * 2 + 1 */
-    mn_pair *pruned;    /* candidates while pruning a full list, same capacity */
-    float query[MN_DIMENSION_MAX];
-    float previous[MN_DIMENSION_MAX]; /* an update's old vector */
-    mn_rcu_retired *retired;
-} mn_scratch;
-
 static pthread_once_t mn_scratch_once = PTHREAD_ONCE_INIT;
 static pthread_key_t mn_scratch_key;
 static _Thread_local mn_scratch *mn_scratch_current;
@@ -103,9 +78,7 @@ static void mn_scratch_key_create(void) {
     MN_ASSERT(rc == 0);
 }
 
-#define MN_LIST_SCRATCH (MN_HNSW_M_MAX * 2 + 1)
-
-static mn_scratch *mn_scratch_get(void) {
+mn_scratch *mn_scratch_get(void) {
     mn_scratch *scratch = mn_scratch_current;
     if (__builtin_expect(scratch != NULL, 1)) return scratch;
     pthread_once(&mn_scratch_once, mn_scratch_key_create);
@@ -122,7 +95,7 @@ static mn_scratch *mn_scratch_get(void) {
     return scratch;
 }
 
-static mn_status mn_heap_reserve(mn_heap *heap, uint32_t capacity) {
+mn_status mn_heap_reserve(mn_heap *heap, uint32_t capacity) {
     if (heap->capacity >= capacity) return MN_OK;
     uint32_t grown = heap->capacity ? heap->capacity : 64;
     while (grown < capacity) grown *= 2;
@@ -134,7 +107,7 @@ static mn_status mn_heap_reserve(mn_heap *heap, uint32_t capacity) {
 }
 
 /* Makes the visited marks cover `slots` slots and starts a new epoch. */
-static mn_status mn_scratch_begin_visit(mn_scratch *scratch, uint32_t slots) {
+mn_status mn_scratch_begin_visit(mn_scratch *scratch, uint32_t slots) {
     if (scratch->visited_capacity < slots) {
         uint32_t grown = scratch->visited_capacity ? scratch->visited_capacity : 1024;
         while (grown < slots) grown = grown > UINT32_MAX / 2 ? slots : grown * 2;
@@ -150,65 +123,6 @@ static mn_status mn_scratch_begin_visit(mn_scratch *scratch, uint32_t slots) {
         scratch->epoch = 1;
     }
     return MN_OK;
-}
-
-/* Min-heap on candidates, max-heap on results; both over mn_pair.distance. */
-static inline void mn_heap_push(mn_heap *heap, mn_pair item, int max_heap) {
-    MN_DEBUG_ASSERT(heap->size < heap->capacity);
-    uint32_t i = heap->size++;
-    while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
-        int swap = max_heap ? heap->items[parent].distance < item.distance
-                            : heap->items[parent].distance > item.distance;
-        if (!swap) break;
-        heap->items[i] = heap->items[parent];
-        i = parent;
-    }
-    heap->items[i] = item;
-}
-
-static inline mn_pair mn_heap_pop(mn_heap *heap, int max_heap) {
-    MN_DEBUG_ASSERT(heap->size > 0);
-    mn_pair top = heap->items[0];
-    mn_pair last = heap->items[--heap->size];
-    uint32_t i = 0;
-    uint32_t n = heap->size;
-    for (;;) {
-        uint32_t child = 2 * i + 1;
-        if (child >= n) break;
-        if (child + 1 < n) {
-            int right = max_heap ? heap->items[child + 1].distance > heap->items[child].distance
-                                 : heap->items[child + 1].distance < heap->items[child].distance;
-            if (right) child++;
-        }
-        int down = max_heap ? heap->items[child].distance > last.distance
-                            : heap->items[child].distance < last.distance;
-        if (!down) break;
-        heap->items[i] = heap->items[child];
-        i = child;
-    }
-    if (n > 0) heap->items[i] = last;
-    return top;
-}
-
-/* Replaces the root of a full max-heap with a smaller item: one sift-down instead of a push
- * followed by a pop. */
-static inline void mn_heap_replace_top(mn_heap *heap, mn_pair item) {
-    uint32_t i = 0;
-    uint32_t n = heap->size;
-    for (;;) {
-        uint32_t child = 2 * i + 1;
-        if (child >= n) break;
-        if (child + 1 < n && heap->items[child + 1].distance > heap->items[child].distance) child++;
-        if (heap->items[child].distance <= item.distance) break;
-        heap->items[i] = heap->items[child];
-        i = child;
-    }
-    heap->items[i] = item;
-}
-
-static inline int mn_pair_less(mn_pair x, mn_pair y) {
-    return x.distance < y.distance || (x.distance == y.distance && x.slot < y.slot);
 }
 
 /* Sorts ascending by (distance, slot): insertion sort for short runs, heap sort otherwise
@@ -431,15 +345,11 @@ static inline void mn_node_unlock(mn_hnsw_node *node) {
     atomic_store_explicit(&node->lock, 0, memory_order_release);
 }
 
-static inline mn_hnsw_links *mn_links_load(mn_hnsw_node *node, uint32_t level) {
-    return atomic_load_explicit(mn_hnsw_links_ref(node, level), memory_order_acquire);
-}
-
 /* The exponent field of an IEEE 754 single: all ones for infinities and NaNs. */
 #define MN_FLOAT_EXPONENT_MASK 0x7f800000u
 
 /* Checks a caller's vector; for cosine, writes the unit vector to `normalized`. */
-static mn_status mn_hnsw_check_vector(const mn_hnsw *index, const float *vector, uint32_t dimension,
+mn_status mn_hnsw_check_vector(const mn_hnsw *index, const float *vector, uint32_t dimension,
                                       float *normalized) {
     if (!vector) return MN_ERR_INVALID;
     if (dimension != index->params.dimension) return MN_ERR_DIMENSION;
@@ -481,16 +391,6 @@ static uint32_t mn_hnsw_level_of(const mn_hnsw *index, uint64_t id) {
 /* Search                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Whether some node has an update not yet settled: only then must a reader look at `moved`
- * (see "Updates in place" above). Inside RCU; a sample stays usable for the whole section. */
-static inline int mn_watch_moved(const mn_hnsw *index) {
-    return atomic_load_explicit(&((mn_hnsw *)index)->moved_count, memory_order_acquire) != 0;
-}
-
-static inline const float *mn_vector_read(mn_hnsw_node *node, int watch) {
-    return watch ? mn_hnsw_vector_current(node) : mn_hnsw_vector(node);
-}
-
 static inline float mn_dist_to(const mn_hnsw *index, const float *query, uint32_t slot) {
     return index->distance(query, mn_vector_read(mn_hnsw_node_at(index, slot), mn_watch_moved(index)),
                            index->params.dimension);
@@ -500,7 +400,7 @@ static inline float mn_dist_to(const mn_hnsw *index, const float *query, uint32_
  * round scores the whole list at once (four vectors per kernel call, every vector requested
  * before the first is read): the same minimum as one at a time, strict `<` keeping the first
  * of equals, with the misses overlapped instead of taken one after another. */
-static void mn_greedy(const mn_hnsw *index, const float *query, uint32_t level, uint32_t *current,
+void mn_greedy(const mn_hnsw *index, const float *query, uint32_t level, uint32_t *current,
                       float *current_distance) {
     const uint32_t dimension = index->params.dimension;
     const int watch = mn_watch_moved(index);

@@ -1,6 +1,8 @@
 /*
  * mn_hnsw_internal.h: the in-memory layout of an HNSW index, shared by the graph code
- * (mn_hnsw.c), the stream code (mn_hnsw_io.c) and the id table (mn_hnsw_idmap.c).
+ * (mn_hnsw.c), the filtered search (mn_hnsw_filter.c), the stream code (mn_hnsw_io.c) and the
+ * id table (mn_hnsw_idmap.c); and the search scratch (visited marks, heaps) the two search
+ * files share.
  *
  * Node storage
  * ------------
@@ -46,6 +48,7 @@
 #include "mnemo/mn_hnsw.h"
 #include "mnemo/mn_limits.h"
 #include "simd/mn_distance_kernels.h"
+#include "util/mn_assert.h"
 #include "util/mn_rcu.h"
 
 #define MN_HNSW_SLOT_NONE UINT32_MAX
@@ -181,6 +184,128 @@ static inline const float *mn_hnsw_vector_current(mn_hnsw_node *node) {
 static inline _Atomic(mn_hnsw_links *) *mn_hnsw_links_ref(mn_hnsw_node *node, uint32_t level) {
     return level == 0 ? &node->links0 : &node->upper[level - 1];
 }
+
+/* ---- search scratch and helpers, shared by mn_hnsw.c and mn_hnsw_filter.c ---- */
+
+/* The longest list any layer holds, plus one (a list being pruned holds one extra slot). */
+#define MN_LIST_SCRATCH (MN_HNSW_M_MAX * 2 + 1)
+
+/** A scored node: its distance to the query and its slot. */
+typedef struct mn_pair {
+    float distance;
+    uint32_t slot;
+} mn_pair;
+
+/** A binary heap of pairs (min or max by distance, chosen per call). */
+typedef struct mn_heap {
+    mn_pair *items;
+    uint32_t size;
+    uint32_t capacity;
+} mn_heap;
+
+/** Per-thread search and insert scratch (mn_scratch_get): allocated once per thread and
+ *  reused, so the search path allocates nothing once warm; freed when the thread exits. */
+typedef struct mn_scratch {
+    uint16_t *visited;
+    uint32_t visited_capacity;
+    uint16_t epoch;
+    mn_heap candidates; /* min-heap by distance */
+    mn_heap results;    /* max-heap by distance */
+    mn_heap selection;  /* plain array for neighbour selection */
+    uint32_t *chosen;   /* selected slots, capacity MN_LIST_SCRATCH */
+    mn_pair *pruned;    /* candidates while pruning a full list, same capacity */
+    float query[MN_DIMENSION_MAX];
+    float previous[MN_DIMENSION_MAX]; /* an update's old vector */
+    mn_rcu_retired *retired;
+} mn_scratch;
+
+/* Min-heap on candidates, max-heap on results; both over mn_pair.distance. */
+static inline void mn_heap_push(mn_heap *heap, mn_pair item, int max_heap) {
+    MN_DEBUG_ASSERT(heap->size < heap->capacity);
+    uint32_t i = heap->size++;
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        int swap = max_heap ? heap->items[parent].distance < item.distance
+                            : heap->items[parent].distance > item.distance;
+        if (!swap) break;
+        heap->items[i] = heap->items[parent];
+        i = parent;
+    }
+    heap->items[i] = item;
+}
+
+static inline mn_pair mn_heap_pop(mn_heap *heap, int max_heap) {
+    MN_DEBUG_ASSERT(heap->size > 0);
+    mn_pair top = heap->items[0];
+    mn_pair last = heap->items[--heap->size];
+    uint32_t i = 0;
+    uint32_t n = heap->size;
+    for (;;) {
+        uint32_t child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n) {
+            int right = max_heap ? heap->items[child + 1].distance > heap->items[child].distance
+                                 : heap->items[child + 1].distance < heap->items[child].distance;
+            if (right) child++;
+        }
+        int down = max_heap ? heap->items[child].distance > last.distance
+                            : heap->items[child].distance < last.distance;
+        if (!down) break;
+        heap->items[i] = heap->items[child];
+        i = child;
+    }
+    if (n > 0) heap->items[i] = last;
+    return top;
+}
+
+/* Replaces the root of a full max-heap with a smaller item: one sift-down instead of a push
+ * followed by a pop. */
+static inline void mn_heap_replace_top(mn_heap *heap, mn_pair item) {
+    uint32_t i = 0;
+    uint32_t n = heap->size;
+    for (;;) {
+        uint32_t child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && heap->items[child + 1].distance > heap->items[child].distance) child++;
+        if (heap->items[child].distance <= item.distance) break;
+        heap->items[i] = heap->items[child];
+        i = child;
+    }
+    heap->items[i] = item;
+}
+
+static inline int mn_pair_less(mn_pair x, mn_pair y) {
+    return x.distance < y.distance || (x.distance == y.distance && x.slot < y.slot);
+}
+
+/* Whether some node has an update not yet settled: only then must a reader look at `moved`
+ * (see "Updates in place" in mn_hnsw.c). Inside RCU; a sample stays usable for the whole section. */
+static inline int mn_watch_moved(const mn_hnsw *index) {
+    return atomic_load_explicit(&((mn_hnsw *)index)->moved_count, memory_order_acquire) != 0;
+}
+
+static inline const float *mn_vector_read(mn_hnsw_node *node, int watch) {
+    return watch ? mn_hnsw_vector_current(node) : mn_hnsw_vector(node);
+}
+
+static inline mn_hnsw_links *mn_links_load(mn_hnsw_node *node, uint32_t level) {
+    return atomic_load_explicit(mn_hnsw_links_ref(node, level), memory_order_acquire);
+}
+
+/** The calling thread's scratch, created on first use; NULL when out of memory. */
+mn_scratch *mn_scratch_get(void);
+/** Grows a heap's storage to hold `capacity` items. MN_ERR_NO_MEMORY on failure. */
+mn_status mn_heap_reserve(mn_heap *heap, uint32_t capacity);
+/** Makes the visited marks cover `slots` slots and starts a new epoch (scratch->epoch): a
+ *  slot is visited in this search when visited[slot] == epoch. */
+mn_status mn_scratch_begin_visit(mn_scratch *scratch, uint32_t slots);
+/** Checks a caller's vector (dimension, finiteness; non-zero under cosine) and writes the vector
+ *  to search with (unit-normalised for cosine) to `normalized`. */
+mn_status mn_hnsw_check_vector(const mn_hnsw *index, const float *vector, uint32_t dimension,
+                               float *normalized);
+/** Greedy descent on one upper layer: moves *current to a local minimum. Inside RCU. */
+void mn_greedy(const mn_hnsw *index, const float *query, uint32_t level, uint32_t *current,
+               float *current_distance);
 
 /** Creates an empty index from validated parameters (used by create and load). */
 mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out);

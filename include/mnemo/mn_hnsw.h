@@ -6,7 +6,9 @@
  * --------------------
  * | operation                         | may run concurrently with            | blocks            |
  * |-----------------------------------|--------------------------------------|-------------------|
- * | search, get, contains, neighbors, | everything but destroy               | never (RCU read)  |
+ * | search, search_filtered,          | everything but destroy               | never (RCU read)  |
+ * | search_ids, get, contains,        |                                      |                   |
+ * | neighbors,                        |                                      |                   |
  * | neighbor_distances, count, bytes  |                                      |                   |
  * | insert, insert_batch,             | searches and each other (per-node    | on a node's lock  |
  * | remove                            | locks; the entry point under a lock) | for a few stores  |
@@ -114,6 +116,76 @@ mn_status mn_hnsw_insert_batch(mn_hnsw *index, const uint64_t *ids, const float 
  */
 mn_status mn_hnsw_search(const mn_hnsw *index, const float *query, uint32_t dimension,
                          uint32_t k, uint32_t ef, mn_hnsw_result *results, uint32_t *found);
+
+/**
+ * A filter on ids for mn_hnsw_search_filtered: returns 1 when `id` matches, 0 when not. It is
+ * called inside the search's RCU read-side section, at most once per node per search, from the
+ * searching thread: it must not block for long and must never wait for a grace period (no
+ * mn_hnsw write on any index, no synchronize_rcu). It must give the same answer for an id
+ * throughout one search.
+ */
+typedef int (*mn_hnsw_filter_fn)(uint64_t id, void *context);
+
+/** What one filtered search did (mn_hnsw_search_filtered). */
+typedef struct mn_hnsw_filter_stats {
+    uint64_t visited;        /**< nodes reached: state read and, if live, the filter called */
+    uint64_t filter_calls;   /**< calls to the filter */
+    uint64_t distances;      /**< distance computations on layer 0 and in the exact scan (the
+                                  upper-layer descent's are not counted) */
+    uint64_t matches;        /**< live matching nodes seen */
+    uint64_t two_hop;        /**< candidates whose neighbours' neighbours were looked at */
+    uint32_t exact_fallback; /**< 1 when the traversal found fewer than ef matches and an exact
+                                  scan of the rest of the index completed the search */
+    uint32_t reserved;       /**< 0 */
+} mn_hnsw_filter_stats;
+
+/**
+ * Finds the k nearest live vectors to `query` whose ids `match` accepts, sorted by ascending
+ * distance: never a non-matching or removed id. Writes up to k results and their number to
+ * *found; `stats` (may be NULL) receives what the search did.
+ *
+ * The search descends the upper layers as mn_hnsw_search does, then runs a beam search of width
+ * max(ef, k) on layer 0 in which only matches are scored and kept: the result heap holds up to ef
+ * matches. Non-matching nodes are traversed, never returned: where a candidate's list holds
+ * enough matches, its non-matching neighbours are scored as candidates as in mn_hnsw_search;
+ * where it is sparse in matches (MN_HNSW_FILTER_SPARSE_DIVISOR), their lists are looked through
+ * for matches instead (two hops, ACORN-1 style, over the existing graph). The search stops as mn_hnsw_search does once ef matches are held and the
+ * nearest candidate is farther than the farthest of them, or when no candidate is left.
+ *
+ * Contract at low selectivity: each node is looked at (state read, filter called) at most once
+ * per search, so the traversal is bounded by the index size. If it ends holding fewer than ef
+ * matches (the matching set is smaller than ef, or the matching part of the graph reachable in
+ * two hops ran out), the search completes with an exact scan of every node it has not looked
+ * at yet (stats->exact_fallback = 1), so the result is exact then: never short when k matches
+ * exist. That scan calls the filter once per remaining node: a caller that knows the matching
+ * set is small (at most MN_HNSW_FILTER_SCAN_MATCHES_MAX ids) should call mn_hnsw_search_ids with
+ * it instead, and a filter matching nothing costs one call per node.
+ *
+ * Errors: MN_ERR_DIMENSION, MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR, MN_ERR_INVALID (k = 0, k or
+ * ef over the limit, NULL results, found or match), MN_ERR_NO_MEMORY (the thread's scratch
+ * could not grow).
+ * Blocking: never (an RCU read section), apart from what `match` does.
+ */
+mn_status mn_hnsw_search_filtered(const mn_hnsw *index, const float *query, uint32_t dimension,
+                                  uint32_t k, uint32_t ef, mn_hnsw_filter_fn match, void *context,
+                                  mn_hnsw_result *results, uint32_t *found,
+                                  mn_hnsw_filter_stats *stats);
+
+/**
+ * Exact search over a set of ids: the k nearest to `query` among `ids[0 .. count)` that are live
+ * members of the index, sorted by ascending distance, ties by ascending id; absent and removed
+ * ids are skipped, a repeated id counts once. Distances are the index's metric as mn_hnsw_search
+ * reports it, computed by the single-vector kernel (equal to mn_distance's at the best SIMD
+ * level on the stored vector; cosine indexes store unit vectors). The strategy for small
+ * matching sets (see MN_HNSW_FILTER_SCAN_MATCHES_MAX). Writes up to k results and their number
+ * to *found.
+ * Errors: MN_ERR_DIMENSION, MN_ERR_NON_FINITE, MN_ERR_ZERO_VECTOR, MN_ERR_INVALID (k = 0 or over
+ * the limit, NULL results or found, NULL ids with count > 0), MN_ERR_NO_MEMORY.
+ * Blocking: never (an RCU read section); takes the id table's lock once per MN_HNSW_IDS_CHUNK ids.
+ */
+mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t dimension,
+                             uint32_t k, const uint64_t *ids, size_t count,
+                             mn_hnsw_result *results, uint32_t *found);
 
 /**
  * Removes `id`: it never appears in a result after this returns, and its slot is reused by a

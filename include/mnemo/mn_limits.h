@@ -63,6 +63,34 @@
  */
 #define MN_HNSW_SETTLE_BATCH 256
 
+/**
+ * Filtered search (mn_hnsw_search_filtered). A candidate's neighbourhood is sparse when fewer
+ * than 1 / MN_HNSW_FILTER_SPARSE_DIVISOR of its layer-0 list matches the filter; the search then
+ * looks through its non-matching neighbours at their neighbours (two hops, as ACORN-1),
+ * collecting matches until M * MN_HNSW_FILTER_EXPAND_M of them are in reach of that candidate;
+ * otherwise it scores them as candidates, as the unfiltered search does. Chosen on sift5k and wordnet384 (test_hnsw_filter, docs/filters.md).
+ */
+#define MN_HNSW_FILTER_SPARSE_DIVISOR 4
+#define MN_HNSW_FILTER_EXPAND_M 2
+
+/**
+ * The engine's strategy threshold (a suggestion from the measurements, for the caller of
+ * mn_hnsw_search_filtered / mn_hnsw_search_ids): answer a filter by an exact scan of its
+ * matching ids when it is estimated to match at most MN_HNSW_FILTER_SCAN_MATCHES_MAX ids, or at
+ * most 1 / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR of the live ids; otherwise by the filtered
+ * traversal. Measured single-thread (bench_hnsw --filter-selectivity, docs/filters.md): on
+ * wordnet384 (30,000 x 384) the scan of 3,000 matches (10%) ran 1.3x the traversal's QPS at
+ * recall 0.95 and the traversal of 15,000 matches (50%) 18x the scan's; on sift5k (5,000 x 128)
+ * the scan won up to 2,500 matches (50%, 1.4x). Below about 2% the traversal needs a wide beam
+ * (ef 160 for recall 0.95 at 1% of wordnet384, 80x slower than the scan of its 300 matches).
+ */
+#define MN_HNSW_FILTER_SCAN_MATCHES_MAX 4096
+#define MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR 50
+
+/** Ids an exact scan (mn_hnsw_search_ids) looks up per hold of the id table's lock: bounds how
+ *  long a scan holds up inserts and removes. */
+#define MN_HNSW_IDS_CHUNK 64
+
 #if MN_HNSW_M_MAX * 2 > 1024
 #error "layer-0 lists (2*M) must stay small enough for stack scratch"
 #endif

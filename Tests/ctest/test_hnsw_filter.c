@@ -1,0 +1,389 @@
+/*
+ * test_hnsw_filter.c: proves the filtered search of the HNSW index (mn_hnsw_search_filtered)
+ * and the exact search over given ids (mn_hnsw_search_ids).
+ *
+ * - Every id the filtered search returns matches the filter, results are sorted, and the
+ *   search returns min(k, matches) results; a filter matching nothing returns none (through
+ *   the exact fallback), one matching everything finds what the unfiltered search finds.
+ * - Recall@10 against the exact filtered top 10 (brute force in this test) is at least 0.95 at
+ *   ef FILTER_EF for selectivities 50%, 10%, 1% and 0.1% on synthetic data and on sift5k (L2)
+ *   and the first WORDNET_ROWS rows of wordnet384 (cosine); under inner product on uniform
+ *   random vectors, where the unfiltered search itself reaches about 0.74, no lower than the
+ *   unfiltered recall minus 0.02. Each base row i gets the attribute
+ *   (i * 7919) mod 1000 (a bijection on every run of 1,000 ids), so a filter "attribute <
+ *   1000 * s" selects exactly the fraction s. The real-data part is skipped without
+ *   ../shared/data (or MNEMO_DATA), except under CI=true where it must run.
+ * - mn_hnsw_search_ids equals brute force over the given ids exactly (ids and distances, ties
+ *   by id), skipping absent, removed and repeated ids; bad arguments are refused.
+ */
+#include <stdio.h>
+
+#include "mnemo/mn_hnsw.h"
+#include "mn_test.h"
+
+#define K 10
+#define FILTER_EF 64
+#define DIM 24
+#define COUNT 3000
+#define QUERIES 50
+#ifndef WORDNET_ROWS
+#define WORDNET_ROWS 10000
+#endif
+#define WORDNET_QUERIES 200
+#define WORDNET_EF_CONSTRUCTION 100
+#define ATTRIBUTE_MODULUS 1000u
+#define RECALL_MIN 0.95
+
+static const uint32_t thresholds[] = {500, 100, 10, 1}; /* 50%, 10%, 1%, 0.1% */
+#define SELECTIVITIES (sizeof thresholds / sizeof thresholds[0])
+
+static uint32_t attribute_of(uint64_t id) { return (uint32_t)((id * 7919u) % ATTRIBUTE_MODULUS); }
+
+typedef struct filter_context {
+    uint32_t threshold;
+    uint64_t calls;
+} filter_context;
+
+static int match_below(uint64_t id, void *context) {
+    filter_context *filter = context;
+    filter->calls++;
+    return attribute_of(id) < filter->threshold;
+}
+
+static int match_none(uint64_t id, void *context) {
+    (void)id;
+    (void)context;
+    return 0;
+}
+
+static int match_all(uint64_t id, void *context) {
+    (void)id;
+    (void)context;
+    return 1;
+}
+
+/* Builds an index from `data` in one batch on one thread (the same graph every run). */
+static mn_hnsw *build(const mn_hnsw_params *params, const float *data, size_t count) {
+    mn_hnsw *index = NULL;
+    CHECK_STATUS(mn_hnsw_create(params, &index), MN_OK);
+    uint64_t *ids = malloc(count * sizeof(uint64_t));
+    for (size_t i = 0; i < count; i++) ids[i] = i;
+    size_t failed = 0;
+    CHECK_STATUS(mn_hnsw_insert_batch(index, ids, data, count, params->dimension, 1, &failed), MN_OK);
+    free(ids);
+    return index;
+}
+
+/* The search's view of `query`: unit-normalised for cosine exactly as the index does it. */
+static void search_vector(mn_metric metric, const float *query, uint32_t dim, float *out) {
+    if (metric != MN_METRIC_COSINE) {
+        memcpy(out, query, dim * sizeof(float));
+        return;
+    }
+    double norm = 0.0;
+    for (uint32_t d = 0; d < dim; d++) norm += (double)query[d] * (double)query[d];
+    float scale = (float)(1.0 / sqrt(norm));
+    for (uint32_t d = 0; d < dim; d++) out[d] = query[d] * scale;
+}
+
+/*
+ * Filtered recall of `index` over `data` (row i = id i; normalised already for cosine) at each
+ * selectivity; checks every result matches and the result count. Returns the worst recall.
+ */
+static double filtered_recall(mn_hnsw *index, mn_metric metric, const float *data, size_t count, uint32_t dim,
+                              const float *queries, size_t queries_count, const char *name) {
+    double worst = 1.0;
+    double plain = 0;
+    {
+        mn_hnsw_result results[K];
+        uint64_t truth[K], found_ids[K];
+        for (size_t q = 0; q < queries_count; q++) {
+            uint32_t n = 0;
+            CHECK_STATUS(mn_hnsw_search(index, queries + q * dim, dim, K, FILTER_EF, results, &n), MN_OK);
+            for (uint32_t i = 0; i < n; i++) found_ids[i] = results[i].id;
+            float query[MN_DIMENSION_MAX];
+            search_vector(metric, queries + q * dim, dim, query);
+            mn_test_brute_force(metric == MN_METRIC_COSINE ? MN_METRIC_IP : metric, data, count, dim, query, K,
+                                NULL, truth);
+            plain += mn_test_overlap(truth, found_ids, n, K);
+        }
+        printf("%s: unfiltered recall@%d at ef %d: %.4f\n", name, K, FILTER_EF, plain / (double)queries_count);
+    }
+    unsigned char *excluded = malloc(count);
+    mn_hnsw_result results[K];
+    uint64_t truth[K], found_ids[K];
+    for (size_t s = 0; s < SELECTIVITIES; s++) {
+        filter_context filter = {thresholds[s], 0};
+        size_t matches = 0;
+        for (size_t i = 0; i < count; i++) {
+            excluded[i] = attribute_of(i) >= filter.threshold;
+            matches += !excluded[i];
+        }
+        const uint32_t expected = matches < K ? (uint32_t)matches : K;
+        double total = 0;
+        uint64_t fallbacks = 0, two_hop = 0, distances = 0;
+        int bad_match = 0, bad_count = 0, unsorted = 0;
+        for (size_t q = 0; q < queries_count; q++) {
+            uint32_t n = 0;
+            mn_hnsw_filter_stats stats;
+            CHECK_STATUS(mn_hnsw_search_filtered(index, queries + q * dim, dim, K, FILTER_EF, match_below, &filter,
+                                                 results, &n, &stats),
+                         MN_OK);
+            bad_count += n != expected;
+            for (uint32_t i = 0; i < n; i++) {
+                bad_match += results[i].id >= count || excluded[results[i].id];
+                unsorted += i > 0 && results[i].distance < results[i - 1].distance;
+                found_ids[i] = results[i].id;
+            }
+            fallbacks += stats.exact_fallback;
+            two_hop += stats.two_hop;
+            distances += stats.distances;
+            float query[MN_DIMENSION_MAX];
+            search_vector(metric, queries + q * dim, dim, query);
+            mn_test_brute_force(metric == MN_METRIC_COSINE ? MN_METRIC_IP : metric, data, count, dim, query, K,
+                                excluded, truth);
+            total += expected ? mn_test_overlap(truth, found_ids, n, expected) : 1.0;
+        }
+        double recall = total / (double)queries_count;
+        printf("%s: selectivity %.3f (%zu matches), ef %d: recall@%d %.4f, %.0f distances/query, two-hop %.1f/query, "
+               "exact fallback %llu/%zu\n",
+               name, (double)filter.threshold / ATTRIBUTE_MODULUS, matches, FILTER_EF, K, recall,
+               (double)distances / (double)queries_count, (double)two_hop / (double)queries_count,
+               (unsigned long long)fallbacks, queries_count);
+        CHECK(bad_match == 0, "%s selectivity %u: %d non-matching results", name, filter.threshold, bad_match);
+        CHECK(bad_count == 0, "%s selectivity %u: %d queries without %u results", name, filter.threshold, bad_count,
+              expected);
+        CHECK(unsorted == 0, "%s selectivity %u: %d results out of order", name, filter.threshold, unsorted);
+        /* Inner product on uniform random vectors is hard for HNSW itself (the unfiltered search
+         * misses a quarter at this ef): there the filter must cost no recall instead. */
+        const double floor = metric == MN_METRIC_IP && plain / (double)queries_count - 0.02 < RECALL_MIN
+                                 ? plain / (double)queries_count - 0.02
+                                 : RECALL_MIN;
+        CHECK(recall >= floor, "%s selectivity %u: recall %.4f < %.4f", name, filter.threshold, recall, floor);
+        if (recall < worst) worst = recall;
+    }
+    free(excluded);
+    return worst;
+}
+
+/* The exact top k of `ids` by brute force over the index's stored vectors, ties by id. */
+static uint32_t brute_ids(mn_hnsw *index, mn_metric metric, const float *query, uint32_t dim, const uint64_t *ids,
+                          size_t count, uint32_t k, mn_hnsw_result *out) {
+    float normalized[MN_DIMENSION_MAX], stored[MN_DIMENSION_MAX];
+    search_vector(metric, query, dim, normalized);
+    mn_hnsw_result *all = malloc((count + 1) * sizeof(mn_hnsw_result));
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        int repeated = 0;
+        for (size_t j = 0; j < i; j++) repeated |= ids[j] == ids[i];
+        if (repeated || mn_hnsw_get(index, ids[i], stored, dim) != MN_OK) continue;
+        float d;
+        mn_distance(metric == MN_METRIC_COSINE ? MN_METRIC_IP : metric, normalized, stored, dim, &d);
+        /* Insertion by (distance, id). */
+        size_t j = n++;
+        while (j > 0 && (all[j - 1].distance > d || (all[j - 1].distance == d && all[j - 1].id > ids[i]))) {
+            all[j] = all[j - 1];
+            j--;
+        }
+        all[j] = (mn_hnsw_result){ids[i], d};
+    }
+    uint32_t taken = n < k ? (uint32_t)n : k;
+    memcpy(out, all, taken * sizeof(mn_hnsw_result));
+    free(all);
+    return taken;
+}
+
+/* mn_hnsw_search_ids against brute force over the matching set of each selectivity, with
+ * absent, removed and repeated ids mixed in. Removes (and leaves removed) id `count - 1`. */
+static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uint32_t dim, const float *queries,
+                             size_t queries_count, const char *name) {
+    uint64_t removed = count - 1;
+    int present = 0;
+    CHECK_STATUS(mn_hnsw_contains(index, removed, &present), MN_OK);
+    if (present) CHECK_STATUS(mn_hnsw_remove(index, removed), MN_OK);
+    uint64_t *ids = malloc((count + 8) * sizeof(uint64_t));
+    mn_hnsw_result got[K], want[K];
+    int mismatches = 0;
+    for (size_t s = 0; s < SELECTIVITIES; s++) {
+        size_t n = 0;
+        for (size_t i = 0; i < count; i++)
+            if (attribute_of(i) < thresholds[s]) ids[n++] = i;
+        ids[n++] = count + 12345; /* absent */
+        ids[n++] = removed;
+        if (n > 2) ids[n++] = ids[0]; /* repeated */
+        for (size_t q = 0; q < queries_count; q++) {
+            uint32_t found = 0;
+            CHECK_STATUS(mn_hnsw_search_ids(index, queries + q * dim, dim, K, ids, n, got, &found), MN_OK);
+            uint32_t expected = brute_ids(index, metric, queries + q * dim, dim, ids, n, K, want);
+            int same = found == expected;
+            for (uint32_t i = 0; same && i < found; i++)
+                same = got[i].id == want[i].id && got[i].distance == want[i].distance;
+            mismatches += !same;
+        }
+    }
+    CHECK(mismatches == 0, "%s: search_ids differs from brute force on %d queries", name, mismatches);
+    /* k larger than the set, an empty set. */
+    uint32_t found = 99;
+    ids[0] = 3, ids[1] = 1, ids[2] = removed;
+    CHECK_STATUS(mn_hnsw_search_ids(index, queries, dim, K, ids, 3, got, &found), MN_OK);
+    CHECK(found == 2 && got[0].distance <= got[1].distance, "%s: %u results for two live ids", name, found);
+    CHECK_STATUS(mn_hnsw_search_ids(index, queries, dim, K, NULL, 0, got, &found), MN_OK);
+    CHECK(found == 0, "%s: %u results for no ids", name, found);
+    free(ids);
+}
+
+static void test_synthetic(mn_metric metric) {
+    mn_test_rng rng = {0xf11 + (uint64_t)metric};
+    float *data = mn_test_vectors(&rng, COUNT, DIM);
+    float *queries = mn_test_vectors(&rng, QUERIES, DIM);
+    mn_hnsw_params params;
+    mn_hnsw_params_default(DIM, metric, &params);
+    params.ef_construction = 100;
+    mn_hnsw *index = build(&params, data, COUNT);
+    if (metric == MN_METRIC_COSINE) mn_test_normalize(data, COUNT, DIM);
+    char name[32];
+    snprintf(name, sizeof name, "synthetic metric %d", (int)metric);
+    filtered_recall(index, metric, data, COUNT, DIM, queries, QUERIES, name);
+
+    /* Nothing matches: no result, through the exact fallback over every node. */
+    mn_hnsw_result results[K], plain[K];
+    uint32_t found = 99;
+    mn_hnsw_filter_stats stats;
+    CHECK_STATUS(mn_hnsw_search_filtered(index, queries, DIM, K, FILTER_EF, match_none, NULL, results, &found, &stats),
+                 MN_OK);
+    CHECK(found == 0 && stats.exact_fallback == 1 && stats.matches == 0, "%s: match-none gave %u results", name,
+          found);
+    CHECK(stats.filter_calls == COUNT, "%s: match-none called the filter %llu times, not once per node", name,
+          (unsigned long long)stats.filter_calls);
+    /* Everything matches: the same ids as the unfiltered search, mostly (different beams). */
+    double overlap = 0;
+    for (size_t q = 0; q < QUERIES; q++) {
+        uint32_t n = 0, m = 0;
+        uint64_t a[K], b[K];
+        CHECK_STATUS(mn_hnsw_search_filtered(index, queries + q * DIM, DIM, K, FILTER_EF, match_all, NULL, results, &n,
+                                             &stats),
+                     MN_OK);
+        CHECK_STATUS(mn_hnsw_search(index, queries + q * DIM, DIM, K, FILTER_EF, plain, &m), MN_OK);
+        CHECK(n == K && m == K && stats.two_hop == 0 && stats.exact_fallback == 0, "%s: match-all %u results", name, n);
+        for (uint32_t i = 0; i < K; i++) a[i] = results[i].id, b[i] = plain[i].id;
+        overlap += mn_test_overlap(b, a, n, K);
+    }
+    CHECK(overlap / QUERIES >= 0.97, "%s: match-all overlaps the unfiltered search by %.3f", name, overlap / QUERIES);
+
+    /* Removed ids are never returned, even by the fallback scan. */
+    filter_context filter = {10, 0};
+    for (uint64_t i = 0; i < COUNT; i++)
+        if (attribute_of(i) < filter.threshold && i % 2 == 0) CHECK_STATUS(mn_hnsw_remove(index, i), MN_OK);
+    int returned_removed = 0;
+    for (size_t q = 0; q < QUERIES; q++) {
+        uint32_t n = 0;
+        CHECK_STATUS(mn_hnsw_search_filtered(index, queries + q * DIM, DIM, K, FILTER_EF, match_below, &filter, results,
+                                             &n, &stats),
+                     MN_OK);
+        CHECK(n == K, "%s: %u results with %d live matches", name, n, COUNT / 200);
+        for (uint32_t i = 0; i < n; i++) returned_removed += results[i].id % 2 == 0;
+    }
+    CHECK(returned_removed == 0, "%s: %d removed ids returned", name, returned_removed);
+
+    check_search_ids(index, metric, COUNT, DIM, queries, 10, name);
+
+    /* Bad arguments. */
+    CHECK_STATUS(mn_hnsw_search_filtered(index, queries, DIM, K, FILTER_EF, NULL, NULL, results, &found, NULL),
+                 MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_search_filtered(index, queries, DIM, 0, FILTER_EF, match_all, NULL, results, &found, NULL),
+                 MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_search_filtered(index, queries, DIM - 1, K, FILTER_EF, match_all, NULL, results, &found, NULL),
+                 MN_ERR_DIMENSION);
+    CHECK_STATUS(mn_hnsw_search_filtered(index, queries, DIM, K, MN_HNSW_EF_MAX + 1, match_all, NULL, results, &found,
+                                         NULL),
+                 MN_ERR_INVALID);
+    uint64_t one = 1;
+    CHECK_STATUS(mn_hnsw_search_ids(index, queries, DIM, K, NULL, 1, results, &found), MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_search_ids(index, queries, DIM, 0, &one, 1, results, &found), MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_search_ids(index, queries, DIM + 1, K, &one, 1, results, &found), MN_ERR_DIMENSION);
+    float nan_query[DIM];
+    memcpy(nan_query, queries, sizeof nan_query);
+    nan_query[3] = NAN;
+    CHECK_STATUS(mn_hnsw_search_ids(index, nan_query, DIM, K, &one, 1, results, &found), MN_ERR_NON_FINITE);
+    CHECK_STATUS(mn_hnsw_search_filtered(index, nan_query, DIM, K, FILTER_EF, match_all, NULL, results, &found, NULL),
+                 MN_ERR_NON_FINITE);
+    mn_hnsw_destroy(index);
+
+    /* An empty index: no result, no error. */
+    CHECK_STATUS(mn_hnsw_create(&params, &index), MN_OK);
+    CHECK_STATUS(mn_hnsw_search_filtered(index, queries, DIM, K, FILTER_EF, match_all, NULL, results, &found, &stats),
+                 MN_OK);
+    CHECK(found == 0, "%s: %u results from an empty index", name, found);
+    mn_hnsw_destroy(index);
+    free(data);
+    free(queries);
+}
+
+/* Reads an .fvecs file's first `limit` rows (all when 0); NULL when absent. */
+static float *read_fvecs(const char *path, uint32_t *dim, size_t *count, size_t limit) {
+    FILE *file = fopen(path, "rb");
+    if (!file) return NULL;
+    int32_t d = 0;
+    if (fread(&d, 4, 1, file) != 1 || d <= 0 || d > MN_DIMENSION_MAX) {
+        fclose(file);
+        return NULL;
+    }
+    fseek(file, 0, SEEK_END);
+    size_t rows = (size_t)ftell(file) / (4 + (size_t)d * 4);
+    fseek(file, 0, SEEK_SET);
+    if (limit && rows > limit) rows = limit;
+    float *data = malloc(rows * (size_t)d * sizeof(float));
+    for (size_t i = 0; i < rows; i++) {
+        int32_t header;
+        if (fread(&header, 4, 1, file) != 1 || fread(data + i * d, 4, (size_t)d, file) != (size_t)d) {
+            free(data);
+            fclose(file);
+            return NULL;
+        }
+    }
+    fclose(file);
+    *dim = (uint32_t)d;
+    *count = rows;
+    return data;
+}
+
+static void test_real(const char *set, mn_metric metric, size_t rows, size_t queries_max, uint32_t ef_construction) {
+    const char *directory = getenv("MNEMO_DATA");
+    if (!directory) directory = MN_TEST_DATA_DIR;
+    const char *ci = getenv("CI");
+    int required = ci && strcmp(ci, "true") == 0;
+    char path[4096];
+    uint32_t dim = 0, query_dim = 0;
+    size_t count = 0, queries_count = 0;
+    snprintf(path, sizeof path, "%s/%s_base.fvecs", directory, set);
+    float *base = read_fvecs(path, &dim, &count, rows);
+    snprintf(path, sizeof path, "%s/%s_query.fvecs", directory, set);
+    float *queries = read_fvecs(path, &query_dim, &queries_count, queries_max);
+    if (!base || !queries) {
+        CHECK(!required, "%s not found in %s and CI=true", set, directory);
+        printf("%s not found in %s (set MNEMO_DATA): skipped\n", set, directory);
+        free(base);
+        free(queries);
+        return;
+    }
+    CHECK(dim == query_dim, "%s: query dimension %u", set, query_dim);
+    mn_hnsw_params params;
+    mn_hnsw_params_default(dim, metric, &params);
+    params.ef_construction = ef_construction;
+    mn_hnsw *index = build(&params, base, count);
+    if (metric == MN_METRIC_COSINE) mn_test_normalize(base, count, dim);
+    filtered_recall(index, metric, base, count, dim, queries, queries_count, set);
+    check_search_ids(index, metric, count, dim, queries, 20, set);
+    mn_hnsw_destroy(index);
+    free(base);
+    free(queries);
+}
+
+int main(void) {
+    test_synthetic(MN_METRIC_L2);
+    test_synthetic(MN_METRIC_IP);
+    test_synthetic(MN_METRIC_COSINE);
+    test_real("sift5k", MN_METRIC_L2, 0, 100, 200);
+    test_real("wordnet384", MN_METRIC_COSINE, WORDNET_ROWS, WORDNET_QUERIES, WORDNET_EF_CONSTRUCTION);
+    return mn_test_finish("test_hnsw_filter");
+}
