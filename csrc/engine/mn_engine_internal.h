@@ -114,6 +114,8 @@ uint64_t mn_arena_block_bytes(const void *memory);
  * it has MN_ENGINE_GROUP_HELP_MIN of either (below that, waking a helper costs more than the
  * linking it would take over). */
 #define MN_ENGINE_GROUP_MIN 2u
+/* Groups a backed-up space may apply in one turn (see mn_worker_run). */
+#define MN_ENGINE_HOT_TURNS 4u
 /* A thief looks at this many spaces at the head of its victim's run queue and takes the one
  * with the most queued records (a hot space before the single writes of cold ones). */
 #define MN_ENGINE_STEAL_SCAN 8u

@@ -183,19 +183,14 @@ static void mn_space_requeue(mn_worker *worker, struct mn_space *space) {
     mn_space_unref(space); /* the scheduling reference */
 }
 
-static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
-    int32_t expected = -1;
-    int claimed = atomic_compare_exchange_strong_explicit(
-        &space->running_worker, &expected, (int32_t)worker->index, memory_order_acq_rel,
-        memory_order_acquire);
-    MN_ASSERT(claimed && "two workers never run the same space");
-    MN_ASSERT(atomic_load_explicit(&space->scheduled, memory_order_relaxed) == 1);
-    int64_t started = mn_engine_monotonic_ns();
-    /* Drain a bounded group of records, log them (durable engines: one write and one
-     * fdatasync for the whole group, group commit; in memory a no-op), then apply them in
-     * order. */
+/*
+ * One turn of a run: drains up to MN_ENGINE_RUN_QUANTUM records, logs them (durable engines:
+ * one write and one fdatasync for the whole group, group commit; in memory a no-op), then
+ * applies them in order. Returns how many it drained; an export marker ends the turn and is
+ * handed back in *frozen (the space freezes).
+ */
+static uint32_t mn_worker_turn(mn_worker *worker, struct mn_space *space, mn_op **frozen) {
     mn_op *group[MN_ENGINE_RUN_QUANTUM];
-    mn_op *frozen = NULL; /* the export marker that ended the group: the space freezes */
     mn_status logged[MN_ENGINE_RUN_QUANTUM];
     uint32_t taken = 0;
     while (taken < MN_ENGINE_RUN_QUANTUM) {
@@ -226,7 +221,7 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
             if (group[i]->kind == MN_OP_EXPORT) { /* always last: see above */
                 /* Completed only once this worker has let go of the space (below): the
                  * exporter may resume it at once, and only one worker may hold it. */
-                frozen = group[i];
+                *frozen = group[i];
                 space->frozen_worker = worker->index; /* published by the completion */
                 atomic_fetch_add_explicit(&worker->ops, 1, memory_order_relaxed);
                 atomic_fetch_add_explicit(&space->ops_applied, 1, memory_order_relaxed);
@@ -245,6 +240,24 @@ static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
             }
             free(group[i]);
         }
+    }
+    return taken;
+}
+
+static void mn_worker_run(mn_worker *worker, struct mn_space *space) {
+    int32_t expected = -1;
+    int claimed = atomic_compare_exchange_strong_explicit(
+        &space->running_worker, &expected, (int32_t)worker->index, memory_order_acq_rel,
+        memory_order_acquire);
+    MN_ASSERT(claimed && "two workers never run the same space");
+    MN_ASSERT(atomic_load_explicit(&space->scheduled, memory_order_relaxed) == 1);
+    int64_t started = mn_engine_monotonic_ns();
+    /* A space whose turn filled the quantum is backed up: it keeps the worker for up to
+     * MN_ENGINE_HOT_TURNS turns, so a hot space is not held to one turn per cycle of a run
+     * queue of cold ones (its producers would block on its full mailbox meanwhile). */
+    mn_op *frozen = NULL;
+    for (uint32_t turn = 0; turn < MN_ENGINE_HOT_TURNS && !frozen; turn++) {
+        if (mn_worker_turn(worker, space, &frozen) < MN_ENGINE_RUN_QUANTUM) break;
     }
     atomic_fetch_add_explicit(&worker->busy_ns, (uint64_t)(mn_engine_monotonic_ns() - started),
                               memory_order_relaxed);
