@@ -66,6 +66,7 @@
 #include <stdint.h>
 
 #include "mn_distance.h"
+#include "mn_filter.h"
 #include "mn_hnsw.h"
 #include "mn_limits.h"
 #include "mn_meta.h"
@@ -412,6 +413,68 @@ mn_status mn_space_get(mn_space *space, const char *id, uint32_t id_bytes, float
 mn_status mn_space_search(mn_space *space, const float *query, uint32_t dimension, uint32_t k,
                           uint32_t ef, mn_memory_visit_fn visit, void *context,
                           uint32_t *found);
+
+/* ---- filtered reads (csrc/engine/mn_engine_filter.c; docs/filters.md) ---- */
+
+/** Strategies of mn_space_search_filtered (mn_search_stats.strategy). */
+#define MN_SEARCH_STRATEGY_EXACT_SCAN 1u /**< the matching memories collected, then scored exactly */
+#define MN_SEARCH_STRATEGY_TRAVERSAL 2u  /**< filtered graph traversal (mn_hnsw_search_filtered) */
+
+/** What one filtered search did. */
+typedef struct mn_search_stats {
+    uint32_t strategy;          /**< MN_SEARCH_STRATEGY_* */
+    uint32_t reserved;          /**< 0 */
+    uint64_t live;              /**< memories in the space when the search began */
+    uint64_t sampled;           /**< memories the selectivity estimate evaluated */
+    uint64_t estimated_matches; /**< the planner's estimate (fraction x live, rounded) */
+    uint64_t matches;           /**< exact scan: matching memories collected (exact); traversal:
+                                     live matching nodes the index saw (index.matches) */
+    mn_hnsw_filter_stats index; /**< the traversal's counters (all 0 for the exact scan) */
+} mn_search_stats;
+
+/**
+ * The k nearest memories to `query` that match `filter` (mn_filter.h; NULL or {} matches
+ * every memory), nearest first: calls `visit` for each and writes their number to *found, and
+ * what ran to *stats (may be NULL). Never a memory that does not match: the filter is checked
+ * on the record each visit is given, in the same RCU read section (a memory patched out of
+ * the filter during the search is skipped, so *found may be below k then).
+ * Planner: the filter's selectivity is estimated with mn_filter_estimate, each leaf's
+ * fraction measured on a deterministic sample of at most MN_ENGINE_FILTER_SAMPLE_MAX of the
+ * space's records (the first ones in its label table's hash order); when the estimated matches
+ * are at most MN_HNSW_FILTER_SCAN_MATCHES_MAX or at most live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR,
+ * every record is checked and the matching ones scored exactly (mn_hnsw_search_ids: recall 1);
+ * otherwise the index is traversed with the filter checked per node (mn_hnsw_search_filtered,
+ * beam max(ef, k), ef 0 as mn_space_search).
+ * Errors: as mn_space_search, and MN_ERR_NO_MEMORY (the scan's label buffer).
+ * Blocking: never (an RCU read section; the scan allocates its label buffer).
+ */
+mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t dimension,
+                                   uint32_t k, uint32_t ef, const mn_filter *filter,
+                                   mn_memory_visit_fn visit, void *context, uint32_t *found,
+                                   mn_search_stats *stats);
+
+/**
+ * Counts the memories matching `filter` (NULL: all) by checking every record: exact for the
+ * instant each record was read (writes run concurrently).
+ * Errors: MN_ERR_INVALID (NULL space or count), MN_ERR_UNKNOWN_SPACE (dropped).
+ * Blocking: never (an RCU read section, O(memories)).
+ */
+mn_status mn_space_count_filtered(mn_space *space, const mn_filter *filter, uint64_t *count);
+
+/**
+ * Lists the memories matching `filter` (NULL: all) in a stable order, the engine's internal
+ * label (insertion order; an upsert or patch keeps a memory's place), from `cursor` on: the
+ * first call passes 0, each next call the *next_cursor of the one before. Calls `visit` for at
+ * most `limit` memories (distance 0) and writes their number to *found; *next_cursor (may be
+ * NULL) receives the position after the last one visited, and *found < limit means the end was
+ * reached. Memories inserted after a page was read appear on later pages; deleted ones vanish.
+ * Errors: MN_ERR_INVALID (NULL space or found, limit 0 or over MN_ENGINE_LIST_LIMIT_MAX),
+ * MN_ERR_UNKNOWN_SPACE (dropped), MN_ERR_NO_MEMORY.
+ * Blocking: never (an RCU read section; O(memories) and a buffer of the matches after cursor).
+ */
+mn_status mn_space_list_filtered(mn_space *space, const mn_filter *filter, uint64_t cursor,
+                                 uint32_t limit, mn_memory_visit_fn visit, void *context,
+                                 uint32_t *found, uint64_t *next_cursor);
 
 /* ---- associations and recall (csrc/engine/mn_engine_assoc.c) ---- */
 

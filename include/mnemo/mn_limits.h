@@ -163,6 +163,12 @@
  * MN_ERR_TOO_LARGE instead of wrapping.
  */
 #define MN_ENGINE_LABEL_MAX (1ull << 62)
+/** Records a filtered search's selectivity estimate evaluates (mn_space_search_filtered): at 1,024
+ *  a leaf matching 1% of a space is estimated within about +-0.6% (one standard deviation 0.3%),
+ *  ample to place it against the scan threshold (2% or 4,096 memories), for ~25-100 us. */
+#define MN_ENGINE_FILTER_SAMPLE_MAX 1024u
+/** Most memories one mn_space_list_filtered page may visit. */
+#define MN_ENGINE_LIST_LIMIT_MAX 65536u
 #define MN_ENGINE_SEQUENCE_MAX (1ull << 62)
 
 #if MN_ENGINE_WORKERS_MAX > MN_HNSW_BATCH_THREADS_MAX
