@@ -10,17 +10,22 @@
  * count; (2) random filters over random metadata (strings, lists, numbers, bools, absent
  * fields, id and createdAt; $and/$or/$not), written as JSON text, never give a non-matching
  * result, give min(k, matches) results, count exactly and list exactly in label order through
- * cursor pages; (3) the empty filter and NULL behave as "every memory".
+ * cursor pages; (3) the empty filter and NULL behave as "every memory"; (4)
+ * mn_space_delete_filtered deletes exactly the matches as one write (a bad filter is refused
+ * with nothing queued), and a durable engine replays it from its log on reopen.
  */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mnemo/mn_filter.h"
 #include "mnemo/mn_meta.h"
+#include "mn_test_dir.h"
+#include "test_durable_support.h"
 #include "test_engine_support.h"
 
 #define DIM 16u
@@ -507,12 +512,105 @@ static void test_all(mn_space *space) {
     mn_filter_free(empty);
 }
 
+static uint64_t count_of(mn_space *space, const char *json) {
+    mn_filter *filter = json ? parse(json) : NULL;
+    uint64_t count = UINT64_MAX;
+    CHECK_STATUS(mn_space_count_filtered(space, filter, &count), MN_OK);
+    mn_filter_free(filter);
+    return count;
+}
+
+static mn_status delete_where(mn_space *space, const char *json, uint64_t *detail) {
+    te_wait w;
+    te_wait_init(&w);
+    mn_status status = mn_space_delete_filtered(space, json, strlen(json), MN_SUBMIT_WAIT,
+                                                te_wait_done, &w, NULL);
+    if (status != MN_OK) return status;
+    status = te_wait_for(&w);
+    *detail = w.detail;
+    return status;
+}
+
+#define DELETE_MEMORIES 300u
+
+static void test_delete_filtered(void) {
+    char root[] = "/tmp/mn_engine_filter_XXXXXX";
+    CHECK(mkdtemp(root) != NULL);
+    mn_engine *engine = td_open(root, 2, MN_WAL_SYNC, 0, 0, 0, NULL, NULL);
+    CHECK(engine != NULL);
+    if (!engine) return;
+    mn_hnsw_params params;
+    mn_hnsw_params_default(DIM, MN_METRIC_L2, &params);
+    mn_space *space = NULL;
+    CHECK_STATUS(mn_engine_space_create(engine, "d", 1, &params, &space), MN_OK);
+    for (uint32_t i = 0; i < DELETE_MEMORIES; i++) {
+        memory m;
+        memset(&m, 0, sizeof(m));
+        m.attr = i % 10;
+        m.has_kind = 1;
+        m.kind = i % 3;
+        void *doc = NULL;
+        size_t size = 0;
+        build_doc(&m, &doc, &size);
+        char id[16];
+        snprintf(id, sizeof(id), "d%u", i);
+        CHECK_STATUS(mn_space_insert_meta(space, id, (uint32_t)strlen(id),
+                                          vectors + (size_t)i * DIM, DIM, NULL, 0, doc, size,
+                                          MN_SUBMIT_WAIT, NULL, NULL, NULL),
+                     MN_OK);
+        mn_meta_free(doc);
+    }
+    uint64_t detail = 0;
+    /* a bad filter: refused at once, nothing queued */
+    mn_filter_error error;
+    const char *bad = "{\"attr\": {\"$bad\": 1}}";
+    CHECK_STATUS(mn_space_delete_filtered(space, bad, strlen(bad), MN_SUBMIT_WAIT, NULL, NULL,
+                                          &error),
+                 MN_ERR_INVALID);
+    CHECK(error.code == MN_FILTER_ERROR_UNKNOWN_OPERATOR);
+    CHECK_STATUS(delete_where(space, "{\"kind\": \"nothing\"}", &detail), MN_OK);
+    CHECK(detail == 0);
+    CHECK(count_of(space, NULL) == DELETE_MEMORIES);
+    /* attr < 3: 90 memories; then chat among the rest: 70 */
+    CHECK_STATUS(delete_where(space, "{\"attr\": {\"$lt\": 3}}", &detail), MN_OK);
+    CHECK(detail == 90);
+    CHECK(count_of(space, NULL) == DELETE_MEMORIES - 90);
+    CHECK(count_of(space, "{\"attr\": {\"$lt\": 3}}") == 0);
+    CHECK_STATUS(delete_where(space, "{\"kind\": \"chat\"}", &detail), MN_OK);
+    CHECK(detail == 70);
+    CHECK(count_of(space, NULL) == DELETE_MEMORIES - 160);
+    float query[DIM];
+    te_vector(4000000, query, DIM);
+    uint32_t found = 0;
+    CHECK_STATUS(mn_space_search(space, query, DIM, 10, 0, NULL, NULL, &found), MN_OK);
+    CHECK(found == 10);
+    mn_space_release(space);
+    mn_engine_destroy(engine);
+
+    /* the log replays both deletes */
+    engine = td_reopen(root);
+    CHECK(engine != NULL);
+    if (engine) {
+        space = td_open_space(engine, "d");
+        CHECK(count_of(space, NULL) == DELETE_MEMORIES - 160);
+        CHECK(count_of(space, "{\"attr\": {\"$lt\": 3}}") == 0);
+        CHECK(count_of(space, "{\"kind\": \"chat\"}") == 0);
+        CHECK(count_of(space, "{\"kind\": \"fact\"}") == 70);
+        CHECK_STATUS(delete_where(space, "{}", &detail), MN_OK);
+        CHECK(detail == DELETE_MEMORIES - 160 && count_of(space, NULL) == 0);
+        mn_space_release(space);
+        mn_engine_destroy(engine);
+    }
+    mn_test_remove_tree(root);
+}
+
 int main(void) {
     mn_engine *engine = te_engine(2, 64);
     mn_space *space = build_space(engine);
     test_selectivities(space);
     test_random_filters(space);
     test_all(space);
+    test_delete_filtered();
     mn_space_release(space);
     mn_engine_destroy(engine);
     return te_report();

@@ -233,7 +233,9 @@ static mn_status mn_submit_checked(mn_space *space, mn_op *op, uint32_t flags,
                                    mn_completion_fn done, void *context) {
     mn_status status = MN_OK;
     if (op->bytes > space->engine->options.queue_bytes_max) status = MN_ERR_TOO_LARGE;
-    if (status == MN_OK && op->kind != MN_OP_DELETE) status = mn_space_room_check(space, op);
+    if (status == MN_OK && op->kind != MN_OP_DELETE && op->kind != MN_OP_DELETE_FILTER) {
+        status = mn_space_room_check(space, op);
+    }
     if (status != MN_OK) {
         free(op);
         return status;
@@ -263,6 +265,8 @@ static mn_status mn_submit_one(mn_space *space, uint32_t kind, const char *id, u
         content_bytes = 0;
         status = mn_engine_meta_check_patch(metadata, metadata_bytes, error);
         if (status != MN_OK) return status;
+    } else if (kind == MN_OP_DELETE_FILTER) {
+        metadata_bytes = 0; /* content: the filter text, checked by the caller */
     } else {
         content_bytes = 0;
         metadata_bytes = 0;
@@ -327,6 +331,25 @@ mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, ui
                           mn_completion_fn done, void *context) {
     return mn_submit_one(space, MN_OP_DELETE, id, id_bytes, NULL, 0, NULL, 0, NULL, 0, flags,
                          done, context, NULL);
+}
+
+mn_status mn_space_delete_filtered(mn_space *space, const char *filter_json, size_t filter_bytes,
+                                   uint32_t flags, mn_completion_fn done, void *context,
+                                   mn_filter_error *error) {
+    mn_filter_error scratch;
+    if (!error) error = &scratch;
+    memset(error, 0, sizeof(*error));
+    if (!space || !filter_json) return MN_ERR_INVALID;
+    /* Parsed here for the caller's error, and again by the runner (and by a replay): the text
+     * is what the record carries, so the log holds the filter exactly as it was given. */
+    mn_filter *filter = NULL;
+    mn_status status = mn_filter_parse(filter_json, filter_bytes, &filter, error);
+    if (status != MN_OK) return status;
+    mn_filter_free(filter);
+    return mn_submit_one(space, MN_OP_DELETE_FILTER, MN_OP_DELETE_FILTER_ID,
+                         (uint32_t)strlen(MN_OP_DELETE_FILTER_ID), NULL, 0,
+                         (const uint8_t *)filter_json, filter_bytes, NULL, 0, flags, done,
+                         context, NULL);
 }
 
 mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn done,

@@ -121,6 +121,7 @@ _Static_assert(MN_OP_BATCH == 4u, "WAL record type 4 is a batch insert: never re
 _Static_assert(MN_OP_LINK == 6u, "WAL record type 6 is a link: never renumber");
 _Static_assert(MN_OP_UNLINK == 7u, "WAL record type 7 is an unlink: never renumber");
 _Static_assert(MN_OP_PATCH == 10u, "WAL record type 10 is a metadata patch: never renumber");
+_Static_assert(MN_OP_DELETE_FILTER == 11u, "WAL record type 11 is a delete by filter: never renumber");
 _Static_assert(MN_DURABLE_REC_CREATE == 0x100u, "WAL record type 0x100 creates a space");
 _Static_assert(MN_DURABLE_REC_DROP == 0x101u, "WAL record type 0x101 drops a space");
 _Static_assert(MN_DURABLE_REC_VOID == 0x102u, "WAL record type 0x102 voids failed records");
@@ -184,6 +185,7 @@ int mn_durable_kind_is_write(uint32_t kind) {
     case MN_OP_DELETE:
     case MN_OP_BATCH:
     case MN_OP_PATCH:
+    case MN_OP_DELETE_FILTER:
 #ifdef MN_OP_LINK
     case MN_OP_LINK:
 #endif
@@ -570,6 +572,7 @@ mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space
         dimension_expected = 0;
     }
 #endif
+    if (entry->type == MN_OP_DELETE_FILTER) dimension_expected = 0;
     if (n == 0 || n != count_expected || dimension != dimension_expected) return MN_ERR_CORRUPT;
     if (metadata && !metadata_allowed) return MN_ERR_CORRUPT;
     uint64_t fixed = MN_DURABLE_OP_HEADER + 16u * (n + 1) + 8u * n + 4u * n * dimension;
@@ -613,6 +616,15 @@ mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space
                                   : mn_engine_meta_check_doc(meta_at + a, b - a, NULL);
             if (check != MN_OK) return MN_ERR_CORRUPT;
         }
+    }
+    /* A delete by filter carries its filter's text as content: checked as at submission. */
+    if (entry->type == MN_OP_DELETE_FILTER) {
+        mn_filter *filter = NULL;
+        mn_status parsed = mn_filter_parse((const char *)(p + fixed + id_total),
+                                           (size_t)content_total, &filter, NULL);
+        if (parsed == MN_ERR_NO_MEMORY) return parsed;
+        if (parsed != MN_OK) return MN_ERR_CORRUPT;
+        mn_filter_free(filter);
     }
     /* One block holding the op header, its metadata offsets (aligned: in the payload they
      * follow byte strings) and the payload's arrays (freed by mn_space_apply). */

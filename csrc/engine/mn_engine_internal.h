@@ -145,6 +145,13 @@ uint64_t mn_arena_block_bytes(const void *memory);
  * section holds the encoded patch (mn_meta.h), applied to the memory's document by the runner
  * without touching its vector. A write (logged as record type 10). */
 #define MN_OP_PATCH   10u
+/* Delete by filter (mn_space_delete_filtered): count 1, dimension 0, id "$" (a placeholder: ids
+ * cannot be empty), content = the filter's JSON text (mn_filter.h), parsed again by the runner
+ * and matched against the memories at that point of the write order; every match is deleted,
+ * or none. A write (logged as record type 11). */
+#define MN_OP_DELETE_FILTER 11u
+/* The placeholder id of a delete-by-filter record. */
+#define MN_OP_DELETE_FILTER_ID "$"
 
 /**
  * One mailbox record: an operation and a packed copy of its input, in one allocation, in a

@@ -28,6 +28,7 @@
 #include <xxhash.h>
 
 #include "engine/mn_engine_internal.h"
+#include "meta/mn_filter_internal.h"
 #include "numa/mn_numa.h"
 #include "util/mn_rcu.h"
 
@@ -365,9 +366,8 @@ static mn_status mn_apply_patch(struct mn_space *space, mn_op *op, mn_worker *wo
     return MN_OK;
 }
 
-static mn_status mn_apply_delete(struct mn_space *space, mn_op *op, uint64_t *detail) {
-    mn_record *old = mn_find_id_locked(space, op->ids, (uint32_t)op->id_offsets[1]);
-    if (!old) return MN_ERR_NOT_FOUND;
+/* Removes one memory (runner only): cannot fail. */
+static void mn_delete_record(struct mn_space *space, mn_record *old) {
     uint64_t old_bytes = mn_arena_block_bytes(old);
     mn_rcu_read_lock();
     mn_lfht_unlink(space->by_id, &old->id_node);
@@ -382,8 +382,54 @@ static mn_status mn_apply_delete(struct mn_space *space, mn_op *op, uint64_t *de
     mn_record_retire(old);
     mn_rcu_read_unlock();
     mn_space_account(space, -1, -(int64_t)old_bytes);
+}
+
+static mn_status mn_apply_delete(struct mn_space *space, mn_op *op, uint64_t *detail) {
+    mn_record *old = mn_find_id_locked(space, op->ids, (uint32_t)op->id_offsets[1]);
+    if (!old) return MN_ERR_NOT_FOUND;
+    mn_delete_record(space, old);
     *detail = 1;
     return MN_OK;
+}
+
+/* Deletes every memory matching the op's filter text, or none: the matches are collected
+ * first (the only step that can fail), then deleted one by one (which cannot). The runner is
+ * the space's only writer, so nothing changes between the two. */
+static mn_status mn_apply_delete_filter(struct mn_space *space, mn_op *op, uint64_t *detail) {
+    mn_filter *filter = NULL;
+    mn_status status = mn_filter_parse((const char *)op->contents, (size_t)op->content_offsets[1],
+                                       &filter, NULL);
+    if (status != MN_OK) return status;
+    mn_record **matches = NULL;
+    size_t count = 0, capacity = 0;
+    mn_rcu_read_lock();
+    struct cds_lfht_iter iter;
+    mn_record *record;
+    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
+        if (!mn_filter_match(filter, mn_record_metadata(record), record->metadata_bytes,
+                             record->data, record->id_bytes, record->created_ns)) {
+            continue;
+        }
+        if (count == capacity) {
+            size_t grown = capacity ? capacity * 2 : 64;
+            mn_record **bigger = realloc(matches, grown * sizeof(*matches));
+            if (!bigger) {
+                status = MN_ERR_NO_MEMORY;
+                break;
+            }
+            matches = bigger;
+            capacity = grown;
+        }
+        matches[count++] = record;
+    }
+    mn_rcu_read_unlock();
+    mn_filter_free(filter);
+    if (status == MN_OK) {
+        for (size_t i = 0; i < count; i++) mn_delete_record(space, matches[i]);
+        *detail = count;
+    }
+    free(matches);
+    return status;
 }
 
 /* One new memory for mn_space_add_new: pointers into the op (or ops) that carry it. */
@@ -549,6 +595,10 @@ void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
     case MN_OP_PATCH:
         status = mn_apply_patch(space, op, worker, &detail);
         memories = status == MN_OK;
+        break;
+    case MN_OP_DELETE_FILTER:
+        status = mn_apply_delete_filter(space, op, &detail);
+        memories = detail;
         break;
     case MN_OP_BATCH:
         status = mn_apply_batch(space, op, worker, &detail);

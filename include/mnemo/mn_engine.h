@@ -361,6 +361,21 @@ mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, ui
                           mn_completion_fn done, void *context);
 
 /**
+ * Deletes every memory matching the filter given as JSON text (mn_filter.h; `{}` deletes
+ * every memory) as ONE write: queued in order with the space's other writes, logged as one
+ * record (type 11, holding the text) and replayed, and applied all-or-nothing against the
+ * memories present when it runs. Synchronous errors (nothing queued): mn_filter_parse's
+ * statuses with *error filled (may be NULL), MN_ERR_INVALID (NULL), MN_ERR_TOO_LARGE (the
+ * record over queue_bytes_max), MN_ERR_FULL, MN_ERR_UNKNOWN_SPACE, MN_ERR_CLOSED,
+ * MN_ERR_NO_MEMORY. Completion: MN_OK with detail = the number of memories deleted (0 when
+ * none matched), or MN_ERR_NO_MEMORY with nothing deleted. Their links go with them.
+ * Blocking: as mn_space_insert.
+ */
+mn_status mn_space_delete_filtered(mn_space *space, const char *filter_json, size_t filter_bytes,
+                                   uint32_t flags, mn_completion_fn done, void *context,
+                                   mn_filter_error *error);
+
+/**
  * Inserts a batch all-or-nothing. The whole batch is validated first on the caller's thread:
  * a bad memory (errors as mn_space_insert, or MN_ERR_DUPLICATE for an id repeated within the
  * batch) returns its status and writes its position to *failed_index (may be NULL), and nothing
