@@ -53,6 +53,13 @@ import Testing
         let lastWeek = Date().addingTimeInterval(-7 * 86_400)
         let built = Filter.field("kind") == "fact" && Filter.createdAt >= lastWeek
         #expect(built.json.hasPrefix(#"{"$and":[{"kind":"fact"},{"createdAt":{"$gte":"#))
+        // The example of docs/filters.md, "Swift API".
+        let documented = Filter.field("kind") == "fact" && Filter.createdAt >= lastWeek
+            && (Filter.field("tags").contains("travel") || Filter.field("title").containsIgnoringCase("paris"))
+            && !Filter.id.in(["m7", "m9"]) && Filter.field("score").exists
+        #expect(throws: Never.self) { try documented.validate() }
+        #expect(documented.json.hasSuffix(#"{"$or":[{"tags":{"$contains":"travel"}},{"title":{"$icontains":"paris"}}]},"#
+            + #"{"$not":{"id":{"$in":["m7","m9"]}}},{"score":{"$exists":true}}]}"#))
     }
 
     /// A small deterministic generator (the tests' LCG).
