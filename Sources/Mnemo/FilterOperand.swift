@@ -67,7 +67,7 @@ extension Date: FilterOperand {
     /// clamped to the 1678 ... 2262 range a 64-bit count spans).
     ///
     /// ```swift
-    /// let november = Filter.createdAt >= ISO8601DateFormatter().date(from: "2026-11-01T00:00:00Z")!
+    /// let november = Filter.createdAt >= Date(timeIntervalSince1970: 1_793_491_200) // 2026-11-01
     /// ```
     public var filterOperand: Filter.Operand { .date(self) }
 }

@@ -351,13 +351,4 @@ import Testing
         #expect(try await copy.export() == stream)
         await database.close()
     }
-
-    @Test func swiftSideCodesHaveNamesAndNoCStatus() {
-        for code in MnemoError.Code.swiftSide {
-            #expect(code.rawValue > 1000)
-            #expect(!MnemoError.Code.known.contains(code))
-            #expect(code.description != "code(\(code.rawValue))")
-        }
-        #expect(Set(MnemoError.Code.swiftSide.map(\.description)).count == MnemoError.Code.swiftSide.count)
-    }
 }
