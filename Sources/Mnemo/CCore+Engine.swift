@@ -55,10 +55,19 @@ private enum SubmitOutcome: Sendable {
 /// Collects the memories a get or search visits (the views are valid only during the visit).
 private struct VisitCollector {
     var hits: [SearchHit] = []
+    /// Set when a visited memory's metadata document did not decode (never for documents the
+    /// engine validated; reported as `.corrupt` rather than dropped silently).
+    var corruptMetadata = false
+
+    mutating func visit(_ view: UnsafePointer<mn_memory_view>) {
+        let (hit, decoded) = copyView(view)
+        if !decoded { corruptMetadata = true }
+        hits.append(hit)
+    }
 }
 
 /// Builds a Swift copy of a C view.
-private func copyView(_ view: UnsafePointer<mn_memory_view>) -> SearchHit {
+private func copyView(_ view: UnsafePointer<mn_memory_view>) -> (SearchHit, Bool) {
     let v = view.pointee
     let id: String = v.id.map { pointer in
         pointer.withMemoryRebound(to: UInt8.self, capacity: Int(v.id_bytes)) {
@@ -67,7 +76,9 @@ private func copyView(_ view: UnsafePointer<mn_memory_view>) -> SearchHit {
     } ?? ""
     let content: [UInt8] = v.content.map { Array(UnsafeBufferPointer(start: $0, count: Int(v.content_bytes))) } ?? []
     let created = Date(timeIntervalSince1970: Double(v.created_ns) / 1_000_000_000)
-    return SearchHit(id: id, distance: v.distance, content: content, createdAt: created)
+    let metadata = CCore.decodeMetadata(UnsafeRawPointer(v.metadata), Int(v.metadata_bytes))
+    return (SearchHit(id: id, distance: v.distance, content: content, createdAt: created,
+                      metadata: metadata ?? Metadata()), metadata != nil)
 }
 
 /// Calls `body` with the UTF-8 bytes of `string` (no terminator).
@@ -247,15 +258,21 @@ extension CCore {
         }
         let idBytes = Array(memory.id.utf8)
         let what = "\(kind == .insert ? "insert" : "upsert") \"\(memory.id)\""
+        let metadata = try encodeMetadata(memory.metadata, what)
         return try await submit(what, waitWhenFull: waitWhenFull) { done, context in
             idBytes.withUnsafeBufferPointer { id in
                 memory.vector.withUnsafeBufferPointer { vector in
                     memory.content.withUnsafeBufferPointer { content in
-                        id.withMemoryRebound(to: CChar.self) { id in
-                            let submit = kind == .insert ? mn_space_insert : mn_space_upsert
-                            return submit(space.pointer, id.baseAddress, UInt32(clamping: id.count),
-                                          vector.baseAddress, dimension, content.baseAddress,
-                                          UInt64(content.count), 0, done, context)
+                        metadata.withUnsafeBufferPointer { metadata in
+                            id.withMemoryRebound(to: CChar.self) { id in
+                                // The document was built by the codec the engine checks with,
+                                // so the engine's own check cannot refuse it: no error out.
+                                let submit = kind == .insert ? mn_space_insert_meta : mn_space_upsert_meta
+                                return submit(space.pointer, id.baseAddress, UInt32(clamping: id.count),
+                                              vector.baseAddress, dimension, content.baseAddress,
+                                              UInt64(content.count), metadata.baseAddress,
+                                              UInt64(metadata.count), 0, done, context, nil)
+                            }
                         }
                     }
                 }
@@ -277,6 +294,59 @@ extension CCore {
         } catch where error.code == .notFound {
             return false
         }
+    }
+
+    /// Submits a metadata patch of memory `id`: `false` when no memory has that id. A patch the
+    /// engine refuses when merging (over a limit) is replayed on the current document here, so
+    /// the error names the field as a refused insert does.
+    static func patchMetadata(_ space: SpaceHandle, id: String, set: Metadata, remove: [String], dimension: Int,
+                              waitWhenFull: Bool) async throws(MnemoError) -> Bool {
+        let what = "patch metadata of \"\(id)\""
+        let patch = try encodePatch(set: set, remove: remove, what)
+        let idBytes = Array(id.utf8)
+        do {
+            _ = try await submit(what, waitWhenFull: waitWhenFull) { done, context in
+                idBytes.withUnsafeBufferPointer { idBuffer in
+                    patch.withUnsafeBufferPointer { patchBuffer in
+                        idBuffer.withMemoryRebound(to: CChar.self) { id in
+                            // The patch was encoded by the codec the engine checks with: no
+                            // error out is needed for its own check.
+                            mn_space_patch_metadata(space.pointer, id.baseAddress, UInt32(clamping: id.count),
+                                                    patchBuffer.baseAddress, UInt64(patchBuffer.count), 0,
+                                                    done, context, nil)
+                        }
+                    }
+                }
+            }
+            return true
+        } catch where error.code == .notFound {
+            return false
+        } catch where error.code == .tooLarge || error.code == .invalidArgument || error.code == .nonFinite {
+            if let document = metadataDocument(space, id: id, dimension: dimension),
+               let named = patchFailure(document: document, patch: patch, what) {
+                throw named
+            }
+            throw error
+        }
+    }
+
+    /// The stored metadata document of memory `id` (empty: none), or `nil` when it is absent.
+    static func metadataDocument(_ space: SpaceHandle, id: String, dimension: Int) -> [UInt8]? {
+        var vector = [Float](repeating: 0, count: dimension)
+        var document: [UInt8]?
+        let status = withUTF8(id) { idPointer, idBytes in
+            vector.withUnsafeMutableBufferPointer { vectorBuffer in
+                withUnsafeMutablePointer(to: &document) { documentPointer in
+                    mn_space_get(space.pointer, idPointer, idBytes, vectorBuffer.baseAddress, UInt32(dimension), { context, view in
+                        guard let context, let view else { return }
+                        let v = view.pointee
+                        context.assumingMemoryBound(to: [UInt8]?.self).pointee =
+                            v.metadata.map { Array(UnsafeBufferPointer(start: $0, count: Int(v.metadata_bytes))) } ?? []
+                    }, documentPointer)
+                }
+            }
+        }
+        return status == MN_OK ? document : nil
     }
 
     /// A creation time as the C core's `created_ns`: nanoseconds since 1970 in an `Int64`,
@@ -303,6 +373,10 @@ extension CCore {
         var contents: [UInt8] = []
         var contentOffsets: [UInt64] = [0]
         contentOffsets.reserveCapacity(memories.count + 1)
+        var metadata: [UInt8] = []
+        var metadataOffsets: [UInt64] = [0]
+        let anyMetadata = memories.contains { !$0.metadata.isEmpty }
+        if anyMetadata { metadataOffsets.reserveCapacity(memories.count + 1) }
         let explicitTimes = memories.contains { $0.createdAt != nil }
         var created: [Int64] = []
         let now = Date()
@@ -320,6 +394,11 @@ extension CCore {
             if explicitTimes {
                 created.append(try nanosecondsSince1970(memory.createdAt ?? now, offendingIndex: index))
             }
+            if anyMetadata {
+                metadata.append(contentsOf: try encodeMetadata(memory.metadata, "insert batch \"\(memory.id)\"",
+                                                               offendingIndex: index))
+                metadataOffsets.append(UInt64(metadata.count))
+            }
         }
         var failed = 0
         _ = try await submit("insert batch of \(memories.count)", waitWhenFull: waitWhenFull, isBatch: true, { done, context in
@@ -329,15 +408,24 @@ extension CCore {
                         contents.withUnsafeBufferPointer { contentBuffer in
                             contentOffsets.withUnsafeBufferPointer { contentOffsetBuffer in
                                 created.withUnsafeBufferPointer { createdBuffer in
-                                    idBuffer.withMemoryRebound(to: CChar.self) { idChars in
-                                        var batch = mn_batch_in(
-                                            count: memories.count, dimension: UInt32(dimension),
-                                            vectors: vectorBuffer.baseAddress, ids: idChars.baseAddress,
-                                            id_offsets: idOffsetBuffer.baseAddress,
-                                            contents: contentBuffer.baseAddress,
-                                            content_offsets: contentOffsetBuffer.baseAddress,
-                                            created_ns: explicitTimes ? createdBuffer.baseAddress : nil)
-                                        return mn_space_insert_batch(space.pointer, &batch, 0, done, context, &failed)
+                                    metadata.withUnsafeBufferPointer { metadataBuffer in
+                                        metadataOffsets.withUnsafeBufferPointer { metadataOffsetBuffer in
+                                            idBuffer.withMemoryRebound(to: CChar.self) { idChars in
+                                                var batch = mn_batch_in(
+                                                    count: memories.count, dimension: UInt32(dimension),
+                                                    vectors: vectorBuffer.baseAddress, ids: idChars.baseAddress,
+                                                    id_offsets: idOffsetBuffer.baseAddress,
+                                                    contents: contentBuffer.baseAddress,
+                                                    content_offsets: contentOffsetBuffer.baseAddress,
+                                                    created_ns: explicitTimes ? createdBuffer.baseAddress : nil)
+                                                // Documents come from the codec: the engine's
+                                                // check cannot refuse them, so no error out.
+                                                return mn_space_insert_batch_meta(
+                                                    space.pointer, &batch, metadataBuffer.baseAddress,
+                                                    anyMetadata ? metadataOffsetBuffer.baseAddress : nil,
+                                                    0, done, context, &failed, nil)
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -358,15 +446,17 @@ extension CCore {
                 withUnsafeMutablePointer(to: &collector) { collectorPointer in
                     mn_space_get(space.pointer, idPointer, idBytes, vectorBuffer.baseAddress, UInt32(dimension), { context, view in
                         guard let context, let view else { return }
-                        context.assumingMemoryBound(to: VisitCollector.self).pointee.hits.append(copyView(view))
+                        context.assumingMemoryBound(to: VisitCollector.self).pointee.visit(view)
                     }, collectorPointer)
                 }
             }
         }
         if status == MN_ERR_NOT_FOUND { return nil }
         try check(status, "get \"\(id)\"")
+        if collector.corruptMetadata { throw MnemoError(.corrupt, "get \"\(id)\": metadata document does not decode") }
         guard let hit = collector.hits.first else { return nil }
-        return Memory(id: hit.id, vector: vector, content: hit.content, createdAt: hit.createdAt)
+        return Memory(id: hit.id, vector: vector, content: hit.content, createdAt: hit.createdAt,
+                      metadata: hit.metadata)
     }
 
     static func search(_ space: SpaceHandle, query: [Float], k: Int, ef: Int?) throws(MnemoError) -> [SearchHit] {
@@ -386,11 +476,12 @@ extension CCore {
             withUnsafeMutablePointer(to: &collector) { collectorPointer in
                 mn_space_search(space.pointer, queryBuffer.baseAddress, dimension, kValue, efValue, { context, view in
                     guard let context, let view else { return }
-                    context.assumingMemoryBound(to: VisitCollector.self).pointee.hits.append(copyView(view))
+                    context.assumingMemoryBound(to: VisitCollector.self).pointee.visit(view)
                 }, collectorPointer, &found)
             }
         }
         try check(status, "search")
+        if collector.corruptMetadata { throw MnemoError(.corrupt, "search: a metadata document does not decode") }
         return collector.hits
     }
 }

@@ -53,6 +53,30 @@ public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownSpace = Code(rawValue: -16)
         /// The data directory is already open in another `Database` or process.
         public static let locked = Code(rawValue: -17)
+        /// A metadata document was refused: a bad field name, a value over its limit, a
+        /// non-finite double, too many fields or bytes. ``MnemoError/field`` names the field,
+        /// ``MnemoError/reason`` says why and ``MnemoError/status`` is the C core's status
+        /// (``invalidArgument``, ``tooLarge`` or ``nonFinite``). Nothing was written.
+        ///
+        /// ```swift
+        /// catch let error where error.code == .invalidMetadata {
+        ///     print(error.field ?? "", error.reason ?? "")
+        /// }
+        /// ```
+        public static let invalidMetadata = Code(rawValue: 1001)
+        /// A filter was refused: not strict JSON, an unknown operator, an operand of the wrong
+        /// type, a bad date, nested deeper than 16 or over another limit.
+        /// ``MnemoError/field`` names the field (or logical operator) it is in,
+        /// ``MnemoError/offset`` is the byte offset in the filter's JSON text,
+        /// ``MnemoError/reason`` says why and ``MnemoError/status`` is the C core's status
+        /// (``invalidArgument``, or ``tooLarge`` for a limit).
+        ///
+        /// ```swift
+        /// catch let error where error.code == .invalidFilter {
+        ///     print(error.field ?? "", error.offset ?? 0, error.reason ?? "")
+        /// }
+        /// ```
+        public static let invalidFilter = Code(rawValue: 1002)
 
         /// Every code of the C core's `mn_status`, in raw-value order. StatusCodeTests checks it
         /// against every `MN_ERR_*` of include/mnemo/mn_status.h and `mn_status_string`.
@@ -61,6 +85,9 @@ public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
             .outOfMemory, .truncated, .corrupt, .unsupportedVersion, .io, .full, .tooLarge, .closed,
             .unsupported, .unknownSpace, .locked,
         ]
+
+        /// The Swift-side codes (above 1000), which carry a C status in ``MnemoError/status``.
+        static let swiftSide: [Code] = [.invalidMetadata, .invalidFilter]
 
         /// A short name for the code.
         public var description: String {
@@ -82,6 +109,8 @@ public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
             case .unsupported: "unsupported"
             case .unknownSpace: "unknownSpace"
             case .locked: "locked"
+            case .invalidMetadata: "invalidMetadata"
+            case .invalidFilter: "invalidFilter"
             default: "code(\(rawValue))"
             }
         }
@@ -93,12 +122,33 @@ public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
     public let message: String
     /// For a rejected batch, the position of the first offending item.
     public let offendingIndex: Int?
+    /// For ``Code/invalidMetadata`` and ``Code/invalidFilter``: the field the error is in (for
+    /// a filter, the field or logical operator such as `"$and"`), when one is to blame.
+    public let field: String?
+    /// For ``Code/invalidMetadata`` and ``Code/invalidFilter``: why, in English.
+    public let reason: String?
+    /// For ``Code/invalidFilter``: the byte offset in the filter's JSON text where the problem
+    /// was found.
+    public let offset: Int?
+    /// For ``Code/invalidMetadata`` and ``Code/invalidFilter``: the C core's status
+    /// (``Code/invalidArgument``, ``Code/tooLarge`` for a limit, ``Code/nonFinite``).
+    public let status: Code?
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String, offendingIndex: Int? = nil) {
+    ///
+    /// ```swift
+    /// throw MnemoError(.invalidMetadata, "insert \"m1\": name starts with $", field: "$x",
+    ///                  reason: "name starts with $", status: .invalidArgument)
+    /// ```
+    public init(_ code: Code, _ message: String, offendingIndex: Int? = nil, field: String? = nil,
+                reason: String? = nil, offset: Int? = nil, status: Code? = nil) {
         self.code = code
         self.message = message
         self.offendingIndex = offendingIndex
+        self.field = field
+        self.reason = reason
+        self.offset = offset
+        self.status = status
     }
 
     /// The code, the message and, for a batch, the offender.

@@ -37,7 +37,8 @@ public struct Space: Sendable {
     ///   ``MnemoError/Code/zeroVector`` (cosine), ``MnemoError/Code/tooLarge`` (id over 256
     ///   bytes or content over the limit), ``MnemoError/Code/invalidArgument`` (empty id),
     ///   ``MnemoError/Code/full`` (when not waiting), ``MnemoError/Code/unknownSpace`` (dropped),
-    ///   ``MnemoError/Code/closed``.
+    ///   ``MnemoError/Code/closed``, ``MnemoError/Code/invalidMetadata`` (a bad metadata field,
+    ///   named in ``MnemoError/field``).
     public func insert(_ memory: Memory) async throws(MnemoError) {
         if memory.createdAt != nil {
             // Only the batch record carries explicit creation times.
@@ -62,8 +63,8 @@ public struct Space: Sendable {
         try await CCore.insertBatch(handle, memories, dimension: dimension, waitWhenFull: waitWhenFull)
     }
 
-    /// Inserts a memory, or replaces the vector and content of the memory with its id
-    /// (keeping the original creation time).
+    /// Inserts a memory, or replaces the vector, content and metadata of the memory with its id
+    /// (keeping the original creation time; a memory without metadata removes the old fields).
     ///
     /// ```swift
     /// let replaced = try await space.upsert(Memory(id: "m1", vector: newEmbedding, text: "edited"))

@@ -1,7 +1,8 @@
 // Proves MnemoError.Code and the C core's mn_status agree: every MN_ERR_* defined in
 // include/mnemo/mn_status.h (read from the header itself, so a new status cannot be missed) has
 // a Code with the same raw value and a name of its own, every known Code is such a status, and
-// mn_status_string names exactly those values (and nothing just past them).
+// mn_status_string names exactly those values (and nothing just past them); the Swift-side
+// codes (.invalidMetadata, .invalidFilter) are above 1000, named, and no C status.
 import Foundation
 @testable import Mnemo
 import Testing
@@ -47,5 +48,14 @@ import Testing
         for value in lowest...(-1) {
             #expect((CCore.statusName(value) != "unknown status") == values.contains(value), "status \(value)")
         }
+    }
+
+    @Test func swiftSideCodesHaveNamesAndNoCStatus() {
+        for code in MnemoError.Code.swiftSide {
+            #expect(code.rawValue > 1000)
+            #expect(!MnemoError.Code.known.contains(code))
+            #expect(code.description != "code(\(code.rawValue))")
+        }
+        #expect(Set(MnemoError.Code.swiftSide.map(\.description)).count == MnemoError.Code.swiftSide.count)
     }
 }
