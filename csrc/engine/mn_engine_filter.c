@@ -10,9 +10,10 @@
  *
  * The estimate: mn_filter_estimate combines per-leaf fractions, and each leaf's fraction is
  * measured on a sample of the space's records: the first MN_ENGINE_FILTER_SAMPLE_MAX ones in
- * the label table's iteration order. That order is the table's hash order of labels, so the
- * sample is spread over the space's history and deterministic for a given set of labels (the
- * same space state plans the same way). The space's field indexes (csrc/meta/mn_field_index.h)
+ * the id table's iteration order. That order is the table's hash order of ids, so the sample
+ * is spread over the space's history and deterministic for a given set of ids (the same space
+ * state plans the same way). Walks use the id table: its node is the record's first member, so
+ * cds_lfht_for_each_entry's container arithmetic never offsets a NULL node. The space's field indexes (csrc/meta/mn_field_index.h)
  * would give exact leaf counts; they are not attached to spaces yet, so every leaf is sampled.
  *
  * Consistency: everything runs in one RCU read section, as mn_space_search does. Records are
@@ -119,7 +120,7 @@ static mn_status mn_sample_fraction(void *context, const mn_filter *filter, uint
     return MN_OK;
 }
 
-/* Estimated matches of `filter` among `live` memories, from a sample of the label table.
+/* Estimated matches of `filter` among `live` memories, from a sample of the id table.
  * Inside the caller's read section. */
 static mn_status mn_space_estimate(struct mn_space *space, const mn_filter *filter, uint64_t live,
                                    uint64_t *estimated, uint64_t *sampled) {
@@ -133,7 +134,7 @@ static mn_status mn_space_estimate(struct mn_space *space, const mn_filter *filt
     sample->count = 0;
     struct cds_lfht_iter iter;
     mn_record *record;
-    cds_lfht_for_each_entry(space->by_label, &iter, record, label_node) {
+    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
         MN_TSAN_OBSERVE(record);
         sample->records[sample->count++] = record;
         if (sample->count == MN_ENGINE_FILTER_SAMPLE_MAX) break;
@@ -201,9 +202,10 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
         stats->strategy = MN_SEARCH_STRATEGY_EXACT_SCAN;
         /* Every record checked; a label seen twice (a record replaced while the table is
          * walked) is scored once by mn_hnsw_search_ids. */
+        _Static_assert(offsetof(mn_record, id_node) == 0, "walks rely on it");
         struct cds_lfht_iter iter;
         mn_record *record;
-        cds_lfht_for_each_entry(space->by_label, &iter, record, label_node) {
+        cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
             MN_TSAN_OBSERVE(record);
             if (!mn_record_matches(filter, record)) continue;
             status = mn_matches_push(&matches, record);

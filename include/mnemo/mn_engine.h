@@ -455,7 +455,7 @@ typedef struct mn_search_stats {
  * the filter during the search is skipped, so *found may be below k then).
  * Planner: the filter's selectivity is estimated with mn_filter_estimate, each leaf's
  * fraction measured on a deterministic sample of at most MN_ENGINE_FILTER_SAMPLE_MAX of the
- * space's records (the first ones in its label table's hash order); when the estimated matches
+ * space's records (the first ones in its id table's hash order); when the estimated matches
  * are at most MN_HNSW_FILTER_SCAN_MATCHES_MAX or at most live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR,
  * every record is checked and the matching ones scored exactly (mn_hnsw_search_ids: recall 1);
  * otherwise the index is traversed with the filter checked per node (mn_hnsw_search_filtered,
