@@ -829,7 +829,7 @@ static mn_status mn_fi_commit(mn_field_indexes *set) {
         term->fresh = 0;
     }
     retired->count = set->retire.count;
-    memcpy(retired->blocks, set->retire.items, set->retire.count * sizeof(void *));
+    if (set->retire.count) memcpy(retired->blocks, set->retire.items, set->retire.count * sizeof(void *));
     retired->blocks[retired->count++] = old;
     mn_rcu_read_lock(); /* registers the thread, which call_rcu requires */
     urcu_memb_call_rcu(&retired->head, mn_fi_free_retired);
