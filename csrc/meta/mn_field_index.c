@@ -34,8 +34,9 @@
  *
  * Ordering invariants of an inner node: mins[i] <= every entry of child i, and every entry of
  * child i-1 < mins[i] (mins may be stale-low after deletions, which routing tolerates); sizes[i]
- * is child i's entry count; all leaves are at one depth. Appends at the right end split a full
- * leaf as (full, 1), so increasing labels and times fill leaves completely; other splits halve.
+ * is child i's entry count; all leaves are at one depth. An entry added at the end of a full node
+ * splits it as (full, 1), so runs of increasing entries (a posting list's new labels, creation
+ * times) fill nodes completely; other splits halve.
  * A node under a quarter full merges with a neighbour when the two fit in three quarters.
  */
 #include "meta/mn_field_index.h"
@@ -436,8 +437,14 @@ static mn_fi_node *mn_fi_own(mn_field_indexes *set, mn_fi_node *node) {
     if (!mn_fi_vec_reserve(&set->fresh, 1) || !mn_fi_vec_reserve(&set->retire, 1)) return NULL;
     mn_fi_node *copy = malloc(sizeof(mn_fi_node));
     if (!copy) return NULL;
-    size_t used = node->leaf ? offsetof(mn_fi_node, u) + node->count * sizeof(mn_fi_entry) : sizeof(mn_fi_node);
-    memcpy(copy, node, used);
+    if (node->leaf) {
+        memcpy(copy, node, offsetof(mn_fi_node, u) + node->count * sizeof(mn_fi_entry));
+    } else { /* only the used part of each array */
+        memcpy(copy, node, offsetof(mn_fi_node, u));
+        memcpy(copy->u.inner.mins, node->u.inner.mins, node->count * sizeof(mn_fi_entry));
+        memcpy(copy->u.inner.sizes, node->u.inner.sizes, node->count * sizeof(uint64_t));
+        memcpy(copy->u.inner.children, node->u.inner.children, node->count * sizeof(void *));
+    }
     copy->txn = set->txn;
     copy->dead = 0;
     set->fresh.items[set->fresh.count++] = copy;
@@ -496,7 +503,7 @@ static void mn_fi_move_tail(mn_fi_node *node, uint32_t from, mn_fi_node *right) 
 }
 
 static mn_status mn_fi_insert_at(mn_field_indexes *set, mn_fi_order order, mn_fi_node **slot,
-                                 const mn_fi_entry *entry, int rightmost, mn_fi_node **split) {
+                                 const mn_fi_entry *entry, mn_fi_node **split) {
     *split = NULL;
     mn_fi_node *node = mn_fi_own(set, *slot);
     if (!node) return MN_ERR_NO_MEMORY;
@@ -508,7 +515,16 @@ static mn_status mn_fi_insert_at(mn_field_indexes *set, mn_fi_order order, mn_fi
         if (node->count == MN_FI_LEAF_MAX) {
             mn_fi_node *right = mn_fi_node_new(set, 1);
             if (!right) return MN_ERR_NO_MEMORY;
-            uint32_t keep = (rightmost && pos == MN_FI_LEAF_MAX) ? MN_FI_LEAF_MAX : MN_FI_LEAF_MAX / 2;
+            /* At the end: (full, 1), so runs of increasing entries fill leaves completely. At
+             * the end of one key's run inside the leaf (a posting list's new label, followed by
+             * the next key's labels): split there and keep the new entry on the left, which
+             * then fills with that run instead of half-filling a leaf per split. */
+            uint32_t keep = MN_FI_LEAF_MAX / 2;
+            if (pos == MN_FI_LEAF_MAX)
+                keep = MN_FI_LEAF_MAX;
+            else if (order == MN_FI_ORDER_PLAIN && pos >= MN_FI_LEAF_MAX / 2 &&
+                     node->u.entries[pos - 1].key == entry->key && node->u.entries[pos].key != entry->key)
+                keep = pos;
             mn_fi_move_tail(node, keep, right);
             if (pos > keep || (pos == keep && keep == MN_FI_LEAF_MAX)) {
                 target = right;
@@ -523,8 +539,7 @@ static mn_status mn_fi_insert_at(mn_field_indexes *set, mn_fi_order order, mn_fi
     }
     uint32_t i = mn_fi_route(order, node, entry, 1);
     mn_fi_node *child_split;
-    mn_status status = mn_fi_insert_at(set, order, &node->u.inner.children[i], entry,
-                                       rightmost && i == node->count - 1, &child_split);
+    mn_status status = mn_fi_insert_at(set, order, &node->u.inner.children[i], entry, &child_split);
     if (status != MN_OK) return status;
     node->u.inner.sizes[i]++;
     if (i == 0 && mn_fi_cmp(order, entry, &node->u.inner.mins[0]) < 0) node->u.inner.mins[0] = *entry;
@@ -536,7 +551,7 @@ static mn_status mn_fi_insert_at(mn_field_indexes *set, mn_fi_order order, mn_fi
     if (node->count == MN_FI_INNER_MAX) {
         mn_fi_node *right = mn_fi_node_new(set, 0);
         if (!right) return MN_ERR_NO_MEMORY;
-        uint32_t keep = (rightmost && at == MN_FI_INNER_MAX) ? MN_FI_INNER_MAX : MN_FI_INNER_MAX / 2;
+        uint32_t keep = at == MN_FI_INNER_MAX ? MN_FI_INNER_MAX : MN_FI_INNER_MAX / 2;
         mn_fi_move_tail(node, keep, right);
         if (at > keep || (at == keep && keep == MN_FI_INNER_MAX)) {
             target = right;
@@ -559,7 +574,7 @@ static mn_status mn_fi_insert(mn_field_indexes *set, mn_fi_order order, mn_fi_no
         return MN_OK;
     }
     mn_fi_node *split;
-    mn_status status = mn_fi_insert_at(set, order, root, entry, 1, &split);
+    mn_status status = mn_fi_insert_at(set, order, root, entry, &split);
     if (status != MN_OK || !split) return status;
     mn_fi_node *top = mn_fi_node_new(set, 0);
     if (!top) return MN_ERR_NO_MEMORY;
@@ -1291,17 +1306,28 @@ static uint64_t mn_fi_span_count(const mn_fi_span *span) {
     return hi > lo ? hi - lo : 0;
 }
 
-/* Calls visit(label) for every entry of the span; stops early when visit returns 0. */
-typedef int (*mn_fi_visit)(void *context, uint64_t label);
-
-static void mn_fi_span_walk(const mn_fi_span *span, mn_fi_visit visit, void *context) {
-    if (span->empty) return;
+/* Writes the labels of a span's first `n` entries (n from mn_fi_span_count: the walk needs no
+ * comparison per entry) to out[0 .. n), or sets them in `bitmap` when out is NULL. */
+static void mn_fi_span_walk(const mn_fi_span *span, uint64_t n, uint64_t *out, mn_label_bitmap *bitmap) {
+    if (span->empty || n == 0) return;
     mn_fi_iter it;
     mn_fi_iter_seek(&it, span->order, span->root, (span->all || span->lo_open) ? NULL : &span->lo);
     uint64_t mask = span->order == MN_FI_ORDER_NUMERIC ? MN_FI_LABEL_MASK : UINT64_MAX;
-    for (const mn_fi_entry *e; (e = mn_fi_iter_get(&it)); mn_fi_iter_next(&it)) {
-        if (!span->all && !span->hi_open && mn_fi_cmp(span->order, e, &span->hi) >= 0) break;
-        if (!visit(context, e->label & mask)) break;
+    while (n > 0 && it.depth >= 0) {
+        /* the rest of the current leaf at once */
+        const mn_fi_node *leaf = it.path[it.depth];
+        uint32_t at = it.at[it.depth];
+        uint64_t take = leaf->count - at < n ? leaf->count - at : n;
+        const mn_fi_entry *e = &leaf->u.entries[at];
+        if (out) {
+            for (uint64_t k = 0; k < take; k++) out[k] = e[k].label & mask;
+            out += take;
+        } else {
+            for (uint64_t k = 0; k < take; k++) mn_label_bitmap_set(bitmap, e[k].label & mask);
+        }
+        n -= take;
+        it.at[it.depth] = leaf->count;
+        mn_fi_iter_settle(&it);
     }
 }
 
@@ -1394,27 +1420,66 @@ typedef struct mn_fi_collector {
     size_t count;
 } mn_fi_collector;
 
-static int mn_fi_collect_one(void *context, uint64_t label) {
-    mn_fi_collector *c = context;
-    if (c->count < c->capacity) c->labels[c->count] = label;
-    c->count++;
-    return 1;
-}
-
 static void mn_fi_collect_span(void *context, const mn_fi_span *span) {
     mn_fi_collector *c = context;
     /* a span larger than the room left is counted, not walked */
     uint64_t n = mn_fi_span_count(span);
-    if (c->count + n > c->capacity) {
-        c->count += n;
-        return;
-    }
-    mn_fi_span_walk(span, mn_fi_collect_one, c);
+    if (c->count + n <= c->capacity) mn_fi_span_walk(span, n, c->labels + c->count, NULL);
+    c->count += n;
 }
 
-static int mn_fi_label_sort(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+static void mn_fi_insertion_sort(uint64_t *a, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        uint64_t v = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > v; j--) a[j] = a[j - 1];
+        a[j] = v;
+    }
+}
+
+/* In-place MSD radix sort (American flag sort) of labels on bits [0, shift + 8): no memory
+ * beyond 4 KiB of stack per byte of the largest label, O(n) per byte. */
+static void mn_fi_radix_sort(uint64_t *a, size_t n, int shift) {
+    if (n <= 48) {
+        mn_fi_insertion_sort(a, n);
+        return;
+    }
+    size_t next[256], end[256];
+    memset(end, 0, sizeof end);
+    for (size_t i = 0; i < n; i++) end[(a[i] >> shift) & 255]++;
+    size_t sum = 0;
+    for (int b = 0; b < 256; b++) {
+        next[b] = sum;
+        sum += end[b];
+        end[b] = sum;
+    }
+    for (int b = 0; b < 256; b++) {
+        while (next[b] < end[b]) {
+            uint64_t v = a[next[b]];
+            int d = (int)((v >> shift) & 255);
+            while (d != b) { /* carry v to its bucket, taking what was there */
+                uint64_t w = a[next[d]];
+                a[next[d]++] = v;
+                v = w;
+                d = (int)((v >> shift) & 255);
+            }
+            a[next[b]++] = v;
+        }
+    }
+    if (shift == 0) return;
+    size_t start = 0;
+    for (int b = 0; b < 256; b++) {
+        if (end[b] - start > 1) mn_fi_radix_sort(a + start, end[b] - start, shift - 8);
+        start = end[b];
+    }
+}
+
+static void mn_fi_sort_labels(uint64_t *a, size_t n) {
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++) max = a[i] > max ? a[i] : max;
+    int shift = 0;
+    while (shift < 56 && (max >> (shift + 8)) != 0) shift += 8;
+    mn_fi_radix_sort(a, n, shift);
 }
 
 mn_status mn_field_index_collect(const mn_field_index *index, const mn_field_predicate *predicate, uint64_t *labels,
@@ -1432,7 +1497,7 @@ mn_status mn_field_index_collect(const mn_field_index *index, const mn_field_pre
     /* One value's span and a present set are label-ordered; ranges and unions are sorted. */
     int sorted = spans <= 1 && predicate->op != MN_FIELD_OP_RANGE;
     if (!sorted && c.count > 1) {
-        qsort(labels, c.count, sizeof(uint64_t), mn_fi_label_sort);
+        mn_fi_sort_labels(labels, c.count);
         size_t unique = 1;
         for (size_t i = 1; i < c.count; i++)
             if (labels[i] != labels[unique - 1]) labels[unique++] = labels[i];
@@ -1442,12 +1507,9 @@ mn_status mn_field_index_collect(const mn_field_index *index, const mn_field_pre
     return MN_OK;
 }
 
-static int mn_fi_bitmap_one(void *context, uint64_t label) {
-    mn_label_bitmap_set(context, label);
-    return 1;
+static void mn_fi_bitmap_span(void *context, const mn_fi_span *span) {
+    mn_fi_span_walk(span, mn_fi_span_count(span), NULL, context);
 }
-
-static void mn_fi_bitmap_span(void *context, const mn_fi_span *span) { mn_fi_span_walk(span, mn_fi_bitmap_one, context); }
 
 mn_status mn_field_index_collect_bitmap(const mn_field_index *index, const mn_field_predicate *predicate,
                                         mn_label_bitmap *bitmap) {
