@@ -49,8 +49,8 @@
 #include <xxhash.h>
 
 #include "mnemo/mn_limits.h"
+#include "mnemo/mn_meta.h"
 #include "util/mn_assert.h"
-#include "util/mn_bytes.h"
 #include "util/mn_rcu.h"
 
 /* Node geometry: one allocation size for both kinds (2 KiB + header). */
@@ -161,89 +161,21 @@ typedef struct mn_fi_retired {
 } mn_fi_retired;
 
 /* ---------------------------------------------------------------------------------------- */
-/* Metadata documents (the encoding of mn_meta.h).                                          */
+/* Metadata documents (mn_meta.h): fields are read in place, never decoded into the heap.    */
 
-typedef struct mn_fi_field {
-    uint32_t type;
-    int64_t i;
-    double d;
-    int b;
-    const char *str;
-    uint32_t str_bytes;
-    const uint8_t *list;
-    uint32_t list_count;
-    uint32_t list_bytes;
-} mn_fi_field;
+typedef mn_meta_value mn_fi_field;
 
-/* Finds `name` in doc; MN_OK, MN_ERR_NOT_FOUND or MN_ERR_CORRUPT. Bounds every length. */
+_Static_assert(MN_FIELD_TYPE_STRING == MN_META_STRING && MN_FIELD_TYPE_INT == MN_META_INT &&
+                   MN_FIELD_TYPE_DOUBLE == MN_META_DOUBLE && MN_FIELD_TYPE_BOOL == MN_META_BOOL &&
+                   MN_FIELD_TYPE_STRINGS == MN_META_STRINGS,
+               "operand types are the metadata encoding's");
+
+/* Finds `name` in doc: MN_OK, MN_ERR_NOT_FOUND or MN_ERR_CORRUPT (bounded reads only: the
+ * engine validated the document when it was written). */
 static mn_status mn_fi_doc_get(const uint8_t *doc, size_t bytes, const char *name, uint32_t name_length,
                                mn_fi_field *out) {
-    if (bytes == 0) return MN_ERR_NOT_FOUND;
-    if (bytes < 2) return MN_ERR_CORRUPT;
-    uint32_t fields = (uint32_t)doc[0] | (uint32_t)doc[1] << 8;
-    size_t at = 2;
-    for (uint32_t f = 0; f < fields; f++) {
-        if (at + 1 > bytes) return MN_ERR_CORRUPT;
-        uint32_t n = doc[at++];
-        if (at + n + 1 > bytes) return MN_ERR_CORRUPT;
-        const uint8_t *field_name = doc + at;
-        at += n;
-        uint32_t type = doc[at++];
-        memset(out, 0, sizeof(*out));
-        out->type = type;
-        size_t size;
-        switch (type) {
-        case MN_FIELD_TYPE_STRING:
-            if (at + 4 > bytes) return MN_ERR_CORRUPT;
-            out->str_bytes = mn_get_u32(doc + at);
-            if (out->str_bytes > bytes - at - 4) return MN_ERR_CORRUPT;
-            out->str = (const char *)doc + at + 4;
-            size = 4 + (size_t)out->str_bytes;
-            break;
-        case MN_FIELD_TYPE_INT:
-        case MN_FIELD_TYPE_DOUBLE: {
-            if (at + 8 > bytes) return MN_ERR_CORRUPT;
-            uint64_t bits = mn_get_u64(doc + at);
-            out->i = (int64_t)bits;
-            memcpy(&out->d, &bits, sizeof(double));
-            size = 8;
-            break;
-        }
-        case MN_FIELD_TYPE_BOOL:
-            if (at + 1 > bytes) return MN_ERR_CORRUPT;
-            out->b = doc[at] != 0;
-            size = 1;
-            break;
-        case MN_FIELD_TYPE_STRINGS: {
-            if (at + 2 > bytes) return MN_ERR_CORRUPT;
-            out->list_count = (uint32_t)doc[at] | (uint32_t)doc[at + 1] << 8;
-            size_t p = at + 2;
-            for (uint32_t k = 0; k < out->list_count; k++) {
-                if (p + 4 > bytes) return MN_ERR_CORRUPT;
-                uint32_t len = mn_get_u32(doc + p);
-                if (len > bytes - p - 4) return MN_ERR_CORRUPT;
-                p += 4 + (size_t)len;
-            }
-            out->list = doc + at + 2;
-            out->list_bytes = (uint32_t)(p - at - 2);
-            size = p - at;
-            break;
-        }
-        default:
-            return MN_ERR_CORRUPT;
-        }
-        if (size > bytes - at) return MN_ERR_CORRUPT;
-        if (n == name_length && memcmp(field_name, name, n) == 0) return MN_OK;
-        at += size;
-    }
-    return at == bytes ? MN_ERR_NOT_FOUND : MN_ERR_CORRUPT;
-}
-
-/* The list item at *at (bounds already checked by mn_fi_doc_get). */
-static void mn_fi_list_item(const mn_fi_field *field, uint32_t *at, const char **str, uint32_t *length) {
-    *length = mn_get_u32(field->list + *at);
-    *str = (const char *)field->list + *at + 4;
-    *at += 4 + *length;
+    mn_status status = mn_meta_get(doc, bytes, name, name_length, out);
+    return status == MN_OK || status == MN_ERR_NOT_FOUND ? status : MN_ERR_CORRUPT;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -899,7 +831,7 @@ static mn_status mn_fi_keys(mn_field_indexes *set, mn_field_index *index, const 
             str = field->str;
             length = field->str_bytes;
         } else {
-            mn_fi_list_item(field, &at, &str, &length);
+            if (mn_meta_list_next(field, &at, &str, &length) != MN_OK) return MN_ERR_CORRUPT;
             form = MN_FI_FORM_ITEM;
         }
         mn_fi_term *term;
@@ -939,8 +871,9 @@ static int mn_fi_field_same(const mn_fi_field *a, const mn_fi_field *b) {
     case MN_FIELD_TYPE_STRING:
         return a->str_bytes == b->str_bytes && memcmp(a->str, b->str, a->str_bytes) == 0;
     case MN_FIELD_TYPE_INT:
-    case MN_FIELD_TYPE_DOUBLE:
         return a->i == b->i;
+    case MN_FIELD_TYPE_DOUBLE:
+        return a->d == b->d; /* finite, one zero */
     case MN_FIELD_TYPE_BOOL:
         return a->b == b->b;
     default:
@@ -1064,12 +997,14 @@ static int mn_fi_name_equal(const mn_fi_def *def, const char *name, uint32_t nam
 
 mn_status mn_field_indexes_add(mn_field_indexes *set, const char *name, uint32_t name_length,
                                mn_field_index_kind kind, mn_field_doc_next next, void *context) {
-    if (!set || !next || (!name && name_length) || name_length == 0 || name_length > MN_FIELD_NAME_BYTES_MAX ||
+    if (!set || !next || (!name && name_length) || name_length == 0 ||
         (kind != MN_FIELD_INDEX_KEYWORD && kind != MN_FIELD_INDEX_NUMERIC))
         return MN_ERR_INVALID;
     mn_fi_begin(set);
     mn_field_snapshot *work = set->work;
     if (mn_fi_name_equal(work->created.def, name, name_length)) return MN_ERR_DUPLICATE;
+    mn_status valid = mn_meta_name_validate(name, name_length, NULL); /* a name a document can hold */
+    if (valid != MN_OK) return valid;
     for (uint32_t i = 0; i < work->count; i++)
         if (mn_fi_name_equal(work->slots[i].def, name, name_length)) return MN_ERR_DUPLICATE;
     if (work->count == MN_FIELD_INDEXES_MAX) return MN_ERR_FULL;

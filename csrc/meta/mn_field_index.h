@@ -34,12 +34,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mnemo/mn_limits.h"
 #include "mnemo/mn_status.h"
 
 /** Most field indexes one space may have (createdAt not counted): a snapshot copies them all. */
 #define MN_FIELD_INDEXES_MAX 64u
-/** Longest field name, bytes (the metadata encoding stores it in a u8). */
-#define MN_FIELD_NAME_BYTES_MAX 255u
+/** Longest field name, bytes: the metadata documents'. */
+#define MN_FIELD_NAME_BYTES_MAX MN_META_NAME_BYTES_MAX
 /** Most operands of one "in" predicate (bounds a reader's stack). */
 #define MN_FIELD_IN_MAX 1024u
 
@@ -139,8 +140,9 @@ void mn_field_indexes_destroy(mn_field_indexes *set);
 
 /**
  * Creates an index of `kind` on field `name`, backfilled from `next`, and publishes it.
- * MN_ERR_DUPLICATE (already indexed, or "createdAt"), MN_ERR_INVALID (empty or too long name,
- * bad kind, label over MN_ENGINE_LABEL_MAX, a label given twice), MN_ERR_FULL (MN_FIELD_INDEXES_MAX
+ * MN_ERR_DUPLICATE (already indexed, or "createdAt"), MN_ERR_INVALID (a name no document can
+ * hold: mn_meta_name_validate; bad kind; label over MN_ENGINE_LABEL_MAX; a label given twice),
+ * MN_ERR_TOO_LARGE (name over MN_META_NAME_BYTES_MAX), MN_ERR_FULL (MN_FIELD_INDEXES_MAX
  * indexes), MN_ERR_CORRUPT (a doc that does not decode), MN_ERR_NO_MEMORY, or next's status;
  * on any error the set is unchanged.
  */
