@@ -81,6 +81,7 @@ typedef struct mn_fi_node {
     uint32_t count; /* entries (leaf) or children (inner) */
     uint8_t leaf;
     uint8_t dead; /* writer only: a fresh node dropped within its transaction */
+    struct mn_fi_node *free_next; /* in the recycling pool only */
     union {
         mn_fi_entry entries[MN_FI_LEAF_MAX];
         struct {
@@ -127,6 +128,20 @@ struct mn_field_snapshot {
     mn_field_index slots[];
 };
 
+/*
+ * Recycled nodes. glibc's malloc spends half a write's time on 2 KiB blocks allocated by the
+ * writer and freed by the call_rcu thread, so retired nodes come back here instead: the grace
+ * period callback pushes them (release CAS), the writer takes the whole stack at once (acquire
+ * exchange: one consumer, so no ABA). The pool outlives the set while retire batches hold
+ * references to it. `pooled` is a soft bound (the writer resets it when it takes the stack).
+ */
+typedef struct mn_fi_pool {
+    _Atomic(mn_fi_node *) returned;
+    _Atomic int64_t pooled;
+    _Atomic int64_t cap;  /* set by the writer at each commit */
+    _Atomic int64_t refs; /* the set, and each retire batch not yet freed */
+} mn_fi_pool;
+
 /* A growable array of pointers, writer side. */
 typedef struct mn_fi_vec {
     void **items;
@@ -146,16 +161,24 @@ struct mn_field_indexes {
     uint64_t *charge;        /* bytes counter of the index being changed */
     uint64_t *keys;          /* term counter of the index being changed */
     mn_fi_vec fresh;         /* nodes made in this transaction */
-    mn_fi_vec retire;        /* published blocks this transaction replaces */
+    mn_fi_vec retire;        /* published nodes this transaction replaces */
+    mn_fi_vec retire_other;  /* published terms and index definitions it replaces */
+    int recycle;             /* retired nodes go back to the pool (not for a dropped index) */
+    mn_fi_pool *pool;
+    mn_fi_node *local;       /* nodes ready for reuse, writer only */
+    uint32_t local_count;    /* of them, those this writer freed itself */
     mn_fi_vec terms;         /* terms touched in this transaction */
     struct mn_fi_key *scratch; /* a document's keys, old then new */
     size_t scratch_capacity;
 };
 _Static_assert(offsetof(struct mn_field_indexes, txn) == MN_CACHE_LINE_SIZE, "writer fields own their line");
 
-/* Blocks freed together after a grace period. */
+/* Blocks freed together after a grace period: blocks[0 .. nodes) are tree nodes. */
 typedef struct mn_fi_retired {
     struct rcu_head head;
+    mn_fi_pool *pool;
+    int recycle;
+    size_t nodes;
     size_t count;
     void *blocks[];
 } mn_fi_retired;
@@ -329,13 +352,6 @@ static inline void mn_fi_iter_next(mn_fi_iter *it) {
     mn_fi_iter_settle(it);
 }
 
-static int mn_fi_contains(mn_fi_order order, const mn_fi_node *root, const mn_fi_entry *entry) {
-    mn_fi_iter it;
-    mn_fi_iter_seek(&it, order, root, entry);
-    const mn_fi_entry *found = mn_fi_iter_get(&it);
-    return found && mn_fi_cmp(order, found, entry) == 0;
-}
-
 /* ---------------------------------------------------------------------------------------- */
 /* Tree: writer side, inside a transaction.                                                  */
 
@@ -350,9 +366,48 @@ static int mn_fi_vec_reserve(mn_fi_vec *vec, size_t more) {
     return 1;
 }
 
+/* Recycled nodes a pool keeps: an eighth of the set's nodes, at least this many (2 KiB each);
+ * beyond, retired nodes are freed. The grace periods a busy writer outruns need thousands. */
+#define MN_FI_POOL_NODES_MIN 256
+
+static mn_fi_node *mn_fi_node_alloc(mn_field_indexes *set) {
+    if (!set->local) {
+        set->local = atomic_exchange_explicit(&set->pool->returned, NULL, memory_order_acquire);
+        atomic_store_explicit(&set->pool->pooled, 0, memory_order_relaxed);
+        set->local_count = 0;
+    }
+    mn_fi_node *node = set->local;
+    if (!node) return malloc(sizeof(mn_fi_node));
+    set->local = node->free_next;
+    if (set->local_count) set->local_count--;
+    return node;
+}
+
+/* A node no reader can reach (never published): straight back to the writer's list. */
+static void mn_fi_node_free(mn_field_indexes *set, mn_fi_node *node) {
+    if (set->local_count >= MN_FI_POOL_NODES_MIN) {
+        free(node);
+        return;
+    }
+    node->free_next = set->local;
+    set->local = node;
+    set->local_count++;
+}
+
+static void mn_fi_pool_release(mn_fi_pool *pool) {
+    if (atomic_fetch_sub_explicit(&pool->refs, 1, memory_order_acq_rel) != 1) return;
+    mn_fi_node *node = atomic_load_explicit(&pool->returned, memory_order_acquire);
+    while (node) {
+        mn_fi_node *next = node->free_next;
+        free(node);
+        node = next;
+    }
+    free(pool);
+}
+
 static mn_fi_node *mn_fi_node_new(mn_field_indexes *set, int leaf) {
     if (!mn_fi_vec_reserve(&set->fresh, 1)) return NULL;
-    mn_fi_node *node = malloc(sizeof(mn_fi_node));
+    mn_fi_node *node = mn_fi_node_alloc(set);
     if (!node) return NULL;
     node->txn = set->txn;
     node->count = 0;
@@ -367,7 +422,7 @@ static mn_fi_node *mn_fi_node_new(mn_field_indexes *set, int leaf) {
 static mn_fi_node *mn_fi_own(mn_field_indexes *set, mn_fi_node *node) {
     if (node->txn == set->txn) return node;
     if (!mn_fi_vec_reserve(&set->fresh, 1) || !mn_fi_vec_reserve(&set->retire, 1)) return NULL;
-    mn_fi_node *copy = malloc(sizeof(mn_fi_node));
+    mn_fi_node *copy = mn_fi_node_alloc(set);
     if (!copy) return NULL;
     if (node->leaf) {
         memcpy(copy, node, offsetof(mn_fi_node, u) + node->count * sizeof(mn_fi_entry));
@@ -442,7 +497,7 @@ static mn_status mn_fi_insert_at(mn_field_indexes *set, mn_fi_order order, mn_fi
     *slot = node;
     if (node->leaf) {
         uint32_t pos = mn_fi_lower(order, node, entry);
-        MN_ASSERT(pos == node->count || mn_fi_cmp(order, &node->u.entries[pos], entry) != 0);
+        if (pos < node->count && mn_fi_cmp(order, &node->u.entries[pos], entry) == 0) return MN_ERR_DUPLICATE;
         mn_fi_node *target = node;
         if (node->count == MN_FI_LEAF_MAX) {
             mn_fi_node *right = mn_fi_node_new(set, 1);
@@ -495,7 +550,8 @@ static mn_status mn_fi_insert_at(mn_field_indexes *set, mn_fi_order order, mn_fi
     return MN_OK;
 }
 
-/* Inserts an entry that is not in the tree. */
+/* Inserts an entry: MN_ERR_DUPLICATE when it is there (the transaction must then abort: the
+ * path was copied). */
 static mn_status mn_fi_insert(mn_field_indexes *set, mn_fi_order order, mn_fi_node **root, const mn_fi_entry *entry) {
     if (!*root) {
         mn_fi_node *leaf = mn_fi_node_new(set, 1);
@@ -548,7 +604,7 @@ static mn_status mn_fi_remove_at(mn_field_indexes *set, mn_fi_order order, mn_fi
     *slot = node;
     if (node->leaf) {
         uint32_t pos = mn_fi_lower(order, node, entry);
-        MN_ASSERT(pos < node->count && mn_fi_cmp(order, &node->u.entries[pos], entry) == 0);
+        if (pos == node->count || mn_fi_cmp(order, &node->u.entries[pos], entry) != 0) return MN_ERR_NOT_FOUND;
         memmove(&node->u.entries[pos], &node->u.entries[pos + 1], (node->count - pos - 1) * sizeof(mn_fi_entry));
         node->count--;
         return MN_OK;
@@ -569,8 +625,9 @@ static mn_status mn_fi_remove_at(mn_field_indexes *set, mn_fi_order order, mn_fi
     return mn_fi_merge(set, node, i + 1 < node->count ? i : i - 1);
 }
 
-/* Removes an entry that is in the tree. */
+/* Removes an entry: MN_ERR_NOT_FOUND when it is not there (abort, as above). */
 static mn_status mn_fi_remove(mn_field_indexes *set, mn_fi_order order, mn_fi_node **root, const mn_fi_entry *entry) {
+    if (!*root) return MN_ERR_NOT_FOUND;
     mn_status status = mn_fi_remove_at(set, order, root, entry);
     if (status != MN_OK) return status;
     for (;;) {
@@ -684,11 +741,13 @@ static void mn_fi_begin(mn_field_indexes *set) {
     memcpy(set->work->slots, current->slots, current->count * sizeof(mn_field_index));
     set->fresh.count = 0;
     set->retire.count = 0;
+    set->retire_other.count = 0;
     set->terms.count = 0;
+    set->recycle = 1;
 }
 
 static void mn_fi_abort(mn_field_indexes *set) {
-    for (size_t i = 0; i < set->fresh.count; i++) free(set->fresh.items[i]);
+    for (size_t i = 0; i < set->fresh.count; i++) mn_fi_node_free(set, set->fresh.items[i]);
     for (size_t i = 0; i < set->terms.count; i++) {
         mn_fi_term *term = set->terms.items[i];
         if (term->fresh) {
@@ -699,14 +758,28 @@ static void mn_fi_abort(mn_field_indexes *set) {
             term->gone = 0;
         }
     }
-    set->fresh.count = set->retire.count = set->terms.count = 0;
+    set->fresh.count = set->retire.count = set->retire_other.count = set->terms.count = 0;
 }
 
 static void mn_fi_free_retired(struct rcu_head *head) {
     mn_fi_retired *retired = caa_container_of(head, mn_fi_retired, head);
     mn_rcu_grace_acquired(); /* no reader that could see these blocks is left */
-    for (size_t i = 0; i < retired->count; i++) free(retired->blocks[i]);
+    mn_fi_pool *pool = retired->pool;
+    for (size_t i = 0; i < retired->count; i++) {
+        if (i < retired->nodes && retired->recycle &&
+            atomic_load_explicit(&pool->pooled, memory_order_relaxed) < atomic_load_explicit(&pool->cap, memory_order_relaxed)) {
+            mn_fi_node *node = retired->blocks[i];
+            mn_fi_node *top = atomic_load_explicit(&pool->returned, memory_order_relaxed);
+            do node->free_next = top;
+            while (!atomic_compare_exchange_weak_explicit(&pool->returned, &top, node, memory_order_release,
+                                                          memory_order_relaxed));
+            atomic_fetch_add_explicit(&pool->pooled, 1, memory_order_relaxed);
+        } else {
+            free(retired->blocks[i]);
+        }
+    }
     free(retired);
+    mn_fi_pool_release(pool);
 }
 
 /* Finds the index being changed's terms with no references left and takes them out of its
@@ -727,8 +800,8 @@ static mn_status mn_fi_settle_terms(mn_field_indexes *set) {
         owner->keys--;
         owner->bytes -= sizeof(mn_fi_term) + term->length;
         if (!term->fresh) {
-            if (!mn_fi_vec_reserve(&set->retire, 1)) return MN_ERR_NO_MEMORY;
-            set->retire.items[set->retire.count++] = term;
+            if (!mn_fi_vec_reserve(&set->retire_other, 1)) return MN_ERR_NO_MEMORY;
+            set->retire_other.items[set->retire_other.count++] = term;
         }
         term->gone = 1;
     }
@@ -743,7 +816,7 @@ static mn_status mn_fi_commit(mn_field_indexes *set) {
     if (status == MN_OK) {
         size_t size = sizeof(mn_field_snapshot) + set->work->count * sizeof(mn_field_index);
         snapshot = malloc(size);
-        retired = malloc(sizeof(mn_fi_retired) + (set->retire.count + 1) * sizeof(void *));
+        retired = malloc(sizeof(mn_fi_retired) + (set->retire.count + set->retire_other.count + 1) * sizeof(void *));
         if (!snapshot || !retired) status = MN_ERR_NO_MEMORY;
     }
     if (status != MN_OK) {
@@ -759,10 +832,12 @@ static mn_status mn_fi_commit(mn_field_indexes *set) {
     uint64_t bytes = sizeof(mn_field_snapshot) + snapshot->count * sizeof(mn_field_index) + snapshot->created.bytes;
     for (uint32_t i = 0; i < snapshot->count; i++) bytes += snapshot->slots[i].bytes;
     atomic_store_explicit(&set->bytes, bytes, memory_order_relaxed);
+    int64_t cap = (int64_t)(bytes / sizeof(mn_fi_node) / 8);
+    atomic_store_explicit(&set->pool->cap, cap > MN_FI_POOL_NODES_MIN ? cap : MN_FI_POOL_NODES_MIN, memory_order_relaxed);
 
     for (size_t i = 0; i < set->fresh.count; i++) {
         mn_fi_node *node = set->fresh.items[i];
-        if (node->dead) free(node);
+        if (node->dead) mn_fi_node_free(set, node);
     }
     for (size_t i = 0; i < set->terms.count; i++) {
         mn_fi_term *term = set->terms.items[i];
@@ -775,13 +850,18 @@ static mn_status mn_fi_commit(mn_field_indexes *set) {
         term->touched = 0;
         term->fresh = 0;
     }
-    retired->count = set->retire.count;
-    if (set->retire.count) memcpy(retired->blocks, set->retire.items, set->retire.count * sizeof(void *));
+    retired->pool = set->pool;
+    retired->recycle = set->recycle;
+    retired->nodes = set->retire.count;
+    retired->count = 0;
+    for (size_t i = 0; i < set->retire.count; i++) retired->blocks[retired->count++] = set->retire.items[i];
+    for (size_t i = 0; i < set->retire_other.count; i++) retired->blocks[retired->count++] = set->retire_other.items[i];
     retired->blocks[retired->count++] = old;
+    atomic_fetch_add_explicit(&set->pool->refs, 1, memory_order_relaxed);
     mn_rcu_read_lock(); /* registers the thread, which call_rcu requires */
     urcu_memb_call_rcu(&retired->head, mn_fi_free_retired);
     mn_rcu_read_unlock();
-    set->fresh.count = set->retire.count = set->terms.count = 0;
+    set->fresh.count = set->retire.count = set->retire_other.count = set->terms.count = 0;
     return MN_OK;
 }
 
@@ -914,13 +994,11 @@ static mn_status mn_fi_apply(mn_field_indexes *set, mn_field_index *index, uint6
                 kept = mn_fi_cmp(order, &from[k].entry, &other[j].entry) == 0 &&
                        from[k].entry.label == other[j].entry.label;
             if (kept) continue;
-            int present = mn_fi_contains(order, index->values, &from[k].entry);
             if (pass == 0) {
-                if (!present) return MN_ERR_NOT_FOUND;
                 status = mn_fi_remove(set, order, &index->values, &from[k].entry);
             } else {
-                if (present) return MN_ERR_INVALID; /* the label is already indexed */
                 status = mn_fi_insert(set, order, &index->values, &from[k].entry);
+                if (status == MN_ERR_DUPLICATE) status = MN_ERR_INVALID; /* the label was indexed */
             }
             if (status == MN_OK && from[k].term) status = mn_fi_term_touch(set, from[k].term, pass == 0 ? -1 : 1);
             if (status != MN_OK) return status;
@@ -928,10 +1006,9 @@ static mn_status mn_fi_apply(mn_field_indexes *set, mn_field_index *index, uint6
     }
     if (had != has) {
         mn_fi_entry entry = {0, label};
-        int present = mn_fi_contains(MN_FI_ORDER_PLAIN, index->present, &entry);
-        if (present == has) return has ? MN_ERR_INVALID : MN_ERR_NOT_FOUND;
         status = has ? mn_fi_insert(set, MN_FI_ORDER_PLAIN, &index->present, &entry)
                      : mn_fi_remove(set, MN_FI_ORDER_PLAIN, &index->present, &entry);
+        if (status == MN_ERR_DUPLICATE) status = MN_ERR_INVALID;
     }
     return status;
 }
@@ -956,16 +1033,20 @@ mn_status mn_field_indexes_create(mn_field_indexes **out) {
     memset(set, 0, sizeof(*set));
     size_t snapshot_bytes = sizeof(mn_field_snapshot) + MN_FIELD_INDEXES_MAX * sizeof(mn_field_index);
     set->work = calloc(1, snapshot_bytes);
+    set->pool = calloc(1, sizeof(mn_fi_pool));
     mn_field_snapshot *first = calloc(1, sizeof(mn_field_snapshot));
     mn_fi_def *created = mn_fi_def_new(MN_FI_CREATED_NAME, sizeof(MN_FI_CREATED_NAME) - 1, MN_FIELD_INDEX_NUMERIC);
-    if (!set->work || !first || !created) {
+    if (!set->work || !set->pool || !first || !created) {
         free(set->work);
+        free(set->pool);
         free(first);
         free(created);
         free(set);
         return MN_ERR_NO_MEMORY;
     }
     first->created.def = created;
+    atomic_init(&set->pool->refs, 1);
+    atomic_init(&set->pool->cap, MN_FI_POOL_NODES_MIN);
     set->next_term_id = 1;
     atomic_init(&set->current, first);
     atomic_init(&set->bytes, sizeof(mn_field_snapshot));
@@ -980,8 +1061,15 @@ void mn_field_indexes_destroy(mn_field_indexes *set) {
     for (uint32_t i = 0; i < current->count; i++) mn_fi_free_snapshot_contents(&current->slots[i]);
     free(current);
     free(set->work);
+    while (set->local) {
+        mn_fi_node *next = set->local->free_next;
+        free(set->local);
+        set->local = next;
+    }
+    mn_fi_pool_release(set->pool); /* freed now, or by the last pending retire batch */
     free(set->fresh.items);
     free(set->retire.items);
+    free(set->retire_other.items);
     free(set->terms.items);
     free(set->scratch);
     free(set);
@@ -1051,15 +1139,16 @@ mn_status mn_field_indexes_drop(mn_field_indexes *set, const char *name, uint32_
     mn_fi_iter it;
     mn_fi_iter_seek(&it, MN_FI_ORDER_PLAIN, dropped.terms, NULL);
     for (const mn_fi_entry *e; ok && (e = mn_fi_iter_get(&it)); mn_fi_iter_next(&it)) {
-        ok = mn_fi_vec_reserve(&set->retire, 1);
-        if (ok) set->retire.items[set->retire.count++] = (void *)(uintptr_t)e->label;
+        ok = mn_fi_vec_reserve(&set->retire_other, 1);
+        if (ok) set->retire_other.items[set->retire_other.count++] = (void *)(uintptr_t)e->label;
     }
-    ok = ok && mn_fi_retire_tree(set, dropped.terms) && mn_fi_vec_reserve(&set->retire, 1);
+    ok = ok && mn_fi_retire_tree(set, dropped.terms) && mn_fi_vec_reserve(&set->retire_other, 1);
     if (!ok) {
         mn_fi_abort(set);
         return MN_ERR_NO_MEMORY;
     }
-    set->retire.items[set->retire.count++] = (void *)dropped.def;
+    set->retire_other.items[set->retire_other.count++] = (void *)dropped.def;
+    set->recycle = 0; /* a whole index: its memory goes back to the system */
     return mn_fi_commit(set);
 }
 
@@ -1086,9 +1175,6 @@ static mn_status mn_fi_created_change(mn_field_indexes *set, uint64_t label, int
     mn_fi_begin(set);
     mn_field_index *index = &set->work->created;
     mn_fi_entry entry = {(uint64_t)created_at_ns, label};
-    int present = mn_fi_contains(MN_FI_ORDER_NUMERIC, index->values, &entry);
-    if (insert && present) return MN_ERR_DUPLICATE;
-    if (!insert && !present) return MN_ERR_NOT_FOUND;
     set->charge = &index->bytes;
     set->keys = &index->keys;
     mn_status status = insert ? mn_fi_insert(set, MN_FI_ORDER_NUMERIC, &index->values, &entry)
