@@ -195,6 +195,16 @@ static mn_status apply(mn_field_indexes *set, uint64_t label, const tf_doc *old_
     return mn_field_indexes_update(set, label, old_bytes, old_size, new_bytes, new_size);
 }
 
+static mn_status insert_memory(mn_field_indexes *set, uint64_t label) {
+    uint8_t bytes[TF_DOC_BYTES];
+    return mn_field_indexes_insert(set, label, created[label], bytes, tf_encode(&docs[label], bytes));
+}
+
+static mn_status remove_memory(mn_field_indexes *set, uint64_t label) {
+    uint8_t bytes[TF_DOC_BYTES];
+    return mn_field_indexes_remove(set, label, created[label], bytes, tf_encode(&docs[label], bytes));
+}
+
 typedef struct backfill {
     uint64_t at;
     uint8_t bytes[TF_DOC_BYTES];
@@ -234,8 +244,12 @@ static void random_change(mn_test_rng *rng, mn_field_indexes *set, int insert_bi
         label = next_label++;
         tf_random_doc(rng, &docs[label]);
         created[label] = (int64_t)(label / 2) * 1000; /* pairs share a time */
-        CHECK_STATUS(mn_field_indexes_created_insert(set, label, created[label]), MN_OK);
-        CHECK_STATUS(apply(set, label, NULL, &docs[label]), MN_OK);
+        if (label % 2) { /* the time, then the document */
+            CHECK_STATUS(mn_field_indexes_created_insert(set, label, created[label]), MN_OK);
+            CHECK_STATUS(apply(set, label, NULL, &docs[label]), MN_OK);
+        } else { /* both in one transaction */
+            CHECK_STATUS(insert_memory(set, label), MN_OK);
+        }
         alive[label] = 1;
     } else if (r < 70) {
         tf_doc doc;
@@ -259,8 +273,12 @@ static void random_change(mn_test_rng *rng, mn_field_indexes *set, int insert_bi
         CHECK_STATUS(apply(set, label, &docs[label], &doc), MN_OK);
         docs[label] = doc;
     } else {
-        CHECK_STATUS(apply(set, label, &docs[label], NULL), MN_OK);
-        CHECK_STATUS(mn_field_indexes_created_remove(set, label, created[label]), MN_OK);
+        if (mn_test_next(rng) % 2) {
+            CHECK_STATUS(apply(set, label, &docs[label], NULL), MN_OK);
+            CHECK_STATUS(mn_field_indexes_created_remove(set, label, created[label]), MN_OK);
+        } else {
+            CHECK_STATUS(remove_memory(set, label), MN_OK);
+        }
         alive[label] = 0;
     }
 }
@@ -307,6 +325,12 @@ static void test_bad_input(mn_field_indexes *set) {
     CHECK_STATUS(mn_field_indexes_update(set, 1, NULL, 5, NULL, 0), MN_ERR_INVALID);
     CHECK(mn_field_indexes_snapshot(set) == before, "refused writes published nothing");
     CHECK_STATUS(mn_field_indexes_created_remove(set, next_label, 7), MN_ERR_NOT_FOUND);
+    for (uint64_t label = 0; label < next_label; label++)
+        if (alive[label]) { /* a time already there: the document's entries are not kept either */
+            CHECK_STATUS(mn_field_indexes_insert(set, label, created[label], NULL, 0), MN_ERR_DUPLICATE);
+            CHECK_STATUS(mn_field_indexes_remove(set, label, created[label] + 1, NULL, 0), MN_ERR_NOT_FOUND);
+            break;
+        }
     CHECK_STATUS(mn_field_indexes_add(set, "createdAt", 9, MN_FIELD_INDEX_NUMERIC, backfill_next, NULL), MN_ERR_DUPLICATE);
     CHECK_STATUS(mn_field_indexes_add(set, "x", 1, (mn_field_index_kind)7, backfill_next, NULL), MN_ERR_INVALID);
     CHECK_STATUS(mn_field_indexes_add(set, "", 0, MN_FIELD_INDEX_KEYWORD, backfill_next, NULL), MN_ERR_INVALID);
@@ -365,8 +389,12 @@ static void test_out_of_memory(mn_test_rng *rng, mn_field_indexes *set) {
             label = next_label;
             tf_random_doc(rng, &docs[label]);
             created[label] = (int64_t)(label / 2) * 1000;
-            EXPECT_ATOMIC(set, mn_field_indexes_created_insert(set, label, created[label]));
-            EXPECT_ATOMIC(set, apply(set, label, NULL, &docs[label]));
+            if (round % 2) {
+                EXPECT_ATOMIC(set, mn_field_indexes_created_insert(set, label, created[label]));
+                EXPECT_ATOMIC(set, apply(set, label, NULL, &docs[label]));
+            } else {
+                EXPECT_ATOMIC(set, insert_memory(set, label));
+            }
             alive[label] = 1;
             next_label++;
         } else if (r < 75) {
@@ -375,8 +403,12 @@ static void test_out_of_memory(mn_test_rng *rng, mn_field_indexes *set) {
             EXPECT_ATOMIC(set, apply(set, label, &docs[label], &doc));
             docs[label] = doc;
         } else if (r < 95) {
-            EXPECT_ATOMIC(set, apply(set, label, &docs[label], NULL));
-            EXPECT_ATOMIC(set, mn_field_indexes_created_remove(set, label, created[label]));
+            if (round % 2) {
+                EXPECT_ATOMIC(set, apply(set, label, &docs[label], NULL));
+                EXPECT_ATOMIC(set, mn_field_indexes_created_remove(set, label, created[label]));
+            } else {
+                EXPECT_ATOMIC(set, remove_memory(set, label));
+            }
             alive[label] = 0;
         } else {
             int f = (int)(mn_test_next(rng) % FIELDS);

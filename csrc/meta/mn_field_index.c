@@ -35,9 +35,11 @@
  * Ordering invariants of an inner node: mins[i] <= every entry of child i, and every entry of
  * child i-1 < mins[i] (mins may be stale-low after deletions, which routing tolerates); sizes[i]
  * is child i's entry count; all leaves are at one depth. An entry added at the end of a full node
- * splits it as (full, 1), so runs of increasing entries (a posting list's new labels, creation
- * times) fill nodes completely; other splits halve.
- * A node under a quarter full merges with a neighbour when the two fit in three quarters.
+ * splits it as (full, 1), and one added at the end of its key's run inside a full keyword leaf
+ * splits it there, so runs of increasing entries (a posting list's new labels, creation times)
+ * fill nodes completely; other splits halve. A node under a quarter full merges with a
+ * neighbour when the two fit in three quarters. Retired nodes come back to the writer through a
+ * per-set pool after their grace period (mn_fi_pool) rather than through malloc.
  */
 #include "meta/mn_field_index.h"
 
@@ -1152,16 +1154,26 @@ mn_status mn_field_indexes_drop(mn_field_indexes *set, const char *name, uint32_
     return mn_fi_commit(set);
 }
 
-mn_status mn_field_indexes_update(mn_field_indexes *set, uint64_t label, const uint8_t *old_doc,
-                                  size_t old_bytes, const uint8_t *new_doc, size_t new_bytes) {
-    if (!set || (!old_doc && old_bytes) || (!new_doc && new_bytes)) return MN_ERR_INVALID;
-    if (label > MN_ENGINE_LABEL_MAX) return MN_ERR_INVALID;
-    const mn_field_snapshot *current = atomic_load_explicit(&set->current, memory_order_relaxed);
-    if (current->count == 0) return MN_OK;
+/* One memory's whole change in one transaction: its createdAt entry (created_insert /
+ * created_remove: insert 1 / 0; -1 leaves it) and its document's fields. */
+static mn_status mn_fi_memory_change(mn_field_indexes *set, uint64_t label, int64_t created_at_ns, int created,
+                                     const uint8_t *old_doc, size_t old_bytes, const uint8_t *new_doc,
+                                     size_t new_bytes) {
+    if (!set || label > MN_ENGINE_LABEL_MAX || (!old_doc && old_bytes) || (!new_doc && new_bytes))
+        return MN_ERR_INVALID;
+    if (created < 0 && atomic_load_explicit(&set->current, memory_order_relaxed)->count == 0) return MN_OK;
     mn_fi_begin(set);
     mn_status status = MN_OK;
     for (uint32_t i = 0; i < set->work->count && status == MN_OK; i++)
         status = mn_fi_apply(set, &set->work->slots[i], label, old_doc, old_bytes, new_doc, new_bytes);
+    if (status == MN_OK && created >= 0) {
+        mn_field_index *index = &set->work->created;
+        mn_fi_entry entry = {(uint64_t)created_at_ns, label};
+        set->charge = &index->bytes;
+        set->keys = &index->keys;
+        status = created ? mn_fi_insert(set, MN_FI_ORDER_NUMERIC, &index->values, &entry)
+                         : mn_fi_remove(set, MN_FI_ORDER_NUMERIC, &index->values, &entry);
+    }
     if (status != MN_OK) {
         mn_fi_abort(set);
         return status;
@@ -1170,28 +1182,27 @@ mn_status mn_field_indexes_update(mn_field_indexes *set, uint64_t label, const u
     return mn_fi_commit(set);
 }
 
-static mn_status mn_fi_created_change(mn_field_indexes *set, uint64_t label, int64_t created_at_ns, int insert) {
-    if (!set || label > MN_ENGINE_LABEL_MAX) return MN_ERR_INVALID;
-    mn_fi_begin(set);
-    mn_field_index *index = &set->work->created;
-    mn_fi_entry entry = {(uint64_t)created_at_ns, label};
-    set->charge = &index->bytes;
-    set->keys = &index->keys;
-    mn_status status = insert ? mn_fi_insert(set, MN_FI_ORDER_NUMERIC, &index->values, &entry)
-                              : mn_fi_remove(set, MN_FI_ORDER_NUMERIC, &index->values, &entry);
-    if (status != MN_OK) {
-        mn_fi_abort(set);
-        return status;
-    }
-    return mn_fi_commit(set);
+mn_status mn_field_indexes_update(mn_field_indexes *set, uint64_t label, const uint8_t *old_doc,
+                                  size_t old_bytes, const uint8_t *new_doc, size_t new_bytes) {
+    return mn_fi_memory_change(set, label, 0, -1, old_doc, old_bytes, new_doc, new_bytes);
+}
+
+mn_status mn_field_indexes_insert(mn_field_indexes *set, uint64_t label, int64_t created_at_ns, const uint8_t *doc,
+                                  size_t doc_bytes) {
+    return mn_fi_memory_change(set, label, created_at_ns, 1, NULL, 0, doc, doc_bytes);
+}
+
+mn_status mn_field_indexes_remove(mn_field_indexes *set, uint64_t label, int64_t created_at_ns, const uint8_t *doc,
+                                  size_t doc_bytes) {
+    return mn_fi_memory_change(set, label, created_at_ns, 0, doc, doc_bytes, NULL, 0);
 }
 
 mn_status mn_field_indexes_created_insert(mn_field_indexes *set, uint64_t label, int64_t created_at_ns) {
-    return mn_fi_created_change(set, label, created_at_ns, 1);
+    return mn_fi_memory_change(set, label, created_at_ns, 1, NULL, 0, NULL, 0);
 }
 
 mn_status mn_field_indexes_created_remove(mn_field_indexes *set, uint64_t label, int64_t created_at_ns) {
-    return mn_fi_created_change(set, label, created_at_ns, 0);
+    return mn_fi_memory_change(set, label, created_at_ns, 0, NULL, 0, NULL, 0);
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -162,6 +162,13 @@ mn_status mn_field_indexes_drop(mn_field_indexes *set, const char *name, uint32_
  */
 mn_status mn_field_indexes_update(mn_field_indexes *set, uint64_t label, const uint8_t *old_doc,
                                   size_t old_bytes, const uint8_t *new_doc, size_t new_bytes);
+/** A new memory in one transaction: its createdAt entry and its document (0 bytes: none).
+ *  Statuses as update and created_insert; all-or-nothing. */
+mn_status mn_field_indexes_insert(mn_field_indexes *set, uint64_t label, int64_t created_at_ns,
+                                  const uint8_t *doc, size_t doc_bytes);
+/** A deleted memory in one transaction: its document's entries and its createdAt entry. */
+mn_status mn_field_indexes_remove(mn_field_indexes *set, uint64_t label, int64_t created_at_ns,
+                                  const uint8_t *doc, size_t doc_bytes);
 /** Adds (label, created_at_ns) to the createdAt index. MN_ERR_DUPLICATE when the label is
  *  already there with that time, MN_ERR_INVALID, MN_ERR_NO_MEMORY (unchanged). */
 mn_status mn_field_indexes_created_insert(mn_field_indexes *set, uint64_t label, int64_t created_at_ns);
