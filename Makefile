@@ -69,7 +69,7 @@ peers: setup
 peers-filtered: setup
 	cmake -S . -B build-gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-gcc --target bench_hnsw
-	python3 bench/peers/filtered.py --bench-hnsw build-gcc/bench_hnsw --data $(DATA) --repeat 5
+	python3 bench/peers/filtered.py --bench-hnsw build-gcc/bench_hnsw --data $(DATA) --repeat 7
 
 clean:
 	rm -rf .build build-gcc build-clang build-tsan build-asan
