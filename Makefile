@@ -5,7 +5,7 @@ JOBS ?= 2
 SWIFT_RELEASE = swift build -c release --product mnemo
 MNEMO = .build/release/mnemo
 
-.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test peers clean
+.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test peers peers-filtered clean
 
 setup:
 	@bash scripts/setup.sh
@@ -64,6 +64,12 @@ consumer-test:
 peers: setup
 	$(SWIFT_RELEASE)
 	python3 bench/peers/compare.py --mnemo $(MNEMO) --data $(DATA)
+
+# Filtered k-NN: the C core's two strategies against FAISS (IDSelectorBitmap) and an exact scan.
+peers-filtered: setup
+	cmake -S . -B build-gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-gcc --target bench_hnsw
+	python3 bench/peers/filtered.py --bench-hnsw build-gcc/bench_hnsw --data $(DATA) --repeat 7
 
 clean:
 	rm -rf .build build-gcc build-clang build-tsan build-asan

@@ -5,7 +5,7 @@
  *              [--ef-construction E] [--ef 10,20,...] [--repeat R]
  *   bench_hnsw --smoke            (synthetic data, a fraction of a second; CTest runs this)
  *   bench_hnsw --upsert-rounds R [--rows N] [--set ...]   (the upsert mode below)
- *   bench_hnsw --filter-selectivity 0.5,0.1,0.01,0.001 [--set ...] [--ef ...] [--repeat R]
+ *   bench_hnsw --filter-selectivity 0.5,0.1,0.01,0.001 [--set ...] [--ef ...] [--repeat R] [--json]
  *
  * Reads DIR/SET_base.fvecs, _query.fvecs and _groundtruth.ivecs (texmex format), builds the
  * index with N threads inserting concurrently (mn_hnsw_insert_batch), then for each ef prints
@@ -30,7 +30,11 @@
  * second of the searching thread (fastest of --repeat passes: on a shared machine, time spent
  * waiting for a core is not the search's), distances and nodes looked at per query, and the
  * share of queries that fell back to the exact scan inside the traversal. The crossover between the two strategies is the point
- * where the scan's QPS passes the traversal's at recall >= 0.95.
+ * where the scan's QPS passes the traversal's at recall >= 0.95. With --json each row is one JSON
+ * object instead (fields selectivity, ef (null for the scan), strategy "traversal" or "exact",
+ * matches, recall, qps, distances_per_query, visited_per_query, fallback_share), after one
+ * {"bench":"build",...} object: bench/peers/filtered.py reads them to set the C core beside FAISS
+ * and a numpy scan. The unfiltered sweep prints {"bench":"search",...} objects under --json too.
  *
  * Sets whose name holds "wordnet" are cosine, the rest L2. clustered784 is the generated set
  * of bench/peers/compare.py (`compare.py --keep-generated DIR --generate-only`); --ef with one
@@ -228,13 +232,14 @@ static uint32_t count_hits(const mn_hnsw_result *results, uint32_t found, const 
 
 static int filter_bench(mn_hnsw *index, mn_metric metric, const float *base, size_t count, uint32_t dimension,
                         const float *query, size_t queries, const double *selectivities, size_t selectivity_count,
-                        const uint32_t *efs, size_t ef_count, uint32_t repeat) {
+                        const uint32_t *efs, size_t ef_count, uint32_t repeat, int json) {
     uint64_t *truth = malloc(queries * K * sizeof(uint64_t));
     uint32_t *expected = malloc(queries * sizeof(uint32_t));
     uint64_t *ids = malloc(count * sizeof(uint64_t));
     mn_hnsw_result results[K];
-    printf("%11s %6s %9s %8s %10s %11s %9s %9s\n", "selectivity", "ef", "strategy", "recall", "qps", "distances/q",
-           "visited/q", "fallback");
+    if (!json)
+        printf("%11s %6s %9s %8s %10s %11s %9s %9s\n", "selectivity", "ef", "strategy", "recall", "qps",
+               "distances/q", "visited/q", "fallback");
     for (size_t s = 0; s < selectivity_count; s++) {
         uint32_t threshold = (uint32_t)(selectivities[s] * FILTER_MODULUS + 0.5);
         size_t matches = 0;
@@ -285,12 +290,23 @@ static int filter_bench(mn_hnsw *index, mn_metric metric, const float *base, siz
                 double elapsed = thread_cpu_seconds() - start;
                 if (elapsed < best) best = elapsed;
             }
+            const double recall = expected_total ? (double)hits / (double)expected_total : 1.0;
             char ef_text[16];
+            if (json) {
+                /* The ef of the scan is null: it has no beam. */
+                snprintf(ef_text, sizeof ef_text, exact ? "null" : "%u", exact ? 0 : efs[e]);
+                printf("{\"bench\":\"filter\",\"selectivity\":%g,\"ef\":%s,\"strategy\":\"%s\",\"matches\":%zu,"
+                       "\"recall\":%.4f,\"qps\":%.1f,\"distances_per_query\":%.1f,\"visited_per_query\":%.1f,"
+                       "\"fallback_share\":%.4f}\n",
+                       selectivities[s], ef_text, exact ? "exact" : "traversal", matches, recall,
+                       (double)queries / best, (double)distances / (double)queries, (double)visited / (double)queries,
+                       (double)fallbacks / (double)queries);
+                continue;
+            }
             snprintf(ef_text, sizeof ef_text, exact ? "-" : "%u", exact ? 0 : efs[e]);
             printf("%11.3f %6s %9s %8.4f %10.0f %11.0f %9.0f %8.0f%%\n", selectivities[s], ef_text,
-                   exact ? "scan" : "traverse", expected_total ? (double)hits / (double)expected_total : 1.0,
-                   (double)queries / best, (double)distances / (double)queries, (double)visited / (double)queries,
-                   100.0 * (double)fallbacks / (double)queries);
+                   exact ? "scan" : "traverse", recall, (double)queries / best, (double)distances / (double)queries,
+                   (double)visited / (double)queries, 100.0 * (double)fallbacks / (double)queries);
         }
     }
     free(ids);
@@ -304,7 +320,7 @@ int main(int argc, char **argv) {
     const char *set = "sift5k";
     uint32_t threads = 1, m = 16, ef_construction = 200, upsert = 0;
     size_t rows_limit = 0;
-    int smoke = 0;
+    int smoke = 0, json = 0;
     uint32_t efs[EF_LIST_MAX] = {10, 20, 40, 80, 160, 320};
     size_t ef_count = 6;
     uint32_t repeat = 1;
@@ -312,6 +328,7 @@ int main(int argc, char **argv) {
     size_t selectivity_count = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--smoke")) smoke = 1;
+        else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data_dir = argv[++i];
         else if (!strcmp(argv[i], "--set") && i + 1 < argc) set = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = (uint32_t)atoi(argv[++i]);
@@ -330,7 +347,7 @@ int main(int argc, char **argv) {
                 efs[ef_count++] = (uint32_t)atoi(item);
         } else {
             fprintf(stderr, "usage: %s [--smoke] [--data DIR] [--set NAME] [--threads N] [--m M] [--ef-construction E]"
-                            " [--ef LIST] [--repeat R] [--upsert-rounds R] [--rows N] [--filter-selectivity LIST]\n",
+                            " [--ef LIST] [--repeat R] [--upsert-rounds R] [--rows N] [--filter-selectivity LIST] [--json]\n",
                     argv[0]);
             return 2;
         }
@@ -396,13 +413,21 @@ int main(int argc, char **argv) {
     mn_simd_level level;
     mn_simd_level_best(&level);
     mn_simd_level_name(level, &level_name);
-    printf("bench_hnsw: %s, %zu x %u, M %u, ef_construction %u, %u threads, kernels %s%s\n", smoke ? "synthetic" : set,
-           count, dimension, m, ef_construction, threads, level_name, smoke ? " (smoke: figures not meaningful)" : "");
-    printf("build: %.2f s, %.0f inserts/s\n", build, (double)count / build);
+    if (json) {
+        printf("{\"bench\":\"build\",\"set\":\"%s\",\"rows\":%zu,\"dimension\":%u,\"m\":%u,\"ef_construction\":%u,"
+               "\"threads\":%u,\"kernels\":\"%s\",\"seconds\":%.3f,\"inserts_per_second\":%.1f}\n",
+               smoke ? "synthetic" : set, count, dimension, m, ef_construction, threads, level_name, build,
+               (double)count / build);
+    } else {
+        printf("bench_hnsw: %s, %zu x %u, M %u, ef_construction %u, %u threads, kernels %s%s\n",
+               smoke ? "synthetic" : set, count, dimension, m, ef_construction, threads, level_name,
+               smoke ? " (smoke: figures not meaningful)" : "");
+        printf("build: %.2f s, %.0f inserts/s\n", build, (double)count / build);
+    }
     fflush(stdout); /* a profiler driver waits for this line to start collecting */
     if (selectivity_count) {
         int rc = filter_bench(index, metric, base, count, dimension, query, queries, selectivities, selectivity_count,
-                              efs, ef_count, repeat);
+                              efs, ef_count, repeat, json);
         free(ids);
         free(base);
         free(query);
@@ -410,7 +435,7 @@ int main(int argc, char **argv) {
         mn_hnsw_destroy(index);
         return rc;
     }
-    printf("%6s %8s %10s %9s %9s\n", "ef", "recall", "qps", "p50_us", "p99_us");
+    if (!json) printf("%6s %8s %10s %9s %9s\n", "ef", "recall", "qps", "p50_us", "p99_us");
     double *latency = malloc(queries * sizeof(double));
     double *best_latency = malloc(queries * sizeof(double));
     mn_hnsw_result results[K];
@@ -438,17 +463,30 @@ int main(int argc, char **argv) {
             }
         }
         qsort(best_latency, queries, sizeof(double), compare_double);
-        printf("%6u %8.4f %10.0f %9.1f %9.1f\n", efs[e], truth ? (double)hits / (queries * K) : NAN,
-               (double)queries / best, best_latency[queries / 2], best_latency[(queries * 99) / 100]);
+        const double recall = truth ? (double)hits / (queries * K) : NAN;
+        if (json) {
+            /* JSON has no NaN: the smoke run, without ground truth, writes null. */
+            char recall_text[32];
+            snprintf(recall_text, sizeof recall_text, truth ? "%.4f" : "null", recall);
+            printf("{\"bench\":\"search\",\"ef\":%u,\"recall\":%s,\"qps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f}\n",
+                   efs[e], recall_text, (double)queries / best, best_latency[queries / 2],
+                   best_latency[(queries * 99) / 100]);
+        } else {
+            printf("%6u %8.4f %10.0f %9.1f %9.1f\n", efs[e], recall, (double)queries / best, best_latency[queries / 2],
+                   best_latency[(queries * 99) / 100]);
+        }
     }
     free(best_latency);
     free(latency);
     if (smoke) {
-        /* The filter mode too, briefly, so the smoke test runs its code. */
+        /* The filter mode too, briefly, so the smoke test runs its code, and its JSON rows (what
+         * bench/peers/filtered.py parses) for one selectivity. */
         const double smoke_selectivities[2] = {0.1, 0.01};
         const uint32_t smoke_efs[1] = {20};
         if (filter_bench(index, metric, base, count, dimension, query, queries, smoke_selectivities, 2, smoke_efs, 1,
-                         1) != 0)
+                         1, json) != 0 ||
+            filter_bench(index, metric, base, count, dimension, query, queries, smoke_selectivities + 1, 1, smoke_efs,
+                         1, 1, 1) != 0)
             return 1;
     }
     free(ids);
