@@ -13,6 +13,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
     ],
     targets: [
         .systemLibrary(name: "CURCU", path: "Sources/CURCU", pkgConfig: "liburcu-memb",
@@ -39,14 +45,37 @@ let package = Package(
         ),
         .target(name: "Mnemo", dependencies: ["CMnemo"]),
         .target(name: "MnemoPlacement"),
+        // `mnemo serve`: the engine behind HTTP/JSON (Hummingbird 2), with tokens, metrics and
+        // graceful shutdown; it reaches the engine only through the Mnemo module.
+        .target(
+            name: "MnemoServer",
+            dependencies: [
+                "Mnemo",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            resources: [.copy("openapi.json")]
+        ),
         .executableTarget(
             name: "MnemoCLI",
             dependencies: [
-                "Mnemo", "MnemoPlacement",
+                "Mnemo", "MnemoPlacement", "MnemoServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "MnemoTests", dependencies: ["Mnemo"]),
+        .testTarget(
+            name: "MnemoServerTests",
+            dependencies: [
+                "MnemoServer", "Mnemo",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "MnemoPlacementTests", dependencies: ["MnemoPlacement", "CXXHash"]),
     ],
     swiftLanguageModes: [.v6],
