@@ -797,6 +797,24 @@ static mn_status mn_ckpt_build_index(struct mn_durable *d, const mn_ckpt_written
     return MN_OK;
 }
 
+/* Publishes one finished run to the counters mn_engine_durable_stats reads (the caller holds
+ * checkpoint_run, so each is stored by one thread at a time). A background run stopped by
+ * close (MN_ERR_CLOSED) is neither a checkpoint nor a failure. */
+static void mn_ckpt_count(struct mn_durable *d, mn_status status, int64_t started_ns,
+                          uint64_t mark) {
+    if (status == MN_OK) {
+        int64_t now = mn_engine_now_ns();
+        atomic_store_explicit(&d->checkpoint_last_ns,
+                              now > started_ns ? (uint64_t)(now - started_ns) : 0,
+                              memory_order_relaxed);
+        atomic_store_explicit(&d->checkpoint_last_unix_ns, now, memory_order_relaxed);
+        atomic_store_explicit(&d->checkpoint_mark_bytes, mark, memory_order_relaxed);
+        atomic_fetch_add_explicit(&d->checkpoints_done, 1, memory_order_relaxed);
+    } else if (status != MN_ERR_CLOSED) {
+        atomic_fetch_add_explicit(&d->checkpoint_failures, 1, memory_order_relaxed);
+    }
+}
+
 /* The whole checkpoint; the caller holds checkpoint_run. */
 static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
                                     mn_checkpoint_report *report) {
@@ -815,6 +833,7 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
     char dir[MN_WAL_PATH_BYTES_MAX], tmp[MN_WAL_PATH_BYTES_MAX], final[MN_WAL_PATH_BYTES_MAX];
     mn_ckpt_dir(d, dir, sizeof(dir));
     snprintf(tmp, sizeof(tmp), "%s/spaces/checkpoint.pack.tmp", d->path); /* one at a time */
+    int64_t started_ns = mn_engine_now_ns();
     mn_status status = vfs->mkdir(vfs->context, dir);
     uint64_t mark = atomic_load_explicit(&d->logged_bytes, memory_order_relaxed);
 
@@ -988,6 +1007,7 @@ static mn_status mn_ckpt_run_locked(struct mn_engine *engine, int background,
     if (status == MN_OK && renamed) mn_ckpt_delete_unused(d, index, index_count, pack);
     free(index);
     if (status == MN_OK) d->checkpoint_mark = mark;
+    mn_ckpt_count(d, status, started_ns, mark);
     return status;
 }
 

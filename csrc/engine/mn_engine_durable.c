@@ -535,6 +535,36 @@ mn_status mn_engine_sync(mn_engine *engine) {
     return result;
 }
 
+mn_status mn_engine_durable_stats(const mn_engine *engine, mn_durable_stats *out) {
+    if (!engine || !out) return MN_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    struct mn_durable *d = engine->durable;
+    if (!d) return MN_OK; /* in memory: no log, no checkpoint, every counter 0 */
+    out->durable = 1;
+    /* log_count and the log handles are fixed once open has returned (the engine's caller
+     * holds it), so they are read without a lock; the counters are relaxed atomics. */
+    mn_wal_sync_stats sync;
+    memset(&sync, 0, sizeof(sync));
+    for (uint32_t i = 0; i < d->log_count; i++) {
+        mn_status status = mn_wal_sync_stats_add(d->logs[i].wal, &sync);
+        MN_ASSERT(status == MN_OK);
+    }
+    out->fsyncs = sync.syncs;
+    out->fsync_ns = sync.sync_ns;
+    memcpy(out->fsync_buckets, sync.buckets, sizeof(out->fsync_buckets));
+    out->checkpoints = atomic_load_explicit(&d->checkpoints_done, memory_order_relaxed);
+    out->checkpoint_failures = atomic_load_explicit(&d->checkpoint_failures, memory_order_relaxed);
+    out->last_checkpoint_unix_ns =
+        atomic_load_explicit(&d->checkpoint_last_unix_ns, memory_order_relaxed);
+    out->last_checkpoint_ns = atomic_load_explicit(&d->checkpoint_last_ns, memory_order_relaxed);
+    out->opened_unix_ns = d->opened_unix_ns;
+    out->logged_bytes = atomic_load_explicit(&d->logged_bytes, memory_order_relaxed);
+    uint64_t mark = atomic_load_explicit(&d->checkpoint_mark_bytes, memory_order_relaxed);
+    /* A checkpoint may publish its mark between the two loads: never report a negative. */
+    out->log_bytes_since_checkpoint = out->logged_bytes > mark ? out->logged_bytes - mark : 0;
+    return MN_OK;
+}
+
 /* ---- recovery ---- */
 
 /* Decodes and checks an operation payload against its space; MN_ERR_CORRUPT if it is bad. */
@@ -778,6 +808,12 @@ mn_status mn_engine_open_vfs(const mn_engine_options *options, const mn_durable_
     atomic_init(&d->next_space_id, 1);
     atomic_init(&d->logging, 0);
     atomic_init(&d->logged_bytes, 0);
+    atomic_init(&d->checkpoints_done, 0);
+    atomic_init(&d->checkpoint_failures, 0);
+    atomic_init(&d->checkpoint_last_unix_ns, 0);
+    atomic_init(&d->checkpoint_last_ns, 0);
+    atomic_init(&d->checkpoint_mark_bytes, 0);
+    d->opened_unix_ns = mn_engine_now_ns();
     mn_ckpt_state_init(d);
     mn_lazy_state_init(d);
     mn_engine *engine = NULL;

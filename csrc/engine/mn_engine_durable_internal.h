@@ -17,6 +17,8 @@
  * |                          | logging a creation until the   | list (write-held) see every    |
  * |                          | space is in the table          | logged creation in the table   |
  * | stop, wake               | mn_ckpt_stop, the thread    | thread_lock                    |
+ * | checkpoints_done, ...    | checkpoint runs (under         | atomics, relaxed: read by      |
+ * | (the counters block)     | checkpoint_run)                | mn_engine_durable_stats        |
  * | stubs, stub_count        | open (adds), loads (remove),   | stub_lock; held by a load      |
  * | (mn_engine_lazy.c)       | mn_engine_unload_idle (adds)   | until the space is published   |
  * Lock order: stub_lock, then the engine's table_lock, then checkpoint_lock; create_lock
@@ -83,9 +85,17 @@ struct mn_durable {
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint32_t logging;
     /* Bytes appended to the logs since open: workers add (relaxed), the trigger reads. */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t logged_bytes;
+    /* Checkpoint counters for mn_engine_durable_stats (the metrics page): stored by the
+     * checkpoint run that holds checkpoint_run, loaded by anyone without a lock. */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t checkpoints_done;
+    _Atomic uint64_t checkpoint_failures;
+    _Atomic int64_t checkpoint_last_unix_ns;   /* end of the last good one; 0: none yet */
+    _Atomic uint64_t checkpoint_last_ns;       /* how long it took */
+    _Atomic uint64_t checkpoint_mark_bytes;    /* checkpoint_mark, for readers */
     /* Immutable after open, except replay_space_id (the recovering thread only). */
     _Alignas(MN_CACHE_LINE_SIZE) mn_durable_options options;
     uint64_t replay_space_id;
+    int64_t opened_unix_ns;        /* when open began (wall clock) */
     uint32_t log_count;            /* logs opened: the engine's worker count */
     const mn_vfs *vfs;             /* every file call of the logs, checkpoints and lock */
     int lock_fd;                   /* <path>/LOCK, locked (vfs handle) until close; -1: none */
@@ -126,6 +136,7 @@ struct mn_durable {
 
 _Static_assert(offsetof(struct mn_durable, logging) % MN_CACHE_LINE_SIZE == 0, "own line");
 _Static_assert(offsetof(struct mn_durable, logged_bytes) % MN_CACHE_LINE_SIZE == 0, "own line");
+_Static_assert(offsetof(struct mn_durable, checkpoints_done) % MN_CACHE_LINE_SIZE == 0, "own line");
 _Static_assert(offsetof(struct mn_durable, options) % MN_CACHE_LINE_SIZE == 0, "own line");
 
 /* ---- the write-ahead-log durability table (mn_engine_durability.h) ----

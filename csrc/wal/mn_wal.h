@@ -149,6 +149,22 @@ mn_status mn_wal_tick(mn_wal *wal, int32_t *synced);
 /** fdatasyncs now if anything appended is not yet durable (any mode). MN_ERR_IO on failure. */
 mn_status mn_wal_sync(mn_wal *wal);
 
+/** The log's fdatasync latency counters (each monotonic). */
+typedef struct mn_wal_sync_stats {
+    uint64_t syncs;        /**< fdatasyncs of the segment files (failed ones included) */
+    uint64_t sync_ns;      /**< their total latency */
+    uint64_t buckets[MN_WAL_SYNC_LATENCY_BUCKETS]; /**< log2 histogram (mn_limits.h) */
+} mn_wal_sync_stats;
+
+/** Bucket of a latency of `ns` nanoseconds: floor(log2(ns)), 0 for 0 and 1, at most the last. */
+uint32_t mn_wal_sync_bucket(uint64_t ns);
+
+/** Adds this log's fdatasync counters to *sum (so an engine totals its logs). Reads them with
+ *  relaxed atomic loads and no lock: callable from any thread while the log appends; the
+ *  counters of one call are each exact but not a snapshot of one instant (a sync that lands
+ *  between two loads may be in `syncs` and not yet in its bucket). */
+mn_status mn_wal_sync_stats_add(const mn_wal *wal, mn_wal_sync_stats *sum);
+
 /** Writes the current segment and the offset where the next record will go to *out. */
 mn_status mn_wal_position_get(mn_wal *wal, mn_wal_position *out);
 

@@ -131,6 +131,38 @@ typedef struct mn_checkpoint_report {
     uint64_t segments_deleted;     /**< log segments deleted (all logs) */
 } mn_checkpoint_report;
 
+/** Buckets of mn_durable_stats.fsync_buckets (a log2 histogram of nanoseconds). */
+#define MN_DURABLE_FSYNC_BUCKETS MN_WAL_SYNC_LATENCY_BUCKETS
+
+/** Counters of a durable engine's logs and checkpoints since it was opened (for a metrics
+ *  page; mn_engine_durable_stats). Every count is monotonic. */
+typedef struct mn_durable_stats {
+    uint64_t fsyncs;               /**< fdatasyncs of the log segments, all workers' logs */
+    uint64_t fsync_ns;             /**< their total latency in nanoseconds */
+    /** fsync_buckets[i]: syncs that took [2^i, 2^(i+1)) ns (bucket 0 also 0 ns); the last
+     *  bucket also counts every longer one. */
+    uint64_t fsync_buckets[MN_DURABLE_FSYNC_BUCKETS];
+    uint64_t checkpoints;          /**< checkpoints completed (open's own, manual, background) */
+    uint64_t checkpoint_failures;  /**< checkpoints that returned an error (close's stop aside) */
+    int64_t last_checkpoint_unix_ns; /**< when the last one completed; 0: none since open */
+    uint64_t last_checkpoint_ns;   /**< how long the last one took */
+    int64_t opened_unix_ns;        /**< when the engine was opened (Unix epoch ns) */
+    uint64_t logged_bytes;         /**< bytes appended to the logs since open (plus the log
+                                        read at open, as the checkpoint trigger counts it) */
+    uint64_t log_bytes_since_checkpoint; /**< of those, since the last checkpoint began: what
+                                        a restart would replay, about */
+    uint32_t durable;              /**< 1 for an engine from mn_engine_open, 0: all zeros */
+    uint32_t reserved;
+} mn_durable_stats;
+
+/**
+ * Copies the engine's log and checkpoint counters to *out. Reads relaxed atomics and takes no
+ * lock, so a metrics scrape never waits on a log write or a checkpoint; the fields are each
+ * exact but not one instant's snapshot. An in-memory engine gives MN_OK and zeros (durable 0).
+ * Errors: MN_ERR_INVALID (NULL). Blocking: never.
+ */
+mn_status mn_engine_durable_stats(const mn_engine *engine, mn_durable_stats *out);
+
 /** Fills *out with the defaults: `path`, MN_DURABLE_SYNC, 10 ms, 64 MiB segments, no repair.
  *  Blocking: never. */
 mn_status mn_durable_options_default(const char *path, mn_durable_options *out);

@@ -207,6 +207,11 @@
 #define MN_WAL_SEGMENTS_MAX (1u << 20)
 /** Longest path of a segment file, directory included (PATH_MAX on Linux). */
 #define MN_WAL_PATH_BYTES_MAX 4096u
+/** Buckets of the log's fdatasync latency histogram (mn_durable_stats.fsync_buckets): bucket
+ *  i counts syncs that took [2^i, 2^(i+1)) nanoseconds (bucket 0 also 0 ns), the last one
+ *  everything longer. 36 buckets reach 2^36 ns (69 s): a sync past that is a stalled disk
+ *  whatever its exact figure, and fixed log2 buckets need no configuration and one shift. */
+#define MN_WAL_SYNC_LATENCY_BUCKETS 36u
 
 #if MN_WAL_BATCH_BYTES_MAX < MN_WAL_PAYLOAD_BYTES_MAX + 64ull
 #error "a batch must hold at least one largest record"
