@@ -6,8 +6,9 @@
  * a checkpoint moves the checkpoint count and its wall-clock time (between the clock read
  * before and after it) and resets the log bytes since the last checkpoint, which later writes
  * move again; an open that replays more log than the trigger counts its own checkpoint; an
- * in-memory engine answers zeros; NULL arguments are refused; and the bucket of a latency is
- * floor(log2(ns)), clamped at both ends.
+ * in-memory engine answers zeros; NULL arguments are refused; the bucket of a latency is
+ * floor(log2(ns)), clamped at both ends; and mn_engine_space_stats_visit visits each loaded
+ * space once with its statistics but leaves a lazy (unloaded) space unloaded and unvisited.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -41,6 +42,23 @@ static void test_buckets(void) {
     CHECK(mn_wal_sync_bucket(1ull << 35) == 35);
     CHECK(mn_wal_sync_bucket(1ull << 40) == MN_DURABLE_FSYNC_BUCKETS - 1);
     CHECK(mn_wal_sync_bucket(UINT64_MAX) == MN_DURABLE_FSYNC_BUCKETS - 1);
+}
+
+/* What mn_engine_space_stats_visit saw. */
+typedef struct visited {
+    uint32_t spaces;
+    char name[64];
+    mn_space_stats stats;
+} visited;
+
+static void visit_stats(void *context, const char *name, uint32_t name_bytes,
+                        const mn_space_stats *stats) {
+    visited *v = context;
+    v->spaces++;
+    uint32_t n = name_bytes < sizeof(v->name) - 1 ? name_bytes : (uint32_t)sizeof(v->name) - 1;
+    memcpy(v->name, name, n);
+    v->name[n] = '\0';
+    v->stats = *stats;
 }
 
 static void test_in_memory(void) {
@@ -85,6 +103,12 @@ static void test_sync_and_checkpoint(const char *root) {
     CHECK(s1.logged_bytes > s0.logged_bytes);
     CHECK(s1.log_bytes_since_checkpoint == s1.logged_bytes);
     CHECK(s1.checkpoints == 0);
+    visited v = {0};
+    CHECK_STATUS(mn_engine_space_stats_visit(engine, visit_stats, &v), MN_OK);
+    CHECK(v.spaces == 1);
+    CHECK(strcmp(v.name, "stats") == 0);
+    CHECK(v.stats.count == writes && v.stats.bytes > 0 && v.stats.dimension == TD_DIM);
+    CHECK_STATUS(mn_engine_space_stats_visit(engine, NULL, &v), MN_ERR_INVALID);
 
     int64_t before = wall_ns();
     mn_checkpoint_report report;
@@ -121,6 +145,24 @@ static void test_sync_and_checkpoint(const char *root) {
     CHECK_STATUS(mn_engine_durable_stats(engine, &s4), MN_OK);
     CHECK(s4.checkpoints >= 1);
     CHECK(s4.last_checkpoint_unix_ns >= s4.opened_unix_ns);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
+
+    /* Everything is in the checkpoint now: the next open keeps the space as a stub, which
+     * the visit must neither load nor show, while the count includes it. */
+    engine = td_open(path, 2, MN_DURABLE_SYNC, 0, 0, 0, &status, NULL);
+    CHECK_STATUS(status, MN_OK);
+    if (!engine) return;
+    visited lazy = {0};
+    CHECK_STATUS(mn_engine_space_stats_visit(engine, visit_stats, &lazy), MN_OK);
+    CHECK(lazy.spaces == 0);
+    uint64_t count = 0;
+    CHECK_STATUS(mn_engine_space_count(engine, &count), MN_OK);
+    CHECK(count == 1);
+    mn_space *loaded = td_open_space(engine, "stats");
+    CHECK(loaded != NULL);
+    CHECK_STATUS(mn_engine_space_stats_visit(engine, visit_stats, &lazy), MN_OK);
+    CHECK(lazy.spaces == 1 && lazy.stats.count == writes + 5);
+    if (loaded) mn_space_release(loaded);
     CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
 }
 

@@ -699,6 +699,36 @@ mn_status mn_engine_space_count(mn_engine *engine, uint64_t *out) {
     return engine->durability->space_count(engine, out); /* durable: + stubs */
 }
 
+mn_status mn_engine_space_stats_visit(mn_engine *engine, mn_space_stats_visit_fn visit,
+                                      void *context) {
+    if (!engine || !visit) return MN_ERR_INVALID;
+    /* Handles first, under the lock; statistics and the visits after it, so a slow visitor
+     * never holds up a create or a drop. A space dropped meanwhile is still visited once (its
+     * handle keeps it alive), as a list taken a moment earlier would show it. */
+    pthread_mutex_lock(&engine->table_lock);
+    struct mn_space **spaces = malloc((size_t)(engine->space_count + 1) * sizeof(*spaces));
+    uint64_t count = 0;
+    if (spaces) {
+        for (uint64_t b = 0; b < engine->bucket_count; b++) {
+            for (struct mn_space *space = engine->buckets[b]; space; space = space->table_next) {
+                mn_space_acquire(space);
+                spaces[count++] = space;
+            }
+        }
+    }
+    pthread_mutex_unlock(&engine->table_lock);
+    if (!spaces) return MN_ERR_NO_MEMORY;
+    for (uint64_t i = 0; i < count; i++) {
+        mn_space_stats stats;
+        mn_status status = mn_space_stats_get(spaces[i], &stats);
+        MN_ASSERT(status == MN_OK);
+        visit(context, spaces[i]->name, spaces[i]->name_bytes, &stats);
+        mn_space_release(spaces[i]);
+    }
+    free(spaces);
+    return MN_OK;
+}
+
 mn_status mn_space_release(mn_space *space) {
     if (!space) return MN_OK;
     mn_space_unref(space);

@@ -266,6 +266,21 @@ mn_status mn_engine_space_list(mn_engine *engine, mn_name_visit_fn visit, void *
  *  Blocking: as mn_engine_space_list. */
 mn_status mn_engine_space_count(mn_engine *engine, uint64_t *out);
 
+/** Receives each loaded space of mn_engine_space_stats_visit: its name and statistics. */
+typedef void (*mn_space_stats_visit_fn)(void *context, const char *name, uint32_t name_bytes,
+                                        const mn_space_stats *stats);
+
+/**
+ * Calls `visit` once per space loaded in memory (in no particular order) with its statistics,
+ * for a metrics page: unlike opening each space by name, it never loads a lazy (checkpointed,
+ * unused) space of a durable engine, which is left out. The spaces are taken under the table
+ * lock and visited after it is released, so `visit` may take as long as it likes (it must not
+ * drop spaces of this engine). Errors: MN_ERR_INVALID (NULL), MN_ERR_NO_MEMORY.
+ * Blocking: on the table lock while the handles are taken.
+ */
+mn_status mn_engine_space_stats_visit(mn_engine *engine, mn_space_stats_visit_fn visit,
+                                      void *context);
+
 /** Releases a handle from mn_engine_space_create or _open. NULL is accepted.
  *  Blocking: never. */
 mn_status mn_space_release(mn_space *space);
