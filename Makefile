@@ -5,7 +5,7 @@ JOBS ?= 2
 SWIFT_RELEASE = swift build -c release --product mnemo
 MNEMO = .build/release/mnemo
 
-.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test peers peers-filtered clean
+.PHONY: server-soak server-ratio setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test peers peers-filtered clean
 
 setup:
 	@bash scripts/setup.sh
@@ -70,6 +70,18 @@ peers-filtered: setup
 	cmake -S . -B build-gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-gcc --target bench_hnsw
 	python3 bench/peers/filtered.py --bench-hnsw build-gcc/bench_hnsw --data $(DATA) --repeat 7
+
+# The server under 64 clients of 80/20 search/upsert for DURATION seconds (CI: 20; the README's
+# soak: 600), RSS sampled after warm-up and at the end; fails on any error but 429.
+DURATION ?= 20
+server-soak: setup
+	$(SWIFT_RELEASE)
+	DURATION=$(DURATION) MNEMO=$(MNEMO) DATA=$(DATA) bash bench/server_soak.sh
+
+# Search and batch ingest through HTTP against the same in process, one run (docs/server.md).
+server-ratio: setup
+	$(SWIFT_RELEASE)
+	MNEMO=$(MNEMO) DATA=$(DATA) bash bench/server_ratio.sh
 
 clean:
 	rm -rf .build build-gcc build-clang build-tsan build-asan

@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(name: "CURCU", path: "Sources/CURCU", pkgConfig: "liburcu-memb",
@@ -66,6 +67,9 @@ let package = Package(
             dependencies: [
                 "Mnemo", "MnemoPlacement", "MnemoServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // The clients of a running server (`mnemo spaces|search|put|load|load-test`):
+                // pooled keep-alive connections on SwiftNIO.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "MnemoTests", dependencies: ["Mnemo"]),

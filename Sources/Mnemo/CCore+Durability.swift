@@ -66,3 +66,26 @@ extension CCore {
         return Int(unloaded)
     }
 }
+
+extension CCore {
+    /// The log and checkpoint counters (relaxed atomic loads; never blocks).
+    static func durabilityStats(_ engine: EngineHandle) -> DurabilityStats {
+        var s = mn_durable_stats()
+        mn_engine_durable_stats(engine.pointer, &s)
+        let buckets = withUnsafeBytes(of: s.fsync_buckets) { raw in
+            raw.bindMemory(to: UInt64.self).map { Int(clamping: $0) }
+        }
+        func date(_ unixNanoseconds: Int64) -> Date? {
+            unixNanoseconds == 0 ? nil : Date(timeIntervalSince1970: Double(unixNanoseconds) / 1e9)
+        }
+        return DurabilityStats(
+            isDurable: s.durable != 0, fsyncs: Int(clamping: s.fsyncs),
+            fsyncTotal: .nanoseconds(Int64(clamping: s.fsync_ns)), fsyncBuckets: buckets,
+            checkpoints: Int(clamping: s.checkpoints),
+            checkpointFailures: Int(clamping: s.checkpoint_failures),
+            lastCheckpoint: date(s.last_checkpoint_unix_ns),
+            lastCheckpointDuration: .nanoseconds(Int64(clamping: s.last_checkpoint_ns)),
+            opened: date(s.opened_unix_ns), loggedBytes: Int(clamping: s.logged_bytes),
+            logBytesSinceCheckpoint: Int(clamping: s.log_bytes_since_checkpoint))
+    }
+}

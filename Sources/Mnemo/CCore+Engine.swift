@@ -143,6 +143,28 @@ extension CCore {
         }
     }
 
+    /// Statistics of every loaded space (lazy ones are neither loaded nor listed). Takes the
+    /// table lock while it collects handles: call through ``BlockingExecutor``.
+    static func loadedSpaceStats(_ engine: EngineHandle) -> [SpaceStats] {
+        final class Collected {
+            var stats: [SpaceStats] = []
+        }
+        let collected = Collected()
+        let context = Unmanaged.passUnretained(collected).toOpaque()
+        mn_engine_space_stats_visit(engine.pointer, { context, name, nameBytes, s in
+            guard let context, let name, let s else { return }
+            let collected = Unmanaged<Collected>.fromOpaque(context).takeUnretainedValue()
+            let text = String(decoding: UnsafeRawBufferPointer(start: name, count: Int(nameBytes)),
+                              as: UTF8.self)
+            let v = s.pointee
+            collected.stats.append(SpaceStats(
+                name: text, count: Int(v.count), bytes: Int(v.bytes), queueDepth: Int(v.queue_depth),
+                operationsApplied: Int(v.ops_applied), homeWorker: Int(v.home_worker),
+                dimension: Int(v.dimension), metric: CCore.metric(v.metric)))
+        }, context)
+        return withExtendedLifetime(collected) { collected.stats.sorted { $0.name < $1.name } }
+    }
+
     static func homeWorker(_ engine: EngineHandle, of name: String) throws(MnemoError) -> Int {
         var home: UInt32 = 0
         let status = withUTF8(name) { mn_engine_space_home(engine.pointer, $0, $1, &home) }

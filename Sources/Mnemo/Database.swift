@@ -125,6 +125,31 @@ public final class Database: Sendable {
         }
     }
 
+    /// Statistics of every space loaded in memory, sorted by name: its memories, bytes and
+    /// queued writes. Unlike opening each space, this never loads a checkpointed space that
+    /// nobody has used since open (it is left out), so a metrics scrape costs no disk reads.
+    /// Collecting the spaces takes the space table's lock (see ``spaces()``), so this runs on a
+    /// thread of its own.
+    ///
+    /// ```swift
+    /// let largest = await database.loadedSpaceStats().max { $0.bytes < $1.bytes }
+    /// ```
+    public func loadedSpaceStats() async -> [SpaceStats] {
+        let engine = self.engine
+        return await BlockingExecutor.run { CCore.loadedSpaceStats(engine) }
+    }
+
+    /// The write-ahead log's `fdatasync` latency histogram and the checkpoint counters (all
+    /// zero for an in-memory database). Reads atomics without a lock: does not block, so a
+    /// metrics scrape may call it on any thread.
+    ///
+    /// ```swift
+    /// let age = database.durabilityStats().checkpointAge()
+    /// ```
+    public func durabilityStats() -> DurabilityStats {
+        CCore.durabilityStats(engine)
+    }
+
     /// The worker a space of this name is (or would be) homed on. Does not block.
     ///
     /// ```swift
