@@ -5,7 +5,7 @@ JOBS ?= 2
 SWIFT_RELEASE = swift build -c release --product mnemo
 MNEMO = .build/release/mnemo
 
-.PHONY: server-soak server-ratio setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test peers peers-filtered clean
+.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test server-test peers peers-filtered clean
 
 setup:
 	@bash scripts/setup.sh
@@ -23,7 +23,7 @@ ann-bench: setup
 	  --groundtruth $(DATA)/sift5k_groundtruth.ivecs --metric l2 --m 16 --ef-construction 200 \
 	  --ef 10,20,40,80,160,320 --k 10 --threads 2
 
-test: setup c-test consumer-test swift-test
+test: setup c-test consumer-test swift-test server-test
 
 c-test: c-test-gcc c-test-clang c-test-tsan c-test-asan
 
@@ -56,6 +56,11 @@ swift-test:
 	swift build --build-tests -Xcc -O2 -j $(JOBS)
 	swift test --skip-build
 
+# The HTTP server against its OpenAPI contract (openapi-spec-validator, schemathesis), kill -9
+# under write load (every acknowledged write survives), TLS with a self-signed certificate.
+server-test: setup
+	JOBS=$(JOBS) bash scripts/server-test.sh
+
 # A package that depends on Mnemo by version (a tagged clone of HEAD) builds and searches.
 consumer-test:
 	JOBS=$(JOBS) bash scripts/consumer-test.sh
@@ -74,6 +79,7 @@ peers-filtered: setup
 # The server under 64 clients of 80/20 search/upsert for DURATION seconds (CI: 20; the README's
 # soak: 600), RSS sampled after warm-up and at the end; fails on any error but 429.
 DURATION ?= 20
+.PHONY: server-soak server-ratio
 server-soak: setup
 	$(SWIFT_RELEASE)
 	DURATION=$(DURATION) MNEMO=$(MNEMO) DATA=$(DATA) bash bench/server_soak.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Mnemo's build, tests and peer benchmarks need, and only what is missing:
 # Debian packages for the C core (liburcu, libnuma, libxxhash), CMake and pkg-config, and the
-# Python packages of the peer comparisons (hnswlib for compare.py, FAISS for filtered.py). Safe
+# Python packages of the peer comparisons (hnswlib for compare.py, FAISS for filtered.py) and of
+# the server tests (openapi-spec-validator, schemathesis). Safe
 # to run any number of times.
 set -euo pipefail
 
@@ -18,8 +19,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-python_packages=(numpy "hnswlib==0.8.0" "faiss-cpu==1.15.1" matplotlib)
-python_modules=(numpy hnswlib faiss matplotlib)
+python_packages=(numpy "hnswlib==0.8.0" "faiss-cpu==1.15.1" matplotlib "openapi-spec-validator==0.9.0"
+                 "schemathesis==4.32.5")
+python_modules=(numpy hnswlib faiss matplotlib openapi_spec_validator schemathesis)
 need_pip=0
 for module in "${python_modules[@]}"; do
   python3 -c "import $module" 2>/dev/null || need_pip=1
