@@ -23,7 +23,7 @@ struct LoadRunner: Sendable {
     }
 
     func run(clients: Int, duration: Double?, requests: Int?) async throws -> Outcome {
-        let budget = Atomic<Int>(requests ?? Int.max)
+        let budget = RequestBudget(requests ?? Int.max)
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = duration.map { start + .nanoseconds(Int64($0 * 1e9)) }
@@ -41,7 +41,7 @@ struct LoadRunner: Sendable {
                     var sequence = 0
                     while true {
                         if let deadline, clock.now >= deadline { break }
-                        if budget.subtract(1, ordering: .relaxed).newValue < 0 { break }
+                        if !budget.take() { break }
                         let kind = mix.pick(random.next())
                         let method: ServerClient.HTTPMethodName
                         let target: String
@@ -81,5 +81,19 @@ struct LoadRunner: Sendable {
             return all
         }
         return Outcome(seconds: ProgressBar.seconds(clock.now - start), kinds: kinds)
+    }
+}
+
+/// The requests a run may still send, shared by its clients.
+final class RequestBudget: Sendable {
+    private let remaining: Atomic<Int>
+
+    init(_ total: Int) {
+        remaining = Atomic(total)
+    }
+
+    /// Takes one request; false once the budget is spent.
+    func take() -> Bool {
+        remaining.subtract(1, ordering: .relaxed).newValue >= 0
     }
 }

@@ -12,8 +12,9 @@ import Hummingbird
 /// router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
 /// ```
 public struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// The route label of a request no route matched.
-    public static var unmatchedRoute: String { "unmatched" }
+    /// The route label of a request no route matched (Hummingbird's router sets this endpoint
+    /// path on its not-found responder; used here too if none is set).
+    public static var unmatchedRoute: String { "NotFound" }
 
     let metrics: ServerMetrics
 

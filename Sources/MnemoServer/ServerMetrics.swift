@@ -59,8 +59,8 @@ public final class ServerMetrics: Sendable {
             if let existing = table[key] { return existing }
             let labels = [("route", route), ("method", method), ("status", String(status))]
             let made = RequestSeries(
-                counter: Counter(label: Self.requestCounterName, dimensions: labels, factory: factory),
-                timer: Timer(label: Self.requestLatencyName, dimensions: labels, factory: factory))
+                counter: CoreMetrics.Counter(label: Self.requestCounterName, dimensions: labels, factory: factory),
+                timer: CoreMetrics.Timer(label: Self.requestLatencyName, dimensions: labels, factory: factory))
             table[key] = made
             return made
         }
@@ -90,6 +90,6 @@ private struct RequestKey: Hashable, Sendable {
 /// A request series' metrics.
 private struct RequestSeries: @unchecked Sendable {
     // swift-metrics' Counter and Timer are thread-safe classes not marked Sendable.
-    let counter: Counter
+    let counter: CoreMetrics.Counter
     let timer: CoreMetrics.Timer
 }

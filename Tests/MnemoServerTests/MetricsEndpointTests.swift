@@ -129,7 +129,7 @@ import Testing
             try await client.execute(uri: "/nowhere/\(UUID())", method: .get) { #expect($0.status == .notFound) }
             let (page, samples) = try await Self.scrape(client)
             func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-                samples.first { $0.name == name && labels.allSatisfy { key, v in $0.labels[key] == v } }?.value
+                samples.first { s in s.name == name && labels.allSatisfy { key, v in s.labels[key] == v } }?.value
             }
             #expect(value(ServerMetrics.requestCounterName, ["route": "/v1/ping", "method": "GET", "status": "200"]) == 3)
             // The route pattern, not the path: both things in one series, the 404 in its own.
@@ -168,7 +168,7 @@ import Testing
         try await app.test(.router) { client in
             let (_, samples) = try await Self.scrape(client)
             func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-                samples.first { $0.name == name && labels.allSatisfy { key, v in $0.labels[key] == v } }?.value
+                samples.first { s in s.name == name && labels.allSatisfy { key, v in s.labels[key] == v } }?.value
             }
             #expect(value("mnemo_durable") == 1)
             let count = try #require(value("mnemo_log_fsync_seconds_count"))
