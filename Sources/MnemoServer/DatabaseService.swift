@@ -41,3 +41,8 @@ struct DatabaseService: Service {
         logger.info("database closed")
     }
 }
+
+extension DatabaseService: CustomStringConvertible {
+    /// The service's name in lifecycle logs.
+    var description: String { "DatabaseService" }
+}
