@@ -44,6 +44,13 @@ public final class ServerState: Sendable {
         return false
     }
 
+    /// The database once open (nil while recovering, after a failed open and while closing):
+    /// what the /metrics page reads.
+    public var openDatabase: Database? {
+        if case .ready(let database) = current { return database }
+        return nil
+    }
+
     /// Moves to `next`.
     func transition(to next: Phase) {
         phase.withLock { $0 = next }
