@@ -11,7 +11,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve a Mnemo database over HTTP/JSON (see docs/server.md).",
         discussion: """
             Every option may also come from the environment: MNEMO_DATA, MNEMO_HOST, MNEMO_PORT, \
-            MNEMO_ADMIN_KEY or MNEMO_ADMIN_KEY_FILE, MNEMO_TLS_CERT, MNEMO_TLS_KEY, \
+            MNEMO_ADMIN_KEY or MNEMO_ADMIN_KEY_FILE, MNEMO_TOKEN_KEYS_FILE, MNEMO_TLS_CERT, MNEMO_TLS_KEY, \
             MNEMO_MAX_BODY_BYTES, MNEMO_LOG_LEVEL. Options win over the environment. Without a data \
             directory the database is in memory and nothing survives a restart. SIGTERM or SIGINT \
             shut down gracefully: the listener closes, requests in flight finish, the database closes \
@@ -23,6 +23,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to bind (default 127.0.0.1).") var host: String?
     @Option(help: "TCP port (default 7600; 0 picks a free one and prints it).") var port: Int?
     @Option(help: "File holding the admin key (one line).") var adminKeyFile: String?
+    @Option(help: "Token key set file (JSON: current kid and HS256/EdDSA keys); none: a random key per run.")
+    var tokenKeysFile: String?
     @Flag(help: "Development mode: no authentication, loopback addresses only.") var dev = false
     @Option(help: "PEM certificate chain for TLS (with --tls-key).") var tlsCert: String?
     @Option(help: "PEM private key for TLS (with --tls-cert).") var tlsKey: String?
@@ -39,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = host ?? environment["MNEMO_HOST"] ?? "127.0.0.1"
         if let port = port ?? environment["MNEMO_PORT"].flatMap({ Int($0) }) { configuration.port = port }
         configuration.dev = dev
+        configuration.tokenKeysPath = tokenKeysFile ?? environment["MNEMO_TOKEN_KEYS_FILE"]
         configuration.tlsCertificatePath = tlsCert ?? environment["MNEMO_TLS_CERT"]
         configuration.tlsKeyPath = tlsKey ?? environment["MNEMO_TLS_KEY"]
         if let bytes = maxBodyBytes ?? environment["MNEMO_MAX_BODY_BYTES"].flatMap({ Int($0) }) {

@@ -24,7 +24,6 @@ public struct MnemoHTTPServer: Sendable {
     /// The server's logger.
     public let logger: Logger
     private let open: @Sendable () async throws -> Database
-    private let authenticate: @Sendable (String?) throws(ServerError) -> RequestAccess
 
     /// Creates a server. `openDatabase` replaces how the database is opened (tests hold it to
     /// observe a slow recovery); by default it opens ``ServerConfiguration/dataPath`` (or an
@@ -45,15 +44,36 @@ public struct MnemoHTTPServer: Sendable {
                 return try Database(options: options)
             }
         }
-        self.authenticate = AccessMiddleware.adminKeyOnly(configuration)
     }
 
-    /// The router: the health routes at the root, everything else under `/v1`.
-    public func buildRouter() -> Router<ServerContext> {
+    /// The authenticator of the configuration: everyone is the admin in dev mode; otherwise the
+    /// admin key and tokens signed by the key set (a random one when no file is given).
+    public func makeAuthenticator() async throws(AuthError) -> Authenticator {
+        let configuration = state.configuration
+        if configuration.dev { return try await Authenticator.development() }
+        guard let text = configuration.adminKey else {
+            throw AuthError.invalidConfiguration("authentication is on and there is no admin key")
+        }
+        let adminKey = try AdminKey(text)
+        let keys: TokenKeySet
+        if let path = configuration.tokenKeysPath {
+            keys = try TokenKeySet(contentsOfFile: path)
+        } else {
+            keys = try TokenKeySet.generated()
+        }
+        return await Authenticator(adminKey: adminKey, keys: keys)
+    }
+
+    /// The router: the health routes at the root, everything else under `/v1` behind
+    /// authentication and the readiness gate.
+    public func buildRouter(authenticator: Authenticator) -> Router<ServerContext> {
         let router = Router(context: ServerContext.self)
         router.middlewares.add(RequestLogMiddleware())
         HealthRoutes(state: state).register(on: router)
-        let v1 = router.group("v1").add(middleware: AccessMiddleware(state: state, authenticate: authenticate))
+        let v1 = router.group("v1")
+            .add(middleware: AuthMiddleware<ServerContext>(authenticator: authenticator))
+            .add(middleware: ReadinessMiddleware(state: state))
+        TokenRoutes(state: state, authenticator: authenticator).register(on: v1)
         SpaceRoutes(state: state).register(on: v1)
         MemoryRoutes(state: state).register(on: v1)
         SearchRoutes(state: state).register(on: v1)
@@ -64,7 +84,8 @@ public struct MnemoHTTPServer: Sendable {
     }
 
     /// The Hummingbird application with the database service, ready to run (or to test).
-    public func makeApplication() throws -> some ApplicationProtocol {
+    public func makeApplication() async throws -> some ApplicationProtocol {
+        let authenticator = try await makeAuthenticator()
         let configuration = state.configuration
         let (listening, signal) = AsyncStream<Void>.makeStream()
         let state = self.state
@@ -80,7 +101,7 @@ public struct MnemoHTTPServer: Sendable {
             server = .http1()
         }
         return Application(
-            router: buildRouter(),
+            router: buildRouter(authenticator: authenticator),
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mnemo"),
             services: [DatabaseService(state: state, logger: logger, listening: listening, open: open)],
@@ -101,7 +122,7 @@ public struct MnemoHTTPServer: Sendable {
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully: stop accepting, drain the
     /// requests in flight, close the database.
     public func run() async throws {
-        let application = try makeApplication()
+        let application = try await makeApplication()
         try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
 }

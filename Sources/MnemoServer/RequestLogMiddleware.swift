@@ -15,6 +15,9 @@ struct RequestLogMiddleware: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
+        } catch let error as AuthError {
+            // Auth renders itself in the same JSON shape, with its WWW-Authenticate header.
+            response = try error.response(from: request, context: context)
         } catch {
             let failure = Self.serverError(error)
             response = try failure.response(from: request, context: context)
@@ -34,6 +37,7 @@ struct RequestLogMiddleware: RouterMiddleware {
     static func serverError(_ error: any Error) -> ServerError {
         switch error {
         case let error as ServerError: return error
+        case let error as AuthError: return ServerError(error)
         case let error as HTTPError:
             let code: String
             switch error.status {

@@ -20,6 +20,9 @@ public struct ServerConfiguration: Sendable {
     public var dataPath: String?
     /// The admin key, when auth is on. Every request may present it as a bearer credential.
     public var adminKey: String?
+    /// The token key set file (docs/server.md, "Keys and rotation"); `nil` signs tokens with a
+    /// random key generated at start (they die with the process).
+    public var tokenKeysPath: String?
     /// Development mode: no authentication, loopback only.
     public var dev: Bool = false
     /// PEM certificate chain file for TLS (with ``tlsKeyPath``); `nil` serves plain HTTP.

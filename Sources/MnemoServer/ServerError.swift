@@ -24,6 +24,8 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible, H
     public var field: String?
     /// Seconds the client should wait before retrying (sent as `Retry-After`), for 429 and 503.
     public var retryAfterSeconds: Int?
+    /// Whether the response carries `WWW-Authenticate: Bearer` (401s, RFC 6750).
+    public var authenticate = false
 
     /// Creates an error.
     ///
@@ -119,6 +121,13 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible, H
                   retryAfterSeconds: retry)
     }
 
+    /// An authentication or authorization failure (401, 403, or 400 for a bad token request),
+    /// with its status, code and field.
+    public init(_ error: AuthError) {
+        self.init(status: error.status, code: error.code.rawValue, message: error.message, field: error.field)
+        authenticate = error.status == .unauthorized
+    }
+
     /// `code: message (field)`.
     public var description: String {
         "\(status.code) \(code): \(message)" + (field.map { " (field \($0))" } ?? "")
@@ -129,6 +138,9 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible, H
         var response = JSONResponse.make(status: status, ErrorEnvelope(error: .init(code: code, message: message, field: field)))
         if let retryAfterSeconds {
             response.headers[.retryAfter] = String(retryAfterSeconds)
+        }
+        if authenticate {
+            response.headers[.wwwAuthenticate] = "Bearer realm=\"mnemo\""
         }
         return response
     }

@@ -96,7 +96,11 @@ struct SpaceRoutes: Sendable {
     }
 
     func list(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
-        try context.require(.read, space: nil)
+        do {
+            try context.principal.authorizeListing()
+        } catch {
+            throw ServerError(error)
+        }
         let database = try state.database()
         let query = request.uri.queryParameters
         var limit = 100
@@ -114,7 +118,7 @@ struct SpaceRoutes: Sendable {
         for name in names {
             if let cursor, !cursor.utf8.lexicographicallyPrecedes(name.utf8) { continue }
             if let prefix, !name.hasPrefix(prefix) { continue }
-            if !context.access.allows(.read, space: name) { continue }
+            if !context.principal.canSee(space: name) { continue }
             if page.count == limit {
                 next = page.last?.name
                 break

@@ -84,13 +84,13 @@ struct LifecycleTests {
 
     @Test("without --dev every /v1 route needs the admin key")
     func adminKey() async throws {
-        try await ServerHarness.run(configure: { $0.dev = false; $0.adminKey = "sekrit" }) { server in
+        try await ServerHarness.run(configure: { $0.dev = false; $0.adminKey = "sekrit-admin-key-0123456789" }) { server in
             #expect(try await server.call(.get, "/healthz").status == .ok)
             let none = try await server.call(.get, "/v1/spaces")
             #expect(none.status == .unauthorized)
             let wrong = try await server.call(.get, "/v1/spaces", headers: [.authorization: "Bearer nope"])
             #expect(wrong.status == .unauthorized)
-            let right = try await server.call(.get, "/v1/spaces", headers: [.authorization: "Bearer sekrit"])
+            let right = try await server.call(.get, "/v1/spaces", headers: [.authorization: "Bearer sekrit-admin-key-0123456789"])
             #expect(right.status == .ok)
         }
     }

@@ -27,7 +27,7 @@ struct ServerHarness {
         var logger = Logger(label: "mnemo.test")
         logger.logLevel = .warning
         let server = MnemoHTTPServer(configuration: configuration, logger: logger, openDatabase: openDatabase)
-        let application = try server.makeApplication()
+        let application = try await server.makeApplication()
         try await application.test(.live) { client in
             let harness = ServerHarness(client: client)
             if waitReady { try await harness.waitUntilReady() }
