@@ -11,6 +11,7 @@ struct MnemoCommand: AsyncParsableCommand {
             AnnBenchCommand.self,
             PlacementCommand.self,
             EngineBenchCommand.self,
+            ServeCommand.self,
             SpacesCommand.self, SearchCommand.self, PutCommand.self, LoadCommand.self, LoadTestCommand.self,
         ]
     )

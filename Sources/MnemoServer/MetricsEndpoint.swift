@@ -1,6 +1,9 @@
-// MetricsEndpoint: GET /metrics, the Prometheus page (no credential, like /healthz: it carries
-// counts and sizes, never contents; space names appear as labels). The route is registered by
-// the server's router builder with one line: `MetricsEndpoint(...).register(on: router)`.
+// MetricsEndpoint: GET /metrics, the Prometheus page. The server's router builder wires it with
+// one line (`MetricsEndpoint.install(on:state:authenticator:)`): the request metrics middleware
+// on every route, and the page behind the same credential as the rest of the API with
+// database-wide read access (space names appear as labels, so a token bound to one space may
+// not read it; in --dev everyone may). A Prometheus scraper sends the admin key or a
+// database-wide read token as its bearer token.
 import Hummingbird
 import Mnemo
 
@@ -23,12 +26,39 @@ public struct MetricsEndpoint: Sendable {
         self.database = database
     }
 
-    /// Adds `GET /metrics` to `router`.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
-        router.get("metrics") { _, _ -> Response in
-            let page = await metrics.render(database: database())
-            return Response(status: .ok, headers: [.contentType: Self.contentType],
-                            body: .init(byteBuffer: ByteBuffer(string: page)))
+    /// The server's wiring: counts and times every request of `router` and serves `/metrics`
+    /// to callers with database-wide read access, with the engine figures of `state`'s
+    /// database once it is open. Returns the metrics (tests read them).
+    ///
+    /// ```swift
+    /// MetricsEndpoint.install(on: router, state: state, authenticator: authenticator)
+    /// ```
+    @discardableResult
+    public static func install(on router: Router<ServerContext>, state: ServerState,
+                               authenticator: Authenticator) -> ServerMetrics {
+        let metrics = ServerMetrics()
+        router.middlewares.add(RequestMetricsMiddleware<ServerContext>(metrics: metrics))
+        let endpoint = MetricsEndpoint(metrics: metrics) {
+            if case .ready(let database) = state.current { return database }
+            return nil
         }
+        let group = router.group().add(middleware: AuthMiddleware<ServerContext>(authenticator: authenticator))
+        group.get("metrics") { _, context -> Response in
+            try context.require(.read, space: nil)
+            return await endpoint.page()
+        }
+        return metrics
+    }
+
+    /// The page as a response.
+    func page() async -> Response {
+        let page = await metrics.render(database: database())
+        return Response(status: .ok, headers: [.contentType: Self.contentType],
+                        body: .init(byteBuffer: ByteBuffer(string: page)))
+    }
+
+    /// Adds `GET /metrics` to `router`, without a credential check (tests, embedding).
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        router.get("metrics") { _, _ -> Response in await page() }
     }
 }

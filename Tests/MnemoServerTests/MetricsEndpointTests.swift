@@ -3,7 +3,9 @@
 // figures read at scrape time (spaces, per-worker queue depth and steals, bytes per space; for
 // a durable database the log fsync histogram with a non-zero count and the checkpoint age);
 // unmatched paths share one label; space names with quotes, backslashes and line feeds are
-// escaped; and every line of the page is a comment or `name{labels} value` that parses.
+// escaped; every line of the page is a comment or `name{labels} value` that parses; and in the
+// real server (MnemoHTTPServer) the page counts /v1 routes by pattern, and needs a credential
+// with database-wide read access unless --dev.
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -208,5 +210,43 @@ import Testing
         #expect(Set(listed) == ["s4", "s3"])
         #expect(samples.first { $0.name == "mnemo_spaces_loaded" }?.value == 5)
         await database.close()
+    }
+
+    @Test func realServerCountsRoutesByPattern() async throws {
+        try await ServerHarness.run { server in
+            try await server.createSpace("tenant/notes", dimension: 2, metric: "l2")
+            let path = "/v1/spaces/" + ServerHarness.path("tenant/notes")
+            let put = try await server.call(.put, path + "/memories/m1", json: ["vector": [1, 0], "text": "a"])
+            #expect(put.status == .created, "\(put.status) \(put.json) \(path)")
+            for _ in 0..<2 {
+                #expect(try await server.call(.post, path + "/search", json: ["vector": [1, 0], "k": 1]).status == .ok)
+            }
+            #expect(try await server.call(.post, path + "/search", json: ["vector": [1], "k": 1]).status == .badRequest)
+            let page = String(decoding: try await server.call(.get, "/metrics").body, as: UTF8.self)
+            let samples = Self.parse(page)
+            func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+                samples.first { s in s.name == name && labels.allSatisfy { key, v in s.labels[key] == v } }?.value
+            }
+            let search = "/v1/spaces/{space}/search"
+            #expect(value(ServerMetrics.requestCounterName, ["route": search, "method": "POST", "status": "200"]) == 2)
+            #expect(value(ServerMetrics.requestCounterName, ["route": search, "method": "POST", "status": "400"]) == 1)
+            #expect(value(ServerMetrics.requestCounterName, ["route": "/v1/spaces/{space}/memories/{id}", "method": "PUT"]) == 1)
+            #expect(value("mnemo_space_memories", ["space": "tenant/notes"]) == 1)
+            #expect(value("mnemo_spaces") == 1)
+        }
+    }
+
+    @Test func metricsNeedADatabaseWideCredential() async throws {
+        let admin = AuthFixtures.adminKeyText
+        try await ServerHarness.run(configure: {
+            $0.dev = false
+            $0.adminKey = admin
+        }) { server in
+            #expect(try await server.call(.get, "/metrics").status == .unauthorized)
+            #expect(try await server.call(.get, "/metrics", headers: [.authorization: "Bearer wrong"]).status == .unauthorized)
+            let ok = try await server.call(.get, "/metrics", headers: [.authorization: "Bearer \(admin)"])
+            #expect(ok.status == .ok)
+            #expect(String(decoding: ok.body, as: UTF8.self).contains("mnemo_spaces"))
+        }
     }
 }

@@ -20,6 +20,7 @@
 
 #include "mnemo/mn_hnsw.h"
 #include "mn_test.h"
+#include "mn_test_data.h"
 
 #define K 10
 #define FILTER_EF 64
@@ -319,54 +320,12 @@ static void test_synthetic(mn_metric metric) {
     free(queries);
 }
 
-/* Reads an .fvecs file's first `limit` rows (all when 0); NULL when absent. */
-static float *read_fvecs(const char *path, uint32_t *dim, size_t *count, size_t limit) {
-    FILE *file = fopen(path, "rb");
-    if (!file) return NULL;
-    int32_t d = 0;
-    if (fread(&d, 4, 1, file) != 1 || d <= 0 || d > MN_DIMENSION_MAX) {
-        fclose(file);
-        return NULL;
-    }
-    fseek(file, 0, SEEK_END);
-    size_t rows = (size_t)ftell(file) / (4 + (size_t)d * 4);
-    fseek(file, 0, SEEK_SET);
-    if (limit && rows > limit) rows = limit;
-    float *data = malloc(rows * (size_t)d * sizeof(float));
-    for (size_t i = 0; i < rows; i++) {
-        int32_t header;
-        if (fread(&header, 4, 1, file) != 1 || fread(data + i * d, 4, (size_t)d, file) != (size_t)d) {
-            free(data);
-            fclose(file);
-            return NULL;
-        }
-    }
-    fclose(file);
-    *dim = (uint32_t)d;
-    *count = rows;
-    return data;
-}
-
 static void test_real(const char *set, mn_metric metric, size_t rows, size_t queries_max, uint32_t ef_construction) {
-    const char *directory = getenv("MNEMO_DATA");
-    if (!directory) directory = MN_TEST_DATA_DIR;
-    const char *ci = getenv("CI");
-    int required = ci && strcmp(ci, "true") == 0;
-    char path[4096];
-    uint32_t dim = 0, query_dim = 0;
-    size_t count = 0, queries_count = 0;
-    snprintf(path, sizeof path, "%s/%s_base.fvecs", directory, set);
-    float *base = read_fvecs(path, &dim, &count, rows);
-    snprintf(path, sizeof path, "%s/%s_query.fvecs", directory, set);
-    float *queries = read_fvecs(path, &query_dim, &queries_count, queries_max);
-    if (!base || !queries) {
-        CHECK(!required, "%s not found in %s and CI=true", set, directory);
-        printf("%s not found in %s (set MNEMO_DATA): skipped\n", set, directory);
-        free(base);
-        free(queries);
-        return;
-    }
-    CHECK(dim == query_dim, "%s: query dimension %u", set, query_dim);
+    mn_test_set data;
+    if (!mn_test_set_load(set, rows, queries_max, &data)) return;
+    float *base = data.base, *queries = data.queries;
+    size_t count = data.count, queries_count = data.queries_count;
+    uint32_t dim = data.dim;
     mn_hnsw_params params;
     mn_hnsw_params_default(dim, metric, &params);
     params.ef_construction = ef_construction;
@@ -375,8 +334,7 @@ static void test_real(const char *set, mn_metric metric, size_t rows, size_t que
     filtered_recall(index, metric, base, count, dim, queries, queries_count, set);
     check_search_ids(index, metric, count, dim, queries, 20, set);
     mn_hnsw_destroy(index);
-    free(base);
-    free(queries);
+    mn_test_set_free(&data);
 }
 
 int main(void) {

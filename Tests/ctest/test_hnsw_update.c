@@ -24,6 +24,7 @@
 #include "hnsw/mn_hnsw_internal.h"
 #include "mnemo/mn_hnsw.h"
 #include "mn_test.h"
+#include "mn_test_data.h"
 
 #define DIM 24
 #define COUNT 2000
@@ -198,54 +199,12 @@ static void test_rounds_synthetic(mn_metric metric) {
     free(queries);
 }
 
-/* Reads an .fvecs file's first `limit` rows (all when 0); NULL when absent. */
-static float *read_fvecs(const char *path, uint32_t *dim, size_t *count, size_t limit) {
-    FILE *file = fopen(path, "rb");
-    if (!file) return NULL;
-    int32_t d = 0;
-    if (fread(&d, 4, 1, file) != 1 || d <= 0 || d > MN_DIMENSION_MAX) {
-        fclose(file);
-        return NULL;
-    }
-    fseek(file, 0, SEEK_END);
-    size_t rows = (size_t)ftell(file) / (4 + (size_t)d * 4);
-    fseek(file, 0, SEEK_SET);
-    if (limit && rows > limit) rows = limit;
-    float *data = malloc(rows * (size_t)d * sizeof(float));
-    for (size_t i = 0; i < rows; i++) {
-        int32_t header;
-        if (fread(&header, 4, 1, file) != 1 || fread(data + i * d, 4, (size_t)d, file) != (size_t)d) {
-            free(data);
-            fclose(file);
-            return NULL;
-        }
-    }
-    fclose(file);
-    *dim = (uint32_t)d;
-    *count = rows;
-    return data;
-}
-
 static void test_rounds_wordnet(void) {
-    const char *directory = getenv("MNEMO_DATA");
-    if (!directory) directory = MN_TEST_DATA_DIR;
-    const char *ci = getenv("CI");
-    int required = ci && strcmp(ci, "true") == 0;
-    char path[4096];
-    uint32_t dim = 0, query_dim = 0;
-    size_t count = 0, queries_count = 0;
-    snprintf(path, sizeof path, "%s/wordnet384_base.fvecs", directory);
-    float *base = read_fvecs(path, &dim, &count, WORDNET_ROWS);
-    snprintf(path, sizeof path, "%s/wordnet384_query.fvecs", directory);
-    float *queries = read_fvecs(path, &query_dim, &queries_count, WORDNET_QUERIES);
-    if (!base || !queries) {
-        CHECK(!required, "wordnet384 not found in %s and CI=true", directory);
-        printf("wordnet384 not found in %s (set MNEMO_DATA): skipped\n", directory);
-        free(base);
-        free(queries);
-        return;
-    }
-    CHECK(dim == query_dim, "query dimension %u", query_dim);
+    mn_test_set data;
+    if (!mn_test_set_load("wordnet384", WORDNET_ROWS, WORDNET_QUERIES, &data)) return;
+    float *base = data.base, *queries = data.queries;
+    size_t count = data.count, queries_count = data.queries_count;
+    uint32_t dim = data.dim;
     mn_hnsw_params params;
     mn_hnsw_params_default(dim, MN_METRIC_COSINE, &params);
     params.ef_construction = WORDNET_EF_CONSTRUCTION;
@@ -255,8 +214,7 @@ static void test_rounds_wordnet(void) {
         CHECK(delta >= -0.005, "wordnet384%s: recall %.4f below a fresh build",
               batched ? " (update batches)" : "", delta);
     }
-    free(base);
-    free(queries);
+    mn_test_set_free(&data);
 }
 
 static void test_same_vector_and_refusals(mn_metric metric) {

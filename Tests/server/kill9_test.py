@@ -92,10 +92,27 @@ def main():
             if missing:
                 failures += 1
                 print("  missing:", missing[:10], file=sys.stderr)
+        # A graceful stop (SIGTERM) exits 0 and keeps everything too.
+        conn = server.connection()
+        extra = [f"final-{i}" for i in range(20)]
+        for memory_id in extra:
+            status, _ = server.request("PUT", f"/v1/spaces/crash/memories/{memory_id}",
+                                       {"vector": vector(len(memory_id)), "text": memory_id}, connection=conn)
+            assert 200 <= status < 300, status
+        conn.close()
         code = server.stop()
         if code != 0:
             print(f"graceful stop exited {code}", file=sys.stderr)
             failures += 1
+        server = Server(args.mnemo, data=data, log=args.log).start()
+        conn = server.connection()
+        lost = [m for m in sorted(acknowledged) + extra
+                if server.request("GET", f"/v1/spaces/crash/memories/{m}?include=content", connection=conn)[0] != 200]
+        conn.close()
+        print(f"after SIGTERM and restart: {len(acknowledged) + len(extra)} writes, {len(lost)} missing")
+        if lost:
+            failures += 1
+        server.stop()
         if len(acknowledged) == 0:
             print("no write was acknowledged: the test proved nothing", file=sys.stderr)
             failures += 1

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Mnemo
+import MnemoServer
+
+/// `mnemo serve`: the HTTP/JSON server over a database directory.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a Mnemo database over HTTP/JSON (see docs/server.md).",
+        discussion: """
+            Every option may also come from the environment: MNEMO_DATA, MNEMO_HOST, MNEMO_PORT, \
+            MNEMO_ADMIN_KEY or MNEMO_ADMIN_KEY_FILE, MNEMO_TOKEN_KEYS_FILE, MNEMO_TLS_CERT, MNEMO_TLS_KEY, \
+            MNEMO_MAX_BODY_BYTES, MNEMO_LOG_LEVEL. Options win over the environment. Without a data \
+            directory the database is in memory and nothing survives a restart. SIGTERM or SIGINT \
+            shut down gracefully: the listener closes, requests in flight finish, the database closes \
+            with every acknowledged write on disk, and the process exits 0.
+            """
+    )
+
+    @Option(help: "Data directory (created if absent); none: an in-memory database.") var data: String?
+    @Option(help: "Address to bind (default 127.0.0.1).") var host: String?
+    @Option(help: "TCP port (default 7600; 0 picks a free one and prints it).") var port: Int?
+    @Option(help: "File holding the admin key (one line).") var adminKeyFile: String?
+    @Option(help: "Token key set file (JSON: current kid and HS256/EdDSA keys); none: a random key per run.")
+    var tokenKeysFile: String?
+    @Flag(help: "Development mode: no authentication, loopback addresses only.") var dev = false
+    @Option(help: "PEM certificate chain for TLS (with --tls-key).") var tlsCert: String?
+    @Option(help: "PEM private key for TLS (with --tls-cert).") var tlsKey: String?
+    @Option(help: "Largest JSON request body in bytes (default 64 MiB).") var maxBodyBytes: Int?
+    @Option(help: "Largest import stream in bytes (default 4 GiB).") var maxImportBytes: Int?
+    @Option(help: "Shard workers (default: one per CPU).") var workers: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (default info; debug logs every request).")
+    var logLevel: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = ServerConfiguration()
+        configuration.dataPath = data ?? environment["MNEMO_DATA"]
+        configuration.host = host ?? environment["MNEMO_HOST"] ?? "127.0.0.1"
+        if let port = port ?? environment["MNEMO_PORT"].flatMap({ Int($0) }) { configuration.port = port }
+        configuration.dev = dev
+        configuration.tokenKeysPath = tokenKeysFile ?? environment["MNEMO_TOKEN_KEYS_FILE"]
+        configuration.tlsCertificatePath = tlsCert ?? environment["MNEMO_TLS_CERT"]
+        configuration.tlsKeyPath = tlsKey ?? environment["MNEMO_TLS_KEY"]
+        if let bytes = maxBodyBytes ?? environment["MNEMO_MAX_BODY_BYTES"].flatMap({ Int($0) }) {
+            guard bytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+            configuration.maxBodyBytes = bytes
+        }
+        if let bytes = maxImportBytes {
+            guard bytes > 0 else { throw ValidationError("--max-import-bytes must be positive") }
+            configuration.maxImportBytes = bytes
+        }
+        if let workers { configuration.databaseOptions.workers = workers }
+        if (configuration.tlsCertificatePath == nil) != (configuration.tlsKeyPath == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        if let file = adminKeyFile ?? environment["MNEMO_ADMIN_KEY_FILE"] {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("cannot read the admin key file \(file)")
+            }
+            configuration.adminKey = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if let key = environment["MNEMO_ADMIN_KEY"] {
+            configuration.adminKey = key.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if configuration.dev {
+            guard configuration.bindsLoopback else {
+                throw ValidationError("--dev turns authentication off and binds loopback only, not \(configuration.host)")
+            }
+        } else if (configuration.adminKey ?? "").isEmpty {
+            throw ValidationError("authentication is on: give --admin-key-file (or MNEMO_ADMIN_KEY), or run with --dev")
+        }
+
+        let levelName = logLevel ?? environment["MNEMO_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level \(levelName)") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "mnemo.server")
+        if configuration.dataPath == nil {
+            logger.warning("NO --data DIRECTORY: the database is IN MEMORY and everything is lost when the server stops")
+            FileHandle.standardError.write(Data("mnemo serve: WARNING: no --data: in-memory database, nothing is kept\n".utf8))
+        }
+        if configuration.dev {
+            logger.warning("--dev: authentication is OFF (loopback only)")
+        }
+        try await MnemoHTTPServer(configuration: configuration, logger: logger).run()
+    }
+}

@@ -1,0 +1,49 @@
+// Authenticates every request except the few public paths (/healthz, /readyz, /openapi.json: what a
+// load balancer and a client generator need before holding any credential), stores the principal in
+// the context and leaves authorization to the route, which alone knows which space and scope it
+// touches. A request that fails authentication never reaches a route: the thrown AuthError becomes
+// the 401 response. Public paths are matched exactly on the path, so `/healthz/../v1/spaces` or
+// `/healthz/x` are not public.
+
+import Hummingbird
+
+/// Middleware that sets `context.principal` from the `Authorization` header.
+///
+/// ```swift
+/// let router = Router(context: MnemoRequestContext.self)
+/// router.add(middleware: AuthMiddleware(authenticator: authenticator))
+/// ```
+public struct AuthMiddleware<Context: AuthenticatedRequestContext>: RouterMiddleware {
+    /// The paths that need no credential.
+    public static var defaultPublicPaths: Set<String> { ["/healthz", "/readyz", "/openapi.json"] }
+
+    let authenticator: Authenticator
+    let publicPaths: Set<String>
+
+    /// Creates the middleware.
+    /// - Parameters:
+    ///   - authenticator: Checks credentials (``Authenticator/development(keys:now:)`` admits all).
+    ///   - publicPaths: Exact paths served without a credential (their principal stays anonymous).
+    public init(authenticator: Authenticator, publicPaths: Set<String> = Self.defaultPublicPaths) {
+        self.authenticator = authenticator
+        self.publicPaths = publicPaths
+    }
+
+    /// Authenticates the request, or throws the 401 ``AuthError``.
+    public func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if publicPaths.contains(request.uri.path) {
+            return try await next(request, context)
+        }
+        // Two Authorization fields are ambiguous (which one did a proxy add?): refuse them.
+        let values = request.headers[values: .authorization]
+        guard values.count <= 1 else {
+            throw AuthError.unauthorized("send one Authorization header, not \(values.count)")
+        }
+        var context = context
+        context.principal = try authenticator.authenticate(authorization: values.first)
+        context.logger[metadataKey: "subject"] = .string(context.principal.subject)
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,129 @@
+// MnemoHTTPServer: `mnemo serve` as a value: it builds the router (every route under /v1 plus
+// the health routes), the Hummingbird application (plain HTTP or TLS) and the service group that
+// runs it with the database service, and shuts both down gracefully on SIGTERM and SIGINT.
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import Mnemo
+import NIOCore
+import ServiceLifecycle
+
+/// The Mnemo HTTP server.
+///
+/// ```swift
+/// var configuration = ServerConfiguration()
+/// configuration.dataPath = "/var/lib/mnemo"
+/// configuration.dev = true
+/// try await MnemoHTTPServer(configuration: configuration).run()
+/// ```
+public struct MnemoHTTPServer: Sendable {
+    /// The shared state: configuration, readiness, the database once open.
+    public let state: ServerState
+    /// The server's logger.
+    public let logger: Logger
+    private let open: @Sendable () async throws -> Database
+
+    /// Creates a server. `openDatabase` replaces how the database is opened (tests hold it to
+    /// observe a slow recovery); by default it opens ``ServerConfiguration/dataPath`` (or an
+    /// in-memory database).
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "mnemo.server"),
+                openDatabase: (@Sendable () async throws -> Database)? = nil) {
+        var configuration = configuration
+        configuration.databaseOptions.waitWhenFull = false
+        self.state = ServerState(configuration: configuration)
+        self.logger = logger
+        let options = configuration.databaseOptions
+        let path = configuration.dataPath
+        if let openDatabase {
+            self.open = openDatabase
+        } else {
+            self.open = { @Sendable () async throws -> Database in
+                if let path { return try await Database(path: path, options: options) }
+                return try Database(options: options)
+            }
+        }
+    }
+
+    /// The authenticator of the configuration: everyone is the admin in dev mode; otherwise the
+    /// admin key and tokens signed by the key set (a random one when no file is given).
+    public func makeAuthenticator() async throws(AuthError) -> Authenticator {
+        let configuration = state.configuration
+        if configuration.dev { return try await Authenticator.development() }
+        guard let text = configuration.adminKey else {
+            throw AuthError.invalidConfiguration("authentication is on and there is no admin key")
+        }
+        let adminKey = try AdminKey(text)
+        let keys: TokenKeySet
+        if let path = configuration.tokenKeysPath {
+            keys = try TokenKeySet(contentsOfFile: path)
+        } else {
+            keys = try TokenKeySet.generated()
+        }
+        return await Authenticator(adminKey: adminKey, keys: keys)
+    }
+
+    /// The router: the health routes at the root, everything else under `/v1` behind
+    /// authentication and the readiness gate.
+    public func buildRouter(authenticator: Authenticator) -> Router<ServerContext> {
+        let router = Router(context: ServerContext.self)
+        router.middlewares.add(RequestLogMiddleware())
+        MetricsEndpoint.install(on: router, state: state, authenticator: authenticator)
+        HealthRoutes(state: state).register(on: router)
+        let v1 = router.group("v1")
+            .add(middleware: AuthMiddleware<ServerContext>(authenticator: authenticator))
+            .add(middleware: ReadinessMiddleware(state: state))
+        TokenRoutes(state: state, authenticator: authenticator).register(on: v1)
+        SpaceRoutes(state: state).register(on: v1)
+        MemoryRoutes(state: state).register(on: v1)
+        SearchRoutes(state: state).register(on: v1)
+        LinkRoutes(state: state).register(on: v1)
+        FilterRoutes(state: state).register(on: v1)
+        TransferRoutes(state: state).register(on: v1)
+        return router
+    }
+
+    /// The Hummingbird application with the database service, ready to run (or to test).
+    public func makeApplication() async throws -> some ApplicationProtocol {
+        let authenticator = try await makeAuthenticator()
+        let configuration = state.configuration
+        let (listening, signal) = AsyncStream<Void>.makeStream()
+        let state = self.state
+        let logger = self.logger
+        let server: HTTPServerBuilder
+        if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            let tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                privateKey: .privateKey(privateKey))
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } else {
+            server = .http1()
+        }
+        return Application(
+            router: buildRouter(authenticator: authenticator),
+            server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mnemo"),
+            services: [DatabaseService(state: state, logger: logger, listening: listening, open: open)],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port
+                state.setPort(port)
+                logger.notice("listening", metadata: [
+                    "host": "\(configuration.host)", "port": "\(port.map(String.init) ?? "?")",
+                    "tls": "\(configuration.tlsCertificatePath != nil)",
+                ])
+                signal.yield()
+                signal.finish()
+            },
+            logger: logger
+        )
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully: stop accepting, drain the
+    /// requests in flight, close the database.
+    public func run() async throws {
+        let application = try await makeApplication()
+        try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}

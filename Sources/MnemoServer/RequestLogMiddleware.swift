@@ -1,0 +1,57 @@
+// RequestLogMiddleware: the outermost middleware. It turns every failure into the JSON error
+// shape (Hummingbird's own 404/405 and decoding errors included, so no route answers in another
+// format) and logs one structured line per request at debug: method, path, status, duration.
+import Foundation
+import Hummingbird
+import Logging
+
+/// Logs each request and renders every error as `{"error": {...}}`.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+
+    func handle(_ request: Request, context: ServerContext,
+                next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as AuthError {
+            // Auth renders itself in the same JSON shape, with its WWW-Authenticate header.
+            response = try error.response(from: request, context: context)
+        } catch {
+            let failure = Self.serverError(error)
+            response = try failure.response(from: request, context: context)
+        }
+        if context.logger.logLevel <= .debug {
+            let elapsed = ContinuousClock.now - start
+            let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+            context.logger.debug("request", metadata: [
+                "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+                "status": "\(response.status.code)", "us": "\(micros)",
+            ])
+        }
+        return response
+    }
+
+    /// The ServerError of any error a route or Hummingbird threw.
+    static func serverError(_ error: any Error) -> ServerError {
+        switch error {
+        case let error as ServerError: return error
+        case let error as AuthError: return ServerError(error)
+        case let error as HTTPError:
+            let code: String
+            switch error.status {
+            case .notFound: code = "routeNotFound"
+            case .methodNotAllowed: code = "methodNotAllowed"
+            case .contentTooLarge: code = "payloadTooLarge"
+            default: code = error.status.code < 500 ? "badRequest" : "internal"
+            }
+            return ServerError(status: error.status, code: code, message: error.body ?? error.status.reasonPhrase)
+        case let error as any HTTPResponseError:
+            return ServerError(status: error.status, code: error.status.code < 500 ? "badRequest" : "internal",
+                               message: "\(error)")
+        default:
+            return ServerError(status: .internalServerError, code: "internal", message: "\(error)")
+        }
+    }
+}

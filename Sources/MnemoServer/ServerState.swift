@@ -1,0 +1,115 @@
+// ServerState: the server's shared state across requests: the configuration, whether the
+// database is open yet (recovery runs after the listener is up, so /healthz answers while a
+// large log replays and /v1 answers 503 until it is done), and a cache of open Space values so
+// a search does not pay a trip to a blocking thread for its space lookup.
+import Foundation
+import Logging
+import Mnemo
+import Synchronization
+
+/// The server's state shared by every request. Thread-safe.
+public final class ServerState: Sendable {
+    /// Where the database is in its life.
+    public enum Phase: Sendable {
+        /// Opening (recovery replays the log).
+        case recovering
+        /// Open and serving.
+        case ready(Database)
+        /// Opening failed; the message says why.
+        case failed(String)
+        /// Shutting down: the database is closing or closed.
+        case closing
+    }
+
+    /// The configuration the server runs with.
+    public let configuration: ServerConfiguration
+    private let phase = Mutex<Phase>(.recovering)
+    private let spaces = Mutex<[String: Space]>([:])
+    /// The port actually bound (known once the listener is up).
+    private let boundPort = Mutex<Int?>(nil)
+    /// How many Space values the cache keeps; past it the cache is emptied (spaces reopen).
+    static let spaceCacheLimit = 4096
+
+    /// Creates the state of a server that has not opened its database yet.
+    public init(configuration: ServerConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// The current phase.
+    public var current: Phase { phase.withLock { $0 } }
+
+    /// Whether the database is open.
+    public var isReady: Bool {
+        if case .ready = current { return true }
+        return false
+    }
+
+    /// The database once open (nil while recovering, after a failed open and while closing):
+    /// what the /metrics page reads.
+    public var openDatabase: Database? {
+        if case .ready(let database) = current { return database }
+        return nil
+    }
+
+    /// Moves to `next`.
+    func transition(to next: Phase) {
+        phase.withLock { $0 = next }
+        if case .ready = next { return }
+        spaces.withLock { $0.removeAll() }
+    }
+
+    /// The bound port, once the listener is up.
+    public var port: Int? { boundPort.withLock { $0 } }
+
+    func setPort(_ port: Int?) { boundPort.withLock { $0 = port } }
+
+    /// The open database, or 503 while recovering or closing.
+    func database() throws(ServerError) -> Database {
+        switch current {
+        case .ready(let database): return database
+        case .recovering: throw .notReady("the database is being opened (recovery); retry shortly")
+        case .failed(let message): throw .notReady("the database failed to open: \(message)")
+        case .closing: throw .notReady("the server is shutting down")
+        }
+    }
+
+    /// The space named `name` (from the cache, else opened off the cooperative pool).
+    func space(_ name: String) async throws(ServerError) -> Space {
+        if let cached = spaces.withLock({ $0[name] }) { return cached }
+        let database = try database()
+        do {
+            let space = try await database.space(name)
+            spaces.withLock {
+                if $0.count >= Self.spaceCacheLimit { $0.removeAll() }
+                $0[name] = space
+            }
+            return space
+        } catch {
+            throw ServerError(error, field: nil)
+        }
+    }
+
+    /// Forgets the cached space `name` (after a drop, or when its handle reports it dropped).
+    func forget(_ name: String) {
+        _ = spaces.withLock { $0.removeValue(forKey: name) }
+    }
+
+    /// Runs `body` with the space `name`; when the cached handle turns out to belong to a
+    /// space dropped (and perhaps re-created) behind it, reopens once and retries.
+    func withSpace<T>(_ name: String, field: String? = nil, _ body: (Space) async throws(MnemoError) -> T) async throws(ServerError) -> T {
+        let space = try await self.space(name)
+        do {
+            return try await body(space)
+        } catch where error.code == .unknownSpace {
+            forget(name)
+            let again = try await self.space(name)
+            do {
+                return try await body(again)
+            } catch {
+                throw ServerError(error, field: field)
+            }
+        } catch {
+            throw ServerError(error, field: field)
+        }
+    }
+}
