@@ -13,7 +13,7 @@ log=$(mktemp -d)/server.log
 echo "== openapi: validate $spec"
 python3 Tests/server/openapi_test.py "$spec"
 echo "== schemathesis against a live server"
-bash Tests/server/schemathesis_test.sh "$mnemo" "$spec" "${SCHEMATHESIS_EXAMPLES:-25}"
+bash Tests/server/schemathesis_test.sh "$mnemo" "$spec" "${SCHEMATHESIS_EXAMPLES:-50}"
 echo "== kill -9 under write load"
 python3 Tests/server/kill9_test.py --mnemo "$mnemo" --rounds "${KILL_ROUNDS:-10}" --log "$log"
 echo "== TLS with a self-signed certificate"

@@ -6,7 +6,7 @@
 set -euo pipefail
 mnemo=$1
 spec=$2
-examples=${3:-25}
+examples=${3:-50}
 here=$(cd "$(dirname "$0")" && pwd)
 port=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from mnemo_server import free_port; print(free_port())' "$here")
 log=$(mktemp)
