@@ -565,10 +565,10 @@ mn_status mn_space_recall(mn_space *space, const float *cue, uint32_t dimension,
  * match reached only through a non-matching memory is recalled); then the activated memories
  * are taken in order (activation descending, then insertion order) and those whose record
  * matches are visited, at most `limit` of them. So the answer is mn_space_recall's over the
- * whole activated set (limit = params->nodes_max), filtered: a match never displaces another,
- * and a recall that activates fewer than `limit` matches returns them all. The filter is
- * checked on the very record handed to `visit` (a memory patched out of the filter meanwhile
- * is skipped), so a non-matching memory is never returned.
+ * whole activated set (limit = params->nodes_max), filtered: a non-matching memory never takes
+ * a match's place, and a recall that activates fewer than `limit` matches returns them all.
+ * The filter is checked on the very record handed to `visit` (a memory patched out of the
+ * filter meanwhile is skipped), so a non-matching memory is never returned.
  * Errors: as mn_space_recall. Blocking: never (an RCU read section; its result buffer holds
  * the whole activation budget, params->nodes_max entries of 16 bytes).
  */
