@@ -5,7 +5,7 @@
 # content types and headers as documented. Usage: schemathesis_test.sh MNEMO_BINARY SPEC [EXAMPLES]
 set -euo pipefail
 mnemo=$1
-spec=$2
+spec=$(realpath "$2")
 examples=${3:-50}
 here=$(cd "$(dirname "$0")" && pwd)
 port=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from mnemo_server import free_port; print(free_port())' "$here")
@@ -21,9 +21,12 @@ done
 # Seed one space so that generated requests also reach the routes past "unknown space".
 curl -sf -X POST "http://127.0.0.1:$port/v1/spaces" -H 'Content-Type: application/json' \
   -d '{"name": "seeded", "dimension": 2, "metric": "l2"}' >/dev/null
-timeout 900 schemathesis run "$spec" --url "http://127.0.0.1:$port" \
+# From a scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
+workdir=$(mktemp -d)
+(cd "$workdir" && timeout 900 schemathesis run "$spec" --url "http://127.0.0.1:$port" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
-  --max-examples "$examples" --seed 20261130 --workers 1 --request-timeout 30 --no-color --warnings off
+  --max-examples "$examples" --seed 20261130 --workers 1 --request-timeout 30 --no-color --warnings off)
+rm -rf "$workdir"
 kill -TERM "$pid"
 if ! wait "$pid"; then
   echo "schemathesis_test: the server did not exit 0 on SIGTERM" >&2
