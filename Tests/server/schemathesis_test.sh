@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs schemathesis against a live `mnemo serve --dev` (in memory, free loopback port) with the
-# committed OpenAPI document: a bounded number of examples per operation, and the checks the
-# contract promises: no 5xx, every status documented, every response body matching its schema,
+# Runs schemathesis against a live `mnemo serve --dev` (a temporary data directory, a free
+# loopback port) with the committed OpenAPI document: a bounded number of examples per
+# operation, and the checks the contract promises: no 5xx, every status documented, every response body matching its schema,
 # content types and headers as documented. Usage: schemathesis_test.sh MNEMO_BINARY SPEC [EXAMPLES]
 set -euo pipefail
 mnemo=$1
@@ -10,9 +10,10 @@ examples=${3:-50}
 here=$(cd "$(dirname "$0")" && pwd)
 port=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from mnemo_server import free_port; print(free_port())' "$here")
 log=$(mktemp)
-"$mnemo" serve --dev --host 127.0.0.1 --port "$port" --workers 2 >"$log" 2>&1 &
+data=$(mktemp -d)
+"$mnemo" serve --dev --host 127.0.0.1 --port "$port" --workers 2 --data "$data" >"$log" 2>&1 &
 pid=$!
-cleanup() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+cleanup() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
 for _ in $(seq 1 600); do
   if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
@@ -34,4 +35,5 @@ if ! wait "$pid"; then
   exit 1
 fi
 trap - EXIT
+rm -rf "$data"
 echo "schemathesis_test: passed ($examples examples per operation)"
