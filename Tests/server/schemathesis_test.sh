@@ -2,7 +2,8 @@
 # Runs schemathesis against a live `mnemo serve --dev` (a temporary data directory, a free
 # loopback port) with the committed OpenAPI document: a bounded number of examples per
 # operation, and the checks the contract promises: no 5xx, every status documented, every
-# response body matching its schema, content types and headers as documented. Usage: schemathesis_test.sh MNEMO_BINARY SPEC [EXAMPLES]
+# response body matching its schema, content types and headers as documented.
+# Usage: schemathesis_test.sh MNEMO_BINARY SPEC [EXAMPLES]
 set -euo pipefail
 mnemo=$1
 spec=$(realpath "$2")
