@@ -8,6 +8,9 @@ import Foundation
 /// Collects the memories a recall visits (the views are valid only during the visit).
 private struct RecallCollector {
     var memories: [Recollection] = []
+    /// Set when a visited memory's metadata document did not decode (never for documents the
+    /// engine validated; reported as `.corrupt` rather than dropped silently).
+    var corruptMetadata = false
 }
 
 /// Calls `body` with the UTF-8 bytes of two strings (no terminators).
@@ -55,8 +58,8 @@ extension CCore {
     }
 
     static func recall(_ space: SpaceHandle, cue: [Float], seeds: Int, hops: Int, decay: Float,
-                       threshold: Float, limit: Int, fanOut: Int,
-                       overSimilarity: Bool) throws(MnemoError) -> [Recollection] {
+                       threshold: Float, limit: Int, fanOut: Int, overSimilarity: Bool,
+                       filter: Filter? = nil) throws(MnemoError) -> [Recollection] {
         guard let dimension = UInt32(exactly: cue.count) else {
             throw MnemoError(.wrongDimension, "cue of \(cue.count) floats")
         }
@@ -73,11 +76,15 @@ extension CCore {
         params.decay = decay
         params.threshold = threshold
         params.flags = overSimilarity ? 0 : UInt32(MN_RECALL_NO_SIMILARITY)
+        // Compiled once, before the engine is asked anything: a bad filter throws
+        // `.invalidFilter`. A NULL filter makes the filtered entry point mn_space_recall.
+        let compiled = try filter?.compiled()
         var collector = RecallCollector()
         var found: UInt32 = 0
-        let status = cue.withUnsafeBufferPointer { cueBuffer in
+        let status = withExtendedLifetime(compiled) { cue.withUnsafeBufferPointer { cueBuffer in
             withUnsafeMutablePointer(to: &collector) { collectorPointer in
-                mn_space_recall(space.pointer, cueBuffer.baseAddress, dimension, &params, limitValue, { context, view in
+                mn_space_recall_filtered(space.pointer, cueBuffer.baseAddress, dimension, &params, compiled?.pointer,
+                                         limitValue, { context, view in
                     guard let context, let view else { return }
                     let v = view.pointee
                     let id: String = v.id.map { pointer in
@@ -88,13 +95,18 @@ extension CCore {
                     let content: [UInt8] = v.content.map {
                         Array(UnsafeBufferPointer(start: $0, count: Int(v.content_bytes)))
                     } ?? []
+                    let metadata = CCore.decodeMetadata(UnsafeRawPointer(v.metadata), Int(v.metadata_bytes))
                     let memory = Recollection(id: id, activation: v.activation, hops: Int(v.hops), content: content,
-                                              createdAt: Date(timeIntervalSince1970: Double(v.created_ns) / 1_000_000_000))
-                    context.assumingMemoryBound(to: RecallCollector.self).pointee.memories.append(memory)
+                                              createdAt: Date(timeIntervalSince1970: Double(v.created_ns) / 1_000_000_000),
+                                              metadata: metadata ?? Metadata())
+                    let collector = context.assumingMemoryBound(to: RecallCollector.self)
+                    if metadata == nil { collector.pointee.corruptMetadata = true }
+                    collector.pointee.memories.append(memory)
                 }, collectorPointer, &found)
             }
-        }
+        } }
         try check(status, "recall")
+        if collector.corruptMetadata { throw MnemoError(.corrupt, "recall: a metadata document does not decode") }
         return collector.memories
     }
 }

@@ -52,8 +52,8 @@ private enum SubmitOutcome: Sendable {
     case rejected(mn_status)
 }
 
-/// Collects the memories a get or search visits (the views are valid only during the visit).
-private struct VisitCollector {
+/// Collects the memories a get, search or list visits (the views are valid only during the visit).
+struct VisitCollector {
     var hits: [SearchHit] = []
     /// Set when a visited memory's metadata document did not decode (never for documents the
     /// engine validated; reported as `.corrupt` rather than dropped silently).
@@ -67,7 +67,7 @@ private struct VisitCollector {
 }
 
 /// Builds a Swift copy of a C view.
-private func copyView(_ view: UnsafePointer<mn_memory_view>) -> (SearchHit, Bool) {
+func copyView(_ view: UnsafePointer<mn_memory_view>) -> (SearchHit, Bool) {
     let v = view.pointee
     let id: String = v.id.map { pointer in
         pointer.withMemoryRebound(to: UInt8.self, capacity: Int(v.id_bytes)) {
@@ -82,7 +82,7 @@ private func copyView(_ view: UnsafePointer<mn_memory_view>) -> (SearchHit, Bool
 }
 
 /// Calls `body` with the UTF-8 bytes of `string` (no terminator).
-private func withUTF8<R>(_ string: String, _ body: (UnsafePointer<CChar>?, UInt32) -> R) -> R {
+func withUTF8<R>(_ string: String, _ body: (UnsafePointer<CChar>?, UInt32) -> R) -> R {
     var copy = string
     return copy.withUTF8 { buffer in
         buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress, UInt32(clamping: $0.count)) }

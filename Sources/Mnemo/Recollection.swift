@@ -1,7 +1,8 @@
 import Foundation
 
-/// One result of ``Space/recall(cue:seeds:hops:decay:threshold:limit:fanOut:overSimilarity:)``:
-/// a memory, how strongly the cue activated it and how many hops away from a seed it was.
+/// One result of ``Space/recall(cue:seeds:hops:decay:threshold:limit:fanOut:overSimilarity:filter:)``:
+/// a memory, how strongly the cue activated it, how many hops away from a seed it was, and its
+/// metadata.
 ///
 /// ```swift
 /// for memory in try await space.recall(cue: embedding, hops: 2) {
@@ -20,14 +21,23 @@ public struct Recollection: Sendable, Hashable {
     public let content: [UInt8]
     /// When the memory was created.
     public let createdAt: Date
+    /// The memory's metadata fields (empty: none).
+    public let metadata: Metadata
 
     /// Creates a recollection (results come from recall; this is for tests and mocks).
-    public init(id: String, activation: Float, hops: Int, content: [UInt8], createdAt: Date) {
+    ///
+    /// ```swift
+    /// let memory = Recollection(id: "m1", activation: 0.4, hops: 1, content: [], createdAt: Date(),
+    ///                           metadata: ["kind": "fact"])
+    /// ```
+    public init(id: String, activation: Float, hops: Int, content: [UInt8], createdAt: Date,
+                metadata: Metadata = [:]) {
         self.id = id
         self.activation = activation
         self.hops = hops
         self.content = content
         self.createdAt = createdAt
+        self.metadata = metadata
     }
 
     /// The content as text, or `nil` when it is not valid UTF-8.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One result of ``Space/search(_:k:ef:)``: a memory's id, content, creation time and
+/// One result of ``Space/search(_:k:ef:filter:)``: a memory's id, content, creation time and
 /// metadata, and its distance to the query (smaller is closer).
 ///
 /// ```swift
@@ -20,7 +20,7 @@ public struct SearchHit: Sendable, Hashable {
     /// The memory's metadata fields (empty: none).
     public let metadata: Metadata
 
-    /// Creates a hit (results come from ``Space/search(_:k:ef:)``; this is for tests and mocks).
+    /// Creates a hit (results come from ``Space/search(_:k:ef:filter:)``; this is for tests and mocks).
     ///
     /// ```swift
     /// let hit = SearchHit(id: "m1", distance: 0.1, content: [], createdAt: Date(), metadata: ["kind": "fact"])

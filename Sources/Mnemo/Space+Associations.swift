@@ -53,11 +53,18 @@ extension Space {
     /// their similarity). A memory keeps the largest activation it is offered; offers below
     /// `threshold` are dropped. Deterministic and bounded; runs concurrently with writes.
     ///
+    /// With a `filter`, activation still starts at the nearest memories and spreads through
+    /// every memory, matching or not (a fact is often reached through a chat turn the filter
+    /// excludes); only the answer is filtered: the `limit` most activated memories that match.
+    /// It equals the unfiltered recall of every activated memory with the non-matching ones
+    /// removed.
+    ///
     /// ```swift
     /// let recalled = try await space.recall(cue: embedding, seeds: 5, hops: 2, limit: 20)
     /// for memory in recalled where memory.hops > 0 {
     ///     print("associated:", memory.id, memory.activation)
     /// }
+    /// let facts = try await space.recall(cue: embedding, limit: 5, filter: Filter.field("kind") == "fact")
     /// ```
     ///
     /// - Parameters:
@@ -69,14 +76,17 @@ extension Space {
     ///   - limit: the most memories returned (1 ... 1,048,576).
     ///   - fanOut: the most edges one memory passes activation along (1 ... 512).
     ///   - overSimilarity: `false` spreads over links only.
-    /// - Returns: the activated memories, most activated first (ties: earliest inserted first).
-    /// - Throws: ``MnemoError/Code/invalidArgument`` for a parameter out of range,
+    ///   - filter: only memories it matches are returned; `nil` (or ``Filter/all``) returns all.
+    /// - Returns: the activated memories (that match), most activated first (ties: earliest
+    ///   inserted first), with their metadata.
+    /// - Throws: ``MnemoError/Code/invalidFilter`` naming the field for a filter the parser
+    ///   refuses, ``MnemoError/Code/invalidArgument`` for a parameter out of range,
     ///   ``MnemoError/Code/wrongDimension``, ``MnemoError/Code/nonFinite``,
     ///   ``MnemoError/Code/zeroVector`` (cosine), ``MnemoError/Code/unknownSpace`` (dropped).
     public func recall(cue: [Float], seeds: Int = 10, hops: Int = 3, decay: Float = 0.5,
                        threshold: Float = 0.01, limit: Int = 10, fanOut: Int = 8,
-                       overSimilarity: Bool = true) async throws(MnemoError) -> [Recollection] {
+                       overSimilarity: Bool = true, filter: Filter? = nil) async throws(MnemoError) -> [Recollection] {
         try CCore.recall(handle, cue: cue, seeds: seeds, hops: hops, decay: decay, threshold: threshold,
-                         limit: limit, fanOut: fanOut, overSimilarity: overSimilarity)
+                         limit: limit, fanOut: fanOut, overSimilarity: overSimilarity, filter: filter)
     }
 }

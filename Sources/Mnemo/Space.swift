@@ -104,21 +104,36 @@ public struct Space: Sendable {
         try CCore.get(handle, id: id, dimension: dimension)
     }
 
-    /// Finds the `k` memories nearest to `vector`, nearest first, concurrently with writes.
+    /// Finds the `k` memories nearest to `vector` that match `filter`, nearest first,
+    /// concurrently with writes.
+    ///
+    /// With a filter, the engine estimates how many memories match and either scores the
+    /// matching ones exactly (few matches) or traverses the index checking the filter on every
+    /// memory it reaches (many); ``searchWithStats(_:k:ef:filter:)`` says which ran. A memory
+    /// that does not match is never returned: the filter is checked on the very record handed
+    /// back, so one patched out of the filter during the search is left out (fewer than `k`
+    /// hits then).
     ///
     /// ```swift
     /// let hits = try await space.search(query, k: 10, ef: 128)
+    /// let facts = try await space.search(query, k: 10,
+    ///                                    filter: Filter.field("kind") == "fact" && Filter.createdAt >= lastWeek)
     /// ```
     ///
     /// - Parameters:
     ///   - vector: the query, of the space's dimension.
     ///   - k: how many results (1 ... 32768).
     ///   - ef: the search beam; larger is slower and more accurate. `nil` uses max(k, 64).
-    /// - Throws: ``MnemoError/Code/wrongDimension``, ``MnemoError/Code/nonFinite``,
-    ///   ``MnemoError/Code/zeroVector``, ``MnemoError/Code/invalidArgument`` (k or ef out of
-    ///   range), ``MnemoError/Code/unknownSpace`` (dropped).
-    public func search(_ vector: [Float], k: Int = 10, ef: Int? = nil) async throws(MnemoError) -> [SearchHit] {
-        try CCore.search(handle, query: vector, k: k, ef: ef)
+    ///   - filter: only memories it matches are returned; `nil` (or ``Filter/all``) matches all.
+    /// - Throws: ``MnemoError/Code/invalidFilter`` naming the field for a filter the parser
+    ///   refuses (nothing is searched), ``MnemoError/Code/wrongDimension``,
+    ///   ``MnemoError/Code/nonFinite``, ``MnemoError/Code/zeroVector``,
+    ///   ``MnemoError/Code/invalidArgument`` (k or ef out of range),
+    ///   ``MnemoError/Code/unknownSpace`` (dropped).
+    public func search(_ vector: [Float], k: Int = 10, ef: Int? = nil,
+                       filter: Filter? = nil) async throws(MnemoError) -> [SearchHit] {
+        guard let filter else { return try CCore.search(handle, query: vector, k: k, ef: ef) }
+        return try CCore.searchFiltered(handle, query: vector, k: k, ef: ef, filter: filter).hits
     }
 
     /// A snapshot of the space's count, bytes, queue depth and home worker.

@@ -9,7 +9,11 @@ struct AnnBenchCommand: AsyncParsableCommand {
         abstract: "Build an HNSW index from .fvecs files and measure recall@k, QPS and latency per ef.",
         discussion: """
             Builds with --threads threads inserting concurrently, then runs every query one after \
-            another on one thread for each ef. Figures only: it never fails on speed.
+            another on one thread for each ef. Figures only: it never fails on speed. With \
+            --filter-selectivity, builds an in-memory engine space instead (base vector i carries \
+            the field bucket = a fixed permutation of 0..<n, so `bucket < s*n` matches exactly \
+            s*n vectors), computes the exact filtered ground truth by brute force, and prints \
+            one row per (selectivity, ef) with recall, QPS and the planner's strategy.
             """
     )
 
@@ -23,6 +27,9 @@ struct AnnBenchCommand: AsyncParsableCommand {
     @Option(help: "Neighbours per query (recall@k).") var k: Int = 10
     @Option(help: "Threads inserting concurrently while building.") var threads: Int = 1
     @Flag(help: "Print one JSON object per line instead of a table.") var json = false
+    @Option(name: .customLong("filter-selectivity"),
+            help: "Comma-separated filter selectivities in (0, 1] (e.g. 0.5,0.1,0.01,0.001): filtered search through the engine.")
+    var filterSelectivity: String?
 
     func run() async throws {
         guard let metric = Metric(rawValue: metric) else {
@@ -36,6 +43,19 @@ struct AnnBenchCommand: AsyncParsableCommand {
         guard queryFile.dimension == baseFile.dimension, truthFile.count == queryFile.count,
               truthFile.dimension >= k else {
             throw ValidationError("query, base and ground truth files do not match (dimension, rows or k)")
+        }
+        if let filterSelectivity {
+            let selectivities = filterSelectivity.split(separator: ",").compactMap {
+                Double($0.trimmingCharacters(in: .whitespaces))
+            }
+            guard !selectivities.isEmpty, selectivities.allSatisfy({ $0 > 0 && $0 <= 1 }) else {
+                throw ValidationError("--filter-selectivity needs numbers in (0, 1]")
+            }
+            let bench = FilteredAnnBench(base: baseFile, queries: queryFile, metric: metric, m: m,
+                                         efConstruction: efConstruction, efs: efs, k: k, threads: threads,
+                                         selectivities: selectivities, json: json)
+            _ = try await bench.run()
+            return
         }
         let index = try HNSWIndex(dimension: baseFile.dimension, metric: metric,
                                   parameters: .init(m: m, efConstruction: efConstruction))

@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM certificate chain for TLS (with --tls-key).") var tlsCert: String?
     @Option(help: "PEM private key for TLS (with --tls-cert).") var tlsKey: String?
     @Option(help: "Largest JSON request body in bytes (default 64 MiB).") var maxBodyBytes: Int?
-    @Option(help: "Largest import stream in bytes (default 4 GiB).") var maxImportBytes: Int?
+    @Option(help: "Largest import stream in bytes (default 2 GiB, at most 4 GiB - 1).") var maxImportBytes: Int?
     @Option(help: "Shard workers (default: one per CPU).") var workers: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default info; debug logs every request).")
     var logLevel: String?
@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.maxBodyBytes = bytes
         }
         if let bytes = maxImportBytes {
-            guard bytes > 0 else { throw ValidationError("--max-import-bytes must be positive") }
+            guard bytes > 0, bytes < (4 << 30) else { throw ValidationError("--max-import-bytes must be between 1 and 4 GiB - 1") }
             configuration.maxImportBytes = bytes
         }
         if let workers { configuration.databaseOptions.workers = workers }

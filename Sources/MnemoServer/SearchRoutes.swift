@@ -135,6 +135,7 @@ struct SearchRoutes: Sendable {
             item.hops = memory.hops
             item.createdAt = memory.createdAt
             if include.content { item.setContent(memory.content) }
+            if include.metadata { item.metadata = MemoryOutput.json(memory.metadata) }
             return item
         }
         return JSONResponse.make(status: .ok, RecallResponse(memories: out))

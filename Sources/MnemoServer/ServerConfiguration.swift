@@ -31,8 +31,9 @@ public struct ServerConfiguration: Sendable {
     public var tlsKeyPath: String?
     /// The largest JSON request body, in bytes (checked before the body is read whole).
     public var maxBodyBytes: Int = 64 << 20
-    /// The largest import stream (`PUT /v1/spaces/{space}/import`), in bytes.
-    public var maxImportBytes: Int = 4 << 30
+    /// The largest import stream (`PUT /v1/spaces/{space}/import`), in bytes (at most 4 GiB − 1:
+    /// the body is collected into one NIO ByteBuffer, whose size is 32-bit).
+    public var maxImportBytes: Int = 2 << 30
     /// Options of the database the server opens. `waitWhenFull` is forced off: a full
     /// mailbox is answered 429 with `Retry-After` rather than holding the request.
     public var databaseOptions: DatabaseOptions = DatabaseOptions()

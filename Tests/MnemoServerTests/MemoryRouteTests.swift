@@ -146,6 +146,25 @@ struct MemoryRouteTests {
         }
     }
 
+    @Test("an upsert batch larger than its window replaces and inserts every item")
+    func largeUpsertBatch() async throws {
+        try await ServerHarness.run { server in
+            try await server.createSpace("u", dimension: 2, metric: "l2")
+            let first: [[String: Any]] = (0..<100).map { ["id": "m\($0)", "vector": [Double($0), 0], "text": "old \($0)"] }
+            #expect(try await server.call(.post, "/v1/spaces/u/memories", json: ["memories": first]).status == .ok)
+            let second: [[String: Any]] = (50..<200).map { ["id": "m\($0)", "vector": [Double($0), 1], "text": "new \($0)"] }
+            let upserted = try await server.call(.post, "/v1/spaces/u/memories", json: ["memories": second, "upsert": true])
+            #expect(upserted.status == .ok)
+            #expect(upserted.json["replaced"] as? Int == 50)
+            #expect(upserted.json["inserted"] as? Int == 100)
+            #expect(try await server.call(.get, "/v1/spaces/u").json["count"] as? Int == 200)
+            for i in [0, 49, 50, 99, 100, 199] {
+                let got = try await server.call(.get, "/v1/spaces/u/memories/m\(i)?include=content")
+                #expect(got.json["text"] as? String == (i < 50 ? "old \(i)" : "new \(i)"))
+            }
+        }
+    }
+
     @Test("bodies over the limit are 413")
     func bodyLimit() async throws {
         try await ServerHarness.run(configure: { $0.maxBodyBytes = 1024 }) { server in

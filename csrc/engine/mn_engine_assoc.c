@@ -14,12 +14,21 @@
  * Recall runs on the caller's thread inside one RCU read-side section: mn_assoc_recall works
  * on labels and the labels are turned back into records exactly as a search does; a label
  * without a record (an upsert or delete in flight, or a dangling link) is skipped.
+ *
+ * Filtered recall (mn_space_recall_filtered) spreads exactly as unfiltered recall does, from
+ * the cue's unfiltered nearest memories and through every memory, because associations and
+ * similarity often lead to a match THROUGH memories the filter excludes ("the trip" -> "the
+ * hotel booking" -> the fact tagged travel). Only the final ranking is filtered: the whole
+ * activated set is ranked and the first `limit` matches are returned, so the answer equals the
+ * unfiltered recall of the whole budget, post-filtered. Seeding from a filtered search instead
+ * would cut every such path at its first step.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/mn_engine_internal.h"
+#include "meta/mn_filter_internal.h"
 #include "util/mn_rcu.h"
 
 /* ---- submission (any thread) ---- */
@@ -128,9 +137,19 @@ mn_status mn_space_apply_unlink(struct mn_space *space, mn_op *op) {
 
 /* ---- reads (any thread) ---- */
 
-mn_status mn_space_recall(mn_space *space, const float *cue, uint32_t dimension,
-                          const mn_recall_params *params, uint32_t limit,
-                          mn_recollection_visit_fn visit, void *context, uint32_t *found) {
+/* The activation budget of one recall: params->nodes_max, 0 meaning the default. */
+static uint32_t mn_recall_budget(const mn_recall_params *params) {
+    return params->nodes_max ? params->nodes_max : MN_ASSOC_RECALL_NODES_DEFAULT;
+}
+
+/* Recall, unfiltered (filter NULL: the first `limit` activated memories) or filtered (every
+ * activated memory is ranked, up to the activation budget, and the first `limit` MATCHING
+ * ones are visited). Spreading never looks at the filter: mn_assoc_recall walks labels,
+ * whatever the records' metadata. */
+static mn_status mn_space_recall_run(mn_space *space, const float *cue, uint32_t dimension,
+                                     const mn_recall_params *params, const mn_filter *filter,
+                                     uint32_t limit, mn_recollection_visit_fn visit,
+                                     void *context, uint32_t *found) {
     if (found) *found = 0;
     if (!space || !cue || !found) return MN_ERR_INVALID;
     if (limit == 0 || limit > MN_ENGINE_RECALL_LIMIT_MAX) return MN_ERR_INVALID;
@@ -142,15 +161,31 @@ mn_status mn_space_recall(mn_space *space, const float *cue, uint32_t dimension,
         mn_recall_params_default(&defaults);
         params = &defaults;
     }
-    mn_recall_result *results = malloc((size_t)limit * sizeof(mn_recall_result));
+    /* Filtered, the matches may lie anywhere in the ranking, so the whole activated set is
+     * asked for (mn_assoc_recall bounds it by the budget; an out-of-range nodes_max is
+     * refused there, so the budget is only trusted up to the engine's limit here). */
+    if (filter && mn_filter_node_count(filter) == 0) filter = NULL; /* {}: every memory */
+    uint32_t capacity = limit;
+    if (filter) {
+        uint32_t budget = mn_recall_budget(params);
+        if (budget > MN_ENGINE_RECALL_LIMIT_MAX) budget = MN_ENGINE_RECALL_LIMIT_MAX;
+        if (budget > capacity) capacity = budget;
+    }
+    mn_recall_result *results = malloc((size_t)capacity * sizeof(mn_recall_result));
     if (!results) return MN_ERR_NO_MEMORY;
     uint32_t count = 0, visited = 0;
     mn_rcu_read_lock();
     mn_status status = mn_assoc_recall(space->assoc, space->index, cue, dimension, params,
-                                       results, limit, &count);
-    for (uint32_t i = 0; status == MN_OK && i < count; i++) {
+                                       results, capacity, &count);
+    for (uint32_t i = 0; status == MN_OK && i < count && visited < limit; i++) {
         mn_record *record = mn_space_find_label(space, results[i].id);
         if (!record) continue; /* mid-upsert, mid-delete or a dangling link */
+        /* Checked on the record handed over, in this read section: a memory patched out of
+         * the filter since the spreading ran is skipped, never returned. */
+        if (filter && !mn_filter_match(filter, mn_record_metadata(record), record->metadata_bytes,
+                                       record->data, record->id_bytes, record->created_ns)) {
+            continue;
+        }
         visited++;
         if (!visit) continue;
         mn_recollection_view view = {
@@ -162,6 +197,8 @@ mn_status mn_space_recall(mn_space *space, const float *cue, uint32_t dimension,
             .content = mn_record_content(record),
             .content_bytes = record->content_bytes,
             .created_ns = record->created_ns,
+            .metadata = record->metadata_bytes ? mn_record_metadata(record) : NULL,
+            .metadata_bytes = record->metadata_bytes,
         };
         visit(context, &view);
     }
@@ -169,6 +206,20 @@ mn_status mn_space_recall(mn_space *space, const float *cue, uint32_t dimension,
     free(results);
     *found = visited;
     return status;
+}
+
+mn_status mn_space_recall(mn_space *space, const float *cue, uint32_t dimension,
+                          const mn_recall_params *params, uint32_t limit,
+                          mn_recollection_visit_fn visit, void *context, uint32_t *found) {
+    return mn_space_recall_run(space, cue, dimension, params, NULL, limit, visit, context, found);
+}
+
+mn_status mn_space_recall_filtered(mn_space *space, const float *cue, uint32_t dimension,
+                                   const mn_recall_params *params, const mn_filter *filter,
+                                   uint32_t limit, mn_recollection_visit_fn visit,
+                                   void *context, uint32_t *found) {
+    return mn_space_recall_run(space, cue, dimension, params, filter, limit, visit, context,
+                               found);
 }
 
 mn_status mn_space_link_count(const mn_space *space, uint64_t *out) {

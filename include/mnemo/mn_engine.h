@@ -549,6 +549,10 @@ typedef struct mn_recollection_view {
     const uint8_t *content;
     uint64_t content_bytes;
     int64_t created_ns;
+    /* Appended after the fields above, so a caller built against the earlier layout reads
+     * them unchanged (the engine owns the view and hands it over by pointer). */
+    const uint8_t *metadata;  /**< its metadata document (mn_meta.h; NULL when none) */
+    uint64_t metadata_bytes;  /**< 0 when none */
 } mn_recollection_view;
 
 /** Receives each recalled memory, by activation descending (then by age of insertion). */
@@ -568,6 +572,25 @@ typedef void (*mn_recollection_visit_fn)(void *context, const mn_recollection_vi
 mn_status mn_space_recall(mn_space *space, const float *cue, uint32_t dimension,
                           const mn_recall_params *params, uint32_t limit,
                           mn_recollection_visit_fn visit, void *context, uint32_t *found);
+
+/**
+ * mn_space_recall returning only the memories that match `filter` (mn_filter.h; NULL or {}
+ * matches every memory): activation spreads exactly as in mn_space_recall, from the nearest
+ * memories to `cue` WHATEVER their metadata and through every memory, matching or not (a
+ * match reached only through a non-matching memory is recalled); then the activated memories
+ * are taken in order (activation descending, then insertion order) and those whose record
+ * matches are visited, at most `limit` of them. So the answer is mn_space_recall's over the
+ * whole activated set (limit = params->nodes_max), filtered: a non-matching memory never takes
+ * a match's place, and a recall that activates fewer than `limit` matches returns them all.
+ * The filter is checked on the very record handed to `visit` (a memory patched out of the
+ * filter meanwhile is skipped), so a non-matching memory is never returned.
+ * Errors: as mn_space_recall. Blocking: never (an RCU read section; its result buffer holds
+ * the whole activation budget, params->nodes_max entries of 16 bytes).
+ */
+mn_status mn_space_recall_filtered(mn_space *space, const float *cue, uint32_t dimension,
+                                   const mn_recall_params *params, const mn_filter *filter,
+                                   uint32_t limit, mn_recollection_visit_fn visit,
+                                   void *context, uint32_t *found);
 
 /** Writes the number of links (each directed link once) in the space to *out.
  *  Blocking: never. */
