@@ -74,17 +74,22 @@ struct LoadTestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let load = try LoadMix(mix)
-        let data = try LoadData(fvecs: fvecs, queries: queries, dimension: dimension)
         let client = server.client(connections: clients)
         var report = LoadTestReport(clients: clients, mix: mix, space: space)
         report.loadAverageStart = LoadTestReport.loadAverage()
+        let data: LoadData
         do {
-            // Prepare: an empty space gets memories (their ingest is timed: the HTTP batch rate).
+            // An existing space sets the dimension of random vectors (and must match a file's);
+            // an absent one is created and loaded (its ingest is timed: the HTTP batch rate).
+            let info = try await Self.info(client, space)
+            data = try LoadData(fvecs: fvecs, queries: queries, dimension: info?.dimension ?? dimension)
+            if let info, info.dimension != data.dimension {
+                throw ValidationError("space \(space) has dimension \(info.dimension), the vectors \(data.dimension)")
+            }
             let loader = BatchLoader(client: client, space: space, batchSize: batch, inFlight: clients)
-            try await loader.ensureSpace(dimension: data.dimension, metric: "cosine")
-            let existing = try await Self.count(client, space)
+            if info == nil { try await loader.ensureSpace(dimension: data.dimension, metric: "cosine") }
             let rows = prepare ?? data.base.count
-            if existing == 0 && rows > 0 {
+            if (info?.count ?? 0) == 0 && rows > 0 {
                 let started = ContinuousClock.now
                 let sent = try await loader.load(vectors: data.base, rows: 0..<min(rows, data.base.count),
                                                  id: { "m\($0)" }, text: { "memory \($0)" })
@@ -106,9 +111,16 @@ struct LoadTestCommand: AsyncParsableCommand {
         print(json ? report.json() : report.text())
     }
 
-    /// The memory count of a space (GET /v1/spaces/{space}).
-    static func count(_ client: ServerClient, _ space: String) async throws -> Int {
-        struct Info: Decodable { var count: Int }
-        return try await client.json(Info.self, .GET, ServerClient.spacePath(space)).count
+    /// A space's dimension and memory count (GET /v1/spaces/{space}); nil when it is absent.
+    struct SpaceInfo: Decodable {
+        var dimension: Int
+        var count: Int
+    }
+
+    static func info(_ client: ServerClient, _ space: String) async throws -> SpaceInfo? {
+        let reply = try await client.send(.GET, ServerClient.spacePath(space))
+        if reply.status == 404 { return nil }
+        guard (200..<300).contains(reply.status) else { throw ServerClient.failure(reply) }
+        return try JSONDecoder().decode(SpaceInfo.self, from: Data(reply.body))
     }
 }
