@@ -22,7 +22,9 @@
  * (the count survives restarts) or a space stopped at a gap.
  *
  * Record types: an operation's type is its kind (MN_OP_INSERT ... MN_OP_BATCH, and kinds added
- * later in mn_engine_internal.h that use the same packed layout, e.g. MN_OP_LINK); a space's
+ * later in mn_engine_internal.h that use the same packed layout, e.g. MN_OP_LINK; a delete by
+ * filter (11) carries the filter's text as content, a field index's creation (12) the field
+ * name as id and its kind as a u32 content, its drop (13) the name and no content); a space's
  * creation is MN_DURABLE_REC_CREATE with sequence 0, its drop MN_DURABLE_REC_DROP with sequence
  * MN_DURABLE_SEQUENCE_DROP (after everything). MN_DURABLE_REC_VOID (a sequence of its own) says
  * that the space's records with sequences first..last were in appends that failed and could not

@@ -13,8 +13,15 @@
  * the id table's iteration order. That order is the table's hash order of ids, so the sample
  * is spread over the space's history and deterministic for a given set of ids (the same space
  * state plans the same way). Walks use the id table: its node is the record's first member, so
- * cds_lfht_for_each_entry's container arithmetic never offsets a NULL node. The space's field indexes (csrc/meta/mn_field_index.h)
- * would give exact leaf counts; they are not attached to spaces yet, so every leaf is sampled.
+ * cds_lfht_for_each_entry's container arithmetic never offsets a NULL node.
+ *
+ * The space's field indexes (csrc/meta/mn_field_index.h, created with mn_space_index_create)
+ * answer the leaves on indexed fields: planned against one snapshot (mn_plan), such a leaf is
+ * counted exactly instead of sampled, and when the filter allows, the matching labels (or a
+ * superset, for an AND with an unindexed child) are collected from the indexes instead of
+ * walking every record: sorted buffers for leaves, label bitmaps for complements and
+ * combinations (docs/filters.md, "Field indexes in spaces"). Sampling only happens when the
+ * exact counts cannot decide the strategy alone.
  *
  * Consistency: everything runs in one RCU read section, as mn_space_search does. Records are
  * immutable once published (an upsert or patch publishes a new record under the same label and
@@ -147,6 +154,8 @@ typedef struct mn_plan {
     uint8_t *exact;              /* per node */
     uint8_t *candidates;         /* per node */
     mn_sample *sample;           /* taken when a leaf is not answerable (NULL until then) */
+    int sampling;                /* 0: unanswerable leaves get no fraction (count, list) */
+    int unsampled;               /* a leaf's fraction was left out (sampling 0) */
     uint32_t indexed_leaves;
     uint32_t sampled;
 } mn_plan;
@@ -328,6 +337,9 @@ static mn_status mn_plan_node(mn_plan *plan, uint32_t node, uint32_t depth) {
             plan->fraction[node] = leaf->complement ? 1.0 - f : f;
             plan->exact[node] = 1;
             plan->candidates[node] = 1;
+        } else if (!plan->sampling) {
+            plan->fraction[node] = 1.0; /* not estimated: the caller needs no estimate */
+            plan->unsampled = 1;
         } else {
             status = mn_plan_sample(plan);
             if (status != MN_OK) return status;
@@ -365,11 +377,15 @@ static mn_status mn_plan_node(mn_plan *plan, uint32_t node, uint32_t depth) {
 }
 
 /* Plans `filter` (not NULL, at least one node) against the space's current field indexes.
+ * With `sampling`, leaves no index answers are estimated on a sample of records (what a search
+ * needs to pick its strategy); without, they are not (count, list and delete only collect).
  * Inside the caller's read section; pair with mn_plan_free. */
-static mn_status mn_plan_make(struct mn_space *space, const mn_filter *filter, mn_plan *plan) {
+static mn_status mn_plan_make(struct mn_space *space, const mn_filter *filter, int sampling,
+                              mn_plan *plan) {
     memset(plan, 0, sizeof(*plan));
     plan->space = space;
     plan->filter = filter;
+    plan->sampling = sampling;
     plan->snapshot = mn_field_indexes_snapshot(space->fields); /* acquire */
     plan->created = mn_field_snapshot_created_at(plan->snapshot);
     /* After the snapshot: the runner advances next_label before it publishes labels. */
@@ -513,6 +529,37 @@ static double mn_plan_size(const mn_plan *plan, uint32_t node) {
         return (double)plan->leaves[node].count;
     }
     return plan->fraction[node] * (double)plan->live + (plan->exact[node] ? 0.0 : 0.5);
+}
+
+/* An upper bound on node's matches from exact index counts alone (no sample): a leaf's count
+ * (a sum over IN operands only over-counts), an AND's smallest child, an OR's sum; anything
+ * else, every live memory. */
+static uint64_t mn_plan_bound(const mn_plan *plan, uint32_t node) {
+    uint32_t kind = mn_filter_node_kind(plan->filter, node);
+    if (kind == MN_FILTER_NODE_LEAF) {
+        const mn_leaf_plan *leaf = &plan->leaves[node];
+        if (!leaf->index) return plan->live;
+        uint64_t n = leaf->count > plan->live ? plan->live : leaf->count;
+        if (!leaf->complement) return n;
+        return leaf->exact_count ? plan->live - n : plan->live;
+    }
+    uint32_t children = mn_filter_node_child_count(plan->filter, node);
+    if (kind == MN_FILTER_NODE_AND) {
+        uint64_t bound = plan->live;
+        for (uint32_t i = 0; i < children; i++) {
+            uint64_t b = mn_plan_bound(plan, mn_filter_node_child(plan->filter, node, i));
+            if (b < bound) bound = b;
+        }
+        return bound;
+    }
+    if (kind == MN_FILTER_NODE_OR) {
+        uint64_t bound = 0;
+        for (uint32_t i = 0; i < children && bound < plan->live; i++) {
+            bound += mn_plan_bound(plan, mn_filter_node_child(plan->filter, node, i));
+        }
+        return bound < plan->live ? bound : plan->live;
+    }
+    return plan->live;
 }
 
 /*
@@ -664,14 +711,27 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     if (mn_filter_empty(filter)) {
         stats->estimated_matches = live;
     } else {
-        status = mn_plan_make(space, filter, &plan);
+        /* First from the indexes alone: when their exact counts bound the matches under the
+         * scan threshold, the strategy is decided and no record is sampled. */
+        status = mn_plan_make(space, filter, 0, &plan);
         if (status != MN_OK) goto done;
         planned = 1;
         live = plan.live;
-        double fraction = plan.fraction[mn_filter_root(filter)];
+        uint32_t root = mn_filter_root(filter);
+        uint64_t bound = mn_plan_bound(&plan, root);
+        double fraction = plan.fraction[root];
+        if (plan.unsampled && bound > MN_HNSW_FILTER_SCAN_MATCHES_MAX &&
+            bound > live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR) {
+            mn_plan_free(&plan);
+            status = mn_plan_make(space, filter, 1, &plan);
+            if (status != MN_OK) goto done;
+            live = plan.live;
+            fraction = plan.fraction[root];
+        }
         if (fraction < 0.0) fraction = 0.0;
         if (fraction > 1.0) fraction = 1.0;
         stats->estimated_matches = (uint64_t)(fraction * (double)live + 0.5);
+        if (stats->estimated_matches > bound) stats->estimated_matches = bound;
         stats->sampled = plan.sampled;
         stats->index_leaves = plan.indexed_leaves;
         if (plan.indexed_leaves > 0) stats->index_flags |= MN_SEARCH_INDEX_ESTIMATE;
@@ -761,7 +821,7 @@ mn_status mn_space_count_filtered(mn_space *space, const mn_filter *filter, uint
     mn_rcu_read_lock();
     /* No filter: createdAt's count is the live memories. */
     int empty = mn_filter_empty(filter);
-    if (!empty) status = mn_plan_make(space, filter, &plan);
+    if (!empty) status = mn_plan_make(space, filter, 0, &plan);
     uint32_t root = empty ? 0 : mn_filter_root(filter);
     if (status != MN_OK) {
         /* planning failed: nothing counted */
@@ -830,7 +890,7 @@ mn_status mn_space_list_filtered(mn_space *space, const mn_filter *filter, uint6
     mn_rcu_read_lock();
     int indexed = 0;
     if (!mn_filter_empty(filter)) {
-        status = mn_plan_make(space, filter, &plan);
+        status = mn_plan_make(space, filter, 0, &plan);
         indexed = status == MN_OK && plan.candidates[mn_filter_root(filter)];
     }
     if (status == MN_OK && indexed) {
@@ -895,7 +955,7 @@ mn_status mn_space_filter_records(struct mn_space *space, const mn_filter *filte
     int indexed = 0;
     mn_rcu_read_lock();
     if (!mn_filter_empty(filter)) {
-        status = mn_plan_make(space, filter, &plan);
+        status = mn_plan_make(space, filter, 0, &plan);
         indexed = status == MN_OK && plan.candidates[mn_filter_root(filter)];
     }
     if (status == MN_OK && indexed) {

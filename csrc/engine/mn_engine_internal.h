@@ -22,6 +22,8 @@
  *   mn_engine_assoc.c   associations between a space's memories (link, unlink) and recall
  *   mn_engine_export.c  one self-describing stream per space: export and import
  *   mn_engine_meta.c    the engine's calls into the metadata codec (mn_meta.h)
+ *   mn_engine_filter.c  filtered search, count and list, and the planner over field indexes
+ *   mn_engine_index.c   field indexes of a space: create, drop, list, restore
  */
 #ifndef MN_ENGINE_INTERNAL_H
 #define MN_ENGINE_INTERNAL_H

@@ -355,7 +355,8 @@ mn_status mn_space_patch_metadata(mn_space *space, const char *id, uint32_t id_b
                                   const uint8_t *patch, uint64_t patch_bytes, uint32_t flags,
                                   mn_completion_fn done, void *context, mn_meta_error *error);
 
-/** Deletes a memory. Completes with MN_OK and detail 1 if it existed, MN_ERR_NOT_FOUND if not.
+/** Deletes a memory. Completes with MN_OK and detail 1 if it existed, MN_ERR_NOT_FOUND if not,
+ *  MN_ERR_NO_MEMORY (its field-index entries could not be removed: nothing deleted).
  *  Blocking: as mn_space_insert. */
 mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, uint32_t flags,
                           mn_completion_fn done, void *context);
@@ -525,13 +526,17 @@ typedef struct mn_search_stats {
  * what ran to *stats (may be NULL). Never a memory that does not match: the filter is checked
  * on the record each visit is given, in the same RCU read section (a memory patched out of
  * the filter during the search is skipped, so *found may be below k then).
- * Planner: the filter's selectivity is estimated with mn_filter_estimate, each leaf's
- * fraction measured on a deterministic sample of at most MN_ENGINE_FILTER_SAMPLE_MAX of the
- * space's records (the first ones in its id table's hash order); when the estimated matches
- * are at most MN_HNSW_FILTER_SCAN_MATCHES_MAX or at most live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR,
- * every record is checked and the matching ones scored exactly (mn_hnsw_search_ids: recall 1);
- * otherwise the index is traversed with the filter checked per node (mn_hnsw_search_filtered,
- * beam max(ef, k), ef 0 as mn_space_search).
+ * Planner: the filter's selectivity is estimated as independent leaves (mn_filter_estimate's
+ * rule), a leaf on an indexed field (mn_space_index_create, and createdAt) counted exactly from
+ * the space's field indexes, the others measured on a deterministic sample of at most
+ * MN_ENGINE_FILTER_SAMPLE_MAX of the space's records (the first ones in its id table's hash
+ * order; skipped when exact index counts already bound the matches under the threshold); when
+ * the estimated matches are at most MN_HNSW_FILTER_SCAN_MATCHES_MAX or at most
+ * live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR, the matching memories are collected (from the
+ * field indexes when the filter allows, else by checking every record) and scored exactly
+ * (mn_hnsw_search_ids: recall 1); otherwise the index is traversed with the filter checked per
+ * node (mn_hnsw_search_filtered, beam max(ef, k), ef 0 as mn_space_search). stats->index_flags
+ * says what the field indexes did.
  * Errors: as mn_space_search, and MN_ERR_NO_MEMORY (the scan's label buffer).
  * Blocking: never (an RCU read section; the scan allocates its label buffer).
  */
@@ -541,10 +546,13 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
                                    mn_search_stats *stats);
 
 /**
- * Counts the memories matching `filter` (NULL: all) by checking every record: exact for the
- * instant each record was read (writes run concurrently).
- * Errors: MN_ERR_INVALID (NULL space or count), MN_ERR_UNKNOWN_SPACE (dropped).
- * Blocking: never (an RCU read section, O(memories)).
+ * Counts the memories matching `filter` (NULL: all): from the field indexes alone when they
+ * answer the whole filter (one snapshot: exact at that instant), from the candidates they give
+ * checked on their records when they answer part of an AND, else by checking every record
+ * (exact for the instant each record was read; writes run concurrently).
+ * Errors: MN_ERR_INVALID (NULL space or count), MN_ERR_UNKNOWN_SPACE (dropped),
+ * MN_ERR_NO_MEMORY (a label buffer or bitmap).
+ * Blocking: never (an RCU read section; O(log n) per indexed leaf up to O(memories)).
  */
 mn_status mn_space_count_filtered(mn_space *space, const mn_filter *filter, uint64_t *count);
 
@@ -557,6 +565,8 @@ mn_status mn_space_count_filtered(mn_space *space, const mn_filter *filter, uint
  * reached. Memories inserted after a page was read appear on later pages; deleted ones vanish.
  * Errors: MN_ERR_INVALID (NULL space or found, limit 0 or over MN_ENGINE_LIST_LIMIT_MAX),
  * MN_ERR_UNKNOWN_SPACE (dropped), MN_ERR_NO_MEMORY.
+ * The field indexes give the candidates in label order when the filter allows (each is checked
+ * on its record); else every record is walked.
  * Blocking: never (an RCU read section; O(memories) and a buffer of the matches after cursor).
  */
 mn_status mn_space_list_filtered(mn_space *space, const mn_filter *filter, uint64_t cursor,
