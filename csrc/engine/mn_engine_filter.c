@@ -479,12 +479,11 @@ static mn_status mn_labels_from_bitmap(const mn_label_bitmap *bitmap, mn_labels 
 }
 
 /* A leaf's own set (no complement) into a sorted buffer. */
-static mn_status mn_plan_collect_leaf(const mn_plan *plan, const mn_leaf_plan *leaf, mn_labels *out) {
+static mn_status mn_plan_collect_leaf(const mn_leaf_plan *leaf, mn_labels *out) {
     size_t capacity = (size_t)leaf->count + 16u;
     out->count = 0;
     out->items = NULL;
     if (leaf->empty) return MN_OK;
-    (void)plan;
     for (;;) {
         uint64_t *items = realloc(out->items, capacity * sizeof(uint64_t));
         if (!items) return MN_ERR_NO_MEMORY;
@@ -575,7 +574,7 @@ static mn_status mn_plan_candidates(const mn_plan *plan, uint32_t node, mn_label
     out->count = 0;
     if (kind == MN_FILTER_NODE_LEAF && !plan->leaves[node].complement) {
         *exact = 1;
-        return mn_plan_collect_leaf(plan, &plan->leaves[node], out);
+        return mn_plan_collect_leaf(&plan->leaves[node], out);
     }
     if (kind == MN_FILTER_NODE_AND && mn_filter_node_child_count(plan->filter, node) > 0) {
         uint32_t children = mn_filter_node_child_count(plan->filter, node);

@@ -1629,8 +1629,10 @@ mn_status mn_field_index_collect(const mn_field_index *index, const mn_field_pre
         *count = c.count;
         return MN_ERR_FULL;
     }
-    /* One value's span and a present set are label-ordered; ranges and unions are sorted. */
-    int sorted = spans <= 1 && predicate->op != MN_FIELD_OP_RANGE;
+    /* One value's span and a present set are label-ordered; ranges and unions are sorted, and
+     * so is createdAt's EXISTS (it walks the times, which need not grow with the labels). */
+    int sorted = spans <= 1 && predicate->op != MN_FIELD_OP_RANGE &&
+                 !(predicate->op == MN_FIELD_OP_EXISTS && mn_fi_is_created(index));
     if (!sorted && c.count > 1) {
         mn_fi_sort_labels(labels, c.count);
         size_t unique = 1;
