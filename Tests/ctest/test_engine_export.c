@@ -203,7 +203,7 @@ static void test_errors(void) {
     copy[0] ^= 1;
     CHECK_STATUS(mn_engine_space_import_buffer(engine, "t", 1, copy, s.size, NULL), MN_ERR_VERSION);
     memcpy(copy, s.data, s.size);
-    copy[8] = 3; /* no such version (1 and 2 are read) */
+    copy[8] = 4; /* no such version (1, 2 and 3 are read) */
     CHECK_STATUS(mn_engine_space_import_buffer(engine, "t", 1, copy, s.size, NULL), MN_ERR_VERSION);
     /* A flipped byte anywhere past the header: the checksum or a structural check. */
     int flipped_ok = 1;

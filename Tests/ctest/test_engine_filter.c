@@ -12,7 +12,12 @@
  * result, give min(k, matches) results, count exactly and list exactly in label order through
  * cursor pages; (3) the empty filter and NULL behave as "every memory"; (4)
  * mn_space_delete_filtered deletes exactly the matches as one write (a bad filter is refused
- * with nothing queued), and a durable engine replays it from its log on reopen.
+ * with nothing queued), and a durable engine replays it from its log on reopen; (5) with field
+ * indexes created on attr, kind, tags, level and flag (mn_space_index_create) every answer of
+ * (1) to (3) is the same: the leaves on indexed fields are counted exactly (no sampling: the
+ * estimate equals the match count of a one-leaf filter), the exact scan collects its matches
+ * from the indexes (and when the whole filter is indexable, exactly), count, list and the scan
+ * agree with the oracle, and a delete by filter collects from the indexes too.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -368,6 +373,8 @@ static uint32_t search_check(mn_space *space, const float *query, const mn_filte
 
 /* ---- the tests ---- */
 
+static int indexed; /* the space has its field indexes (part (5)) */
+
 static void test_selectivities(mn_space *space) {
     static const double selectivity[4] = {0.5, 0.1, 0.01, 0.001};
     static uint8_t match[N];
@@ -390,7 +397,19 @@ static void test_selectivities(mn_space *space) {
             expected += want;
             if (q == 0) strategy = stats.strategy;
             mixed |= stats.strategy != strategy;
-            CHECK(stats.live == N && stats.sampled == MN_ENGINE_FILTER_SAMPLE_MAX);
+            CHECK(stats.live == N);
+            if (!indexed) {
+                CHECK(stats.sampled == MN_ENGINE_FILTER_SAMPLE_MAX && stats.index_flags == 0);
+            } else {
+                /* attr is indexed: counted, not sampled, and exactly. */
+                CHECK(stats.sampled == 0 && stats.index_leaves == 1);
+                CHECK((stats.index_flags & MN_SEARCH_INDEX_ESTIMATE) != 0);
+                CHECK(stats.estimated_matches == matches);
+                if (stats.strategy == MN_SEARCH_STRATEGY_EXACT_SCAN) {
+                    CHECK((stats.index_flags & MN_SEARCH_INDEX_COLLECT) != 0);
+                    CHECK((stats.index_flags & MN_SEARCH_INDEX_EXACT) != 0);
+                }
+            }
             if (stats.strategy == MN_SEARCH_STRATEGY_EXACT_SCAN) CHECK(stats.matches == matches);
         }
         double recall = (double)hits / (double)expected;
@@ -440,7 +459,7 @@ static void test_random_filters(mn_space *space) {
     static uint8_t match[N];
     uint64_t state = 777;
     uint64_t hits = 0, expected = 0;
-    uint32_t scans = 0, traversals = 0;
+    uint32_t scans = 0, traversals = 0, collected = 0, exact = 0;
     for (uint32_t f = 0; f < RANDOM_FILTERS; f++) {
         int failed_before = te_failed;
         fnode *tree = fnode_random(&state, 1);
@@ -459,6 +478,12 @@ static void test_random_filters(mn_space *space) {
         scans += stats.strategy == MN_SEARCH_STRATEGY_EXACT_SCAN;
         traversals += stats.strategy == MN_SEARCH_STRATEGY_TRAVERSAL;
         if (stats.strategy == MN_SEARCH_STRATEGY_EXACT_SCAN) CHECK(h == want); /* exact */
+        /* Before part (5) only createdAt, which every space indexes, is counted. */
+        if (!indexed && !strstr(json, "createdAt")) CHECK(stats.index_flags == 0);
+        collected += (stats.index_flags & MN_SEARCH_INDEX_COLLECT) != 0;
+        exact += (stats.index_flags & MN_SEARCH_INDEX_EXACT) != 0;
+        /* The scan's match count is exact whether or not the indexes gave the candidates. */
+        if (stats.strategy == MN_SEARCH_STRATEGY_EXACT_SCAN) CHECK(stats.matches == matches);
         uint64_t count = 0;
         CHECK_STATUS(mn_space_count_filtered(space, filter, &count), MN_OK);
         CHECK(count == matches);
@@ -468,9 +493,12 @@ static void test_random_filters(mn_space *space) {
         fnode_free(tree);
     }
     double recall = expected ? (double)hits / (double)expected : 1.0;
-    printf("random filters: %u scans, %u traversals, recall@10 %.4f\n", scans, traversals, recall);
+    printf("random filters%s: %u scans (%u from indexes, %u exactly), %u traversals, "
+           "recall@10 %.4f\n", indexed ? " (indexed)" : "", scans, collected, exact, traversals,
+           recall);
     CHECK(recall >= 0.95);
     CHECK(scans > 0 && traversals > 0);
+    if (indexed) CHECK(collected > 0 && exact > 0);
 }
 
 static void test_all(mn_space *space) {
@@ -604,6 +632,33 @@ static void test_delete_filtered(void) {
     mn_test_remove_tree(root);
 }
 
+/* Creates an index and waits for it; returns the completion's detail. */
+static uint64_t index_create(mn_space *space, const char *field, uint32_t kind) {
+    te_wait w;
+    te_wait_init(&w);
+    CHECK_STATUS(mn_space_index_create(space, field, (uint32_t)strlen(field), kind,
+                                       MN_SUBMIT_WAIT, te_wait_done, &w),
+                 MN_OK);
+    CHECK_STATUS(te_wait_for(&w), MN_OK);
+    return w.detail;
+}
+
+static void create_indexes(mn_space *space) {
+    uint32_t with_kind = 0, with_tags = 0, with_level = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        with_kind += memories[i].has_kind;
+        with_tags += memories[i].has_tags;
+        with_level += memories[i].has_level;
+    }
+    /* The completion's detail: the memories that have the field. */
+    CHECK(index_create(space, "attr", MN_INDEX_NUMERIC) == N);
+    CHECK(index_create(space, "kind", MN_INDEX_KEYWORD) == with_kind);
+    CHECK(index_create(space, "tags", MN_INDEX_KEYWORD) == with_tags);
+    CHECK(index_create(space, "level", MN_INDEX_NUMERIC) == with_level);
+    CHECK(index_create(space, "flag", MN_INDEX_KEYWORD) == N);
+    indexed = 1;
+}
+
 int main(void) {
     mn_engine *engine = te_engine(2, 64);
     mn_space *space = build_space(engine);
@@ -611,6 +666,10 @@ int main(void) {
     test_random_filters(space);
     test_all(space);
     test_delete_filtered();
+    create_indexes(space);
+    test_selectivities(space);
+    test_random_filters(space);
+    test_all(space);
     mn_space_release(space);
     mn_engine_destroy(engine);
     return te_report();

@@ -157,7 +157,7 @@ int main(void) {
                                       &patch_bytes, NULL),
                  MN_OK);
 
-    payload seeds[7];
+    payload seeds[9];
     item one[1] = {{"a", "apple", doc, doc_bytes}};
     build(&seeds[0], MN_OP_INSERT, DIM, one, 1, 1);
     build(&seeds[1], MN_OP_UPSERT, DIM, one, 1, 1);
@@ -170,7 +170,12 @@ int main(void) {
     build(&seeds[5], MN_OP_DELETE, 0, plain, 1, 0);
     item ends[2] = {{"a", "", NULL, 0}, {"b", "", NULL, 0}};
     build(&seeds[6], MN_OP_LINK, 1, ends, 2, 0);
-    for (int s = 0; s < 7; s++) {
+    /* A delete by filter (its text as content) and a field index's drop (the name as id). */
+    item where[1] = {{"$", "{\"kind\": \"fact\"}", NULL, 0}};
+    build(&seeds[7], MN_OP_DELETE_FILTER, 0, where, 1, 0);
+    item field[1] = {{"kind", "", NULL, 0}};
+    build(&seeds[8], MN_OP_INDEX_DROP, 0, field, 1, 0);
+    for (int s = 0; s < 9; s++) {
         int ok = 0;
         CHECK_STATUS(decode(&seeds[s], seeds[s].bytes, seeds[s].size, space, &ok), MN_OK);
         CHECK(ok);
@@ -187,7 +192,7 @@ int main(void) {
     size_t accepted = 0, rejected = 0, insane = 0, other = 0;
     uint8_t mutant[4096];
     for (int round = 0; round < ROUNDS; round++) {
-        const payload *p = &seeds[rnd() % 7];
+        const payload *p = &seeds[rnd() % 9];
         size_t size = p->size;
         memcpy(mutant, p->bytes, size);
         int mutations = 1 + (int)(rnd() % 3);

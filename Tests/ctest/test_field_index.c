@@ -427,6 +427,97 @@ static void test_out_of_memory(mn_test_rng *rng, mn_field_indexes *set) {
     check_all(rng, set);
 }
 
+/* ---- caller transactions (mn_field_indexes_txn_*): several memories, one publication ---- */
+
+typedef struct txn_change {
+    int kind; /* 0 insert, 1 update, 2 remove */
+    uint64_t label;
+    tf_doc doc; /* insert and update: the new document */
+} txn_change;
+
+/* Begins, stages every change and prepares; on an error the transaction is already closed. */
+static mn_status txn_stage(mn_field_indexes *set, const txn_change *changes, int n) {
+    mn_field_indexes_txn_begin(set);
+    for (int i = 0; i < n; i++) {
+        const txn_change *c = &changes[i];
+        uint8_t old_bytes[TF_DOC_BYTES], new_bytes[TF_DOC_BYTES];
+        size_t old_size = c->kind == 0 ? 0 : tf_encode(&docs[c->label], old_bytes);
+        size_t new_size = c->kind == 2 ? 0 : tf_encode(&c->doc, new_bytes);
+        mn_status status =
+            c->kind == 0   ? mn_field_indexes_txn_insert(set, c->label, created[c->label], new_bytes, new_size)
+            : c->kind == 1 ? mn_field_indexes_txn_update(set, c->label, old_bytes, old_size, new_bytes, new_size)
+                           : mn_field_indexes_txn_remove(set, c->label, created[c->label], old_bytes, old_size);
+        if (status != MN_OK) return status;
+    }
+    return mn_field_indexes_txn_prepare(set);
+}
+
+/* Each round: up to six changes of distinct labels staged together; every allocation of
+ * staging and prepare failed in turn (nothing published, the transaction closed); on odd
+ * rounds a prepared transaction aborted (nothing published); then published whole. */
+static void test_transactions(mn_test_rng *rng, mn_field_indexes *set) {
+    for (int round = 0; round < 120; round++) {
+        txn_change changes[6];
+        int n = 0;
+        for (int tries = 0; tries < 12 && n < 6; tries++) {
+            txn_change c;
+            memset(&c, 0, sizeof(c));
+            uint64_t r = mn_test_next(rng) % 3;
+            c.label = r == 0 ? next_label + (uint64_t)n : random_alive(rng);
+            if (c.label == UINT64_MAX || c.label >= LABELS_MAX) continue;
+            c.kind = (int)r;
+            int repeated = 0;
+            for (int j = 0; j < n; j++) repeated |= changes[j].label == c.label;
+            if (repeated) continue;
+            if (c.kind == 0) {
+                created[c.label] = (int64_t)(c.label / 3) * 1000;
+                c.label = next_label + (uint64_t)n; /* fresh labels in order */
+            }
+            if (c.kind != 2) tf_random_doc(rng, &c.doc);
+            changes[n++] = c;
+        }
+        if (n == 0) continue;
+        /* fresh labels are consecutive from next_label */
+        uint64_t fresh = 0;
+        for (int i = 0; i < n; i++) {
+            if (changes[i].kind != 0) continue;
+            changes[i].label = next_label + fresh++;
+            created[changes[i].label] = (int64_t)(changes[i].label / 3) * 1000;
+        }
+        for (int64_t k = 0;; k++) {
+            const mn_field_snapshot *before = mn_field_indexes_snapshot(set);
+            uint64_t bytes = mn_field_indexes_bytes(set);
+            mn_alloc_fail_after(k);
+            mn_status status = txn_stage(set, changes, n);
+            mn_alloc_fail_after(-1);
+            if (status == MN_OK) break;
+            CHECK(status == MN_ERR_NO_MEMORY, "staging failing allocation %lld gave %d", (long long)k, status);
+            mn_field_indexes_txn_abort(set); /* closed already: a no-op */
+            CHECK(mn_field_indexes_snapshot(set) == before && mn_field_indexes_bytes(set) == bytes,
+                  "a failed transaction published a change");
+            if (status != MN_ERR_NO_MEMORY || k > 100000) break;
+        }
+        /* prepared: nothing visible yet */
+        const mn_field_snapshot *before = mn_field_indexes_snapshot(set);
+        uint64_t bytes = mn_field_indexes_bytes(set);
+        if (round % 2) {
+            mn_field_indexes_txn_abort(set);
+            CHECK(mn_field_indexes_snapshot(set) == before && mn_field_indexes_bytes(set) == bytes,
+                  "an aborted transaction published a change");
+            CHECK_STATUS(txn_stage(set, changes, n), MN_OK);
+        }
+        mn_field_indexes_txn_publish(set);
+        for (int i = 0; i < n; i++) {
+            const txn_change *c = &changes[i];
+            if (c->kind != 2) docs[c->label] = c->doc;
+            alive[c->label] = c->kind != 2;
+        }
+        next_label += fresh;
+        if (round % 20 == 19) check_all(rng, set);
+    }
+    check_all(rng, set);
+}
+
 /* ---- a large createdAt tree: random (not increasing) times, then mass deletion ---- */
 
 static void check_times(mn_test_rng *rng, mn_field_indexes *set, const int64_t *times, const unsigned char *live,
@@ -584,6 +675,7 @@ int main(void) {
     check_all(&rng, set);
     test_bad_input(set);
     test_out_of_memory(&rng, set);
+    test_transactions(&rng, set);
     CHECK(mn_alloc_failed() > 200, "allocation failures were injected (%llu)", (unsigned long long)mn_alloc_failed());
     test_large_tree(&rng);
     test_bitmap(&rng);

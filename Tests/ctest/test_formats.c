@@ -15,11 +15,14 @@
  * vector has small integer coordinates and every weight is a binary fraction, so distances are
  * exact whatever the SIMD kernel and the graph, hence the bytes, are the same on any machine).
  *
- * Two generations of fixtures: the previous versions (log/, checkpoint/, space.mnspc: export
- * version 1, checkpoint entry version 2, operation records without metadata), which are read
- * and never written again, and the current ones (meta/: the same formats with metadata
- * documents and patches; index.mnhns, assoc.mnasc), which (3) regenerates. The log/ segment is
- * also regenerated and compared: a write without metadata is logged exactly as before.
+ * Three generations of fixtures: before metadata (log/, checkpoint/, space.mnspc: export
+ * version 1, checkpoint entry version 2, operation records without metadata) and before field
+ * indexes (meta/space.mnspc and meta/checkpoint/: export version 2, checkpoint entry version
+ * 3), which are read and never written again, and the current ones (meta/log: writes with
+ * metadata documents and patches; index/: a delete by filter (record type 11), field indexes
+ * created and dropped (types 12 and 13), export version 3 with their definitions, checkpoint
+ * entry version 4; index.mnhns, assoc.mnasc), which (3) regenerates. The log/ segment is also
+ * regenerated and compared: a write without metadata is logged exactly as before.
  *
  * A failure in (1) or (2) means a format changed: bump its version and keep reading the old
  * one, or say in docs/formats.md why old files no longer open. A failure in (3) alone means a
@@ -60,12 +63,15 @@
  * these and only these, and the check regenerates them and compares them byte for byte. */
 static const char *const fx_files[] = {
     "meta/log/wal-000/00000000000000000001.wal",
-    "meta/checkpoint/spaces/0000000000000001.pack",
-    "meta/checkpoint/wal-000/00000000000000000002.wal",
-    "meta/space.mnspc",
+    "index/log/wal-000/00000000000000000001.wal",
+    "index/checkpoint/spaces/0000000000000001.pack",
+    "index/checkpoint/wal-000/00000000000000000002.wal",
+    "index/space.mnspc",
     "index.mnhns",
     "assoc.mnasc",
 };
+/* The data-directory and export fixtures at the head of fx_files. */
+#define FX_DATA_FILES 5u
 #define FX_FILES (sizeof(fx_files) / sizeof(fx_files[0]))
 
 /* Fixtures written by earlier versions (before metadata): read by every run, never written
@@ -78,6 +84,11 @@ static const char *const fx_legacy_files[] = {
     "checkpoint/spaces/0000000000000001.pack",
     "checkpoint/wal-000/00000000000000000002.wal",
     "space.mnspc",
+    /* Written before field indexes: export version 2, checkpoint entry version 3. (meta/log
+     * is still regenerated: writes with metadata are logged as before.) */
+    "meta/checkpoint/spaces/0000000000000001.pack",
+    "meta/checkpoint/wal-000/00000000000000000002.wal",
+    "meta/space.mnspc",
 };
 #define FX_LEGACY_FILES (sizeof(fx_legacy_files) / sizeof(fx_legacy_files[0]))
 #define FX_LEGACY_LOG 0u
@@ -252,6 +263,7 @@ static mn_engine *fx_open(const char *path, mn_durable_report *report) {
 /* ---- the generator ---- */
 
 static int fx_generate_meta(const char *scratch);
+static int fx_generate_index(const char *scratch);
 
 /* Writes every fixture of fx_files under `out` (which must exist), and with `with_log` also
  * the regenerated legacy log (for the comparison; never into the committed directory); 1 on
@@ -346,14 +358,15 @@ static int fx_generate(const char *out, int with_log) {
     ok &= assoc && mn_assoc_save(assoc, mn_bytes_write, &assoc_stream) == MN_OK;
     mn_assoc_destroy(assoc);
 
-    /* meta/: the writes with metadata (fx_generate_meta). */
+    /* meta/: the writes with metadata (fx_generate_meta); index/: field indexes. */
     ok &= fx_generate_meta(scratch);
+    ok &= fx_generate_index(scratch);
 
     /* Into `out`: the data directories' format files only (a lock file or an empty segment of
      * a later open is not a fixture), then the streams. The log/ and checkpoint/ directories
      * and alpha's export made above are the legacy fixtures' scenario: only the log is
      * comparable (and only copied for the comparison). */
-    for (size_t i = 0; ok && i < 4; i++) {
+    for (size_t i = 0; ok && i < FX_DATA_FILES; i++) {
         snprintf(from, sizeof(from), "%s/%s", scratch, fx_files[i]);
         snprintf(to, sizeof(to), "%s/%s", out, fx_files[i]);
         ok &= fx_copy(from, to);
@@ -390,34 +403,39 @@ typedef struct fx_record {
     int64_t created[3];
     const float *vectors[3];      /* NULL: none (delete) */
     float weight;                 /* LINK: vectors[0] */
+    uint32_t content0_bytes;      /* 0: strlen(contents[0]); else its bytes (binary content) */
 } fx_record;
+
+static uint64_t fx_content_bytes(const fx_record *r, uint64_t i) {
+    return i == 0 && r->content0_bytes ? r->content0_bytes : strlen(r->contents[i]);
+}
 
 #define FX_TYPE_CREATE 0x100u
 #define FX_TYPE_DROP 0x101u
 
 static const fx_record fx_alpha_records[] = {
     {FX_TYPE_CREATE, 1, 0, "alpha", FX_DIM, MN_METRIC_L2, FX_ALPHA_M, FX_ALPHA_EF, FX_ALPHA_SEED,
-     0, {0}, {0}, {0}, {0}, 0},
-    {1, 1, 1, NULL, FX_DIM, 0, 0, 0, 0, 1, {"a"}, {"apple"}, {1000}, {fx_a1}, 0},
-    {1, 1, 2, NULL, FX_DIM, 0, 0, 0, 0, 1, {"b"}, {"banana"}, {2000}, {fx_b}, 0},
-    {2, 1, 3, NULL, FX_DIM, 0, 0, 0, 0, 1, {"a"}, {"apricot"}, {3000}, {fx_a2}, 0},
+     0, {0}, {0}, {0}, {0}, 0, 0},
+    {1, 1, 1, NULL, FX_DIM, 0, 0, 0, 0, 1, {"a"}, {"apple"}, {1000}, {fx_a1}, 0, 0},
+    {1, 1, 2, NULL, FX_DIM, 0, 0, 0, 0, 1, {"b"}, {"banana"}, {2000}, {fx_b}, 0, 0},
+    {2, 1, 3, NULL, FX_DIM, 0, 0, 0, 0, 1, {"a"}, {"apricot"}, {3000}, {fx_a2}, 0, 0},
     {4, 1, 4, NULL, FX_DIM, 0, 0, 0, 0, 3, {"c", "d", "e"}, {"cherry", "date", ""},
-     {4000, 4001, 4002}, {fx_c, fx_d, fx_e}, 0},
-    {3, 1, 5, NULL, 0, 0, 0, 0, 0, 1, {"b"}, {""}, {5000}, {0}, 0},
-    {6, 1, 6, NULL, 1, 0, 0, 0, 0, 2, {"a", "c"}, {"", ""}, {0, 0}, {0}, 0.5f},
-    {6, 1, 7, NULL, 1, 0, 0, 0, 0, 2, {"a", "d"}, {"", ""}, {0, 0}, {0}, 0.25f},
-    {7, 1, 8, NULL, 0, 0, 0, 0, 0, 2, {"a", "c"}, {"", ""}, {0, 0}, {0}, 0},
-    {6, 1, 9, NULL, 1, 0, 0, 0, 0, 2, {"e", "a"}, {"", ""}, {0, 0}, {0}, 0.75f},
+     {4000, 4001, 4002}, {fx_c, fx_d, fx_e}, 0, 0},
+    {3, 1, 5, NULL, 0, 0, 0, 0, 0, 1, {"b"}, {""}, {5000}, {0}, 0, 0},
+    {6, 1, 6, NULL, 1, 0, 0, 0, 0, 2, {"a", "c"}, {"", ""}, {0, 0}, {0}, 0.5f, 0},
+    {6, 1, 7, NULL, 1, 0, 0, 0, 0, 2, {"a", "d"}, {"", ""}, {0, 0}, {0}, 0.25f, 0},
+    {7, 1, 8, NULL, 0, 0, 0, 0, 0, 2, {"a", "c"}, {"", ""}, {0, 0}, {0}, 0, 0},
+    {6, 1, 9, NULL, 1, 0, 0, 0, 0, 2, {"e", "a"}, {"", ""}, {0, 0}, {0}, 0.75f, 0},
 };
 static const fx_record fx_gone_records[] = {
     {FX_TYPE_CREATE, 2, 0, "gone", 2, MN_METRIC_IP, 16, FX_GONE_EF, FX_GONE_SEED, 0, {0}, {0},
-     {0}, {0}, 0},
-    {1, 2, 1, NULL, 2, 0, 0, 0, 0, 1, {"x"}, {"ghost"}, {6000}, {fx_x}, 0},
-    {FX_TYPE_DROP, 2, UINT64_MAX, NULL, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0},
+     {0}, {0}, 0, 0},
+    {1, 2, 1, NULL, 2, 0, 0, 0, 0, 1, {"x"}, {"ghost"}, {6000}, {fx_x}, 0, 0},
+    {FX_TYPE_DROP, 2, UINT64_MAX, NULL, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0},
 };
 static const fx_record fx_tail_records[] = {
-    {1, 1, 10, NULL, FX_DIM, 0, 0, 0, 0, 1, {"f"}, {"fig"}, {7000}, {fx_f}, 0},
-    {6, 1, 11, NULL, 1, 0, 0, 0, 0, 2, {"f", "e"}, {"", ""}, {0, 0}, {0}, 1.0f},
+    {1, 1, 10, NULL, FX_DIM, 0, 0, 0, 0, 1, {"f"}, {"fig"}, {7000}, {fx_f}, 0, 0},
+    {6, 1, 11, NULL, 1, 0, 0, 0, 0, 2, {"f", "e"}, {"", ""}, {0, 0}, {0}, 1.0f, 0},
 };
 
 static uint32_t fx_u32(const uint8_t *p) { return mn_get_u32(p); }
@@ -453,7 +471,7 @@ static uint64_t fx_payload_bytes(const fx_record *r, const int *docs) {
     if (r->type == FX_TYPE_CREATE) return 32 + strlen(r->name);
     if (r->type == FX_TYPE_DROP) return 0;
     uint64_t n = r->count, bytes = 16 + 16 * (n + 1) + 8 * n + 4 * n * r->dimension;
-    for (uint64_t i = 0; i < n; i++) bytes += strlen(r->ids[i]) + strlen(r->contents[i]);
+    for (uint64_t i = 0; i < n; i++) bytes += strlen(r->ids[i]) + fx_content_bytes(r, i);
     if (fx_flagged(r, docs)) {
         bytes += 8 * (n + 1);
         for (uint64_t i = 0; i < n; i++) bytes += docs[i] >= 0 ? fx_docs[docs[i]].size : 0;
@@ -490,7 +508,7 @@ static void fx_check_payload(const fx_record *r, const int *docs, const uint8_t 
     const uint8_t *contents = ids + fx_u64(id_offsets + 8 * n);
     uint64_t id_at = 0, content_at = 0;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t id_bytes = strlen(r->ids[i]), content_bytes = strlen(r->contents[i]);
+        uint64_t id_bytes = strlen(r->ids[i]), content_bytes = fx_content_bytes(r, i);
         CHECK(fx_u64(id_offsets + 8 * i) == id_at);
         CHECK(fx_u64(id_offsets + 8 * (i + 1)) == id_at + id_bytes);
         CHECK(fx_u64(content_offsets + 8 * i) == content_at);
@@ -669,6 +687,28 @@ static uint8_t *fx_export_v1_as_v2(const uint8_t *v1, size_t size) {
     return v2;
 }
 
+/* An export of version 1 or 2 as this code writes it for the same space (version 3): the
+ * version word, an empty field index definitions section (8 bytes: count 0, reserved 0)
+ * after the memory records, and the trailer. Returns a malloc'd copy of *size + 8 bytes. */
+static uint8_t *fx_export_as_v3(const uint8_t *old, size_t size, size_t *out_size) {
+    *out_size = 0;
+    if (!old || size < 72) return NULL;
+    size_t at = 64;
+    for (uint64_t i = 0, n = fx_u64(old + 40); i < n && at + 32 <= size; i++) {
+        at += 32 + fx_u32(old + at + 24) + (size_t)fx_u64(old + at + 16) + fx_u32(old + at + 28);
+    }
+    if (at > size - 8) return NULL;
+    uint8_t *v3 = malloc(size + 8);
+    if (!v3) return NULL;
+    memcpy(v3, old, at);
+    memset(v3 + at, 0, 8);
+    memcpy(v3 + at + 8, old + at, size - at);
+    mn_put_u32(v3 + 8, 3);
+    mn_put_u64(v3 + size, XXH64(v3, size, 0));
+    *out_size = size + 8;
+    return v3;
+}
+
 static void fx_check_log(const char *fixtures, const uint8_t *export_fixture, size_t export_size) {
     const fx_record *expected[13];
     size_t count = 0;
@@ -698,9 +738,12 @@ static void fx_check_log(const char *fixtures, const uint8_t *export_fixture, si
          * the sequence 9 it continues from), in the version this code writes. */
         mn_bytes again = {0};
         CHECK(s && mn_space_export(s, mn_bytes_write, &again) == MN_OK);
-        uint8_t *expected = export_fixture ? fx_export_v1_as_v2(export_fixture, export_size) : NULL;
-        CHECK(expected && again.size == export_size &&
-              memcmp(again.data, expected, export_size) == 0);
+        uint8_t *v2 = export_fixture ? fx_export_v1_as_v2(export_fixture, export_size) : NULL;
+        size_t expected_size = 0;
+        uint8_t *expected = fx_export_as_v3(v2, export_size, &expected_size);
+        CHECK(expected && again.size == expected_size &&
+              memcmp(again.data, expected, expected_size) == 0);
+        free(v2);
         free(expected);
         free(again.data);
         mn_space_release(s);
@@ -1009,22 +1052,22 @@ static void fx_check_export(const uint8_t *data, size_t size) {
  * Creation times are fixed (fx_meta_one), so the fixtures are deterministic. */
 static const fx_record fx_beta_records[] = {
     {FX_TYPE_CREATE, 1, 0, "beta", FX_DIM, MN_METRIC_L2, FX_ALPHA_M, FX_ALPHA_EF, FX_ALPHA_SEED,
-     0, {0}, {0}, {0}, {0}, 0},
-    {1, 1, 1, NULL, FX_DIM, 0, 0, 0, 0, 1, {"a"}, {"apple"}, {1000}, {fx_a1}, 0},
+     0, {0}, {0}, {0}, {0}, 0, 0},
+    {1, 1, 1, NULL, FX_DIM, 0, 0, 0, 0, 1, {"a"}, {"apple"}, {1000}, {fx_a1}, 0, 0},
     {4, 1, 2, NULL, FX_DIM, 0, 0, 0, 0, 3, {"b", "c", "d"}, {"banana", "cherry", ""},
-     {2000, 2001, 2002}, {fx_b, fx_c, fx_d}, 0},
-    {2, 1, 3, NULL, FX_DIM, 0, 0, 0, 0, 1, {"a"}, {"apricot"}, {3000}, {fx_a2}, 0},
-    {10, 1, 4, NULL, 0, 0, 0, 0, 0, 1, {"c"}, {""}, {4000}, {0}, 0},
-    {2, 1, 5, NULL, FX_DIM, 0, 0, 0, 0, 1, {"b"}, {"blueberry"}, {5000}, {fx_b}, 0},
-    {3, 1, 6, NULL, 0, 0, 0, 0, 0, 1, {"d"}, {""}, {6000}, {0}, 0},
+     {2000, 2001, 2002}, {fx_b, fx_c, fx_d}, 0, 0},
+    {2, 1, 3, NULL, FX_DIM, 0, 0, 0, 0, 1, {"a"}, {"apricot"}, {3000}, {fx_a2}, 0, 0},
+    {10, 1, 4, NULL, 0, 0, 0, 0, 0, 1, {"c"}, {""}, {4000}, {0}, 0, 0},
+    {2, 1, 5, NULL, FX_DIM, 0, 0, 0, 0, 1, {"b"}, {"blueberry"}, {5000}, {fx_b}, 0, 0},
+    {3, 1, 6, NULL, 0, 0, 0, 0, 0, 1, {"d"}, {""}, {6000}, {0}, 0, 0},
 };
 static const int fx_beta_docs[][3] = {
     {-1, -1, -1}, {FX_D0, -1, -1}, {FX_D1, -1, FX_D2}, {FX_D3, -1, -1},
     {FX_P0, -1, -1}, {-1, -1, -1}, {-1, -1, -1},
 };
 static const fx_record fx_beta_tail[] = {
-    {10, 1, 7, NULL, 0, 0, 0, 0, 0, 1, {"a"}, {""}, {7000}, {0}, 0},
-    {1, 1, 8, NULL, FX_DIM, 0, 0, 0, 0, 1, {"e"}, {"elder"}, {8000}, {fx_e}, 0},
+    {10, 1, 7, NULL, 0, 0, 0, 0, 0, 1, {"a"}, {""}, {7000}, {0}, 0, 0},
+    {1, 1, 8, NULL, FX_DIM, 0, 0, 0, 0, 1, {"e"}, {"elder"}, {8000}, {fx_e}, 0, 0},
 };
 static const int fx_beta_tail_docs[][3] = {{FX_P1, -1, -1}, {FX_D4, -1, -1}};
 #define FX_BETA_RECORDS (sizeof(fx_beta_records) / sizeof(fx_beta_records[0]))
@@ -1227,8 +1270,10 @@ static void fx_check_meta(const char *fixtures) {
         fx_check_beta(s, 0);
         mn_bytes again = {0};
         CHECK(s && mn_space_export(s, mn_bytes_write, &again) == MN_OK);
-        CHECK(export_data && again.size == export_size &&
-              memcmp(again.data, export_data, export_size) == 0);
+        size_t v3_size = 0;
+        uint8_t *v3 = fx_export_as_v3(export_data, export_size, &v3_size);
+        CHECK(v3 && again.size == v3_size && memcmp(again.data, v3, v3_size) == 0);
+        free(v3);
         free(again.data);
         mn_space_release(s);
         mn_engine_destroy(engine);
@@ -1265,6 +1310,271 @@ static void fx_check_meta(const char *fixtures) {
         CHECK(report.checkpoints == 1 && report.records == 2 && report.replayed == 2);
         mn_space *s = td_open_space(engine, "beta");
         fx_check_beta(s, 1);
+        mn_space_release(s);
+        mn_engine_destroy(engine);
+    }
+    fx_scratch_free(scratch);
+    free(export_data);
+}
+
+/* ---- field indexes (docs/formats.md: record types 11, 12 and 13, export version 3,
+ * checkpoint entry version 4) ---- */
+
+/* Space "gamma" (id 1; alpha's parameters):
+ *   1 batch a (D0: kind fact, n 1), b (D1: kind chat), c (D3: kind fact, n 2, tags travel)
+ *   2 create index kind (keyword)   3 create index n (numeric)
+ *   4 delete where {"kind": "chat"} (b)   5 drop index kind
+ *   tail (above a checkpoint): 6 create index tags (keyword)   7 insert e (D4: kind note)
+ * The index writes are built as mn_engine_index.c builds them, with fixed creation times. */
+#define FX_DELETE_CHAT "{\"kind\": \"chat\"}"
+static const fx_record fx_gamma_records[] = {
+    {FX_TYPE_CREATE, 1, 0, "gamma", FX_DIM, MN_METRIC_L2, FX_ALPHA_M, FX_ALPHA_EF, FX_ALPHA_SEED,
+     0, {0}, {0}, {0}, {0}, 0, 0},
+    {4, 1, 1, NULL, FX_DIM, 0, 0, 0, 0, 3, {"a", "b", "c"}, {"apple", "banana", "cherry"},
+     {1000, 1001, 1002}, {fx_a1, fx_b, fx_c}, 0, 0},
+    {12, 1, 2, NULL, 0, 0, 0, 0, 0, 1, {"kind"}, {"\x01\x00\x00\x00"}, {2000}, {0}, 0, 4},
+    {12, 1, 3, NULL, 0, 0, 0, 0, 0, 1, {"n"}, {"\x02\x00\x00\x00"}, {3000}, {0}, 0, 4},
+    {11, 1, 4, NULL, 0, 0, 0, 0, 0, 1, {"$"}, {FX_DELETE_CHAT}, {4000}, {0}, 0, 0},
+    {13, 1, 5, NULL, 0, 0, 0, 0, 0, 1, {"kind"}, {""}, {5000}, {0}, 0, 0},
+};
+static const int fx_gamma_docs[][3] = {
+    {-1, -1, -1}, {FX_D0, FX_D1, FX_D3}, {-1, -1, -1}, {-1, -1, -1}, {-1, -1, -1}, {-1, -1, -1},
+};
+static const fx_record fx_gamma_tail[] = {
+    {12, 1, 6, NULL, 0, 0, 0, 0, 0, 1, {"tags"}, {"\x01\x00\x00\x00"}, {6000}, {0}, 0, 4},
+    {1, 1, 7, NULL, FX_DIM, 0, 0, 0, 0, 1, {"e"}, {"elder"}, {7000}, {fx_e}, 0, 0},
+};
+static const int fx_gamma_tail_docs[][3] = {{-1, -1, -1}, {FX_D4, -1, -1}};
+#define FX_GAMMA_RECORDS (sizeof(fx_gamma_records) / sizeof(fx_gamma_records[0]))
+
+/* One write of a gamma record: with metadata through fx_meta_one, the others (filter text or
+ * index kind as content, no vector) built here. */
+static mn_status fx_gamma_one(mn_space *space, const fx_record *r, const int *docs) {
+    if (r->type == 1 || r->type == 4) return fx_meta_one(space, r, docs);
+    uint32_t id_bytes = (uint32_t)strlen(r->ids[0]);
+    uint64_t content_bytes = fx_content_bytes(r, 0);
+    mn_op *op = mn_engine_op_new(r->type, 1, 0, id_bytes, content_bytes);
+    if (!op) return MN_ERR_NO_MEMORY;
+    op->id_offsets[0] = op->content_offsets[0] = 0;
+    op->id_offsets[1] = id_bytes;
+    op->content_offsets[1] = content_bytes;
+    op->created_ns[0] = r->created[0];
+    memcpy(op->ids, r->ids[0], id_bytes);
+    if (content_bytes) memcpy(op->contents, r->contents[0], (size_t)content_bytes);
+    te_wait w;
+    te_wait_init(&w);
+    mn_status status = mn_engine_submit_op(space, op, MN_SUBMIT_WAIT, te_wait_done, &w);
+    return status == MN_OK ? te_wait_for(&w) : status;
+}
+
+static int fx_gamma(mn_engine *engine, mn_space **out) {
+    mn_hnsw_params params = fx_alpha_params();
+    mn_space *s = NULL;
+    if (mn_engine_space_create(engine, "gamma", 5, &params, &s) != MN_OK) return 0;
+    int ok = 1;
+    for (size_t i = 1; i < FX_GAMMA_RECORDS; i++) {
+        ok &= fx_gamma_one(s, &fx_gamma_records[i], fx_gamma_docs[i]) == MN_OK;
+    }
+    if (out) *out = s;
+    else mn_space_release(s);
+    return ok;
+}
+
+/* Writes index/log, index/space.mnspc and index/checkpoint under `scratch`. */
+static int fx_generate_index(const char *scratch) {
+    char path[FX_PATH];
+    snprintf(path, sizeof(path), "%s/index/log", scratch);
+    fx_mkdirs_for(path);
+    mn_engine *engine = fx_open(path, NULL);
+    mn_space *gamma = NULL;
+    int ok = engine && fx_gamma(engine, &gamma);
+    mn_bytes stream = {0};
+    ok &= gamma && mn_space_export(gamma, mn_bytes_write, &stream) == MN_OK;
+    mn_space_release(gamma);
+    if (engine) mn_engine_destroy(engine);
+    snprintf(path, sizeof(path), "%s/index/space.mnspc", scratch);
+    ok &= fx_write(path, stream.data, stream.size);
+    free(stream.data);
+
+    snprintf(path, sizeof(path), "%s/index/checkpoint", scratch);
+    engine = ok ? fx_open(path, NULL) : NULL;
+    ok &= engine && fx_gamma(engine, NULL);
+    if (engine) mn_engine_destroy(engine);
+    engine = ok ? fx_open(path, NULL) : NULL;
+    ok &= engine != NULL;
+    if (engine) {
+        ok &= mn_engine_checkpoint(engine, NULL) == MN_OK;
+        mn_space *s = td_open_space(engine, "gamma");
+        ok &= s != NULL;
+        for (size_t i = 0; s && i < 2; i++) {
+            ok &= fx_gamma_one(s, &fx_gamma_tail[i], fx_gamma_tail_docs[i]) == MN_OK;
+        }
+        mn_space_release(s);
+        mn_engine_destroy(engine);
+    }
+    return ok;
+}
+
+/* The names of a space's created indexes, in order, joined by ',' ("" for none), and the
+ * builtin flag of the first entry. */
+typedef struct fx_indexes {
+    char names[256];
+    int first_builtin;
+    int seen;
+} fx_indexes;
+
+static void fx_index_visit(void *context, const mn_index_info *info) {
+    fx_indexes *x = context;
+    if (x->seen++ == 0) {
+        x->first_builtin = info->builtin == 1 && info->name_bytes == 9 &&
+                           memcmp(info->name, "createdAt", 9) == 0;
+        return;
+    }
+    size_t used = strlen(x->names);
+    snprintf(x->names + used, sizeof(x->names) - used, "%s%.*s:%u", used ? "," : "",
+             (int)info->name_bytes, info->name, info->kind);
+}
+
+static uint64_t fx_count(mn_space *s, const char *json) {
+    mn_filter *filter = NULL;
+    uint64_t count = UINT64_MAX;
+    if (mn_filter_parse(json, strlen(json), &filter, NULL) == MN_OK) {
+        if (mn_space_count_filtered(s, filter, &count) != MN_OK) count = UINT64_MAX;
+    }
+    mn_filter_free(filter);
+    return count;
+}
+
+/* Gamma after its five writes (and, with `tail`, the two above the checkpoint). */
+static void fx_check_gamma(mn_space *s, int tail) {
+    CHECK(s != NULL);
+    if (!s) return;
+    CHECK(fx_has_doc(s, "a", fx_a1, "apple", 1000, FX_D0));
+    CHECK(fx_missing(s, "b")); /* deleted by the filter */
+    CHECK(fx_has_doc(s, "c", fx_c, "cherry", 1002, FX_D3));
+    if (tail) CHECK(fx_has_doc(s, "e", fx_e, "elder", 7000, FX_D4));
+    else CHECK(fx_missing(s, "e"));
+    fx_indexes x;
+    memset(&x, 0, sizeof(x));
+    uint32_t count = 0;
+    CHECK_STATUS(mn_space_index_list(s, fx_index_visit, &x, &count), MN_OK);
+    CHECK(x.first_builtin);
+    CHECK(strcmp(x.names, tail ? "n:2,tags:1" : "n:2") == 0);
+    CHECK(count == (tail ? 2u : 1u));
+    CHECK(fx_count(s, "{\"n\": {\"$gte\": 1}}") == 2);
+    CHECK(fx_count(s, "{\"kind\": \"fact\"}") == 2);
+    CHECK(fx_count(s, "{\"tags\": {\"$in\": [\"travel\"]}}") == 1);
+}
+
+/* Walks gamma's export (version 3) with the literal layout. */
+static void fx_check_export_v3(const uint8_t *data, size_t size) {
+    CHECK(data != NULL && size > 64 + 8);
+    if (!data || size <= 64 + 8) return;
+    CHECK(memcmp(data, "MNEMOSPC", 8) == 0 && fx_u32(data + 8) == 3 && fx_u32(data + 12) == 0);
+    CHECK(fx_u64(data + 40) == 2);  /* memories */
+    CHECK(fx_u64(data + 48) == 4);  /* next label: a, b, c took 1 ... 3 */
+    CHECK(fx_u64(data + 56) == 5);  /* sequence */
+    CHECK(fx_u64(data + size - 8) == XXH64(data, size - 8, 0));
+    size_t at = 64;
+    static const uint64_t labels[2] = {1, 3};
+    for (size_t i = 0; i < 2 && at + 32 <= size; i++) {
+        CHECK(fx_u64(data + at) == labels[i]);
+        at += 32 + fx_u32(data + at + 24) + (size_t)fx_u64(data + at + 16) + fx_u32(data + at + 28);
+    }
+    /* The definitions: one (n, numeric), then the index stream. */
+    CHECK(at + 8 + 9 <= size);
+    if (at + 8 + 9 > size) return;
+    CHECK(fx_u32(data + at) == 1 && fx_u32(data + at + 4) == 0);
+    CHECK(fx_u32(data + at + 8) == 2 && fx_u32(data + at + 12) == 1 && data[at + 16] == 'n');
+    at += 8 + 9;
+    fx_index_census c;
+    CHECK(fx_walk_index(data + at, size - at, &c));
+    CHECK(c.live == 2 && c.deleted == 1);
+    at += c.bytes;
+    CHECK(fx_walk_assoc(data + at, size - at, NULL, 0, 0) == size - at - 8);
+
+    mn_engine_options options;
+    mn_engine_options_default(&options);
+    options.workers = 1;
+    options.pin_workers = 0;
+    mn_engine *engine = NULL;
+    CHECK_STATUS(mn_engine_create(&options, &engine), MN_OK);
+    if (!engine) return;
+    mn_space *s = NULL;
+    CHECK_STATUS(mn_engine_space_import_buffer(engine, "gamma", 5, data, size, &s), MN_OK);
+    fx_check_gamma(s, 0);
+    mn_space_release(s);
+    mn_engine_destroy(engine);
+}
+
+static void fx_check_fields(const char *fixtures) {
+    char path[FX_PATH];
+    snprintf(path, sizeof(path), "%s/index/space.mnspc", fixtures);
+    uint8_t *export_data = NULL;
+    size_t export_size = 0;
+    CHECK(fx_read(path, &export_data, &export_size));
+    fx_check_export_v3(export_data, export_size);
+
+    const fx_record *expected[FX_GAMMA_RECORDS];
+    const int *docs[FX_GAMMA_RECORDS];
+    for (size_t i = 0; i < FX_GAMMA_RECORDS; i++) {
+        expected[i] = &fx_gamma_records[i];
+        docs[i] = fx_gamma_docs[i];
+    }
+    snprintf(path, sizeof(path), "%s/index/log/wal-000/00000000000000000001.wal", fixtures);
+    uint64_t segment = fx_check_segment(path, 1, 0, expected, docs, FX_GAMMA_RECORDS);
+    snprintf(path, sizeof(path), "%s/index/log/wal-000", fixtures);
+    fx_check_recover(path, expected, docs, FX_GAMMA_RECORDS);
+    char *scratch = fx_scratch();
+    char data[FX_PATH];
+    snprintf(data, sizeof(data), "%s/data", scratch);
+    fx_copy_data_dir(fixtures, "index/log/", data);
+    mn_durable_report report;
+    mn_engine *engine = fx_open(data, &report);
+    CHECK(engine != NULL);
+    if (engine) {
+        CHECK(report.records == FX_GAMMA_RECORDS && report.replayed == FX_GAMMA_RECORDS);
+        mn_space *s = td_open_space(engine, "gamma");
+        fx_check_gamma(s, 0);
+        mn_bytes again = {0};
+        CHECK(s && mn_space_export(s, mn_bytes_write, &again) == MN_OK);
+        CHECK(export_data && again.size == export_size &&
+              memcmp(again.data, export_data, export_size) == 0);
+        free(again.data);
+        mn_space_release(s);
+        mn_engine_destroy(engine);
+    }
+    fx_scratch_free(scratch);
+
+    /* The checkpoint: an entry of version 4 whose stream is the export above. */
+    snprintf(path, sizeof(path), "%s/index/checkpoint/spaces/0000000000000001.pack", fixtures);
+    uint8_t *pack = NULL;
+    size_t pack_size = 0;
+    CHECK(fx_read(path, &pack, &pack_size));
+    if (pack && pack_size > 64 + 64 + 5) {
+        CHECK(memcmp(pack, "MNEMOPAK", 8) == 0 && fx_u32(pack + 8) == 2);
+        const uint8_t *e = pack + 64;
+        CHECK(memcmp(e, "MNEMOCKP", 8) == 0 && fx_u32(e + 8) == 4);
+        CHECK(fx_u64(e + 24) == 5); /* sequence */
+        uint64_t stream_bytes = fx_u64(e + 40);
+        CHECK(64 + 64 + 5 + stream_bytes <= pack_size);
+        CHECK(export_data && stream_bytes == export_size &&
+              memcmp(e + 69, export_data, export_size) == 0);
+    }
+    free(pack);
+    const fx_record *tail[2] = {&fx_gamma_tail[0], &fx_gamma_tail[1]};
+    const int *tail_docs[2] = {fx_gamma_tail_docs[0], fx_gamma_tail_docs[1]};
+    snprintf(path, sizeof(path), "%s/index/checkpoint/wal-000/00000000000000000002.wal", fixtures);
+    fx_check_segment(path, 2, segment, tail, tail_docs, 2);
+    scratch = fx_scratch();
+    snprintf(data, sizeof(data), "%s/data", scratch);
+    fx_copy_data_dir(fixtures, "index/checkpoint/", data);
+    engine = fx_open(data, &report);
+    CHECK(engine != NULL);
+    if (engine) {
+        CHECK(report.checkpoints == 1 && report.records == 2 && report.replayed == 2);
+        mn_space *s = td_open_space(engine, "gamma");
+        fx_check_gamma(s, 1);
         mn_space_release(s);
         mn_engine_destroy(engine);
     }
@@ -1396,6 +1706,7 @@ static void fx_check_all(const char *fixtures) {
     fx_check_index(fixtures);
     fx_check_assoc(fixtures);
     fx_check_meta(fixtures);
+    fx_check_fields(fixtures);
     free(export_data);
 }
 

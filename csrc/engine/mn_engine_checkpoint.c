@@ -87,7 +87,7 @@
  *
  *   offset  size  field                                            constant
  *   0       8     magic "MNEMOCKP"                                 MN_CKPT_MAGIC
- *   8       4     format version, 3 (2 is read too: below)         MN_CKPT_VERSION
+ *   8       4     format version, 4 (2 and 3 are read too: below)  MN_CKPT_VERSION
  *   12      4     name bytes n (1 ... MN_ENGINE_NAME_BYTES_MAX)    MN_CKPT_NAME_BYTES
  *   16      8     space id (equals the index's)                    MN_CKPT_SPACE_ID
  *   24      8     sequence: the space's last log sequence in it    MN_CKPT_SEQUENCE
@@ -97,10 +97,12 @@
  *   56      8     XXH64 (seed 0) of bytes 0 ... 55 and the name    MN_CKPT_HEADER_HASH
  *   64      n     space name (UTF-8)                               MN_CKPT_HEADER_SIZE
  *   64+n    s     the mn_space_export stream (its own XXH64 trailer included): export
- *                 format 2 (memories with metadata) in an entry of version 3, export format
- *                 1 in one of version 2
+ *                 format 3 (memories with metadata, field index definitions) in an entry of
+ *                 version 4, format 2 in one of version 3, format 1 in one of version 2
  *
- * Version 2 entries (written before metadata) are read as they are: their streams are export
+ * Version 3 entries (written before field indexes) are read as they are: their streams are
+ * export format 2, which imports with no index but createdAt. Version 2 entries (written
+ * before metadata) are read as they are: their streams are export
  * format 1, which imports as memories without metadata. The version is bumped with the stream's
  * so that an engine that cannot read the new stream stops at open naming the pack
  * (MN_ERR_VERSION) instead of failing later on a lazy load.
@@ -145,6 +147,7 @@
 
 #define MN_CKPT_VERSION_2 2u
 #define MN_CKPT_VERSION_3 3u
+#define MN_CKPT_VERSION_4 4u
 #define MN_CKPT_MAGIC 0u
 #define MN_CKPT_VERSION 8u
 #define MN_CKPT_NAME_BYTES 12u
@@ -405,9 +408,9 @@ static mn_status mn_ckpt_pack_entry(struct mn_durable *d, mn_ckpt_pack_writer *w
     if (status == MN_OK && w->stream_bytes < MN_CKPT_EXPORT_HEADER) status = MN_ERR_IO;
     if (status != MN_OK) return status;
     memcpy(header + MN_CKPT_MAGIC, mn_ckpt_magic, 8);
-    /* The export writes format 2, held by entries of version 3. */
-    MN_ASSERT(mn_get_u32(w->export_header + MN_CKPT_EXPORT_VERSION) + 1u == MN_CKPT_VERSION_3);
-    mn_put_u32(header + MN_CKPT_VERSION, MN_CKPT_VERSION_3);
+    /* The export writes format 3 (with field index definitions), held by entries of version 4. */
+    MN_ASSERT(mn_get_u32(w->export_header + MN_CKPT_EXPORT_VERSION) + 1u == MN_CKPT_VERSION_4);
+    mn_put_u32(header + MN_CKPT_VERSION, MN_CKPT_VERSION_4);
     mn_put_u32(header + MN_CKPT_NAME_BYTES, space->name_bytes);
     mn_put_u64(header + MN_CKPT_SPACE_ID, space->space_id);
     mn_put_u64(header + MN_CKPT_SEQUENCE, mn_get_u64(w->export_header + MN_CKPT_EXPORT_SEQUENCE));
@@ -1133,7 +1136,10 @@ static mn_status mn_ckpt_check_entry(const uint8_t *h, size_t got, uint64_t byte
     if (got < MN_CKPT_HEADER_SIZE) return MN_ERR_CORRUPT;
     if (memcmp(h + MN_CKPT_MAGIC, mn_ckpt_magic, 8) != 0) return MN_ERR_CORRUPT;
     uint32_t version = mn_get_u32(h + MN_CKPT_VERSION);
-    if (version != MN_CKPT_VERSION_2 && version != MN_CKPT_VERSION_3) return MN_ERR_VERSION;
+    if (version != MN_CKPT_VERSION_2 && version != MN_CKPT_VERSION_3 &&
+        version != MN_CKPT_VERSION_4) {
+        return MN_ERR_VERSION;
+    }
     uint32_t name_bytes = mn_get_u32(h + MN_CKPT_NAME_BYTES);
     uint64_t stream_bytes = mn_get_u64(h + MN_CKPT_STREAM_BYTES);
     if (name_bytes == 0 || name_bytes > MN_ENGINE_NAME_BYTES_MAX ||

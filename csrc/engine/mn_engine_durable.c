@@ -22,7 +22,9 @@
  * (the count survives restarts) or a space stopped at a gap.
  *
  * Record types: an operation's type is its kind (MN_OP_INSERT ... MN_OP_BATCH, and kinds added
- * later in mn_engine_internal.h that use the same packed layout, e.g. MN_OP_LINK); a space's
+ * later in mn_engine_internal.h that use the same packed layout, e.g. MN_OP_LINK; a delete by
+ * filter (11) carries the filter's text as content, a field index's creation (12) the field
+ * name as id and its kind as a u32 content, its drop (13) the name and no content); a space's
  * creation is MN_DURABLE_REC_CREATE with sequence 0, its drop MN_DURABLE_REC_DROP with sequence
  * MN_DURABLE_SEQUENCE_DROP (after everything). MN_DURABLE_REC_VOID (a sequence of its own) says
  * that the space's records with sequences first..last were in appends that failed and could not
@@ -122,6 +124,8 @@ _Static_assert(MN_OP_LINK == 6u, "WAL record type 6 is a link: never renumber");
 _Static_assert(MN_OP_UNLINK == 7u, "WAL record type 7 is an unlink: never renumber");
 _Static_assert(MN_OP_PATCH == 10u, "WAL record type 10 is a metadata patch: never renumber");
 _Static_assert(MN_OP_DELETE_FILTER == 11u, "WAL record type 11 is a delete by filter: never renumber");
+_Static_assert(MN_OP_INDEX_CREATE == 12u, "WAL record type 12 creates a field index: never renumber");
+_Static_assert(MN_OP_INDEX_DROP == 13u, "WAL record type 13 drops a field index: never renumber");
 _Static_assert(MN_DURABLE_REC_CREATE == 0x100u, "WAL record type 0x100 creates a space");
 _Static_assert(MN_DURABLE_REC_DROP == 0x101u, "WAL record type 0x101 drops a space");
 _Static_assert(MN_DURABLE_REC_VOID == 0x102u, "WAL record type 0x102 voids failed records");
@@ -186,6 +190,8 @@ int mn_durable_kind_is_write(uint32_t kind) {
     case MN_OP_BATCH:
     case MN_OP_PATCH:
     case MN_OP_DELETE_FILTER:
+    case MN_OP_INDEX_CREATE:
+    case MN_OP_INDEX_DROP:
 #ifdef MN_OP_LINK
     case MN_OP_LINK:
 #endif
@@ -602,7 +608,10 @@ mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space
         dimension_expected = 0;
     }
 #endif
-    if (entry->type == MN_OP_DELETE_FILTER) dimension_expected = 0;
+    if (entry->type == MN_OP_DELETE_FILTER || entry->type == MN_OP_INDEX_CREATE ||
+        entry->type == MN_OP_INDEX_DROP) {
+        dimension_expected = 0;
+    }
     if (n == 0 || n != count_expected || dimension != dimension_expected) return MN_ERR_CORRUPT;
     if (metadata && !metadata_allowed) return MN_ERR_CORRUPT;
     uint64_t fixed = MN_DURABLE_OP_HEADER + 16u * (n + 1) + 8u * n + 4u * n * dimension;
@@ -655,6 +664,13 @@ mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space
         if (parsed == MN_ERR_NO_MEMORY) return parsed;
         if (parsed != MN_OK) return MN_ERR_CORRUPT;
         mn_filter_free(filter);
+    }
+    /* A field index's creation or drop: its name (the id) and kind (the content). */
+    if (entry->type == MN_OP_INDEX_CREATE || entry->type == MN_OP_INDEX_DROP) {
+        if (mn_engine_index_check_op(entry->type, (const char *)(p + fixed), id_total,
+                                     p + fixed + id_total, content_total) != MN_OK) {
+            return MN_ERR_CORRUPT;
+        }
     }
     /* One block holding the op header, its metadata offsets (aligned: in the payload they
      * follow byte strings) and the payload's arrays (freed by mn_space_apply). */

@@ -36,7 +36,8 @@
  *
  *   offset  size  field                                         constant
  *   0       8     magic "MNEMOSPC"                              MN_EXPORT_MAGIC
- *   8       4     format version, 2 (1 is read too: below)      MN_EXPORT_VERSION
+ *   8       4     format version, 3 (1 and 2 are read too:      MN_EXPORT_VERSION
+ *                 below)
  *   12      4     reserved, 0                                   MN_EXPORT_RESERVED
  *   16      4     dimension                                     MN_EXPORT_DIMENSION
  *   20      4     metric                                        MN_EXPORT_METRIC
@@ -60,6 +61,13 @@
  *                           <= MN_META_DOC_BYTES_MAX)
  *                   +32     id bytes, then content bytes, then  MN_EXPORT_REC_SIZE
  *                           the metadata document (mn_meta.h)
+ *   ...     8     field index definitions d (0 ...              MN_EXPORT_DEFS_COUNT
+ *                 MN_ENGINE_FIELD_INDEXES_MAX), u32, then a
+ *                 reserved u32, 0
+ *   ...           d definitions, in creation order:
+ *                   +0   4  kind (1 keyword, 2 numeric)         MN_EXPORT_DEF_KIND
+ *                   +4   4  name bytes (1 ... 64)               MN_EXPORT_DEF_NAME_BYTES
+ *                   +8      the field name (mn_meta_name_validate) MN_EXPORT_DEF_SIZE
  *   ...           the index stream (mn_hnsw_io.c), whose live ids are exactly the n labels
  *   ...           the association stream (mn_assoc_io.c), every end a label below next label
  *   end-8   8     XXH64 (seed 0) of every byte before it, the sub-streams included
@@ -67,8 +75,10 @@
  * Ids are unique; the index's parameters equal the header's. A link may name a label that is
  * no longer a memory (a delete that ran out of memory while unlinking): recall skips it.
  *
- * Version 1 (before metadata) is version 2 with the word at +28 reserved, 0: a version 1
- * stream imports as memories without metadata. Every metadata document read is checked with
+ * Version 2 (before field indexes) is version 3 without the definitions section: it imports
+ * with no index but createdAt. Version 1 (before metadata) is version 2 with the word at +28
+ * reserved, 0: a version 1 stream imports as memories without metadata. The indexes hold no
+ * bytes in the stream: an import rebuilds them from the memories (createdAt always). Every metadata document read is checked with
  * the codec (mn_meta_validate); one it refuses makes the stream MN_ERR_CORRUPT.
  */
 #include <pthread.h>
@@ -85,6 +95,12 @@
 
 #define MN_EXPORT_VERSION_1 1u
 #define MN_EXPORT_VERSION_2 2u
+#define MN_EXPORT_VERSION_3 3u
+#define MN_EXPORT_DEFS_HEADER 8u
+#define MN_EXPORT_DEFS_COUNT 0u
+#define MN_EXPORT_DEF_KIND 0u
+#define MN_EXPORT_DEF_NAME_BYTES 4u
+#define MN_EXPORT_DEF_SIZE 8u
 #define MN_EXPORT_HEADER_SIZE 64u
 #define MN_EXPORT_MAGIC 0u
 #define MN_EXPORT_VERSION 8u
@@ -199,6 +215,29 @@ static mn_status mn_export_records(struct mn_space *space, mn_record ***out, uin
     return MN_OK;
 }
 
+/* The field index definitions (the space is frozen: its snapshot does not change). Copied
+ * out of the read section first: the callback may block. */
+static mn_status mn_export_definitions(struct mn_space *space, mn_export_writer *writer) {
+    uint8_t bytes[MN_EXPORT_DEFS_HEADER +
+                  MN_ENGINE_FIELD_INDEXES_MAX * (MN_EXPORT_DEF_SIZE + MN_FIELD_NAME_BYTES_MAX)];
+    size_t size = MN_EXPORT_DEFS_HEADER;
+    mn_rcu_read_lock();
+    const mn_field_snapshot *snapshot = mn_field_indexes_snapshot(space->fields);
+    uint32_t count = mn_field_snapshot_count(snapshot);
+    for (uint32_t i = 0; i < count; i++) {
+        mn_field_index_info info;
+        mn_field_index_describe(mn_field_snapshot_at(snapshot, i), &info);
+        mn_put_u32(bytes + size + MN_EXPORT_DEF_KIND, (uint32_t)info.kind);
+        mn_put_u32(bytes + size + MN_EXPORT_DEF_NAME_BYTES, info.name_length);
+        memcpy(bytes + size + MN_EXPORT_DEF_SIZE, info.name, info.name_length);
+        size += MN_EXPORT_DEF_SIZE + info.name_length;
+    }
+    mn_rcu_read_unlock();
+    mn_put_u32(bytes + MN_EXPORT_DEFS_COUNT, count);
+    mn_put_u32(bytes + MN_EXPORT_DEFS_COUNT + 4u, 0);
+    return mn_export_emit(writer, bytes, size);
+}
+
 /* Writes the stream; the space is frozen (no runner). */
 static mn_status mn_export_write(struct mn_space *space, mn_write_fn write, void *context) {
     mn_export_writer writer = {write, context, XXH64_createState()};
@@ -210,7 +249,7 @@ static mn_status mn_export_write(struct mn_space *space, mn_write_fn write, void
     if (status != MN_OK) goto done;
     uint8_t header[MN_EXPORT_HEADER_SIZE] = {0};
     memcpy(header + MN_EXPORT_MAGIC, mn_export_magic, 8);
-    mn_put_u32(header + MN_EXPORT_VERSION, MN_EXPORT_VERSION_2);
+    mn_put_u32(header + MN_EXPORT_VERSION, MN_EXPORT_VERSION_3);
     mn_put_u32(header + MN_EXPORT_DIMENSION, space->params.dimension);
     mn_put_u32(header + MN_EXPORT_METRIC, (uint32_t)space->params.metric);
     mn_put_u32(header + MN_EXPORT_M, space->params.m);
@@ -238,6 +277,7 @@ static mn_status mn_export_write(struct mn_space *space, mn_write_fn write, void
             status = mn_export_emit(&writer, mn_record_metadata(record), record->metadata_bytes);
         }
     }
+    if (status == MN_OK) status = mn_export_definitions(space, &writer);
     if (status == MN_OK) status = mn_hnsw_save(space->index, mn_export_emit, &writer);
     if (status == MN_OK) status = mn_assoc_save(space->assoc, mn_export_emit, &writer);
     if (status == MN_OK) {
@@ -330,6 +370,10 @@ typedef struct mn_import_state {
     uint64_t bytes_size, bytes_capacity;
     uint64_t next_label;
     uint64_t sequence;
+    uint32_t definition_count; /* field indexes to create (version 3) */
+    uint32_t definition_kinds[MN_ENGINE_FIELD_INDEXES_MAX];
+    uint32_t definition_name_bytes[MN_ENGINE_FIELD_INDEXES_MAX];
+    char definition_names[MN_ENGINE_FIELD_INDEXES_MAX][MN_FIELD_NAME_BYTES_MAX];
 } mn_import_state;
 
 typedef struct mn_import_reader {
@@ -344,6 +388,17 @@ static mn_status mn_import_take(void *context, void *data, size_t size) {
     mn_status status = reader->read(reader->context, data, size);
     if (status == MN_OK) XXH64_update(reader->hash, data, size);
     return status;
+}
+
+/* An empty iteration: a restored index is filled with the memories afterwards. */
+static mn_status mn_import_no_docs(void *context, uint64_t *label, const uint8_t **doc,
+                                   size_t *doc_bytes, bool *more) {
+    (void)context;
+    (void)label;
+    (void)doc;
+    (void)doc_bytes;
+    *more = false;
+    return MN_OK;
 }
 
 mn_status mn_space_apply_restore(struct mn_space *space, mn_op *op, mn_worker *worker) {
@@ -361,6 +416,49 @@ mn_status mn_space_apply_restore(struct mn_space *space, mn_op *op, mn_worker *w
     }
     space->next_label = state->next_label;
     space->log_sequence = state->sequence;
+    /* The field indexes: their definitions on the empty set, then every memory in one
+     * transaction (the space is not published: nobody reads them yet). */
+    for (uint32_t i = 0; i < state->definition_count; i++) {
+        mn_status status = mn_field_indexes_add(space->fields, state->definition_names[i],
+                                                state->definition_name_bytes[i],
+                                                (mn_field_index_kind)state->definition_kinds[i],
+                                                mn_import_no_docs, NULL);
+        if (status != MN_OK) return status == MN_ERR_NO_MEMORY ? status : MN_ERR_CORRUPT;
+    }
+    return mn_space_index_restore(space);
+}
+
+/* Reads a version 3 stream's field index definitions, checking each. */
+static mn_status mn_import_definitions(mn_import_reader *reader, mn_import_state *state) {
+    uint8_t header[MN_EXPORT_DEFS_HEADER];
+    mn_status status = mn_import_take(reader, header, sizeof(header));
+    if (status != MN_OK) return status;
+    uint32_t count = mn_get_u32(header + MN_EXPORT_DEFS_COUNT);
+    if (count > MN_ENGINE_FIELD_INDEXES_MAX || mn_get_u32(header + MN_EXPORT_DEFS_COUNT + 4u) != 0) {
+        return MN_ERR_CORRUPT;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t fixed[MN_EXPORT_DEF_SIZE];
+        if ((status = mn_import_take(reader, fixed, sizeof(fixed))) != MN_OK) return status;
+        uint32_t kind = mn_get_u32(fixed + MN_EXPORT_DEF_KIND);
+        uint32_t name_bytes = mn_get_u32(fixed + MN_EXPORT_DEF_NAME_BYTES);
+        if ((kind != MN_INDEX_KEYWORD && kind != MN_INDEX_NUMERIC) || name_bytes == 0 ||
+            name_bytes > MN_FIELD_NAME_BYTES_MAX) {
+            return MN_ERR_CORRUPT;
+        }
+        char *name = state->definition_names[i];
+        if ((status = mn_import_take(reader, name, name_bytes)) != MN_OK) return status;
+        if (mn_meta_name_validate(name, name_bytes, NULL) != MN_OK) return MN_ERR_CORRUPT;
+        for (uint32_t j = 0; j < i; j++) {
+            if (state->definition_name_bytes[j] == name_bytes &&
+                memcmp(state->definition_names[j], name, name_bytes) == 0) {
+                return MN_ERR_CORRUPT; /* one index per field */
+            }
+        }
+        state->definition_kinds[i] = kind;
+        state->definition_name_bytes[i] = name_bytes;
+    }
+    state->definition_count = count;
     return MN_OK;
 }
 
@@ -511,7 +609,8 @@ static mn_status mn_import(mn_engine *engine, const char *name, uint32_t name_by
     if ((status = mn_import_take(&reader, header, sizeof(header))) != MN_OK) goto done;
     uint32_t version = mn_get_u32(header + MN_EXPORT_VERSION);
     if (memcmp(header + MN_EXPORT_MAGIC, mn_export_magic, 8) != 0 ||
-        (version != MN_EXPORT_VERSION_1 && version != MN_EXPORT_VERSION_2)) {
+        (version != MN_EXPORT_VERSION_1 && version != MN_EXPORT_VERSION_2 &&
+         version != MN_EXPORT_VERSION_3)) {
         status = MN_ERR_VERSION;
         goto done;
     }
@@ -540,6 +639,10 @@ static mn_status mn_import(mn_engine *engine, const char *name, uint32_t name_by
     }
     if ((status = mn_import_memories(engine, &reader, &state, count, version)) != MN_OK) goto done;
     if ((status = mn_import_unique_ids(&state)) != MN_OK) goto done;
+    if (version == MN_EXPORT_VERSION_3 &&
+        (status = mn_import_definitions(&reader, &state)) != MN_OK) {
+        goto done;
+    }
     if (whole) {
         /* In place: the index stream is not copied again (mn_hnsw_load would, to check its
          * checksum before allocating for it). */

@@ -13,8 +13,15 @@
  * the id table's iteration order. That order is the table's hash order of ids, so the sample
  * is spread over the space's history and deterministic for a given set of ids (the same space
  * state plans the same way). Walks use the id table: its node is the record's first member, so
- * cds_lfht_for_each_entry's container arithmetic never offsets a NULL node. The space's field indexes (csrc/meta/mn_field_index.h)
- * would give exact leaf counts; they are not attached to spaces yet, so every leaf is sampled.
+ * cds_lfht_for_each_entry's container arithmetic never offsets a NULL node.
+ *
+ * The space's field indexes (csrc/meta/mn_field_index.h, created with mn_space_index_create)
+ * answer the leaves on indexed fields: planned against one snapshot (mn_plan), such a leaf is
+ * counted exactly instead of sampled, and when the filter allows, the matching labels (or a
+ * superset, for an AND with an unindexed child) are collected from the indexes instead of
+ * walking every record: sorted buffers for leaves, label bitmaps for complements and
+ * combinations (docs/filters.md, "Field indexes in spaces"). Sampling only happens when the
+ * exact counts cannot decide the strategy alone.
  *
  * Consistency: everything runs in one RCU read section, as mn_space_search does. Records are
  * immutable once published (an upsert or patch publishes a new record under the same label and
@@ -88,13 +95,8 @@ typedef struct mn_sample {
 
 /* Leaf fraction over the sample: the leaf's field value read from each sampled record (the
  * built-ins from the record itself) and tested with the leaf's exact semantics. */
-static mn_status mn_sample_fraction(void *context, const mn_filter *filter, uint32_t leaf,
-                                    double *fraction) {
-    const mn_sample *sample = context;
-    if (sample->count == 0) {
-        *fraction = 0.0;
-        return MN_OK;
-    }
+static double mn_sample_fraction(const mn_sample *sample, const mn_filter *filter, uint32_t leaf) {
+    if (sample->count == 0) return 0.0;
     mn_filter_leaf info;
     mn_filter_node_leaf(filter, leaf, &info);
     uint32_t hits = 0;
@@ -116,38 +118,532 @@ static mn_status mn_sample_fraction(void *context, const mn_filter *filter, uint
         }
         hits += (uint32_t)mn_filter_leaf_match_value(filter, leaf, present);
     }
-    *fraction = (double)hits / (double)sample->count;
+    return (double)hits / (double)sample->count;
+}
+
+/* ---- the plan: which leaves the field indexes answer, and how many each matches ---- */
+
+/* How a leaf maps to its field index (docs/filters.md, "Field indexes"). */
+typedef struct mn_leaf_plan {
+    const mn_field_index *index; /* NULL: not answerable from an index (checked on records) */
+    int complement;              /* NE, NIN, EXISTS false: the live labels minus the set */
+    int empty;                   /* IN []: the set is empty (and its complement every label) */
+    int exact_count;             /* `count` is exact (not a sum that may count a label twice) */
+    uint64_t count;              /* labels in the predicate's set (before any complement) */
+    mn_field_predicate predicate;
+    mn_field_value *values;      /* the predicate's operands (owned) */
+} mn_leaf_plan;
+
+/*
+ * A filter planned against one field-index snapshot, inside the caller's read section: every
+ * count and set comes from that snapshot, so they agree with each other. Per node: the
+ * estimated fraction of the live memories it matches, whether the indexes answer it exactly
+ * (AND/OR/NOT of answerable leaves) and whether they can give a superset of its matches
+ * (candidates: an AND needs one answerable child; each candidate is checked on its record).
+ */
+typedef struct mn_plan {
+    struct mn_space *space;
+    const mn_filter *filter;
+    const mn_field_snapshot *snapshot;
+    const mn_field_index *created;
+    uint64_t live;               /* labels in createdAt: the live memories of the snapshot */
+    uint64_t bits;               /* a bound on every label in the snapshot (bitmap size) */
+    uint32_t nodes;
+    mn_leaf_plan *leaves;        /* per node (leaves only) */
+    double *fraction;            /* per node */
+    uint8_t *exact;              /* per node */
+    uint8_t *candidates;         /* per node */
+    mn_sample *sample;           /* taken when a leaf is not answerable (NULL until then) */
+    int sampling;                /* 0: unanswerable leaves get no fraction (count, list) */
+    int unsampled;               /* a leaf's fraction was left out (sampling 0) */
+    uint32_t indexed_leaves;
+    uint32_t sampled;
+} mn_plan;
+
+static void mn_plan_free(mn_plan *plan) {
+    for (uint32_t i = 0; plan->leaves && i < plan->nodes; i++) free(plan->leaves[i].values);
+    free(plan->leaves);
+    free(plan->fraction);
+    free(plan->exact);
+    free(plan->candidates);
+    free(plan->sample);
+    memset(plan, 0, sizeof(*plan));
+}
+
+/* Typed operands of a field index from a filter operand: a keyword index holds strings (as a
+ * value or as a list item: both forms, so eq "x" matches "x" and lists holding it) and bools;
+ * a numeric index ints and doubles. 0: this index cannot answer the operand. */
+static int mn_plan_operand(mn_field_index_kind kind, const mn_filter_value *v, mn_field_value *out,
+                           uint32_t *n) {
+    memset(&out[0], 0, sizeof(out[0]));
+    if (kind == MN_FIELD_INDEX_KEYWORD) {
+        if (v->type == MN_FILTER_VALUE_STRING) {
+            memset(&out[1], 0, sizeof(out[1]));
+            out[0].type = MN_FIELD_TYPE_STRING;
+            out[0].string = v->string;
+            out[0].length = v->bytes;
+            out[1] = out[0];
+            out[1].type = MN_FIELD_TYPE_STRINGS;
+            *n = 2;
+            return 1;
+        }
+        if (v->type == MN_FILTER_VALUE_BOOL) {
+            out[0].type = MN_FIELD_TYPE_BOOL;
+            out[0].boolean = v->b != 0;
+            *n = 1;
+            return 1;
+        }
+        return 0;
+    }
+    if (v->type == MN_FILTER_VALUE_INT) {
+        out[0].type = MN_FIELD_TYPE_INT;
+        out[0].integer = v->i;
+    } else if (v->type == MN_FILTER_VALUE_DOUBLE) {
+        out[0].type = MN_FIELD_TYPE_DOUBLE;
+        out[0].number = v->d;
+    } else {
+        return 0;
+    }
+    *n = 1;
+    return 1;
+}
+
+/* Maps leaf `node` to its index predicate and counts it; leaves plan->leaves[node].index NULL
+ * when no index answers it. */
+static mn_status mn_plan_leaf(mn_plan *plan, uint32_t node) {
+    mn_leaf_plan *leaf = &plan->leaves[node];
+    mn_filter_leaf info;
+    mn_filter_node_leaf(plan->filter, node, &info);
+    const mn_field_index *index = NULL;
+    if (info.field == MN_FILTER_FIELD_CREATED_AT) {
+        index = plan->created;
+    } else if (info.field == MN_FILTER_FIELD_META) {
+        index = mn_field_snapshot_find(plan->snapshot, info.name, info.name_bytes);
+    }
+    if (!index) return MN_OK; /* id, or a field nobody indexed */
+    mn_field_index_info described;
+    mn_field_index_describe(index, &described);
+    mn_field_index_kind kind = described.kind;
+    mn_field_predicate *p = &leaf->predicate;
+    memset(p, 0, sizeof(*p));
+    int exact_count = 1;
+    switch (info.op) {
+    case MN_FILTER_OP_EXISTS: {
+        mn_filter_value v;
+        mn_filter_leaf_value(plan->filter, node, 0, &v);
+        p->op = MN_FIELD_OP_EXISTS;
+        leaf->complement = !v.b;
+        break;
+    }
+    case MN_FILTER_OP_EQ:
+    case MN_FILTER_OP_NE:
+    case MN_FILTER_OP_IN:
+    case MN_FILTER_OP_NIN: {
+        leaf->complement = info.op == MN_FILTER_OP_NE || info.op == MN_FILTER_OP_NIN;
+        if (info.value_count == 0) {
+            leaf->empty = 1;
+            break;
+        }
+        if (info.value_count > MN_FIELD_IN_MAX / 2) return MN_OK; /* too many: checked on records */
+        leaf->values = malloc((size_t)info.value_count * 2u * sizeof(mn_field_value));
+        if (!leaf->values) return MN_ERR_NO_MEMORY;
+        uint32_t n = 0, strings = 0;
+        for (uint32_t i = 0; i < info.value_count; i++) {
+            mn_filter_value v;
+            mn_filter_leaf_value(plan->filter, node, i, &v);
+            uint32_t made = 0;
+            if (!mn_plan_operand(kind, &v, leaf->values + n, &made)) {
+                free(leaf->values);
+                leaf->values = NULL;
+                return MN_OK; /* e.g. a number against a keyword index */
+            }
+            strings += v.type == MN_FILTER_VALUE_STRING;
+            n += made;
+        }
+        p->op = n == 1 ? MN_FIELD_OP_EQ : MN_FIELD_OP_IN;
+        p->values = leaf->values;
+        p->value_count = n;
+        /* A list may hold several of the strings: their counts then overlap. */
+        exact_count = kind == MN_FIELD_INDEX_NUMERIC || strings <= 1;
+        break;
+    }
+    case MN_FILTER_OP_GT:
+    case MN_FILTER_OP_GTE:
+    case MN_FILTER_OP_LT:
+    case MN_FILTER_OP_LTE: {
+        if (kind != MN_FIELD_INDEX_NUMERIC) return MN_OK;
+        mn_filter_value v;
+        mn_filter_leaf_value(plan->filter, node, 0, &v);
+        mn_field_value value;
+        uint32_t made = 0;
+        if (!mn_plan_operand(kind, &v, &value, &made)) return MN_OK; /* string ranges */
+        mn_field_bound bound = {true, info.op == MN_FILTER_OP_GTE || info.op == MN_FILTER_OP_LTE,
+                                value};
+        p->op = MN_FIELD_OP_RANGE;
+        if (info.op == MN_FILTER_OP_GT || info.op == MN_FILTER_OP_GTE) p->low = bound;
+        else p->high = bound;
+        break;
+    }
+    default:
+        return MN_OK; /* contains, icontains: substrings are not indexed */
+    }
+    uint64_t count = 0;
+    if (!leaf->empty) {
+        mn_status status = mn_field_index_count(index, p, &count);
+        if (status == MN_ERR_UNSUPPORTED || status == MN_ERR_INVALID) {
+            free(leaf->values);
+            leaf->values = NULL;
+            return MN_OK; /* the caller checks documents */
+        }
+        if (status != MN_OK) return status;
+    }
+    leaf->index = index;
+    leaf->count = count;
+    leaf->exact_count = exact_count;
+    plan->indexed_leaves++;
     return MN_OK;
 }
 
-/* Estimated matches of `filter` among `live` memories, from a sample of the id table.
- * Inside the caller's read section. */
-static mn_status mn_space_estimate(struct mn_space *space, const mn_filter *filter, uint64_t live,
-                                   uint64_t *estimated, uint64_t *sampled) {
-    *sampled = 0;
-    if (!filter || mn_filter_node_count(filter) == 0) {
-        *estimated = live;
-        return MN_OK;
-    }
-    mn_sample *sample = malloc(sizeof(mn_sample));
-    if (!sample) return MN_ERR_NO_MEMORY;
-    sample->count = 0;
+/* The sample of records for leaves no index answers (taken once per plan). */
+static mn_status mn_plan_sample(mn_plan *plan) {
+    if (plan->sample) return MN_OK;
+    plan->sample = malloc(sizeof(mn_sample));
+    if (!plan->sample) return MN_ERR_NO_MEMORY;
+    plan->sample->count = 0;
     struct cds_lfht_iter iter;
     mn_record *record;
-    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
+    cds_lfht_for_each_entry(plan->space->by_id, &iter, record, id_node) {
         MN_TSAN_OBSERVE(record);
-        sample->records[sample->count++] = record;
-        if (sample->count == MN_ENGINE_FILTER_SAMPLE_MAX) break;
+        plan->sample->records[plan->sample->count++] = record;
+        if (plan->sample->count == MN_ENGINE_FILTER_SAMPLE_MAX) break;
     }
-    double fraction = 1.0;
-    mn_status status = mn_filter_estimate(filter, mn_sample_fraction, sample, &fraction);
-    *sampled = sample->count;
-    free(sample);
-    if (status != MN_OK) return status;
-    if (fraction < 0.0) fraction = 0.0;
-    if (fraction > 1.0) fraction = 1.0;
-    *estimated = (uint64_t)(fraction * (double)live + 0.5);
+    plan->sampled = plan->sample->count;
     return MN_OK;
+}
+
+/* Fills fraction, exact and candidates of `node` and its subtree; the same combination as
+ * mn_filter_estimate (independent leaves: AND a product, OR 1 - prod(1 - p), NOT 1 - p). */
+static mn_status mn_plan_node(mn_plan *plan, uint32_t node, uint32_t depth) {
+    MN_ASSERT(depth <= MN_FILTER_TREE_DEPTH_MAX);
+    uint32_t kind = mn_filter_node_kind(plan->filter, node);
+    double live = (double)plan->live;
+    if (kind == MN_FILTER_NODE_LEAF) {
+        mn_status status = mn_plan_leaf(plan, node);
+        if (status != MN_OK) return status;
+        const mn_leaf_plan *leaf = &plan->leaves[node];
+        if (leaf->index) {
+            double f = live > 0 ? (double)leaf->count / live : 0.0;
+            if (f > 1.0) f = 1.0;
+            plan->fraction[node] = leaf->complement ? 1.0 - f : f;
+            plan->exact[node] = 1;
+            plan->candidates[node] = 1;
+        } else if (!plan->sampling) {
+            plan->fraction[node] = 1.0; /* not estimated: the caller needs no estimate */
+            plan->unsampled = 1;
+        } else {
+            status = mn_plan_sample(plan);
+            if (status != MN_OK) return status;
+            plan->fraction[node] = mn_sample_fraction(plan->sample, plan->filter, node);
+        }
+        return MN_OK;
+    }
+    uint32_t children = mn_filter_node_child_count(plan->filter, node);
+    int exact = 1, any_candidates = 0, all_candidates = 1;
+    double product = 1.0, miss = 1.0;
+    for (uint32_t i = 0; i < children; i++) {
+        uint32_t child = mn_filter_node_child(plan->filter, node, i);
+        mn_status status = mn_plan_node(plan, child, depth + 1);
+        if (status != MN_OK) return status;
+        exact &= plan->exact[child];
+        any_candidates |= plan->candidates[child];
+        all_candidates &= plan->candidates[child];
+        product *= plan->fraction[child];
+        miss *= 1.0 - plan->fraction[child];
+    }
+    if (kind == MN_FILTER_NODE_AND) {
+        plan->fraction[node] = product; /* 1 for the empty filter {} */
+        plan->exact[node] = (uint8_t)exact;
+        plan->candidates[node] = (uint8_t)(exact || any_candidates);
+    } else if (kind == MN_FILTER_NODE_OR) {
+        plan->fraction[node] = 1.0 - miss;
+        plan->exact[node] = (uint8_t)exact;
+        plan->candidates[node] = (uint8_t)all_candidates;
+    } else { /* NOT: its one child */
+        plan->fraction[node] = 1.0 - product;
+        plan->exact[node] = (uint8_t)exact;
+        plan->candidates[node] = (uint8_t)exact;
+    }
+    return MN_OK;
+}
+
+/* Plans `filter` (not NULL, at least one node) against the space's current field indexes.
+ * With `sampling`, leaves no index answers are estimated on a sample of records (what a search
+ * needs to pick its strategy); without, they are not (count, list and delete only collect).
+ * Inside the caller's read section; pair with mn_plan_free. */
+static mn_status mn_plan_make(struct mn_space *space, const mn_filter *filter, int sampling,
+                              mn_plan *plan) {
+    memset(plan, 0, sizeof(*plan));
+    plan->space = space;
+    plan->filter = filter;
+    plan->sampling = sampling;
+    plan->snapshot = mn_field_indexes_snapshot(space->fields); /* acquire */
+    plan->created = mn_field_snapshot_created_at(plan->snapshot);
+    /* After the snapshot: the runner advances next_label before it publishes labels. */
+    plan->bits = atomic_load_explicit(&space->next_label, memory_order_acquire);
+    mn_field_index_info created;
+    mn_field_index_describe(plan->created, &created);
+    plan->live = created.entries;
+    plan->nodes = mn_filter_node_count(filter);
+    plan->leaves = calloc(plan->nodes, sizeof(mn_leaf_plan));
+    plan->fraction = calloc(plan->nodes, sizeof(double));
+    plan->exact = calloc(plan->nodes, 1);
+    plan->candidates = calloc(plan->nodes, 1);
+    mn_status status = MN_ERR_NO_MEMORY;
+    if (plan->leaves && plan->fraction && plan->exact && plan->candidates) {
+        status = mn_plan_node(plan, mn_filter_root(filter), 1);
+    }
+    if (status != MN_OK) mn_plan_free(plan);
+    return status;
+}
+
+/* ---- label sets from the indexes ---- */
+
+/* A sorted set of labels, ascending and unique. */
+typedef struct mn_labels {
+    uint64_t *items;
+    size_t count;
+} mn_labels;
+
+/* The live labels of the snapshot into `bitmap` (OR). */
+static mn_status mn_plan_live_bitmap(const mn_plan *plan, mn_label_bitmap *bitmap) {
+    mn_field_predicate exists;
+    memset(&exists, 0, sizeof(exists));
+    exists.op = MN_FIELD_OP_EXISTS;
+    return mn_field_index_collect_bitmap(plan->created, &exists, bitmap);
+}
+
+/* The exact set of an exactly answerable node, as a bitmap of plan->bits labels (zeroed by
+ * the caller). */
+static mn_status mn_plan_bitmap(const mn_plan *plan, uint32_t node, mn_label_bitmap *out) {
+    uint32_t kind = mn_filter_node_kind(plan->filter, node);
+    MN_ASSERT(plan->exact[node]);
+    mn_label_bitmap other = {NULL, 0};
+    mn_status status = MN_OK;
+    if (kind == MN_FILTER_NODE_LEAF) {
+        const mn_leaf_plan *leaf = &plan->leaves[node];
+        if (!leaf->complement) {
+            return leaf->empty ? MN_OK : mn_field_index_collect_bitmap(leaf->index, &leaf->predicate, out);
+        }
+        status = mn_plan_live_bitmap(plan, out);
+        if (status != MN_OK || leaf->empty) return status;
+        if ((status = mn_label_bitmap_init(&other, plan->bits)) != MN_OK) return status;
+        status = mn_field_index_collect_bitmap(leaf->index, &leaf->predicate, &other);
+        if (status == MN_OK) mn_label_bitmap_andnot(out, &other);
+        mn_label_bitmap_destroy(&other);
+        return status;
+    }
+    uint32_t children = mn_filter_node_child_count(plan->filter, node);
+    if (kind == MN_FILTER_NODE_AND && children == 0) return mn_plan_live_bitmap(plan, out);
+    if (kind == MN_FILTER_NODE_NOT) {
+        status = mn_plan_live_bitmap(plan, out);
+        if (status == MN_OK) status = mn_label_bitmap_init(&other, plan->bits);
+        if (status == MN_OK) status = mn_plan_bitmap(plan, mn_filter_node_child(plan->filter, node, 0), &other);
+        if (status == MN_OK) mn_label_bitmap_andnot(out, &other);
+        mn_label_bitmap_destroy(&other);
+        return status;
+    }
+    /* AND, OR: the first child into out, each other through a scratch bitmap. */
+    status = mn_plan_bitmap(plan, mn_filter_node_child(plan->filter, node, 0), out);
+    if (status == MN_OK && children > 1) status = mn_label_bitmap_init(&other, plan->bits);
+    for (uint32_t i = 1; i < children && status == MN_OK; i++) {
+        mn_label_bitmap_clear(&other);
+        status = mn_plan_bitmap(plan, mn_filter_node_child(plan->filter, node, i), &other);
+        if (status != MN_OK) break;
+        if (kind == MN_FILTER_NODE_AND) mn_label_bitmap_and(out, &other);
+        else mn_label_bitmap_or(out, &other);
+    }
+    mn_label_bitmap_destroy(&other);
+    return status;
+}
+
+static mn_status mn_labels_from_bitmap(const mn_label_bitmap *bitmap, mn_labels *out) {
+    uint64_t n = mn_label_bitmap_count(bitmap);
+    out->count = 0;
+    out->items = malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
+    if (!out->items) return MN_ERR_NO_MEMORY;
+    uint64_t label = 0;
+    while (out->count < n && mn_label_bitmap_next(bitmap, label, &label)) {
+        out->items[out->count++] = label++;
+    }
+    return MN_OK;
+}
+
+/* A leaf's own set (no complement) into a sorted buffer. */
+static mn_status mn_plan_collect_leaf(const mn_leaf_plan *leaf, mn_labels *out) {
+    size_t capacity = (size_t)leaf->count + 16u;
+    out->count = 0;
+    out->items = NULL;
+    if (leaf->empty) return MN_OK;
+    for (;;) {
+        uint64_t *items = realloc(out->items, capacity * sizeof(uint64_t));
+        if (!items) return MN_ERR_NO_MEMORY;
+        out->items = items;
+        size_t count = 0;
+        mn_status status = mn_field_index_collect(leaf->index, &leaf->predicate, out->items,
+                                                  capacity, &count);
+        if (status == MN_OK) {
+            out->count = count;
+            return MN_OK;
+        }
+        if (status != MN_ERR_FULL) return status;
+        capacity = count; /* enough for this snapshot */
+    }
+}
+
+/* The union of two sorted sets into a new one (a and b are freed). */
+static mn_status mn_labels_union(mn_labels *a, mn_labels *b, mn_labels *out) {
+    mn_labels merged = {malloc((a->count + b->count + 1) * sizeof(uint64_t)), 0};
+    mn_status status = merged.items ? MN_OK : MN_ERR_NO_MEMORY;
+    if (status == MN_OK) {
+        size_t i = 0, j = 0;
+        while (i < a->count || j < b->count) {
+            uint64_t x;
+            if (j == b->count || (i < a->count && a->items[i] < b->items[j])) x = a->items[i++];
+            else if (i == a->count || b->items[j] < a->items[i]) x = b->items[j++];
+            else { x = a->items[i++]; j++; }
+            merged.items[merged.count++] = x;
+        }
+    }
+    free(a->items);
+    free(b->items);
+    a->items = b->items = NULL;
+    *out = merged;
+    return status;
+}
+
+/* Estimated matches of a node (for choosing an AND's cheapest child). */
+static double mn_plan_size(const mn_plan *plan, uint32_t node) {
+    if (mn_filter_node_kind(plan->filter, node) == MN_FILTER_NODE_LEAF && plan->leaves[node].index &&
+        !plan->leaves[node].complement) {
+        return (double)plan->leaves[node].count;
+    }
+    return plan->fraction[node] * (double)plan->live + (plan->exact[node] ? 0.0 : 0.5);
+}
+
+/* An upper bound on node's matches from exact index counts alone (no sample): a leaf's count
+ * (a sum over IN operands only over-counts), an AND's smallest child, an OR's sum; anything
+ * else, every live memory. */
+static uint64_t mn_plan_bound(const mn_plan *plan, uint32_t node) {
+    uint32_t kind = mn_filter_node_kind(plan->filter, node);
+    if (kind == MN_FILTER_NODE_LEAF) {
+        const mn_leaf_plan *leaf = &plan->leaves[node];
+        if (!leaf->index) return plan->live;
+        uint64_t n = leaf->count > plan->live ? plan->live : leaf->count;
+        if (!leaf->complement) return n;
+        return leaf->exact_count ? plan->live - n : plan->live;
+    }
+    uint32_t children = mn_filter_node_child_count(plan->filter, node);
+    if (kind == MN_FILTER_NODE_AND) {
+        uint64_t bound = plan->live;
+        for (uint32_t i = 0; i < children; i++) {
+            uint64_t b = mn_plan_bound(plan, mn_filter_node_child(plan->filter, node, i));
+            if (b < bound) bound = b;
+        }
+        return bound;
+    }
+    if (kind == MN_FILTER_NODE_OR) {
+        uint64_t bound = 0;
+        for (uint32_t i = 0; i < children && bound < plan->live; i++) {
+            bound += mn_plan_bound(plan, mn_filter_node_child(plan->filter, node, i));
+        }
+        return bound < plan->live ? bound : plan->live;
+    }
+    return plan->live;
+}
+
+/*
+ * A sorted superset of node's matches in the snapshot (plan->candidates[node] must be set);
+ * *exact = 1 when it is exactly the matches. Small sets stay sorted buffers: a leaf is
+ * collected directly, an AND takes its smallest answerable child's candidates (the others are
+ * checked on each candidate's record); a complement, NOT, or an OR with an inexact child goes
+ * through bitmaps.
+ */
+static mn_status mn_plan_candidates(const mn_plan *plan, uint32_t node, mn_labels *out, int *exact) {
+    uint32_t kind = mn_filter_node_kind(plan->filter, node);
+    out->items = NULL;
+    out->count = 0;
+    if (kind == MN_FILTER_NODE_LEAF && !plan->leaves[node].complement) {
+        *exact = 1;
+        return mn_plan_collect_leaf(&plan->leaves[node], out);
+    }
+    if (kind == MN_FILTER_NODE_AND && mn_filter_node_child_count(plan->filter, node) > 0) {
+        uint32_t children = mn_filter_node_child_count(plan->filter, node);
+        uint32_t best = UINT32_MAX;
+        double best_size = 0.0;
+        for (uint32_t i = 0; i < children; i++) {
+            uint32_t child = mn_filter_node_child(plan->filter, node, i);
+            if (!plan->candidates[child]) continue;
+            double size = mn_plan_size(plan, child);
+            if (best == UINT32_MAX || size < best_size) {
+                best = child;
+                best_size = size;
+            }
+        }
+        MN_ASSERT(best != UINT32_MAX);
+        mn_status status = mn_plan_candidates(plan, best, out, exact);
+        *exact = *exact && children == 1;
+        return status;
+    }
+    if (kind == MN_FILTER_NODE_OR && !plan->exact[node]) {
+        uint32_t children = mn_filter_node_child_count(plan->filter, node);
+        mn_labels all = {NULL, 0};
+        for (uint32_t i = 0; i < children; i++) {
+            mn_labels one;
+            int ignored = 0;
+            mn_status status = mn_plan_candidates(plan, mn_filter_node_child(plan->filter, node, i),
+                                                  &one, &ignored);
+            if (status == MN_OK) status = mn_labels_union(&all, &one, &all);
+            if (status != MN_OK) {
+                free(one.items);
+                free(all.items);
+                return status;
+            }
+        }
+        *out = all;
+        *exact = 0;
+        return MN_OK;
+    }
+    /* Exactly answerable: through a bitmap. */
+    MN_ASSERT(plan->exact[node]);
+    mn_label_bitmap bitmap;
+    mn_status status = mn_label_bitmap_init(&bitmap, plan->bits);
+    if (status == MN_OK) status = mn_plan_bitmap(plan, node, &bitmap);
+    if (status == MN_OK) status = mn_labels_from_bitmap(&bitmap, out);
+    mn_label_bitmap_destroy(&bitmap);
+    *exact = 1;
+    return status;
+}
+
+/* The exact number of matches of an exactly answerable filter, from the indexes alone. */
+static mn_status mn_plan_count(const mn_plan *plan, uint64_t *count) {
+    uint32_t root = mn_filter_root(plan->filter);
+    MN_ASSERT(plan->exact[root]);
+    if (mn_filter_node_kind(plan->filter, root) == MN_FILTER_NODE_LEAF && plan->leaves[root].exact_count) {
+        const mn_leaf_plan *leaf = &plan->leaves[root];
+        uint64_t n = leaf->count > plan->live ? plan->live : leaf->count;
+        *count = leaf->complement ? plan->live - n : n;
+        return MN_OK;
+    }
+    mn_label_bitmap bitmap;
+    mn_status status = mn_label_bitmap_init(&bitmap, plan->bits);
+    if (status == MN_OK) status = mn_plan_bitmap(plan, root, &bitmap);
+    if (status == MN_OK) *count = mn_label_bitmap_count(&bitmap);
+    mn_label_bitmap_destroy(&bitmap);
+    return status;
+}
+
+static int mn_filter_empty(const mn_filter *filter) {
+    return !filter || mn_filter_node_count(filter) == 0;
 }
 
 /* ---- filtered search ---- */
@@ -164,6 +660,20 @@ static int mn_label_matches(uint64_t label, void *context) {
     const mn_record *record = mn_space_find_label(probe->space, label);
     if (!record) return 0; /* not a memory at this instant */
     return mn_record_matches(probe->filter, record);
+}
+
+/* Candidates from the indexes, checked on their records unless the set is exact: the labels
+ * of the matching memories, ascending. *labels is the candidates' buffer, reused. */
+static mn_status mn_plan_matching_labels(const mn_plan *plan, mn_labels *labels, int *exact) {
+    mn_status status = mn_plan_candidates(plan, mn_filter_root(plan->filter), labels, exact);
+    if (status != MN_OK || *exact) return status;
+    size_t kept = 0;
+    for (size_t i = 0; i < labels->count; i++) {
+        const mn_record *record = mn_space_find_label(plan->space, labels->items[i]);
+        if (record && mn_record_matches(plan->filter, record)) labels->items[kept++] = labels->items[i];
+    }
+    labels->count = kept;
+    return MN_OK;
 }
 
 mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t dimension,
@@ -189,16 +699,56 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     if (beam == 0) beam = k > MN_ENGINE_SEARCH_EF_DEFAULT ? k : MN_ENGINE_SEARCH_EF_DEFAULT;
     uint32_t count = 0;
     uint64_t *labels = NULL;
+    mn_labels collected = {NULL, 0};
     mn_matches matches = {NULL, 0, 0};
+    mn_plan plan;
+    memset(&plan, 0, sizeof(plan));
+    int planned = 0;
+    mn_status status = MN_OK;
     mn_rcu_read_lock();
     uint64_t live = atomic_load_explicit(&space->count, memory_order_relaxed);
+    if (mn_filter_empty(filter)) {
+        stats->estimated_matches = live;
+    } else {
+        /* First from the indexes alone: when their exact counts bound the matches under the
+         * scan threshold, the strategy is decided and no record is sampled. */
+        status = mn_plan_make(space, filter, 0, &plan);
+        if (status != MN_OK) goto done;
+        planned = 1;
+        live = plan.live;
+        uint32_t root = mn_filter_root(filter);
+        uint64_t bound = mn_plan_bound(&plan, root);
+        double fraction = plan.fraction[root];
+        if (plan.unsampled && bound > MN_HNSW_FILTER_SCAN_MATCHES_MAX &&
+            bound > live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR) {
+            mn_plan_free(&plan);
+            status = mn_plan_make(space, filter, 1, &plan);
+            if (status != MN_OK) goto done;
+            live = plan.live;
+            fraction = plan.fraction[root];
+        }
+        if (fraction < 0.0) fraction = 0.0;
+        if (fraction > 1.0) fraction = 1.0;
+        stats->estimated_matches = (uint64_t)(fraction * (double)live + 0.5);
+        if (stats->estimated_matches > bound) stats->estimated_matches = bound;
+        stats->sampled = plan.sampled;
+        stats->index_leaves = plan.indexed_leaves;
+        if (plan.indexed_leaves > 0) stats->index_flags |= MN_SEARCH_INDEX_ESTIMATE;
+    }
     stats->live = live;
-    mn_status status =
-        mn_space_estimate(space, filter, live, &stats->estimated_matches, &stats->sampled);
-    if (status != MN_OK) goto done;
     int scan = stats->estimated_matches <= MN_HNSW_FILTER_SCAN_MATCHES_MAX ||
                stats->estimated_matches <= live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR;
-    if (scan) {
+    if (scan && planned && plan.candidates[mn_filter_root(filter)]) {
+        /* The matching labels from the indexes: no walk of the records. */
+        stats->strategy = MN_SEARCH_STRATEGY_EXACT_SCAN;
+        int exact = 0;
+        status = mn_plan_matching_labels(&plan, &collected, &exact);
+        if (status != MN_OK) goto done;
+        stats->index_flags |= MN_SEARCH_INDEX_COLLECT | (exact ? MN_SEARCH_INDEX_EXACT : 0u);
+        stats->matches = collected.count;
+        status = mn_hnsw_search_ids(space->index, query, dimension, k, collected.items,
+                                    collected.count, results, &count);
+    } else if (scan) {
         stats->strategy = MN_SEARCH_STRATEGY_EXACT_SCAN;
         /* Every record checked; a label seen twice (a record replaced while the table is
          * walked) is scored once by mn_hnsw_search_ids. */
@@ -235,8 +785,8 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     for (uint32_t i = 0; i < count; i++) {
         const mn_record *record = mn_space_find_label(space, results[i].id);
         if (!record) continue; /* mid-upsert or mid-delete: not a memory at this instant */
-        /* Checked again on the record handed over: a patch since the check above may have
-         * taken it out of the filter. */
+        /* Checked again on the record handed over: a patch since the check above (or since
+         * the index snapshot) may have taken it out of the filter. */
         if (!mn_record_matches(filter, record)) continue;
         visited++;
         if (!visit) continue;
@@ -246,6 +796,8 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     *found = visited;
 done:
     mn_rcu_read_unlock();
+    mn_plan_free(&plan);
+    free(collected.items);
     free(labels);
     free(matches.items);
     if (results != stack_results) free(results);
@@ -261,23 +813,62 @@ mn_status mn_space_count_filtered(mn_space *space, const mn_filter *filter, uint
         return MN_ERR_UNKNOWN_SPACE;
     }
     uint64_t n = 0;
+    mn_status status = MN_OK;
+    mn_plan plan;
+    memset(&plan, 0, sizeof(plan));
+    mn_labels collected = {NULL, 0};
     mn_rcu_read_lock();
-    /* The id table, not the label table: it holds each memory once even while a record is
-     * being replaced (mn_space_free walks it for the same reason). */
-    struct cds_lfht_iter iter;
-    mn_record *record;
-    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
-        MN_TSAN_OBSERVE(record);
-        n += (uint64_t)mn_record_matches(filter, record);
+    /* No filter: createdAt's count is the live memories. */
+    int empty = mn_filter_empty(filter);
+    if (!empty) status = mn_plan_make(space, filter, 0, &plan);
+    uint32_t root = empty ? 0 : mn_filter_root(filter);
+    if (status != MN_OK) {
+        /* planning failed: nothing counted */
+    } else if (empty || plan.exact[root]) {
+        /* Answered by the indexes alone, from one snapshot. */
+        if (empty) {
+            mn_field_index_info created;
+            mn_field_index_describe(
+                mn_field_snapshot_created_at(mn_field_indexes_snapshot(space->fields)), &created);
+            n = created.entries;
+        } else {
+            status = mn_plan_count(&plan, &n);
+        }
+    } else if (plan.candidates[root]) {
+        int exact = 0;
+        status = mn_plan_matching_labels(&plan, &collected, &exact);
+        n = collected.count;
+    } else {
+        /* The id table, not the label table: it holds each memory once even while a record
+         * is being replaced (mn_space_free walks it for the same reason). */
+        struct cds_lfht_iter iter;
+        mn_record *record;
+        cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
+            MN_TSAN_OBSERVE(record);
+            n += (uint64_t)mn_record_matches(filter, record);
+        }
     }
     mn_rcu_read_unlock();
-    *count = n;
-    return MN_OK;
+    mn_plan_free(&plan);
+    free(collected.items);
+    if (status == MN_OK) *count = n;
+    return status;
 }
 
 static int mn_match_less(const void *a, const void *b) {
     uint64_t x = ((const mn_match *)a)->label, y = ((const mn_match *)b)->label;
     return (x > y) - (x < y);
+}
+
+/* The first position in a sorted set whose label is above `cursor`. */
+static size_t mn_labels_after(const mn_labels *labels, uint64_t cursor) {
+    size_t lo = 0, hi = labels->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (labels->items[mid] <= cursor) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
 }
 
 mn_status mn_space_list_filtered(mn_space *space, const mn_filter *filter, uint64_t cursor,
@@ -291,19 +882,42 @@ mn_status mn_space_list_filtered(mn_space *space, const mn_filter *filter, uint6
         return MN_ERR_UNKNOWN_SPACE;
     }
     mn_matches matches = {NULL, 0, 0};
+    mn_labels candidates = {NULL, 0};
+    mn_plan plan;
+    memset(&plan, 0, sizeof(plan));
     mn_status status = MN_OK;
     mn_rcu_read_lock();
-    struct cds_lfht_iter iter;
-    mn_record *record;
-    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
-        MN_TSAN_OBSERVE(record);
-        /* Labels start at 1 (mn_engine_space.c), so cursor 0 lists from the first. */
-        if (record->label <= cursor || !mn_record_matches(filter, record)) continue;
-        status = mn_matches_push(&matches, record);
-        if (status != MN_OK) break;
+    int indexed = 0;
+    if (!mn_filter_empty(filter)) {
+        status = mn_plan_make(space, filter, 0, &plan);
+        indexed = status == MN_OK && plan.candidates[mn_filter_root(filter)];
+    }
+    if (status == MN_OK && indexed) {
+        /* Candidates in label order from the indexes: only the page's records are read. */
+        int exact = 0;
+        status = mn_plan_candidates(&plan, mn_filter_root(filter), &candidates, &exact);
+        for (size_t i = mn_labels_after(&candidates, cursor);
+             status == MN_OK && i < candidates.count && matches.count < limit; i++) {
+            mn_record *record = mn_space_find_label(space, candidates.items[i]);
+            /* Checked on the record listed, exact set or not (a write since the snapshot). */
+            if (!record || !mn_record_matches(filter, record)) continue;
+            status = mn_matches_push(&matches, record);
+        }
+    } else if (status == MN_OK) {
+        struct cds_lfht_iter iter;
+        mn_record *record;
+        cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
+            MN_TSAN_OBSERVE(record);
+            /* Labels start at 1 (mn_engine_space.c), so cursor 0 lists from the first. */
+            if (record->label <= cursor || !mn_record_matches(filter, record)) continue;
+            status = mn_matches_push(&matches, record);
+            if (status != MN_OK) break;
+        }
+        if (status == MN_OK && matches.count > 1) {
+            qsort(matches.items, matches.count, sizeof(mn_match), mn_match_less);
+        }
     }
     if (status == MN_OK) {
-        if (matches.count > 1) qsort(matches.items, matches.count, sizeof(mn_match), mn_match_less);
         uint32_t visited = 0;
         uint64_t last = cursor;
         for (size_t i = 0; i < matches.count && visited < limit; i++) {
@@ -319,6 +933,69 @@ mn_status mn_space_list_filtered(mn_space *space, const mn_filter *filter, uint6
         if (next_cursor) *next_cursor = last;
     }
     mn_rcu_read_unlock();
+    mn_plan_free(&plan);
+    free(candidates.items);
     free(matches.items);
     return status;
+}
+
+/* ---- delete by filter (the runner) ---- */
+
+mn_status mn_space_filter_records(struct mn_space *space, const mn_filter *filter,
+                                  mn_record ***out, size_t *count) {
+    *out = NULL;
+    *count = 0;
+    mn_record **records = NULL;
+    size_t n = 0, capacity = 0;
+    mn_plan plan;
+    memset(&plan, 0, sizeof(plan));
+    mn_labels candidates = {NULL, 0};
+    mn_status status = MN_OK;
+    int indexed = 0;
+    mn_rcu_read_lock();
+    if (!mn_filter_empty(filter)) {
+        status = mn_plan_make(space, filter, 0, &plan);
+        indexed = status == MN_OK && plan.candidates[mn_filter_root(filter)];
+    }
+    if (status == MN_OK && indexed) {
+        int exact = 0;
+        status = mn_plan_candidates(&plan, mn_filter_root(filter), &candidates, &exact);
+        if (status == MN_OK && candidates.count > 0) {
+            records = malloc(candidates.count * sizeof(mn_record *));
+            if (!records) status = MN_ERR_NO_MEMORY;
+        }
+        for (size_t i = 0; status == MN_OK && i < candidates.count; i++) {
+            mn_record *record = mn_space_find_label(space, candidates.items[i]);
+            /* The runner's own snapshot: every candidate is a memory; checked all the same. */
+            if (record && mn_record_matches(filter, record)) records[n++] = record;
+        }
+    } else if (status == MN_OK) {
+        struct cds_lfht_iter iter;
+        mn_record *record;
+        cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
+            MN_TSAN_OBSERVE(record);
+            if (!mn_record_matches(filter, record)) continue;
+            if (n == capacity) {
+                size_t grown = capacity ? capacity * 2 : 64;
+                mn_record **bigger = realloc(records, grown * sizeof(*records));
+                if (!bigger) {
+                    status = MN_ERR_NO_MEMORY;
+                    break;
+                }
+                records = bigger;
+                capacity = grown;
+            }
+            records[n++] = record;
+        }
+    }
+    mn_rcu_read_unlock();
+    mn_plan_free(&plan);
+    free(candidates.items);
+    if (status != MN_OK) {
+        free(records);
+        return status;
+    }
+    *out = records;
+    *count = n;
+    return MN_OK;
 }

@@ -22,6 +22,8 @@
  *   mn_engine_assoc.c   associations between a space's memories (link, unlink) and recall
  *   mn_engine_export.c  one self-describing stream per space: export and import
  *   mn_engine_meta.c    the engine's calls into the metadata codec (mn_meta.h)
+ *   mn_engine_filter.c  filtered search, count and list, and the planner over field indexes
+ *   mn_engine_index.c   field indexes of a space: create, drop, list, restore
  */
 #ifndef MN_ENGINE_INTERNAL_H
 #define MN_ENGINE_INTERNAL_H
@@ -34,6 +36,7 @@
 #include <urcu/rculfhash.h>
 
 #include "assoc/mn_assoc.h"
+#include "meta/mn_field_index.h"
 #include "hnsw/mn_hnsw_batch.h"
 #include "mnemo/mn_engine.h"
 #include "mnemo/mn_hnsw.h"
@@ -152,6 +155,13 @@ uint64_t mn_arena_block_bytes(const void *memory);
 #define MN_OP_DELETE_FILTER 11u
 /* The placeholder id of a delete-by-filter record. */
 #define MN_OP_DELETE_FILTER_ID "$"
+/* Field indexes (mn_space_index_create / _drop, mn_engine_index.c): count 1, dimension 0, id =
+ * the field name, content = the kind as a u32 (little-endian) for CREATE, empty for DROP. The
+ * runner backfills a created index from the space's records. Writes (logged as record types
+ * 12 and 13). */
+#define MN_OP_INDEX_CREATE 12u
+#define MN_OP_INDEX_DROP 13u
+#define MN_OP_INDEX_KIND_BYTES 4u
 
 /**
  * One mailbox record: an operation and a packed copy of its input, in one allocation, in a
@@ -272,7 +282,10 @@ struct mn_space {
     _Atomic uint32_t dropped;
 
     /* Writer state: only the runner writes; stats read the atomics (relaxed). */
-    _Alignas(MN_CACHE_LINE_SIZE) uint64_t next_label;
+    /* Atomic because filtered reads size their label bitmaps by it: the runner advances it
+     * before it publishes a field-index snapshot holding the new labels, so a reader that
+     * loads it after taking a snapshot (acquire) gets a bound on every label in it. */
+    _Alignas(MN_CACHE_LINE_SIZE) _Atomic uint64_t next_label;
     _Atomic uint64_t count;
     _Atomic uint64_t record_bytes;
     _Atomic uint64_t ops_applied;
@@ -290,6 +303,10 @@ struct mn_space {
     uint64_t mask;
     mn_hnsw *index;
     mn_assoc *assoc;             /* associations between labels (mn_engine_assoc.c) */
+    /* The field indexes (csrc/meta/mn_field_index.h): createdAt and the indexes created with
+     * mn_space_index_create. The runner is their one writer (every apply path keeps them in
+     * step with the records); readers take a snapshot inside their RCU read section. */
+    mn_field_indexes *fields;
     struct cds_lfht *by_id;
     struct cds_lfht *by_label;
     mn_hnsw_params params;
@@ -521,6 +538,23 @@ mn_status mn_engine_meta_check_patch(const uint8_t *patch, uint64_t bytes,
  *  document over the codec's limits) leaves nothing allocated. */
 mn_status mn_engine_meta_merge(const uint8_t *old, uint64_t old_bytes, const uint8_t *patch,
                                uint64_t patch_bytes, uint8_t **out, uint64_t *out_bytes);
+
+/* filtered reads (mn_engine_filter.c) */
+/** Every memory matching `filter` (NULL: all), checked on its record, into *out (free() it;
+ *  NULL when *count is 0): from the field indexes when the filter allows, else by walking
+ *  the records. For the runner (delete by filter): no record is retired meanwhile. */
+mn_status mn_space_filter_records(struct mn_space *space, const mn_filter *filter,
+                                  mn_record ***out, size_t *count);
+
+/* field indexes (mn_engine_index.c), on the runner */
+mn_status mn_space_apply_index_create(struct mn_space *space, mn_op *op, uint64_t *detail);
+mn_status mn_space_apply_index_drop(struct mn_space *space, mn_op *op, uint64_t *detail);
+/** Checks a logged CREATE/DROP op's name and kind (replay): MN_OK or MN_ERR_CORRUPT. */
+mn_status mn_engine_index_check_op(uint32_t kind, const char *name, uint64_t name_bytes,
+                                   const uint8_t *content, uint64_t content_bytes);
+/** Adds every memory of a space filled by RESTORE (records published, no reader yet) to its
+ *  field indexes in one transaction (definitions already added). */
+mn_status mn_space_index_restore(struct mn_space *space);
 
 /* clocks */
 int64_t mn_engine_now_ns(void);

@@ -19,6 +19,10 @@
  * vector with the old record for an instant (or the old vector with the new record, never
  * both halves of one: see mn_hnsw_update). A search result whose label has no record (a
  * transient of delete) is skipped.
+ * The space's field indexes (mn_field_index.h) change with every write: the write's index
+ * changes are staged and prepared in one transaction before anything else is published (the
+ * steps that can fail), published once the index step that can fail has succeeded, or aborted;
+ * so a write refused for lack of memory leaves records, graph and field indexes as they were.
  * The completion callback runs after the last step, so a search or get issued after it sees
  * the change.
  */
@@ -194,6 +198,8 @@ mn_status mn_space_create_internal(struct mn_engine *engine, const char *name, u
     if (!space->by_id || !space->by_label) goto fail;
     status = mn_assoc_create(&space->assoc);
     if (status != MN_OK) goto fail;
+    status = mn_field_indexes_create(&space->fields);
+    if (status != MN_OK) goto fail;
     *out = space;
     return MN_OK;
 fail:
@@ -201,6 +207,7 @@ fail:
     if (space->by_label) cds_lfht_destroy(space->by_label, NULL);
     mn_hnsw_destroy(space->index);
     mn_assoc_destroy(space->assoc);
+    mn_field_indexes_destroy(space->fields);
     mn_numa_free(space->cells);
     mn_numa_free(space);
     return status;
@@ -229,6 +236,9 @@ static void mn_space_free(struct mn_space *space) {
     MN_ASSERT(rc == 0); /* every label belongs to a record of the id table at rest */
     mn_hnsw_destroy(space->index);
     mn_assoc_destroy(space->assoc);
+    /* No reader is left (each holds a reference); retire batches still pending keep what
+     * they need (mn_field_index.c). */
+    mn_field_indexes_destroy(space->fields);
     mn_numa_free(space->cells);
     mn_numa_free(space);
 }
@@ -241,8 +251,28 @@ void mn_space_unref(struct mn_space *space) {
 
 /* ---- applying operations (the running worker only) ---- */
 
+/* The runner grows both hash tables itself each time the space's count reaches a power of two
+ * from here on. The tables' own lazy resize (liburcu 0.13) can leave one of them at a fraction
+ * of the buckets it needs for good: measured at 100,000 memories filled by batch inserts,
+ * lookups by id (or label) took 100-300 us each, seconds after the inserts (chains of
+ * thousands), against 0.2-0.5 us once grown. Filtered reads that check field-index candidates
+ * look every candidate up by label, and get looks ids up. */
+#define MN_SPACE_TABLE_GROW_MIN 4096u
+
+static void mn_space_tables_grow(struct mn_space *space, uint64_t before, uint64_t after) {
+    if (after < MN_SPACE_TABLE_GROW_MIN || after <= before) return;
+    uint64_t power = 1;
+    while (power <= after / 2) power *= 2; /* the highest power of two at or below after */
+    if (before >= power) return;
+    /* Outside any read section (every caller of mn_space_account is); the runner's thread is
+     * registered. Synchronous: waits for grace periods, once per doubling. */
+    cds_lfht_resize(space->by_id, (unsigned long)(power * 2));
+    cds_lfht_resize(space->by_label, (unsigned long)(power * 2));
+}
+
 static void mn_space_account(struct mn_space *space, int64_t count_delta, int64_t bytes_delta) {
     uint64_t count = atomic_load_explicit(&space->count, memory_order_relaxed);
+    mn_space_tables_grow(space, count, (uint64_t)((int64_t)count + count_delta));
     atomic_store_explicit(&space->count, (uint64_t)((int64_t)count + count_delta),
                           memory_order_relaxed);
     uint64_t bytes = atomic_load_explicit(&space->record_bytes, memory_order_relaxed);
@@ -255,6 +285,44 @@ static mn_record *mn_find_id_locked(struct mn_space *space, const char *id, uint
     mn_record *record = mn_find_id(space, id, bytes);
     mn_rcu_read_unlock();
     return record; /* stays valid: only this writer could retire it */
+}
+
+/* The three kinds of change a memory makes to the field indexes. */
+#define MN_FIELDS_INSERT 1
+#define MN_FIELDS_REMOVE 2
+#define MN_FIELDS_UPDATE 3
+
+/* Stages one memory's change into the transaction already open on the space's field indexes.
+ * On an error the transaction is aborted and closed (mn_field_index.h). */
+static mn_status mn_space_fields_stage(struct mn_space *space, int change, uint64_t label,
+                                       int64_t created_ns, const uint8_t *old_doc,
+                                       uint64_t old_bytes, const uint8_t *new_doc,
+                                       uint64_t new_bytes) {
+    switch (change) {
+    case MN_FIELDS_INSERT:
+        return mn_field_indexes_txn_insert(space->fields, label, created_ns, new_doc,
+                                           (size_t)new_bytes);
+    case MN_FIELDS_REMOVE:
+        return mn_field_indexes_txn_remove(space->fields, label, created_ns, old_doc,
+                                           (size_t)old_bytes);
+    default:
+        return mn_field_indexes_txn_update(space->fields, label, old_doc, (size_t)old_bytes,
+                                           new_doc, (size_t)new_bytes);
+    }
+}
+
+/* Opens a transaction holding one memory's change and prepares it: on MN_OK the caller
+ * publishes it (mn_field_indexes_txn_publish, which cannot fail) or aborts it; on an error
+ * (MN_ERR_NO_MEMORY) nothing changed and no transaction is open. */
+static mn_status mn_space_fields_stage_one(struct mn_space *space, int change, uint64_t label,
+                                           int64_t created_ns, const uint8_t *old_doc,
+                                           uint64_t old_bytes, const uint8_t *new_doc,
+                                           uint64_t new_bytes) {
+    mn_field_indexes_txn_begin(space->fields);
+    mn_status status = mn_space_fields_stage(space, change, label, created_ns, old_doc,
+                                             old_bytes, new_doc, new_bytes);
+    if (status == MN_OK) status = mn_field_indexes_txn_prepare(space->fields);
+    return status;
 }
 
 /* Inserts item `i` of `op` as a new memory (the id is known to be absent). */
@@ -271,12 +339,23 @@ static mn_status mn_apply_insert_one(struct mn_space *space, mn_op *op, uint64_t
                                       op->metadata_offsets[i + 1] - op->metadata_offsets[i],
                                       created_ns, &charged);
     if (!record) return MN_ERR_NO_MEMORY;
+    /* The field indexes first, prepared but not published (every step that can fail before
+     * anything is visible), then the index insert, then publish or abort. */
+    mn_status status = mn_space_fields_stage_one(space, MN_FIELDS_INSERT, record->label,
+                                                 created_ns, NULL, 0, mn_record_metadata(record),
+                                                 record->metadata_bytes);
+    if (status != MN_OK) {
+        mn_arena_free_block(record); /* never published */
+        return status;
+    }
     space->next_label++;
     mn_rcu_read_lock();
     mn_label_publish(space, record);
     mn_rcu_read_unlock();
-    mn_status status = mn_hnsw_insert(space->index, record->label,
-                                      op->vectors + (size_t)i * op->dimension, op->dimension);
+    status = mn_hnsw_insert(space->index, record->label, op->vectors + (size_t)i * op->dimension,
+                            op->dimension);
+    if (status == MN_OK) mn_field_indexes_txn_publish(space->fields);
+    else mn_field_indexes_txn_abort(space->fields);
     mn_rcu_read_lock();
     if (status == MN_OK) {
         mn_id_publish(space, record);
@@ -331,13 +410,23 @@ static mn_status mn_apply_upsert(struct mn_space *space, mn_op *op, mn_worker *w
                                       op->content_offsets[1], op->metadata,
                                       op->metadata_offsets[1], old->created_ns, &charged);
     if (!record) return MN_ERR_NO_MEMORY;
-    /* The node is updated in place under the same label (same vector: no graph work); a bad
-     * vector is refused before anything changes, and the record was never published. */
-    mn_status status = mn_hnsw_update(space->index, old->label, op->vectors, op->dimension);
+    mn_status status = mn_space_fields_stage_one(space, MN_FIELDS_UPDATE, old->label, 0,
+                                                 mn_record_metadata(old), old->metadata_bytes,
+                                                 mn_record_metadata(record),
+                                                 record->metadata_bytes);
     if (status != MN_OK) {
         mn_arena_free_block(record);
         return status;
     }
+    /* The node is updated in place under the same label (same vector: no graph work); a bad
+     * vector is refused before anything changes, and the record was never published. */
+    status = mn_hnsw_update(space->index, old->label, op->vectors, op->dimension);
+    if (status != MN_OK) {
+        mn_field_indexes_txn_abort(space->fields);
+        mn_arena_free_block(record);
+        return status;
+    }
+    mn_field_indexes_txn_publish(space->fields);
     mn_space_replace_record(space, old, record, charged);
     return MN_OK;
 }
@@ -361,12 +450,20 @@ static mn_status mn_apply_patch(struct mn_space *space, mn_op *op, mn_worker *wo
                                       merged_bytes, old->created_ns, &charged);
     mn_meta_free(merged);
     if (!record) return MN_ERR_NO_MEMORY;
+    status = mn_space_fields_stage_one(space, MN_FIELDS_UPDATE, old->label, 0,
+                                       mn_record_metadata(old), old->metadata_bytes,
+                                       mn_record_metadata(record), record->metadata_bytes);
+    if (status != MN_OK) {
+        mn_arena_free_block(record); /* never published */
+        return status;
+    }
+    mn_field_indexes_txn_publish(space->fields);
     mn_space_replace_record(space, old, record, charged);
     *detail = 1;
     return MN_OK;
 }
 
-/* Removes one memory (runner only): cannot fail. */
+/* Removes one memory whose field-index entries are already gone (runner only): cannot fail. */
 static void mn_delete_record(struct mn_space *space, mn_record *old) {
     uint64_t old_bytes = mn_arena_block_bytes(old);
     mn_rcu_read_lock();
@@ -387,43 +484,42 @@ static void mn_delete_record(struct mn_space *space, mn_record *old) {
 static mn_status mn_apply_delete(struct mn_space *space, mn_op *op, uint64_t *detail) {
     mn_record *old = mn_find_id_locked(space, op->ids, (uint32_t)op->id_offsets[1]);
     if (!old) return MN_ERR_NOT_FOUND;
+    /* The field indexes are the one step that can fail (a removal copies a path): first. */
+    mn_status status = mn_space_fields_stage_one(space, MN_FIELDS_REMOVE, old->label,
+                                                 old->created_ns, mn_record_metadata(old),
+                                                 old->metadata_bytes, NULL, 0);
+    if (status != MN_OK) return status;
+    mn_field_indexes_txn_publish(space->fields);
     mn_delete_record(space, old);
     *detail = 1;
     return MN_OK;
 }
 
 /* Deletes every memory matching the op's filter text, or none: the matches are collected
- * first (the only step that can fail), then deleted one by one (which cannot). The runner is
- * the space's only writer, so nothing changes between the two. */
+ * (from the field indexes when the filter allows, mn_engine_filter.c) and their field-index
+ * entries removed in one prepared transaction (the steps that can fail), then the transaction
+ * is published and the memories deleted one by one (which cannot fail). The runner is the
+ * space's only writer, so nothing changes between the steps. */
 static mn_status mn_apply_delete_filter(struct mn_space *space, mn_op *op, uint64_t *detail) {
     mn_filter *filter = NULL;
     mn_status status = mn_filter_parse((const char *)op->contents, (size_t)op->content_offsets[1],
                                        &filter, NULL);
     if (status != MN_OK) return status;
     mn_record **matches = NULL;
-    size_t count = 0, capacity = 0;
-    mn_rcu_read_lock();
-    struct cds_lfht_iter iter;
-    mn_record *record;
-    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
-        if (!mn_filter_match(filter, mn_record_metadata(record), record->metadata_bytes,
-                             record->data, record->id_bytes, record->created_ns)) {
-            continue;
-        }
-        if (count == capacity) {
-            size_t grown = capacity ? capacity * 2 : 64;
-            mn_record **bigger = realloc(matches, grown * sizeof(*matches));
-            if (!bigger) {
-                status = MN_ERR_NO_MEMORY;
-                break;
-            }
-            matches = bigger;
-            capacity = grown;
-        }
-        matches[count++] = record;
-    }
-    mn_rcu_read_unlock();
+    size_t count = 0;
+    status = mn_space_filter_records(space, filter, &matches, &count);
     mn_filter_free(filter);
+    if (status == MN_OK && count > 0) {
+        mn_field_indexes_txn_begin(space->fields);
+        for (size_t i = 0; i < count && status == MN_OK; i++) {
+            const mn_record *record = matches[i];
+            status = mn_space_fields_stage(space, MN_FIELDS_REMOVE, record->label,
+                                           record->created_ns, mn_record_metadata(record),
+                                           record->metadata_bytes, NULL, 0);
+        }
+        if (status == MN_OK) status = mn_field_indexes_txn_prepare(space->fields);
+        if (status == MN_OK) mn_field_indexes_txn_publish(space->fields);
+    }
     if (status == MN_OK) {
         for (size_t i = 0; i < count; i++) mn_delete_record(space, matches[i]);
         *detail = count;
@@ -490,11 +586,22 @@ static mn_status mn_space_add_new(struct mn_space *space, mn_worker *worker,
         labels[made] = records[made]->label;
         charged_total += charged;
     }
+    /* Their field-index entries, prepared in one transaction (published after the index has
+     * linked them, or aborted). */
+    mn_field_indexes_txn_begin(space->fields);
+    status = MN_OK;
+    for (uint64_t i = 0; i < n && status == MN_OK; i++) {
+        status = mn_space_fields_stage(space, MN_FIELDS_INSERT, labels[i], memories[i].created_ns,
+                                       NULL, 0, memories[i].metadata, memories[i].metadata_bytes);
+    }
+    if (status == MN_OK) status = mn_field_indexes_txn_prepare(space->fields);
+    if (status != MN_OK) goto fail; /* the transaction is closed */
     mn_hnsw_batch *batch = NULL;
     size_t refused = 0;
     status = mn_hnsw_batch_begin(space->index, labels, vectors, (size_t)n, dimension, &batch,
                                  &refused);
     if (status != MN_OK) {
+        mn_field_indexes_txn_abort(space->fields);
         *failed = refused;
         goto fail;
     }
@@ -512,11 +619,13 @@ static mn_status mn_space_add_new(struct mn_space *space, mn_worker *worker,
          * findable by label (a search may have returned one, as during any batch): unpublish
          * them and free them after a grace period. No id was published; the labels stay used
          * (labels are never reused). */
+        mn_field_indexes_txn_abort(space->fields);
         mn_labels_publish(space, records, n, 0);
         free(records);
         free(labels);
         return status;
     }
+    mn_field_indexes_txn_publish(space->fields);
     for (uint64_t start = 0; start < n; start += MN_SPACE_PUBLISH_CHUNK) {
         uint64_t stop = start + MN_SPACE_PUBLISH_CHUNK < n ? start + MN_SPACE_PUBLISH_CHUNK : n;
         mn_rcu_read_lock();
@@ -606,6 +715,12 @@ void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
         atomic_fetch_add_explicit(&worker->batches, 1, memory_order_relaxed);
         break;
     case MN_OP_BARRIER:
+        break;
+    case MN_OP_INDEX_CREATE:
+        status = mn_space_apply_index_create(space, op, &detail);
+        break;
+    case MN_OP_INDEX_DROP:
+        status = mn_space_apply_index_drop(space, op, &detail);
         break;
     case MN_OP_LINK:
         status = mn_space_apply_link(space, op, &detail);
@@ -742,9 +857,24 @@ void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_w
         changed_entry[changed++] = e;
     }
     if (changed > 0) {
+        /* Their documents' field-index changes in one prepared transaction: out of memory
+         * there refuses every changed id of the group, as the update batch would. */
+        mn_status update = MN_OK;
+        mn_field_indexes_txn_begin(space->fields);
+        for (uint64_t c = 0; c < changed && update == MN_OK; c++) {
+            const mn_record *old = entries[changed_entry[c]].old;
+            update = mn_space_fields_stage(space, MN_FIELDS_UPDATE, old->label, 0,
+                                           mn_record_metadata(old), old->metadata_bytes,
+                                           mn_record_metadata(records[c]),
+                                           records[c]->metadata_bytes);
+        }
+        if (update == MN_OK) update = mn_field_indexes_txn_prepare(space->fields);
         mn_hnsw_batch *batch = NULL;
-        mn_status update = mn_hnsw_update_batch_begin(space->index, labels, vectors, changed,
-                                                      dimension, &batch, NULL);
+        if (update == MN_OK) {
+            update = mn_hnsw_update_batch_begin(space->index, labels, vectors, changed,
+                                                dimension, &batch, NULL);
+            if (update != MN_OK) mn_field_indexes_txn_abort(space->fields);
+        }
         if (update == MN_OK && mn_group_helped(space, changed)) {
             mn_worker_link_batch(worker, batch);
         } else if (update == MN_OK) {
@@ -752,6 +882,10 @@ void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_w
             (void)mn_hnsw_batch_work(batch, &applied); /* an update item never fails */
         }
         if (update == MN_OK) update = mn_hnsw_batch_end(batch);
+        /* An update batch that began always ends well (mn_hnsw.h): the prepared transaction
+         * is published with it. */
+        MN_ASSERT(batch == NULL || update == MN_OK);
+        if (batch != NULL) mn_field_indexes_txn_publish(space->fields);
         for (uint64_t c = 0; c < changed; c++) {
             mn_group_entry *entry = &entries[changed_entry[c]];
             if (update == MN_OK) {
@@ -802,6 +936,7 @@ mn_status mn_space_room_check(struct mn_space *space, const mn_op *op) {
     uint64_t index_bytes = 0;
     mn_hnsw_bytes(space->index, &index_bytes);
     uint64_t held = atomic_load_explicit(&space->record_bytes, memory_order_relaxed) + index_bytes +
+                    mn_field_indexes_bytes(space->fields) +
                     atomic_load_explicit(&space->queued_bytes, memory_order_relaxed);
     /* A patch adds at most its own bytes to a document (and no node); the others add whole
      * memories, metadata included. */
@@ -946,7 +1081,8 @@ mn_status mn_space_stats_get(const mn_space *space, mn_space_stats *out) {
     uint64_t index_bytes = 0;
     mn_hnsw_bytes(s->index, &index_bytes);
     out->count = atomic_load_explicit(&s->count, memory_order_relaxed);
-    out->bytes = atomic_load_explicit(&s->record_bytes, memory_order_relaxed) + index_bytes;
+    out->bytes = atomic_load_explicit(&s->record_bytes, memory_order_relaxed) + index_bytes +
+                 mn_field_indexes_bytes(s->fields);
     out->queue_depth = mn_mailbox_depth(s);
     out->ops_applied = atomic_load_explicit(&s->ops_applied, memory_order_relaxed);
     out->home_worker = s->home;

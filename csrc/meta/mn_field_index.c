@@ -172,6 +172,10 @@ struct mn_field_indexes {
     mn_fi_vec terms;         /* terms touched in this transaction */
     struct mn_fi_key *scratch; /* a document's keys, old then new */
     size_t scratch_capacity;
+    int txn_open;            /* a caller's transaction (mn_field_indexes_txn_begin) is open */
+    int txn_changes;         /* it staged a change of the createdAt index or of a document */
+    mn_field_snapshot *prepared_snapshot; /* mn_fi_prepare's allocations, published by */
+    struct mn_fi_retired *prepared_retired; /* mn_fi_publish */
 };
 _Static_assert(offsetof(struct mn_field_indexes, txn) == MN_CACHE_LINE_SIZE, "writer fields own their line");
 
@@ -736,6 +740,7 @@ static void mn_fi_free_snapshot_contents(mn_field_index *index) {
 }
 
 static void mn_fi_begin(mn_field_indexes *set) {
+    MN_ASSERT(!set->txn_open && "a caller's transaction is open: stage into it");
     set->txn++;
     const mn_field_snapshot *current = atomic_load_explicit(&set->current, memory_order_relaxed);
     set->work->count = current->count;
@@ -810,8 +815,10 @@ static mn_status mn_fi_settle_terms(mn_field_indexes *set) {
     return MN_OK;
 }
 
-/* Publishes the work snapshot, or frees everything and returns MN_ERR_NO_MEMORY. */
-static mn_status mn_fi_commit(mn_field_indexes *set) {
+/* Makes the work snapshot ready to publish: settles the dictionaries and allocates the new
+ * snapshot and the retire batch, the last steps that can fail. On failure everything of the
+ * transaction is freed (mn_fi_abort) and MN_ERR_NO_MEMORY returned. */
+static mn_status mn_fi_prepare(mn_field_indexes *set) {
     mn_status status = mn_fi_settle_terms(set);
     mn_field_snapshot *snapshot = NULL;
     mn_fi_retired *retired = NULL;
@@ -827,6 +834,18 @@ static mn_status mn_fi_commit(mn_field_indexes *set) {
         mn_fi_abort(set);
         return status;
     }
+    set->prepared_snapshot = snapshot;
+    set->prepared_retired = retired;
+    return MN_OK;
+}
+
+/* Publishes a prepared transaction: cannot fail. */
+static void mn_fi_publish(mn_field_indexes *set) {
+    mn_field_snapshot *snapshot = set->prepared_snapshot;
+    mn_fi_retired *retired = set->prepared_retired;
+    MN_ASSERT(snapshot && retired);
+    set->prepared_snapshot = NULL;
+    set->prepared_retired = NULL;
     memcpy(snapshot, set->work, sizeof(mn_field_snapshot) + set->work->count * sizeof(mn_field_index));
     mn_field_snapshot *old = atomic_load_explicit(&set->current, memory_order_relaxed);
     /* Publish: every node, term and the snapshot were written before this release store. */
@@ -864,6 +883,13 @@ static mn_status mn_fi_commit(mn_field_indexes *set) {
     urcu_memb_call_rcu(&retired->head, mn_fi_free_retired);
     mn_rcu_read_unlock();
     set->fresh.count = set->retire.count = set->retire_other.count = set->terms.count = 0;
+}
+
+/* Publishes the work snapshot, or frees everything and returns MN_ERR_NO_MEMORY. */
+static mn_status mn_fi_commit(mn_field_indexes *set) {
+    mn_status status = mn_fi_prepare(set);
+    if (status != MN_OK) return status;
+    mn_fi_publish(set);
     return MN_OK;
 }
 
@@ -1205,6 +1231,83 @@ mn_status mn_field_indexes_created_remove(mn_field_indexes *set, uint64_t label,
     return mn_fi_memory_change(set, label, created_at_ns, 0, NULL, 0, NULL, 0);
 }
 
+/* ---- a caller's transaction: many memories' changes, published at once or not at all ---- */
+
+void mn_field_indexes_txn_begin(mn_field_indexes *set) {
+    MN_ASSERT(set);
+    mn_fi_begin(set);
+    set->txn_open = 1;
+    set->txn_changes = 0;
+}
+
+static mn_status mn_fi_txn_stage(mn_field_indexes *set, uint64_t label, int64_t created_at_ns, int created,
+                                 const uint8_t *old_doc, size_t old_bytes, const uint8_t *new_doc,
+                                 size_t new_bytes) {
+    MN_ASSERT(set && set->txn_open && !set->prepared_snapshot);
+    mn_status status = MN_OK;
+    if (label > MN_ENGINE_LABEL_MAX || (!old_doc && old_bytes) || (!new_doc && new_bytes)) status = MN_ERR_INVALID;
+    for (uint32_t i = 0; status == MN_OK && i < set->work->count; i++)
+        status = mn_fi_apply(set, &set->work->slots[i], label, old_doc, old_bytes, new_doc, new_bytes);
+    if (status == MN_OK && created >= 0) {
+        mn_field_index *index = &set->work->created;
+        mn_fi_entry entry = {(uint64_t)created_at_ns, label};
+        set->charge = &index->bytes;
+        set->keys = &index->keys;
+        status = created ? mn_fi_insert(set, MN_FI_ORDER_NUMERIC, &index->values, &entry)
+                         : mn_fi_remove(set, MN_FI_ORDER_NUMERIC, &index->values, &entry);
+    }
+    if (status != MN_OK) {
+        mn_fi_abort(set);
+        set->txn_open = 0;
+        return status;
+    }
+    if (set->fresh.count != 0 || set->retire.count != 0) set->txn_changes = 1;
+    return MN_OK;
+}
+
+mn_status mn_field_indexes_txn_insert(mn_field_indexes *set, uint64_t label, int64_t created_at_ns,
+                                      const uint8_t *doc, size_t doc_bytes) {
+    return mn_fi_txn_stage(set, label, created_at_ns, 1, NULL, 0, doc, doc_bytes);
+}
+
+mn_status mn_field_indexes_txn_remove(mn_field_indexes *set, uint64_t label, int64_t created_at_ns,
+                                      const uint8_t *doc, size_t doc_bytes) {
+    return mn_fi_txn_stage(set, label, created_at_ns, 0, doc, doc_bytes, NULL, 0);
+}
+
+mn_status mn_field_indexes_txn_update(mn_field_indexes *set, uint64_t label, const uint8_t *old_doc,
+                                      size_t old_bytes, const uint8_t *new_doc, size_t new_bytes) {
+    return mn_fi_txn_stage(set, label, 0, -1, old_doc, old_bytes, new_doc, new_bytes);
+}
+
+mn_status mn_field_indexes_txn_prepare(mn_field_indexes *set) {
+    MN_ASSERT(set && set->txn_open && !set->prepared_snapshot);
+    if (!set->txn_changes) return MN_OK; /* nothing indexed changed: publish will do nothing */
+    mn_status status = mn_fi_prepare(set);
+    if (status != MN_OK) set->txn_open = 0;
+    return status;
+}
+
+void mn_field_indexes_txn_publish(mn_field_indexes *set) {
+    MN_ASSERT(set && set->txn_open);
+    set->txn_open = 0;
+    if (!set->txn_changes) {
+        mn_fi_abort(set); /* resets the (empty) transaction's bookkeeping */
+        return;
+    }
+    mn_fi_publish(set);
+}
+
+void mn_field_indexes_txn_abort(mn_field_indexes *set) {
+    if (!set || !set->txn_open) return;
+    set->txn_open = 0;
+    free(set->prepared_snapshot);
+    free(set->prepared_retired);
+    set->prepared_snapshot = NULL;
+    set->prepared_retired = NULL;
+    mn_fi_abort(set);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Readers.                                                                                  */
 
@@ -1526,8 +1629,10 @@ mn_status mn_field_index_collect(const mn_field_index *index, const mn_field_pre
         *count = c.count;
         return MN_ERR_FULL;
     }
-    /* One value's span and a present set are label-ordered; ranges and unions are sorted. */
-    int sorted = spans <= 1 && predicate->op != MN_FIELD_OP_RANGE;
+    /* One value's span and a present set are label-ordered; ranges and unions are sorted, and
+     * so is createdAt's EXISTS (it walks the times, which need not grow with the labels). */
+    int sorted = spans <= 1 && predicate->op != MN_FIELD_OP_RANGE &&
+                 !(predicate->op == MN_FIELD_OP_EXISTS && mn_fi_is_created(index));
     if (!sorted && c.count > 1) {
         mn_fi_sort_labels(labels, c.count);
         size_t unique = 1;

@@ -38,7 +38,7 @@
 #include "mnemo/mn_status.h"
 
 /** Most field indexes one space may have (createdAt not counted): a snapshot copies them all. */
-#define MN_FIELD_INDEXES_MAX 64u
+#define MN_FIELD_INDEXES_MAX MN_ENGINE_FIELD_INDEXES_MAX
 /** Longest field name, bytes: the metadata documents'. */
 #define MN_FIELD_NAME_BYTES_MAX MN_META_NAME_BYTES_MAX
 /** Most operands of one "in" predicate (bounds a reader's stack). */
@@ -174,6 +174,35 @@ mn_status mn_field_indexes_remove(mn_field_indexes *set, uint64_t label, int64_t
 mn_status mn_field_indexes_created_insert(mn_field_indexes *set, uint64_t label, int64_t created_at_ns);
 /** Removes it. MN_ERR_NOT_FOUND, MN_ERR_NO_MEMORY (unchanged: a removal copies a path). */
 mn_status mn_field_indexes_created_remove(mn_field_indexes *set, uint64_t label, int64_t created_at_ns);
+
+/*
+ * A caller's transaction: the changes of many memories (a batch, a group of writes, a delete
+ * by filter), published together with one store, or not at all. The engine uses it to make a
+ * write all-or-nothing across the indexes and its other structures: it stages every change,
+ * prepares (the last step that can fail), makes its own changes that can fail, then publishes
+ * (which cannot fail) or aborts.
+ *
+ *   mn_field_indexes_txn_begin       opens it (no other writer call may come until it closes)
+ *   mn_field_indexes_txn_insert ...  stage one memory's change each, as mn_field_indexes_insert,
+ *   _remove, _update                 _remove and _update do; on an error the WHOLE transaction
+ *                                    is aborted and closed, the set unchanged (statuses as
+ *                                    those functions')
+ *   mn_field_indexes_txn_prepare     allocates what publishing needs: MN_ERR_NO_MEMORY aborts
+ *                                    and closes it, the set unchanged
+ *   mn_field_indexes_txn_publish     publishes every staged change at once; cannot fail
+ *   mn_field_indexes_txn_abort       drops it (a no-op when already closed by an error)
+ * Staged changes are invisible to readers until publish. Writer thread only.
+ */
+void mn_field_indexes_txn_begin(mn_field_indexes *set);
+mn_status mn_field_indexes_txn_insert(mn_field_indexes *set, uint64_t label, int64_t created_at_ns,
+                                      const uint8_t *doc, size_t doc_bytes);
+mn_status mn_field_indexes_txn_remove(mn_field_indexes *set, uint64_t label, int64_t created_at_ns,
+                                      const uint8_t *doc, size_t doc_bytes);
+mn_status mn_field_indexes_txn_update(mn_field_indexes *set, uint64_t label, const uint8_t *old_doc,
+                                      size_t old_bytes, const uint8_t *new_doc, size_t new_bytes);
+mn_status mn_field_indexes_txn_prepare(mn_field_indexes *set);
+void mn_field_indexes_txn_publish(mn_field_indexes *set);
+void mn_field_indexes_txn_abort(mn_field_indexes *set);
 
 /** Bytes the set holds (tree nodes, strings, snapshots): any thread, relaxed. */
 uint64_t mn_field_indexes_bytes(const mn_field_indexes *set);

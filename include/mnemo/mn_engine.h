@@ -370,7 +370,8 @@ mn_status mn_space_patch_metadata(mn_space *space, const char *id, uint32_t id_b
                                   const uint8_t *patch, uint64_t patch_bytes, uint32_t flags,
                                   mn_completion_fn done, void *context, mn_meta_error *error);
 
-/** Deletes a memory. Completes with MN_OK and detail 1 if it existed, MN_ERR_NOT_FOUND if not.
+/** Deletes a memory. Completes with MN_OK and detail 1 if it existed, MN_ERR_NOT_FOUND if not,
+ *  MN_ERR_NO_MEMORY (its field-index entries could not be removed: nothing deleted).
  *  Blocking: as mn_space_insert. */
 mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, uint32_t flags,
                           mn_completion_fn done, void *context);
@@ -389,6 +390,66 @@ mn_status mn_space_delete(mn_space *space, const char *id, uint32_t id_bytes, ui
 mn_status mn_space_delete_filtered(mn_space *space, const char *filter_json, size_t filter_bytes,
                                    uint32_t flags, mn_completion_fn done, void *context,
                                    mn_filter_error *error);
+
+/* ---- field indexes (csrc/engine/mn_engine_index.c; docs/filters.md) ---- */
+
+/** Kinds of field index (mn_space_index_create). */
+#define MN_INDEX_KEYWORD 1u /**< strings, list items and bools: eq, in, ne, nin, exists */
+#define MN_INDEX_NUMERIC 2u /**< ints and doubles, compared exactly: eq, in, ranges, exists */
+
+/**
+ * Creates an index of `kind` on metadata field `field` (field_bytes bytes of UTF-8, not
+ * NUL-terminated) as ONE write: queued in order with the space's other writes, logged (record
+ * type 12) and replayed; the runner backfills it from the space's memories and every later
+ * write keeps it current. Filtered search, count, list and delete by filter then answer that
+ * field's conditions from the index (docs/filters.md, "Field indexes in spaces"). Every space
+ * has the built-in createdAt index.
+ * Synchronous errors (nothing queued): MN_ERR_INVALID (NULL space, a kind that is neither
+ * MN_INDEX_KEYWORD nor MN_INDEX_NUMERIC, a name no metadata document can hold: empty, bad UTF-8,
+ * starting with '$', or the built-ins "id" and "createdAt"), MN_ERR_TOO_LARGE (name over
+ * MN_META_NAME_BYTES_MAX), MN_ERR_FULL, MN_ERR_UNKNOWN_SPACE, MN_ERR_CLOSED, MN_ERR_NO_MEMORY.
+ * Completion statuses: MN_OK (detail: the memories that have the field), MN_ERR_DUPLICATE (the
+ * field is already indexed, of either kind: nothing changes), MN_ERR_FULL
+ * (MN_ENGINE_FIELD_INDEXES_MAX indexes already), MN_ERR_NO_MEMORY (nothing changes).
+ * Blocking: as mn_space_insert.
+ */
+mn_status mn_space_index_create(mn_space *space, const char *field, uint32_t field_bytes,
+                                uint32_t kind, uint32_t flags, mn_completion_fn done,
+                                void *context);
+
+/**
+ * Drops the index on `field` as ONE write (logged as record type 13, replayed). Synchronous
+ * errors as mn_space_index_create's (createdAt cannot be dropped: MN_ERR_INVALID). Completion:
+ * MN_OK (detail 1), MN_ERR_NOT_FOUND (no index on that field: nothing changes),
+ * MN_ERR_NO_MEMORY (nothing changes).
+ * Blocking: as mn_space_insert.
+ */
+mn_status mn_space_index_drop(mn_space *space, const char *field, uint32_t field_bytes,
+                              uint32_t flags, mn_completion_fn done, void *context);
+
+/** One field index of a space, as mn_space_index_list shows it (valid during the call). */
+typedef struct mn_index_info {
+    const char *name;    /**< the field name, not NUL-terminated */
+    uint32_t name_bytes;
+    uint32_t kind;       /**< MN_INDEX_KEYWORD or MN_INDEX_NUMERIC */
+    uint64_t entries;    /**< indexed values (list items counted one by one) */
+    uint64_t present;    /**< memories that have the field (of any type) */
+    uint64_t bytes;      /**< memory the index holds */
+    uint32_t builtin;    /**< 1 for createdAt (always present, cannot be dropped), else 0 */
+    uint32_t reserved;   /**< 0 */
+} mn_index_info;
+
+typedef void (*mn_index_visit_fn)(void *context, const mn_index_info *info);
+
+/**
+ * Calls `visit` for the built-in createdAt index first, then for each created index in
+ * creation order, all from one snapshot (a concurrent create or drop is seen whole or not at
+ * all). Writes the number of created indexes (createdAt not counted) to *count (may be NULL).
+ * Errors: MN_ERR_INVALID (NULL space), MN_ERR_UNKNOWN_SPACE (dropped).
+ * Blocking: never (an RCU read section).
+ */
+mn_status mn_space_index_list(mn_space *space, mn_index_visit_fn visit, void *context,
+                              uint32_t *count);
 
 /**
  * Inserts a batch all-or-nothing. The whole batch is validated first on the caller's thread:
@@ -460,7 +521,19 @@ typedef struct mn_search_stats {
     uint64_t matches;           /**< exact scan: matching memories collected (exact); traversal:
                                      live matching nodes the index saw (index.matches) */
     mn_hnsw_filter_stats index; /**< the traversal's counters (all 0 for the exact scan) */
+    uint32_t index_flags;       /**< MN_SEARCH_INDEX_* bits: what the field indexes did */
+    uint32_t index_leaves;      /**< filter leaves counted exactly from a field index (the
+                                     others were sampled) */
 } mn_search_stats;
+
+/** mn_search_stats.index_flags: some leaf's count came from a field index. */
+#define MN_SEARCH_INDEX_ESTIMATE 1u
+/** The exact scan took its candidates from the field indexes instead of walking every
+ *  record. */
+#define MN_SEARCH_INDEX_COLLECT 2u
+/** The whole filter was answered by the indexes (AND/OR/NOT of indexable leaves): the
+ *  collected set is exactly the matches of one snapshot. */
+#define MN_SEARCH_INDEX_EXACT 4u
 
 /**
  * The k nearest memories to `query` that match `filter` (mn_filter.h; NULL or {} matches
@@ -468,13 +541,17 @@ typedef struct mn_search_stats {
  * what ran to *stats (may be NULL). Never a memory that does not match: the filter is checked
  * on the record each visit is given, in the same RCU read section (a memory patched out of
  * the filter during the search is skipped, so *found may be below k then).
- * Planner: the filter's selectivity is estimated with mn_filter_estimate, each leaf's
- * fraction measured on a deterministic sample of at most MN_ENGINE_FILTER_SAMPLE_MAX of the
- * space's records (the first ones in its id table's hash order); when the estimated matches
- * are at most MN_HNSW_FILTER_SCAN_MATCHES_MAX or at most live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR,
- * every record is checked and the matching ones scored exactly (mn_hnsw_search_ids: recall 1);
- * otherwise the index is traversed with the filter checked per node (mn_hnsw_search_filtered,
- * beam max(ef, k), ef 0 as mn_space_search).
+ * Planner: the filter's selectivity is estimated as independent leaves (mn_filter_estimate's
+ * rule), a leaf on an indexed field (mn_space_index_create, and createdAt) counted exactly from
+ * the space's field indexes, the others measured on a deterministic sample of at most
+ * MN_ENGINE_FILTER_SAMPLE_MAX of the space's records (the first ones in its id table's hash
+ * order; skipped when exact index counts already bound the matches under the threshold); when
+ * the estimated matches are at most MN_HNSW_FILTER_SCAN_MATCHES_MAX or at most
+ * live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR, the matching memories are collected (from the
+ * field indexes when the filter allows, else by checking every record) and scored exactly
+ * (mn_hnsw_search_ids: recall 1); otherwise the index is traversed with the filter checked per
+ * node (mn_hnsw_search_filtered, beam max(ef, k), ef 0 as mn_space_search). stats->index_flags
+ * says what the field indexes did.
  * Errors: as mn_space_search, and MN_ERR_NO_MEMORY (the scan's label buffer).
  * Blocking: never (an RCU read section; the scan allocates its label buffer).
  */
@@ -484,10 +561,13 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
                                    mn_search_stats *stats);
 
 /**
- * Counts the memories matching `filter` (NULL: all) by checking every record: exact for the
- * instant each record was read (writes run concurrently).
- * Errors: MN_ERR_INVALID (NULL space or count), MN_ERR_UNKNOWN_SPACE (dropped).
- * Blocking: never (an RCU read section, O(memories)).
+ * Counts the memories matching `filter` (NULL: all): from the field indexes alone when they
+ * answer the whole filter (one snapshot: exact at that instant), from the candidates they give
+ * checked on their records when they answer part of an AND, else by checking every record
+ * (exact for the instant each record was read; writes run concurrently).
+ * Errors: MN_ERR_INVALID (NULL space or count), MN_ERR_UNKNOWN_SPACE (dropped),
+ * MN_ERR_NO_MEMORY (a label buffer or bitmap).
+ * Blocking: never (an RCU read section; O(log n) per indexed leaf up to O(memories)).
  */
 mn_status mn_space_count_filtered(mn_space *space, const mn_filter *filter, uint64_t *count);
 
@@ -500,6 +580,8 @@ mn_status mn_space_count_filtered(mn_space *space, const mn_filter *filter, uint
  * reached. Memories inserted after a page was read appear on later pages; deleted ones vanish.
  * Errors: MN_ERR_INVALID (NULL space or found, limit 0 or over MN_ENGINE_LIST_LIMIT_MAX),
  * MN_ERR_UNKNOWN_SPACE (dropped), MN_ERR_NO_MEMORY.
+ * The field indexes give the candidates in label order when the filter allows (each is checked
+ * on its record); else every record is walked.
  * Blocking: never (an RCU read section; O(memories) and a buffer of the matches after cursor).
  */
 mn_status mn_space_list_filtered(mn_space *space, const mn_filter *filter, uint64_t cursor,

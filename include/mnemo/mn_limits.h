@@ -167,6 +167,9 @@
  *  a leaf matching 1% of a space is estimated within about +-0.6% (one standard deviation 0.3%),
  *  ample to place it against the scan threshold (2% or 4,096 memories), for ~25-100 us. */
 #define MN_ENGINE_FILTER_SAMPLE_MAX 1024u
+/** Most field indexes one space may have (mn_space_index_create; createdAt not counted): a
+ *  field-index snapshot copies every index's roots, so each write costs O(indexes). */
+#define MN_ENGINE_FIELD_INDEXES_MAX 64u
 /** Most memories one mn_space_list_filtered page may visit. */
 #define MN_ENGINE_LIST_LIMIT_MAX 65536u
 #define MN_ENGINE_SEQUENCE_MAX (1ull << 62)
