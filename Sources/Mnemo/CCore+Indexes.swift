@@ -92,7 +92,7 @@ extension CCore {
                 guard let context, let info else { return }
                 let i = info.pointee
                 context.assumingMemoryBound(to: [FieldIndexInfo].self).pointee.append(
-                    FieldIndexInfo(name: text(i.name, i.name_bytes),
+                    FieldIndexInfo(name: CCore.text(i.name, i.name_bytes),
                                    kind: i.kind == UInt32(MN_INDEX_KEYWORD) ? .keyword : .numeric,
                                    entries: Int(clamping: i.entries), present: Int(clamping: i.present),
                                    bytes: Int(clamping: i.bytes), isBuiltIn: i.builtin != 0))
