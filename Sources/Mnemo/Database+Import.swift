@@ -39,7 +39,7 @@ extension Database {
     /// let copy = try await database.importSpace("alice-copy", from: try await alice.export(chunkBytes: 65536))
     /// ```
     ///
-    /// - Throws: the errors of ``importSpace(_:from:)-([UInt8])``: ``MnemoError/Code/truncated``
+    /// - Throws: the errors of the byte-array form: ``MnemoError/Code/truncated``
     ///   when `chunks` ends early, ``MnemoError/Code/corrupt`` when bytes follow the stream; an
     ///   error `chunks` throws is rethrown when it is a ``MnemoError``, else thrown as
     ///   ``MnemoError/Code/io``. No space is created on any error.

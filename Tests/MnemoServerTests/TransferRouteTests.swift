@@ -56,9 +56,11 @@ struct TransferRouteTests {
         try await ServerHarness.run(configure: { $0.maxImportBytes = 4 << 20 }) { server in
             try await server.createSpace("big", dimension: 16, metric: "l2")
             for start in stride(from: 0, to: 3000, by: 500) {
-                let memories: [[String: Any]] = (start..<(start + 500)).map { i in
-                    ["id": "m\(i)", "vector": (0..<16).map { Double(($0 * 31 + i * 7) % 97) / 97 },
-                     "text": String(repeating: "memory \(i) ", count: 4)]
+                var memories: [[String: Any]] = []
+                for i in start..<(start + 500) {
+                    let vector: [Double] = (0..<16).map { (j: Int) -> Double in Double((j * 31 + i * 7) % 97) / 97 }
+                    let text = String(repeating: "memory \(i) ", count: 4)
+                    memories.append(["id": "m\(i)", "vector": vector, "text": text])
                 }
                 #expect(try await server.call(.post, "/v1/spaces/big/memories", json: ["memories": memories]).status == .ok)
             }
