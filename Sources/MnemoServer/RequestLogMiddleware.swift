@@ -25,7 +25,8 @@ struct RequestLogMiddleware: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound {
             // Hummingbird's router answers 404 for a path it knows under another method.
             let methods = allowed.methods(for: request.uri.path)
-            if methods.isEmpty {
+            if methods.isEmpty || methods.contains(request.method.rawValue) {
+                // No such path, or a route of this very method said 404 itself.
                 response = try Self.serverError(error).response(from: request, context: context)
             } else {
                 let failure = ServerError(status: .methodNotAllowed, code: "methodNotAllowed",
