@@ -13,6 +13,7 @@ import Foundation
 import Hummingbird
 import Mnemo
 import NIOCore
+import Synchronization
 
 /// `GET /v1/spaces/{space}/export`, `PUT /v1/spaces/{space}/import`.
 struct TransferRoutes: Sendable {
@@ -47,10 +48,11 @@ struct TransferRoutes: Sendable {
         let database = try state.database()
         let limit = state.configuration.maxImportBytes
         try RequestJSON.checkDeclaredLength(request, limit: limit)
-        var received = 0
+        let received = ByteCount()
         let chunks = request.body.map { buffer throws(MnemoError) -> [UInt8] in
-            received += buffer.readableBytes
-            if received > limit { throw MnemoError(.tooLarge, "the import stream is over \(limit) bytes") }
+            if received.add(buffer.readableBytes) > limit {
+                throw MnemoError(.tooLarge, "the import stream is over \(limit) bytes")
+            }
             return Array(buffer.readableBytesView)
         }
         do {
@@ -59,10 +61,19 @@ struct TransferRoutes: Sendable {
             var response = JSONResponse.make(status: .created, SpaceRoutes.info(space))
             response.headers[.location] = "/v1/spaces/" + SpaceRoutes.encode(name)
             return response
-        } catch where error.code == .tooLarge && received > limit {
+        } catch where error.code == .tooLarge && received.total > limit {
             throw .payloadTooLarge(limit)
         } catch {
             throw ServerError(error, field: [.duplicateID, .invalidArgument].contains(error.code) ? "space" : "body")
         }
+    }
+
+    /// The bytes of an import body read so far (the body's map closure may run on any thread).
+    private final class ByteCount: Sendable {
+        private let bytes = Mutex(0)
+        /// Adds `count`; returns the new total.
+        func add(_ count: Int) -> Int { bytes.withLock { $0 += count; return $0 } }
+        /// The total so far.
+        var total: Int { bytes.withLock { $0 } }
     }
 }
