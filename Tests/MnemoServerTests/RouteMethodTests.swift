@@ -19,6 +19,7 @@ import Testing
                 (.get, "/v1/spaces/tenant%2Fa/links", "DELETE, PUT"),
                 (.delete, "/healthz", "GET"),
                 (.post, "/openapi.json", "GET"),
+                (.post, "/metrics", "GET"),
             ]
             for (method, uri, allow) in cases {
                 let response = try await server.call(method, uri)
