@@ -777,7 +777,9 @@ static void bench_lookup(const bench_config *config) {
     params.ef_construction = BENCH_LOOKUP_EF_CONSTRUCTION;
     mn_space *space = NULL;
     if (mn_engine_space_create(engine, "lookup", 6, &params, &space) != MN_OK) abort();
-    float *vectors = make_vectors(BENCH_LOOKUP_BATCH, dimension, 11);
+    float *vectors = malloc((size_t)BENCH_LOOKUP_BATCH * dimension * sizeof(float));
+    if (!vectors) abort();
+    uint64_t vector_state = 11; /* every memory its own random vector (no duplicates) */
     float *queries = make_vectors(BENCH_LOOKUP_QUERIES, dimension, 12);
     int64_t created[BENCH_LOOKUP_BATCH];
     char *probe_ids = malloc((size_t)BENCH_LOOKUP_PROBES * BENCH_ID_BYTES);
@@ -789,8 +791,8 @@ static void bench_lookup(const bench_config *config) {
     if (!config->json) {
         printf("\nlookup: one space grown in awaited batches of %u (dimension %u, %u workers)\n",
                BENCH_LOOKUP_BATCH, dimension, config->workers[config->worker_counts - 1]);
-        printf("  %10s %12s %10s %10s %14s\n", "memories", "inserts/s", "get ns", "label ns",
-               "filtered q/s");
+        printf("  %10s %12s %10s %10s %14s %10s %10s\n", "memories", "inserts/s", "get ns",
+               "label ns", "filtered q/s", "calls/q", "fallbacks");
     }
     uint64_t total = 0, state = 99;
     volatile uint64_t sink = 0;
@@ -801,6 +803,10 @@ static void bench_lookup(const bench_config *config) {
             packed_batch b;
             pack_ids(&b, total, BENCH_LOOKUP_BATCH);
             for (uint32_t i = 0; i < BENCH_LOOKUP_BATCH; i++) created[i] = (int64_t)(total + i + 1);
+            for (size_t i = 0; i < (size_t)BENCH_LOOKUP_BATCH * dimension; i++) {
+                vectors[i] = (float)((next_splitmix(&vector_state) >> 11) *
+                                     (1.0 / 9007199254740992.0)) - 0.5f;
+            }
             mn_batch_in in = {.count = BENCH_LOOKUP_BATCH, .dimension = dimension,
                               .vectors = vectors, .ids = b.ids, .id_offsets = b.id_offsets,
                               .contents = NULL, .content_offsets = b.content_offsets,
@@ -842,7 +848,7 @@ static void bench_lookup(const bench_config *config) {
                                   (unsigned long long)(total / 2 + 1));
         mn_filter *filter = NULL;
         if (mn_filter_parse(text, (size_t)text_bytes, &filter, NULL) != MN_OK) abort();
-        uint64_t visited = 0;
+        uint64_t visited = 0, filter_calls = 0, fallbacks = 0;
         uint32_t strategy = 0;
         start = now_seconds();
         for (uint32_t q = 0; q < BENCH_LOOKUP_QUERIES; q++) {
@@ -854,17 +860,22 @@ static void bench_lookup(const bench_config *config) {
                 abort();
             }
             strategy = stats.strategy;
+            filter_calls += stats.index.filter_calls;
+            fallbacks += stats.index.exact_fallback;
         }
         double qps = BENCH_LOOKUP_QUERIES / (now_seconds() - start);
         mn_filter_free(filter);
         if (config->json) {
             printf("{\"bench\":\"lookup\",\"memories\":%llu,\"inserts_per_second\":%.0f,"
                    "\"get_ns\":%.1f,\"label_ns\":%.1f,\"filtered_qps\":%.0f,"
-                   "\"filtered_strategy\":%u}\n",
-                   (unsigned long long)total, insert_rate, get_ns, label_ns, qps, strategy);
+                   "\"filtered_strategy\":%u,\"filter_calls_per_query\":%.0f,"
+                   "\"exact_fallbacks\":%llu}\n",
+                   (unsigned long long)total, insert_rate, get_ns, label_ns, qps, strategy,
+                   (double)filter_calls / BENCH_LOOKUP_QUERIES, (unsigned long long)fallbacks);
         } else {
-            printf("  %10llu %12.0f %10.1f %10.1f %14.0f\n", (unsigned long long)total,
-                   insert_rate, get_ns, label_ns, qps);
+            printf("  %10llu %12.0f %10.1f %10.1f %14.0f %10.0f %10llu\n",
+                   (unsigned long long)total, insert_rate, get_ns, label_ns, qps,
+                   (double)filter_calls / BENCH_LOOKUP_QUERIES, (unsigned long long)fallbacks);
         }
         fflush(stdout);
     }
