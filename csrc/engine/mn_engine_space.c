@@ -176,6 +176,7 @@ void mn_space_tables_fit(struct mn_space *space, uint64_t expected) {
         target = mn_table_order_for(2 * expected);
     }
     if (target == order) return;
+    MN_ASSERT(!urcu_memb_read_ongoing()); /* a shrink inside a section would wait for itself */
     /* Synchronous, on this thread: readers keep finding every node while the bucket index
      * changes under them (split-ordered lists); a grow adds bucket nodes (with helper threads
      * for large tables), a shrink waits for grace periods before it frees them. */
