@@ -24,7 +24,8 @@
  * steps that can fail), published once the index step that can fail has succeeded, or aborted;
  * so a write refused for lack of memory leaves records, graph and field indexes as they were.
  * The completion callback runs after the last step, so a search or get issued after it sees
- * the change. *
+ * the change.
+ *
  * The runner sizes both tables itself (mn_space_tables_fit): as the live count passes the
  * bucket count they grow to the next power of two, before a batch's records are published
  * and after every single add, so a lookup walks about one node at any size. liburcu's own
@@ -172,7 +173,8 @@ void mn_space_tables_fit(struct mn_space *space, uint64_t expected) {
     uint32_t target = order;
     if (expected > buckets) {
         target = mn_table_order_for(expected);
-    } else if (order > MN_SPACE_TABLE_ORDER_MIN && expected < buckets / MN_SPACE_TABLE_SHRINK_DIVISOR) {
+    } else if (order > MN_SPACE_TABLE_ORDER_MIN &&
+               expected < buckets / MN_SPACE_TABLE_SHRINK_DIVISOR) {
         target = mn_table_order_for(2 * expected);
     }
     if (target == order) return;
