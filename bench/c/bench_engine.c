@@ -9,6 +9,8 @@
  *   skew     1,000 spaces, Zipf(1.1) vs uniform traffic, stealing on and off (timed rows)
  *   rounds   one space rewritten (every memory upserted) 10 times: upserts/s per round
  *   mixed    searches/s on one space alone, and while its worker inserts into it
+ *   lookup   one space grown to 10k, 100k and 1M memories (--lookup-max): inserts/s of each
+ *            stage, ns per get by id and per label lookup, filtered-traversal searches/s
  *
  * Every figure is measured on the real path (mn_space_* through mailboxes and workers). This
  * program prints figures only; it never fails on speed. --json prints one object per line;
@@ -16,7 +18,8 @@
  *
  * Usage: bench_engine [--json] [--smoke] [--workers 1,2,16] [--inserts N] [--dimension D]
  *                     [--producers P] [--repeat R] [--seconds S] [--workload insert|upsert]
- *                     [--only batch|bulk|scaling|skew|rounds|mixed]
+ *                     [--only batch|bulk|scaling|skew|rounds|mixed|lookup]
+ *                     [--lookup-max N]
  * Skew rows run S seconds each (default 5) and, like the batch rows, R times (default 5):
  * the tables print medians.
  */
@@ -32,8 +35,11 @@
 #include <time.h>
 
 #include "bench_support.h"
+#include "engine/mn_engine_internal.h" /* mn_space_find_label: the label lookup of searches */
 #include "mnemo/mn_engine.h"
+#include "mnemo/mn_filter.h"
 #include "mnemo/mn_hnsw.h"
+#include "util/mn_rcu.h"
 
 #define BENCH_WORKER_COUNTS_MAX 8
 #define BENCH_PRODUCERS_MAX 64
@@ -55,6 +61,7 @@ typedef struct bench_config {
     const char *workload; /* skew: only "insert" or "upsert" rows (for profiling one) */
     uint32_t age;        /* skew: upsert rows rewrite every memory this often before measuring */
     const char *only;
+    uint32_t lookup_max;  /* lookup: the largest space measured */
 } bench_config;
 
 /* Waits without taking a core from the workers (a 2-core machine has none to spare). */
@@ -729,6 +736,160 @@ static void bench_bulk(const bench_config *config) {
     free(vectors);
 }
 
+/* ---- record lookups ---- */
+
+#define BENCH_LOOKUP_DIMENSION 4      /* lookups do not depend on the vectors */
+#define BENCH_LOOKUP_M 8              /* a cheap graph: the stages are about the tables */
+#define BENCH_LOOKUP_EF_CONSTRUCTION 16
+#define BENCH_LOOKUP_BATCH 1000u
+#define BENCH_LOOKUP_PROBES 200000u
+#define BENCH_LOOKUP_SECTION 1000u    /* label lookups per read-side section */
+#define BENCH_LOOKUP_QUERIES 2000u
+#define BENCH_LOOKUP_K 10u
+#define BENCH_LOOKUP_EF 64u
+
+static void count_visit(void *context, const mn_memory_view *view) {
+    (void)view;
+    (*(uint64_t *)context)++;
+}
+
+/*
+ * One space grown in awaited batches of BENCH_LOOKUP_BATCH to 10^4, 10^5 and 10^6 memories
+ * (at most --lookup-max); at each size: the stage's inserts/s, ns per mn_space_get of a random
+ * id (ids formatted beforehand), ns per label lookup (mn_space_find_label, what a search does
+ * per result and a filtered traversal per visited node), and searches/s of a filtered
+ * traversal (memory i is created at i + 1 ns; the filter createdAt < n/2 + 1 keeps half, so the
+ * planner traverses the graph and checks each visited node's record).
+ */
+static void bench_lookup(const bench_config *config) {
+    const uint32_t dimension = BENCH_LOOKUP_DIMENSION;
+    uint64_t stops[3] = {10000, 100000, 1000000};
+    if (config->smoke) {
+        stops[0] = 1000;
+        stops[1] = 3000;
+        stops[2] = 5000;
+    }
+    uint64_t max = config->smoke ? stops[2] : config->lookup_max;
+    mn_engine *engine = make_engine(config->workers[config->worker_counts - 1], 1);
+    mn_hnsw_params params;
+    mn_hnsw_params_default(dimension, MN_METRIC_L2, &params);
+    params.m = BENCH_LOOKUP_M;
+    params.ef_construction = BENCH_LOOKUP_EF_CONSTRUCTION;
+    mn_space *space = NULL;
+    if (mn_engine_space_create(engine, "lookup", 6, &params, &space) != MN_OK) abort();
+    float *vectors = malloc((size_t)BENCH_LOOKUP_BATCH * dimension * sizeof(float));
+    if (!vectors) abort();
+    uint64_t vector_state = 11; /* every memory its own random vector (no duplicates) */
+    float *queries = make_vectors(BENCH_LOOKUP_QUERIES, dimension, 12);
+    int64_t created[BENCH_LOOKUP_BATCH];
+    char *probe_ids = malloc((size_t)BENCH_LOOKUP_PROBES * BENCH_ID_BYTES);
+    uint32_t *probe_bytes = malloc(BENCH_LOOKUP_PROBES * sizeof(uint32_t));
+    if (!probe_ids || !probe_bytes) abort();
+    waiter w = {.done = 0};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    if (!config->json) {
+        printf("\nlookup: one space grown in awaited batches of %u (dimension %u, %u workers)\n",
+               BENCH_LOOKUP_BATCH, dimension, config->workers[config->worker_counts - 1]);
+        printf("  %10s %12s %10s %10s %14s %10s %10s\n", "memories", "inserts/s", "get ns",
+               "label ns", "filtered q/s", "calls/q", "fallbacks");
+    }
+    uint64_t total = 0, state = 99;
+    volatile uint64_t sink = 0;
+    for (int stop = 0; stop < 3 && stops[stop] <= max; stop++) {
+        double start = now_seconds();
+        uint64_t stage_first = total;
+        while (total < stops[stop]) {
+            packed_batch b;
+            pack_ids(&b, total, BENCH_LOOKUP_BATCH);
+            for (uint32_t i = 0; i < BENCH_LOOKUP_BATCH; i++) created[i] = (int64_t)(total + i + 1);
+            for (size_t i = 0; i < (size_t)BENCH_LOOKUP_BATCH * dimension; i++) {
+                vectors[i] = (float)((next_splitmix(&vector_state) >> 11) *
+                                     (1.0 / 9007199254740992.0)) - 0.5f;
+            }
+            mn_batch_in in = {.count = BENCH_LOOKUP_BATCH, .dimension = dimension,
+                              .vectors = vectors, .ids = b.ids, .id_offsets = b.id_offsets,
+                              .contents = NULL, .content_offsets = b.content_offsets,
+                              .created_ns = created};
+            if (mn_space_insert_batch(space, &in, MN_SUBMIT_WAIT, on_wait, &w, NULL) != MN_OK ||
+                wait_for(&w) != MN_OK) {
+                abort();
+            }
+            unpack_ids(&b);
+            total += BENCH_LOOKUP_BATCH;
+        }
+        double insert_rate = (double)(total - stage_first) / (now_seconds() - start);
+        for (uint32_t i = 0; i < BENCH_LOOKUP_PROBES; i++) {
+            probe_bytes[i] = (uint32_t)snprintf(probe_ids + (size_t)i * BENCH_ID_BYTES,
+                                                BENCH_ID_BYTES, "m%llu",
+                                                (unsigned long long)(next_random(&state) % total));
+        }
+        start = now_seconds();
+        for (uint32_t i = 0; i < BENCH_LOOKUP_PROBES; i++) {
+            if (mn_space_get(space, probe_ids + (size_t)i * BENCH_ID_BYTES, probe_bytes[i], NULL,
+                             0, NULL, NULL) != MN_OK) {
+                abort(); /* every id is there */
+            }
+        }
+        double get_ns = (now_seconds() - start) * 1e9 / BENCH_LOOKUP_PROBES;
+        start = now_seconds();
+        for (uint32_t i = 0; i < BENCH_LOOKUP_PROBES; i += BENCH_LOOKUP_SECTION) {
+            mn_rcu_read_lock();
+            for (uint32_t j = 0; j < BENCH_LOOKUP_SECTION; j++) {
+                mn_record *record = mn_space_find_label(space, 1 + next_random(&state) % total);
+                if (!record) abort(); /* labels 1 ... total are all live */
+                sink += record->label;
+            }
+            mn_rcu_read_unlock();
+        }
+        double label_ns = (now_seconds() - start) * 1e9 / BENCH_LOOKUP_PROBES;
+        char text[96];
+        int text_bytes = snprintf(text, sizeof(text), "{\"createdAt\": {\"$lt\": %llu}}",
+                                  (unsigned long long)(total / 2 + 1));
+        mn_filter *filter = NULL;
+        if (mn_filter_parse(text, (size_t)text_bytes, &filter, NULL) != MN_OK) abort();
+        uint64_t visited = 0, filter_calls = 0, fallbacks = 0;
+        uint32_t strategy = 0;
+        start = now_seconds();
+        for (uint32_t q = 0; q < BENCH_LOOKUP_QUERIES; q++) {
+            uint32_t found = 0;
+            mn_search_stats stats;
+            if (mn_space_search_filtered(space, queries + (size_t)q * dimension, dimension,
+                                         BENCH_LOOKUP_K, BENCH_LOOKUP_EF, filter, count_visit,
+                                         &visited, &found, &stats) != MN_OK) {
+                abort();
+            }
+            strategy = stats.strategy;
+            filter_calls += stats.index.filter_calls;
+            fallbacks += stats.index.exact_fallback;
+        }
+        double qps = BENCH_LOOKUP_QUERIES / (now_seconds() - start);
+        mn_filter_free(filter);
+        if (config->json) {
+            printf("{\"bench\":\"lookup\",\"memories\":%llu,\"inserts_per_second\":%.0f,"
+                   "\"get_ns\":%.1f,\"label_ns\":%.1f,\"filtered_qps\":%.0f,"
+                   "\"filtered_strategy\":%u,\"filter_calls_per_query\":%.0f,"
+                   "\"exact_fallbacks\":%llu}\n",
+                   (unsigned long long)total, insert_rate, get_ns, label_ns, qps, strategy,
+                   (double)filter_calls / BENCH_LOOKUP_QUERIES, (unsigned long long)fallbacks);
+        } else {
+            printf("  %10llu %12.0f %10.1f %10.1f %14.0f %10.0f %10llu\n",
+                   (unsigned long long)total, insert_rate, get_ns, label_ns, qps,
+                   (double)filter_calls / BENCH_LOOKUP_QUERIES, (unsigned long long)fallbacks);
+        }
+        fflush(stdout);
+    }
+    (void)sink;
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    free(probe_ids);
+    free(probe_bytes);
+    free(queries);
+    free(vectors);
+    mn_space_release(space);
+    mn_engine_destroy(engine);
+}
+
 /* ---- rounds of rewriting one space ---- */
 
 #define BENCH_ROUNDS 10
@@ -910,7 +1071,7 @@ static void parse_workers(bench_config *config, const char *list) {
 
 int main(int argc, char **argv) {
     bench_config config = {.inserts = 20000, .dimension = 128, .producers = 2, .repeat = 5,
-                           .seconds = 5.0};
+                           .seconds = 5.0, .lookup_max = 1000000};
     parse_workers(&config, "1,2");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
@@ -935,12 +1096,14 @@ int main(int argc, char **argv) {
             config.workload = argv[++i];
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             config.only = argv[++i];
+        } else if (strcmp(argv[i], "--lookup-max") == 0 && i + 1 < argc) {
+            config.lookup_max = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else {
             fprintf(stderr,
                     "usage: %s [--json] [--smoke] [--workers 1,2,16] [--inserts N] "
                     "[--dimension D] [--producers P] [--repeat R] [--seconds S] "
                     "[--workload insert|upsert] "
-                    "[--only batch|bulk|scaling|skew|rounds|mixed]\n",
+                    "[--only batch|bulk|scaling|skew|rounds|mixed|lookup] [--lookup-max N]\n",
                     argv[0]);
             return 2;
         }
@@ -963,5 +1126,6 @@ int main(int argc, char **argv) {
     if (!only || strcmp(only, "skew") == 0) bench_skew(&config);
     if (!only || strcmp(only, "rounds") == 0) bench_rounds(&config);
     if (!only || strcmp(only, "mixed") == 0) bench_mixed(&config);
+    if (!only || strcmp(only, "lookup") == 0) bench_lookup(&config);
     return 0;
 }

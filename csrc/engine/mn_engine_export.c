@@ -404,6 +404,9 @@ static mn_status mn_import_no_docs(void *context, uint64_t *label, const uint8_t
 mn_status mn_space_apply_restore(struct mn_space *space, mn_op *op, mn_worker *worker) {
     mn_import_state *state = op->context;
     MN_ASSERT(state != NULL);
+    /* Sized once for the whole stream rather than doubled along the way. */
+    mn_space_tables_fit(space, atomic_load_explicit(&space->count, memory_order_relaxed) +
+                                   state->count);
     for (uint64_t i = 0; i < state->count; i++) {
         const mn_import_entry *e = &state->entries[i];
         const uint8_t *id = state->bytes + e->offset;

@@ -292,6 +292,8 @@ struct mn_space {
     uint64_t log_sequence;          /* durable engines: last WAL sequence number given out */
     uint32_t frozen_worker;         /* the worker whose export marker froze the space (set
                                      * before the marker is applied, read by mn_space_resume) */
+    uint32_t table_order;           /* by_id and by_label have 2^table_order buckets: sized by
+                                     * the runner alone (mn_space_tables_fit) */
     /* Durable engines: sequences void_first..void_last were in appends that failed and could
      * not be cut off their log; a VOID record naming them is not durable yet (0: none). */
     uint64_t void_first;
@@ -457,6 +459,10 @@ mn_status mn_space_room_check(struct mn_space *space, const mn_op *op);
 /* Looks an id or a label up; the caller is inside a read-side section (or is the runner). */
 mn_record *mn_space_find_id(struct mn_space *space, const char *id, uint32_t bytes);
 mn_record *mn_space_find_label(struct mn_space *space, uint64_t label);
+/** Sizes the space's id and label tables for `expected` live memories (grows them to the power
+ *  of two at or above it; shrinks them when it fell below an eighth of their buckets). The
+ *  runner only, outside any read-side section: a shrink waits for grace periods. */
+void mn_space_tables_fit(struct mn_space *space, uint64_t expected);
 /* Adds one imported record under `label` and publishes it (RESTORE, on the runner only; the
  * label is already a live member of the index). */
 mn_status mn_space_restore_record(struct mn_space *space, mn_worker *worker, uint64_t label,

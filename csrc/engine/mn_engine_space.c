@@ -25,6 +25,13 @@
  * so a write refused for lack of memory leaves records, graph and field indexes as they were.
  * The completion callback runs after the last step, so a search or get issued after it sees
  * the change.
+ *
+ * The runner sizes both tables itself (mn_space_tables_fit): as the live count passes the
+ * bucket count they grow to the next power of two, before a batch's records are published
+ * and after every single add, so a lookup walks about one node at any size. liburcu's own
+ * auto-resize (CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING) did not keep up with the engine's
+ * pattern of adds on pinned worker threads: lookups grew linearly with the space (see
+ * docs/engine.md, "Record lookups").
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -36,7 +43,14 @@
 #include "numa/mn_numa.h"
 #include "util/mn_rcu.h"
 
-#define MN_SPACE_TABLE_BUCKETS_INIT 16u
+#define MN_SPACE_TABLE_ORDER_MIN 4u        /* 16 buckets: a new space costs little */
+#define MN_SPACE_TABLE_BUCKETS_INIT (1ul << MN_SPACE_TABLE_ORDER_MIN)
+/* Shrink only below 1/8 of the buckets, to twice the count: a space oscillating around a power
+ * of two does not resize back and forth (each shrink waits for grace periods). */
+#define MN_SPACE_TABLE_SHRINK_DIVISOR 8u
+/* 2^40 buckets (16 TiB of bucket nodes): more live memories than that cannot be held, so the
+ * cap is never what limits a load factor. */
+#define MN_SPACE_TABLE_ORDER_MAX 40u
 #define MN_SPACE_ID_HASH_SEED 0x6d6e656d6f696473ull /* "mnemoids" */
 /* Label-table adds of a batch are done in read-side sections of this many (bounds each one). */
 #define MN_SPACE_PUBLISH_CHUNK 256u
@@ -146,6 +160,33 @@ static void mn_lfht_unlink(struct cds_lfht *table, struct cds_lfht_node *node) {
     MN_ASSERT(rc == 0); /* only the runner removes, so the node is still there */
 }
 
+/* The smallest table order whose buckets cover `count` (a load factor of at most 1). */
+static uint32_t mn_table_order_for(uint64_t count) {
+    uint32_t order = MN_SPACE_TABLE_ORDER_MIN;
+    while (order < MN_SPACE_TABLE_ORDER_MAX && (1ull << order) < count) order++;
+    return order;
+}
+
+void mn_space_tables_fit(struct mn_space *space, uint64_t expected) {
+    uint32_t order = space->table_order;
+    uint64_t buckets = 1ull << order;
+    uint32_t target = order;
+    if (expected > buckets) {
+        target = mn_table_order_for(expected);
+    } else if (order > MN_SPACE_TABLE_ORDER_MIN &&
+               expected < buckets / MN_SPACE_TABLE_SHRINK_DIVISOR) {
+        target = mn_table_order_for(2 * expected);
+    }
+    if (target == order) return;
+    MN_ASSERT(!urcu_memb_read_ongoing()); /* a shrink inside a section would wait for itself */
+    /* Synchronous, on this thread: readers keep finding every node while the bucket index
+     * changes under them (split-ordered lists); a grow adds bucket nodes (with helper threads
+     * for large tables), a shrink waits for grace periods before it frees them. */
+    cds_lfht_resize(space->by_id, 1ul << target);
+    cds_lfht_resize(space->by_label, 1ul << target);
+    space->table_order = target;
+}
+
 /* ---- lifetime ---- */
 
 mn_status mn_space_create_internal(struct mn_engine *engine, const char *name, uint32_t bytes,
@@ -189,12 +230,14 @@ mn_status mn_space_create_internal(struct mn_engine *engine, const char *name, u
     if (status != MN_OK) goto fail;
     mn_hnsw_params_get(space->index, &space->params);
     status = MN_ERR_NO_MEMORY;
-    int flags = CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING;
+    /* No CDS_LFHT_AUTO_RESIZE / ACCOUNTING: the runner sizes the tables (mn_space_tables_fit),
+     * and an add does not pay for the per-CPU counters. */
+    space->table_order = MN_SPACE_TABLE_ORDER_MIN;
     space->by_id = cds_lfht_new_flavor(MN_SPACE_TABLE_BUCKETS_INIT, MN_SPACE_TABLE_BUCKETS_INIT,
-                                       0, flags, &urcu_memb_flavor, NULL);
+                                       0, 0, &urcu_memb_flavor, NULL);
     space->by_label = cds_lfht_new_flavor(MN_SPACE_TABLE_BUCKETS_INIT,
-                                          MN_SPACE_TABLE_BUCKETS_INIT, 0, flags,
-                                          &urcu_memb_flavor, NULL);
+                                          MN_SPACE_TABLE_BUCKETS_INIT, 0, 0, &urcu_memb_flavor,
+                                          NULL);
     if (!space->by_id || !space->by_label) goto fail;
     status = mn_assoc_create(&space->assoc);
     if (status != MN_OK) goto fail;
@@ -251,33 +294,15 @@ void mn_space_unref(struct mn_space *space) {
 
 /* ---- applying operations (the running worker only) ---- */
 
-/* The runner grows both hash tables itself each time the space's count reaches a power of two
- * from here on. The tables' own lazy resize (liburcu 0.13) can leave one of them at a fraction
- * of the buckets it needs for good: measured at 100,000 memories filled by batch inserts,
- * lookups by id (or label) took 100-300 us each, seconds after the inserts (chains of
- * thousands), against 0.2-0.5 us once grown. Filtered reads that check field-index candidates
- * look every candidate up by label, and get looks ids up. */
-#define MN_SPACE_TABLE_GROW_MIN 4096u
-
-static void mn_space_tables_grow(struct mn_space *space, uint64_t before, uint64_t after) {
-    if (after < MN_SPACE_TABLE_GROW_MIN || after <= before) return;
-    uint64_t power = 1;
-    while (power <= after / 2) power *= 2; /* the highest power of two at or below after */
-    if (before >= power) return;
-    /* Outside any read section (every caller of mn_space_account is); the runner's thread is
-     * registered. Synchronous: waits for grace periods, once per doubling. */
-    cds_lfht_resize(space->by_id, (unsigned long)(power * 2));
-    cds_lfht_resize(space->by_label, (unsigned long)(power * 2));
-}
-
+/* Counts a change (runner only, outside read-side sections) and keeps the tables sized. */
 static void mn_space_account(struct mn_space *space, int64_t count_delta, int64_t bytes_delta) {
     uint64_t count = atomic_load_explicit(&space->count, memory_order_relaxed);
-    mn_space_tables_grow(space, count, (uint64_t)((int64_t)count + count_delta));
-    atomic_store_explicit(&space->count, (uint64_t)((int64_t)count + count_delta),
-                          memory_order_relaxed);
+    uint64_t now = (uint64_t)((int64_t)count + count_delta);
+    atomic_store_explicit(&space->count, now, memory_order_relaxed);
     uint64_t bytes = atomic_load_explicit(&space->record_bytes, memory_order_relaxed);
     atomic_store_explicit(&space->record_bytes, (uint64_t)((int64_t)bytes + bytes_delta),
                           memory_order_relaxed);
+    if (count_delta != 0) mn_space_tables_fit(space, now);
 }
 
 static mn_record *mn_find_id_locked(struct mn_space *space, const char *id, uint32_t bytes) {
@@ -606,6 +631,9 @@ static mn_status mn_space_add_new(struct mn_space *space, mn_worker *worker,
         goto fail;
     }
     space->next_label += n;
+    /* Sized for the whole batch before its records go in (a batch of a million does not walk
+     * chains grown by its own adds). */
+    mn_space_tables_fit(space, atomic_load_explicit(&space->count, memory_order_relaxed) + n);
     mn_labels_publish(space, records, n, 1);
     if (help) {
         mn_worker_link_batch(worker, batch);
