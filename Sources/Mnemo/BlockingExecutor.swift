@@ -45,6 +45,13 @@ final class BlockingExecutor: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Starts `body` on a thread of the shared executor without waiting for it: for a call
+    /// whose progress the caller follows another way (a streaming export or import, whose C
+    /// callbacks hand bytes through a pipe).
+    static func detach(_ body: @escaping @Sendable () -> Void) {
+        shared.submit(body)
+    }
+
     /// Queues `job` and wakes an idle thread for it, or starts one when every thread is taken.
     private func submit(_ job: @escaping @Sendable () -> Void) {
         condition.lock()

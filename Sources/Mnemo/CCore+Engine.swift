@@ -243,9 +243,13 @@ extension CCore {
 
     /// Submits through `body` and suspends until the worker completes the record. A full
     /// mailbox is retried after an asynchronous sleep when `waitWhenFull`, else thrown.
+    /// `completionError` may name a failed completion's status its own way (a status that
+    /// means something else there than on submission, such as `MN_ERR_FULL`); `nil` keeps the
+    /// plain mapping.
     static func submit(_ what: @autoclosure () -> String, waitWhenFull: Bool, isBatch: Bool = false,
                                _ body: (mn_completion_fn, UnsafeMutableRawPointer) -> mn_status,
-                               failedIndex: () -> Int? = { nil }) async throws(MnemoError) -> UInt64 {
+                               failedIndex: () -> Int? = { nil },
+                               completionError: (mn_status) -> MnemoError? = { _ in nil }) async throws(MnemoError) -> UInt64 {
         var pause: UInt64 = 20_000
         while true {
             let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<SubmitOutcome, Never>) in
@@ -258,6 +262,7 @@ extension CCore {
             }
             switch outcome {
             case .completed(let status, let detail):
+                if status != MN_OK, let error = completionError(status) { throw error }
                 let offender: Int? = isBatch && status == MN_ERR_DUPLICATE ? Int(detail) : nil
                 try check(status, what(), offendingIndex: offender)
                 return detail

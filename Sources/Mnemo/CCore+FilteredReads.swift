@@ -13,7 +13,11 @@ extension CCore {
                     live: Int(clamping: s.live), sampled: Int(clamping: s.sampled),
                     estimatedMatches: Int(clamping: s.estimated_matches), matches: Int(clamping: s.matches),
                     visited: Int(clamping: s.index.visited), distances: Int(clamping: s.index.distances),
-                    twoHopExpansions: Int(clamping: s.index.two_hop), exactFallback: s.index.exact_fallback != 0)
+                    twoHopExpansions: Int(clamping: s.index.two_hop), exactFallback: s.index.exact_fallback != 0,
+                    indexLeaves: Int(s.index_leaves),
+                    usedIndexes: s.index_flags & UInt32(MN_SEARCH_INDEX_ESTIMATE) != 0,
+                    indexCollected: s.index_flags & UInt32(MN_SEARCH_INDEX_COLLECT) != 0,
+                    indexExact: s.index_flags & UInt32(MN_SEARCH_INDEX_EXACT) != 0)
     }
 
     /// The k nearest memories matching `filter` (`nil`: all), nearest first, and the stats.

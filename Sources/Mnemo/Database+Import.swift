@@ -27,6 +27,58 @@ extension Database {
         return Space(handle: handle, name: name, waitWhenFull: options.waitWhenFull)
     }
 
+    /// The default number of chunks a streaming import reads ahead of the engine.
+    public static let importBufferedChunks = 4
+
+    /// Creates the space `name` from a stream written by ``Space/export()`` that arrives in
+    /// chunks (a network body, a file read piece by piece, a ``SpaceExport``), never holding it
+    /// whole: the engine reads it on a thread of its own while this task feeds it at most
+    /// `bufferedChunks` chunks ahead. Nothing is created unless the whole stream is valid.
+    ///
+    /// ```swift
+    /// let copy = try await database.importSpace("alice-copy", from: try await alice.export(chunkBytes: 65536))
+    /// ```
+    ///
+    /// - Throws: the errors of the byte-array form: ``MnemoError/Code/truncated``
+    ///   when `chunks` ends early, ``MnemoError/Code/corrupt`` when bytes follow the stream; an
+    ///   error `chunks` throws is rethrown when it is a ``MnemoError``, else thrown as
+    ///   ``MnemoError/Code/io``. No space is created on any error.
+    public func importSpace<Chunks: AsyncSequence>(_ name: String, from chunks: Chunks,
+                                                   bufferedChunks: Int = Database.importBufferedChunks)
+        async throws(MnemoError) -> Space where Chunks.Element == [UInt8] {
+        let engine = self.engine
+        let pipe = ImportPipe(capacity: bufferedChunks)
+        BlockingExecutor.detach {
+            pipe.finish(Result { () throws(MnemoError) -> SpaceHandle in
+                try CCore.importSpace(engine, name: name, reading: pipe)
+            })
+        }
+        do {
+            feeding: for try await chunk in chunks where !chunk.isEmpty {
+                if await !pipe.push(chunk) { break feeding }
+            }
+            pipe.endSource(nil)
+        } catch let error as MnemoError {
+            pipe.endSource(error)
+        } catch {
+            pipe.endSource(MnemoError(.io, "import stream of \"\(name)\": \(error)"))
+        }
+        switch await pipe.outcome() {
+        case .success(let handle):
+            let sourceError = pipe.sourceError
+            if pipe.trailing || sourceError != nil {
+                // The engine read a whole valid stream, but more bytes followed it (or the source
+                // failed after it): the upload is not what was exported. The space exists by
+                // now; take it back.
+                try? await dropSpace(name)
+                throw sourceError ?? MnemoError(.corrupt, "import space \"\(name)\": bytes follow the end of the stream")
+            }
+            return Space(handle: handle, name: name, waitWhenFull: options.waitWhenFull)
+        case .failure(let error):
+            throw pipe.sourceError ?? error
+        }
+    }
+
     /// Creates the space `name` from a file written by ``Space/export(to:)``.
     ///
     /// ```swift

@@ -3,7 +3,10 @@
 /// The planner estimates how many memories match the filter from a sample of the space; when
 /// they are few (at most 4,096, or at most 2% of the space) it scores the matching memories
 /// exactly (``Strategy/exactScan``: recall 1), otherwise it traverses the index and checks the
-/// filter on each memory it reaches (``Strategy/traversal``).
+/// filter on each memory it reaches (``Strategy/traversal``). Conditions on indexed fields
+/// (``Space/createIndex(_:kind:)``, and ``Filter/createdAt``) are counted exactly from the
+/// indexes, and the exact scan takes its candidates from them when it can
+/// (``usedIndexes``, ``indexLeaves``, ``indexCollected``, ``indexExact``).
 ///
 /// ```swift
 /// let result = try await space.searchWithStats(query, k: 10, filter: Filter.field("kind") == "fact")
@@ -58,6 +61,18 @@ public struct SearchStats: Sendable, Hashable {
     /// Traversal: `true` when it found fewer matches than its beam and finished with an exact
     /// scan of the rest of the index.
     public let exactFallback: Bool
+    /// The filter leaves whose match counts came exactly from a field index
+    /// (``Space/createIndex(_:kind:)``, or the built-in one on ``Filter/createdAt``); the
+    /// others were estimated from a sample. 0 when no index applied.
+    public let indexLeaves: Int
+    /// `true` when some leaf's count came from a field index (``indexLeaves`` > 0).
+    public let usedIndexes: Bool
+    /// Exact scan: `true` when its candidates came from the field indexes instead of a walk of
+    /// every memory.
+    public let indexCollected: Bool
+    /// Exact scan: `true` when the whole filter was answered by the field indexes (AND, OR and
+    /// NOT of indexed conditions), so the candidates were exactly the matches.
+    public let indexExact: Bool
 
     /// Creates statistics (they come from ``Space/searchWithStats(_:k:ef:filter:)``; this is for
     /// tests and mocks).
@@ -66,7 +81,9 @@ public struct SearchStats: Sendable, Hashable {
     /// let stats = SearchStats(strategy: .exactScan, live: 1000, sampled: 1000, estimatedMatches: 12, matches: 10)
     /// ```
     public init(strategy: Strategy, live: Int, sampled: Int, estimatedMatches: Int, matches: Int,
-                visited: Int = 0, distances: Int = 0, twoHopExpansions: Int = 0, exactFallback: Bool = false) {
+                visited: Int = 0, distances: Int = 0, twoHopExpansions: Int = 0, exactFallback: Bool = false,
+                indexLeaves: Int = 0, usedIndexes: Bool = false, indexCollected: Bool = false,
+                indexExact: Bool = false) {
         self.strategy = strategy
         self.live = live
         self.sampled = sampled
@@ -76,5 +93,9 @@ public struct SearchStats: Sendable, Hashable {
         self.distances = distances
         self.twoHopExpansions = twoHopExpansions
         self.exactFallback = exactFallback
+        self.indexLeaves = indexLeaves
+        self.usedIndexes = usedIndexes
+        self.indexCollected = indexCollected
+        self.indexExact = indexExact
     }
 }

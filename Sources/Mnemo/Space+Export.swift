@@ -23,6 +23,33 @@ extension Space {
         }
     }
 
+    /// The default bytes per chunk of a streaming export.
+    public static let exportChunkBytes = 64 * 1024
+    /// The default number of chunks a streaming export runs ahead of its consumer.
+    public static let exportBufferedChunks = 4
+
+    /// The same stream as ``export()``, chunk by chunk, without ever holding it whole: the
+    /// export runs on a thread of its own at most `bufferedChunks` chunks of `chunkBytes`
+    /// ahead of the consumer (it waits while the consumer is behind). Returns once the first
+    /// chunk is ready, so an export that cannot start throws here. The space's own writes wait
+    /// (queued) until the stream has been read to its end or the ``SpaceExport`` is cancelled
+    /// or released.
+    ///
+    /// ```swift
+    /// var copy: [UInt8] = []
+    /// for try await chunk in try await space.export(chunkBytes: 64 * 1024) { copy += chunk }
+    /// ```
+    ///
+    /// - Throws: the errors of ``export()``.
+    public func export(chunkBytes: Int, bufferedChunks: Int = Space.exportBufferedChunks) async throws(MnemoError) -> SpaceExport {
+        let handle = self.handle, name = self.name
+        let pipe = ExportPipe(chunkBytes: chunkBytes, capacity: bufferedChunks)
+        BlockingExecutor.detach { pipe.finish(CCore.export(handle, name: name, into: pipe)) }
+        let export = SpaceExport(pipe: pipe)
+        try await pipe.waitForFirst()
+        return export
+    }
+
     /// Writes ``export()``'s stream to a file (replacing it atomically).
     ///
     /// ```swift

@@ -34,7 +34,8 @@ extension Space {
     /// place). Pass the page's ``MemoryPage/nextCursor`` to get the next page; it is `nil`
     /// after the last matching memory. Across pages, each memory that matches throughout is
     /// listed exactly once; memories inserted meanwhile appear on later pages, deleted ones
-    /// vanish. Each call checks every memory of the space (O(memories)).
+    /// vanish. Each call checks every memory of the space (O(memories)), unless the filter's
+    /// fields are indexed (``createIndex(_:kind:)``): then only the indexes' candidates.
     ///
     /// ```swift
     /// var cursor: MemoryPage.Cursor? = nil
@@ -60,7 +61,9 @@ extension Space {
     }
 
     /// The number of memories matching `filter` (`nil`: all), counted exactly by checking
-    /// every memory (each at the instant it is read; writes run concurrently).
+    /// every memory (each at the instant it is read; writes run concurrently), or from the
+    /// field indexes alone when every condition is on an indexed field
+    /// (``createIndex(_:kind:)``).
     ///
     /// ```swift
     /// let facts = try await space.count(filter: Filter.field("kind") == "fact")

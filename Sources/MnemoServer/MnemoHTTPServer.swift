@@ -69,7 +69,8 @@ public struct MnemoHTTPServer: Sendable {
     /// authentication and the readiness gate.
     public func buildRouter(authenticator: Authenticator) -> Router<ServerContext> {
         let router = Router(context: ServerContext.self)
-        router.middlewares.add(RequestLogMiddleware())
+        let allowed = AllowedMethods()
+        router.middlewares.add(RequestLogMiddleware(allowed: allowed))
         MetricsEndpoint.install(on: router, state: state, authenticator: authenticator)
         HealthRoutes(state: state).register(on: router)
         let v1 = router.group("v1")
@@ -82,6 +83,7 @@ public struct MnemoHTTPServer: Sendable {
         LinkRoutes(state: state).register(on: v1)
         FilterRoutes(state: state).register(on: v1)
         TransferRoutes(state: state).register(on: v1)
+        allowed.record(router)
         return router
     }
 

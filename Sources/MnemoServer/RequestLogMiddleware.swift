@@ -1,6 +1,7 @@
 // RequestLogMiddleware: the outermost middleware. It turns every failure into the JSON error
-// shape (Hummingbird's own 404/405 and decoding errors included, so no route answers in another
-// format) and logs one structured line per request at debug: method, path, status, duration.
+// shape (Hummingbird's own 404 and decoding errors included, so no route answers in another
+// format), answers an unknown method on a known path 405 with `Allow` (Hummingbird says 404),
+// and logs one structured line per request at debug: method, path, status, duration.
 import Foundation
 import Hummingbird
 import Logging
@@ -8,6 +9,9 @@ import Logging
 /// Logs each request and renders every error as `{"error": {...}}`.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = ServerContext
+
+    /// The router's methods per path, for 405s.
+    var allowed = AllowedMethods()
 
     func handle(_ request: Request, context: ServerContext,
                 next: (Request, ServerContext) async throws -> Response) async throws -> Response {
@@ -18,6 +22,18 @@ struct RequestLogMiddleware: RouterMiddleware {
         } catch let error as AuthError {
             // Auth renders itself in the same JSON shape, with its WWW-Authenticate header.
             response = try error.response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .notFound {
+            // Hummingbird's router answers 404 for a path it knows under another method.
+            let methods = allowed.methods(for: request.uri.path)
+            if methods.isEmpty || methods.contains(request.method.rawValue) {
+                // No such path, or a route of this very method said 404 itself.
+                response = try Self.serverError(error).response(from: request, context: context)
+            } else {
+                let failure = ServerError(status: .methodNotAllowed, code: "methodNotAllowed",
+                                          message: "\(request.method.rawValue) is not served here; allowed: \(methods.joined(separator: ", "))")
+                response = try failure.response(from: request, context: context)
+                response.headers[.allow] = methods.joined(separator: ", ")
+            }
         } catch {
             let failure = Self.serverError(error)
             response = try failure.response(from: request, context: context)

@@ -1,7 +1,10 @@
 // ServerState: the server's shared state across requests: the configuration, whether the
 // database is open yet (recovery runs after the listener is up, so /healthz answers while a
 // large log replays and /v1 answers 503 until it is done), and a cache of open Space values so
-// a search does not pay a trip to a blocking thread for its space lookup.
+// a search does not pay a trip to a blocking thread for its space lookup. A cached Space value
+// keeps its space loaded (Database.unloadIdleSpaces skips spaces with open values), so each
+// entry remembers when it was last used and unloadIdleSpaces(idleFor:) evicts the entries idle
+// that long before asking the database to unload: a busy space stays cached, an idle one can go.
 import Foundation
 import Logging
 import Mnemo
@@ -24,7 +27,12 @@ public final class ServerState: Sendable {
     /// The configuration the server runs with.
     public let configuration: ServerConfiguration
     private let phase = Mutex<Phase>(.recovering)
-    private let spaces = Mutex<[String: Space]>([:])
+    private let spaces = Mutex<[String: CachedSpace]>([:])
+    /// A cached Space value and when a request last used it.
+    private struct CachedSpace {
+        var space: Space
+        var lastUsed: ContinuousClock.Instant
+    }
     /// The port actually bound (known once the listener is up).
     private let boundPort = Mutex<Int?>(nil)
     /// How many Space values the cache keeps; past it the cache is emptied (spaces reopen).
@@ -75,15 +83,48 @@ public final class ServerState: Sendable {
 
     /// The space named `name` (from the cache, else opened off the cooperative pool).
     func space(_ name: String) async throws(ServerError) -> Space {
-        if let cached = spaces.withLock({ $0[name] }) { return cached }
+        let now = ContinuousClock.now
+        let cached = spaces.withLock { cache -> Space? in
+            cache[name]?.lastUsed = now
+            return cache[name]?.space
+        }
+        if let cached { return cached }
         let database = try database()
         do {
             let space = try await database.space(name)
             spaces.withLock {
                 if $0.count >= Self.spaceCacheLimit { $0.removeAll() }
-                $0[name] = space
+                $0[name] = CachedSpace(space: space, lastUsed: now)
             }
             return space
+        } catch {
+            throw ServerError(error, field: nil)
+        }
+    }
+
+    /// The names of the cached Space values.
+    var cachedSpaceNames: [String] { spaces.withLock { Array($0.keys).sorted() } }
+
+    /// Evicts the Space values no request has used for `idle`; returns how many.
+    @discardableResult
+    func evictIdleSpaces(idleFor idle: Duration) -> Int {
+        let cutoff = ContinuousClock.now - idle
+        return spaces.withLock { cache in
+            let stale = cache.filter { $0.value.lastUsed <= cutoff }.map(\.key)
+            for name in stale { cache.removeValue(forKey: name) }
+            return stale.count
+        }
+    }
+
+    /// Evicts the cached Space values idle for `idle`, then unloads every idle space of the
+    /// database (Database.unloadIdleSpaces: no open value, nothing queued, checkpointed).
+    /// - Returns: how many spaces were unloaded.
+    @discardableResult
+    public func unloadIdleSpaces(idleFor idle: Duration) async throws(ServerError) -> Int {
+        let database = try database()
+        evictIdleSpaces(idleFor: idle)
+        do {
+            return try await database.unloadIdleSpaces()
         } catch {
             throw ServerError(error, field: nil)
         }

@@ -1,16 +1,19 @@
 // TransferRoutes: a space's export stream out, and an export stream in as a new space.
 //
-// Export takes the engine's consistent snapshot (Space.export, on a blocking thread, with the
-// space's writes paused only while the snapshot is written to memory, never while a slow client
-// reads) and sends it as a chunked response, 64 KiB per write, so the response is never copied
-// into one more buffer and the client sees bytes at once. Import reads the request body as it
-// arrives, under its own limit (`maxImportBytes`), and hands it to Database.importSpace, which
-// checks the whole stream (checksum included) before the space exists: a truncated or damaged
-// upload creates nothing.
+// Export streams the engine's consistent snapshot (Space.export(chunkBytes:)): the export runs
+// on a blocking thread at most a few 64 KiB chunks ahead of the client, so the server never
+// holds it whole; the response starts once the first chunk is ready (an export that cannot
+// start is an ordinary JSON error). The price of not copying: the space's own writes wait
+// (queued) while a slow client reads; a client that goes away ends the export at once. Import
+// hands the request body to Database.importSpace(_:from:) chunk by chunk as it arrives, counting
+// bytes against its own limit (`maxImportBytes`, 413 past it, checked on Content-Length first);
+// the engine checks the whole stream (checksum included) before the space exists: a
+// truncated, damaged or oversized upload creates nothing.
 import Foundation
 import Hummingbird
 import Mnemo
 import NIOCore
+import Synchronization
 
 /// `GET /v1/spaces/{space}/export`, `PUT /v1/spaces/{space}/import`.
 struct TransferRoutes: Sendable {
@@ -27,13 +30,12 @@ struct TransferRoutes: Sendable {
     func export(_ context: ServerContext) async throws(ServerError) -> Response {
         let name = try PathParameter.space(context)
         try context.require(.read, space: name)
-        let bytes = try await state.withSpace(name) { space throws(MnemoError) in try await space.export() }
+        let export = try await state.withSpace(name) { space throws(MnemoError) in
+            try await space.export(chunkBytes: Self.chunkBytes)
+        }
         let body = ResponseBody { writer in
-            var offset = 0
-            while offset < bytes.count {
-                let end = min(offset + Self.chunkBytes, bytes.count)
-                try await writer.write(ByteBuffer(bytes: bytes[offset..<end]))
-                offset = end
+            for try await chunk in export {
+                try await writer.write(ByteBuffer(bytes: chunk))
             }
             try await writer.finish(nil)
         }
@@ -45,17 +47,33 @@ struct TransferRoutes: Sendable {
         try context.require(.admin, space: name)
         let database = try state.database()
         let limit = state.configuration.maxImportBytes
-        let buffer = try await RequestJSON.collect(request, limit: limit)
-        if buffer.readableBytes == 0 { throw .badRequest("the import stream is empty", field: "body") }
-        let bytes = Array(buffer.readableBytesView)
+        try RequestJSON.checkDeclaredLength(request, limit: limit)
+        let received = ByteCount()
+        let chunks = request.body.map { buffer throws(MnemoError) -> [UInt8] in
+            if received.add(buffer.readableBytes) > limit {
+                throw MnemoError(.tooLarge, "the import stream is over \(limit) bytes")
+            }
+            return Array(buffer.readableBytesView)
+        }
         do {
-            let space = try await database.importSpace(name, from: bytes)
+            let space = try await database.importSpace(name, from: chunks)
             state.forget(name)
             var response = JSONResponse.make(status: .created, SpaceRoutes.info(space))
             response.headers[.location] = "/v1/spaces/" + SpaceRoutes.encode(name)
             return response
+        } catch where error.code == .tooLarge && received.total > limit {
+            throw .payloadTooLarge(limit)
         } catch {
             throw ServerError(error, field: [.duplicateID, .invalidArgument].contains(error.code) ? "space" : "body")
         }
+    }
+
+    /// The bytes of an import body read so far (the body's map closure may run on any thread).
+    private final class ByteCount: Sendable {
+        private let bytes = Mutex(0)
+        /// Adds `count`; returns the new total.
+        func add(_ count: Int) -> Int { bytes.withLock { $0 += count; return $0 } }
+        /// The total so far.
+        var total: Int { bytes.withLock { $0 } }
     }
 }

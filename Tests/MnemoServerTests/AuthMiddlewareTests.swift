@@ -78,7 +78,7 @@ struct AuthTestContext: AuthenticatedRequestContext {
             try await client.execute(uri: "/v1/spaces/a", method: .get, headers: bearer(expired.token)) { response in
                 #expect(response.status == .unauthorized)
                 let error = try JSONDecoder().decode(ErrorBody.self, from: response.body).error
-                #expect(error.code == "token_expired")
+                #expect(error.code == "tokenExpired")
                 #expect(response.headers[.wwwAuthenticate]?.contains("invalid_token") == true)
             }
             let tampered = try AuthFixtures.flippingSignature(reader.token)

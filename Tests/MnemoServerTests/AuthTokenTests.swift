@@ -1,5 +1,5 @@
 // Proves token issue and verification: a token issued by the admin authenticates as its grant; an
-// expired token is 401 token_expired (at exactly exp too); a flipped signature byte, an edited
+// expired token is 401 tokenExpired (at exactly exp too); a flipped signature byte, an edited
 // payload (other space, more scopes, later expiry), an unknown or missing kid, a kid pointing to a
 // key of another algorithm, "alg: none", a token signed by a different secret and garbage are all
 // 401 unauthorized; rotation keeps old tokens valid while new ones carry the new kid, and removing

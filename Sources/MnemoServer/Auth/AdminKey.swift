@@ -13,7 +13,7 @@ public struct AdminKey: Sendable {
 
     /// Creates a key from its text, ignoring surrounding whitespace and newlines (a key file
     /// usually ends with one).
-    /// - Throws: ``AuthError`` `invalid_configuration` when shorter than
+    /// - Throws: ``AuthError`` `invalidConfiguration` when shorter than
     ///   ``AuthLimits/adminKeyBytesMin`` bytes.
     public init(_ key: String) throws(AuthError) {
         let trimmed = key.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -26,7 +26,7 @@ public struct AdminKey: Sendable {
 
     /// Loads the admin key from `file` when given, else from ``environmentVariable``.
     /// - Returns: nil when neither is set.
-    /// - Throws: ``AuthError`` `invalid_configuration` when the file cannot be read or the key is
+    /// - Throws: ``AuthError`` `invalidConfiguration` when the file cannot be read or the key is
     ///   too short.
     public static func load(
         file: String?, environment: [String: String] = ProcessInfo.processInfo.environment

@@ -24,14 +24,14 @@ public struct AuthError: Error, Sendable, Equatable, HTTPResponseError {
         /// key id or not the admin key (401).
         public static let unauthorized = Code(rawValue: "unauthorized")
         /// A well-signed token whose expiry has passed (401).
-        public static let tokenExpired = Code(rawValue: "token_expired")
+        public static let tokenExpired = Code(rawValue: "tokenExpired")
         /// A valid credential without the right: another space, a missing scope, or a route that
         /// needs the admin key (403).
         public static let forbidden = Code(rawValue: "forbidden")
         /// A token request with a bad field (400); ``AuthError/field`` names it.
-        public static let invalidArgument = Code(rawValue: "invalid_argument")
+        public static let invalidArgument = Code(rawValue: "invalidArgument")
         /// A key set or admin key that cannot be used (a start-up error, 500 if ever served).
-        public static let invalidConfiguration = Code(rawValue: "invalid_configuration")
+        public static let invalidConfiguration = Code(rawValue: "invalidConfiguration")
         /// The code's JSON spelling.
         public var description: String { rawValue }
     }
@@ -58,7 +58,7 @@ public struct AuthError: Error, Sendable, Equatable, HTTPResponseError {
         AuthError(status: .unauthorized, code: .unauthorized, message: message)
     }
 
-    /// 401 `token_expired`.
+    /// 401 `tokenExpired`.
     public static func tokenExpired(_ message: String) -> AuthError {
         AuthError(status: .unauthorized, code: .tokenExpired, message: message)
     }
@@ -73,12 +73,12 @@ public struct AuthError: Error, Sendable, Equatable, HTTPResponseError {
         AuthError(status: .forbidden, code: .forbidden, message: message)
     }
 
-    /// 400 `invalid_argument` naming `field`.
+    /// 400 `invalidArgument` naming `field`.
     public static func invalidArgument(_ message: String, field: String) -> AuthError {
         AuthError(status: .badRequest, code: .invalidArgument, message: message, field: field)
     }
 
-    /// 500 `invalid_configuration`: a key set or admin key the server cannot start with.
+    /// 500 `invalidConfiguration`: a key set or admin key the server cannot start with.
     public static func invalidConfiguration(_ message: String) -> AuthError {
         AuthError(status: .internalServerError, code: .invalidConfiguration, message: message)
     }

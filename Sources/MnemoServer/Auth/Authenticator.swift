@@ -69,7 +69,7 @@ public struct Authenticator: Sendable {
     /// The principal of a request from its `Authorization` header value.
     /// - Parameter authorization: The header's value (`Bearer <credential>`), nil when absent.
     /// - Throws: ``AuthError`` 401 `unauthorized` when absent, not `Bearer`, not the admin key and
-    ///   not a valid token; 401 `token_expired` for an expired token.
+    ///   not a valid token; 401 `tokenExpired` for an expired token.
     public func authenticate(authorization: String?) throws(AuthError) -> Principal {
         guard adminKey != nil else { return .dev }
         guard let authorization, !authorization.isEmpty else { throw AuthError.missingCredential }
@@ -151,7 +151,7 @@ public struct Authenticator: Sendable {
     ///   - request: What to grant, checked field by field.
     ///   - principal: The caller: the admin key, or a token with the `admin` scope that covers the
     ///     requested grant, holds the requested scopes and outlives the new token.
-    /// - Throws: ``AuthError`` 400 `invalid_argument` (with the field), 401, or 403 `forbidden`.
+    /// - Throws: ``AuthError`` 400 `invalidArgument` (with the field), 401, or 403 `forbidden`.
     public func issueToken(_ request: TokenRequest, by principal: Principal) async throws(AuthError) -> TokenResponse {
         try principal.authorizeTokenIssue()
         let (grant, scopes, ttl, subject) = try request.validated()

@@ -39,7 +39,7 @@ public enum SpaceGrant: Sendable, Hashable {
 
     /// Checks the grant's shape: a non-empty name within ``AuthLimits/spaceNameBytesMax``; a
     /// prefix that ends with "/" and has something before it.
-    /// - Throws: ``AuthError`` 400 `invalid_argument` naming the field (`space` or `prefix`).
+    /// - Throws: ``AuthError`` 400 `invalidArgument` naming the field (`space` or `prefix`).
     public func validate() throws(AuthError) {
         switch self {
         case .space(let name):

@@ -36,7 +36,7 @@ struct TokenClaims: JWTPayload, Equatable {
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 
     /// The principal the claims describe, at time `now`.
-    /// - Throws: ``AuthError`` 401 `token_expired` once `exp` has passed, 401 `unauthorized` when
+    /// - Throws: ``AuthError`` 401 `tokenExpired` once `exp` has passed, 401 `unauthorized` when
     ///   the claims are not a well-formed grant.
     func principal(at now: Date) throws(AuthError) -> Principal {
         let grant: SpaceGrant

@@ -51,7 +51,7 @@ public struct TokenKey: Sendable {
     }
 
     /// An HS256 key.
-    /// - Throws: ``AuthError`` `invalid_configuration` for a bad id or a secret shorter than
+    /// - Throws: ``AuthError`` `invalidConfiguration` for a bad id or a secret shorter than
     ///   ``AuthLimits/hmacSecretBytesMin`` bytes.
     public static func hs256(id: String, secret: [UInt8]) throws(AuthError) -> TokenKey {
         guard secret.count >= AuthLimits.hmacSecretBytesMin else {
@@ -62,7 +62,7 @@ public struct TokenKey: Sendable {
     }
 
     /// An Ed25519 signing key from its 32-byte private scalar.
-    /// - Throws: ``AuthError`` `invalid_configuration` for a bad id or key.
+    /// - Throws: ``AuthError`` `invalidConfiguration` for a bad id or key.
     public static func eddsa(id: String, privateKey: [UInt8]) throws(AuthError) -> TokenKey {
         let key: EdDSA.PrivateKey
         do {
@@ -74,7 +74,7 @@ public struct TokenKey: Sendable {
     }
 
     /// An Ed25519 verify-only key from its 32-byte public key.
-    /// - Throws: ``AuthError`` `invalid_configuration` for a bad id or key.
+    /// - Throws: ``AuthError`` `invalidConfiguration` for a bad id or key.
     public static func eddsa(id: String, publicKey: [UInt8]) throws(AuthError) -> TokenKey {
         let key: EdDSA.PublicKey
         do {

@@ -19,7 +19,7 @@ public struct TokenKeySet: Sendable {
     public let keys: [TokenKey]
 
     /// Creates a set.
-    /// - Throws: ``AuthError`` `invalid_configuration` when empty, over ``AuthLimits/keySetKeysMax``
+    /// - Throws: ``AuthError`` `invalidConfiguration` when empty, over ``AuthLimits/keySetKeysMax``
     ///   keys, with a repeated key id, or when `current` is absent or cannot sign.
     public init(current: String, keys: [TokenKey]) throws(AuthError) {
         guard !keys.isEmpty, keys.count <= AuthLimits.keySetKeysMax else {
@@ -68,7 +68,7 @@ public struct TokenKeySet: Sendable {
     }
 
     /// Parses the key-set JSON shown at the top of this file.
-    /// - Throws: ``AuthError`` `invalid_configuration` naming what is wrong (never a secret).
+    /// - Throws: ``AuthError`` `invalidConfiguration` naming what is wrong (never a secret).
     public init(json: Data) throws(AuthError) {
         let file: File
         do {
@@ -114,7 +114,7 @@ public struct TokenKeySet: Sendable {
     }
 
     /// Reads and parses a key-set file.
-    /// - Throws: ``AuthError`` `invalid_configuration` when it cannot be read, is larger than
+    /// - Throws: ``AuthError`` `invalidConfiguration` when it cannot be read, is larger than
     ///   ``AuthLimits/keySetFileBytesMax`` or does not parse.
     public init(contentsOfFile path: String) throws(AuthError) {
         let failure = AuthError.invalidConfiguration(

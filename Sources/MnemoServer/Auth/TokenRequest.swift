@@ -32,7 +32,7 @@ public struct TokenRequest: Codable, Sendable, Equatable {
     }
 
     /// The grant, the scopes, the lifetime and the subject, checked.
-    /// - Throws: ``AuthError`` 400 `invalid_argument` naming the field at fault.
+    /// - Throws: ``AuthError`` 400 `invalidArgument` naming the field at fault.
     func validated() throws(AuthError) -> (grant: SpaceGrant, scopes: Set<Scope>, ttlSeconds: Int, subject: String) {
         let grant: SpaceGrant
         switch (space, prefix) {
