@@ -36,6 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        // Request tasks on the event loop threads (no hop to Swift's pool and back per
+        // request); MNEMO_SWIFT_POOL=1 keeps Swift's own pool, for comparison.
+        let onEventLoops = environment["MNEMO_SWIFT_POOL"] != "1" && MnemoHTTPServer.runTasksOnEventLoops()
         var configuration = ServerConfiguration()
         configuration.dataPath = data ?? environment["MNEMO_DATA"]
         configuration.host = host ?? environment["MNEMO_HOST"] ?? "127.0.0.1"
@@ -87,6 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         if configuration.dev {
             logger.warning("--dev: authentication is OFF (loopback only)")
         }
+        logger.info("tasks run on \(onEventLoops ? "the event loop threads" : "Swift's cooperative pool")")
         try await MnemoHTTPServer(configuration: configuration, logger: logger).run()
     }
 }

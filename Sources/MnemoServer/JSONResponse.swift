@@ -16,6 +16,11 @@ enum JSONResponse {
         return encoder
     }
 
+    /// A response with `body` (JSON text written by JSONWriter) as its body.
+    static func make(status: HTTPResponse.Status, body: ByteBuffer) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+
     /// A response with `value` encoded as its JSON body.
     static func make(status: HTTPResponse.Status, _ value: some Encodable) -> Response {
         let data: Data

@@ -4,6 +4,7 @@
 // `vectorBase64`.
 import Foundation
 import Mnemo
+import NIOCore
 
 /// A memory in a response body.
 struct MemoryOutput: Encodable, Sendable {
@@ -91,6 +92,46 @@ struct MemoryOutput: Encodable, Sendable {
             }
         }
         return out
+    }
+
+    /// Writes the memory as a JSON object, with the members JSONEncoder would write (absent
+    /// ones left out) in the same sorted order.
+    func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        if let activation { writer.key("activation"); writer.float(activation) }
+        if let content { writer.key("content"); writer.string(content) }
+        if let createdAt { writer.key("createdAt"); writer.string(ServerDates.format(createdAt)) }
+        if let distance { writer.key("distance"); writer.float(distance) }
+        if let hops { writer.key("hops"); writer.int(hops) }
+        writer.key("id"); writer.string(id)
+        if let metadata { writer.key("metadata"); writer.object(metadata) }
+        if let score { writer.key("score"); writer.float(score) }
+        if let text { writer.key("text"); writer.string(text) }
+        if let vector { writer.key("vector"); writer.floats(vector) }
+        if let vectorBase64 { writer.key("vectorBase64"); writer.string(vectorBase64) }
+        writer.endObject()
+    }
+
+    /// A `{"<key>": [memories]}` response body (search hits, recollections).
+    static func listBody(_ key: String, _ items: [MemoryOutput]) -> ByteBuffer {
+        var writer = JSONWriter(capacity: 64 + 160 * items.count)
+        writer.beginObject()
+        writer.key(key)
+        writer.beginArray()
+        for item in items {
+            writer.element()
+            item.write(to: &writer)
+        }
+        writer.endArray()
+        writer.endObject()
+        return writer.buffer
+    }
+
+    /// The memory alone as a response body.
+    var body: ByteBuffer {
+        var writer = JSONWriter(capacity: 160 + 12 * (vector?.count ?? 0))
+        write(to: &writer)
+        return writer.buffer
     }
 
     /// The score of a distance: higher is better. Cosine and inner product: 1 − distance

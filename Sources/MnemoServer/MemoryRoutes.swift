@@ -64,7 +64,7 @@ struct MemoryRoutes: Sendable {
         let include = try MemoryOutput.Include(includeNames, vectorFormat: query.get("vectorFormat"), defaultVector: true)
         let memory = try await state.withSpace(name) { space throws(MnemoError) in try await space.get(id) }
         guard let memory else { throw .notFound("no memory \"\(id)\" in space \"\(name)\"", field: "id") }
-        return JSONResponse.make(status: .ok, MemoryOutput(memory, include: include))
+        return JSONResponse.make(status: .ok, body: MemoryOutput(memory, include: include).body)
     }
 
     func delete(_ context: ServerContext) async throws(ServerError) -> Response {

@@ -8,6 +8,7 @@ import HummingbirdTLS
 import Logging
 import Mnemo
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// The Mnemo HTTP server.
@@ -127,5 +128,18 @@ public struct MnemoHTTPServer: Sendable {
     public func run() async throws {
         let application = try await makeApplication()
         try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}
+
+extension MnemoHTTPServer {
+    /// Makes SwiftNIO's event loop threads (one per core) Swift concurrency's global executor,
+    /// so a request's handler task runs on the thread that read the request instead of hopping
+    /// to the cooperative pool and back (two thread wake-ups a request, the largest cost after
+    /// the search itself under a search load; docs/server.md, "Load test and figures").
+    /// Nothing a handler awaits blocks: the engine's blocking calls run on the Mnemo module's
+    /// own threads, and a search is a non-blocking read. Call once, at the start of the
+    /// process, before other tasks run; false when the platform does not allow it.
+    public static func runTasksOnEventLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 }

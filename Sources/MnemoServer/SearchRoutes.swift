@@ -19,10 +19,6 @@ struct SearchRoutes: Sendable {
         var vectorFormat: String?
     }
 
-    struct SearchResponse: Encodable {
-        var hits: [MemoryOutput]
-    }
-
     struct RecallRequest: Decodable {
         var vector: [Float]?
         var vectorBase64: String?
@@ -35,10 +31,6 @@ struct SearchRoutes: Sendable {
         var overSimilarity: Bool?
         var filter: JSONValue?
         var include: [String]?
-    }
-
-    struct RecallResponse: Encodable {
-        var memories: [MemoryOutput]
     }
 
     /// The largest `k` (and `ef`): the engine's MN_HNSW_K_MAX and MN_HNSW_EF_MAX.
@@ -99,7 +91,7 @@ struct SearchRoutes: Sendable {
             }
             out.append(item)
         }
-        return JSONResponse.make(status: .ok, SearchResponse(hits: out))
+        return JSONResponse.make(status: .ok, body: MemoryOutput.listBody("hits", out))
     }
 
     func recall(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
@@ -138,6 +130,6 @@ struct SearchRoutes: Sendable {
             if include.metadata { item.metadata = MemoryOutput.json(memory.metadata) }
             return item
         }
-        return JSONResponse.make(status: .ok, RecallResponse(memories: out))
+        return JSONResponse.make(status: .ok, body: MemoryOutput.listBody("memories", out))
     }
 }
