@@ -30,6 +30,9 @@ struct AnnBenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("filter-selectivity"),
             help: "Comma-separated filter selectivities in (0, 1] (e.g. 0.5,0.1,0.01,0.001): filtered search through the engine.")
     var filterSelectivity: String?
+    @Flag(name: .customLong("filter-index"),
+          help: "With --filter-selectivity: give the filtered field a numeric field index first.")
+    var filterIndex = false
 
     func run() async throws {
         guard let metric = Metric(rawValue: metric) else {
@@ -53,7 +56,7 @@ struct AnnBenchCommand: AsyncParsableCommand {
             }
             let bench = FilteredAnnBench(base: baseFile, queries: queryFile, metric: metric, m: m,
                                          efConstruction: efConstruction, efs: efs, k: k, threads: threads,
-                                         selectivities: selectivities, json: json)
+                                         selectivities: selectivities, indexed: filterIndex, json: json)
             _ = try await bench.run()
             return
         }
