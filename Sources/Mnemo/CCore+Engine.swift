@@ -389,9 +389,11 @@ extension CCore {
         return value
     }
 
-    static func insertBatch(_ space: SpaceHandle, _ memories: [Memory], dimension: Int,
-                            waitWhenFull: Bool) async throws(MnemoError) {
-        guard !memories.isEmpty else { return }
+    /// Submits a batch as one write (inserts, or upserts); the completion's detail (an upsert
+    /// batch: how many memories it replaced).
+    static func writeBatch(_ space: SpaceHandle, _ memories: [Memory], kind: WriteKind, dimension: Int,
+                           waitWhenFull: Bool) async throws(MnemoError) -> UInt64 {
+        guard !memories.isEmpty else { return 0 }
         var vectors: [Float] = []
         vectors.reserveCapacity(memories.count * dimension)
         var ids: [UInt8] = []
@@ -422,13 +424,14 @@ extension CCore {
                 created.append(try nanosecondsSince1970(memory.createdAt ?? now, offendingIndex: index))
             }
             if anyMetadata {
-                metadata.append(contentsOf: try encodeMetadata(memory.metadata, "insert batch \"\(memory.id)\"",
+                metadata.append(contentsOf: try encodeMetadata(memory.metadata, "\(kind) batch \"\(memory.id)\"",
                                                                offendingIndex: index))
                 metadataOffsets.append(UInt64(metadata.count))
             }
         }
         var failed = 0
-        _ = try await submit("insert batch of \(memories.count)", waitWhenFull: waitWhenFull, isBatch: true, { done, context in
+        let submitBatch = kind == .insert ? mn_space_insert_batch_meta : mn_space_upsert_batch_meta
+        return try await submit("\(kind) batch of \(memories.count)", waitWhenFull: waitWhenFull, isBatch: true, { done, context in
             vectors.withUnsafeBufferPointer { vectorBuffer in
                 ids.withUnsafeBufferPointer { idBuffer in
                     idOffsets.withUnsafeBufferPointer { idOffsetBuffer in
@@ -447,7 +450,7 @@ extension CCore {
                                                     created_ns: explicitTimes ? createdBuffer.baseAddress : nil)
                                                 // Documents come from the codec: the engine's
                                                 // check cannot refuse them, so no error out.
-                                                return mn_space_insert_batch_meta(
+                                                return submitBatch(
                                                     space.pointer, &batch, metadataBuffer.baseAddress,
                                                     anyMetadata ? metadataOffsetBuffer.baseAddress : nil,
                                                     0, done, context, &failed, nil)

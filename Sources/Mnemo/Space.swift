@@ -60,7 +60,29 @@ public struct Space: Sendable {
     ///   ``MnemoError/offendingIndex`` set to its position (also for an id repeated in the
     ///   batch or already in the space); the space is then unchanged.
     public func insert(contentsOf memories: [Memory]) async throws(MnemoError) {
-        try await CCore.insertBatch(handle, memories, dimension: dimension, waitWhenFull: waitWhenFull)
+        _ = try await CCore.writeBatch(handle, memories, kind: .insert, dimension: dimension,
+                                       waitWhenFull: waitWhenFull)
+    }
+
+    /// Upserts a batch as one write: each memory replaces the memory with its id (as
+    /// ``upsert(_:)`` does: same place, creation time and links) or is inserted. It is validated
+    /// whole first, crosses into the engine once and is logged as one record, so a crash keeps
+    /// all of it or none.
+    ///
+    /// ```swift
+    /// let replaced = try await space.upsert(contentsOf: corrected)
+    /// ```
+    ///
+    /// - Returns: how many memories were replaced (the rest were inserted).
+    /// - Throws: the errors of ``insert(contentsOf:)`` except an id already in the space (an id
+    ///   repeated within the batch is still ``MnemoError/Code/duplicateID``); the space is then
+    ///   unchanged. Out of memory part-way is the engine's one exception
+    ///   (`mn_space_upsert_batch_meta`): its new memories and a prefix of its replacements may
+    ///   be in place, and a reopen applies the whole batch from the log.
+    @discardableResult
+    public func upsert(contentsOf memories: [Memory]) async throws(MnemoError) -> Int {
+        Int(try await CCore.writeBatch(handle, memories, kind: .upsert, dimension: dimension,
+                                       waitWhenFull: waitWhenFull))
     }
 
     /// Inserts a memory, or replaces the vector, content and metadata of the memory with its id

@@ -1,10 +1,7 @@
 // MemoryRoutes: single memories (PUT upserts, GET, DELETE) and batches (POST, all-or-nothing).
 // Every body is decoded and checked whole before the first engine call, so a malformed body
-// changes nothing. An insert batch is one engine write (the engine applies it whole or not at
-// all); an upsert batch has no single engine write, so it is checked whole first (including its
-// metadata, through the engine's own codec) and then applied, up to 32 upserts queued at once
-// (the ids are distinct, so their order does not matter), each waiting for mailbox room instead
-// of failing half-way.
+// changes nothing. A batch, of inserts or of upserts, is one engine write: the engine applies it
+// whole or not at all and logs it as one record.
 import Foundation
 import Hummingbird
 import Mnemo
@@ -112,8 +109,8 @@ struct MemoryRoutes: Sendable {
             }
             return JSONResponse.make(status: .ok, BatchResponse(inserted: memories.count, replaced: 0))
         }
-        // Upsert: every metadata document is checked by the engine's codec before the first
-        // write, so the writes below can only fail for reasons outside the request.
+        // The engine refuses a bad document by its position; checked here first, the error also
+        // names the field inside it.
         for (index, memory) in memories.enumerated() where !memory.metadata.isEmpty {
             do {
                 try memory.metadata.validate()
@@ -121,58 +118,9 @@ struct MemoryRoutes: Sendable {
                 throw ServerError(error, field: "memories[\(index)]")
             }
         }
-        let replaced = try await upsertAll(memories, space: name)
+        let replaced = try await state.withSpace(name, field: "memories") { space throws(MnemoError) in
+            try await space.upsert(contentsOf: memories)
+        }
         return JSONResponse.make(status: .ok, BatchResponse(inserted: memories.count - replaced, replaced: replaced))
-    }
-
-    /// How many upserts of one batch are in the space's mailbox at once: their ids are distinct,
-    /// so their order does not matter, and a durable log syncs the ones it holds together.
-    static let upsertWindow = 32
-
-    /// Upserts every memory (ids distinct), `upsertWindow` at a time; how many replaced one.
-    private func upsertAll(_ memories: [Memory], space name: String) async throws(ServerError) -> Int {
-        let result = await withTaskGroup(of: Result<Bool, ServerError>.self) { group -> Result<Int, ServerError> in
-            var replaced = 0
-            var failure: ServerError?
-            var next = 0
-            func collect(_ outcome: Result<Bool, ServerError>) {
-                switch outcome {
-                case .success(let wasReplaced): replaced += wasReplaced ? 1 : 0
-                case .failure(let error): failure = failure ?? error
-                }
-            }
-            while next < memories.count {
-                if next >= Self.upsertWindow, let outcome = await group.next() { collect(outcome) }
-                let memory = memories[next]
-                next += 1
-                group.addTask {
-                    do throws(ServerError) {
-                        return .success(try await upsertWaiting(memory, space: name))
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-            }
-            for await outcome in group { collect(outcome) }
-            if let failure { return .failure(failure) }
-            return .success(replaced)
-        }
-        return try result.get()
-    }
-
-    /// Upserts one memory of a batch already begun: a full mailbox is waited out (with a
-    /// growing pause) rather than answered 429, so the batch is not left half applied.
-    private func upsertWaiting(_ memory: Memory, space name: String) async throws(ServerError) -> Bool {
-        var pause: UInt64 = 50_000
-        while true {
-            do {
-                return try await state.withSpace(name, field: "memories") { space throws(MnemoError) in
-                    try await space.upsert(memory)
-                }
-            } catch where error.code == "full" {
-                try? await Task.sleep(nanoseconds: pause)
-                pause = min(pause * 2, 5_000_000)
-            }
-        }
     }
 }

@@ -2,7 +2,10 @@
 // oversized id or content, an id repeated within the batch, or an id already in the space
 // rejects it with the offender's index and leaves the space unchanged); a large batch is
 // linked with the idle worker's help and is searchable afterwards; writes queued after a batch
-// are applied after it.
+// are applied after it. An upsert batch replaces the ids it shares with the space (keeping their
+// creation times) and inserts the rest, reports how many it replaced, refuses a bad batch whole,
+// and is all there after a reopen.
+import Foundation
 import Mnemo
 import Testing
 
@@ -73,5 +76,45 @@ import Testing
         let stats = await database.stats()
         #expect(stats.workers.reduce(0) { $0 + $1.batches } == 1)
         #expect(stats.workers.reduce(0) { $0 + $1.helps } >= 1)
+    }
+
+    @Test func upsertBatchReplacesAndInsertsAsOneWrite() async throws {
+        let path = try DurabilityTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let vectors = EngineVectors.make(700, dimension: 8, seed: 11)
+        var created: Date?
+        do {
+            let database = try await Database(path: path, options: DurabilityTests.options(.sync))
+            let space = try await database.createSpace("u", dimension: 8, metric: .l2)
+            try await space.insert(contentsOf: (0..<300).map { Memory(id: "m\($0)", vector: vectors[$0], text: "old") })
+            created = try await space.get("m7")?.createdAt
+            var bad = (0..<400).map { Memory(id: "m\($0 + 200)", vector: vectors[$0 + 300], text: "new") }
+            bad[321].id = "m210"
+            do {
+                try await space.upsert(contentsOf: bad)
+                Issue.record("a batch with a repeated id was accepted")
+            } catch {
+                #expect(error.code == .duplicateID)
+                #expect(error.offendingIndex == 321)
+            }
+            bad = (0..<400).map { Memory(id: "m\($0 + 200)", vector: vectors[$0 + 300], text: "new") }
+            bad[77].vector[2] = .infinity
+            await #expect(throws: MnemoError.self) { try await space.upsert(contentsOf: bad) }
+            #expect(space.stats().count == 300)
+            let batch = (0..<500).map { Memory(id: "m\($0)", vector: vectors[$0 + 200], text: "new \($0)") }
+            #expect(try await space.upsert(contentsOf: batch) == 300)
+            #expect(space.stats().count == 500)
+            await database.close()
+        }
+        let reopened = try await Database(path: path, options: DurabilityTests.options(.sync))
+        let space = try await reopened.space("u")
+        #expect(space.stats().count == 500)
+        for i in [0, 7, 299, 300, 499] {
+            let memory = try await space.get("m\(i)")
+            #expect(memory?.vector == vectors[i + 200])
+            #expect(memory?.text == "new \(i)")
+        }
+        #expect(try await space.get("m7")?.createdAt == created)
+        await reopened.close()
     }
 }

@@ -11,6 +11,9 @@
  * MN_ASSERT(status == MN_OK) and aborted. Proves, after every failed write: the call returned
  * MN_ERR_NO_MEMORY; the space holds the same memories (count, every get, search results); its
  * export imports (and, durable, it survives a checkpoint and a reopen).
+ * A batch of upserts (existing ids and new ones) is tried the same way against its own contract
+ * (mn_engine.h): after a failure the space is unchanged, or (out of memory while replacing) its
+ * new memories are in and every existing id still holds its old content: never part of either.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -91,6 +94,106 @@ static mn_status insert_batch(mn_space *space, uint32_t first, uint32_t count) {
     mn_status status = mn_space_insert_batch(space, &batch, MN_SUBMIT_WAIT, te_wait_done, &w, NULL);
     if (status != MN_OK) return status;
     return te_wait_for(&w);
+}
+
+/* Upserts base-0 ... base-(BATCH/2 - 1) to content "up" and inserts batch-0 ... as one write. */
+static mn_status upsert_batch(mn_space *space) {
+    static char ids[BATCH * 16];
+    static uint64_t id_offsets[BATCH + 1], content_offsets[BATCH + 1];
+    static uint8_t contents[BATCH * 2];
+    static float vectors[BATCH * DIM];
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < BATCH; i++) {
+        id_offsets[i] = at;
+        at += (uint64_t)snprintf(ids + at, 16, i < BATCH / 2 ? "base-%u" : "batch-%u",
+                                 i < BATCH / 2 ? i : i - BATCH / 2);
+        content_offsets[i] = 2u * i;
+        memcpy(contents + 2u * i, "up", 2);
+        te_vector(7000u + i, vectors + (size_t)i * DIM, DIM);
+    }
+    id_offsets[BATCH] = at;
+    content_offsets[BATCH] = 2u * BATCH;
+    mn_batch_in batch = {BATCH, DIM, vectors, ids, id_offsets, contents, content_offsets, NULL};
+    te_wait w;
+    te_wait_init(&w);
+    mn_status status = mn_space_upsert_batch_meta(space, &batch, NULL, NULL, MN_SUBMIT_WAIT,
+                                                  te_wait_done, &w, NULL, NULL);
+    if (status != MN_OK) return status;
+    return te_wait_for(&w);
+}
+
+/* How many of the upsert batch's existing ids hold "up", and of its new ids are present. */
+static void upsert_batch_state(mn_space *space, uint32_t *replaced, uint32_t *added) {
+    char id[32];
+    *replaced = *added = 0;
+    for (uint32_t i = 0; i < BATCH / 2; i++) {
+        snprintf(id, sizeof(id), "base-%u", i);
+        td_got got = {0};
+        if (mn_space_get(space, id, (uint32_t)strlen(id), NULL, 0, td_visit_got, &got) == MN_OK &&
+            strcmp(got.content, "up") == 0)
+            (*replaced)++;
+        snprintf(id, sizeof(id), "batch-%u", i);
+        *added += mn_space_get(space, id, (uint32_t)strlen(id), NULL, 0, NULL, NULL) == MN_OK;
+    }
+}
+
+/* Takes the upsert batch back: old contents and vectors, new ids deleted. */
+static void undo_upsert_batch(mn_space *space) {
+    char id[32];
+    float v[DIM];
+    for (uint32_t i = 0; i < BATCH / 2; i++) {
+        snprintf(id, sizeof(id), "base-%u", i);
+        te_vector(i, v, DIM);
+        CHECK_STATUS(ts_write(space, 1, id, v, DIM, "base"), MN_OK);
+        snprintf(id, sizeof(id), "batch-%u", i);
+        mn_status status = ts_delete(space, id);
+        CHECK(status == MN_OK || status == MN_ERR_NOT_FOUND);
+    }
+}
+
+/* Fails the n-th allocation of an upsert batch for n = 0, 1, ... until it succeeds. */
+static void fail_each_allocation_upsert_batch(mn_engine *engine, mn_space *space, const char *what) {
+    snapshot before;
+    take_snapshot(space, &before);
+    int failures = 0, partial = 0, done = 0, all_no_memory = 1, contract = 1, all_round_trip = 1;
+    for (int n = 0; n < TRIES_MAX && !done; n++) {
+        mn_alloc_reset();
+        mn_alloc_fail_after(n);
+        mn_status status = upsert_batch(space);
+        uint64_t injected = mn_alloc_failed();
+        mn_alloc_reset();
+        uint32_t replaced = 0, added = 0;
+        upsert_batch_state(space, &replaced, &added);
+        if (status == MN_OK) {
+            contract &= replaced == BATCH / 2 && added == BATCH / 2;
+            done = injected == 0;
+            undo_upsert_batch(space);
+            continue;
+        }
+        failures++;
+        all_no_memory &= status == MN_ERR_NO_MEMORY && injected > 0;
+        /* Unchanged, or its new memories in and no existing id replaced (one chunk). */
+        if (replaced != 0 || (added != 0 && added != BATCH / 2)) {
+            contract = 0;
+            fprintf(stderr, "%s: allocation %d: %u replaced, %u added\n", what, n, replaced, added);
+        }
+        if (added == BATCH / 2) {
+            partial++;
+            undo_upsert_batch(space);
+        }
+        if (!same_snapshot(space, &before)) {
+            contract = 0;
+            fprintf(stderr, "%s: allocation %d: the space changed beyond the contract\n", what, n);
+        }
+        if (n % 3 == 0 && !round_trips(engine, space)) all_round_trip = 0;
+    }
+    printf("%s: %d failed with MN_ERR_NO_MEMORY (%d with the new memories in)\n", what, failures,
+           partial);
+    CHECK(done);
+    CHECK(failures > 0);
+    CHECK(all_no_memory);
+    CHECK(contract);
+    CHECK(all_round_trip);
 }
 
 enum { WRITE_INSERT, WRITE_UPSERT, WRITE_BATCH };
@@ -233,7 +336,13 @@ static void run_all(mn_engine *engine, const char *mode) {
         fail_each_allocation(engine, space, kinds[k], what);
         mn_space_release(space);
     }
-    char name[32];
+    char name[32], what[64];
+    snprintf(name, sizeof(name), "%s-upserts", mode);
+    snprintf(what, sizeof(what), "%s upsert batch", mode);
+    mn_space *space = te_space(engine, name, DIM, MN_METRIC_L2);
+    fill(space);
+    fail_each_allocation_upsert_batch(engine, space, what);
+    mn_space_release(space);
     snprintf(name, sizeof(name), "%s-empty", mode);
     fail_batch_into_empty(engine, name);
 }

@@ -377,22 +377,22 @@ mn_status mn_engine_submit_op(struct mn_space *space, mn_op *op, uint32_t flags,
     return mn_submit(space, op, flags, done, context);
 }
 
-/* Finds an id repeated within the batch: writes the later position to *failed. */
-static mn_status mn_batch_find_repeat(const mn_batch_in *batch, size_t *failed) {
+mn_status mn_engine_batch_find_repeat(const char *ids, const uint64_t *id_offsets, size_t count,
+                                      size_t *failed) {
     size_t capacity = 16;
-    while (capacity < batch->count * 2) capacity <<= 1;
+    while (capacity < count * 2) capacity <<= 1;
     size_t *slots = malloc(capacity * sizeof(size_t));
     if (!slots) return MN_ERR_NO_MEMORY;
     for (size_t i = 0; i < capacity; i++) slots[i] = SIZE_MAX;
     mn_status status = MN_OK;
-    for (size_t i = 0; i < batch->count && status == MN_OK; i++) {
-        const char *id = batch->ids + batch->id_offsets[i];
-        size_t bytes = (size_t)(batch->id_offsets[i + 1] - batch->id_offsets[i]);
+    for (size_t i = 0; i < count && status == MN_OK; i++) {
+        const char *id = ids + id_offsets[i];
+        size_t bytes = (size_t)(id_offsets[i + 1] - id_offsets[i]);
         size_t slot = (size_t)XXH64(id, bytes, 0) & (capacity - 1);
         while (slots[slot] != SIZE_MAX) {
             size_t j = slots[slot];
-            size_t other = (size_t)(batch->id_offsets[j + 1] - batch->id_offsets[j]);
-            if (other == bytes && memcmp(batch->ids + batch->id_offsets[j], id, bytes) == 0) {
+            size_t other = (size_t)(id_offsets[j + 1] - id_offsets[j]);
+            if (other == bytes && memcmp(ids + id_offsets[j], id, bytes) == 0) {
                 *failed = i;
                 status = MN_ERR_DUPLICATE;
                 break;
@@ -411,10 +411,12 @@ mn_status mn_space_insert_batch(mn_space *space, const mn_batch_in *batch, uint3
                                       failed_index, NULL);
 }
 
-mn_status mn_space_insert_batch_meta(mn_space *space, const mn_batch_in *batch,
-                                     const uint8_t *metadata, const uint64_t *metadata_offsets,
-                                     uint32_t flags, mn_completion_fn done, void *context,
-                                     size_t *failed_index, mn_meta_error *error) {
+/* Validates a batch whole (nothing is queued unless every memory is good) and queues it as
+ * one record of `kind` (MN_OP_BATCH or MN_OP_UPSERT_BATCH). */
+static mn_status mn_submit_batch(mn_space *space, uint32_t kind, const mn_batch_in *batch,
+                                 const uint8_t *metadata, const uint64_t *metadata_offsets,
+                                 uint32_t flags, mn_completion_fn done, void *context,
+                                 size_t *failed_index, mn_meta_error *error) {
     size_t failed_scratch = 0;
     size_t *failed = failed_index ? failed_index : &failed_scratch;
     *failed = 0;
@@ -461,13 +463,13 @@ mn_status mn_space_insert_batch_meta(mn_space *space, const mn_batch_in *batch,
             return status;
         }
     }
-    mn_status status = mn_batch_find_repeat(batch, failed);
+    mn_status status = mn_engine_batch_find_repeat(batch->ids, batch->id_offsets, batch->count,
+                                                   failed);
     if (status != MN_OK) return status;
     uint64_t id_total = batch->id_offsets[batch->count];
     uint64_t content_total = batch->content_offsets[batch->count];
     uint64_t meta_total = metadata_offsets ? metadata_offsets[batch->count] : 0;
-    mn_op *op = mn_op_new(MN_OP_BATCH, batch->count, dimension, id_total, content_total,
-                          meta_total);
+    mn_op *op = mn_op_new(kind, batch->count, dimension, id_total, content_total, meta_total);
     if (!op) return MN_ERR_NO_MEMORY;
     memcpy(op->id_offsets, batch->id_offsets, (batch->count + 1) * sizeof(uint64_t));
     memcpy(op->content_offsets, batch->content_offsets, (batch->count + 1) * sizeof(uint64_t));
@@ -485,6 +487,22 @@ mn_status mn_space_insert_batch_meta(mn_space *space, const mn_batch_in *batch,
     if (content_total) memcpy(op->contents, batch->contents, (size_t)content_total);
     if (meta_total) memcpy(op->metadata, metadata, (size_t)meta_total);
     return mn_submit_checked(space, op, flags, done, context);
+}
+
+mn_status mn_space_insert_batch_meta(mn_space *space, const mn_batch_in *batch,
+                                     const uint8_t *metadata, const uint64_t *metadata_offsets,
+                                     uint32_t flags, mn_completion_fn done, void *context,
+                                     size_t *failed_index, mn_meta_error *error) {
+    return mn_submit_batch(space, MN_OP_BATCH, batch, metadata, metadata_offsets, flags, done,
+                           context, failed_index, error);
+}
+
+mn_status mn_space_upsert_batch_meta(mn_space *space, const mn_batch_in *batch,
+                                     const uint8_t *metadata, const uint64_t *metadata_offsets,
+                                     uint32_t flags, mn_completion_fn done, void *context,
+                                     size_t *failed_index, mn_meta_error *error) {
+    return mn_submit_batch(space, MN_OP_UPSERT_BATCH, batch, metadata, metadata_offsets, flags,
+                           done, context, failed_index, error);
 }
 
 /* ---- the space table ---- */

@@ -24,7 +24,8 @@
  * Record types: an operation's type is its kind (MN_OP_INSERT ... MN_OP_BATCH, and kinds added
  * later in mn_engine_internal.h that use the same packed layout, e.g. MN_OP_LINK; a delete by
  * filter (11) carries the filter's text as content, a field index's creation (12) the field
- * name as id and its kind as a u32 content, its drop (13) the name and no content); a space's
+ * name as id and its kind as a u32 content, its drop (13) the name and no content, a batch of
+ * upserts (14) is laid out as a batch insert); a space's
  * creation is MN_DURABLE_REC_CREATE with sequence 0, its drop MN_DURABLE_REC_DROP with sequence
  * MN_DURABLE_SEQUENCE_DROP (after everything). MN_DURABLE_REC_VOID (a sequence of its own) says
  * that the space's records with sequences first..last were in appends that failed and could not
@@ -126,6 +127,7 @@ _Static_assert(MN_OP_PATCH == 10u, "WAL record type 10 is a metadata patch: neve
 _Static_assert(MN_OP_DELETE_FILTER == 11u, "WAL record type 11 is a delete by filter: never renumber");
 _Static_assert(MN_OP_INDEX_CREATE == 12u, "WAL record type 12 creates a field index: never renumber");
 _Static_assert(MN_OP_INDEX_DROP == 13u, "WAL record type 13 drops a field index: never renumber");
+_Static_assert(MN_OP_UPSERT_BATCH == 14u, "WAL record type 14 is a batch of upserts: never renumber");
 _Static_assert(MN_DURABLE_REC_CREATE == 0x100u, "WAL record type 0x100 creates a space");
 _Static_assert(MN_DURABLE_REC_DROP == 0x101u, "WAL record type 0x101 drops a space");
 _Static_assert(MN_DURABLE_REC_VOID == 0x102u, "WAL record type 0x102 voids failed records");
@@ -188,6 +190,7 @@ int mn_durable_kind_is_write(uint32_t kind) {
     case MN_OP_UPSERT:
     case MN_OP_DELETE:
     case MN_OP_BATCH:
+    case MN_OP_UPSERT_BATCH:
     case MN_OP_PATCH:
     case MN_OP_DELETE_FILTER:
     case MN_OP_INDEX_CREATE:
@@ -588,10 +591,11 @@ mn_status mn_durable_decode_op(const mn_wal_record *entry, const struct mn_space
     if (n > MN_ENGINE_BATCH_COUNT_MAX || dimension > MN_DIMENSION_MAX) return MN_ERR_CORRUPT;
     /* Each kind's shape: memories per record and vector width (see mn_engine_internal.h), and
      * whether it may carry metadata (a patch must). */
-    uint64_t count_expected = entry->type == MN_OP_BATCH ? n : 1;
+    int batch = entry->type == MN_OP_BATCH || entry->type == MN_OP_UPSERT_BATCH;
+    uint64_t count_expected = batch ? n : 1;
     uint32_t dimension_expected = entry->type == MN_OP_DELETE ? 0 : space->params.dimension;
-    int metadata_allowed = entry->type == MN_OP_INSERT || entry->type == MN_OP_UPSERT ||
-                           entry->type == MN_OP_BATCH || entry->type == MN_OP_PATCH;
+    int metadata_allowed = entry->type == MN_OP_INSERT || entry->type == MN_OP_UPSERT || batch ||
+                           entry->type == MN_OP_PATCH;
     if (entry->type == MN_OP_PATCH) {
         dimension_expected = 0;
         if (!metadata) return MN_ERR_CORRUPT;

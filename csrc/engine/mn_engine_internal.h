@@ -162,6 +162,10 @@ uint64_t mn_arena_block_bytes(const void *memory);
 #define MN_OP_INDEX_CREATE 12u
 #define MN_OP_INDEX_DROP 13u
 #define MN_OP_INDEX_KIND_BYTES 4u
+/* A batch of upserts (mn_space_upsert_batch_meta): the packed layout of a BATCH, applied as one
+ * write (each id replaced or inserted) and logged as one record (type 14), so a crash keeps the
+ * whole batch or none of it. */
+#define MN_OP_UPSERT_BATCH 14u
 
 /**
  * One mailbox record: an operation and a packed copy of its input, in one allocation, in a
@@ -452,6 +456,10 @@ void mn_space_unref(struct mn_space *space);
 void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker);
 /** Applies n consecutive single inserts and upserts (logged) as one group; completes them. */
 void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_worker *worker);
+/* Finds an id repeated among ids[id_offsets[i] .. id_offsets[i+1]), i < count: MN_ERR_DUPLICATE
+ * with the later position in *failed, MN_OK, or MN_ERR_NO_MEMORY. */
+mn_status mn_engine_batch_find_repeat(const char *ids, const uint64_t *id_offsets, size_t count,
+                                      size_t *failed);
 /** MN_ERR_TOO_LARGE when queuing `op` (an insert, upsert or batch) would take the space past
  *  the engine's space_bytes_max (an upper estimate; any thread). */
 mn_status mn_space_room_check(struct mn_space *space, const mn_op *op);

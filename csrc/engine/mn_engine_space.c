@@ -706,6 +706,9 @@ static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *wo
     return status;
 }
 
+static mn_status mn_apply_upsert_batch(struct mn_space *space, mn_op *op, mn_worker *worker,
+                                       uint64_t *detail);
+
 void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
     mn_status status = MN_OK;
     uint64_t detail = 0;
@@ -739,6 +742,11 @@ void mn_space_apply(struct mn_space *space, mn_op *op, mn_worker *worker) {
         break;
     case MN_OP_BATCH:
         status = mn_apply_batch(space, op, worker, &detail);
+        memories = status == MN_OK ? op->count : 0;
+        atomic_fetch_add_explicit(&worker->batches, 1, memory_order_relaxed);
+        break;
+    case MN_OP_UPSERT_BATCH:
+        status = mn_apply_upsert_batch(space, op, worker, &detail);
         memories = status == MN_OK ? op->count : 0;
         atomic_fetch_add_explicit(&worker->batches, 1, memory_order_relaxed);
         break;
@@ -791,6 +799,158 @@ static int mn_group_helped(const struct mn_space *space, uint64_t items) {
 }
 
 /*
+ * Replaces n existing memories (distinct, n <= MN_HNSW_SETTLE_BATCH) with their new records
+ * (made, not yet published, under the same labels) and the vectors given row-major: their
+ * documents' field-index changes in one prepared transaction, one update batch of the index
+ * (the same vector: no graph work), linked by idle workers too when there are enough, then the
+ * records change places. Out of memory refuses all n and frees the new records; an update batch
+ * that began always ends well (mn_hnsw_batch.h), so nothing fails after it.
+ */
+_Static_assert(MN_ENGINE_RUN_QUANTUM <= MN_HNSW_SETTLE_BATCH,
+               "a group's changed ids are replaced as one chunk");
+static mn_status mn_space_replace_chunk(struct mn_space *space, mn_worker *worker,
+                                        mn_record *const *olds, mn_record *const *records,
+                                        const uint64_t *charged, const float *vectors,
+                                        uint64_t n) {
+    MN_ASSERT(n > 0 && n <= MN_HNSW_SETTLE_BATCH);
+    uint64_t labels[MN_HNSW_SETTLE_BATCH];
+    mn_status status = MN_OK;
+    mn_field_indexes_txn_begin(space->fields);
+    for (uint64_t c = 0; c < n && status == MN_OK; c++) {
+        labels[c] = olds[c]->label;
+        status = mn_space_fields_stage(space, MN_FIELDS_UPDATE, olds[c]->label, 0,
+                                       mn_record_metadata(olds[c]), olds[c]->metadata_bytes,
+                                       mn_record_metadata(records[c]), records[c]->metadata_bytes);
+    }
+    if (status == MN_OK) status = mn_field_indexes_txn_prepare(space->fields);
+    mn_hnsw_batch *batch = NULL;
+    if (status == MN_OK) {
+        status = mn_hnsw_update_batch_begin(space->index, labels, vectors, n,
+                                            space->params.dimension, &batch, NULL);
+        if (status != MN_OK) mn_field_indexes_txn_abort(space->fields);
+    }
+    if (status != MN_OK) { /* a failed stage or prepare closed the transaction itself */
+        for (uint64_t c = 0; c < n; c++) mn_arena_free_block(records[c]); /* never published */
+        return status;
+    }
+    if (mn_group_helped(space, n)) {
+        mn_worker_link_batch(worker, batch);
+    } else {
+        size_t applied = 0;
+        (void)mn_hnsw_batch_work(batch, &applied); /* an update item never fails */
+    }
+    status = mn_hnsw_batch_end(batch);
+    MN_ASSERT(status == MN_OK);
+    mn_field_indexes_txn_publish(space->fields);
+    for (uint64_t c = 0; c < n; c++) mn_space_replace_record(space, olds[c], records[c], charged[c]);
+    return MN_OK;
+}
+
+/*
+ * An upsert batch (MN_OP_UPSERT_BATCH): the new records of its existing ids are made first,
+ * then its new ids go in as one batch insert (all or nothing), then the existing ids are
+ * replaced MN_HNSW_SETTLE_BATCH at a time (mn_space_replace_chunk). Nothing has changed unless
+ * the first two steps succeed. *detail: how many it replaced, or a refusal's offender.
+ */
+static mn_status mn_apply_upsert_batch(struct mn_space *space, mn_op *op, mn_worker *worker,
+                                       uint64_t *detail) {
+    const uint64_t n = op->count;
+    const uint32_t dimension = op->dimension;
+    const size_t row = (size_t)dimension * sizeof(float);
+    *detail = 0;
+    /* Checked at submission too; a replayed record's ids are checked again (a valid checksum
+     * does not make them distinct). */
+    size_t repeat = 0;
+    mn_status status = mn_engine_batch_find_repeat(op->ids, op->id_offsets, (size_t)n, &repeat);
+    if (status != MN_OK) {
+        if (status == MN_ERR_DUPLICATE) *detail = repeat;
+        return status;
+    }
+    uint64_t *changed_at = malloc((size_t)n * sizeof(uint64_t));
+    uint64_t *fresh_at = malloc((size_t)n * sizeof(uint64_t));
+    mn_record **olds = malloc((size_t)n * sizeof(mn_record *));
+    mn_record **records = malloc((size_t)n * sizeof(mn_record *));
+    uint64_t *charged = malloc((size_t)n * sizeof(uint64_t));
+    mn_new_memory *fresh = NULL;
+    float *vectors = NULL;
+    uint64_t changed = 0, added = 0, made = 0, owned_from = 0;
+    status = MN_ERR_NO_MEMORY;
+    if (!changed_at || !fresh_at || !olds || !records || !charged) goto done;
+    for (uint64_t i = 0; i < n; i++) {
+        mn_record *old = mn_find_id_locked(space, op->ids + op->id_offsets[i],
+                                           (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]));
+        if (old) {
+            olds[changed] = old;
+            changed_at[changed++] = i;
+        } else {
+            fresh_at[added++] = i;
+        }
+    }
+    for (; made < changed; made++) {
+        const uint64_t i = changed_at[made];
+        const mn_record *old = olds[made];
+        records[made] = mn_record_new(worker, old->label, op->ids + op->id_offsets[i],
+                                      old->id_bytes, op->contents + op->content_offsets[i],
+                                      op->content_offsets[i + 1] - op->content_offsets[i],
+                                      op->metadata + op->metadata_offsets[i],
+                                      op->metadata_offsets[i + 1] - op->metadata_offsets[i],
+                                      old->created_ns, &charged[made]);
+        if (!records[made]) goto done;
+    }
+    /* Rows for the new ids (none when every id is new: the op's own rows serve) and for one
+     * chunk of the existing ones. */
+    uint64_t chunk_rows = changed < MN_HNSW_SETTLE_BATCH ? changed : MN_HNSW_SETTLE_BATCH;
+    uint64_t rows = added == n ? 0 : (added > chunk_rows ? added : chunk_rows);
+    if (rows > 0 && !(vectors = malloc((size_t)rows * row))) goto done;
+    if (added > 0) {
+        fresh = malloc((size_t)added * sizeof(mn_new_memory));
+        if (!fresh) goto done;
+        for (uint64_t a = 0; a < added; a++) {
+            const uint64_t i = fresh_at[a];
+            fresh[a] = (mn_new_memory){
+                .id = op->ids + op->id_offsets[i],
+                .id_bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]),
+                .content = op->contents + op->content_offsets[i],
+                .content_bytes = op->content_offsets[i + 1] - op->content_offsets[i],
+                .created_ns = op->created_ns[i],
+                .metadata = op->metadata + op->metadata_offsets[i],
+                .metadata_bytes = op->metadata_offsets[i + 1] - op->metadata_offsets[i]};
+            if (vectors) memcpy(vectors + a * dimension, op->vectors + i * dimension, row);
+        }
+        uint32_t threshold = space->engine->options.parallel_batch_min;
+        int help = threshold != 0 && added >= threshold && space->engine->worker_count > 1;
+        uint64_t refused = 0;
+        status = mn_space_add_new(space, worker, fresh, added, vectors ? vectors : op->vectors,
+                                  dimension, help, &refused);
+        if (status != MN_OK) {
+            if (refused < added) *detail = fresh_at[refused];
+            goto done;
+        }
+    }
+    status = MN_OK;
+    for (uint64_t start = 0; start < changed && status == MN_OK; start += MN_HNSW_SETTLE_BATCH) {
+        uint64_t count = changed - start < MN_HNSW_SETTLE_BATCH ? changed - start
+                                                                : MN_HNSW_SETTLE_BATCH;
+        for (uint64_t c = 0; c < count; c++)
+            memcpy(vectors + c * dimension, op->vectors + changed_at[start + c] * dimension, row);
+        status = mn_space_replace_chunk(space, worker, olds + start, records + start,
+                                        charged + start, vectors, count);
+        owned_from = start + count; /* the chunk took its records, replaced or freed */
+    }
+    if (status == MN_OK) *detail = changed;
+done:
+    for (uint64_t c = owned_from; records && c < made; c++) mn_arena_free_block(records[c]);
+    free(changed_at);
+    free(fresh_at);
+    free(olds);
+    free(records);
+    free(charged);
+    free(fresh);
+    free(vectors);
+    return status;
+}
+
+/*
  * Applies n single inserts and upserts of one space, in the order given, as one group (the
  * runner drained them from a backed-up mailbox and logged them in one append): the state
  * after the group, and every op's status and detail, are those of applying them one by one,
@@ -839,7 +999,6 @@ void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_w
     const size_t row = (size_t)dimension * sizeof(float);
     float *vectors = malloc((size_t)count * row);
     mn_new_memory fresh[MN_ENGINE_RUN_QUANTUM];
-    uint64_t labels[MN_ENGINE_RUN_QUANTUM];
     mn_record *records[MN_ENGINE_RUN_QUANTUM];
     uint64_t charged[MN_ENGINE_RUN_QUANTUM];
     uint32_t changed_entry[MN_ENGINE_RUN_QUANTUM];
@@ -867,7 +1026,7 @@ void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_w
             if (!entries[e].old && entries[e].last != MN_GROUP_NONE) entries[e].failed = added_status;
     }
     /* Existing ids: their new records first (out of memory refuses that id alone), then one
-     * update batch (the same vector: no graph work), then the records change places. */
+     * chunk of replacements (mn_space_replace_chunk). */
     for (uint32_t e = 0; vectors && e < count; e++) {
         mn_record *old = entries[e].old;
         if (!old || entries[e].last == MN_GROUP_NONE) continue;
@@ -880,49 +1039,16 @@ void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_w
             entries[e].failed = MN_ERR_NO_MEMORY;
             continue;
         }
-        labels[changed] = old->label;
         memcpy(vectors + changed * dimension, last->vectors, row);
         changed_entry[changed++] = e;
     }
     if (changed > 0) {
-        /* Their documents' field-index changes in one prepared transaction: out of memory
-         * there refuses every changed id of the group, as the update batch would. */
-        mn_status update = MN_OK;
-        mn_field_indexes_txn_begin(space->fields);
-        for (uint64_t c = 0; c < changed && update == MN_OK; c++) {
-            const mn_record *old = entries[changed_entry[c]].old;
-            update = mn_space_fields_stage(space, MN_FIELDS_UPDATE, old->label, 0,
-                                           mn_record_metadata(old), old->metadata_bytes,
-                                           mn_record_metadata(records[c]),
-                                           records[c]->metadata_bytes);
-        }
-        if (update == MN_OK) update = mn_field_indexes_txn_prepare(space->fields);
-        mn_hnsw_batch *batch = NULL;
-        if (update == MN_OK) {
-            update = mn_hnsw_update_batch_begin(space->index, labels, vectors, changed,
-                                                dimension, &batch, NULL);
-            if (update != MN_OK) mn_field_indexes_txn_abort(space->fields);
-        }
-        if (update == MN_OK && mn_group_helped(space, changed)) {
-            mn_worker_link_batch(worker, batch);
-        } else if (update == MN_OK) {
-            size_t applied = 0;
-            (void)mn_hnsw_batch_work(batch, &applied); /* an update item never fails */
-        }
-        if (update == MN_OK) update = mn_hnsw_batch_end(batch);
-        /* An update batch that began always ends well (mn_hnsw.h): the prepared transaction
-         * is published with it. */
-        MN_ASSERT(batch == NULL || update == MN_OK);
-        if (batch != NULL) mn_field_indexes_txn_publish(space->fields);
-        for (uint64_t c = 0; c < changed; c++) {
-            mn_group_entry *entry = &entries[changed_entry[c]];
-            if (update == MN_OK) {
-                mn_space_replace_record(space, entry->old, records[c], charged[c]);
-            } else {
-                entry->failed = update;
-                mn_arena_free_block(records[c]); /* never published */
-            }
-        }
+        mn_record *olds[MN_ENGINE_RUN_QUANTUM];
+        for (uint64_t c = 0; c < changed; c++) olds[c] = entries[changed_entry[c]].old;
+        mn_status update = mn_space_replace_chunk(space, worker, olds, records, charged, vectors,
+                                                  changed);
+        for (uint64_t c = 0; c < changed && update != MN_OK; c++)
+            entries[changed_entry[c]].failed = update;
     }
     free(vectors);
     /* Outcomes first, then the counters, then the completions (as mn_space_apply does): a

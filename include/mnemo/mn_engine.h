@@ -476,6 +476,25 @@ mn_status mn_space_insert_batch_meta(mn_space *space, const mn_batch_in *batch,
                                      uint32_t flags, mn_completion_fn done, void *context,
                                      size_t *failed_index, mn_meta_error *error);
 
+/**
+ * Upserts a batch as one write: each memory replaces the memory of its id (which keeps its
+ * place, creation time and links, as with mn_space_upsert) or is inserted, and a durable engine
+ * logs the batch as one record, so a crash keeps all of it or none. Validation as
+ * mn_space_insert_batch_meta: a bad memory, or an id repeated within the batch
+ * (MN_ERR_DUPLICATE), returns its status and position and queues nothing. It completes with
+ * detail = the number of memories it replaced. Refusals when it is applied (MN_ERR_TOO_LARGE:
+ * the space's labels used up) change nothing, and so does running out of memory while its
+ * records are made or its new memories linked (they go in together, or none). Existing ids are
+ * then replaced MN_HNSW_SETTLE_BATCH at a time, each chunk whole or not at all: out of memory
+ * there completes the batch with MN_ERR_NO_MEMORY, its new memories and the chunks before in
+ * place (the log holds the whole batch: a reopen applies all of it).
+ * Blocking: as mn_space_insert.
+ */
+mn_status mn_space_upsert_batch_meta(mn_space *space, const mn_batch_in *batch,
+                                     const uint8_t *metadata, const uint64_t *metadata_offsets,
+                                     uint32_t flags, mn_completion_fn done, void *context,
+                                     size_t *failed_index, mn_meta_error *error);
+
 /** Queues a no-op that completes (MN_OK) once every record queued before it is applied.
  *  Blocking: as mn_space_insert. */
 mn_status mn_space_barrier(mn_space *space, uint32_t flags, mn_completion_fn done,
