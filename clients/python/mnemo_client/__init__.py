@@ -1,0 +1,53 @@
+"""mnemo-client: the Python client of the Mnemo memory database's HTTP server (`mnemo serve`).
+
+`Mnemo` / `Space` are synchronous, `AsyncMnemo` / `AsyncSpace` the same API with `async`; results
+are dataclasses (`SpaceInfo`, `Memory`, `Hit`, `BatchResult`, `Page`) and failures the exception
+classes under `MnemoError`. See clients/python/README.md.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from ._core import EmbedFunction, RetryPolicy, VectorLike
+from .aio import AsyncMnemo, AsyncSpace
+from .client import Mnemo, Space
+from .errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    MnemoConnectionError,
+    MnemoError,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+)
+from .results import BatchResult, Hit, Memory, Page, SpaceInfo
+
+__all__ = [
+    "AsyncMnemo",
+    "AsyncSpace",
+    "BadRequest",
+    "BatchResult",
+    "Conflict",
+    "EmbedFunction",
+    "Forbidden",
+    "Hit",
+    "Memory",
+    "Mnemo",
+    "MnemoConnectionError",
+    "MnemoError",
+    "NotFound",
+    "Page",
+    "PayloadTooLarge",
+    "RetryPolicy",
+    "Space",
+    "SpaceInfo",
+    "TooManyRequests",
+    "Unauthorized",
+    "Unavailable",
+    "VectorLike",
+    "__version__",
+]

@@ -1,0 +1,160 @@
+"""Typed results: what the server's JSON answers become (dataclasses), and how they are parsed.
+
+Vectors come back as numpy float32 arrays (the client asks for `vectorFormat: base64`, the
+little-endian float32 bytes, so a vector round-trips bit for bit); content as `text` (str) when
+it is UTF-8, else `content` (bytes); `created_at` as an aware UTC datetime.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class SpaceInfo:
+    """A space's description: `name`, `dimension`, `metric` (`cosine`, `l2` or `ip`), `count`
+    (live memories) and `raw`, the server's whole answer (bytes, queueDepth, linkCount, ...)."""
+
+    name: str
+    dimension: int
+    metric: str
+    count: int
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A stored memory. `vector` is `None` unless asked for (`include`); `text` holds UTF-8
+    content and `content` binary content (at most one is set); `metadata` is `{}` when it has none
+    or was not asked for."""
+
+    id: str
+    vector: Vector | None = field(default=None, repr=False, compare=False)
+    text: str | None = None
+    content: bytes | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search hit or a recollection.
+
+    Search: `distance` is the metric's (smaller is closer) and `score` higher-is-better (cosine and
+    ip: 1 - distance; l2: 1 / (1 + distance)). Recall: `activation` (in [threshold, 1]) and `hops`
+    (0 for a seed) are set, `score` equals the activation and `distance` is NaN (the server sends none).
+    """
+
+    id: str
+    distance: float
+    score: float
+    text: str | None = None
+    content: bytes | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    vector: Vector | None = field(default=None, repr=False, compare=False)
+    created_at: datetime | None = None
+    activation: float | None = None
+    hops: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcome of a batch write: how many memories were inserted and how many replaced."""
+
+    inserted: int
+    replaced: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of `Space.list`: its memories and the cursor of the next page (`None` on the last)."""
+
+    memories: list[Memory]
+    next_cursor: str | None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp from the server as an aware datetime (`None` when absent)."""
+    if not isinstance(value, str):
+        return None
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    return datetime.fromisoformat(text)
+
+
+def decode_vector(item: dict[str, Any]) -> Vector | None:
+    """The vector of a memory in the server's JSON (`vectorBase64` or `vector`), or `None`."""
+    encoded = item.get("vectorBase64")
+    if isinstance(encoded, str):
+        return np.frombuffer(base64.b64decode(encoded), dtype="<f4").astype(np.float32)
+    array = item.get("vector")
+    if isinstance(array, list):
+        return np.asarray(array, dtype=np.float32)
+    return None
+
+
+def _content(item: dict[str, Any]) -> bytes | None:
+    raw = item.get("content")
+    return base64.b64decode(raw) if isinstance(raw, str) else None
+
+
+def _metadata(item: dict[str, Any]) -> dict[str, Any]:
+    raw = item.get("metadata")
+    return dict(raw) if isinstance(raw, dict) else {}
+
+
+def parse_space_info(body: dict[str, Any]) -> SpaceInfo:
+    """A `SpaceInfo` from the server's space description."""
+    return SpaceInfo(
+        name=str(body["name"]),
+        dimension=int(body["dimension"]),
+        metric=str(body["metric"]),
+        count=int(body["count"]),
+        raw=body,
+    )
+
+
+def parse_memory(item: dict[str, Any]) -> Memory:
+    """A `Memory` from the server's JSON memory."""
+    text = item.get("text")
+    return Memory(
+        id=str(item["id"]),
+        vector=decode_vector(item),
+        text=text if isinstance(text, str) else None,
+        content=_content(item),
+        metadata=_metadata(item),
+        created_at=parse_time(item.get("createdAt")),
+    )
+
+
+def parse_hit(item: dict[str, Any]) -> Hit:
+    """A `Hit` from a search hit or a recollection in the server's JSON."""
+    text = item.get("text")
+    activation = item.get("activation")
+    hops = item.get("hops")
+    if activation is not None:
+        distance = float(item.get("distance", math.nan))
+        score = float(item.get("score", activation))
+    else:
+        distance = float(item["distance"])
+        score = float(item["score"])
+    return Hit(
+        id=str(item["id"]),
+        distance=distance,
+        score=score,
+        text=text if isinstance(text, str) else None,
+        content=_content(item),
+        metadata=_metadata(item),
+        vector=decode_vector(item),
+        created_at=parse_time(item.get("createdAt")),
+        activation=float(activation) if activation is not None else None,
+        hops=int(hops) if hops is not None else None,
+    )
