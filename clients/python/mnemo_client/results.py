@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 Vector = npt.NDArray[np.float32]
+
+_FRACTION = re.compile(r"\.(\d+)(?=[+-]\d\d:\d\d$|$)")
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    match = _FRACTION.search(text)
+    if match:  # Python 3.10's fromisoformat takes exactly 3 or 6 fraction digits
+        text = text[: match.start()] + "." + (match.group(1) + "000000")[:6] + text[match.end() :]
     return datetime.fromisoformat(text)
 
 
