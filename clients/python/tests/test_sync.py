@@ -20,6 +20,7 @@ from mnemo_client import (
     MnemoError,
     NotFound,
     Page,
+    PayloadTooLarge,
     SpaceInfo,
 )
 
@@ -274,3 +275,27 @@ def test_export_import_round_trip(client: Mnemo, name: str, tmp_path: Path) -> N
     with pytest.raises(NotFound):
         client.space(name + "-absent").export(tmp_path / "absent.mnemo")
     assert not (tmp_path / "absent.mnemo").exists() and not (tmp_path / "absent.mnemo.part").exists()
+
+
+def test_payload_too_large(tmp_path: Path) -> None:
+    from conftest import free_port, start_server, stop_server
+
+    small = start_server(["--dev", "--max-body-bytes", "4096"], free_port(), tmp_path / "serve.log")
+    try:
+        with Mnemo(small.url) as client:
+            space = client.create_space("big", 64)
+            with pytest.raises(PayloadTooLarge) as err:
+                space.add([{"id": f"m{i}", "vector": np.ones(64)} for i in range(100)])
+            assert err.value.status == 413
+            assert space.count() == 0
+    finally:
+        stop_server(small)
+
+
+def test_one_keep_alive_connection_for_sequential_calls(client: Mnemo, name: str) -> None:
+    space = client.create_space(name, 2)
+    for i in range(20):
+        space.put(f"m{i}", [1.0, float(i)])
+        space.search([1.0, 0.0], k=1)
+    pool = client._http._transport._pool  # type: ignore[attr-defined]
+    assert len(pool.connections) == 1
