@@ -46,7 +46,8 @@ class HashingEmbedder:
         if norm == 0.0:
             vector[0] = 1.0
             return vector
-        return vector / np.float32(norm)
+        vector /= np.float32(norm)
+        return vector
 
     def __call__(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One row per text."""
