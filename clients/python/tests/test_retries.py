@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -141,22 +142,38 @@ def test_connection_refused_without_retries() -> None:
 
 
 def test_retries_cover_a_server_still_starting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A client called before the server listens gets its answer once the server is up: connection
-    refused (and 503 while the database opens) are retried for an idempotent call."""
+    """A client that calls before the server listens gets its answer once the server is up:
+    connection refused (and 503 while the database opens) are retried for an idempotent call.
+    The server is started only after the client's first refused attempt, so a retry is certain."""
     real_sleep = time.sleep
     waited: list[float] = []
+    refused_once = threading.Event()
 
     def sleep(seconds: float) -> None:
         waited.append(seconds)
+        refused_once.set()
         real_sleep(seconds)
 
     monkeypatch.setattr(mnemo_client.client.time, "sleep", sleep)
     port = free_port()
+    result: list[object] = []
+    policy = RetryPolicy(retries=600, backoff=0.05, max_wait=0.2)
+    client = Mnemo(f"http://127.0.0.1:{port}", retries=policy)
+
+    def call() -> None:
+        try:
+            result.append(list(client.space_names()))
+        except Exception as error:  # reported by the assertion below
+            result.append(error)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    assert refused_once.wait(60)
     server = start_server(["--dev"], port, tmp_path / "serve.log", wait=False)
     try:
-        policy = RetryPolicy(retries=600, backoff=0.05, max_wait=0.2)
-        with Mnemo(server.url, retries=policy) as client:
-            assert list(client.space_names()) == []
-        assert len(waited) >= 1  # it did have to retry
+        caller.join(120)
+        assert result == [[]]
+        assert len(waited) >= 1
     finally:
+        client.close()
         stop_server(server)
