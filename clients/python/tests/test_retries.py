@@ -177,3 +177,38 @@ def test_retries_cover_a_server_still_starting(tmp_path: Path, monkeypatch: pyte
     finally:
         client.close()
         stop_server(server)
+
+
+def test_export_retried_then_streamed_to_file(sleeps: list[float], tmp_path: Path) -> None:
+    payload = bytes(range(256)) * 1024  # 256 KiB: several blocks
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            return httpx.Response(503, headers={"Retry-After": "1"}, json={"error": {"code": "notReady", "message": "x"}})
+        return httpx.Response(200, content=iter([payload[i : i + 10000] for i in range(0, len(payload), 10000)]))
+
+    with Mnemo("http://mnemo.test", transport=httpx.MockTransport(handler)) as client:
+        assert client.space("a/b").export(tmp_path / "out") == len(payload)
+    assert (tmp_path / "out").read_bytes() == payload and sleeps == [1.0]
+    assert calls[1].url.raw_path == b"/v1/spaces/a%2Fb/export"
+
+
+def test_import_streams_with_content_length(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.write_bytes(b"x" * 200_000)
+    seen: dict[str, object] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["headers"] = dict(request.headers)
+        seen["body"] = b"".join(request.stream)  # type: ignore[arg-type]
+        return httpx.Response(201, json=INFO)
+
+    with Mnemo("http://mnemo.test", transport=httpx.MockTransport(handler)) as client:
+        assert client.import_space("s", source).name == "s"
+    headers = seen["headers"]
+    assert isinstance(headers, dict)
+    assert headers["content-length"] == "200000" and "transfer-encoding" not in headers
+    assert headers["content-type"] == "application/octet-stream"
+    assert seen["body"] == b"x" * 200_000
