@@ -96,6 +96,8 @@ class AsyncMnemo:
                 raise MnemoConnectionError(0, "connection", str(error) or type(error).__name__) from error
             except httpx.TimeoutException as error:
                 raise MnemoConnectionError(0, "timeout", str(error) or type(error).__name__) from error
+            except httpx.TransportError as error:
+                raise MnemoConnectionError(0, "connection", str(error) or type(error).__name__) from error
             if response.status_code in _core.RETRYABLE_STATUSES and call.idempotent and attempt < self.retry_policy.retries:
                 await asyncio.sleep(self.retry_policy.delay(attempt, response))
                 attempt += 1
@@ -219,15 +221,16 @@ class AsyncMnemo:
         size = source.stat().st_size
 
         async def chunks() -> AsyncIterator[bytes]:
-            with source.open("rb") as handle:
-                while block := handle.read(_CHUNK_BYTES):
+            with source.open("rb") as handle:  # disk reads off the event loop
+                while block := await asyncio.to_thread(handle.read, _CHUNK_BYTES):
                     yield block
 
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
         try:
             response = await self._http.request("PUT", _core.space_path(name, "import"), content=chunks(), headers=headers)
         except httpx.TransportError as error:
-            raise MnemoConnectionError(0, "connection", str(error) or type(error).__name__) from error
+            code = "timeout" if isinstance(error, httpx.TimeoutException) else "connection"
+            raise MnemoConnectionError(0, code, str(error) or type(error).__name__) from error
         if response.status_code >= 400:
             raise error_from_response(response)
         return AsyncSpace(self, name)
@@ -249,7 +252,7 @@ class AsyncMnemo:
                         written = 0
                         with partial.open("wb") as handle:
                             async for block in response.aiter_bytes(_CHUNK_BYTES):
-                                handle.write(block)
+                                await asyncio.to_thread(handle.write, block)
                                 written += len(block)
                         os.replace(partial, target)
                         return written
@@ -258,6 +261,10 @@ class AsyncMnemo:
                 if attempt >= self.retry_policy.retries:
                     raise MnemoConnectionError(0, "connection", str(error) or type(error).__name__) from error
                 delay = self.retry_policy.delay(attempt, None)
+            except httpx.TransportError as error:
+                partial.unlink(missing_ok=True)
+                code = "timeout" if isinstance(error, httpx.TimeoutException) else "connection"
+                raise MnemoConnectionError(0, code, str(error) or type(error).__name__) from error
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise

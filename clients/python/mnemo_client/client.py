@@ -90,6 +90,8 @@ class Mnemo:
                 raise MnemoConnectionError(0, "connection", str(error) or type(error).__name__) from error
             except httpx.TimeoutException as error:
                 raise MnemoConnectionError(0, "timeout", str(error) or type(error).__name__) from error
+            except httpx.TransportError as error:
+                raise MnemoConnectionError(0, "connection", str(error) or type(error).__name__) from error
             if response.status_code in _core.RETRYABLE_STATUSES and call.idempotent and attempt < self.retry_policy.retries:
                 time.sleep(self.retry_policy.delay(attempt, response))
                 attempt += 1
@@ -215,7 +217,8 @@ class Mnemo:
         try:
             response = self._http.request("PUT", _core.space_path(name, "import"), content=chunks(), headers=headers)
         except httpx.TransportError as error:
-            raise MnemoConnectionError(0, "connection", str(error) or type(error).__name__) from error
+            code = "timeout" if isinstance(error, httpx.TimeoutException) else "connection"
+            raise MnemoConnectionError(0, code, str(error) or type(error).__name__) from error
         if response.status_code >= 400:
             raise error_from_response(response)
         return Space(self, name)
@@ -246,6 +249,10 @@ class Mnemo:
                 if attempt >= self.retry_policy.retries:
                     raise MnemoConnectionError(0, "connection", str(error) or type(error).__name__) from error
                 delay = self.retry_policy.delay(attempt, None)
+            except httpx.TransportError as error:
+                partial.unlink(missing_ok=True)
+                code = "timeout" if isinstance(error, httpx.TimeoutException) else "connection"
+                raise MnemoConnectionError(0, code, str(error) or type(error).__name__) from error
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise

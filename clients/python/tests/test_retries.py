@@ -212,3 +212,33 @@ def test_import_streams_with_content_length(tmp_path: Path) -> None:
     assert headers["content-length"] == "200000" and "transfer-encoding" not in headers
     assert headers["content-type"] == "application/octet-stream"
     assert seen["body"] == b"x" * 200_000
+
+
+def test_connection_errors_retried_only_when_idempotent(sleeps: list[float]) -> None:
+    calls: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        raise httpx.ConnectError("refused", request=request)
+
+    with Mnemo("http://mnemo.test", transport=httpx.MockTransport(refuse)) as client:
+        with pytest.raises(MnemoConnectionError) as err:
+            client.space("s").get("a")
+        assert err.value.code == "connection" and len(calls) == 4 and len(sleeps) == 3
+        calls.clear()
+        with pytest.raises(MnemoConnectionError):
+            client.space("s").add([{"id": "a", "vector": [1.0]}])
+        assert len(calls) == 1
+
+
+def test_read_timeout_is_not_retried(sleeps: list[float]) -> None:
+    calls: list[httpx.Request] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with Mnemo("http://mnemo.test", timeout=0.5, transport=httpx.MockTransport(slow)) as client:
+        with pytest.raises(MnemoConnectionError) as err:
+            client.space("s").search([1.0])
+    assert err.value.code == "timeout" and err.value.status == 0 and len(calls) == 1 and sleeps == []
