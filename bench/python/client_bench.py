@@ -90,7 +90,7 @@ def main() -> int:
     else:
         normed = base / np.linalg.norm(base, axis=1, keepdims=True)
         q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
-        truth = np.argsort(-(q @ normed.T), axis=1, kind="stable")[:, :10]
+        truth = np.argsort(-(q @ normed.T), axis=1, kind="stable")[:, :10].astype(np.int32)
 
     proc = None
     url = args.url
