@@ -3,7 +3,7 @@
 What this proves:
 - `register()` makes `"mnemo"` a provider `Memory.from_config` accepts, and the space is created;
 - through `Memory` (add with infer=False, search, get_all, get, update, delete, delete_all,
-  history) two users never see each other's memories, although one of Bob's memories is the
+  history, reset) and `AsyncMemory` (add, get_all, search) two users never see each other's memories, although one of Bob's memories is the
   nearest to Alice's query; the history (SQLite in a temp dir) records ADD, UPDATE, DELETE;
 - Mem0's filter operators (eq, ne, in, nin, gt/gte/lt/lte, contains, icontains, "*", AND, OR,
   NOT) select the same memories through Mnemo as a Python oracle over the payloads, and what
@@ -22,6 +22,7 @@ socket connection outside loopback fails the test (`no_network`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import os
@@ -42,7 +43,7 @@ mem0 = pytest.importorskip("mem0")
 import mem0.memory.main as mem0_main  # noqa: E402
 import mem0.memory.telemetry as mem0_telemetry  # noqa: E402
 import mem0.utils.spacy_models as mem0_spacy  # noqa: E402
-from mem0 import Memory  # noqa: E402
+from mem0 import AsyncMemory, Memory  # noqa: E402
 from mem0.configs.llms.base import BaseLlmConfig  # noqa: E402
 from mem0.embeddings.base import EmbeddingBase  # noqa: E402
 from mem0.llms.base import LLMBase  # noqa: E402
@@ -261,6 +262,34 @@ def test_two_users_are_isolated_through_memory(memory: Memory, server: Any, name
     assert memory.get_all(filters={"user_id": "bob"})["results"] == []
     assert len(memory.get_all(filters={"user_id": "alice"})["results"]) == 2
     assert [h["event"] for h in memory.history(bob_ids[1])] == ["ADD", "DELETE"]
+
+    # reset: the space is dropped and made again, empty; the history goes too
+    memory.reset()
+    assert memory.get_all(filters={"user_id": "alice"})["results"] == []
+    assert memory.history(alice_ids[0]) == []
+    with Mnemo(server.url) as client:
+        assert client.space(name).info().count == 0
+
+
+def test_async_memory(server: Any, providers: None, tmp_path: Path, name: str) -> None:
+    """AsyncMemory calls the same store from worker threads (asyncio.to_thread)."""
+
+    async def scenario() -> None:
+        memory = AsyncMemory.from_config(memory_config(server.url, name, tmp_path / "history.db"))
+        added = await asyncio.gather(
+            *(memory.add(line, user_id="alice", infer=False) for line in ALICE),
+            *(memory.add(line, user_id="bob", infer=False) for line in BOB),
+        )
+        assert len(added) == 5
+        alice = await memory.get_all(filters={"user_id": "alice"})
+        assert texts(alice["results"]) == set(ALICE)
+        found = await memory.search(BOB[0], filters={"user_id": "alice"}, threshold=0.0)
+        assert found["results"][0]["memory"] == ALICE[0]
+        assert all(r["user_id"] == "alice" for r in found["results"])
+        memory.close()
+        memory.vector_store.close()
+
+    asyncio.run(scenario())
 
 
 def test_metadata_and_agent_scope_through_memory(memory: Memory) -> None:
