@@ -117,16 +117,20 @@ class MnemoConfig(BaseModel):
     `timeout` are unused). `ef` is the search beam (the server's default: max(k, 64)).
     """
 
-    collection_name: str = Field("mem0", description="Mnemo space that holds the collection")
-    embedding_model_dims: Optional[int] = Field(None, description="Vector dimension (None: from the space or the first vector)")
-    url: str = Field("http://127.0.0.1:7600", description="Mnemo server URL")
-    token: Optional[str] = Field(None, description="Admin key or token (None against `mnemo serve --dev`)")
-    timeout: float = Field(30.0, description="Request timeout in seconds")
-    metric: Literal["cosine", "l2", "ip"] = Field("cosine", description="Metric of a space this store creates")
-    m: Optional[int] = Field(None, description="HNSW M of a space this store creates")
-    ef_construction: Optional[int] = Field(None, description="HNSW efConstruction of a space this store creates")
-    ef: Optional[int] = Field(None, description="Search beam (None: the server's default)")
-    client: Optional[Any] = Field(None, description="An existing mnemo_client.Mnemo to use")
+    collection_name: str = Field(default="mem0", description="Mnemo space that holds the collection")
+    embedding_model_dims: Optional[int] = Field(
+        default=None, description="Vector dimension (None: from the space or the first vector)"
+    )
+    url: str = Field(default="http://127.0.0.1:7600", description="Mnemo server URL")
+    token: Optional[str] = Field(default=None, description="Admin key or token (None against `mnemo serve --dev`)")
+    timeout: float = Field(default=30.0, description="Request timeout in seconds")
+    metric: Literal["cosine", "l2", "ip"] = Field(default="cosine", description="Metric of a space this store creates")
+    m: Optional[int] = Field(default=None, description="HNSW M of a space this store creates")
+    ef_construction: Optional[int] = Field(
+        default=None, description="HNSW efConstruction of a space this store creates"
+    )
+    ef: Optional[int] = Field(default=None, description="Search beam (None: the server's default)")
+    client: Optional[Any] = Field(default=None, description="An existing mnemo_client.Mnemo to use")
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
@@ -175,7 +179,9 @@ class MnemoVectorStore(VectorStoreBase):  # type: ignore[misc]  # mem0 ships no 
 
     # -- collections ---------------------------------------------------------------------------
 
-    def create_col(self, name: Optional[str] = None, vector_size: Optional[int] = None, distance: Optional[str] = None) -> Space:
+    def create_col(
+        self, name: Optional[str] = None, vector_size: Optional[int] = None, distance: Optional[str] = None
+    ) -> Space:
         """Create the space `name` (default: this store's collection) of `vector_size` dimensions
         and metric `distance` (`cosine`, `l2`, `ip`; default: the configured one), or open it if
         it exists (its own metric is then used for scores). ValueError if an existing space has
@@ -267,7 +273,11 @@ class MnemoVectorStore(VectorStoreBase):  # type: ignore[misc]  # mem0 ships no 
             return []
         vector = _single_vector(vectors)
         hits = self.space.search(
-            vector, k=min(int(top_k), _K_MAX), ef=self.ef, filter=to_mnemo_filter(filters), include=("content", "metadata")
+            vector,
+            k=min(int(top_k), _K_MAX),
+            ef=self.ef,
+            filter=to_mnemo_filter(filters),
+            include=("content", "metadata"),
         )
         return [
             OutputData(id=hit.id, score=self._similarity(hit.distance), payload=_payload(hit.text, hit.metadata))
@@ -284,7 +294,9 @@ class MnemoVectorStore(VectorStoreBase):  # type: ignore[misc]  # mem0 ships no 
             return None
         return OutputData(id=memory.id, score=None, payload=_payload(memory.text, memory.metadata))
 
-    def update(self, vector_id: Any, vector: Optional[Sequence[float]] = None, payload: Optional[Mapping[str, Any]] = None) -> None:
+    def update(
+        self, vector_id: Any, vector: Optional[Sequence[float]] = None, payload: Optional[Mapping[str, Any]] = None
+    ) -> None:
         """Replace the vector and/or the payload of memory `vector_id` (a payload given replaces
         the stored one whole, as Mem0 always passes the complete payload). Whatever is not given
         is read back first and kept. ValueError if the memory does not exist."""
@@ -396,7 +408,10 @@ def _provider_config_map(config_class: Any) -> dict[str, str]:
     """`VectorStoreConfig._provider_configs`: a pydantic private attribute, whose default dict
     every new config copies, or a plain class attribute in other versions."""
     private = getattr(config_class, "__private_attributes__", {}).get("_provider_configs")
-    mapping = getattr(private, "default", None) if private is not None else getattr(config_class, "_provider_configs", None)
+    if private is not None:
+        mapping = getattr(private, "default", None)
+    else:
+        mapping = getattr(config_class, "_provider_configs", None)
     if not isinstance(mapping, dict):
         raise RuntimeError("this mem0 version keeps its vector store configs elsewhere; register() cannot add Mnemo")
     return mapping
@@ -549,7 +564,12 @@ def _memory_body(memory_id: str, vector: Any, payload: dict[str, Any]) -> dict[s
         text = json.dumps(payload, ensure_ascii=False, allow_nan=False, default=_json_default)
     except ValueError as error:
         raise ValueError(f"payload of memory {memory_id!r} is not JSON: {error}") from error
-    return {"id": memory_id, "vector": [float(x) for x in vector], "text": text, "metadata": filterable_metadata(payload)}
+    return {
+        "id": memory_id,
+        "vector": [float(x) for x in vector],
+        "text": text,
+        "metadata": filterable_metadata(payload),
+    }
 
 
 def _json_default(value: Any) -> Any:
@@ -590,7 +610,12 @@ def filterable_metadata(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def _name_ok(name: str) -> bool:
     encoded = name.encode("utf-8", "surrogatepass")
-    return 0 < len(encoded) <= _META_NAME_BYTES_MAX and not name.startswith("$") and "\0" not in name and name not in _RESERVED_NAMES
+    return (
+        0 < len(encoded) <= _META_NAME_BYTES_MAX
+        and not name.startswith("$")
+        and "\0" not in name
+        and name not in _RESERVED_NAMES
+    )
 
 
 def _string_ok(value: str) -> bool:

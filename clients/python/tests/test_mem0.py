@@ -3,10 +3,11 @@
 What this proves:
 - `register()` makes `"mnemo"` a provider `Memory.from_config` accepts, and the space is created;
 - through `Memory` (add with infer=False, search, get_all, get, update, delete, delete_all,
-  history, reset) and `AsyncMemory` (add, get_all, search) two users never see each other's memories, although one of Bob's memories is the
-  nearest to Alice's query; the history (SQLite in a temp dir) records ADD, UPDATE, DELETE;
+  history, reset) and `AsyncMemory` (add, get_all, search) two users never see each other's
+  memories, although one of Bob's memories is the nearest to Alice's query; the history
+  (SQLite in a temp dir) records ADD, UPDATE, DELETE;
 - Mem0's filter operators (eq, ne, in, nin, gt/gte/lt/lte, contains, icontains, "*", AND, OR,
-  NOT) select the same memories through Mnemo as a Python oracle over the payloads, and what
+  NOT) select exactly the expected memories through `Memory.search` / `get_all`, and what
   Mnemo has no equivalent for raises `MnemoFilterError` naming the operator;
 - each `VectorStoreBase` method keeps its contract (OutputData id/score/payload, `[list]` from
   list(), update of only the vector or only the payload keeps the other, absent ids, paging,
@@ -23,10 +24,12 @@ socket connection outside loopback fails the test (`no_network`).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import math
 import os
 import re
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -36,7 +39,9 @@ from typing import Any
 import pytest
 
 os.environ["MEM0_TELEMETRY"] = "False"  # read when mem0 is imported
-os.environ.setdefault("MEM0_DIR", tempfile.mkdtemp(prefix="mem0-home-"))  # mem0 writes config.json there at import
+_MEM0_HOME = tempfile.mkdtemp(prefix="mem0-home-")  # mem0 writes config.json there when imported
+os.environ["MEM0_DIR"] = _MEM0_HOME
+atexit.register(shutil.rmtree, _MEM0_HOME, True)
 
 mem0 = pytest.importorskip("mem0")
 
@@ -240,12 +245,14 @@ def test_two_users_are_isolated_through_memory(memory: Memory, server: Any, name
     assert got["user_id"] == "alice"
     hits = memory.search("shellfish", filters={"user_id": "alice"}, threshold=0.0)["results"]
     assert hits[0]["id"] == alice_ids[1]
-    assert not any(r["id"] == alice_ids[1] for r in memory.search("shellfish", filters={"user_id": "bob"}, threshold=0.0)["results"])
+    bob_shellfish = memory.search("shellfish", filters={"user_id": "bob"}, threshold=0.0)["results"]
+    assert not any(r["id"] == alice_ids[1] for r in bob_shellfish)
 
     # delete
     memory.delete(alice_ids[2])
     assert memory.get(alice_ids[2]) is None
-    assert texts(memory.get_all(filters={"user_id": "alice"})["results"]) == {ALICE[0], "Alice is allergic to peanuts and shellfish"}
+    alice_left = texts(memory.get_all(filters={"user_id": "alice"})["results"])
+    assert alice_left == {ALICE[0], "Alice is allergic to peanuts and shellfish"}
     assert texts(memory.get_all(filters={"user_id": "bob"})["results"]) == set(BOB)
     with pytest.raises(ValueError):
         memory.delete(alice_ids[2])
@@ -318,10 +325,13 @@ def test_metadata_and_agent_scope_through_memory(memory: Memory) -> None:
     assert search({"category": {"nin": ["food"]}}) == {"Alice runs on Tuesdays", "Alice reads Russian novels"}
     assert search({"category": {"ne": "food"}}) == {"Alice runs on Tuesdays", "Alice reads Russian novels"}
     assert search({"tags": "*"}) == {"Alice reads Russian novels"}
-    assert search({"OR": [{"category": "sport"}, {"priority": {"gt": 4}}]}) == {"Alice runs on Tuesdays", "Alice reads Russian novels"}
+    either = {"OR": [{"category": "sport"}, {"priority": {"gt": 4}}]}
+    assert search(either) == {"Alice runs on Tuesdays", "Alice reads Russian novels"}
     assert search({"NOT": [{"category": "food"}]}) == {"Alice runs on Tuesdays", "Alice reads Russian novels"}
     assert search({"AND": [{"category": "food"}, {"priority": {"lte": 1}}]}) == {"Alice likes mild curry"}
-    assert search({"category": {"contains": "oo"}}) == {"Alice likes spicy ramen", "Alice likes mild curry", "Alice reads Russian novels"}
+    assert search({"category": {"contains": "oo"}}) == {
+        "Alice likes spicy ramen", "Alice likes mild curry", "Alice reads Russian novels"
+    }
     assert search({"category": {"icontains": "SPO"}}) == {"Alice runs on Tuesdays"}
     assert search({"agent_id": "planner", "category": "food"}) == {"Alice likes spicy ramen", "Alice likes mild curry"}
     assert texts(memory.get_all(filters={"agent_id": "planner"})["results"]) == {r[0] for r in rows}
@@ -400,10 +410,10 @@ def test_list_pages_and_limits(store: MnemoVectorStore, monkeypatch: pytest.Monk
         payloads=[{"data": f"memory number {i}", "parity": i % 2} for i in range(40)],
         ids=ids,
     )
-    assert sorted(o.id for o in store.list(top_k=None)[0]) == ids  # type: ignore[union-attr]
+    assert sorted(str(o.id) for o in store.list(top_k=None)[0]) == ids
     assert len(store.list(top_k=23)[0]) == 23
     odd = store.list(filters={"parity": 1}, top_k=1000)[0]
-    assert sorted(o.id for o in odd) == ids[1::2]  # type: ignore[union-attr]
+    assert sorted(str(o.id) for o in odd) == ids[1::2]
 
 
 def test_payloads_round_trip_whole(store: MnemoVectorStore) -> None:
@@ -481,7 +491,8 @@ def test_token_prefix_isolates_tenants(auth_server: Any, providers: None, tmp_pa
     with Mnemo(auth_server.url, token=auth_server.admin_key) as admin:
         token_a = admin.create_token(prefix="tenant-a/", scopes=("read", "write", "admin"))
     memory_a = Memory.from_config(memory_config(auth_server.url, "tenant-a/mem0", tmp_path / "a.db", token_a))
-    memory_b = Memory.from_config(memory_config(auth_server.url, "tenant-b/mem0", tmp_path / "b.db", auth_server.admin_key))
+    config_b = memory_config(auth_server.url, "tenant-b/mem0", tmp_path / "b.db", auth_server.admin_key)
+    memory_b = Memory.from_config(config_b)
     add_all(memory_a, "same-user", ["tenant A's secret"])
     b_ids = add_all(memory_b, "same-user", ["tenant B's secret"])
     assert texts(memory_a.get_all(filters={"user_id": "same-user"})["results"]) == {"tenant A's secret"}
