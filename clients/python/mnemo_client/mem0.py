@@ -261,7 +261,13 @@ class MnemoVectorStore(VectorStoreBase):  # type: ignore[misc]  # mem0 ships no 
             memories.append(_memory_body(memory_id, vector, payload))
             written.append(memory_id)
         for start in range(0, len(memories), _BATCH_MAX):
-            self.space.add(memories[start : start + _BATCH_MAX], upsert=True)
+            batch = memories[start : start + _BATCH_MAX]
+            try:
+                self.space.add(batch, upsert=True)
+            except NotFound as error:  # dropped by someone else since: made again, as on first use
+                self._forget_if_dropped(error)
+                self._ensure_space(len(vectors[0]))
+                self.space.add(batch, upsert=True)
         return written
 
     def search(
@@ -269,16 +275,17 @@ class MnemoVectorStore(VectorStoreBase):  # type: ignore[misc]  # mem0 ships no 
     ) -> list[OutputData]:
         """The `top_k` memories nearest to `vectors` (one query vector; `query`, the text, is not
         used) among those matching `filters`, best first, `score` a similarity in [0, 1]."""
+        mnemo_filter = to_mnemo_filter(filters)
+        vector = _single_vector(vectors)
         if top_k <= 0 or not self._known():
             return []
-        vector = _single_vector(vectors)
-        hits = self.space.search(
-            vector,
-            k=min(int(top_k), _K_MAX),
-            ef=self.ef,
-            filter=to_mnemo_filter(filters),
-            include=("content", "metadata"),
-        )
+        try:
+            hits = self.space.search(
+                vector, k=min(int(top_k), _K_MAX), ef=self.ef, filter=mnemo_filter, include=("content", "metadata")
+            )
+        except NotFound as error:
+            self._forget_if_dropped(error)
+            return []
         return [
             OutputData(id=hit.id, score=self._similarity(hit.distance), payload=_payload(hit.text, hit.metadata))
             for hit in hits
@@ -290,7 +297,8 @@ class MnemoVectorStore(VectorStoreBase):  # type: ignore[misc]  # mem0 ships no 
             return None
         try:
             memory = self.space.get(str(vector_id), include=("content", "metadata"))
-        except NotFound:
+        except NotFound as error:
+            self._forget_if_dropped(error)
             return None
         return OutputData(id=memory.id, score=None, payload=_payload(memory.text, memory.metadata))
 
@@ -299,7 +307,8 @@ class MnemoVectorStore(VectorStoreBase):  # type: ignore[misc]  # mem0 ships no 
     ) -> None:
         """Replace the vector and/or the payload of memory `vector_id` (a payload given replaces
         the stored one whole, as Mem0 always passes the complete payload). Whatever is not given
-        is read back first and kept. ValueError if the memory does not exist."""
+        is read back first and kept: ValueError if the memory does not exist then. Given both,
+        it is one upsert (as in Mem0's Qdrant store, an absent id is created)."""
         if vector is None and payload is None:
             return
         memory_id = str(vector_id)
@@ -324,20 +333,25 @@ class MnemoVectorStore(VectorStoreBase):  # type: ignore[misc]  # mem0 ships no 
             return
         try:
             self.space.delete(str(vector_id))
-        except NotFound:
+        except NotFound as error:
+            self._forget_if_dropped(error)
             logger.debug("memory %s already absent from %s", vector_id, self.collection_name)
 
     def list(self, filters: Optional[Mapping[str, Any]] = None, top_k: Optional[int] = 100) -> list[list[OutputData]]:
         """Up to `top_k` memories matching `filters` (None: all of them), in the space's stable
         order, as `[memories]` (the nesting Mem0 unwraps, as for its Qdrant and Chroma stores)."""
+        mnemo_filter = to_mnemo_filter(filters)
         if not self._known() or (top_k is not None and top_k <= 0):
             return [[]]
-        mnemo_filter = to_mnemo_filter(filters)
         found: list[OutputData] = []
         cursor: Optional[str] = None
         while True:
             want = _LIST_PAGE_MAX if top_k is None else min(_LIST_PAGE_MAX, top_k - len(found))
-            page = self.space.list(filter=mnemo_filter, cursor=cursor, limit=want)
+            try:
+                page = self.space.list(filter=mnemo_filter, cursor=cursor, limit=want)
+            except NotFound as error:
+                self._forget_if_dropped(error)
+                return [[]]
             for memory in page.memories:
                 found.append(OutputData(id=memory.id, score=None, payload=_payload(memory.text, memory.metadata)))
             cursor = page.next_cursor
@@ -368,6 +382,11 @@ class MnemoVectorStore(VectorStoreBase):  # type: ignore[misc]  # mem0 ships no 
         self.embedding_model_dims = info.dimension
         self.metric = _metric_name(info.metric)
         self._exists = True
+
+    def _forget_if_dropped(self, error: NotFound) -> None:
+        """After a 404 naming the space (`unknownSpace`): it was dropped, by another store or client."""
+        if error.code == "unknownSpace":
+            self._exists = False
 
     def _known(self) -> bool:
         """Whether the space exists (checked with the server once while it is not known to)."""

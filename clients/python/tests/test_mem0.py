@@ -472,6 +472,20 @@ def test_dimension_from_space_or_first_vector(server: Any, name: str) -> None:
         s.close()
 
 
+def test_space_dropped_by_another_store(server: Any, name: str) -> None:
+    with (
+        MnemoVectorStore(collection_name=name, embedding_model_dims=3, url=server.url) as one,
+        MnemoVectorStore(collection_name=name, url=server.url) as two,
+    ):
+        one.insert([[1.0, 0.0, 0.0]], [{"data": "a"}], ["a"])
+        assert two.get("a") is not None
+        one.delete_col()
+        assert two.search("", [1.0, 0.0, 0.0]) == [] and two.list() == [[]] and two.get("a") is None
+        two.delete("a")  # no error
+        two.insert([[0.0, 1.0, 0.0]], [{"data": "b"}], ["b"])  # made again, with the known dimension
+        assert [o.id for o in one.list()[0]] == ["b"]
+
+
 def test_config_is_validated() -> None:
     register()
     config = MnemoConfig(collection_name="c", embedding_model_dims=8)
