@@ -201,6 +201,25 @@ def test_from_config_creates_the_space(memory: Memory, server: Any, name: str) -
     assert (info.dimension, info.metric, info.count) == (DIM, "cosine", 0)
 
 
+def test_existing_client_and_entity_store(server: Any, providers: None, tmp_path: Path, name: str) -> None:
+    """A `client` in the config is used as is; Mem0's entity store (a copy of the config under
+    `<collection>_entities`, used when spaCy is installed) is a second space on the same client."""
+    with Mnemo(server.url) as client:
+        config = memory_config(server.url, name, tmp_path / "history.db")
+        config["vector_store"]["config"] = {"client": client, "collection_name": name, "embedding_model_dims": DIM}
+        memory = Memory.from_config(config)
+        assert memory.vector_store.client is client
+        entities = memory.entity_store
+        assert isinstance(entities, MnemoVectorStore) and entities.client is client
+        assert entities.collection_name == f"{name}_entities"
+        assert client.space(f"{name}_entities").info().dimension == DIM
+        add_all(memory, "alice", ALICE[:1])
+        assert texts(memory.get_all(filters={"user_id": "alice"})["results"]) == {ALICE[0]}
+        memory.close()
+        memory.vector_store.close()  # leaves the client open: it was passed in
+        assert client.space(name).info().count == 1
+
+
 def test_two_users_are_isolated_through_memory(memory: Memory, server: Any, name: str) -> None:
     alice_ids = add_all(memory, "alice", ALICE)
     bob_ids = add_all(memory, "bob", BOB)
