@@ -26,7 +26,7 @@ How LangChain's model maps onto Mnemo's (docs/python.md, "LangChain", says the s
   name fields the same way;
 - `similarity_search_with_score` returns the metric's distance (lower is closer; cosine:
   1 - cosine similarity, in [0, 2]), like Chroma and PGVector; `similarity_search_with_relevance_scores`
-  turns it into a relevance (cosine: the cosine similarity, 1 - distance);
+  turns it into a relevance in [0, 1] (cosine: the cosine similarity, 1 - distance, clipped at 0);
 - `filter` takes LangChain's (MongoDB-style) dict filters and translates them to Mnemo's filter
   language (docs/filters.md); see `translate_filter` for what maps and what raises.
 """
@@ -415,6 +415,11 @@ def _search_options(kwargs: dict[str, Any], method: str) -> tuple[dict[str, Any]
     return filter, ef
 
 
+def _clip(relevance: float) -> float:
+    """`relevance` clipped to LangChain's [0, 1]."""
+    return min(1.0, max(0.0, relevance))
+
+
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
@@ -515,10 +520,13 @@ class MnemoVectorStore(VectorStore):
 
     async def aclose(self) -> None:
         """Close the clients the store made, the async one included."""
-        if self._async_client is not None:
-            await self._async_client.aclose()
-            self._async_client = None
-            self._async_loop = None
+        client, loop = self._async_client, self._async_loop
+        self._async_client = None
+        self._async_loop = None
+        # A client made on another event loop (an earlier asyncio.run) cannot be closed from
+        # this one; its connections went with that loop.
+        if client is not None and loop is asyncio.get_running_loop():
+            await client.aclose()
         self.close()
 
     def delete_space(self) -> None:
@@ -748,7 +756,9 @@ class MnemoVectorStore(VectorStore):
         ef = ef if ef is not None else self._ef
         space = await _maybe_await(client.space(self._space_name))
         try:
-            hits = await space.search([float(x) for x in vector], k=min(k, K_MAX), ef=ef, filter=filter, include=include)
+            hits = await space.search(
+                [float(x) for x in vector], k=min(k, K_MAX), ef=ef, filter=filter, include=include
+            )
         except NotFound:
             return []
         return list(hits)
@@ -811,9 +821,11 @@ class MnemoVectorStore(VectorStore):
         return [_hit_document(h) for h in await self._asearch(client, embedding, k, filter, ef, False)]
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
-        """Distance to relevance (higher is better): cosine 1 - distance (the cosine similarity,
-        in [-1, 1]; [0, 1] for embeddings that are never opposed), l2 1 - sqrt(distance)/sqrt(2)
-        (LangChain's Euclidean rule for unit vectors), ip 1 - distance (the dot product)."""
+        """Distance to relevance in [0, 1], higher is better, as LangChain's relevance searches
+        and score-threshold retrievers expect: cosine 1 - distance (the cosine similarity), ip
+        1 - distance (the dot product), l2 1 - sqrt(distance)/sqrt(2) (LangChain's Euclidean
+        rule for unit vectors; Mnemo's l2 distance is squared); each clipped to [0, 1], so
+        opposed vectors (a negative cosine) are 0."""
         if self._relevance_score_fn is not None:
             return self._relevance_score_fn
         metric = self._space_metric
@@ -823,8 +835,8 @@ class MnemoVectorStore(VectorStore):
             except NotFound:
                 metric = self._metric
         if metric == "l2":
-            return lambda distance: self._euclidean_relevance_score_fn(math.sqrt(max(distance, 0.0)))
-        return self._cosine_relevance_score_fn  # cosine and ip: 1 - distance
+            return lambda distance: _clip(self._euclidean_relevance_score_fn(math.sqrt(max(distance, 0.0))))
+        return lambda distance: _clip(self._cosine_relevance_score_fn(distance))
 
     # ---- maximal marginal relevance
 

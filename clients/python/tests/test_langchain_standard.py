@@ -32,7 +32,7 @@ class TestMnemoVectorStoreStandard(VectorStoreIntegrationTests):
     """The standard suite, sync and async, get_by_ids included."""
 
     @pytest_asyncio.fixture
-    async def vectorstore(self, server: object) -> AsyncIterator[VectorStore]:  # type: ignore[override]
+    async def vectorstore(self, server: object) -> AsyncIterator[VectorStore]:
         """An empty store on a space no other test uses; the space is dropped afterwards."""
         url = getattr(server, "url")
         store = MnemoVectorStore(self.get_embeddings(), space=f"lc-std/{uuid.uuid4().hex[:12]}", url=url)
