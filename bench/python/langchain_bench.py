@@ -10,8 +10,8 @@ both in batches of `--batch`. Then runs the queries one at a time (one client) t
 and reports throughput, p50/p99 latency and recall@10 against the ground truth, one JSON line
 per row. Figures, not assertions: nothing here is a test.
 
-    python3 bench/langchain_bench.py [--data ../shared/data] [--url http://127.0.0.1:7600]
-                                     [--limit 30000] [--queries 1000] [--batch 500] [--k 10]
+    python3 bench/python/langchain_bench.py [--data ../shared/data] [--url http://127.0.0.1:7600]
+                                            [--limit 30000] [--queries 1000] [--batch 500] [--k 10]
 
 Without `--url` it starts `mnemo serve --dev` itself ($MNEMO_BIN, else `swift build
 --show-bin-path`/mnemo) on a free loopback port and stops it at the end.
@@ -38,7 +38,7 @@ from langchain_core.embeddings import Embeddings
 from mnemo_client import Mnemo
 from mnemo_client.langchain import MnemoVectorStore
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def read_vectors(path: Path, dtype: str) -> npt.NDArray[Any]:
