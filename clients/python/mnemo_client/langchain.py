@@ -34,7 +34,6 @@ How LangChain's model maps onto Mnemo's (docs/python.md, "LangChain", says the s
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import math
 import uuid
@@ -420,10 +419,6 @@ def _clip(relevance: float) -> float:
     return min(1.0, max(0.0, relevance))
 
 
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
 # --------------------------------------------------------------------------------------------
 # The store.
 
@@ -581,8 +576,11 @@ class MnemoVectorStore(VectorStore):
                     f"embeddings give {dimension}"
                 )
             return
-        space = self._client.create_space(self._space_name, dimension, **self._create_kwargs())
-        info = space.info()
+        # Look first: a token with read/write on an existing space may not create spaces.
+        try:
+            info = self._client.space(self._space_name).info()
+        except NotFound:
+            info = self._client.create_space(self._space_name, dimension, **self._create_kwargs()).info()
         self._check_space(dimension, info.dimension, info.metric)
 
     async def _aensure_space(self, client: AsyncMnemo, dimension: int) -> None:
@@ -593,8 +591,11 @@ class MnemoVectorStore(VectorStore):
                     f"embeddings give {dimension}"
                 )
             return
-        space = await client.create_space(self._space_name, dimension, **self._create_kwargs())
-        info = await space.info()
+        try:
+            info = await client.space(self._space_name).info()
+        except NotFound:
+            space = await client.create_space(self._space_name, dimension, **self._create_kwargs())
+            info = await space.info()
         self._check_space(dimension, info.dimension, info.metric)
 
     # ---- writes
@@ -646,7 +647,7 @@ class MnemoVectorStore(VectorStore):
         vectors = await self._embedding.aembed_documents(text_list)
         items = _memories(id_list, text_list, vectors, documents)
         await self._aensure_space(client, len(items[0]["vector"]))
-        space = await _maybe_await(client.space(self._space_name))
+        space = client.space(self._space_name)
         for batch in _chunks(items, self._batch_size):
             await space.add(batch, upsert=True)
         return id_list
@@ -673,7 +674,7 @@ class MnemoVectorStore(VectorStore):
         if client is None:
             return await super().adelete(ids, **kwargs)
         filters = self._delete_filters(ids, kwargs)
-        space = await _maybe_await(client.space(self._space_name))
+        space = client.space(self._space_name)
         try:
             for mnemo_filter in filters:
                 await space.delete_where(mnemo_filter)
@@ -713,7 +714,7 @@ class MnemoVectorStore(VectorStore):
         client = self._aclient()
         if client is None:
             return await super().aget_by_ids(ids)
-        space = await _maybe_await(client.space(self._space_name))
+        space = client.space(self._space_name)
         found: list[Document] = []
         try:
             for chunk in _id_chunks(ids):
@@ -754,7 +755,7 @@ class MnemoVectorStore(VectorStore):
             return []
         include = ("content", "metadata", "vector") if with_vector else ("content", "metadata")
         ef = ef if ef is not None else self._ef
-        space = await _maybe_await(client.space(self._space_name))
+        space = client.space(self._space_name)
         try:
             hits = await space.search(
                 [float(x) for x in vector], k=min(k, K_MAX), ef=ef, filter=filter, include=include

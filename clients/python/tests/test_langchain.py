@@ -30,7 +30,7 @@ import pytest_asyncio
 from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
-from mnemo_client import Mnemo, NotFound
+from mnemo_client import Forbidden, Mnemo, NotFound, Unauthorized
 from mnemo_client.langchain import (
     MnemoVectorStore,
     decode_metadata,
@@ -490,3 +490,32 @@ def test_existing_space_is_used(store: MnemoVectorStore, server: object) -> None
     again.close()
     relevance = store._select_relevance_score_fn()
     assert math.isclose(relevance(0.25), 0.75) and relevance(1.5) == 0.0 and relevance(-1e-7) == 1.0
+
+
+def test_tokens_read_write_and_read_only(auth_server: object) -> None:
+    """A read/write token writes to a space an admin created (no create-space right needed);
+    a read token searches and is refused writes; nothing is written by the refused call."""
+    url, admin = url_of(auth_server), str(getattr(auth_server, "admin_key"))
+    name = f"lc-auth/{uuid.uuid4().hex[:12]}"
+    owner = MnemoVectorStore(embeddings(), space=name, url=url, token=admin)
+    owner.add_texts(["from the admin"], ids=["a"])
+    with Mnemo(url, token=admin) as client:
+        writer_token = client.create_token(space=name, scopes=("read", "write"))
+        reader_token = client.create_token(space=name, scopes=("read",))
+    writer = MnemoVectorStore(embeddings(), space=name, url=url, token=writer_token)
+    reader = MnemoVectorStore(embeddings(), space=name, url=url, token=reader_token)
+    anonymous = MnemoVectorStore(embeddings(), space=name, url=url)
+    try:
+        assert writer.add_texts(["from the writer"], ids=["w"]) == ["w"]
+        assert [d.id for d in reader.similarity_search("from the writer", k=1)] == ["w"]
+        with pytest.raises(Forbidden):
+            reader.add_texts(["from the reader"], ids=["r"])
+        with pytest.raises(Forbidden):
+            reader.delete(["a"])
+        assert [d.id for d in owner.get_by_ids(["a", "w", "r"])] == ["a", "w"]
+        with pytest.raises(Unauthorized):
+            anonymous.similarity_search("x")
+    finally:
+        owner.delete_space()
+        for s in (owner, writer, reader, anonymous):
+            s.close()
