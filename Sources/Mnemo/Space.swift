@@ -92,11 +92,16 @@ public struct Space: Sendable {
     /// let replaced = try await space.upsert(Memory(id: "m1", vector: newEmbedding, text: "edited"))
     /// ```
     ///
-    /// - Returns: `true` if a memory was replaced, `false` if it was inserted.
+    /// - Returns: `true` if a memory was replaced, `false` if it was inserted (with its
+    ///   `createdAt`, when given).
     /// - Throws: the errors of ``insert(_:)`` except ``MnemoError/Code/duplicateID``.
     @discardableResult
     public func upsert(_ memory: Memory) async throws(MnemoError) -> Bool {
-        try await CCore.write(handle, .upsert, memory, waitWhenFull: waitWhenFull) == 1
+        if memory.createdAt != nil {
+            // Only the batch record carries explicit creation times.
+            return try await upsert(contentsOf: [memory]) == 1
+        }
+        return try await CCore.write(handle, .upsert, memory, waitWhenFull: waitWhenFull) == 1
     }
 
     /// Deletes a memory.

@@ -82,6 +82,7 @@ public struct MnemoHTTPServer: Sendable {
         SearchRoutes(state: state).register(on: v1)
         LinkRoutes(state: state).register(on: v1)
         FilterRoutes(state: state).register(on: v1)
+        IndexRoutes(state: state).register(on: v1)
         TransferRoutes(state: state).register(on: v1)
         allowed.record(router)
         return router

@@ -59,4 +59,18 @@ import Testing
         #expect(abs(readLate.timeIntervalSince(late)) < 1e-3)
         await database.close()
     }
+
+    @Test func anUpsertKeepsItsGivenTimeWhenItInserts() async throws {
+        let database = try Database(options: DatabaseOptions(workers: 1))
+        let space = try await database.createSpace("upserted", dimension: 2, metric: .l2)
+        let given = Date(timeIntervalSince1970: 1_000_000_000)
+        #expect(try await space.upsert(Memory(id: "a", vector: [1, 0], createdAt: given)) == false)
+        let read = try #require(try await space.get("a")?.createdAt)
+        #expect(abs(read.timeIntervalSince(given)) < 1e-3)
+        // Replacing keeps the original time, whatever the new memory says.
+        #expect(try await space.upsert(Memory(id: "a", vector: [0, 1], createdAt: Date())) == true)
+        let kept = try #require(try await space.get("a")?.createdAt)
+        #expect(abs(kept.timeIntervalSince(given)) < 1e-3)
+        await database.close()
+    }
 }

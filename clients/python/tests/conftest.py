@@ -61,10 +61,10 @@ class Server:
 
 def start_server(args: list[str], port: int, log: Path, wait: bool = True, timeout: float = 120.0) -> Server:
     """Start `mnemo serve` with `args` on `port`; with `wait`, return once /readyz answers 200."""
-    out = log.open("ab")
-    process = subprocess.Popen(
-        [mnemo_binary(), "serve", "--host", "127.0.0.1", "--port", str(port), *args], stdout=out, stderr=out
-    )
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [mnemo_binary(), "serve", "--host", "127.0.0.1", "--port", str(port), *args], stdout=out, stderr=out
+        )
     server = Server(f"http://127.0.0.1:{port}", process)
     if not wait:
         return server
