@@ -1,7 +1,7 @@
 """mnemo-client: the Python client of the Mnemo memory database's HTTP server (`mnemo serve`).
 
 `Mnemo` / `Space` are synchronous, `AsyncMnemo` / `AsyncSpace` the same API with `async`; results
-are dataclasses (`SpaceInfo`, `Memory`, `Hit`, `BatchResult`, `Page`) and failures the exception
+are dataclasses (`SpaceInfo`, `Memory`, `Hit`, `BatchResult`, `Page`, `FieldIndex`) and failures the exception
 classes under `MnemoError`. See clients/python/README.md.
 """
 
@@ -24,7 +24,7 @@ from .errors import (
     Unauthorized,
     Unavailable,
 )
-from .results import BatchResult, Hit, Memory, Page, SpaceInfo
+from .results import BatchResult, FieldIndex, Hit, Memory, Page, SpaceInfo
 
 __all__ = [
     "AsyncMnemo",
@@ -33,6 +33,7 @@ __all__ = [
     "BatchResult",
     "Conflict",
     "EmbedFunction",
+    "FieldIndex",
     "Forbidden",
     "Hit",
     "Memory",

@@ -9,13 +9,13 @@ delete-by-filter and token issue never are.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import inspect
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-import builtins
 from typing import Any, cast
 
 import httpx
@@ -23,7 +23,18 @@ import httpx
 from . import _core
 from ._core import AsyncEmbedFunction, Call, EmbedFunction, RetryPolicy, VectorLike
 from .errors import Conflict, MnemoConnectionError, NotFound, error_from_response
-from .results import BatchResult, Hit, Memory, Page, SpaceInfo, parse_hit, parse_memory, parse_space_info
+from .results import (
+    BatchResult,
+    FieldIndex,
+    Hit,
+    Memory,
+    Page,
+    SpaceInfo,
+    parse_field_index,
+    parse_hit,
+    parse_memory,
+    parse_space_info,
+)
 
 _CHUNK_BYTES = 64 * 1024
 
@@ -424,6 +435,23 @@ class AsyncSpace:
     async def delete_where(self, filter: Mapping[str, Any]) -> int:
         """Delete every memory matching `filter` (`{}`: all of them); returns how many. Not retried."""
         return int((await self.client._json(Call("POST", self._path("delete"), json={"filter": dict(filter)})))["deleted"])
+
+    async def create_index(self, field: str, kind: str) -> int:
+        """Index metadata `field` (`kind`: `"keyword"` for strings, tag lists and bools, `"numeric"`
+        for ints and doubles) so filtered reads on it use the index; returns how many memories have
+        the field. `Conflict` if it is already indexed. Needs an admin credential."""
+        body = {"kind": kind}
+        call = Call("PUT", self._path("indexes", _core.segment(field)), json=body, idempotent=True)
+        return int((await self.client._json(call))["present"])
+
+    async def drop_index(self, field: str) -> None:
+        """Drop the index on `field` (`NotFound` if it has none). Needs an admin credential."""
+        await self.client._send(Call("DELETE", self._path("indexes", _core.segment(field)), idempotent=True))
+
+    async def indexes(self) -> builtins.list[FieldIndex]:
+        """The space's field indexes: the built-in `createdAt` first, then the created ones."""
+        result = await self.client._json(Call("GET", self._path("indexes"), idempotent=True))
+        return [parse_field_index(item) for item in result["indexes"]]
 
     async def export(self, path: str | os.PathLike[str]) -> int:
         """Stream a consistent snapshot of the space into the file `path` (written to `path.part`

@@ -85,6 +85,32 @@ class Page:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class FieldIndex:
+    """A field index of a space: the metadata `field`, its `kind` (`keyword` or `numeric`), the
+    values it holds (`entries`), the memories that have the field (`present`), its `bytes`, and
+    `built_in` (the `createdAt` index every space has)."""
+
+    field: str
+    kind: str
+    entries: int
+    present: int
+    bytes: int
+    built_in: bool
+
+
+def parse_field_index(item: dict[str, Any]) -> FieldIndex:
+    """A `FieldIndex` from the server's JSON."""
+    return FieldIndex(
+        field=str(item["field"]),
+        kind=str(item["kind"]),
+        entries=int(item["entries"]),
+        present=int(item["present"]),
+        bytes=int(item["bytes"]),
+        built_in=bool(item["builtIn"]),
+    )
+
+
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 timestamp from the server as an aware datetime (`None` when absent)."""
     if not isinstance(value, str):

@@ -145,3 +145,17 @@ def test_async_concurrent_requests_and_async_embed(server: Server, name: str) ->
         np.testing.assert_allclose(got.vector, embedder(["note number 7"])[0], atol=1e-6)
 
     run(server, body, embed=embed, max_connections=8)
+
+
+def test_async_field_indexes(server: Server, name: str) -> None:
+    async def body(client: AsyncMnemo) -> None:
+        space = await client.create_space(name, 2)
+        await space.add([{"id": f"m{i}", "vector": [1.0, float(i)], "metadata": {"i": i}} for i in range(12)])
+        assert await space.create_index("i", "numeric") == 12
+        assert [index.field for index in await space.indexes()] == ["createdAt", "i"]
+        assert await space.count({"i": {"$lt": 5}}) == 5
+        await space.drop_index("i")
+        with pytest.raises(NotFound):
+            await space.drop_index("i")
+
+    run(server, body)

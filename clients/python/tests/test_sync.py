@@ -14,6 +14,7 @@ from mnemo_client import (
     BadRequest,
     BatchResult,
     Conflict,
+    FieldIndex,
     Hit,
     Memory,
     Mnemo,
@@ -213,6 +214,28 @@ def test_list_pages_and_iter(client: Mnemo, name: str) -> None:
     assert sorted(odd) == ["m01", "m03", "m05"]
     assert all(m.vector is not None for m in space.iter(include=("vector",), page_size=7))
     assert len(list(space.iter(page_size=7))) == 25
+
+
+def test_field_indexes(client: Mnemo, name: str) -> None:
+    space = client.create_space(name, 2)
+    space.add([{"id": f"m{i}", "vector": [1.0, float(i)], "metadata": {"i": i, "kind": "odd" if i % 2 else "even"}}
+               for i in range(20)])
+    assert space.create_index("kind", "keyword") == 20
+    assert space.create_index("i", "numeric") == 20
+    with pytest.raises(Conflict):
+        space.create_index("kind", "keyword")
+    with pytest.raises(BadRequest):
+        space.create_index("tag", "fulltext")
+    indexes = space.indexes()
+    assert all(isinstance(index, FieldIndex) for index in indexes)
+    assert [(index.field, index.kind, index.built_in) for index in indexes] == [
+        ("createdAt", "numeric", True), ("kind", "keyword", False), ("i", "numeric", False)]
+    assert space.count({"kind": "odd", "i": {"$gte": 10}}) == 5
+    space.drop_index("kind")
+    with pytest.raises(NotFound):
+        space.drop_index("kind")
+    assert [index.field for index in space.indexes()] == ["createdAt", "i"]
+    assert space.count({"kind": "odd", "i": {"$gte": 10}}) == 5
 
 
 def test_delete_where(client: Mnemo, name: str) -> None:
