@@ -184,7 +184,7 @@ static uint64_t records_read(const char *path) {
     mn_durable_report report;
     mn_engine *engine = td_open(path, 2, MN_WAL_SYNC, 0, 0, 0, &status, &report);
     CHECK_STATUS(status, MN_OK);
-    CHECK_STATUS(mn_engine_close(engine), MN_OK);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
     return report.records;
 }
 
@@ -200,7 +200,7 @@ static void durable(const char *root) {
     CHECK_STATUS(ub_upsert(space, b, NULL, NULL), MN_OK);
     free(b->metadata);
     mn_space_release(space);
-    CHECK_STATUS(mn_engine_close(engine), MN_OK);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
     uint64_t before = records_read(path);
 
     engine = td_open(path, 2, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
@@ -212,7 +212,7 @@ static void durable(const char *root) {
     free(b->metadata);
     CHECK(replaced == BASE);
     mn_space_release(space);
-    CHECK_STATUS(mn_engine_close(engine), MN_OK);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
     CHECK(records_read(path) == before + 1);
 
     engine = td_open(path, 2, MN_WAL_SYNC, 0, 0, 0, &status, NULL);
@@ -223,7 +223,7 @@ static void durable(const char *root) {
     for (uint32_t i = 0; i < TOTAL; i++) all_new &= ub_holds(space, i, 5000, 2);
     CHECK(all_new);
     mn_space_release(space);
-    CHECK_STATUS(mn_engine_close(engine), MN_OK);
+    CHECK_STATUS(mn_engine_destroy(engine), MN_OK);
     free(b);
 }
 
