@@ -40,6 +40,11 @@ struct MemoryRouteTests {
             #expect(binary.json["content"] as? String == "AP8=")
             #expect(binary.json["vector"] == nil)
             #expect(binary.json["metadata"] == nil)
+            let dated = try await server.call(.put, "/v1/spaces/s/memories/m2",
+                                              json: ["vector": [1, 1, 1], "createdAt": "2001-09-09T01:46:40Z"])
+            #expect(dated.status == .created)
+            let read = try await server.call(.get, "/v1/spaces/s/memories/m2")
+            #expect((read.json["createdAt"] as? String)?.hasPrefix("2001-09-09T01:46:40") == true)
             let deleted = try await server.call(.delete, "/v1/spaces/s/memories/m1")
             #expect(deleted.status == .noContent)
             let missing = try await server.call(.get, "/v1/spaces/s/memories/m1")
