@@ -107,20 +107,31 @@ class Layout:
     truth: dict[bool, list[I64]] = field(default_factory=dict)  # filter -> per query exact top ids
 
 
-def exact_top(base64: npt.NDArray[np.float64], rows: I64, query: npt.NDArray[np.float64], k: int) -> I64:
-    """The ids among `rows` with the k highest cosine similarities to `query`, best first, ties to
-    the smaller id (the vectors are unit length: cosine is the inner product)."""
+def similarities(base: F32, queries: F32) -> npt.NDArray[np.float64]:
+    """Every query's cosine similarity to every memory, in float64 (queries x memories). The vectors
+    are unit length, so the cosine is the inner product."""
+    return np.asarray(queries, dtype=np.float64) @ np.asarray(base, dtype=np.float64).T
+
+
+def exact_top(scores: npt.NDArray[np.float64], rows: I64, k: int) -> I64:
+    """The ids among `rows` with the k highest `scores` (indexed by id), best first, ties to the
+    smaller id."""
     if len(rows) == 0:
         return np.empty(0, dtype=np.int64)
-    scores = base64[rows] @ query
-    order = np.lexsort((rows, -scores))[:k]
+    values = scores[rows]
+    if len(rows) > k:
+        # Keep everything at least as close as the k-th best (ties included), then sort those.
+        kth = np.partition(values, len(values) - k)[len(values) - k]
+        keep = values >= kth
+        rows, values = rows[keep], values[keep]
+    order = np.lexsort((rows, -values))[:k]
     return rows[order].astype(np.int64)
 
 
-def make_layout(base: F32, queries: F32, spaces: int, k: int, seed: int) -> Layout:
+def make_layout(scores: npt.NDArray[np.float64], spaces: int, k: int, seed: int) -> Layout:
     """Deals memories to spaces and buckets with one seeded permutation, then computes every
     query's target space and its exact top-k with and without the filter."""
-    n = len(base)
+    query_count, n = scores.shape
     perm = np.random.default_rng(seed).permutation(n)
     position = np.empty(n, dtype=np.int64)
     position[perm] = np.arange(n)
@@ -128,20 +139,17 @@ def make_layout(base: F32, queries: F32, spaces: int, k: int, seed: int) -> Layo
     # to the spaces, so every space holds the same share of bucket 0 (when sizes divide evenly).
     bucket = (position % BUCKETS).astype(np.int64)
     space_of = ((position // BUCKETS) % spaces).astype(np.int64)
-    base64 = np.asarray(base, dtype=np.float64)
-    q64 = np.asarray(queries, dtype=np.float64)
-    everything = np.arange(n, dtype=np.int64)
-    nearest = np.array([exact_top(base64, everything, q, 1)[0] for q in q64], dtype=np.int64)
+    nearest = np.argmax(scores, axis=1).astype(np.int64)   # the first of equal maxima: the smaller id
     query_space = space_of[nearest]
     members = {s: np.flatnonzero(space_of == s).astype(np.int64) for s in np.unique(query_space)}
     layout = Layout(spaces, space_of, bucket, query_space)
     for filtered in (False, True):
         truth: list[I64] = []
-        for qi, q in enumerate(q64):
+        for qi in range(query_count):
             rows = members[int(query_space[qi])]
             if filtered:
                 rows = rows[bucket[rows] == 0]
-            truth.append(exact_top(base64, rows, q, k))
+            truth.append(exact_top(scores[qi], rows, k))
         layout.truth[filtered] = truth
     return layout
 
@@ -199,6 +207,14 @@ class Server:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.engine} server not ready after {timeout} s; log {self.log_path}")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process (all its threads) has used so far."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_mb(self) -> float | None:
         """Resident memory of the server process (and its children) in MiB, from /proc."""
@@ -380,6 +396,7 @@ class Outcome:
     count: int
     latencies_ms: list[float]
     first_pass: dict[int, list[str]]
+    cpu_seconds: float = 0.0  # this client process's user + system CPU over the window
     profile: str = ""
 
 
@@ -421,6 +438,7 @@ def run_job(client: Engine, job: Job, base: F32, queries: F32, bucket: I64, barr
     if profiler is not None:
         profiler.enable()
     start = time.perf_counter()
+    cpu_start = time.process_time()
     count = 0
     if job.kind == "ingest":
         for space, rows in job.batches:
@@ -446,13 +464,14 @@ def run_job(client: Engine, job: Job, base: F32, queries: F32, bucket: I64, barr
                     break
             passes += 1
     end = time.perf_counter()
+    cpu = time.process_time() - cpu_start
     text = ""
     if profiler is not None:
         profiler.disable()
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
         text = out.getvalue()
-    return Outcome(start, end, count, latencies, first, text)
+    return Outcome(start, end, count, latencies, first, cpu, text)
 
 
 def client_context() -> Any:
@@ -537,7 +556,10 @@ def measure(engine: str, spaces: int, clients: int, layout: Layout, args: argpar
         pool = Clients(engine, server.url, clients, args)
         batches = ingest_batches(layout, args.batch)
         jobs = [Job("ingest", batches=batches[c::clients]) for c in range(clients)]
+        server_cpu = server.cpu_seconds()
         outcomes = pool.run(jobs)
+        ingest_server_cpu = server.cpu_seconds() - server_cpu
+        ingest_client_cpu = sum(o.cpu_seconds for o in outcomes)
         ingest_seconds = max(o.end for o in outcomes) - min(o.start for o in outcomes)
         ingested = sum(o.count for o in outcomes)
         ingest_rate = ingested / ingest_seconds
@@ -554,7 +576,10 @@ def measure(engine: str, spaces: int, clients: int, layout: Layout, args: argpar
                 search_jobs.append(Job("search", queries=mine, spaces=layout.query_space[mine], filtered=filtered,
                                        duration=args.duration, k=args.k, ef=args.ef,
                                        profile=args.profile and c == 0 and engine in args.profile_engines))
+            server_cpu = server.cpu_seconds()
             outcomes = pool.run(search_jobs)
+            search_server_cpu = server.cpu_seconds() - server_cpu
+            search_client_cpu = sum(o.cpu_seconds for o in outcomes)
             wall = max(o.end for o in outcomes) - min(o.start for o in outcomes)
             searches = sum(o.count for o in outcomes)
             latencies = [x for o in outcomes for x in o.latencies_ms]
@@ -574,6 +599,10 @@ def measure(engine: str, spaces: int, clients: int, layout: Layout, args: argpar
                 "search_seconds": round(wall, 2), "ingest_seconds": round(ingest_seconds, 2),
                 "create_seconds": round(create_seconds, 2), "batch": args.batch,
                 "ingest_batch_p50_ms": percentile(ingest_latencies, 50),
+                "ingest_server_cpu_us_per_memory": round(ingest_server_cpu / ingested * 1e6, 1),
+                "ingest_client_cpu_us_per_memory": round(ingest_client_cpu / ingested * 1e6, 1),
+                "search_server_cpu_us": round(search_server_cpu / searches * 1e6, 1),
+                "search_client_cpu_us": round(search_client_cpu / searches * 1e6, 1),
                 "k": args.k, "m": args.m, "ef_construction": args.ef_construction, "ef": args.ef,
                 "selectivity": 1.0 / BUCKETS if filtered else 1.0,
                 "client_processes": clients, "cpus": os.cpu_count(),
@@ -681,12 +710,13 @@ def main(argv: list[str] | None = None) -> int:
     if len(base) < args.memories:
         log(f"{DATASET} holds only {len(base)} base vectors: using all of them")
         args.memories = len(base)
+    scores = similarities(base, queries)
     rows: list[dict[str, Any]] = []
     workdir = Path(tempfile.mkdtemp(prefix="chroma_compare-"))
     try:
         for spaces in args.space_counts:
             start = time.perf_counter()
-            layout = make_layout(base, queries, spaces, args.k, args.seed)
+            layout = make_layout(scores, spaces, args.k, args.seed)
             check_truth(args.data, layout, args.memories, args.k)
             log(f"layout for {spaces} spaces ({args.memories} memories, {args.queries} queries): "
                 f"{time.perf_counter() - start:.1f} s")
