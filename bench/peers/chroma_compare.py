@@ -197,7 +197,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.engine} server exited with {self.process.returncode}; log {self.log_path}")
+                self._log.close()
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{self.engine} server exited with {self.process.returncode}; its log ends:\n{tail}")
             try:
                 with urllib.request.urlopen(self.url + path, timeout=2) as response:
                     if response.status == 200:
@@ -206,7 +208,8 @@ class Server:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"{self.engine} server not ready after {timeout} s; log {self.log_path}")
+        tail = self.log_path.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"{self.engine} server not ready after {timeout} s; its log ends:\n{tail}")
 
     def cpu_seconds(self) -> float:
         """User + system CPU the server process (all its threads) has used so far."""
