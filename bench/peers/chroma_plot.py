@@ -90,12 +90,35 @@ def plot(rows: list[dict[str, Any]], out: Path, title: str | None) -> None:
     plt.close(fig)
 
 
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table: one line per spaces x clients x filter, both engines and the ratios."""
+    by = {(r["engine"], r["spaces"], r["clients"], bool(r["filter"])): r for r in rows}
+    keys = sorted({(r["spaces"], r["clients"], bool(r["filter"])) for r in rows})
+    lines = ["| spaces | clients | filter | engine | ingest/s | QPS | p50 ms | p99 ms | recall@10 |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for s, c, f in keys:
+        m, ch = by.get(("mnemo", s, c, f)), by.get(("chroma", s, c, f))
+        for name, r in (("mnemo", m), ("chroma", ch)):
+            if r is not None:
+                lines.append(f"| {s:,} | {c} | {'on' if f else 'off'} | {name} | {r['ingest_per_second']:,.0f} | "
+                             f"{r['qps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['recall']:.4f} |")
+        if m is not None and ch is not None:
+            goal = (m["ingest_per_second"] >= 5 * ch["ingest_per_second"] and m["qps"] >= 10 * ch["qps"]
+                    and m["recall"] >= ch["recall"])
+            lines.append(f"| | | | **mnemo/chroma** | **{m['ingest_per_second'] / ch['ingest_per_second']:.1f}x** | "
+                         f"**{m['qps'] / ch['qps']:.1f}x** | {m['p50_ms'] / ch['p50_ms']:.2f}x | "
+                         f"{m['p99_ms'] / ch['p99_ms']:.2f}x | {m['recall'] - ch['recall']:+.4f} "
+                         f"({'goal met' if goal else 'goal not met'}) |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Reads the JSON lines and writes the PNG."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("rows", type=Path, help="file of JSON lines from chroma_compare.py --json ('-': stdin)")
     p.add_argument("out", type=Path, help="PNG to write")
     p.add_argument("--title", default=None)
+    p.add_argument("--markdown", action="store_true", help="also print a Markdown table with the ratios")
     args = p.parse_args(argv)
     if str(args.rows) == "-":
         text = sys.stdin.read()
@@ -106,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         print("no rows", file=sys.stderr)
         return 1
     plot(rows, args.out, args.title)
-    print(args.out)
+    if args.markdown:
+        print(markdown(rows), end="")
+    else:
+        print(args.out)
     return 0
 
 
