@@ -49,7 +49,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -390,7 +390,7 @@ def connect(engine: str, url: str) -> Engine:
 class Job:
     """What one worker is asked to do: ingest batches, or search its queries for a while."""
 
-    kind: str                                   # "ingest" | "search"
+    kind: str                                   # "ingest" | "warmup" | "search"
     batches: list[tuple[int, I64]] = field(default_factory=list)   # (space index, memory rows)
     queries: I64 = field(default_factory=lambda: np.empty(0, dtype=np.int64))    # query rows
     spaces: I64 = field(default_factory=lambda: np.empty(0, dtype=np.int64))     # space of each query
@@ -445,15 +445,15 @@ def run_job(client: Engine, job: Job, base: F32, queries: F32, bucket: I64, barr
     latencies: list[float] = []
     first: dict[int, list[str]] = {}
     where = FILTER if job.filtered else None
-    warmup = 0.0
-    if job.kind == "search":
+    if job.kind == "warmup":
         # One untimed pass over this client's queries: connections open, every space it will ask
         # loaded (Chroma loads a collection's index on its first query), caches warm.
         barrier.wait()
         t = time.perf_counter()
         for qi, space in zip(job.queries, job.spaces):
             client.search(space_name(int(space)), queries[qi], job.k, job.ef, where)
-        warmup = time.perf_counter() - t
+        end = time.perf_counter()
+        return Outcome(t, end, len(job.queries), [], {}, 0.0, end - t)
     profiler = cProfile.Profile() if job.profile else None
     barrier.wait()
     if profiler is not None:
@@ -494,7 +494,7 @@ def run_job(client: Engine, job: Job, base: F32, queries: F32, bucket: I64, barr
         out.write(profile_by_package(stats, count))
         stats.sort_stats("tottime").print_stats(25)
         text = out.getvalue()
-    return Outcome(start, end, count, latencies, first, cpu, warmup, text)
+    return Outcome(start, end, count, latencies, first, cpu, 0.0, text)
 
 
 def client_context() -> Any:
@@ -629,11 +629,12 @@ def measure(engine: str, spaces: int, clients: int, layout: Layout, args: argpar
                 search_jobs.append(Job("search", queries=mine, spaces=layout.query_space[mine], filtered=filtered,
                                        duration=args.duration, k=args.k, ef=args.ef,
                                        profile=args.profile and c == 0 and engine in args.profile_engines))
+            warmups = pool.run([replace(job, kind="warmup") for job in search_jobs])
+            warmup_qps = len(layout.query_space) / max(o.warmup_seconds for o in warmups)
             server_cpu = server.cpu_seconds()
             outcomes = pool.run(search_jobs)
             search_server_cpu = server.cpu_seconds() - server_cpu
             search_client_cpu = sum(o.cpu_seconds for o in outcomes)
-            warmup_qps = len(layout.query_space) / max(o.warmup_seconds for o in outcomes)
             wall = max(o.end for o in outcomes) - min(o.start for o in outcomes)
             searches = sum(o.count for o in outcomes)
             latencies = [x for o in outcomes for x in o.latencies_ms]
