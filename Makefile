@@ -5,7 +5,7 @@ JOBS ?= 2
 SWIFT_RELEASE = swift build -c release --product mnemo
 MNEMO = .build/release/mnemo
 
-.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test server-test python-test peers peers-filtered clean
+.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test server-test python-test peers peers-filtered peers-chroma clean
 
 setup:
 	@bash scripts/setup.sh
@@ -79,6 +79,13 @@ consumer-test:
 peers: setup
 	$(SWIFT_RELEASE)
 	python3 bench/peers/compare.py --mnemo $(MNEMO) --data $(DATA)
+
+# Side by side with Chroma 1.5.9 (chroma run + its HTTP client) on wordnet384: ingest, QPS,
+# p50/p99 and recall for 1 and 1,000 spaces, 1 and 16 clients, with and without a filter.
+peers-chroma: setup
+	$(SWIFT_RELEASE)
+	python3 bench/peers/chroma_compare.py --json --mnemo $(MNEMO) --data $(DATA) > chroma_compare.jsonl
+	python3 bench/peers/chroma_plot.py chroma_compare.jsonl docs/chroma_compare.png --markdown
 
 # Filtered k-NN: the C core's two strategies against FAISS (IDSelectorBitmap) and an exact scan.
 peers-filtered: setup

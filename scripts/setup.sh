@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Mnemo's build, tests and peer benchmarks need, and only what is missing:
 # Debian packages for the C core (liburcu, libnuma, libxxhash), CMake and pkg-config, and the
-# Python packages of the peer comparisons (hnswlib for compare.py, FAISS for filtered.py), of
+# Python packages of the peer comparisons (hnswlib for compare.py, FAISS for filtered.py, Chroma
+# for chroma_compare.py), of
 # the server tests (openapi-spec-validator, schemathesis) and of the Python client's tests (httpx,
 # mypy, pytest, and the integrations' mem0ai, langchain-core and langchain-tests). Safe
 # to run any number of times.
@@ -22,9 +23,9 @@ fi
 
 python_packages=(numpy "hnswlib==0.8.0" "faiss-cpu==1.15.1" matplotlib "openapi-spec-validator==0.9.0"
                  "schemathesis==4.32.5" "httpx==0.28.1" "mypy==2.4.1" "pytest==9.0.3" "mem0ai==2.2.1"
-                 "langchain-core==1.8.3" "langchain-tests==1.1.9")
+                 "langchain-core==1.8.3" "langchain-tests==1.1.9" "chromadb==1.5.9")
 python_modules=(numpy hnswlib faiss matplotlib openapi_spec_validator schemathesis httpx mypy pytest mem0
-                langchain_core langchain_tests)
+                langchain_core langchain_tests chromadb)
 need_pip=0
 for module in "${python_modules[@]}"; do
   python3 -c "import $module" 2>/dev/null || need_pip=1
