@@ -662,6 +662,15 @@ static int mn_label_matches(uint64_t label, void *context) {
     return mn_record_matches(probe->filter, record);
 }
 
+/* The traversal's predicate when the indexes answer the whole filter: a bit test on the
+ * matching labels of the plan's snapshot, instead of a record lookup and a document walk per
+ * node. A memory written since the snapshot may be judged by its old fields here; every result
+ * is checked on its record before it is handed over, as for the document predicate. */
+static int mn_label_in_bitmap(uint64_t label, void *context) {
+    const mn_label_bitmap *bitmap = context;
+    return label < bitmap->bits && ((bitmap->words[label / 64] >> (label % 64)) & 1u);
+}
+
 /* Candidates from the indexes, checked on their records unless the set is exact: the labels
  * of the matching memories, ascending. *labels is the candidates' buffer, reused. */
 static mn_status mn_plan_matching_labels(const mn_plan *plan, mn_labels *labels, int *exact) {
@@ -701,6 +710,7 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     uint64_t *labels = NULL;
     mn_labels collected = {NULL, 0};
     mn_matches matches = {NULL, 0, 0};
+    mn_label_bitmap bitmap = {NULL, 0};
     mn_plan plan;
     memset(&plan, 0, sizeof(plan));
     int planned = 0;
@@ -738,7 +748,21 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     stats->live = live;
     int scan = stats->estimated_matches <= MN_HNSW_FILTER_SCAN_MATCHES_MAX ||
                stats->estimated_matches <= live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR;
-    if (scan && planned && plan.candidates[mn_filter_root(filter)]) {
+    int exact_set = planned && plan.exact[mn_filter_root(filter)];
+    if (exact_set) {
+        /* The indexes answer the whole filter: its matching labels as one bitmap (no list, no
+         * sort), scanned or tested per node by the traversal. */
+        status = mn_label_bitmap_init(&bitmap, plan.bits);
+        if (status == MN_OK) status = mn_plan_bitmap(&plan, mn_filter_root(filter), &bitmap);
+        if (status != MN_OK) goto done;
+    }
+    if (scan && exact_set) {
+        stats->strategy = MN_SEARCH_STRATEGY_EXACT_SCAN;
+        stats->index_flags |= MN_SEARCH_INDEX_COLLECT | MN_SEARCH_INDEX_EXACT;
+        stats->matches = mn_label_bitmap_count(&bitmap);
+        status = mn_hnsw_search_id_bitmap(space->index, query, dimension, k, bitmap.words, bitmap.bits,
+                                          stats->matches, results, &count);
+    } else if (scan && planned && plan.candidates[mn_filter_root(filter)]) {
         /* The matching labels from the indexes: no walk of the records. */
         stats->strategy = MN_SEARCH_STRATEGY_EXACT_SCAN;
         int exact = 0;
@@ -775,9 +799,16 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     } else {
         stats->strategy = MN_SEARCH_STRATEGY_TRAVERSAL;
         mn_filter_probe probe = {space, filter};
-        status = mn_hnsw_search_filtered(space->index, query, dimension, k, beam,
-                                         mn_label_matches, &probe, results, &count,
-                                         &stats->index);
+        if (exact_set) {
+            stats->index_flags |= MN_SEARCH_INDEX_BITMAP;
+            status = mn_hnsw_search_filtered(space->index, query, dimension, k, beam,
+                                             mn_label_in_bitmap, &bitmap, results, &count,
+                                             &stats->index);
+        } else {
+            status = mn_hnsw_search_filtered(space->index, query, dimension, k, beam,
+                                             mn_label_matches, &probe, results, &count,
+                                             &stats->index);
+        }
         stats->matches = stats->index.matches;
     }
     if (status != MN_OK) goto done;
@@ -797,6 +828,7 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
 done:
     mn_rcu_read_unlock();
     mn_plan_free(&plan);
+    mn_label_bitmap_destroy(&bitmap);
     free(collected.items);
     free(labels);
     free(matches.items);

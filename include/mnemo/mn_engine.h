@@ -553,6 +553,9 @@ typedef struct mn_search_stats {
 /** The whole filter was answered by the indexes (AND/OR/NOT of indexable leaves): the
  *  collected set is exactly the matches of one snapshot. */
 #define MN_SEARCH_INDEX_EXACT 4u
+/** The traversal tested each node against a bitmap of the matching labels built from the
+ *  field indexes (the whole filter answered by them), instead of reading the node's record. */
+#define MN_SEARCH_INDEX_BITMAP 8u
 
 /**
  * The k nearest memories to `query` that match `filter` (mn_filter.h; NULL or {} matches

@@ -91,6 +91,13 @@
  *  long a scan holds up inserts and removes. */
 #define MN_HNSW_IDS_CHUNK 64
 
+/** mn_hnsw_search_id_bitmap walks every slot (testing each node's id against the bitmap) when
+ *  the set holds at least 1 / MN_HNSW_BITMAP_WALK_DIVISOR of the slots, and looks the set ids up
+ *  in the id table otherwise: a header read per slot (streamed) against a hash lookup per
+ *  member. Measured on sift5k and wordnet384 (bench_engine_filter --ann, docs/filters.md,
+ *  "Filtered search speed"). */
+#define MN_HNSW_BITMAP_WALK_DIVISOR 4
+
 #if MN_HNSW_M_MAX * 2 > 1024
 #error "layer-0 lists (2*M) must stay small enough for stack scratch"
 #endif
