@@ -748,7 +748,10 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     stats->live = live;
     int scan = stats->estimated_matches <= MN_HNSW_FILTER_SCAN_MATCHES_MAX ||
                stats->estimated_matches <= live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR;
-    int exact_set = planned && plan.exact[mn_filter_root(filter)];
+    /* A bitmap costs its words (one per 64 labels of the space) to clear and walk: for a
+     * handful of matches the sorted list below is cheaper. */
+    int exact_set = planned && plan.exact[mn_filter_root(filter)] &&
+                    mn_plan_bound(&plan, mn_filter_root(filter)) * MN_ENGINE_FILTER_BITMAP_DIVISOR >= plan.bits;
     if (exact_set) {
         /* The indexes answer the whole filter: its matching labels as one bitmap (no list, no
          * sort), scanned or tested per node by the traversal. */

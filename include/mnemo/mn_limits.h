@@ -174,6 +174,11 @@
  *  a leaf matching 1% of a space is estimated within about +-0.6% (one standard deviation 0.3%),
  *  ample to place it against the scan threshold (2% or 4,096 memories), for ~25-100 us. */
 #define MN_ENGINE_FILTER_SAMPLE_MAX 1024u
+/** A filtered search whose filter the field indexes answer whole takes its matches as a
+ *  bitmap of labels (scanned in storage order, or tested per node by the traversal) when they
+ *  may number at least 1 / MN_ENGINE_FILTER_BITMAP_DIVISOR of the labels (one per two 64-bit words);
+ *  fewer come as a sorted list, cheaper than clearing and walking the words. */
+#define MN_ENGINE_FILTER_BITMAP_DIVISOR 128u
 /** Most field indexes one space may have (mn_space_index_create; createdAt not counted): a
  *  field-index snapshot copies every index's roots, so each write costs O(indexes). */
 #define MN_ENGINE_FIELD_INDEXES_MAX 64u
