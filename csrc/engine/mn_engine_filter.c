@@ -762,7 +762,15 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     if (scan && exact_set) {
         stats->strategy = MN_SEARCH_STRATEGY_EXACT_SCAN;
         stats->index_flags |= MN_SEARCH_INDEX_COLLECT | MN_SEARCH_INDEX_EXACT;
-        stats->matches = mn_label_bitmap_count(&bitmap);
+        /* An exactly counted leaf knows its size; anything else is counted on the bitmap. */
+        uint32_t root = mn_filter_root(filter);
+        const mn_leaf_plan *leaf = &plan.leaves[root];
+        if (mn_filter_node_kind(filter, root) == MN_FILTER_NODE_LEAF && leaf->exact_count) {
+            uint64_t n = leaf->count > plan.live ? plan.live : leaf->count;
+            stats->matches = leaf->complement ? plan.live - n : n;
+        } else {
+            stats->matches = mn_label_bitmap_count(&bitmap);
+        }
         status = mn_hnsw_search_id_bitmap(space->index, query, dimension, k, bitmap.words, bitmap.bits,
                                           stats->matches, results, &count);
     } else if (scan && planned && plan.candidates[mn_filter_root(filter)]) {

@@ -73,6 +73,9 @@
 /* Node headers the dense walk of an exact search requests ahead of the one it reads (one
  * line each, a record apart: far enough ahead to cover a miss to memory). */
 #define MN_EXACT_WALK_AHEAD 16
+/* Matching vectors of at least this many bytes in all are prefetched by the exact searches
+ * (mn_exact_prefetch_lines): about a core's L2 here (1 MiB). */
+#define MN_EXACT_PREFETCH_BYTES_MIN ((uint64_t)1 << 20)
 /* Cache lines of a vector an exact scan prefetches (the rest stream in behind them). */
 #define MN_FILTER_PREFETCH_LINES 4
 
@@ -460,12 +463,12 @@ static inline void mn_exact_prefetch(const float *vector, uint32_t lines) {
  * per pass of the query (index->distance4_exact: each distance bit for bit the single-vector
  * kernel's, which is what mn_distance computes, the contract of both exact searches). Each
  * group of four is requested whole while the group before it is scored, so its misses overlap
- * that arithmetic (unless the caller `requested` every vector already).
+ * that arithmetic: `lines` of each (0: none, when the caller requested them already or they
+ * are few enough to stay in the core's cache from one search to the next, mn_exact_prefetch_lines).
  */
 static void mn_exact_score(const mn_hnsw *index, const float *query, uint32_t dimension, mn_exact_batch *batch,
-                           mn_hnsw_result *results, uint32_t *n, uint32_t k, int requested) {
+                           mn_hnsw_result *results, uint32_t *n, uint32_t k, uint32_t lines) {
     const mn_distance_fn distance = index->distance;
-    const uint32_t lines = requested ? 0 : mn_exact_lines(dimension);
     const uint32_t count = batch->count;
     for (uint32_t i = 0; i < count && i < 4; i++) mn_exact_prefetch(batch->vectors[i], lines);
     float scores[MN_HNSW_IDS_CHUNK];
@@ -482,6 +485,15 @@ static void mn_exact_score(const mn_hnsw *index, const float *query, uint32_t di
         mn_results_offer(results, n, k, (mn_hnsw_result){batch->ids[i], scores[i]});
     }
     batch->count = 0;
+}
+
+/* The lines of each vector an exact search over `members` vectors requests ahead: all of them,
+ * or none when the vectors together fit in MN_EXACT_PREFETCH_BYTES_MIN. A small matching set is
+ * read by one search after another and stays in the core's cache; prefetch instructions for
+ * lines already there only cost (measured: docs/filters.md, "Filtered search speed"). */
+static inline uint32_t mn_exact_prefetch_lines(uint32_t dimension, uint64_t members) {
+    const uint64_t bytes = members * (uint64_t)dimension * sizeof(float);
+    return bytes >= MN_EXACT_PREFETCH_BYTES_MIN ? mn_exact_lines(dimension) : 0;
 }
 
 /* Sorts the caller's max-heap of n results in place: ascending distance, ties by id. */
@@ -518,6 +530,7 @@ mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t 
     const int watch = mn_watch_moved(index);
     mn_exact_batch batch;
     batch.count = 0;
+    const uint32_t lines = mn_exact_prefetch_lines(dimension, count);
     for (size_t start = 0; start < count; start += MN_HNSW_IDS_CHUNK) {
         const size_t chunk = count - start < MN_HNSW_IDS_CHUNK ? count - start : MN_HNSW_IDS_CHUNK;
         uint32_t slots[MN_HNSW_IDS_CHUNK];
@@ -540,7 +553,7 @@ mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t 
             batch.ids[batch.count] = node->id;
             batch.vectors[batch.count++] = mn_vector_read(node, watch);
         }
-        mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, 0);
+        mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, lines);
     }
     mn_results_finish(results, n);
     *found = n;
@@ -571,7 +584,7 @@ mn_status mn_hnsw_search_id_bitmap(const mn_hnsw *index, const float *query, uin
     const uint32_t visible = atomic_load_explicit(&mutable_index->next_slot, memory_order_acquire);
     const int watch = mn_watch_moved(index);
     const int walk = members * MN_HNSW_BITMAP_WALK_DIVISOR >= visible;
-    const uint32_t lines = mn_exact_lines(dimension);
+    const uint32_t lines = mn_exact_prefetch_lines(dimension, members);
     if (walk) {
         /* Dense: every slot in order, its id tested against the bitmap. The headers stream
          * (one line each, requested a few slots ahead); a node's id is read only after it is
@@ -587,7 +600,7 @@ mn_status mn_hnsw_search_id_bitmap(const mn_hnsw *index, const float *query, uin
             batch.vectors[batch.count] = mn_vector_read(node, watch);
             /* Requested now: it arrives while the rest of the batch is walked. */
             mn_exact_prefetch(batch.vectors[batch.count++], lines);
-            if (batch.count == MN_HNSW_IDS_CHUNK) mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, 1);
+            if (batch.count == MN_HNSW_IDS_CHUNK) mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, 0);
         }
     } else {
         /* Sparse: the set ids in ascending order, looked up MN_HNSW_IDS_CHUNK per hold of the
@@ -627,10 +640,10 @@ mn_status mn_hnsw_search_id_bitmap(const mn_hnsw *index, const float *query, uin
                 batch.ids[batch.count] = node->id;
                 batch.vectors[batch.count++] = mn_vector_read(node, watch);
             }
-            mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, 0);
+            mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, lines);
         }
     }
-    if (batch.count) mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, walk);
+    if (batch.count) mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, walk ? 0 : lines);
     mn_results_finish(results, n);
     *found = n;
     mn_rcu_read_unlock();
