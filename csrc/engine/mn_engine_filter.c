@@ -21,7 +21,11 @@
  * superset, for an AND with an unindexed child) are collected from the indexes instead of
  * walking every record: sorted buffers for leaves, label bitmaps for complements and
  * combinations (docs/filters.md, "Field indexes in spaces"). Sampling only happens when the
- * exact counts cannot decide the strategy alone.
+ * exact counts cannot decide the strategy alone. When the indexes answer the whole filter, a
+ * search takes its matches as one bitmap of labels: the exact scan reads it in the index's
+ * storage order (mn_hnsw_search_id_bitmap, no list and no sort) and the traversal tests each
+ * node's bit instead of looking its record up and walking its document (docs/filters.md,
+ * "Filtered search speed").
  *
  * Consistency: everything runs in one RCU read section, as mn_space_search does. Records are
  * immutable once published (an upsert or patch publishes a new record under the same label and

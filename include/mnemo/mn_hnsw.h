@@ -7,8 +7,8 @@
  * | operation                         | may run concurrently with            | blocks            |
  * |-----------------------------------|--------------------------------------|-------------------|
  * | search, search_filtered,          | everything but destroy               | never (RCU read)  |
- * | search_ids, get, contains,        |                                      |                   |
- * | neighbors,                        |                                      |                   |
+ * | search_ids, search_id_bitmap,     |                                      |                   |
+ * | get, contains, neighbors,         |                                      |                   |
  * | neighbor_distances, count, bytes  |                                      |                   |
  * | insert, insert_batch,             | searches and each other (per-node    | on a node's lock  |
  * | remove                            | locks; the entry point under a lock) | for a few stores  |
