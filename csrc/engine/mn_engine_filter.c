@@ -828,16 +828,27 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     }
     if (status != MN_OK) goto done;
     uint32_t visited = 0;
-    for (uint32_t i = 0; i < count; i++) {
-        const mn_record *record = mn_space_find_label(space, results[i].id);
-        if (!record) continue; /* mid-upsert or mid-delete: not a memory at this instant */
-        /* Checked again on the record handed over: a patch since the check above (or since
-         * the index snapshot) may have taken it out of the filter. */
-        if (!mn_record_matches(filter, record)) continue;
-        visited++;
-        if (!visit) continue;
-        mn_memory_view view = mn_record_view(record, results[i].distance);
-        visit(context, &view);
+    for (uint32_t start = 0; start < count; start += MN_ENGINE_SEARCH_STACK_K) {
+        /* The lookups of a chunk first, each record requested as it is found, then the checks
+         * and visits: the lookups do not wait on each other's misses (a result's record is a
+         * few cache misses away: table, node, record, document). */
+        const uint32_t chunk = count - start < MN_ENGINE_SEARCH_STACK_K ? count - start : MN_ENGINE_SEARCH_STACK_K;
+        const mn_record *records[MN_ENGINE_SEARCH_STACK_K];
+        for (uint32_t i = 0; i < chunk; i++) {
+            records[i] = mn_space_find_label(space, results[start + i].id);
+            if (records[i]) __builtin_prefetch(mn_record_metadata(records[i]));
+        }
+        for (uint32_t i = 0; i < chunk; i++) {
+            const mn_record *record = records[i];
+            if (!record) continue; /* mid-upsert or mid-delete: not a memory at this instant */
+            /* Checked again on the record handed over: a patch since the check above (or since
+             * the index snapshot) may have taken it out of the filter. */
+            if (!mn_record_matches(filter, record)) continue;
+            visited++;
+            if (!visit) continue;
+            mn_memory_view view = mn_record_view(record, results[start + i].distance);
+            visit(context, &view);
+        }
     }
     *found = visited;
 done:
