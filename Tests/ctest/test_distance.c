@@ -10,6 +10,9 @@
  * when this test runs under AddressSanitizer; a second sweep surrounds each vector with NaN
  * guard bands, so a stray read poisons the result even without a sanitizer (AddressSanitizer
  * does not instrument AVX2's vmaskmovps, so this sweep is the one that covers that tail).
+ * The batch kernels (four vectors per call) are held to the same bound, and the bit-exact batch
+ * kernels (mn_distance_kernel4_exact, which the exact searches score with) must return, bit for
+ * bit, what the single-vector kernel of the same level returns for each vector.
  * Then the negative space: zero vectors under
  * cosine, identical vectors, known answers, and every error return of the public functions.
  *
@@ -382,6 +385,21 @@ static void mn_test_batch_kernels(mn_simd_level best) {
                 mn_status st = mn_distance_kernel4(metric, level, &kernel);
                 MN_CHECK(st == MN_OK && kernel != NULL, "kernel4 %d/%d -> %d", (int)metric, (int)level, (int)st);
                 if (kernel == NULL) continue;
+                /* The bit-exact batch: each distance identical to the single kernel's. */
+                mn_distance4_fn exact = NULL;
+                mn_distance_fn single = mn_test_kernel(metric, level);
+                st = mn_distance_kernel4_exact(metric, level, &exact);
+                MN_CHECK(st == MN_OK && exact != NULL, "kernel4_exact %d/%d -> %d", (int)metric, (int)level, (int)st);
+                if (exact != NULL && single != NULL) {
+                    float same[4] = {-1, -1, -1, -1};
+                    exact(query, vectors, dim, same);
+                    for (int j = 0; j < 4; j++) {
+                        float one = single(query, vectors[j], dim);
+                        MN_CHECK(memcmp(&same[j], &one, sizeof(float)) == 0,
+                                 "x4 exact %s level %d dim %zu vector %d: %.9g, single kernel %.9g",
+                                 mn_test_metric_names[m], (int)level, dim, j, (double)same[j], (double)one);
+                    }
+                }
                 float out[4] = {-1, -1, -1, -1};
                 kernel(query, vectors, dim, out);
                 for (int j = 0; j < 4; j++) {
@@ -400,6 +418,9 @@ static void mn_test_batch_kernels(mn_simd_level best) {
     MN_CHECK(mn_distance_kernel4(7, MN_SIMD_AUTO, &kernel) == MN_ERR_INVALID, "bad metric");
     MN_CHECK(mn_distance_kernel4(MN_METRIC_L2, 9, &kernel) == MN_ERR_INVALID, "bad level");
     MN_CHECK(mn_distance_kernel4(MN_METRIC_L2, MN_SIMD_AUTO, NULL) == MN_ERR_INVALID, "NULL out");
+    MN_CHECK(mn_distance_kernel4_exact(7, MN_SIMD_AUTO, &kernel) == MN_ERR_INVALID, "exact: bad metric");
+    MN_CHECK(mn_distance_kernel4_exact(MN_METRIC_L2, 9, &kernel) == MN_ERR_INVALID, "exact: bad level");
+    MN_CHECK(mn_distance_kernel4_exact(MN_METRIC_L2, MN_SIMD_AUTO, NULL) == MN_ERR_INVALID, "exact: NULL out");
 }
 
 int main(void) {

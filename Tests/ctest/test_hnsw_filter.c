@@ -14,7 +14,9 @@
  *   1000 * s" selects exactly the fraction s. The real-data part is skipped without
  *   ../shared/data (or MNEMO_DATA), except under CI=true where it must run.
  * - mn_hnsw_search_ids equals brute force over the given ids exactly (ids and distances, ties
- *   by id), skipping absent, removed and repeated ids; bad arguments are refused.
+ *   by id), skipping absent, removed and repeated ids; bad arguments are refused. So does
+ *   mn_hnsw_search_id_bitmap over the same set as a bitmap, through both of its walks (the id
+ *   lookups and the walk of every slot, each forced by its member hint).
  */
 #include <stdio.h>
 
@@ -204,7 +206,7 @@ static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uin
     if (present) CHECK_STATUS(mn_hnsw_remove(index, removed), MN_OK);
     uint64_t *ids = malloc((count + 8) * sizeof(uint64_t));
     mn_hnsw_result got[K], want[K];
-    int mismatches = 0;
+    int mismatches = 0, bitmap_mismatches = 0;
     for (size_t s = 0; s < SELECTIVITIES; s++) {
         size_t n = 0;
         for (size_t i = 0; i < count; i++)
@@ -212,6 +214,13 @@ static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uin
         ids[n++] = count + 12345; /* absent */
         ids[n++] = removed;
         if (n > 2) ids[n++] = ids[0]; /* repeated */
+        /* The same set as a bitmap (the absent id and the removed one set too). */
+        uint64_t bits = count + 12346, members = 0;
+        uint64_t *words = calloc((size_t)(bits + 63) / 64, sizeof(uint64_t));
+        for (size_t i = 0; i < n; i++) {
+            if (!((words[ids[i] / 64] >> (ids[i] % 64)) & 1u)) members++;
+            words[ids[i] / 64] |= 1ull << (ids[i] % 64);
+        }
         for (size_t q = 0; q < queries_count; q++) {
             uint32_t found = 0;
             CHECK_STATUS(mn_hnsw_search_ids(index, queries + q * dim, dim, K, ids, n, got, &found), MN_OK);
@@ -220,9 +229,26 @@ static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uin
             for (uint32_t i = 0; same && i < found; i++)
                 same = got[i].id == want[i].id && got[i].distance == want[i].distance;
             mismatches += !same;
+            /* mn_hnsw_search_id_bitmap, by its own choice of walk and forced into each: the
+             * id lookups (a hint of one member) and the walk of every slot (a hint of all). */
+            const uint64_t hints[3] = {members, 1, UINT32_MAX};
+            for (int h = 0; h < 3; h++) {
+                mn_hnsw_result again[K];
+                uint32_t found_again = 0;
+                CHECK_STATUS(mn_hnsw_search_id_bitmap(index, queries + q * dim, dim, K, words, bits, hints[h], again,
+                                                      &found_again),
+                             MN_OK);
+                int equal = found_again == expected;
+                for (uint32_t i = 0; equal && i < found_again; i++)
+                    equal = again[i].id == want[i].id && again[i].distance == want[i].distance;
+                bitmap_mismatches += !equal;
+            }
         }
+        free(words);
     }
     CHECK(mismatches == 0, "%s: search_ids differs from brute force on %d queries", name, mismatches);
+    CHECK(bitmap_mismatches == 0, "%s: search_id_bitmap differs from brute force on %d searches", name,
+          bitmap_mismatches);
     /* k larger than the set, an empty set. */
     uint32_t found = 99;
     ids[0] = 3, ids[1] = 1, ids[2] = removed;
@@ -230,6 +256,14 @@ static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uin
     CHECK(found == 2 && got[0].distance <= got[1].distance, "%s: %u results for two live ids", name, found);
     CHECK_STATUS(mn_hnsw_search_ids(index, queries, dim, K, NULL, 0, got, &found), MN_OK);
     CHECK(found == 0, "%s: %u results for no ids", name, found);
+    uint64_t word = 0;
+    CHECK_STATUS(mn_hnsw_search_id_bitmap(index, queries, dim, K, &word, 64, 0, got, &found), MN_OK);
+    CHECK(found == 0, "%s: %u results for an empty bitmap", name, found);
+    CHECK_STATUS(mn_hnsw_search_id_bitmap(index, queries, dim, K, NULL, 0, 5, got, &found), MN_OK);
+    CHECK(found == 0, "%s: %u results for a bitmap of no bits", name, found);
+    CHECK_STATUS(mn_hnsw_search_id_bitmap(index, queries, dim, K, NULL, 64, 1, got, &found), MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_search_id_bitmap(index, queries, dim, 0, &word, 64, 1, got, &found), MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_search_id_bitmap(index, queries, dim + 1, K, &word, 64, 1, got, &found), MN_ERR_DIMENSION);
     free(ids);
 }
 

@@ -21,7 +21,11 @@
  * superset, for an AND with an unindexed child) are collected from the indexes instead of
  * walking every record: sorted buffers for leaves, label bitmaps for complements and
  * combinations (docs/filters.md, "Field indexes in spaces"). Sampling only happens when the
- * exact counts cannot decide the strategy alone.
+ * exact counts cannot decide the strategy alone. When the indexes answer the whole filter, a
+ * search takes its matches as one bitmap of labels: the exact scan reads it in the index's
+ * storage order (mn_hnsw_search_id_bitmap, no list and no sort) and the traversal tests each
+ * node's bit instead of looking its record up and walking its document (docs/filters.md,
+ * "Filtered search speed").
  *
  * Consistency: everything runs in one RCU read section, as mn_space_search does. Records are
  * immutable once published (an upsert or patch publishes a new record under the same label and
@@ -662,6 +666,15 @@ static int mn_label_matches(uint64_t label, void *context) {
     return mn_record_matches(probe->filter, record);
 }
 
+/* The traversal's predicate when the indexes answer the whole filter: a bit test on the
+ * matching labels of the plan's snapshot, instead of a record lookup and a document walk per
+ * node. A memory written since the snapshot may be judged by its old fields here; every result
+ * is checked on its record before it is handed over, as for the document predicate. */
+static int mn_label_in_bitmap(uint64_t label, void *context) {
+    const mn_label_bitmap *bitmap = context;
+    return label < bitmap->bits && ((bitmap->words[label / 64] >> (label % 64)) & 1u);
+}
+
 /* Candidates from the indexes, checked on their records unless the set is exact: the labels
  * of the matching memories, ascending. *labels is the candidates' buffer, reused. */
 static mn_status mn_plan_matching_labels(const mn_plan *plan, mn_labels *labels, int *exact) {
@@ -701,6 +714,7 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     uint64_t *labels = NULL;
     mn_labels collected = {NULL, 0};
     mn_matches matches = {NULL, 0, 0};
+    mn_label_bitmap bitmap = {NULL, 0};
     mn_plan plan;
     memset(&plan, 0, sizeof(plan));
     int planned = 0;
@@ -738,7 +752,32 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     stats->live = live;
     int scan = stats->estimated_matches <= MN_HNSW_FILTER_SCAN_MATCHES_MAX ||
                stats->estimated_matches <= live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR;
-    if (scan && planned && plan.candidates[mn_filter_root(filter)]) {
+    /* A bitmap costs its words (one per 64 labels of the space) to clear and walk: for a
+     * handful of matches the sorted list below is cheaper. */
+    int exact_set = planned && plan.exact[mn_filter_root(filter)] &&
+                    mn_plan_bound(&plan, mn_filter_root(filter)) * MN_ENGINE_FILTER_BITMAP_DIVISOR >= plan.bits;
+    if (exact_set) {
+        /* The indexes answer the whole filter: its matching labels as one bitmap (no list, no
+         * sort), scanned or tested per node by the traversal. */
+        status = mn_label_bitmap_init(&bitmap, plan.bits);
+        if (status == MN_OK) status = mn_plan_bitmap(&plan, mn_filter_root(filter), &bitmap);
+        if (status != MN_OK) goto done;
+    }
+    if (scan && exact_set) {
+        stats->strategy = MN_SEARCH_STRATEGY_EXACT_SCAN;
+        stats->index_flags |= MN_SEARCH_INDEX_COLLECT | MN_SEARCH_INDEX_EXACT;
+        /* An exactly counted leaf knows its size; anything else is counted on the bitmap. */
+        uint32_t root = mn_filter_root(filter);
+        const mn_leaf_plan *leaf = &plan.leaves[root];
+        if (mn_filter_node_kind(filter, root) == MN_FILTER_NODE_LEAF && leaf->exact_count) {
+            uint64_t n = leaf->count > plan.live ? plan.live : leaf->count;
+            stats->matches = leaf->complement ? plan.live - n : n;
+        } else {
+            stats->matches = mn_label_bitmap_count(&bitmap);
+        }
+        status = mn_hnsw_search_id_bitmap(space->index, query, dimension, k, bitmap.words, bitmap.bits,
+                                          stats->matches, results, &count);
+    } else if (scan && planned && plan.candidates[mn_filter_root(filter)]) {
         /* The matching labels from the indexes: no walk of the records. */
         stats->strategy = MN_SEARCH_STRATEGY_EXACT_SCAN;
         int exact = 0;
@@ -775,28 +814,47 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     } else {
         stats->strategy = MN_SEARCH_STRATEGY_TRAVERSAL;
         mn_filter_probe probe = {space, filter};
-        status = mn_hnsw_search_filtered(space->index, query, dimension, k, beam,
-                                         mn_label_matches, &probe, results, &count,
-                                         &stats->index);
+        if (exact_set) {
+            stats->index_flags |= MN_SEARCH_INDEX_BITMAP;
+            status = mn_hnsw_search_filtered(space->index, query, dimension, k, beam,
+                                             mn_label_in_bitmap, &bitmap, results, &count,
+                                             &stats->index);
+        } else {
+            status = mn_hnsw_search_filtered(space->index, query, dimension, k, beam,
+                                             mn_label_matches, &probe, results, &count,
+                                             &stats->index);
+        }
         stats->matches = stats->index.matches;
     }
     if (status != MN_OK) goto done;
     uint32_t visited = 0;
-    for (uint32_t i = 0; i < count; i++) {
-        const mn_record *record = mn_space_find_label(space, results[i].id);
-        if (!record) continue; /* mid-upsert or mid-delete: not a memory at this instant */
-        /* Checked again on the record handed over: a patch since the check above (or since
-         * the index snapshot) may have taken it out of the filter. */
-        if (!mn_record_matches(filter, record)) continue;
-        visited++;
-        if (!visit) continue;
-        mn_memory_view view = mn_record_view(record, results[i].distance);
-        visit(context, &view);
+    for (uint32_t start = 0; start < count; start += MN_ENGINE_SEARCH_STACK_K) {
+        /* The lookups of a chunk first, each record requested as it is found, then the checks
+         * and visits: the lookups do not wait on each other's misses (a result's record is a
+         * few cache misses away: table, node, record, document). */
+        const uint32_t chunk = count - start < MN_ENGINE_SEARCH_STACK_K ? count - start : MN_ENGINE_SEARCH_STACK_K;
+        const mn_record *records[MN_ENGINE_SEARCH_STACK_K];
+        for (uint32_t i = 0; i < chunk; i++) {
+            records[i] = mn_space_find_label(space, results[start + i].id);
+            if (records[i]) __builtin_prefetch(mn_record_metadata(records[i]));
+        }
+        for (uint32_t i = 0; i < chunk; i++) {
+            const mn_record *record = records[i];
+            if (!record) continue; /* mid-upsert or mid-delete: not a memory at this instant */
+            /* Checked again on the record handed over: a patch since the check above (or since
+             * the index snapshot) may have taken it out of the filter. */
+            if (!mn_record_matches(filter, record)) continue;
+            visited++;
+            if (!visit) continue;
+            mn_memory_view view = mn_record_view(record, results[start + i].distance);
+            visit(context, &view);
+        }
     }
     *found = visited;
 done:
     mn_rcu_read_unlock();
     mn_plan_free(&plan);
+    mn_label_bitmap_destroy(&bitmap);
     free(collected.items);
     free(labels);
     free(matches.items);

@@ -204,12 +204,16 @@ mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out) {
     mn_distance4_fn distance4 = NULL;
     status = mn_distance_kernel4(kernel_metric, params->simd_level, &distance4);
     if (status != MN_OK) return status;
+    mn_distance4_fn distance4_exact = NULL;
+    status = mn_distance_kernel4_exact(kernel_metric, params->simd_level, &distance4_exact);
+    if (status != MN_OK) return status;
 
     mn_hnsw *index = mn_numa_alloc(sizeof(mn_hnsw), params->numa_node);
     if (!index) return MN_ERR_NO_MEMORY;
     index->params = *params;
     index->distance = distance;
     index->distance4 = distance4;
+    index->distance4_exact = distance4_exact;
     index->m_upper = params->m;
     index->m_base = params->m * 2;
     index->level_multiplier = 1.0 / log((double)params->m);

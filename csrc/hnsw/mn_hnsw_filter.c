@@ -70,6 +70,12 @@
     (MN_HNSW_M_MAX * (MN_HNSW_FILTER_EXPAND_M > 2 ? MN_HNSW_FILTER_EXPAND_M : 2) + 1)
 /* Vectors an exact scan requests ahead of the one it scores. */
 #define MN_FILTER_PREFETCH_AHEAD 4
+/* Node headers the dense walk of an exact search requests ahead of the one it reads (one
+ * line each, a record apart: far enough ahead to cover a miss to memory). */
+#define MN_EXACT_WALK_AHEAD 16
+/* Matching vectors of at least this many bytes in all are prefetched by the exact searches
+ * (mn_exact_prefetch_lines): about a core's L2 here (1 MiB). */
+#define MN_EXACT_PREFETCH_BYTES_MIN ((uint64_t)1 << 20)
 /* Cache lines of a vector an exact scan prefetches (the rest stream in behind them). */
 #define MN_FILTER_PREFETCH_LINES 4
 
@@ -430,6 +436,76 @@ static inline void mn_results_offer(mn_hnsw_result *heap, uint32_t *n, uint32_t 
     }
 }
 
+/*
+ * A batch of live nodes for an exact search to score: their ids and vectors. Both exact
+ * searches (over a list of ids, over a bitmap of ids) fill one and score it whole, so the
+ * vectors of a batch can be requested ahead of the distances that read them.
+ */
+typedef struct mn_exact_batch {
+    const float *vectors[MN_HNSW_IDS_CHUNK];
+    uint64_t ids[MN_HNSW_IDS_CHUNK];
+    uint32_t count;
+} mn_exact_batch;
+
+/* Cache lines of one stored vector. */
+static inline uint32_t mn_exact_lines(uint32_t dimension) {
+    return (uint32_t)(((size_t)dimension * sizeof(float) + MN_CACHE_LINE_SIZE - 1) / MN_CACHE_LINE_SIZE);
+}
+
+/* Requests every cache line of one stored vector. */
+static inline void mn_exact_prefetch(const float *vector, uint32_t lines) {
+    for (uint32_t line = 0; line < lines; line++)
+        __builtin_prefetch((const char *)vector + (size_t)line * MN_CACHE_LINE_SIZE);
+}
+
+/*
+ * Scores a batch into the caller's max-heap of at most k results and empties it, four vectors
+ * per pass of the query (index->distance4_exact: each distance bit for bit the single-vector
+ * kernel's, which is what mn_distance computes, the contract of both exact searches). Each
+ * group of four is requested whole while the group before it is scored, so its misses overlap
+ * that arithmetic: `lines` of each (0: none, when the caller requested them already or they
+ * are few enough to stay in the core's cache from one search to the next, mn_exact_prefetch_lines).
+ */
+static void mn_exact_score(const mn_hnsw *index, const float *query, uint32_t dimension, mn_exact_batch *batch,
+                           mn_hnsw_result *results, uint32_t *n, uint32_t k, uint32_t lines) {
+    const mn_distance_fn distance = index->distance;
+    const uint32_t count = batch->count;
+    for (uint32_t i = 0; i < count && i < 4; i++) mn_exact_prefetch(batch->vectors[i], lines);
+    float scores[MN_HNSW_IDS_CHUNK];
+    uint32_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        /* The next group of four on its way in while this one is scored. */
+        for (uint32_t j = i + 4; j < i + 8 && j < count; j++) mn_exact_prefetch(batch->vectors[j], lines);
+        index->distance4_exact(query, batch->vectors + i, dimension, scores + i);
+    }
+    for (; i < count; i++) scores[i] = distance(query, batch->vectors[i], dimension);
+    for (i = 0; i < count; i++) {
+        /* Most are farther than the k-th held: one comparison each. */
+        if (*n == k && scores[i] > results[0].distance) continue;
+        mn_results_offer(results, n, k, (mn_hnsw_result){batch->ids[i], scores[i]});
+    }
+    batch->count = 0;
+}
+
+/* The lines of each vector an exact search over `members` vectors requests ahead: all of them,
+ * or none when the vectors together fit in MN_EXACT_PREFETCH_BYTES_MIN. A small matching set is
+ * read by one search after another and stays in the core's cache; prefetch instructions for
+ * lines already there only cost (measured: docs/filters.md, "Filtered search speed"). */
+static inline uint32_t mn_exact_prefetch_lines(uint32_t dimension, uint64_t members) {
+    const uint64_t bytes = members * (uint64_t)dimension * sizeof(float);
+    return bytes >= MN_EXACT_PREFETCH_BYTES_MIN ? mn_exact_lines(dimension) : 0;
+}
+
+/* Sorts the caller's max-heap of n results in place: ascending distance, ties by id. */
+static void mn_results_finish(mn_hnsw_result *results, uint32_t n) {
+    for (uint32_t end = n; end > 1; end--) {
+        mn_hnsw_result top = results[0];
+        results[0] = results[end - 1];
+        results[end - 1] = top;
+        mn_results_sift_down(results, end - 1, 0);
+    }
+}
+
 mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t dimension, uint32_t k,
                              const uint64_t *ids, size_t count, mn_hnsw_result *results, uint32_t *found) {
     if (!index || !results || !found || (!ids && count > 0)) return MN_ERR_INVALID;
@@ -442,7 +518,6 @@ mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t 
     if (count == 0) return MN_OK;
 
     mn_hnsw *mutable_index = (mn_hnsw *)index;
-    const mn_distance_fn distance = index->distance;
     uint32_t n = 0;
     mn_rcu_read_lock();
     /* Slots taken after this point belong to ids inserted during the call: skipped, as if
@@ -453,6 +528,9 @@ mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t 
     const uint16_t epoch = scratch->epoch;
     uint16_t *visited = scratch->visited;
     const int watch = mn_watch_moved(index);
+    mn_exact_batch batch;
+    batch.count = 0;
+    const uint32_t lines = mn_exact_prefetch_lines(dimension, count);
     for (size_t start = 0; start < count; start += MN_HNSW_IDS_CHUNK) {
         const size_t chunk = count - start < MN_HNSW_IDS_CHUNK ? count - start : MN_HNSW_IDS_CHUNK;
         uint32_t slots[MN_HNSW_IDS_CHUNK];
@@ -465,9 +543,6 @@ mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t 
         }
         pthread_mutex_unlock(&mutable_index->idmap_lock);
         /* Keep the live ones, each once. */
-        const float *vectors[MN_HNSW_IDS_CHUNK];
-        uint64_t chunk_ids[MN_HNSW_IDS_CHUNK];
-        uint32_t kept = 0;
         for (uint32_t i = 0; i < live; i++) __builtin_prefetch(mn_hnsw_node_at(index, slots[i]));
         for (uint32_t i = 0; i < live; i++) {
             const uint32_t slot = slots[i];
@@ -475,32 +550,102 @@ mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t 
             visited[slot] = epoch;
             mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
             if (atomic_load_explicit(&node->state, memory_order_acquire) != MN_HNSW_STATE_LIVE) continue;
-            chunk_ids[kept] = node->id;
-            vectors[kept++] = mn_vector_read(node, watch);
+            batch.ids[batch.count] = node->id;
+            batch.vectors[batch.count++] = mn_vector_read(node, watch);
         }
-        /* Score, with the vectors a few ahead on their way in. */
-        for (uint32_t i = 0; i < kept && i < MN_FILTER_PREFETCH_AHEAD; i++)
-            for (uint32_t line = 0; line < MN_FILTER_PREFETCH_LINES; line++)
-                __builtin_prefetch((const char *)vectors[i] + line * MN_CACHE_LINE_SIZE);
-        for (uint32_t i = 0; i < kept; i++) {
-            if (i + MN_FILTER_PREFETCH_AHEAD < kept)
-                for (uint32_t line = 0; line < MN_FILTER_PREFETCH_LINES; line++)
-                    __builtin_prefetch((const char *)vectors[i + MN_FILTER_PREFETCH_AHEAD] +
-                                       line * MN_CACHE_LINE_SIZE);
-            mn_hnsw_result item = {chunk_ids[i], distance(scratch->query, vectors[i], dimension)};
-            mn_results_offer(results, &n, k, item);
-        }
+        mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, lines);
     }
-    /* Heap sort in place: the maximum to the end, repeatedly; ascending order results. */
-    for (uint32_t end = n; end > 1; end--) {
-        mn_hnsw_result top = results[0];
-        results[0] = results[end - 1];
-        results[end - 1] = top;
-        mn_results_sift_down(results, end - 1, 0);
-    }
+    mn_results_finish(results, n);
     *found = n;
 
 done:
     mn_rcu_read_unlock();
     return status;
+}
+
+mn_status mn_hnsw_search_id_bitmap(const mn_hnsw *index, const float *query, uint32_t dimension, uint32_t k,
+                                   const uint64_t *words, uint64_t bits, uint64_t members,
+                                   mn_hnsw_result *results, uint32_t *found) {
+    if (!index || !results || !found || (!words && bits > 0)) return MN_ERR_INVALID;
+    if (k == 0 || k > MN_HNSW_K_MAX) return MN_ERR_INVALID;
+    mn_scratch *scratch = mn_scratch_get();
+    if (!scratch) return MN_ERR_NO_MEMORY;
+    mn_status status = mn_hnsw_check_vector(index, query, dimension, scratch->query);
+    if (status != MN_OK) return status;
+    *found = 0;
+    if (bits == 0 || members == 0) return MN_OK;
+
+    mn_hnsw *mutable_index = (mn_hnsw *)index;
+    uint32_t n = 0;
+    mn_exact_batch batch;
+    batch.count = 0;
+    mn_rcu_read_lock();
+    /* As mn_hnsw_search_ids: slots taken after this point are skipped. */
+    const uint32_t visible = atomic_load_explicit(&mutable_index->next_slot, memory_order_acquire);
+    const int watch = mn_watch_moved(index);
+    const int walk = members * MN_HNSW_BITMAP_WALK_DIVISOR >= visible;
+    const uint32_t lines = mn_exact_prefetch_lines(dimension, members);
+    if (walk) {
+        /* Dense: every slot in order, its id tested against the bitmap. The headers stream
+         * (one line each, requested a few slots ahead); a node's id is read only after it is
+         * seen LIVE (acquire), as in the fallback scan of the traversal. */
+        for (uint32_t slot = 0; slot < visible; slot++) {
+            if (slot + MN_EXACT_WALK_AHEAD < visible)
+                __builtin_prefetch(mn_hnsw_node_at(index, slot + MN_EXACT_WALK_AHEAD));
+            mn_hnsw_node *node = mn_hnsw_node_at(index, slot);
+            if (atomic_load_explicit(&node->state, memory_order_acquire) != MN_HNSW_STATE_LIVE) continue;
+            const uint64_t id = node->id;
+            if (id >= bits || !((words[id / 64] >> (id % 64)) & 1u)) continue;
+            batch.ids[batch.count] = id;
+            batch.vectors[batch.count] = mn_vector_read(node, watch);
+            /* Requested now: it arrives while the rest of the batch is walked. */
+            mn_exact_prefetch(batch.vectors[batch.count++], lines);
+            if (batch.count == MN_HNSW_IDS_CHUNK) mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, 0);
+        }
+    } else {
+        /* Sparse: the set ids in ascending order, looked up MN_HNSW_IDS_CHUNK per hold of the
+         * id table's lock. Each id is set once, so each node is scored once. */
+        const size_t word_count = (size_t)((bits + 63) / 64);
+        size_t w = 0;
+        uint64_t word = word_count ? words[0] : 0;
+        for (;;) {
+            uint64_t chunk[MN_HNSW_IDS_CHUNK];
+            uint32_t taken = 0;
+            while (taken < MN_HNSW_IDS_CHUNK) {
+                while (!word && ++w < word_count) word = words[w];
+                if (!word) break;
+                const uint64_t id = (uint64_t)w * 64 + (uint64_t)__builtin_ctzll(word);
+                word &= word - 1;
+                if (id >= bits) {
+                    word = 0;
+                    w = word_count;
+                    break;
+                }
+                chunk[taken++] = id;
+            }
+            if (taken == 0) break;
+            uint32_t slots[MN_HNSW_IDS_CHUNK];
+            uint32_t live = 0;
+            pthread_mutex_lock(&mutable_index->idmap_lock);
+            for (uint32_t i = 0; i < taken; i++) {
+                uint32_t slot;
+                if (mn_hnsw_idmap_find(&index->idmap, chunk[i], &slot) == MN_OK && slot < visible)
+                    slots[live++] = slot;
+            }
+            pthread_mutex_unlock(&mutable_index->idmap_lock);
+            for (uint32_t i = 0; i < live; i++) __builtin_prefetch(mn_hnsw_node_at(index, slots[i]));
+            for (uint32_t i = 0; i < live; i++) {
+                mn_hnsw_node *node = mn_hnsw_node_at(index, slots[i]);
+                if (atomic_load_explicit(&node->state, memory_order_acquire) != MN_HNSW_STATE_LIVE) continue;
+                batch.ids[batch.count] = node->id;
+                batch.vectors[batch.count++] = mn_vector_read(node, watch);
+            }
+            mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, lines);
+        }
+    }
+    if (batch.count) mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, walk ? 0 : lines);
+    mn_results_finish(results, n);
+    *found = n;
+    mn_rcu_read_unlock();
+    return MN_OK;
 }

@@ -110,6 +110,7 @@ struct mn_hnsw {
     mn_hnsw_params params;
     mn_distance_fn distance;     /* the index's metric (cosine uses ip on unit vectors) */
     mn_distance4_fn distance4;   /* the same, four vectors at a time (the search path) */
+    mn_distance4_fn distance4_exact; /* four at a time, each equal to `distance` (exact searches) */
     uint32_t m_upper;            /* list capacity on layers >= 1 */
     uint32_t m_base;             /* list capacity on layer 0 (2 * m) */
     double level_multiplier;     /* 1 / ln(m) */

@@ -195,3 +195,115 @@ void mn_distance_ip_f32x4_avx512(const float *q, const float *const *v, size_t d
     out[2] = 1.0f - _mm512_reduce_add_ps(acc2);
     out[3] = 1.0f - _mm512_reduce_add_ps(acc3);
 }
+
+/*
+ * Four distances from one query, each bit for bit the single-vector kernel's (the f32x4
+ * kernels above round differently: one accumulator per vector). Every row keeps the single
+ * kernel's four accumulators over 64-float steps, its 16-float steps into the first, its masked
+ * tail into the second and its final sums in the same order; only the query loads are shared.
+ * The exact searches (mn_hnsw_search_ids, mn_hnsw_search_id_bitmap) score with these, as their
+ * contract promises mn_distance's values. 16 accumulators and 4 query registers fit in the 32
+ * zmm registers.
+ */
+#define MN_AVX512_ROW_L2(r)                                                                        \
+    do {                                                                                           \
+        __m512 d0 = _mm512_sub_ps(x0, _mm512_loadu_ps(v[r] + i));                                 \
+        __m512 d1 = _mm512_sub_ps(x1, _mm512_loadu_ps(v[r] + i + 16));                            \
+        __m512 d2 = _mm512_sub_ps(x2, _mm512_loadu_ps(v[r] + i + 32));                            \
+        __m512 d3 = _mm512_sub_ps(x3, _mm512_loadu_ps(v[r] + i + 48));                            \
+        a##r##0 = _mm512_fmadd_ps(d0, d0, a##r##0);                                                \
+        a##r##1 = _mm512_fmadd_ps(d1, d1, a##r##1);                                                \
+        a##r##2 = _mm512_fmadd_ps(d2, d2, a##r##2);                                                \
+        a##r##3 = _mm512_fmadd_ps(d3, d3, a##r##3);                                                \
+    } while (0)
+
+#define MN_AVX512_ROW_IP(r)                                                                        \
+    do {                                                                                           \
+        a##r##0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(v[r] + i), a##r##0);                        \
+        a##r##1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(v[r] + i + 16), a##r##1);                   \
+        a##r##2 = _mm512_fmadd_ps(x2, _mm512_loadu_ps(v[r] + i + 32), a##r##2);                   \
+        a##r##3 = _mm512_fmadd_ps(x3, _mm512_loadu_ps(v[r] + i + 48), a##r##3);                   \
+    } while (0)
+
+#define MN_AVX512_SUM(r)                                                                           \
+    _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a##r##0, a##r##1), _mm512_add_ps(a##r##2, a##r##3)))
+
+__attribute__((target("avx512f")))
+void mn_distance_l2_f32x4exact_avx512(const float *q, const float *const *v, size_t dimension, float *out) {
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
+    __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    size_t i = 0;
+    for (; i + 4 * MN_AVX512_WIDTH <= dimension; i += 4 * MN_AVX512_WIDTH) {
+        __m512 x0 = _mm512_loadu_ps(q + i), x1 = _mm512_loadu_ps(q + i + 16);
+        __m512 x2 = _mm512_loadu_ps(q + i + 32), x3 = _mm512_loadu_ps(q + i + 48);
+        MN_AVX512_ROW_L2(0);
+        MN_AVX512_ROW_L2(1);
+        MN_AVX512_ROW_L2(2);
+        MN_AVX512_ROW_L2(3);
+    }
+    for (; i + MN_AVX512_WIDTH <= dimension; i += MN_AVX512_WIDTH) {
+        __m512 x = _mm512_loadu_ps(q + i);
+        __m512 d0 = _mm512_sub_ps(x, _mm512_loadu_ps(v[0] + i));
+        __m512 d1 = _mm512_sub_ps(x, _mm512_loadu_ps(v[1] + i));
+        __m512 d2 = _mm512_sub_ps(x, _mm512_loadu_ps(v[2] + i));
+        __m512 d3 = _mm512_sub_ps(x, _mm512_loadu_ps(v[3] + i));
+        a00 = _mm512_fmadd_ps(d0, d0, a00);
+        a10 = _mm512_fmadd_ps(d1, d1, a10);
+        a20 = _mm512_fmadd_ps(d2, d2, a20);
+        a30 = _mm512_fmadd_ps(d3, d3, a30);
+    }
+    if (i < dimension) {
+        __mmask16 mask = mn_avx512_tail_mask(dimension - i);
+        __m512 x = _mm512_maskz_loadu_ps(mask, q + i);
+        __m512 d0 = _mm512_sub_ps(x, _mm512_maskz_loadu_ps(mask, v[0] + i));
+        __m512 d1 = _mm512_sub_ps(x, _mm512_maskz_loadu_ps(mask, v[1] + i));
+        __m512 d2 = _mm512_sub_ps(x, _mm512_maskz_loadu_ps(mask, v[2] + i));
+        __m512 d3 = _mm512_sub_ps(x, _mm512_maskz_loadu_ps(mask, v[3] + i));
+        a01 = _mm512_fmadd_ps(d0, d0, a01);
+        a11 = _mm512_fmadd_ps(d1, d1, a11);
+        a21 = _mm512_fmadd_ps(d2, d2, a21);
+        a31 = _mm512_fmadd_ps(d3, d3, a31);
+    }
+    out[0] = MN_AVX512_SUM(0);
+    out[1] = MN_AVX512_SUM(1);
+    out[2] = MN_AVX512_SUM(2);
+    out[3] = MN_AVX512_SUM(3);
+}
+
+__attribute__((target("avx512f")))
+void mn_distance_ip_f32x4exact_avx512(const float *q, const float *const *v, size_t dimension, float *out) {
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
+    __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    size_t i = 0;
+    for (; i + 4 * MN_AVX512_WIDTH <= dimension; i += 4 * MN_AVX512_WIDTH) {
+        __m512 x0 = _mm512_loadu_ps(q + i), x1 = _mm512_loadu_ps(q + i + 16);
+        __m512 x2 = _mm512_loadu_ps(q + i + 32), x3 = _mm512_loadu_ps(q + i + 48);
+        MN_AVX512_ROW_IP(0);
+        MN_AVX512_ROW_IP(1);
+        MN_AVX512_ROW_IP(2);
+        MN_AVX512_ROW_IP(3);
+    }
+    for (; i + MN_AVX512_WIDTH <= dimension; i += MN_AVX512_WIDTH) {
+        __m512 x = _mm512_loadu_ps(q + i);
+        a00 = _mm512_fmadd_ps(x, _mm512_loadu_ps(v[0] + i), a00);
+        a10 = _mm512_fmadd_ps(x, _mm512_loadu_ps(v[1] + i), a10);
+        a20 = _mm512_fmadd_ps(x, _mm512_loadu_ps(v[2] + i), a20);
+        a30 = _mm512_fmadd_ps(x, _mm512_loadu_ps(v[3] + i), a30);
+    }
+    if (i < dimension) {
+        __mmask16 mask = mn_avx512_tail_mask(dimension - i);
+        __m512 x = _mm512_maskz_loadu_ps(mask, q + i);
+        a01 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(mask, v[0] + i), a01);
+        a11 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(mask, v[1] + i), a11);
+        a21 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(mask, v[2] + i), a21);
+        a31 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(mask, v[3] + i), a31);
+    }
+    out[0] = 1.0f - MN_AVX512_SUM(0);
+    out[1] = 1.0f - MN_AVX512_SUM(1);
+    out[2] = 1.0f - MN_AVX512_SUM(2);
+    out[3] = 1.0f - MN_AVX512_SUM(3);
+}

@@ -71,6 +71,39 @@ static const mn_distance4_fn mn_distance4_table[MN_METRICS][MN_SIMD_LEVELS] = {
         },
 };
 
+/* Four single-vector distances, for the levels and metrics without a dedicated bit-exact batch
+ * kernel: bit-exact by construction. */
+#define MN_DISTANCE4_LOOP(name, kernel)                                                            \
+    static void name(const float *query, const float *const *vectors, size_t dimension, float *out) { \
+        for (int j = 0; j < 4; j++) out[j] = kernel(query, vectors[j], dimension);               \
+    }
+MN_DISTANCE4_LOOP(mn_distance_l2_f32x4exact_scalar, mn_distance_l2_f32_scalar)
+MN_DISTANCE4_LOOP(mn_distance_ip_f32x4exact_scalar, mn_distance_ip_f32_scalar)
+MN_DISTANCE4_LOOP(mn_distance_cosine_f32x4exact_scalar, mn_distance_cosine_f32_scalar)
+MN_DISTANCE4_LOOP(mn_distance_l2_f32x4exact_avx2, mn_distance_l2_f32_avx2)
+MN_DISTANCE4_LOOP(mn_distance_ip_f32x4exact_avx2, mn_distance_ip_f32_avx2)
+
+static const mn_distance4_fn mn_distance4_exact_table[MN_METRICS][MN_SIMD_LEVELS] = {
+    [MN_METRIC_L2] =
+        {
+            [MN_SIMD_SCALAR] = mn_distance_l2_f32x4exact_scalar,
+            [MN_SIMD_AVX2] = mn_distance_l2_f32x4exact_avx2,
+            [MN_SIMD_AVX512] = mn_distance_l2_f32x4exact_avx512,
+        },
+    [MN_METRIC_IP] =
+        {
+            [MN_SIMD_SCALAR] = mn_distance_ip_f32x4exact_scalar,
+            [MN_SIMD_AVX2] = mn_distance_ip_f32x4exact_avx2,
+            [MN_SIMD_AVX512] = mn_distance_ip_f32x4exact_avx512,
+        },
+    [MN_METRIC_COSINE] =
+        {
+            [MN_SIMD_SCALAR] = mn_distance_cosine_f32x4exact_scalar,
+            [MN_SIMD_AVX2] = mn_distance_cosine_f32x4_avx2,
+            [MN_SIMD_AVX512] = mn_distance_cosine_f32x4_avx512,
+        },
+};
+
 static const char *const mn_simd_level_names[MN_SIMD_LEVELS] = {
     [MN_SIMD_SCALAR] = "scalar",
     [MN_SIMD_AVX2] = "avx2",
@@ -180,5 +213,19 @@ mn_status mn_distance(mn_metric metric, const float *a, const float *b, size_t d
         return MN_ERR_DIMENSION;
     }
     *out = mn_distance_table[metric][mn_simd_best()](a, b, dimension);
+    return MN_OK;
+}
+
+mn_status mn_distance_kernel4_exact(mn_metric metric, mn_simd_level level, mn_distance4_fn *out) {
+    if (out == NULL) {
+        return MN_ERR_INVALID;
+    }
+    mn_status status = mn_distance_resolve(metric, &level);
+    if (status != MN_OK) {
+        return status;
+    }
+    mn_distance4_fn kernel = mn_distance4_exact_table[metric][level];
+    MN_ASSERT(kernel != NULL);
+    *out = kernel;
     return MN_OK;
 }

@@ -39,6 +39,13 @@ mn_status mn_distance_kernel(mn_metric metric, mn_simd_level level, mn_distance_
 /** As mn_distance_kernel, for the four-vector batch kernel of (metric, level). */
 mn_status mn_distance_kernel4(mn_metric metric, mn_simd_level level, mn_distance4_fn *out);
 
+/**
+ * As mn_distance_kernel4, but each of the four distances is bit for bit what the single-vector
+ * kernel of (metric, level) returns for that vector (the f32x4 kernels may round differently):
+ * for the exact searches, whose results must equal mn_distance's.
+ */
+mn_status mn_distance_kernel4_exact(mn_metric metric, mn_simd_level level, mn_distance4_fn *out);
+
 /* The kernels themselves, named mn_distance_<metric>_<type>_<isa>. */
 float mn_distance_l2_f32_scalar(const float *a, const float *b, size_t dimension);
 float mn_distance_ip_f32_scalar(const float *a, const float *b, size_t dimension);
@@ -56,6 +63,8 @@ void mn_distance_l2_f32x4_avx2(const float *query, const float *const *vectors, 
 void mn_distance_ip_f32x4_avx2(const float *query, const float *const *vectors, size_t dimension, float *out);
 void mn_distance_l2_f32x4_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
 void mn_distance_ip_f32x4_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_l2_f32x4exact_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_distance_ip_f32x4exact_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
 
 #ifdef __cplusplus
 }

@@ -553,6 +553,9 @@ typedef struct mn_search_stats {
 /** The whole filter was answered by the indexes (AND/OR/NOT of indexable leaves): the
  *  collected set is exactly the matches of one snapshot. */
 #define MN_SEARCH_INDEX_EXACT 4u
+/** The traversal tested each node against a bitmap of the matching labels built from the
+ *  field indexes (the whole filter answered by them), instead of reading the node's record. */
+#define MN_SEARCH_INDEX_BITMAP 8u
 
 /**
  * The k nearest memories to `query` that match `filter` (mn_filter.h; NULL or {} matches
@@ -568,11 +571,15 @@ typedef struct mn_search_stats {
  * the estimated matches are at most MN_HNSW_FILTER_SCAN_MATCHES_MAX or at most
  * live / MN_HNSW_FILTER_SCAN_FRACTION_DIVISOR, the matching memories are collected (from the
  * field indexes when the filter allows, else by checking every record) and scored exactly
- * (mn_hnsw_search_ids: recall 1); otherwise the index is traversed with the filter checked per
- * node (mn_hnsw_search_filtered, beam max(ef, k), ef 0 as mn_space_search). stats->index_flags
- * says what the field indexes did.
- * Errors: as mn_space_search, and MN_ERR_NO_MEMORY (the scan's label buffer).
- * Blocking: never (an RCU read section; the scan allocates its label buffer).
+ * (mn_hnsw_search_ids, or mn_hnsw_search_id_bitmap when the indexes answer the whole filter
+ * and the matches may number at least 1 / MN_ENGINE_FILTER_BITMAP_DIVISOR of the labels:
+ * recall 1); otherwise the index is traversed with the filter checked per node
+ * (mn_hnsw_search_filtered, beam max(ef, k), ef 0 as mn_space_search), as a bit test on a
+ * bitmap of the matching labels when the indexes answer the whole filter
+ * (MN_SEARCH_INDEX_BITMAP), else on the node's record. stats->index_flags says what the field
+ * indexes did.
+ * Errors: as mn_space_search, and MN_ERR_NO_MEMORY (the scan's label buffer or bitmap).
+ * Blocking: never (an RCU read section; allocates its label buffer or bitmap).
  */
 mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t dimension,
                                    uint32_t k, uint32_t ef, const mn_filter *filter,

@@ -7,8 +7,8 @@
  * | operation                         | may run concurrently with            | blocks            |
  * |-----------------------------------|--------------------------------------|-------------------|
  * | search, search_filtered,          | everything but destroy               | never (RCU read)  |
- * | search_ids, get, contains,        |                                      |                   |
- * | neighbors,                        |                                      |                   |
+ * | search_ids, search_id_bitmap,     |                                      |                   |
+ * | get, contains, neighbors,         |                                      |                   |
  * | neighbor_distances, count, bytes  |                                      |                   |
  * | insert, insert_batch,             | searches and each other (per-node    | on a node's lock  |
  * | remove                            | locks; the entry point under a lock) | for a few stores  |
@@ -186,6 +186,23 @@ mn_status mn_hnsw_search_filtered(const mn_hnsw *index, const float *query, uint
 mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t dimension,
                              uint32_t k, const uint64_t *ids, size_t count,
                              mn_hnsw_result *results, uint32_t *found);
+
+/**
+ * Exact search over a set of ids given as a bitmap: as mn_hnsw_search_ids over the ids whose bit
+ * is set (bit i is words[i / 64] >> (i % 64) & 1, for ids below `bits`), same results, distances
+ * and order. `members` is the number of set bits (a hint that picks the walk; a wrong one costs
+ * time, not correctness): when the set holds at least 1 / MN_HNSW_BITMAP_WALK_DIVISOR of the
+ * index's slots, every slot is visited in order and its id tested against the bitmap (no id
+ * table lookups, the vectors read in storage order); otherwise the set ids are looked up in the
+ * id table as mn_hnsw_search_ids does, in ascending order. For callers that hold the matching set
+ * as a bitmap (the engine's field indexes): no list of ids, no sort.
+ * Errors: as mn_hnsw_search_ids (NULL words with bits > 0 is MN_ERR_INVALID).
+ * Blocking: never (an RCU read section); the sparse walk takes the id table's lock once per
+ * MN_HNSW_IDS_CHUNK ids.
+ */
+mn_status mn_hnsw_search_id_bitmap(const mn_hnsw *index, const float *query, uint32_t dimension,
+                                   uint32_t k, const uint64_t *words, uint64_t bits,
+                                   uint64_t members, mn_hnsw_result *results, uint32_t *found);
 
 /**
  * Removes `id`: it never appears in a result after this returns, and its slot is reused by a

@@ -91,6 +91,13 @@
  *  long a scan holds up inserts and removes. */
 #define MN_HNSW_IDS_CHUNK 64
 
+/** mn_hnsw_search_id_bitmap walks every slot (testing each node's id against the bitmap) when
+ *  the set holds at least 1 / MN_HNSW_BITMAP_WALK_DIVISOR of the slots, and looks the set ids up
+ *  in the id table otherwise: a header read per slot (streamed) against a hash lookup per
+ *  member. Measured on sift5k and wordnet384 (bench_engine_filter --ann, docs/filters.md,
+ *  "Filtered search speed"). */
+#define MN_HNSW_BITMAP_WALK_DIVISOR 4
+
 #if MN_HNSW_M_MAX * 2 > 1024
 #error "layer-0 lists (2*M) must stay small enough for stack scratch"
 #endif
@@ -167,6 +174,11 @@
  *  a leaf matching 1% of a space is estimated within about +-0.6% (one standard deviation 0.3%),
  *  ample to place it against the scan threshold (2% or 4,096 memories), for ~25-100 us. */
 #define MN_ENGINE_FILTER_SAMPLE_MAX 1024u
+/** A filtered search whose filter the field indexes answer whole takes its matches as a
+ *  bitmap of labels (scanned in storage order, or tested per node by the traversal) when they
+ *  may number at least 1 / MN_ENGINE_FILTER_BITMAP_DIVISOR of the labels (one per two 64-bit words);
+ *  fewer come as a sorted list, cheaper than clearing and walking the words. */
+#define MN_ENGINE_FILTER_BITMAP_DIVISOR 128u
 /** Most field indexes one space may have (mn_space_index_create; createdAt not counted): a
  *  field-index snapshot copies every index's roots, so each write costs O(indexes). */
 #define MN_ENGINE_FIELD_INDEXES_MAX 64u
