@@ -65,6 +65,10 @@ public final class EtcdClient: Sendable {
         self.logger = logger
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.timeout = .init(connect: Self.timeAmount(configuration.connectTimeout))
+        // Each open watch holds one HTTP/1.1 connection for its whole life; leave room for many
+        // watches plus unary calls, which would otherwise queue behind them.
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60),
+                                                 concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         // Redirects would resend a write elsewhere: never follow them.
         httpConfiguration.redirectConfiguration = .disallow
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,

@@ -93,7 +93,7 @@ struct EtcdClientTests {
             #expect(try await client.get("/lease/a").first?.lease == lease.id)
             let gone = try await eventually { try await client.get("/lease/a").first == nil }
             #expect(gone)
-            do {
+            do throws(EtcdError) {
                 try await client.keepAlive(lease: lease.id)
                 Issue.record("an expired lease was renewed")
             } catch {
@@ -150,7 +150,7 @@ struct EtcdClientTests {
             try await client.put("/c", value: bytes("2"))
             let last = try await client.put("/c", value: bytes("3"))
             try await client.compact(revision: last)
-            do {
+            do throws(EtcdError) {
                 _ = try await client.get("/c", revision: first)
                 Issue.record("a read below the compaction revision succeeded")
             } catch {
@@ -158,7 +158,7 @@ struct EtcdClientTests {
             }
             let watch = client.watch("/c", fromRevision: first)
             var batches = watch.makeAsyncIterator()
-            do {
+            do throws(EtcdError) {
                 _ = try await batches.next()
                 Issue.record("a watch from compacted history delivered events")
             } catch {
@@ -193,10 +193,24 @@ struct EtcdClientTests {
         }
     }
 
+    @Test("many open watches do not hold up other calls, and each sees the change")
+    func manyWatches() async throws {
+        try await EtcdServer.with { etcd in
+            let start = try await etcd.client.put("/m/seed", value: bytes("0"))
+            let watches = (0..<12).map { _ in etcd.client.watch("/m/key", fromRevision: start + 1) }
+            try await etcd.client.put("/m/key", value: bytes("1"))
+            #expect(try await etcd.client.get("/m/key").first?.valueString == "1")
+            for watch in watches {
+                #expect(try await collect(watch, count: 1).map(\.kv.valueString) == ["1"])
+                watch.cancel()
+            }
+        }
+    }
+
     @Test("transport errors are typed: unreachable, unknown lease, shut down")
     func errors() async throws {
         try await EtcdServer.with { etcd in
-            do {
+            do throws(EtcdError) {
                 try await etcd.client.revokeLease(12345)
                 Issue.record("revoking an unknown lease succeeded")
             } catch {
@@ -204,7 +218,7 @@ struct EtcdClientTests {
             }
             let other = etcd.makeClient()
             try await other.shutdown()
-            do {
+            do throws(EtcdError) {
                 _ = try await other.get("/x")
                 Issue.record("a shut-down client answered")
             } catch {
@@ -213,7 +227,7 @@ struct EtcdClientTests {
         }
         // Nothing listens on port 1.
         let nowhere = EtcdClient(configuration: .init(endpoint: "http://127.0.0.1:1"))
-        do {
+        do throws(EtcdError) {
             _ = try await nowhere.get("/x")
             Issue.record("an unreachable etcd answered")
         } catch {

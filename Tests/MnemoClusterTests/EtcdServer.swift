@@ -15,9 +15,11 @@ import Glibc
 
 /// A running etcd owned by one test.
 final class EtcdServer: @unchecked Sendable {
-    /// The etcd binary, nil when none is installed.
+    /// The etcd binary (MNEMO_ETCD when set, else the usual places), nil when none is installed.
     static let binary: String? = {
-        if let path = ProcessInfo.processInfo.environment["MNEMO_ETCD"], !path.isEmpty { return path }
+        if let path = ProcessInfo.processInfo.environment["MNEMO_ETCD"], !path.isEmpty {
+            return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+        }
         for path in ["/usr/bin/etcd", "/usr/local/bin/etcd"] where FileManager.default.isExecutableFile(atPath: path) {
             return path
         }
@@ -52,7 +54,22 @@ final class EtcdServer: @unchecked Sendable {
         }
     }
 
+    /// Starts etcd; tries again on fresh ports when it exits at once (a probed port can be taken
+    /// by someone else, e.g. a parallel test, before etcd binds it).
     private static func start() async throws -> EtcdServer {
+        var failure: (any Error)?
+        for _ in 0..<3 {
+            do {
+                return try await startOnce()
+            } catch let error as EtcdFixtureError where error.exited {
+                FileHandle.standardError.write(Data("etcd fixture: retrying on new ports after: \(error)\n".utf8))
+                failure = error
+            }
+        }
+        throw failure ?? EtcdFixtureError("etcd did not start")
+    }
+
+    private static func startOnce() async throws -> EtcdServer {
         guard let binary else {
             throw EtcdFixtureError("etcd is not installed (apt-get install etcd-server) and CI=true")
         }
@@ -73,7 +90,7 @@ final class EtcdServer: @unchecked Sendable {
             // The same explicit limits as production (docs/cluster.md), scaled to a test.
             "--auto-compaction-mode", "periodic", "--auto-compaction-retention", "1h",
             "--quota-backend-bytes", String(256 << 20),
-            "--log-level", "error",
+            "--logger", "zap", "--log-level", "error",
         ]
         let log = directory.appendingPathComponent("etcd.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -90,8 +107,9 @@ final class EtcdServer: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let exited = !process.isRunning
         await server.stop()
-        throw EtcdFixtureError("etcd did not start on \(clientURL): \(text.suffix(2000))")
+        throw EtcdFixtureError("etcd did not start on \(clientURL): \(text.suffix(2000))", exited: exited)
     }
 
     /// Makes a second client of this server (a second node).
@@ -135,7 +153,12 @@ final class EtcdServer: @unchecked Sendable {
 /// A fixture failure (etcd missing under CI, or not starting).
 struct EtcdFixtureError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// Whether etcd exited on its own (a port clash), so a retry on other ports may work.
+    let exited: Bool
+    init(_ description: String, exited: Bool = false) {
+        self.description = description
+        self.exited = exited
+    }
 }
 
 /// The skip message of every etcd suite.
