@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "Mnemo", targets: ["Mnemo"]),
         .library(name: "MnemoPlacement", targets: ["MnemoPlacement"]),
+        .library(name: "MnemoCluster", targets: ["MnemoCluster"]),
         .executable(name: "mnemo", targets: ["MnemoCLI"]),
     ],
     dependencies: [
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(name: "CURCU", path: "Sources/CURCU", pkgConfig: "liburcu-memb",
@@ -46,6 +48,17 @@ let package = Package(
         ),
         .target(name: "Mnemo", dependencies: ["CMnemo"]),
         .target(name: "MnemoPlacement"),
+        // The cluster's control plane: an etcd v3 client over its JSON gateway, and membership,
+        // leader election and the assignment table on top. Pure Swift, no C core.
+        .target(
+            name: "MnemoCluster",
+            dependencies: [
+                "MnemoPlacement",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // `mnemo serve`: the engine behind HTTP/JSON (Hummingbird 2), with tokens, metrics and
         // graceful shutdown; it reaches the engine only through the Mnemo module.
         .target(
@@ -81,6 +94,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MnemoPlacementTests", dependencies: ["MnemoPlacement", "CXXHash"]),
+        .testTarget(name: "MnemoClusterTests", dependencies: ["MnemoCluster"]),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .gnu11

@@ -1,0 +1,154 @@
+// The assignment table in etcd: one key per space, `<root>/assignments/<space>`, holding
+// {"primary","replicas","version"}. It changes only through transactions that compare the key's
+// mod_revision with the one the writer read (or create_revision == 0 for a new space), optionally
+// fenced by the controller's leadership, so two writers can never both move a space.
+//
+// Ambiguous outcomes: a write that times out is not retried. `update` reads the key back once: if
+// it now holds exactly the assignment we meant to write at a newer revision, our write applied
+// (assignment versions only grow, so nobody else writes an identical value). Otherwise the original
+// error is rethrown and the caller, which must re-read before writing anyway, decides.
+//
+// `follow` is what every node runs: load the table, watch from the next revision, apply batches,
+// and when etcd cancels the watch because its start revision was compacted, load again and re-watch.
+
+import Logging
+import MnemoPlacement
+
+/// Reads, writes and follows the assignment table.
+///
+/// ```swift
+/// let store = AssignmentStore(client: etcd, keys: keys)
+/// let snapshot = try await store.load()
+/// if let current = snapshot.entries[space] {
+///     var next = current.assignment
+///     next.version += 1
+///     let result = try await store.update(space, to: next, expecting: current.modRevision,
+///                                         fence: leadership.fence)
+/// }
+/// ```
+public struct AssignmentStore: Sendable {
+    /// The client used.
+    public let client: EtcdClient
+    /// The key layout.
+    public let keys: ClusterKeys
+    private let logger: Logger
+
+    /// Creates the store of the cluster under `keys`.
+    public init(client: EtcdClient, keys: ClusterKeys, logger: Logger = Logger(label: "mnemo.assignments")) {
+        self.client = client
+        self.keys = keys
+        self.logger = logger
+    }
+
+    /// Reads the whole table.
+    public func load() async throws(EtcdError) -> AssignmentSnapshot {
+        let range = try await client.range(prefix: keys.assignmentsPrefix)
+        var snapshot = AssignmentSnapshot(revision: range.revision)
+        for kv in range.kvs {
+            guard let space = keys.space(fromKey: kv.key) else { continue }
+            guard let assignment = StoredAssignment.decode(kv.value) else {
+                logger.warning("malformed assignment skipped", metadata: ["key": "\(kv.key)"])
+                continue
+            }
+            snapshot.entries[space] = StoredAssignment(space: space, assignment: assignment,
+                                                       modRevision: kv.modRevision)
+        }
+        return snapshot
+    }
+
+    /// Reads one space's assignment.
+    public func get(_ space: SpaceID) async throws(EtcdError) -> StoredAssignment? {
+        guard let kv = try await client.get(keys.assignment(space)).first,
+              let assignment = StoredAssignment.decode(kv.value) else { return nil }
+        return StoredAssignment(space: space, assignment: assignment, modRevision: kv.modRevision)
+    }
+
+    /// Writes a new space's assignment if the space has none.
+    public func create(_ space: SpaceID, _ assignment: Assignment,
+                       fence: EtcdTxn.Compare? = nil) async throws(EtcdError) -> AssignmentWrite {
+        try await write(space, assignment, condition: .createRevision(keys.assignment(space), .equal, 0),
+                        expecting: 0, fence: fence)
+    }
+
+    /// Replaces a space's assignment if its key is still at `modRevision`.
+    public func update(_ space: SpaceID, to assignment: Assignment, expecting modRevision: Int64,
+                       fence: EtcdTxn.Compare? = nil) async throws(EtcdError) -> AssignmentWrite {
+        try await write(space, assignment, condition: .modRevision(keys.assignment(space), .equal, modRevision),
+                        expecting: modRevision, fence: fence)
+    }
+
+    private func write(_ space: SpaceID, _ assignment: Assignment, condition: EtcdTxn.Compare,
+                       expecting modRevision: Int64,
+                       fence: EtcdTxn.Compare?) async throws(EtcdError) -> AssignmentWrite {
+        let key = keys.assignment(space)
+        var compare = [condition]
+        var failure: [EtcdTxn.Op] = [.get(key)]
+        if let fence {
+            compare.append(fence)
+            failure.append(.get(fence.key))
+        }
+        let txn = EtcdTxn(compare: compare,
+                          success: [.put(key, value: StoredAssignment.encode(assignment))],
+                          failure: failure)
+        let result: EtcdTxnResult
+        do {
+            result = try await client.txn(txn)
+        } catch where error.code == .timeout || error.code == .unavailable {
+            // Outcome unknown: our exact value at a newer revision means the write applied.
+            if let current = try? await get(space), current.assignment == assignment,
+               current.modRevision != modRevision {
+                return .applied(modRevision: current.modRevision)
+            }
+            throw error
+        }
+        if result.succeeded { return .applied(modRevision: result.revision) }
+        if let fence, !Self.holds(fence, result.kvs(at: 1).first) { return .fenced }
+        let current = result.kvs(at: 0).first.flatMap { kv in
+            StoredAssignment.decode(kv.value).map {
+                StoredAssignment(space: space, assignment: $0, modRevision: kv.modRevision)
+            }
+        }
+        return .conflict(current: current)
+    }
+
+    /// Whether a fence on create_revision holds for the key-value read in the failure branch.
+    private static func holds(_ fence: EtcdTxn.Compare, _ kv: EtcdKeyValue?) -> Bool {
+        guard case .createRevision(let token) = fence.target else { return true }
+        return (kv?.createRevision ?? 0) == token
+    }
+
+    /// Keeps a snapshot of the table current until the calling task is cancelled: loads it (or
+    /// starts from `start`, e.g. a cached one), watches from its revision + 1, and hands every new
+    /// snapshot to `onSnapshot`. A watch cancelled for compaction, or a broken stream, leads to a
+    /// full re-read and a new watch; other errors are thrown.
+    public func follow(from start: AssignmentSnapshot? = nil,
+                       onSnapshot: @Sendable (AssignmentSnapshot) async -> Void) async throws(EtcdError) {
+        var snapshot: AssignmentSnapshot
+        if let start {
+            snapshot = start
+        } else {
+            snapshot = try await load()
+        }
+        await onSnapshot(snapshot)
+        while !Task.isCancelled {
+            let watch = client.watch(keys.assignmentsPrefix, prefix: true, fromRevision: snapshot.revision + 1)
+            do {
+                var batches = watch.makeAsyncIterator()
+                while let batch = try await batches.next() {
+                    snapshot.apply(batch, keys: keys)
+                    await onSnapshot(snapshot)
+                }
+                return  // cancelled
+            } catch where error.code == .compacted || error.code == .unavailable {
+                watch.cancel()
+                if Task.isCancelled { return }
+                logger.info("assignment watch restarts from a full read", metadata: ["reason": "\(error)"])
+                if error.code == .unavailable { try? await Task.sleep(for: .milliseconds(200)) }
+                snapshot = try await load()
+                await onSnapshot(snapshot)
+            } catch where error.code == .cancelled {
+                return
+            }
+        }
+    }
+}

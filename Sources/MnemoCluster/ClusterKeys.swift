@@ -1,0 +1,52 @@
+// Where the cluster keeps its state in etcd. One root per cluster, so several clusters (or several
+// test runs) can share one etcd:
+//
+//   <root>/members/<node id>       {"address","rack","capacity","state"}  on the node's lease
+//   <root>/leader                  the controller's name                 on the controller's lease
+//   <root>/assignments/<space id>  {"primary","replicas","version"}      no lease
+//
+// Node ids are decimal, space ids 16 lower-case hex digits (fixed width, so keys sort like ids).
+
+import MnemoPlacement
+
+/// The key layout of one cluster.
+public struct ClusterKeys: Hashable, Sendable {
+    /// The root every key starts with, without a trailing slash (e.g. `/mnemo/prod`).
+    public let root: String
+
+    /// Creates the layout under `root` (a trailing slash is dropped).
+    public init(root: String) {
+        self.root = root.hasSuffix("/") ? String(root.dropLast()) : root
+    }
+
+    /// The prefix of every member key.
+    public var membersPrefix: String { root + "/members/" }
+    /// The election key.
+    public var leader: String { root + "/leader" }
+    /// The prefix of every assignment key.
+    public var assignmentsPrefix: String { root + "/assignments/" }
+
+    /// The key of one member.
+    public func member(_ node: NodeID) -> String { membersPrefix + String(node.rawValue) }
+
+    /// The key of one space's assignment.
+    public func assignment(_ space: SpaceID) -> String {
+        let hex = String(space.rawValue, radix: 16)
+        return assignmentsPrefix + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// The node id in a member key, nil when the key is not one.
+    public func node(fromKey key: String) -> NodeID? {
+        guard key.hasPrefix(membersPrefix), let raw = UInt32(key.dropFirst(membersPrefix.count)) else {
+            return nil
+        }
+        return NodeID(rawValue: raw)
+    }
+
+    /// The space id in an assignment key, nil when the key is not one.
+    public func space(fromKey key: String) -> SpaceID? {
+        guard key.hasPrefix(assignmentsPrefix),
+              let raw = UInt64(key.dropFirst(assignmentsPrefix.count), radix: 16) else { return nil }
+        return SpaceID(rawValue: raw)
+    }
+}
