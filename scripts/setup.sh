@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Mnemo's build, tests and peer benchmarks need, and only what is missing:
-# Debian packages for the C core (liburcu, libnuma, libxxhash), CMake and pkg-config, and the
+# Debian packages for the C core (liburcu, libnuma, libxxhash), CMake and pkg-config, etcd for the
+# cluster's control-plane tests, and the
 # Python packages of the peer comparisons (hnswlib for compare.py, FAISS for filtered.py, Chroma
 # for chroma_compare.py), of
 # the server tests (openapi-spec-validator, schemathesis) and of the Python client's tests (httpx,
@@ -8,7 +9,7 @@
 # to run any number of times.
 set -euo pipefail
 
-apt_packages=(liburcu-dev libnuma-dev libxxhash-dev cmake pkg-config)
+apt_packages=(liburcu-dev libnuma-dev libxxhash-dev cmake pkg-config etcd-server)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
