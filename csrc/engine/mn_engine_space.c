@@ -672,6 +672,24 @@ fail:
     return status;
 }
 
+/* Memory i of a batch record, as mn_space_add_new takes it. */
+static mn_new_memory mn_op_memory(const mn_op *op, uint64_t i) {
+    return (mn_new_memory){
+        .id = op->ids + op->id_offsets[i],
+        .id_bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]),
+        .content = op->contents + op->content_offsets[i],
+        .content_bytes = op->content_offsets[i + 1] - op->content_offsets[i],
+        .created_ns = op->created_ns[i],
+        .metadata = op->metadata + op->metadata_offsets[i],
+        .metadata_bytes = op->metadata_offsets[i + 1] - op->metadata_offsets[i]};
+}
+
+/* Whether n new memories of one batch are linked with idle workers' help. */
+static int mn_batch_helped(const struct mn_space *space, uint64_t n) {
+    uint32_t threshold = space->engine->options.parallel_batch_min;
+    return threshold != 0 && n >= threshold && space->engine->worker_count > 1;
+}
+
 static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *worker,
                                 uint64_t *detail) {
     uint64_t n = op->count;
@@ -689,19 +707,10 @@ static mn_status mn_apply_batch(struct mn_space *space, mn_op *op, mn_worker *wo
     mn_new_memory *memories = malloc((size_t)n * sizeof(mn_new_memory));
     if (!memories) return MN_ERR_NO_MEMORY;
     for (uint64_t i = 0; i < n; i++) {
-        memories[i] = (mn_new_memory){
-            .id = op->ids + op->id_offsets[i],
-            .id_bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]),
-            .content = op->contents + op->content_offsets[i],
-            .content_bytes = op->content_offsets[i + 1] - op->content_offsets[i],
-            .created_ns = op->created_ns[i],
-            .metadata = op->metadata + op->metadata_offsets[i],
-            .metadata_bytes = op->metadata_offsets[i + 1] - op->metadata_offsets[i]};
+        memories[i] = mn_op_memory(op, i);
     }
-    uint32_t threshold = space->engine->options.parallel_batch_min;
-    int help = threshold != 0 && n >= threshold && space->engine->worker_count > 1;
     mn_status status = mn_space_add_new(space, worker, memories, n, op->vectors, op->dimension,
-                                        help, detail);
+                                        mn_batch_helped(space, n), detail);
     free(memories);
     return status;
 }
@@ -907,21 +916,12 @@ static mn_status mn_apply_upsert_batch(struct mn_space *space, mn_op *op, mn_wor
         if (!fresh) goto done;
         for (uint64_t a = 0; a < added; a++) {
             const uint64_t i = fresh_at[a];
-            fresh[a] = (mn_new_memory){
-                .id = op->ids + op->id_offsets[i],
-                .id_bytes = (uint32_t)(op->id_offsets[i + 1] - op->id_offsets[i]),
-                .content = op->contents + op->content_offsets[i],
-                .content_bytes = op->content_offsets[i + 1] - op->content_offsets[i],
-                .created_ns = op->created_ns[i],
-                .metadata = op->metadata + op->metadata_offsets[i],
-                .metadata_bytes = op->metadata_offsets[i + 1] - op->metadata_offsets[i]};
+            fresh[a] = mn_op_memory(op, i);
             if (vectors) memcpy(vectors + a * dimension, op->vectors + i * dimension, row);
         }
-        uint32_t threshold = space->engine->options.parallel_batch_min;
-        int help = threshold != 0 && added >= threshold && space->engine->worker_count > 1;
         uint64_t refused = 0;
         status = mn_space_add_new(space, worker, fresh, added, vectors ? vectors : op->vectors,
-                                  dimension, help, &refused);
+                                  dimension, mn_batch_helped(space, added), &refused);
         if (status != MN_OK) {
             if (refused < added) *detail = fresh_at[refused];
             goto done;
