@@ -181,38 +181,12 @@ static int mn_export_compare_label(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Collects every record (the space is frozen, so none is retired while we hold them). */
-static mn_status mn_export_records(struct mn_space *space, mn_record ***out, uint64_t *count) {
-    uint64_t capacity = atomic_load_explicit(&space->count, memory_order_relaxed) + 1;
-    mn_record **records = malloc((size_t)capacity * sizeof(mn_record *));
-    if (!records) return MN_ERR_NO_MEMORY;
-    uint64_t n = 0;
-    mn_status status = MN_OK;
-    struct cds_lfht_iter iter;
-    mn_record *record;
-    mn_rcu_read_lock();
-    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
-        MN_TSAN_OBSERVE(record);
-        if (n == capacity) {
-            capacity *= 2;
-            mn_record **grown = realloc(records, (size_t)capacity * sizeof(mn_record *));
-            if (!grown) {
-                status = MN_ERR_NO_MEMORY;
-                break;
-            }
-            records = grown;
-        }
-        records[n++] = record;
-    }
-    mn_rcu_read_unlock();
-    if (status != MN_OK) {
-        free(records);
-        return status;
-    }
-    if (n > 1) qsort(records, (size_t)n, sizeof(mn_record *), mn_export_compare_label);
-    *out = records;
-    *count = n;
-    return MN_OK;
+/* Every record in label order (the space is frozen, so none is retired while we hold them). */
+static mn_status mn_export_records(struct mn_space *space, mn_record ***out, size_t *count) {
+    mn_status status = mn_space_records(space, out, count);
+    if (status == MN_OK && *count > 1)
+        qsort(*out, *count, sizeof(mn_record *), mn_export_compare_label);
+    return status;
 }
 
 /* The field index definitions (the space is frozen: its snapshot does not change). Copied
@@ -244,7 +218,7 @@ static mn_status mn_export_write(struct mn_space *space, mn_write_fn write, void
     if (!writer.hash) return MN_ERR_NO_MEMORY;
     XXH64_reset(writer.hash, 0);
     mn_record **records = NULL;
-    uint64_t count = 0;
+    size_t count = 0;
     mn_status status = mn_export_records(space, &records, &count);
     if (status != MN_OK) goto done;
     uint8_t header[MN_EXPORT_HEADER_SIZE] = {0};
@@ -259,7 +233,7 @@ static mn_status mn_export_write(struct mn_space *space, mn_write_fn write, void
     mn_put_u64(header + MN_EXPORT_NEXT_LABEL, space->next_label);
     mn_put_u64(header + MN_EXPORT_SEQUENCE, space->log_sequence); /* frozen: no runner */
     status = mn_export_emit(&writer, header, sizeof(header));
-    for (uint64_t i = 0; i < count && status == MN_OK; i++) {
+    for (size_t i = 0; i < count && status == MN_OK; i++) {
         const mn_record *record = records[i];
         uint8_t fixed[MN_EXPORT_REC_SIZE] = {0};
         mn_put_u64(fixed + MN_EXPORT_REC_LABEL, record->label);

@@ -102,45 +102,12 @@ static mn_status mn_index_backfill_next(void *context, uint64_t *label, const ui
     return MN_OK;
 }
 
-/* Every record of the space (runner only). */
-static mn_status mn_index_records(struct mn_space *space, mn_record ***out, size_t *count) {
-    size_t capacity = (size_t)atomic_load_explicit(&space->count, memory_order_relaxed) + 1;
-    mn_record **records = malloc(capacity * sizeof(mn_record *));
-    if (!records) return MN_ERR_NO_MEMORY;
-    size_t n = 0;
-    mn_status status = MN_OK;
-    struct cds_lfht_iter iter;
-    mn_record *record;
-    mn_rcu_read_lock();
-    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
-        MN_TSAN_OBSERVE(record);
-        if (n == capacity) {
-            capacity *= 2;
-            mn_record **grown = realloc(records, capacity * sizeof(mn_record *));
-            if (!grown) {
-                status = MN_ERR_NO_MEMORY;
-                break;
-            }
-            records = grown;
-        }
-        records[n++] = record;
-    }
-    mn_rcu_read_unlock();
-    if (status != MN_OK) {
-        free(records);
-        return status;
-    }
-    *out = records;
-    *count = n;
-    return MN_OK;
-}
-
 mn_status mn_space_apply_index_create(struct mn_space *space, mn_op *op, uint64_t *detail) {
     const char *name = op->ids;
     uint32_t name_bytes = (uint32_t)op->id_offsets[1];
     uint32_t kind = mn_get_u32(op->contents);
     mn_index_backfill fill = {NULL, 0, 0};
-    mn_status status = mn_index_records(space, &fill.records, &fill.count);
+    mn_status status = mn_space_records(space, &fill.records, &fill.count);
     if (status != MN_OK) return status;
     status = mn_field_indexes_add(space->fields, name, name_bytes, (mn_field_index_kind)kind,
                                   mn_index_backfill_next, &fill);
@@ -166,7 +133,7 @@ mn_status mn_space_apply_index_drop(struct mn_space *space, mn_op *op, uint64_t 
 mn_status mn_space_index_restore(struct mn_space *space) {
     mn_record **records = NULL;
     size_t count = 0;
-    mn_status status = mn_index_records(space, &records, &count);
+    mn_status status = mn_space_records(space, &records, &count);
     if (status != MN_OK) return status;
     mn_field_indexes_txn_begin(space->fields);
     for (size_t i = 0; i < count && status == MN_OK; i++) {

@@ -465,6 +465,9 @@ mn_status mn_engine_batch_find_repeat(const char *ids, const uint64_t *id_offset
 mn_status mn_space_room_check(struct mn_space *space, const mn_op *op);
 
 /* Looks an id or a label up; the caller is inside a read-side section (or is the runner). */
+/* Every record of the space, in hash order, into a malloc'd array (*count of them): the caller
+ * is the space's runner, or the space is frozen, so none is retired while it holds them. */
+mn_status mn_space_records(struct mn_space *space, mn_record ***out, size_t *count);
 mn_record *mn_space_find_id(struct mn_space *space, const char *id, uint32_t bytes);
 mn_record *mn_space_find_label(struct mn_space *space, uint64_t label);
 /** Sizes the space's id and label tables for `expected` live memories (grows them to the power

@@ -1103,6 +1103,38 @@ mn_status mn_space_room_check(struct mn_space *space, const mn_op *op) {
     return MN_OK;
 }
 
+mn_status mn_space_records(struct mn_space *space, mn_record ***out, size_t *count) {
+    size_t capacity = (size_t)atomic_load_explicit(&space->count, memory_order_relaxed) + 1;
+    mn_record **records = malloc(capacity * sizeof(mn_record *));
+    if (!records) return MN_ERR_NO_MEMORY;
+    size_t n = 0;
+    mn_status status = MN_OK;
+    struct cds_lfht_iter iter;
+    mn_record *record;
+    mn_rcu_read_lock();
+    cds_lfht_for_each_entry(space->by_id, &iter, record, id_node) {
+        MN_TSAN_OBSERVE(record);
+        if (n == capacity) {
+            capacity *= 2;
+            mn_record **grown = realloc(records, capacity * sizeof(mn_record *));
+            if (!grown) {
+                status = MN_ERR_NO_MEMORY;
+                break;
+            }
+            records = grown;
+        }
+        records[n++] = record;
+    }
+    mn_rcu_read_unlock();
+    if (status != MN_OK) {
+        free(records);
+        return status;
+    }
+    *out = records;
+    *count = n;
+    return MN_OK;
+}
+
 mn_record *mn_space_find_id(struct mn_space *space, const char *id, uint32_t bytes) {
     return mn_find_id(space, id, bytes);
 }
