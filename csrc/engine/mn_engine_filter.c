@@ -698,18 +698,11 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
     mn_search_stats local;
     if (!stats) stats = &local;
     memset(stats, 0, sizeof(*stats));
-    if (k == 0 || k > MN_HNSW_K_MAX || ef > MN_HNSW_EF_MAX) return MN_ERR_INVALID;
-    if (atomic_load_explicit(&space->dropped, memory_order_acquire)) {
-        return MN_ERR_UNKNOWN_SPACE;
-    }
     mn_hnsw_result stack_results[MN_ENGINE_SEARCH_STACK_K];
-    mn_hnsw_result *results = stack_results;
-    if (k > MN_ENGINE_SEARCH_STACK_K) {
-        results = malloc((size_t)k * sizeof(mn_hnsw_result));
-        if (!results) return MN_ERR_NO_MEMORY;
-    }
-    uint32_t beam = ef;
-    if (beam == 0) beam = k > MN_ENGINE_SEARCH_EF_DEFAULT ? k : MN_ENGINE_SEARCH_EF_DEFAULT;
+    mn_hnsw_result *results = NULL;
+    uint32_t beam = 0;
+    mn_status prepared = mn_space_search_prepare(space, k, ef, stack_results, &results, &beam);
+    if (prepared != MN_OK) return prepared;
     uint32_t count = 0;
     uint64_t *labels = NULL;
     mn_labels collected = {NULL, 0};

@@ -468,6 +468,12 @@ mn_status mn_space_room_check(struct mn_space *space, const mn_op *op);
 /* Every record of the space, in hash order, into a malloc'd array (*count of them): the caller
  * is the space's runner, or the space is frozen, so none is retired while it holds them. */
 mn_status mn_space_records(struct mn_space *space, mn_record ***out, size_t *count);
+/* What every search starts with: k and ef checked, a dropped space refused, *results pointing
+ * at `stack_results` (MN_ENGINE_SEARCH_STACK_K entries) or, for a larger k, at a malloc'd array
+ * the caller frees, and *beam = ef, or max(k, MN_ENGINE_SEARCH_EF_DEFAULT) for ef 0. */
+mn_status mn_space_search_prepare(mn_space *space, uint32_t k, uint32_t ef,
+                                  mn_hnsw_result *stack_results, mn_hnsw_result **results,
+                                  uint32_t *beam);
 mn_record *mn_space_find_id(struct mn_space *space, const char *id, uint32_t bytes);
 mn_record *mn_space_find_label(struct mn_space *space, uint64_t label);
 /** Sizes the space's id and label tables for `expected` live memories (grows them to the power

@@ -1209,26 +1209,33 @@ mn_status mn_space_get(mn_space *space, const char *id, uint32_t id_bytes, float
     return status;
 }
 
+mn_status mn_space_search_prepare(mn_space *space, uint32_t k, uint32_t ef,
+                                  mn_hnsw_result *stack_results, mn_hnsw_result **results,
+                                  uint32_t *beam) {
+    if (k == 0 || k > MN_HNSW_K_MAX || ef > MN_HNSW_EF_MAX) return MN_ERR_INVALID;
+    if (atomic_load_explicit(&space->dropped, memory_order_acquire)) return MN_ERR_UNKNOWN_SPACE;
+    *results = stack_results;
+    if (k > MN_ENGINE_SEARCH_STACK_K) {
+        *results = malloc((size_t)k * sizeof(mn_hnsw_result));
+        if (!*results) return MN_ERR_NO_MEMORY;
+    }
+    *beam = ef != 0 ? ef : (k > MN_ENGINE_SEARCH_EF_DEFAULT ? k : MN_ENGINE_SEARCH_EF_DEFAULT);
+    return MN_OK;
+}
+
 mn_status mn_space_search(mn_space *space, const float *query, uint32_t dimension, uint32_t k,
                           uint32_t ef, mn_memory_visit_fn visit, void *context,
                           uint32_t *found) {
     if (!space || !query || !found) return MN_ERR_INVALID;
     *found = 0;
-    if (k == 0 || k > MN_HNSW_K_MAX || ef > MN_HNSW_EF_MAX) return MN_ERR_INVALID;
-    if (atomic_load_explicit(&space->dropped, memory_order_acquire)) {
-        return MN_ERR_UNKNOWN_SPACE;
-    }
     mn_hnsw_result stack_results[MN_ENGINE_SEARCH_STACK_K];
-    mn_hnsw_result *results = stack_results;
-    if (k > MN_ENGINE_SEARCH_STACK_K) {
-        results = malloc((size_t)k * sizeof(mn_hnsw_result));
-        if (!results) return MN_ERR_NO_MEMORY;
-    }
-    uint32_t beam = ef;
-    if (beam == 0) beam = k > MN_ENGINE_SEARCH_EF_DEFAULT ? k : MN_ENGINE_SEARCH_EF_DEFAULT;
+    mn_hnsw_result *results = NULL;
+    uint32_t beam = 0;
+    mn_status status = mn_space_search_prepare(space, k, ef, stack_results, &results, &beam);
+    if (status != MN_OK) return status;
     uint32_t count = 0;
     mn_rcu_read_lock();
-    mn_status status = mn_hnsw_search(space->index, query, dimension, k, beam, results, &count);
+    status = mn_hnsw_search(space->index, query, dimension, k, beam, results, &count);
     uint32_t visited = 0;
     if (status == MN_OK) {
         for (uint32_t i = 0; i < count; i++) {
