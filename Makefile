@@ -86,7 +86,7 @@ peers: setup
 # p50/p99 and recall for 1 and 1,000 spaces, 1 and 16 clients, with and without a filter.
 peers-chroma: setup
 	$(SWIFT_RELEASE)
-	python3 bench/peers/chroma_compare.py --json --mnemo $(MNEMO) --data $(DATA) > chroma_compare.jsonl
+	PYTHONPATH=clients/python python3 bench/peers/chroma_compare.py --json --mnemo $(MNEMO) --data $(DATA) > chroma_compare.jsonl
 	python3 bench/peers/chroma_plot.py chroma_compare.jsonl docs/chroma_compare.png --markdown
 
 # Filtered k-NN: the C core's two strategies against FAISS (IDSelectorBitmap) and an exact scan.
