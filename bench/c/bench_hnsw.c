@@ -55,43 +55,6 @@
 #define K 10
 #define EF_LIST_MAX 16
 
-/* Reads a texmex file of int32 or float32 rows; returns rows, writes the dimension. */
-static void *read_vecs(const char *path, uint32_t *dimension, size_t *rows) {
-    FILE *file = fopen(path, "rb");
-    if (!file) return NULL;
-    int32_t d = 0;
-    if (fread(&d, 4, 1, file) != 1 || d <= 0 || d > MN_DIMENSION_MAX) {
-        fclose(file);
-        return NULL;
-    }
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    size_t row_bytes = 4 * ((size_t)d + 1);
-    *rows = (size_t)size / row_bytes;
-    *dimension = (uint32_t)d;
-    uint8_t *raw = malloc((size_t)size);
-    float *out = malloc(*rows * (size_t)d * 4);
-    if (!raw || !out || fread(raw, 1, (size_t)size, file) != (size_t)size) {
-        free(raw);
-        free(out);
-        fclose(file);
-        return NULL;
-    }
-    for (size_t r = 0; r < *rows; r++) memcpy(out + r * (size_t)d, raw + r * row_bytes + 4, (size_t)d * 4);
-    free(raw);
-    fclose(file);
-    return out;
-}
-
-/* CPU seconds of the calling thread: on a machine shared with other work, time spent waiting
- * for a core is not the upsert's. */
-static double thread_cpu_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Row i's vector in upsert round `round`: another row's vector plus a little noise. */
 static void upsert_vector(const float *base, size_t count, uint32_t dimension, size_t i, uint32_t round,
                           uint64_t *rng, float *out) {
@@ -146,7 +109,7 @@ static int upsert_rounds(const mn_hnsw_params *params, const float *base, size_t
         double rate[2];
         uint64_t bytes[2];
         /* Old path: the memory's vector under a new id, the old id removed (what the engine did). */
-        double start = thread_cpu_seconds();
+        double start = bench_thread_cpu_seconds();
         for (size_t i = 0; i < count; i++) {
             upsert_vector(base, count, dimension, i, round, &rng_old, vectors + i * dimension);
             uint64_t id = (uint64_t)round * count + i;
@@ -154,13 +117,13 @@ static int upsert_rounds(const mn_hnsw_params *params, const float *base, size_t
                 mn_hnsw_remove(old_path, id - count) != MN_OK)
                 return 1;
         }
-        rate[0] = (double)count / (thread_cpu_seconds() - start);
-        start = thread_cpu_seconds();
+        rate[0] = (double)count / (bench_thread_cpu_seconds() - start);
+        start = bench_thread_cpu_seconds();
         for (size_t i = 0; i < count; i++) {
             upsert_vector(base, count, dimension, i, round, &rng_new, vectors + i * dimension);
             if (mn_hnsw_update(in_place, i, vectors + i * dimension, dimension) != MN_OK) return 1;
         }
-        rate[1] = (double)count / (thread_cpu_seconds() - start);
+        rate[1] = (double)count / (bench_thread_cpu_seconds() - start);
         mn_hnsw_bytes(old_path, &bytes[0]);
         mn_hnsw_bytes(in_place, &bytes[1]);
         for (int p = 0; p < 2; p++) {
@@ -267,7 +230,7 @@ static int filter_bench(mn_hnsw *index, mn_metric metric, const float *base, siz
             size_t hits = 0, distances = 0, fallbacks = 0, visited = 0;
             for (uint32_t pass = 0; pass < (repeat ? repeat : 1); pass++) {
                 hits = distances = fallbacks = visited = 0;
-                double start = thread_cpu_seconds();
+                double start = bench_thread_cpu_seconds();
                 for (size_t q = 0; q < queries; q++) {
                     uint32_t found = 0;
                     if (exact) {
@@ -287,7 +250,7 @@ static int filter_bench(mn_hnsw *index, mn_metric metric, const float *base, siz
                     }
                     hits += count_hits(results, found, truth + q * K, expected[q]);
                 }
-                double elapsed = thread_cpu_seconds() - start;
+                double elapsed = bench_thread_cpu_seconds() - start;
                 if (elapsed < best) best = elapsed;
             }
             const double recall = expected_total ? (double)hits / (double)expected_total : 1.0;
@@ -368,12 +331,12 @@ int main(int argc, char **argv) {
     } else {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s_base.fvecs", data_dir, set);
-        base = read_vecs(path, &dimension, &count);
+        base = bench_read_vecs(path, &dimension, &count);
         snprintf(path, sizeof path, "%s/%s_query.fvecs", data_dir, set);
         uint32_t qd = 0;
-        query = read_vecs(path, &qd, &queries);
+        query = bench_read_vecs(path, &qd, &queries);
         snprintf(path, sizeof path, "%s/%s_groundtruth.ivecs", data_dir, set);
-        truth = read_vecs(path, &gt_dimension, &gt_rows);
+        truth = bench_read_vecs(path, &gt_dimension, &gt_rows);
         if (!base || !query || !truth || qd != dimension || gt_rows != queries || gt_dimension < K) {
             fprintf(stderr, "bench_hnsw: cannot read %s/%s_*.fvecs/ivecs\n", data_dir, set);
             return 2;
