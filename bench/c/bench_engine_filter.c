@@ -175,6 +175,22 @@ static measure run(mn_space *space, const mn_filter *filter, uint32_t dimension,
 #define ANN_K 10u
 #define ANN_LIST_MAX 16
 
+/* An engine of 2 unpinned workers and its space "bench" (m 0: the default), or NULL. */
+static mn_space *bench_space(uint32_t dimension, mn_metric metric, uint32_t m,
+                             uint32_t ef_construction, mn_engine **engine) {
+    mn_engine_options options;
+    mn_engine_options_default(&options);
+    options.workers = 2;
+    options.pin_workers = 0;
+    if (mn_engine_create(&options, engine) != MN_OK) return NULL;
+    mn_hnsw_params params;
+    mn_hnsw_params_default(dimension, metric, &params);
+    if (m) params.m = m;
+    params.ef_construction = ef_construction;
+    mn_space *space = NULL;
+    return mn_engine_space_create(*engine, "bench", 5, &params, &space) == MN_OK ? space : NULL;
+}
+
 static uint64_t splitmix64(uint64_t *state) {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -248,18 +264,9 @@ static int ann_bench(int argc, char **argv) {
         bucket[j] = t;
     }
 
-    mn_engine_options options;
-    mn_engine_options_default(&options);
-    options.workers = 2;
-    options.pin_workers = 0;
     mn_engine *engine = NULL;
-    if (mn_engine_create(&options, &engine) != MN_OK) return 1;
-    mn_hnsw_params params;
-    mn_hnsw_params_default(dimension, metric, &params);
-    params.m = 16;
-    params.ef_construction = 200;
-    mn_space *space = NULL;
-    if (mn_engine_space_create(engine, "bench", 5, &params, &space) != MN_OK) return 1;
+    mn_space *space = bench_space(dimension, metric, 16, 200, &engine);
+    if (!space) return 1;
     double t0 = now_seconds();
     char *ids = malloc((size_t)BATCH * 16);
     uint64_t *id_offsets = malloc((BATCH + 1) * sizeof(uint64_t));
@@ -440,17 +447,9 @@ int main(int argc, char **argv) {
         }
     }
     if (memories == 0 || dimension == 0 || queries == 0 || counts == 0) return 2;
-    mn_engine_options options;
-    mn_engine_options_default(&options);
-    options.workers = 2;
-    options.pin_workers = 0;
     mn_engine *engine = NULL;
-    if (mn_engine_create(&options, &engine) != MN_OK) return 1;
-    mn_hnsw_params params;
-    mn_hnsw_params_default(dimension, MN_METRIC_L2, &params);
-    params.ef_construction = 64;
-    mn_space *space = NULL;
-    if (mn_engine_space_create(engine, "bench", 5, &params, &space) != MN_OK) return 1;
+    mn_space *space = bench_space(dimension, MN_METRIC_L2, 0, 64, &engine);
+    if (!space) return 1;
     double t0 = now_seconds();
     fill(space, memories, dimension);
     printf("%u memories, dimension %u, built in %.1f s; k 10, ef 64, %u queries, %u counts per row\n",
