@@ -64,9 +64,11 @@ let package = Package(
         .target(
             name: "MnemoServer",
             dependencies: [
-                "Mnemo",
+                "Mnemo", "MnemoCluster", "MnemoPlacement",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                // Cluster mode forwards requests to the owning node over pooled connections.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -95,6 +97,17 @@ let package = Package(
         ),
         .testTarget(name: "MnemoPlacementTests", dependencies: ["MnemoPlacement", "CXXHash"]),
         .testTarget(name: "MnemoClusterTests", dependencies: ["MnemoCluster"]),
+        // Cluster nodes in process (real etcd, real loopback ports): routing, forwarding, drain.
+        .testTarget(
+            name: "MnemoNodeTests",
+            dependencies: [
+                "MnemoServer", "MnemoCluster", "MnemoPlacement", "Mnemo",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .gnu11

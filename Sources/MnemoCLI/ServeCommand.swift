@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Mnemo
+import MnemoPlacement
 import MnemoServer
 
 /// `mnemo serve`: the HTTP/JSON server over a database directory.
@@ -12,7 +13,10 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every option may also come from the environment: MNEMO_DATA, MNEMO_HOST, MNEMO_PORT, \
             MNEMO_ADMIN_KEY or MNEMO_ADMIN_KEY_FILE, MNEMO_TOKEN_KEYS_FILE, MNEMO_TLS_CERT, MNEMO_TLS_KEY, \
-            MNEMO_MAX_BODY_BYTES, MNEMO_LOG_LEVEL. Options win over the environment. Without a data \
+            MNEMO_MAX_BODY_BYTES, MNEMO_LOG_LEVEL, and for cluster mode MNEMO_ETCD, MNEMO_CLUSTER, \
+            MNEMO_NODE_ID, MNEMO_RACK, MNEMO_CAPACITY, MNEMO_ADVERTISE. Options win over the environment. \
+            With --etcd the server joins a cluster (docs/cluster.md, "Nodes and routing"): it needs \
+            --node-id and --data, and the same admin key and token keys as every other node. Without a data \
             directory the database is in memory and nothing survives a restart. SIGTERM or SIGINT \
             shut down gracefully: the listener closes, requests in flight finish, the database closes \
             with every acknowledged write on disk, and the process exits 0.
@@ -33,6 +37,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Shard workers (default: one per CPU).") var workers: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default info; debug logs every request).")
     var logLevel: String?
+    @Option(help: "Cluster mode: etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379).") var etcd: String?
+    @Option(help: "Cluster name: the etcd root /mnemo/<name> (default \"default\").") var cluster: String?
+    @Option(help: "This node's id in the cluster (a positive integer, unique).") var nodeId: UInt32?
+    @Option(help: "This node's rack or failure domain (default none).") var rack: String?
+    @Option(help: "This node's relative capacity (default 1).") var capacity: Double?
+    @Option(help: "host:port other nodes and clients reach this node at (default: the bound host and port).")
+    var advertise: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -75,6 +86,11 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("authentication is on: give --admin-key-file (or MNEMO_ADMIN_KEY), or run with --dev")
         }
 
+        if let endpoints = etcd ?? environment["MNEMO_ETCD"] {
+            configuration.cluster = try clusterConfiguration(endpoints: endpoints, environment: environment,
+                                                             dataPath: configuration.dataPath)
+        }
+
         let levelName = logLevel ?? environment["MNEMO_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level \(levelName)") }
         LoggingSystem.bootstrap { label in
@@ -92,5 +108,27 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info("tasks run on \(onEventLoops ? "the event loop threads" : "Swift's cooperative pool")")
         try await MnemoHTTPServer(configuration: configuration, logger: logger).run()
+    }
+
+    /// The cluster part of the configuration, from the options and the environment.
+    private func clusterConfiguration(endpoints: String, environment: [String: String],
+                                      dataPath: String?) throws -> ClusterConfiguration {
+        let urls = endpoints.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !urls.isEmpty else { throw ValidationError("--etcd needs at least one URL") }
+        guard let node = nodeId ?? environment["MNEMO_NODE_ID"].flatMap({ UInt32($0) }), node > 0 else {
+            throw ValidationError("cluster mode (--etcd) needs --node-id N (a positive integer, or MNEMO_NODE_ID)")
+        }
+        guard dataPath != nil else {
+            throw ValidationError("cluster mode (--etcd) needs --data: space moves read the data directory's log")
+        }
+        var cluster = ClusterConfiguration(node: NodeID(rawValue: node), etcdEndpoints: urls,
+                                           name: self.cluster ?? environment["MNEMO_CLUSTER"] ?? "default",
+                                           rack: rack ?? environment["MNEMO_RACK"] ?? "",
+                                           advertise: advertise ?? environment["MNEMO_ADVERTISE"])
+        if let capacity = capacity ?? environment["MNEMO_CAPACITY"].flatMap({ Double($0) }) {
+            guard capacity > 0, capacity.isFinite else { throw ValidationError("--capacity must be positive") }
+            cluster.capacity = capacity
+        }
+        return cluster
     }
 }

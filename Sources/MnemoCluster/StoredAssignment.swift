@@ -38,7 +38,7 @@ public struct StoredAssignment: Hashable, Sendable {
     }
 
     /// Decodes a stored value; nil when malformed (no copies, too many, or not JSON).
-    static func decode(_ value: [UInt8]) -> Assignment? {
+    public static func decode(_ value: [UInt8]) -> Assignment? {
         guard let wire = try? JSONDecoder().decode(Wire.self, from: Data(value)),
               wire.replicas.count < CopySet.capacity else { return nil }
         let copies = CopySet([NodeID(rawValue: wire.primary)] + wire.replicas.map { NodeID(rawValue: $0) })

@@ -18,12 +18,16 @@ public struct MetricsEndpoint: Sendable {
 
     let metrics: ServerMetrics
     let database: @Sendable () -> Database?
+    let extra: @Sendable () -> String
 
     /// Serves `metrics`, with the engine figures of whatever `database` returns at each scrape
-    /// (`nil` while it is recovering or closing: request metrics only).
-    public init(metrics: ServerMetrics, database: @escaping @Sendable () -> Database?) {
+    /// (`nil` while it is recovering or closing: request metrics only), then `extra`'s text (the
+    /// cluster node's routing counters).
+    public init(metrics: ServerMetrics, database: @escaping @Sendable () -> Database?,
+                extra: @escaping @Sendable () -> String = { "" }) {
         self.metrics = metrics
         self.database = database
+        self.extra = extra
     }
 
     /// The server's wiring: counts and times every request of `router` and serves `/metrics`
@@ -38,10 +42,10 @@ public struct MetricsEndpoint: Sendable {
                                authenticator: Authenticator) -> ServerMetrics {
         let metrics = ServerMetrics()
         router.middlewares.add(RequestMetricsMiddleware<ServerContext>(metrics: metrics))
-        let endpoint = MetricsEndpoint(metrics: metrics) {
+        let endpoint = MetricsEndpoint(metrics: metrics, database: {
             if case .ready(let database) = state.current { return database }
             return nil
-        }
+        }, extra: { state.cluster?.metricsText() ?? "" })
         let group = router.group().add(middleware: AuthMiddleware<ServerContext>(authenticator: authenticator))
         group.get("metrics") { _, context -> Response in
             try context.require(.read, space: nil)
@@ -52,7 +56,8 @@ public struct MetricsEndpoint: Sendable {
 
     /// The page as a response.
     func page() async -> Response {
-        let page = await metrics.render(database: database())
+        var page = await metrics.render(database: database())
+        page += extra()
         return Response(status: .ok, headers: [.contentType: Self.contentType],
                         body: .init(byteBuffer: ByteBuffer(string: page)))
     }

@@ -76,6 +76,11 @@ public struct MnemoHTTPServer: Sendable {
         let v1 = router.group("v1")
             .add(middleware: AuthMiddleware<ServerContext>(authenticator: authenticator))
             .add(middleware: ReadinessMiddleware(state: state))
+        if let cluster = state.cluster {
+            v1.add(middleware: ClusterRouter(state: state, node: cluster))
+        }
+        ClusterRoutes(state: state).register(on: v1)
+        CrossSpaceSearchRoutes(state: state).register(on: v1)
         TokenRoutes(state: state, authenticator: authenticator).register(on: v1)
         SpaceRoutes(state: state).register(on: v1)
         MemoryRoutes(state: state).register(on: v1)
@@ -109,7 +114,7 @@ public struct MnemoHTTPServer: Sendable {
             router: buildRouter(authenticator: authenticator),
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mnemo"),
-            services: [DatabaseService(state: state, logger: logger, listening: listening, open: open)],
+            services: services(listening: listening),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port
                 state.setPort(port)
@@ -122,6 +127,16 @@ public struct MnemoHTTPServer: Sendable {
             },
             logger: logger
         )
+    }
+
+    /// The database service, and in cluster mode the cluster node after it (shut down first:
+    /// the node leaves the cluster before the database closes).
+    private func services(listening: AsyncStream<Void>) -> [any Service] {
+        var services: [any Service] = [DatabaseService(state: state, logger: logger, listening: listening, open: open)]
+        if let cluster = state.cluster {
+            services.append(ClusterService(state: state, node: cluster, logger: logger))
+        }
+        return services
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully: stop accepting, drain the

@@ -9,7 +9,7 @@ import Mnemo
 struct SearchRoutes: Sendable {
     let state: ServerState
 
-    struct SearchRequest: Decodable {
+    struct SearchRequest: Codable, Sendable {
         var vector: [Float]?
         var vectorBase64: String?
         var k: Int?
@@ -61,6 +61,14 @@ struct SearchRoutes: Sendable {
         let name = try PathParameter.space(context)
         try context.require(.read, space: name)
         let body = try await RequestJSON.decode(SearchRequest.self, from: request, limit: state.configuration.maxBodyBytes)
+        let (out, _) = try await Self.hits(state: state, space: name, body)
+        return JSONResponse.make(status: .ok, body: MemoryOutput.listBody("hits", out))
+    }
+
+    /// The hits of `body` in the local space `name` (the caller has checked the credential), and
+    /// the space. Shared with the cross-space search.
+    static func hits(state: ServerState, space name: String,
+                     _ body: SearchRequest) async throws(ServerError) -> ([MemoryOutput], Space) {
         let space = try await state.space(name)
         let vector = try VectorCoding.decode(array: body.vector, base64: body.vectorBase64, dimension: space.dimension,
                                              field: "vector")
@@ -91,7 +99,7 @@ struct SearchRoutes: Sendable {
             }
             out.append(item)
         }
-        return JSONResponse.make(status: .ok, body: MemoryOutput.listBody("hits", out))
+        return (out, space)
     }
 
     func recall(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {

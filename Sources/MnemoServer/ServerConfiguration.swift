@@ -37,6 +37,8 @@ public struct ServerConfiguration: Sendable {
     /// Options of the database the server opens. `waitWhenFull` is forced off: a full
     /// mailbox is answered 429 with `Retry-After` rather than holding the request.
     public var databaseOptions: DatabaseOptions = DatabaseOptions()
+    /// Cluster mode (docs/cluster.md, "Nodes and routing"); nil: a single node.
+    public var cluster: ClusterConfiguration?
 
     /// Creates the default configuration (loopback:7600, in memory, auth on, 64 MiB bodies).
     public init() {}

@@ -26,6 +26,25 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible, H
     public var retryAfterSeconds: Int?
     /// Whether the response carries `WWW-Authenticate: Bearer` (401s, RFC 6750).
     public var authenticate = false
+    /// For `WRONG_NODE`: the space's owner (sent in the body and as `Mnemo-Owner`).
+    public var owner: Owner?
+    /// For `WRONG_NODE`: the assignment version the answer is based on (sent in the body and as
+    /// `Mnemo-Assignment-Version`).
+    public var assignmentVersion: UInt64?
+
+    /// The node that owns a space, as a `WRONG_NODE` answer names it.
+    public struct Owner: Sendable, Hashable, Encodable {
+        /// The owner's node id.
+        public var node: UInt32
+        /// Where it is reached, `host:port` (empty when it is not registered).
+        public var address: String
+
+        /// Creates an owner.
+        public init(node: UInt32, address: String) {
+            self.node = node
+            self.address = address
+        }
+    }
 
     /// Creates an error.
     ///
@@ -70,6 +89,23 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible, H
     /// 503: the database is still being opened (recovery) or is closing.
     public static func notReady(_ message: String) -> ServerError {
         ServerError(status: .serviceUnavailable, code: "notReady", message: message, retryAfterSeconds: 1)
+    }
+
+    /// 421 `WRONG_NODE`: this node does not own the space (or the request routed by an older
+    /// assignment version than the owner's); the answer names the owner and the version, so the
+    /// sender updates its route and retries once. Never applied.
+    public static func wrongNode(owner: Owner, version: UInt64) -> ServerError {
+        var error = ServerError(status: .misdirectedRequest, code: "WRONG_NODE",
+                                message: "the space is served by node \(owner.node) at \(owner.address) (assignment version \(version))")
+        error.owner = owner
+        error.assignmentVersion = version
+        return error
+    }
+
+    /// 503 `ROUTING_FAILED`: the owner could not be reached, or still answered `WRONG_NODE` after
+    /// one re-read of the assignment; retry shortly.
+    public static func routingFailed(_ message: String) -> ServerError {
+        ServerError(status: .serviceUnavailable, code: "ROUTING_FAILED", message: message, retryAfterSeconds: 1)
     }
 
     /// Maps an engine error to its HTTP status, keeping the engine's stable code. `field`
@@ -135,7 +171,14 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible, H
 
     /// The JSON error response, with `Retry-After` for 429 and 503.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = JSONResponse.make(status: status, ErrorEnvelope(error: .init(code: code, message: message, field: field)))
+        var response = JSONResponse.make(status: status, ErrorEnvelope(error: .init(
+            code: code, message: message, field: field, owner: owner, version: assignmentVersion)))
+        if let owner {
+            response.headers[ClusterHeaders.owner] = owner.address
+        }
+        if let assignmentVersion {
+            response.headers[ClusterHeaders.assignmentVersion] = String(assignmentVersion)
+        }
         if let retryAfterSeconds {
             response.headers[.retryAfter] = String(retryAfterSeconds)
         }
@@ -151,6 +194,8 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible, H
             let code: String
             let message: String
             let field: String?
+            let owner: Owner?
+            let version: UInt64?
         }
         let error: Body
     }

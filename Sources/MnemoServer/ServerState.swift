@@ -38,9 +38,15 @@ public final class ServerState: Sendable {
     /// How many Space values the cache keeps; past it the cache is emptied (spaces reopen).
     static let spaceCacheLimit = 4096
 
+    /// The node's cluster runtime in cluster mode (nil: a single node).
+    public let cluster: ClusterNode?
+
     /// Creates the state of a server that has not opened its database yet.
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
+        self.cluster = configuration.cluster.map {
+            ClusterNode(configuration: $0, tls: configuration.tlsCertificatePath != nil)
+        }
     }
 
     /// The current phase.

@@ -47,6 +47,9 @@ import Testing
             Probe(route: "POST /v1/spaces/{space}/count", uri: "\(space)/count", json: [:], scope: .read),
             Probe(route: "GET /v1/spaces/{space}/export", uri: "\(space)/export", scope: .read),
             Probe(route: "GET /v1/spaces/{space}/indexes", uri: "\(space)/indexes", scope: .read),
+            Probe(route: "POST /v1/search", uri: "/v1/search", json: ["spaces": [target], "vector": [1, 0], "k": 2],
+                  scope: .read),
+            Probe(route: "GET /v1/cluster", uri: "/v1/cluster", scope: nil),
             Probe(route: "PUT /v1/spaces/{space}/memories/{id}", uri: "\(space)/memories/m9",
                   json: ["vector": [1, 1], "text": "x"], scope: .write),
             Probe(route: "POST /v1/spaces/{space}/memories", uri: "\(space)/memories",
@@ -62,6 +65,7 @@ import Testing
             Probe(route: "PUT /v1/spaces/{space}/import", uri: "/v1/spaces/tenant-7%2Fc/import", raw: export, scope: .admin),
             Probe(route: "POST /v1/tokens", uri: "/v1/tokens", json: ["space": target, "scopes": ["read"]], scope: .admin),
             Probe(route: "GET /metrics", uri: "/metrics", scope: .admin),
+            Probe(route: "POST /v1/cluster/drain", uri: "/v1/cluster/drain", scope: .admin),
             Probe(route: "DELETE /v1/spaces/{space}", uri: space, scope: .admin),
         ]
     }

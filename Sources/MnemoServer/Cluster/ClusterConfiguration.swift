@@ -1,0 +1,52 @@
+// ClusterConfiguration: how a `mnemo serve` process joins a cluster (docs/cluster.md, "Nodes and
+// routing"): where etcd is, which cluster (the root key `/mnemo/<name>`), who this node is (id,
+// rack, capacity) and the address other nodes and clients reach it at. A nil configuration keeps
+// the server a single node, exactly as before.
+import Foundation
+import MnemoPlacement
+
+/// A node's place in a cluster.
+///
+/// ```swift
+/// var configuration = ServerConfiguration()
+/// configuration.dataPath = "/var/lib/mnemo"
+/// configuration.cluster = ClusterConfiguration(node: 1, etcdEndpoints: ["http://127.0.0.1:2379"])
+/// ```
+public struct ClusterConfiguration: Sendable, Hashable {
+    /// etcd client URLs (the first one is used; the others are for a later failover).
+    public var etcdEndpoints: [String]
+    /// The cluster's name: every key lives under `/mnemo/<name>`.
+    public var name: String
+    /// This node's id (unique in the cluster).
+    public var node: NodeID
+    /// The node's rack or failure domain.
+    public var rack: String
+    /// The node's relative capacity (> 0).
+    public var capacity: Double
+    /// `host:port` other nodes and clients use; nil: the bound host and port.
+    public var advertise: String?
+    /// The member lease's time to live, in seconds.
+    public var leaseTTL: Int
+    /// How often the node writes its load report, in milliseconds.
+    public var loadReportMilliseconds: Int = 2000
+    /// The limit on a forwarded request until its response head arrives, in seconds (streamed
+    /// exports and imports get ``transferTimeoutSeconds``).
+    public var forwardTimeoutSeconds: Int = 30
+    /// The limit on a forwarded export or import, in seconds.
+    public var transferTimeoutSeconds: Int = 3600
+
+    /// Creates a configuration.
+    public init(node: NodeID, etcdEndpoints: [String] = ["http://127.0.0.1:2379"], name: String = "default",
+                rack: String = "", capacity: Double = 1, advertise: String? = nil, leaseTTL: Int = 5) {
+        self.etcdEndpoints = etcdEndpoints
+        self.name = name
+        self.node = node
+        self.rack = rack
+        self.capacity = capacity
+        self.advertise = advertise
+        self.leaseTTL = leaseTTL
+    }
+
+    /// The root key of the cluster's state in etcd.
+    public var root: String { "/mnemo/" + name }
+}

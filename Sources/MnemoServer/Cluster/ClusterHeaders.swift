@@ -1,0 +1,20 @@
+// ClusterHeaders: the HTTP headers of cluster routing (docs/cluster.md, "Nodes and routing").
+// `Mnemo-Assignment-Version` travels both ways: on a request, the version the sender routed by
+// (an owner refuses an older one); on a response, the version the owner served under.
+// `Mnemo-Forwarded-By` marks a forwarded request, which is never forwarded again. `Mnemo-Owner`
+// names the owner on a WRONG_NODE answer. `Mnemo-Move` marks a space mover's request, which the
+// receiving node handles locally although it does not own the space.
+import HTTPTypes
+import Hummingbird
+
+/// The header names cluster routing uses.
+public enum ClusterHeaders {
+    /// `Mnemo-Assignment-Version`.
+    public static let assignmentVersion = HTTPField.Name("Mnemo-Assignment-Version")!
+    /// `Mnemo-Forwarded-By`: the forwarding node's id.
+    public static let forwardedBy = HTTPField.Name("Mnemo-Forwarded-By")!
+    /// `Mnemo-Owner`: the owner's `host:port` on a WRONG_NODE answer.
+    public static let owner = HTTPField.Name("Mnemo-Owner")!
+    /// `Mnemo-Move`: the id of the move a request belongs to.
+    public static let move = HTTPField.Name("Mnemo-Move")!
+}

@@ -1,0 +1,405 @@
+// ClusterNode: one `mnemo serve` process as a member of a cluster. It owns the node's etcd client,
+// its routing table and its forwarder, and runs (as a service of the server's group, see
+// ClusterService) the node's side of the control plane:
+//
+// - registers the member record under a lease (ClusterMembership), state alive;
+// - follows the member list and the assignment table into the routing table (AssignmentStore.follow
+//   re-reads everything when its watch start was compacted);
+// - adopts local spaces that have no assignment (primary = self, version 1) at start;
+// - writes `load/<node>` on the member lease every 2 s (spaces, bytes, operations since the last
+//   report, the busiest spaces) for the controller's planner;
+// - on `POST /v1/cluster/drain` marks itself draining and leaves (revokes the lease) once it owns
+//   no assignment; on shutdown it leaves at once.
+//
+// The request side (which node serves a request, forwarding, WRONG_NODE) is ClusterRouter; this
+// type gives it lookups, single-key re-reads, placement of new spaces and the release of dropped
+// ones. Every etcd write that could race is a compare-and-swap (AssignmentStore); nothing here
+// retries a write blindly.
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Mnemo
+import MnemoCluster
+import MnemoPlacement
+import NIOCore
+import Synchronization
+
+/// A cluster member's runtime. Thread-safe.
+public final class ClusterNode: Sendable {
+    /// The node's cluster configuration.
+    public let configuration: ClusterConfiguration
+    /// The etcd client (one connection pool).
+    public let etcd: EtcdClient
+    /// The cluster's key layout.
+    public let keys: ClusterKeys
+    /// The assignment table in etcd.
+    public let assignments: AssignmentStore
+    /// The member list in etcd.
+    public let membership: ClusterMembership
+    let table = RoutingTable()
+    let forwarder: RequestForwarder
+    let counters = Counters()
+    let logger: Logger
+    private let runtime = Mutex(Runtime())
+
+    /// What changes while the node runs.
+    private struct Runtime {
+        var registration: MemberRegistration?
+        var address: String?
+        var draining = false
+        var left = false
+        /// Requests served locally per space since the last load report.
+        var operations: [String: Int] = [:]
+    }
+
+    /// The routing counters shown on /metrics.
+    final class Counters: Sendable {
+        /// Requests sent on to another node (every attempt).
+        let forwards = Atomic<Int>(0)
+        /// WRONG_NODE answers this node gave.
+        let wrongNode = Atomic<Int>(0)
+        /// Second attempts after a WRONG_NODE or an unreachable owner.
+        let retries = Atomic<Int>(0)
+        /// Requests answered ROUTING_FAILED.
+        let failures = Atomic<Int>(0)
+
+        /// Which counter.
+        enum Kind { case forwards, wrongNode, retries, failures }
+
+        func add(_ kind: Kind) {
+            switch kind {
+            case .forwards: forwards.wrappingAdd(1, ordering: .relaxed)
+            case .wrongNode: wrongNode.wrappingAdd(1, ordering: .relaxed)
+            case .retries: retries.wrappingAdd(1, ordering: .relaxed)
+            case .failures: failures.wrappingAdd(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Most spaces a load report lists one by one (the busiest; the totals cover all).
+    static let loadReportSpaces = 256
+
+    /// Creates the node's runtime (nothing is contacted until the service runs).
+    public init(configuration: ClusterConfiguration, tls: Bool = false,
+                logger: Logger = Logger(label: "mnemo.cluster")) {
+        self.configuration = configuration
+        self.etcd = EtcdClient(configuration: .init(endpoint: configuration.etcdEndpoints.first ?? "http://127.0.0.1:2379"))
+        self.keys = ClusterKeys(root: configuration.root)
+        self.assignments = AssignmentStore(client: etcd, keys: keys)
+        self.membership = ClusterMembership(client: etcd, keys: keys)
+        self.forwarder = RequestForwarder(node: configuration.node, tls: tls)
+        self.logger = logger
+    }
+
+    /// This node's id.
+    public var node: NodeID { configuration.node }
+
+    /// The address this node registered (nil until registered).
+    public var address: String? { runtime.withLock { $0.address } }
+
+    /// Whether the node is draining (or has left).
+    public var isDraining: Bool { runtime.withLock { $0.draining } }
+
+    /// Whether the node has left the member list.
+    public var hasLeft: Bool { runtime.withLock { $0.left } }
+
+    /// The key of this node's load report.
+    var loadKey: String { keys.root + "/load/" + String(node.rawValue) }
+
+    // MARK: Routing support
+
+    /// Re-reads one space's assignment from etcd and installs it in the table.
+    func reread(_ space: SpaceID) async throws(ServerError) -> StoredAssignment? {
+        do {
+            let result = try await etcd.get(keys.assignment(space))
+            let entry = result.first.flatMap { kv in
+                StoredAssignment.decode(kv.value).map {
+                    StoredAssignment(space: space, assignment: $0, modRevision: kv.modRevision)
+                }
+            }
+            table.install(space, entry, readAt: result.revision)
+            return entry
+        } catch {
+            throw .routingFailed("etcd is unreachable: \(error)")
+        }
+    }
+
+    /// The space's assignment; when it has none, places it with the ring over the alive,
+    /// non-draining members and creates the key by compare-and-swap (version 1). Returns the
+    /// stored assignment and whether this call created it.
+    func place(_ space: SpaceID) async throws(ServerError) -> (entry: StoredAssignment, created: Bool) {
+        if let entry = table.lookup(space) { return (entry, false) }
+        if let entry = try await reread(space) { return (entry, false) }
+        var candidates = table.members.members.values
+            .filter { $0.state == .alive || $0.state == .joining }
+            .map { Node(id: $0.node, rack: $0.rack, capacity: $0.capacity) }
+        if candidates.isEmpty && !isDraining {
+            candidates = [Node(id: node, rack: configuration.rack, capacity: configuration.capacity)]
+        }
+        guard !candidates.isEmpty else { throw .routingFailed("no alive member to place the space on") }
+        let primary: NodeID
+        do {
+            let ring = try Ring(nodes: candidates, configuration: RingConfiguration(replicationFactor: 1, rackAware: false))
+            primary = ring.primary(for: space)
+        } catch {
+            throw .routingFailed("placement failed: \(error)")
+        }
+        let assignment = Assignment(copies: CopySet([primary]), version: 1)
+        do {
+            switch try await assignments.create(space, assignment) {
+            case .applied(let revision):
+                let entry = StoredAssignment(space: space, assignment: assignment, modRevision: revision)
+                table.install(space, entry, readAt: revision)
+                return (entry, true)
+            case .conflict(let current?):
+                table.install(space, current, readAt: current.modRevision)
+                return (current, false)
+            case .conflict(nil), .fenced:
+                throw ServerError.routingFailed("the space's assignment changed while it was placed; retry")
+            }
+        } catch let error as ServerError {
+            throw error
+        } catch {
+            throw .routingFailed("etcd is unreachable: \(error)")
+        }
+    }
+
+    /// Deletes a dropped space's assignment if the key is still the one read (`entry`).
+    func release(_ entry: StoredAssignment) async {
+        let key = keys.assignment(entry.space)
+        let txn = EtcdTxn(compare: [.modRevision(key, .equal, entry.modRevision)], success: [.delete(key)])
+        do {
+            let result = try await etcd.txn(txn)
+            if result.succeeded { table.install(entry.space, nil, readAt: result.revision) }
+        } catch {
+            logger.warning("the dropped space's assignment stays", metadata: ["space": "\(entry.space)", "error": "\(error)"])
+        }
+    }
+
+    /// The owner of an assignment as a WRONG_NODE answer names it.
+    func owner(of entry: StoredAssignment) -> ServerError.Owner {
+        ServerError.Owner(node: entry.assignment.primary.rawValue, address: table.address(of: entry.assignment.primary) ?? "")
+    }
+
+    /// Counts a request served locally for `space` (the load report's operations).
+    func countOperation(_ space: String) {
+        runtime.withLock { $0.operations[space, default: 0] += 1 }
+    }
+
+    /// The routing counters in Prometheus text format.
+    func metricsText() -> String {
+        let rows: [(String, String, Int)] = [
+            ("mnemo_cluster_forwards_total", "Requests forwarded to the owning node (every attempt).",
+             counters.forwards.load(ordering: .relaxed)),
+            ("mnemo_cluster_wrong_node_total", "WRONG_NODE answers given by this node.",
+             counters.wrongNode.load(ordering: .relaxed)),
+            ("mnemo_cluster_retries_total", "Forwards retried once after a WRONG_NODE or an unreachable owner.",
+             counters.retries.load(ordering: .relaxed)),
+            ("mnemo_cluster_routing_failures_total", "Requests answered ROUTING_FAILED.",
+             counters.failures.load(ordering: .relaxed)),
+        ]
+        return rows.map { "# HELP \($0.0) \($0.1)\n# TYPE \($0.0) counter\n\($0.0) \($0.2)\n" }.joined()
+    }
+
+    // MARK: Life cycle
+
+    /// Registers, adopts local spaces, and follows the cluster until `shutdown` resolves; then
+    /// leaves. Runs inside ClusterService.
+    func run(database: Database, address: String, until shutdown: @Sendable () async -> Void) async {
+        runtime.withLock { $0.address = address }
+        let record = MemberRecord(node: node, address: address, rack: configuration.rack,
+                                  capacity: configuration.capacity)
+        var registration: MemberRegistration?
+        while registration == nil && !Task.isCancelled {
+            do {
+                registration = try await membership.register(record, ttl: Int64(configuration.leaseTTL))
+            } catch {
+                logger.warning("registration failed, retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        if let registration {
+            runtime.withLock { $0.registration = registration }
+            logger.notice("joined the cluster", metadata: ["node": "\(node)", "address": "\(address)",
+                                                           "cluster": "\(configuration.name)"])
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.followMembers() }
+                group.addTask { await self.followAssignments(database: database) }
+                group.addTask { await self.reportLoad(database: database) }
+                await shutdown()
+                group.cancelAll()
+            }
+            await leave()
+        }
+        await forwarder.shutdown()
+        try? await etcd.shutdown()
+    }
+
+    /// Leaves the member list now (revokes the lease); idempotent.
+    func leave() async {
+        let registration = runtime.withLock { state -> MemberRegistration? in
+            if state.left { return nil }
+            state.left = true
+            return state.registration
+        }
+        guard let registration else { return }
+        do {
+            try await registration.leave()
+            logger.notice("left the cluster", metadata: ["node": "\(node)"])
+        } catch {
+            logger.warning("leaving failed; the member key expires with its lease", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Marks the node draining; it leaves once it owns no assignment (the controller moves its
+    /// spaces away). Returns how many spaces it still owns.
+    @discardableResult
+    public func drain() async throws(ServerError) -> Int {
+        let (registration, already) = runtime.withLock { state -> (MemberRegistration?, Bool) in
+            let already = state.draining
+            state.draining = true
+            return (state.registration, already)
+        }
+        guard let registration else { throw .notReady("the node has not joined the cluster yet") }
+        if !already {
+            do {
+                try await registration.setState(.draining)
+            } catch {
+                runtime.withLock { $0.draining = false }
+                throw .routingFailed("etcd is unreachable: \(error)")
+            }
+            logger.notice("draining", metadata: ["node": "\(node)"])
+            Task { await self.leaveWhenEmpty() }
+        }
+        return ownedSpaces
+    }
+
+    /// How many assignments name this node as primary.
+    var ownedSpaces: Int { table.assignments.values.filter { $0.assignment.primary == node }.count }
+
+    private func leaveWhenEmpty() async {
+        while !hasLeft {
+            if ownedSpaces == 0 {
+                await leave()
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private func followMembers() async {
+        while !Task.isCancelled {
+            do throws(EtcdError) {
+                let snapshot = try await membership.list()
+                table.replaceMembers(snapshot)
+                let watch = membership.watch(fromRevision: snapshot.revision + 1)
+                defer { watch.cancel() }
+                for try await batch in watch {
+                    for event in batch.events {
+                        if let change = membership.change(for: event) {
+                            table.apply(change, revision: event.kv.modRevision)
+                        }
+                    }
+                }
+                return
+            } catch {
+                if Task.isCancelled || error.code == .cancelled { return }
+                logger.info("member watch restarts", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    private func followAssignments(database: Database) async {
+        var adopted = false
+        while !Task.isCancelled {
+            do throws(EtcdError) {
+                let snapshot = try await assignments.load()
+                table.replace(snapshot)
+                if !adopted {
+                    await adopt(database: database, known: snapshot)
+                    adopted = true
+                }
+                try await assignments.follow(from: snapshot) { next in self.table.replace(next) }
+                return
+            } catch {
+                if Task.isCancelled || error.code == .cancelled { return }
+                logger.warning("assignment follow failed, restarting", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Creates `primary = self` assignments for local spaces that have none.
+    private func adopt(database: Database, known: AssignmentSnapshot) async {
+        for name in await database.spaces() {
+            let space = SpaceID(name: name)
+            if known.entries[space] != nil { continue }
+            let assignment = Assignment(copies: CopySet([node]), version: 1)
+            do {
+                switch try await assignments.create(space, assignment) {
+                case .applied(let revision):
+                    table.install(space, StoredAssignment(space: space, assignment: assignment, modRevision: revision),
+                                  readAt: revision)
+                    logger.info("adopted a local space", metadata: ["space": "\(name)"])
+                case .conflict(let current):
+                    logger.warning("a local space is assigned elsewhere", metadata: [
+                        "space": "\(name)", "primary": "\(current?.assignment.primary.description ?? "?")"])
+                case .fenced:
+                    break
+                }
+            } catch {
+                logger.warning("adopting a local space failed", metadata: ["space": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func reportLoad(database: Database) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .milliseconds(configuration.loadReportMilliseconds))
+            } catch {
+                return
+            }
+            let (lease, operations) = runtime.withLock { state -> (Int64?, [String: Int]) in
+                let operations = state.operations
+                state.operations = [:]
+                return (state.left ? nil : state.registration?.keeper.lease.id, operations)
+            }
+            guard let lease else { continue }
+            let stats = await database.loadedSpaceStats()
+            let report = Self.loadReport(stats: stats, operations: operations)
+            do {
+                try await etcd.put(loadKey, value: report, lease: lease)
+            } catch {
+                logger.info("load report not written", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// The load report's value: `{"spaces":N,"bytes":B,"ops":O,"perSpace":{"<16 hex>":{"bytes":B,"ops":O}}}`,
+    /// the busiest ``loadReportSpaces`` spaces listed (by operations, then bytes).
+    static func loadReport(stats: [SpaceStats], operations: [String: Int]) -> [UInt8] {
+        struct PerSpace: Encodable { var bytes: Int; var ops: Int }
+        struct Report: Encodable { var spaces: Int; var bytes: Int; var ops: Int; var perSpace: [String: PerSpace] }
+        var rows: [(name: String, bytes: Int, ops: Int)] = stats.map { ($0.name, $0.bytes, operations[$0.name] ?? 0) }
+        let listed = Set(stats.map(\.name))
+        for (name, ops) in operations where !listed.contains(name) { rows.append((name, 0, ops)) }
+        rows.sort { $0.ops != $1.ops ? $0.ops > $1.ops : $0.bytes > $1.bytes }
+        var perSpace: [String: PerSpace] = [:]
+        for row in rows.prefix(loadReportSpaces) {
+            perSpace[hex(SpaceID(name: row.name))] = PerSpace(bytes: row.bytes, ops: row.ops)
+        }
+        let report = Report(spaces: stats.count, bytes: stats.reduce(0) { $0 + $1.bytes },
+                            ops: operations.values.reduce(0, +), perSpace: perSpace)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(report)).map { [UInt8]($0) } ?? []
+    }
+
+    /// A space id as 16 lower-case hex digits (the key form).
+    static func hex(_ space: SpaceID) -> String {
+        let digits = String(space.rawValue, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}

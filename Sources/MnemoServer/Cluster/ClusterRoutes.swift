@@ -1,0 +1,112 @@
+// ClusterRoutes: `GET /v1/cluster`, the cluster as this node sees it (members with their spaces and
+// bytes, the controller, moves in flight, the etcd revision), and `POST /v1/cluster/drain`, which
+// marks this node draining: the controller moves its spaces away and the node leaves the member
+// list once it owns none. A single node answers the status with `"mode":"single"` and refuses
+// the drain with 501 `unsupported`.
+import Foundation
+import Hummingbird
+import MnemoCluster
+import MnemoPlacement
+
+/// `GET /v1/cluster`, `POST /v1/cluster/drain`.
+struct ClusterRoutes: Sendable {
+    let state: ServerState
+
+    struct Member: Encodable {
+        var node: UInt32
+        var address: String
+        var rack: String
+        var capacity: Double
+        var state: String
+        var spaces: Int
+        var bytes: Int
+    }
+
+    struct Status: Encodable {
+        var mode: String
+        var node: UInt32?
+        var leader: String?
+        var revision: Int64
+        var members: [Member]
+        var moves: [JSONValue]
+    }
+
+    struct DrainAnswer: Encodable {
+        var node: UInt32
+        var state: String
+        var spaces: Int
+    }
+
+    /// The part of a load report the status shows.
+    private struct LoadTotals: Decodable {
+        var bytes: Int?
+    }
+
+    func register(on router: RouterGroup<ServerContext>) {
+        router.get("cluster") { _, context in try await status(context) }
+        router.post("cluster/drain") { _, context in try await drain(context) }
+    }
+
+    func status(_ context: ServerContext) async throws(ServerError) -> Response {
+        do {
+            try context.principal.authorizeListing()
+        } catch {
+            throw ServerError(error)
+        }
+        guard let node = state.cluster else {
+            let database = try state.database()
+            let stats = await database.loadedSpaceStats()
+            let me = Member(node: 0, address: "\(state.configuration.host):\(state.port ?? state.configuration.port)",
+                            rack: "", capacity: 1, state: "alive", spaces: await database.spaces().count,
+                            bytes: stats.reduce(0) { $0 + $1.bytes })
+            return JSONResponse.make(status: .ok, Status(mode: "single", node: nil, leader: nil, revision: 0,
+                                                        members: [me], moves: []))
+        }
+        let keys = node.keys
+        do {
+            async let leaderRead = node.etcd.get(keys.leader)
+            async let loadRead = node.etcd.range(prefix: keys.root + "/load/")
+            async let movesRead = node.etcd.range(prefix: keys.root + "/moves/")
+            let members = try await node.membership.list()
+            let leader = try await leaderRead.first?.valueString
+            let loads = try await loadRead
+            let moves = try await movesRead
+            var bytes: [NodeID: Int] = [:]
+            for kv in loads.kvs {
+                guard let id = UInt32(kv.key.dropFirst((keys.root + "/load/").count)),
+                      let totals = try? JSONDecoder().decode(LoadTotals.self, from: Data(kv.value)) else { continue }
+                bytes[NodeID(rawValue: id)] = totals.bytes ?? 0
+            }
+            var owned: [NodeID: Int] = [:]
+            for entry in node.table.assignments.values { owned[entry.assignment.primary, default: 0] += 1 }
+            let rows = members.members.values.sorted { $0.node < $1.node }.map { record in
+                Member(node: record.node.rawValue, address: record.address, rack: record.rack,
+                       capacity: record.capacity, state: record.state.rawValue, spaces: owned[record.node] ?? 0,
+                       bytes: bytes[record.node] ?? 0)
+            }
+            let moveValues = moves.kvs.compactMap { kv -> JSONValue? in
+                guard case .object(var object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(kv.value)) else {
+                    return nil
+                }
+                object["space"] = .string(String(kv.key.dropFirst((keys.root + "/moves/").count)))
+                return .object(object)
+            }
+            return JSONResponse.make(status: .ok, Status(
+                mode: "cluster", node: node.node.rawValue, leader: leader,
+                revision: max(members.revision, loads.revision, moves.revision), members: rows, moves: moveValues))
+        } catch {
+            throw .routingFailed("etcd is unreachable: \(error)")
+        }
+    }
+
+    func drain(_ context: ServerContext) async throws(ServerError) -> Response {
+        try context.require(.admin, space: nil)
+        guard let node = state.cluster else {
+            throw ServerError(status: .notImplemented, code: "unsupported",
+                              message: "this server is a single node (no --etcd): there is nothing to drain to")
+        }
+        let owned = try await node.drain()
+        return JSONResponse.make(status: .accepted, DrainAnswer(node: node.node.rawValue,
+                                                               state: node.hasLeft ? "left" : "draining", spaces: owned))
+    }
+}

@@ -1,0 +1,1 @@
+../MnemoClusterTests/EtcdServer.swift
