@@ -1,7 +1,7 @@
 // CrossSpaceSearchTests: `POST /v1/search` on a single node: hits of several spaces merged
 // nearest first, each naming its space, at most k; spaces of different metrics or dimensions
 // refused (400); a name listed twice, an unknown space and an empty list refused; and the cluster
-// routes' single-node answers (status `mode: single`, drain 501 `unsupported`).
+// routes' single-node answers (status `mode: single`, drain 409 `notClustered`).
 import Foundation
 import Testing
 
@@ -46,7 +46,7 @@ struct CrossSpaceSearchTests {
             #expect(status.json["mode"] as? String == "single")
             #expect((status.json["members"] as? [[String: Any]])?.first?["spaces"] as? Int == 1)
             let drain = try await server.call(.post, "/v1/cluster/drain")
-            #expect(drain.status == .notImplemented && ServerHarness.error(drain.json).code == "unsupported")
+            #expect(drain.status == .conflict && ServerHarness.error(drain.json).code == "notClustered")
         }
     }
 }

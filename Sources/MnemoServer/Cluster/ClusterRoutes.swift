@@ -2,7 +2,7 @@
 // bytes, the controller, moves in flight, the etcd revision), and `POST /v1/cluster/drain`, which
 // marks this node draining: the controller moves its spaces away and the node leaves the member
 // list once it owns none. A single node answers the status with `"mode":"single"` and refuses
-// the drain with 501 `unsupported`.
+// the drain with 409 `notClustered`.
 import Foundation
 import Hummingbird
 import MnemoCluster
@@ -102,7 +102,7 @@ struct ClusterRoutes: Sendable {
     func drain(_ context: ServerContext) async throws(ServerError) -> Response {
         try context.require(.admin, space: nil)
         guard let node = state.cluster else {
-            throw ServerError(status: .notImplemented, code: "unsupported",
+            throw ServerError(status: .conflict, code: "notClustered",
                               message: "this server is a single node (no --etcd): there is nothing to drain to")
         }
         let owned = try await node.drain()
