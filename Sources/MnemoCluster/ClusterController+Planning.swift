@@ -148,4 +148,14 @@ extension ClusterController {
         }
         return out
     }
+
+    /// The rate of a failed move set pending again, or nil when the limits leave it no slot or
+    /// no rate now (see ``schedule(_:pending:limits:)``).
+    static func retryRate(_ record: MoveRecord, pending: [MoveRecord], limits: MoveLimits) -> UInt64? {
+        let move = Move(space: record.space, from: record.from, to: record.to, source: record.from,
+                        bytes: record.bytes, priority: record.priority)
+        let planned = PlannedMove(move: move, from: record.from, to: record.to, assignmentRevision: 0,
+                                  version: record.version)
+        return schedule([planned], pending: pending, limits: limits).first?.rate
+    }
 }

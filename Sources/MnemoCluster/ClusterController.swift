@@ -116,7 +116,14 @@ public actor ClusterController {
     /// This controller's own move writes not yet seen by the move follower: space → (revision of
     /// the write, the move after it or nil when deleted). Keeps the limits right in between.
     private var ownWrites: [SpaceID: (revision: Int64, move: StoredMove?)] = [:]
-    private var dirtySince: ContinuousClock.Instant?
+    /// Something changed since the last round.
+    private var dirty = true
+    /// When a round is due anyway (a failed move's backoff ends).
+    private var wakeAt: ContinuousClock.Instant?
+    /// The last change of the member list (plans wait until it has been quiet for `debounce`).
+    private var membersChangedAt: ContinuousClock.Instant?
+    /// When the last plan was made.
+    private var lastPlanAt: ContinuousClock.Instant?
 
     // The current plan.
     private var queue: [PlannedMove] = []
@@ -164,8 +171,9 @@ public actor ClusterController {
                 continue
             }
             await lead(leadership)
-            // Deleting the key is fenced (only if still ours); revoking the lease is harmless.
-            try? await leadership.resign()
+            // Deleting the key is fenced (only if still ours); revoking the lease is harmless. In
+            // a task of its own, so that it runs even when the caller cancelled this one.
+            await Task { try? await leadership.resign() }.value
         }
     }
 
@@ -212,7 +220,10 @@ public actor ClusterController {
         planMembers = nil
         planStale = true
         failedSince = [:]
-        dirtySince = clock.now
+        dirty = true
+        wakeAt = nil
+        membersChangedAt = nil
+        lastPlanAt = nil
         state.isLeader = true
         state.token = leadership.token
     }
@@ -296,7 +307,10 @@ public actor ClusterController {
     // MARK: - Inputs
 
     private func update(members snapshot: MembershipSnapshot) {
-        if members != snapshot { markDirty() }
+        if members != snapshot {
+            membersChangedAt = clock.now
+            markDirty()
+        }
         members = snapshot
     }
 
@@ -317,7 +331,7 @@ public actor ClusterController {
     }
 
     private func markDirty() {
-        if dirtySince == nil { dirtySince = clock.now }
+        dirty = true
     }
 
     /// The move table with this controller's unconfirmed writes on top.
@@ -333,7 +347,8 @@ public actor ClusterController {
 
     private func planLoop(_ leadership: Leadership, moves store: MoveStore) async {
         var lastRun = clock.now
-        let tick = min(configuration.debounce, .milliseconds(100))
+        // A short tick: a freed slot is refilled within it (re-plans are paced by `debounce`).
+        let tick = min(configuration.debounce, .milliseconds(20))
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: tick)
@@ -341,9 +356,10 @@ public actor ClusterController {
                 return
             }
             let now = clock.now
-            let due = dirtySince.map { now - $0 >= configuration.debounce } ?? false
-            guard due || now - lastRun >= configuration.period else { continue }
-            dirtySince = nil
+            let woken = wakeAt.map { now >= $0 } ?? false
+            guard dirty || woken || now - lastRun >= configuration.period else { continue }
+            dirty = false
+            if woken { wakeAt = nil }
             lastRun = now
             if await !reconcile(leadership, store: store) { return }
         }
@@ -357,10 +373,15 @@ public actor ClusterController {
 
         // 1. Existing moves: withdraw the ones that cannot complete, retry failed ones.
         for stored in moves.entries.values.sorted(by: { $0.space < $1.space }) {
-            let pending = moves.entries.values.map(\.record).filter { $0.state == .pending }
-            guard let action = action(for: stored, members: members, assignments: assignments, pending: pending)
-            else { continue }
+            guard var action = action(for: stored, members: members, assignments: assignments) else { continue }
             if Task.isCancelled { return true }
+            if case .retry(var record) = action {
+                // The retry takes a slot and a rate like a new move; none free: wait for one.
+                let pending = moves.entries.values.map(\.record).filter { $0.state == .pending }
+                guard let rate = Self.retryRate(record, pending: pending, limits: limits) else { continue }
+                record.rate = rate
+                action = .retry(record)
+            }
             let write: MoveWrite
             do {
                 switch action {
@@ -384,14 +405,26 @@ public actor ClusterController {
                 }
             } catch {
                 noteError("move write: \(error)")
-                markDirty()
+                wake(at: clock.now + Self.errorPause)
                 continue
             }
             if !handle(write) { return false }
         }
 
-        // 2. Plan when the current plan no longer holds.
-        if planStale || !planHolds(members: members, assignments: assignments) || (queue.isEmpty && periodicReplan()) {
+        // 2. Plan when the current plan no longer holds (or, exhausted, is a period old), once
+        // the member list has been quiet for `debounce` and the last plan is that old: bursts of
+        // changes make one plan. Meanwhile nothing is written from the outdated plan.
+        let now = clock.now
+        let exhausted = queue.isEmpty && (lastPlanAt.map { now - $0 >= configuration.period } ?? true)
+        if planStale || exhausted || !planHolds(members: members, assignments: assignments) {
+            let quiet = membersChangedAt.map { now - $0 >= configuration.debounce } ?? true
+            let paced = lastPlanAt.map { now - $0 >= configuration.debounce } ?? true
+            guard quiet && paced else {
+                queue = []
+                planStale = true
+                wake(at: max(membersChangedAt ?? now, lastPlanAt ?? now) + configuration.debounce)
+                return true
+            }
             makePlan(members: members, assignments: assignments, moves: moves)
         }
 
@@ -410,7 +443,7 @@ public actor ClusterController {
                 write = try await store.create(record, assignmentRevision: planned.assignmentRevision, fence: fence)
             } catch {
                 noteError("move write: \(error)")
-                markDirty()
+                wake(at: clock.now + Self.errorPause)
                 continue
             }
             switch write {
@@ -441,8 +474,8 @@ public actor ClusterController {
     }
 
     /// What to do about one existing move, nil for nothing.
-    private func action(for stored: StoredMove, members: MembershipSnapshot, assignments: AssignmentSnapshot,
-                        pending: [MoveRecord]) -> Action? {
+    private func action(for stored: StoredMove, members: MembershipSnapshot,
+                        assignments: AssignmentSnapshot) -> Action? {
         let record = stored.record
         // Judge only from views at least as new as the move: the move was created against the
         // assignment it names, so an older view cannot tell anything about it.
@@ -471,35 +504,30 @@ public actor ClusterController {
             }
             return nil
         }
-        let now = clock.now
-        let seen = failedSince[record.id]
-        if seen == nil || seen?.attempts != record.attempts {
-            failedSince[record.id] = (record.attempts, now)
-            return nil
-        }
         var backoff = configuration.retryBackoff
         for _ in 1..<max(1, record.attempts) where backoff < configuration.maxRetryBackoff { backoff *= 2 }
         backoff = min(backoff, configuration.maxRetryBackoff)
-        guard let since = seen?.since, now - since >= backoff else {
-            markDirtyLater()
+        let now = clock.now
+        guard let seen = failedSince[record.id], seen.attempts == record.attempts else {
+            failedSince[record.id] = (record.attempts, now)
+            wake(at: now + backoff)
+            return nil
+        }
+        guard now - seen.since >= backoff else {
+            wake(at: seen.since + backoff)
             return nil
         }
         var retry = record
         retry.state = .pending
-        let planned = PlannedMove(move: Move(space: record.space, from: record.from, to: record.to, source: record.from,
-                                             bytes: record.bytes, priority: record.priority),
-                                  from: record.from, to: record.to, assignmentRevision: 0, version: record.version)
-        guard let slot = Self.schedule([planned], pending: pending, limits: limits).first else {
-            markDirtyLater()
-            return nil
-        }
-        retry.rate = slot.rate
         return .retry(retry)
     }
 
-    /// Keeps the loop coming back (a backoff or a slot is awaited).
-    private func markDirtyLater() {
-        markDirty()
+    /// How long the loop waits after an etcd error before the next round.
+    static let errorPause = Duration.milliseconds(500)
+
+    /// Makes the loop run a round at `instant` (a backoff ends, a plan may be made).
+    private func wake(at instant: ContinuousClock.Instant) {
+        wakeAt = min(wakeAt ?? instant, instant)
     }
 
     /// Applies a write's outcome to the statistics; false when fenced.
@@ -532,17 +560,9 @@ public actor ClusterController {
         return true
     }
 
-    private var lastPeriodicPlan: ContinuousClock.Instant?
-
-    /// Whether an exhausted plan is old enough to plan again (loads change; at most once a period).
-    private func periodicReplan() -> Bool {
-        guard let last = lastPeriodicPlan else { return true }
-        return clock.now - last >= configuration.period
-    }
-
     private func makePlan(members: MembershipSnapshot, assignments: AssignmentSnapshot, moves: MoveSnapshot) {
         planStale = false
-        lastPeriodicPlan = clock.now
+        lastPlanAt = clock.now
         planMembers = members.members
         planBase = assignments.entries.mapValues(\.modRevision)
         planSpaces = []

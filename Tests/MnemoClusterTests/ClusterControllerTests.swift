@@ -54,6 +54,9 @@ struct ClusterControllerTests {
             }
             running.cancel()
             await running.value
+            // Cancelled, it resigned: the role is free at once, not after its lease's TTL.
+            #expect(try await etcd.client.get(keys.leader).first == nil)
+            #expect(await controller.status().isLeader == false)
             for node in nodes + joined { try await node.leave() }
         }
     }
