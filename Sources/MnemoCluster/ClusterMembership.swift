@@ -4,6 +4,7 @@
 // node is dead. (Named ClusterMembership because MnemoPlacement's `Membership` is the planner's
 // in-memory view, which `MembershipSnapshot.placementMembership()` builds from this one.)
 
+import Logging
 import MnemoPlacement
 
 /// Registration, listing and watching of the cluster's nodes.
@@ -63,6 +64,27 @@ public struct ClusterMembership: Sendable {
     /// Watches member changes from `fromRevision` (a snapshot's revision + 1).
     public func watch(fromRevision: Int64) -> EtcdWatch {
         client.watch(keys.membersPrefix, prefix: true, fromRevision: fromRevision)
+    }
+
+    /// Keeps a snapshot of the members current until the calling task is cancelled (a compacted
+    /// or broken watch re-reads the list).
+    public func follow(from start: MembershipSnapshot? = nil,
+                       onSnapshot: @Sendable (MembershipSnapshot) async -> Void) async throws(EtcdError) {
+        let membership = self
+        let follow = EtcdFollow<MembershipSnapshot>(
+            client: client, prefix: keys.membersPrefix,
+            load: { () async throws(EtcdError) in try await membership.list() },
+            revision: { $0.revision },
+            apply: { snapshot, batch in
+                for event in batch.events {
+                    if let change = membership.change(for: event) {
+                        snapshot.apply(change, revision: event.kv.modRevision)
+                    }
+                }
+                snapshot.revision = max(snapshot.revision, batch.revision)
+            },
+            logger: Logger(label: "mnemo.members"))
+        try await follow.run(from: start, onSnapshot: onSnapshot)
     }
 
     /// The membership change an event of ``watch(fromRevision:)`` stands for (nil for foreign keys).

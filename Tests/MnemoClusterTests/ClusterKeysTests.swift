@@ -19,6 +19,13 @@ struct ClusterKeysTests {
         #expect(built[1] == "/mnemo/prod/assignments/00000000000000ff")
         #expect(built == built.sorted())
         #expect(built.map(keys.space(fromKey:)) == spaces)
+        let moves = spaces.map(keys.move)
+        #expect(moves[1] == "/mnemo/prod/moves/00000000000000ff")
+        #expect(moves.map(keys.space(fromMoveKey:)) == spaces)
+        #expect(keys.load(NodeID(rawValue: 7)) == "/mnemo/prod/load/7")
+        #expect(keys.node(fromLoadKey: "/mnemo/prod/load/7") == NodeID(rawValue: 7))
+        #expect(ClusterKeys.hex(SpaceID(rawValue: 0xab)) == "00000000000000ab")
+        #expect(ClusterKeys.space(hex: "00000000000000ab") == SpaceID(rawValue: 0xab))
     }
 
     @Test("foreign and malformed keys are not members or spaces")
@@ -28,5 +35,9 @@ struct ClusterKeysTests {
         #expect(keys.node(fromKey: "/mnemo/a/members/x") == nil)
         #expect(keys.space(fromKey: "/mnemo/a/assignments/zz") == nil)
         #expect(keys.space(fromKey: "/mnemo/a/members/1") == nil)
+        #expect(keys.space(fromMoveKey: "/mnemo/a/assignments/00000000000000ab") == nil)
+        #expect(keys.space(fromMoveKey: "/mnemo/a/moves/") == nil)
+        #expect(keys.node(fromLoadKey: "/mnemo/a/members/1") == nil)
+        #expect(ClusterKeys.space(hex: "00000000000000abc") == nil)
     }
 }

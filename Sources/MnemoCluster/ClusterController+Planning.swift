@@ -1,0 +1,161 @@
+// The controller's pure parts, separate from its etcd loop so they are easy to read and to test:
+// turning etcd's tables into the planner's inputs (Membership, Directory with moves in flight
+// applied, Workload from the load reports), and choosing which planned moves start now under the
+// MoveLimits and at which byte rate.
+
+import MnemoPlacement
+
+extension ClusterController {
+    /// The planner's membership: every registered member in its state, plus every node that an
+    /// assignment names but that is not registered (its lease expired), as dead.
+    public static func membership(members: MembershipSnapshot,
+                                  assignments: AssignmentSnapshot) throws(PlacementError) -> Membership {
+        var list = members.members.values.map(\.placementMember)
+        var known = Set(members.members.keys)
+        for entry in assignments.entries.values {
+            for node in entry.assignment.copies where !known.contains(node) {
+                known.insert(node)
+                list.append(Membership.Member(Node(id: node), state: .dead))
+            }
+        }
+        return try Membership(list)
+    }
+
+    /// The directory the planner plans from: the assignment table with every pending move in
+    /// `moves` applied (its copy already counted on the receiver), so moves in flight are neither
+    /// planned again nor undone. Moves that no longer fit their space's assignment are ignored.
+    public static func projectedDirectory(assignments: AssignmentSnapshot,
+                                          moves: MoveSnapshot) throws(PlacementError) -> Directory {
+        var entries: [(SpaceID, CopySet)] = []
+        entries.reserveCapacity(assignments.entries.count)
+        var version: UInt64 = 1
+        for (space, stored) in assignments.entries {
+            var copies = stored.assignment.copies
+            if let move = moves.entries[space]?.record, move.state == .pending,
+               move.version == stored.assignment.version,
+               let next = MoveStore.moved(stored.assignment, from: move.from, to: move.to) {
+                copies = next.copies
+            }
+            entries.append((space, copies))
+            version = max(version, stored.assignment.version)
+        }
+        if entries.isEmpty { return Directory() }
+        return try Directory(entries, version: version)
+    }
+
+    /// The planner's workload from the nodes' load reports. A space listed in its primary's report
+    /// weighs what the report says (ops divided by `reportSeconds`, the reporting period); the
+    /// rest of a node's bytes and ops is spread evenly over its unlisted spaces; spaces on nodes
+    /// without a report weigh the mean of the known ones.
+    public static func workload(loads: LoadSnapshot, assignments: AssignmentSnapshot,
+                                reportSeconds: Double) -> Workload {
+        let seconds = reportSeconds > 0 ? reportSeconds : 1
+        var byNode: [NodeID: [SpaceID]] = [:]
+        for (space, stored) in assignments.entries {
+            byNode[stored.assignment.primary, default: []].append(space)
+        }
+        var stats: [SpaceID: Workload.Stats] = [:]
+        for (node, report) in loads.reports {
+            let spaces = byNode[node] ?? []
+            var listedBytes: UInt64 = 0
+            var listedOps: UInt64 = 0
+            var unlisted: [SpaceID] = []
+            for space in spaces {
+                if let load = report.perSpace[space] {
+                    stats[space] = Workload.Stats(bytes: load.bytes, opsPerSecond: Double(load.ops) / seconds)
+                    listedBytes &+= load.bytes
+                    listedOps &+= load.ops
+                } else {
+                    unlisted.append(space)
+                }
+            }
+            if unlisted.isEmpty { continue }
+            let restBytes = report.bytes > listedBytes ? report.bytes - listedBytes : 0
+            let restOps = report.ops > listedOps ? report.ops - listedOps : 0
+            let share = Workload.Stats(bytes: restBytes / UInt64(unlisted.count),
+                                       opsPerSecond: Double(restOps) / seconds / Double(unlisted.count))
+            for space in unlisted { stats[space] = share }
+        }
+        var defaultStats = Workload.Stats(bytes: 0, opsPerSecond: 0)
+        if !stats.isEmpty {
+            let bytes = stats.values.reduce(0.0) { $0 + Double($1.bytes) } / Double(stats.count)
+            let ops = stats.values.reduce(0.0) { $0 + $1.opsPerSecond } / Double(stats.count)
+            defaultStats = Workload.Stats(bytes: UInt64(bytes.rounded()), opsPerSecond: ops)
+        }
+        return Workload(defaultStats: defaultStats, stats: stats)
+    }
+
+    /// A planned move waiting to be written: the planner's move and the assignment it was planned
+    /// against (key revision and version).
+    struct PlannedMove: Hashable, Sendable {
+        var move: Move
+        var from: NodeID
+        var to: NodeID
+        var assignmentRevision: Int64
+        var version: UInt64
+    }
+
+    /// Which of `queue` (in plan order: most urgent first) start now, and at which rate, given
+    /// the `pending` moves already in flight:
+    /// - a node takes part in at most `maxConcurrentMovesPerNode` pending moves, as sender or
+    ///   receiver;
+    /// - a move that must wait reserves its two nodes: no less urgent move may take a slot there
+    ///   this round, so Critical and High moves go before Low ones;
+    /// - the rates of a priority's pending moves never add up to more than the priority's rate:
+    ///   the new moves of a priority share what the pending ones leave (each at most the stream
+    ///   speed `perMoveBytesPerSecond`; an unlimited priority gets the stream speed); a priority
+    ///   with nothing left starts nothing.
+    static func schedule(_ queue: [PlannedMove], pending: [MoveRecord],
+                         limits: MoveLimits) -> [(planned: PlannedMove, rate: UInt64)] {
+        let maxPerNode = max(1, limits.maxConcurrentMovesPerNode)
+        var inFlight: [NodeID: Int] = [:]
+        var used = [Double](repeating: 0, count: Move.Priority.allCases.count)
+        for record in pending {
+            inFlight[record.from, default: 0] += 1
+            inFlight[record.to, default: 0] += 1
+            used[record.priority.rawValue] += Double(record.rate)
+        }
+        // The most urgent priority waiting for a slot at each node.
+        var reserved: [NodeID: Move.Priority] = [:]
+        var chosen: [[PlannedMove]] = Array(repeating: [], count: Move.Priority.allCases.count)
+        for planned in queue {
+            let priority = planned.move.priority
+            let free = inFlight[planned.from, default: 0] < maxPerNode && inFlight[planned.to, default: 0] < maxPerNode
+            let outranked = [planned.from, planned.to].contains { reserved[$0].map { $0 < priority } ?? false }
+            if !free || outranked {
+                for node in [planned.from, planned.to] where reserved[node].map({ priority < $0 }) ?? true {
+                    reserved[node] = priority
+                }
+                continue
+            }
+            inFlight[planned.from, default: 0] += 1
+            inFlight[planned.to, default: 0] += 1
+            chosen[planned.move.priority.rawValue].append(planned)
+        }
+        var out: [(planned: PlannedMove, rate: UInt64)] = []
+        for priority in Move.Priority.allCases {
+            let group = chosen[priority.rawValue]
+            if group.isEmpty { continue }
+            let share: Double
+            if let rate = limits.bytesPerSecond(priority) {
+                share = min(limits.perMoveBytesPerSecond, (rate - used[priority.rawValue]) / Double(group.count))
+            } else {
+                share = limits.perMoveBytesPerSecond
+            }
+            guard share >= 1 else { continue }
+            let rate = UInt64(share.rounded(.down))
+            out.append(contentsOf: group.map { ($0, rate) })
+        }
+        return out
+    }
+
+    /// The rate of a failed move set pending again, or nil when the limits leave it no slot or
+    /// no rate now (see ``schedule(_:pending:limits:)``).
+    static func retryRate(_ record: MoveRecord, pending: [MoveRecord], limits: MoveLimits) -> UInt64? {
+        let move = Move(space: record.space, from: record.from, to: record.to, source: record.from,
+                        bytes: record.bytes, priority: record.priority)
+        let planned = PlannedMove(move: move, from: record.from, to: record.to, assignmentRevision: 0,
+                                  version: record.version)
+        return schedule([planned], pending: pending, limits: limits).first?.rate
+    }
+}

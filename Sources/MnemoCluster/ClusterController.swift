@@ -1,0 +1,614 @@
+// The cluster's controller: one per cluster at a time, elected through etcd. While it leads it
+// follows four tables (members, load reports, assignments, moves), and whenever something changed
+// (gathered for `debounce`, and at least every `period`) it runs the rebalance planner and writes
+// the plan's moves as MoveRecords, which the source nodes execute and cut over themselves
+// (MoveStore.complete). The controller never changes an assignment itself.
+//
+// Safety rests on etcd's compares, not on the controller's view being current (its four watches
+// are not at one revision):
+// - every write carries the leadership fence, so a deposed controller writes nothing; a write
+//   refused by the fence makes it step down at once, and so does a leader key that is deleted or
+//   re-created, or its lease lost;
+// - a move is created only if the space has no move key and its assignment key is still at the
+//   revision the plan was made from, so a space whose assignment changed after planning (a move
+//   completed, a space re-created, another writer) is never moved on stale information;
+// - retries and withdrawals of moves compare the move key's revision.
+//
+// Limits (MoveLimits): a node takes part in at most `maxConcurrentMovesPerNode` pending moves;
+// a move's `rate` is its priority's rate shared among that priority's moves in flight; Critical and
+// High moves go before Low ones (ClusterController+Planning.swift).
+//
+// A plan is kept while its inputs hold (same members, and every assignment either unchanged since
+// planning or moved by the plan itself), and its moves are written as slots free up: so a join is
+// carried out as exactly the moves the planner chose for it. Any other change re-plans, from the
+// assignment table with the pending moves applied.
+//
+// Failed moves are set pending again after a backoff (doubling per failed attempt) until
+// `maxAttempts` attempts failed; then they stay failed, are reported in `status()`, and block their
+// space until an operator deletes the move key. Moves that can no longer complete (the space's
+// assignment changed, the sender or receiver died) are withdrawn. A space whose only copy is on a
+// dead node cannot be moved (no live source: re-creating it from replicas is the next issue's
+// work); it is logged and skipped.
+
+import Logging
+import MnemoPlacement
+
+/// Elects itself through etcd and, while leading, plans and writes space moves.
+///
+/// ```swift
+/// let controller = ClusterController(client: etcd, keys: keys, name: "node-1",
+///                                    planner: RebalancePlanner(configuration: .init(replicationFactor: 1)),
+///                                    limits: MoveLimits())
+/// let task = Task { await controller.run() }
+/// // ...
+/// task.cancel()     // resigns if leading
+/// ```
+public actor ClusterController {
+    /// Timing and retry settings.
+    public struct Configuration: Sendable {
+        /// The leader lease TTL in seconds (how long a crashed controller holds the role).
+        public var leaseTTL: Int64
+        /// Changes are gathered this long before planning.
+        public var debounce: Duration
+        /// The controller plans at least this often (load changes are seen this way).
+        public var period: Duration
+        /// Attempts of a move before it is left failed.
+        public var maxAttempts: Int
+        /// The wait before the first retry; doubled per failed attempt.
+        public var retryBackoff: Duration
+        /// The longest wait before a retry.
+        public var maxRetryBackoff: Duration
+        /// The nodes' load reporting period in seconds (a report's `ops` cover one period).
+        public var loadReportSeconds: Double
+
+        /// Creates a configuration.
+        public init(leaseTTL: Int64 = 5, debounce: Duration = .milliseconds(300), period: Duration = .seconds(3),
+                    maxAttempts: Int = 5, retryBackoff: Duration = .seconds(1),
+                    maxRetryBackoff: Duration = .seconds(60), loadReportSeconds: Double = 2) {
+            self.leaseTTL = leaseTTL
+            self.debounce = debounce
+            self.period = period
+            self.maxAttempts = maxAttempts
+            self.retryBackoff = retryBackoff
+            self.maxRetryBackoff = maxRetryBackoff
+            self.loadReportSeconds = loadReportSeconds
+        }
+    }
+
+    /// What the controller is doing, for status pages and tests.
+    public struct Status: Hashable, Sendable {
+        /// Whether it leads now.
+        public var isLeader: Bool = false
+        /// Its fencing token while leading.
+        public var token: Int64?
+        /// Plans computed since start.
+        public var plans: Int = 0
+        /// Moves of the current plan not yet written (waiting for slots).
+        public var queuedMoves: Int = 0
+        /// Move records written (created or set pending again) since start.
+        public var writtenMoves: Int = 0
+        /// Writes refused because another controller leads (each one ends a term).
+        public var fencedWrites: Int = 0
+        /// Writes refused because a compared revision changed.
+        public var conflicts: Int = 0
+        /// Planned moves skipped because the space has no live copy.
+        public var skippedWithoutSource: Int = 0
+        /// Moves left failed after `maxAttempts` attempts.
+        public var givenUp: [MoveRecord] = []
+        /// The last error met (etcd or planning), nil when none.
+        public var lastError: String?
+    }
+
+    private let client: EtcdClient
+    private let keys: ClusterKeys
+    private let name: String
+    private let planner: RebalancePlanner
+    private let limits: MoveLimits
+    private let configuration: Configuration
+    private let logger: Logger
+    private let clock = ContinuousClock()
+
+    // What the followers deliver (nil until the first snapshot of the current term).
+    private var members: MembershipSnapshot?
+    private var assignments: AssignmentSnapshot?
+    private var moves: MoveSnapshot?
+    private var loads = LoadSnapshot()
+    /// This controller's own move writes not yet seen by the move follower: space → (revision of
+    /// the write, the move after it or nil when deleted). Keeps the limits right in between.
+    private var ownWrites: [SpaceID: (revision: Int64, move: StoredMove?)] = [:]
+    /// Something changed since the last round.
+    private var dirty = true
+    /// When a round is due anyway (a failed move's backoff ends).
+    private var wakeAt: ContinuousClock.Instant?
+    /// The last change of the member list (plans wait until it has been quiet for `debounce`).
+    private var membersChangedAt: ContinuousClock.Instant?
+    /// When the last plan was made.
+    private var lastPlanAt: ContinuousClock.Instant?
+
+    // The current plan.
+    private var queue: [PlannedMove] = []
+    private var planMembers: [NodeID: MemberRecord]?
+    private var planBase: [SpaceID: Int64] = [:]
+    private var planSpaces: Set<SpaceID> = []
+    private var planStale = true
+
+    // Failed moves seen: move id → (attempts, when first seen in that state).
+    private var failedSince: [String: (attempts: Int, since: ContinuousClock.Instant)] = [:]
+    private var reportedNoSource: Set<SpaceID> = []
+    private var state = Status()
+
+    /// Creates a controller of the cluster under `keys`, campaigning as `name`. `limits` bound how
+    /// moves run (concurrency per node, byte rates per priority).
+    public init(client: EtcdClient, keys: ClusterKeys, name: String, planner: RebalancePlanner,
+                limits: MoveLimits, configuration: Configuration = Configuration(),
+                logger: Logger = Logger(label: "mnemo.controller")) {
+        self.client = client
+        self.keys = keys
+        self.name = name
+        self.planner = planner
+        self.limits = limits
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// What the controller is doing now.
+    public func status() -> Status { state }
+
+    /// Campaigns, leads while elected, campaigns again after losing the role; returns when the
+    /// calling task is cancelled (resigning if leading).
+    public func run() async {
+        let election = LeaderElection(client: client, key: keys.leader, candidate: name,
+                                      ttl: configuration.leaseTTL, logger: logger)
+        while !Task.isCancelled {
+            let leadership: Leadership
+            do {
+                leadership = try await election.campaign()
+            } catch {
+                if Task.isCancelled { return }
+                state.lastError = "\(error)"
+                logger.warning("campaign failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            await lead(leadership)
+            // Deleting the key is fenced (only if still ours); revoking the lease is harmless. In
+            // a task of its own, so that it runs even when the caller cancelled this one.
+            await Task { try? await leadership.resign() }.value
+        }
+    }
+
+    // MARK: - A term
+
+    private func lead(_ leadership: Leadership) async {
+        beginTerm(leadership)
+        logger.info("leading", metadata: ["candidate": "\(name)", "token": "\(leadership.token)"])
+        let membership = ClusterMembership(client: client, keys: keys)
+        let assignmentStore = AssignmentStore(client: client, keys: keys, logger: logger)
+        let moveStore = MoveStore(client: client, keys: keys, logger: logger)
+        let loadStore = LoadStore(client: client, keys: keys, logger: logger)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.keepFollowing("members") { () async throws(EtcdError) in
+                try await membership.follow { snapshot in await self.update(members: snapshot) }
+            } }
+            group.addTask { await self.keepFollowing("assignments") { () async throws(EtcdError) in
+                try await assignmentStore.follow { snapshot in await self.update(assignments: snapshot) }
+            } }
+            group.addTask { await self.keepFollowing("moves") { () async throws(EtcdError) in
+                try await moveStore.follow { snapshot in await self.update(moves: snapshot) }
+            } }
+            group.addTask { await self.keepFollowing("load") { () async throws(EtcdError) in
+                try await loadStore.follow { snapshot in await self.update(loads: snapshot) }
+            } }
+            group.addTask { await self.watchRole(leadership) }
+            group.addTask { await self.planLoop(leadership, moves: moveStore) }
+            // The followers run until cancelled: the first task to end is the role watcher (the
+            // role is gone) or the plan loop (a fenced write, or cancellation).
+            _ = await group.next()
+            group.cancelAll()
+        }
+        endTerm()
+        logger.info("no longer leading", metadata: ["candidate": "\(name)", "token": "\(leadership.token)"])
+    }
+
+    private func beginTerm(_ leadership: Leadership) {
+        members = nil
+        assignments = nil
+        moves = nil
+        loads = LoadSnapshot()
+        ownWrites = [:]
+        queue = []
+        planMembers = nil
+        planStale = true
+        failedSince = [:]
+        dirty = true
+        wakeAt = nil
+        membersChangedAt = nil
+        lastPlanAt = nil
+        state.isLeader = true
+        state.token = leadership.token
+    }
+
+    private func endTerm() {
+        state.isLeader = false
+        state.token = nil
+        queue = []
+        state.queuedMoves = 0
+    }
+
+    /// Runs a follower, restarting it after errors, until cancelled.
+    private nonisolated func keepFollowing(_ what: String,
+                                           _ body: @Sendable () async throws(EtcdError) -> Void) async {
+        while !Task.isCancelled {
+            do {
+                try await body()
+                return
+            } catch {
+                if Task.isCancelled { return }
+                await noteError("following \(what): \(error)")
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    /// Returns when the role is gone: the leader key deleted or re-created by another candidate,
+    /// or the lease found expired.
+    private nonisolated func watchRole(_ leadership: Leadership) async {
+        let lost = Task {
+            while !Task.isCancelled && !leadership.keeper.isLost {
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        let watcher = Task {
+            var from = leadership.token
+            while !Task.isCancelled {
+                let watch = client.watch(keys.leader, fromRevision: from)
+                do {
+                    var batches = watch.makeAsyncIterator()
+                    while let batch = try await batches.next() {
+                        for event in batch.events
+                        where event.kind == .delete || event.kv.createRevision != leadership.token {
+                            return
+                        }
+                        from = batch.revision + 1
+                    }
+                    return
+                } catch {
+                    watch.cancel()
+                    if Task.isCancelled { return }
+                    // History gone or stream broken: read the key itself.
+                    guard let current = try? await leadership.isCurrent() else {
+                        try? await Task.sleep(for: .milliseconds(200))
+                        continue
+                    }
+                    if !current { return }
+                    from = (try? await client.get(keys.leader).revision).map { $0 + 1 } ?? from
+                }
+            }
+        }
+        await withTaskCancellationHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await lost.value }
+                group.addTask { await watcher.value }
+                _ = await group.next()
+                lost.cancel()
+                watcher.cancel()
+            }
+        } onCancel: {
+            lost.cancel()
+            watcher.cancel()
+        }
+    }
+
+    private func noteError(_ message: String) {
+        state.lastError = message
+        logger.warning("\(message)")
+    }
+
+    // MARK: - Inputs
+
+    private func update(members snapshot: MembershipSnapshot) {
+        if members != snapshot {
+            membersChangedAt = clock.now
+            markDirty()
+        }
+        members = snapshot
+    }
+
+    private func update(assignments snapshot: AssignmentSnapshot) {
+        assignments = snapshot
+        markDirty()
+    }
+
+    private func update(moves snapshot: MoveSnapshot) {
+        moves = snapshot
+        ownWrites = ownWrites.filter { $0.value.revision > snapshot.revision }
+        markDirty()
+    }
+
+    private func update(loads snapshot: LoadSnapshot) {
+        // Load is seen at the periodic plan, not as a trigger: reports arrive all the time.
+        loads = snapshot
+    }
+
+    private func markDirty() {
+        dirty = true
+    }
+
+    /// The move table with this controller's unconfirmed writes on top.
+    private func currentMoves() -> MoveSnapshot? {
+        guard var snapshot = moves else { return nil }
+        for (space, write) in ownWrites where write.revision > snapshot.revision {
+            snapshot.entries[space] = write.move
+        }
+        return snapshot
+    }
+
+    // MARK: - Planning loop
+
+    private func planLoop(_ leadership: Leadership, moves store: MoveStore) async {
+        var lastRun = clock.now
+        // A short tick: a freed slot is refilled within it (re-plans are paced by `debounce`).
+        let tick = min(configuration.debounce, .milliseconds(20))
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: tick)
+            } catch {
+                return
+            }
+            let now = clock.now
+            let woken = wakeAt.map { now >= $0 } ?? false
+            guard dirty || woken || now - lastRun >= configuration.period else { continue }
+            dirty = false
+            if woken { wakeAt = nil }
+            lastRun = now
+            if await !reconcile(leadership, store: store) { return }
+        }
+    }
+
+    /// One round: tidy existing moves, plan if needed, write what the limits allow. Returns false
+    /// when a write was fenced (the term is over).
+    private func reconcile(_ leadership: Leadership, store: MoveStore) async -> Bool {
+        guard let members, let assignments, var moves = currentMoves() else { return true }
+        let fence = leadership.fence
+
+        // 1. Existing moves: withdraw the ones that cannot complete, retry failed ones.
+        for stored in moves.entries.values.sorted(by: { $0.space < $1.space }) {
+            guard var action = action(for: stored, members: members, assignments: assignments) else { continue }
+            if Task.isCancelled { return true }
+            if case .retry(var record) = action {
+                // The retry takes a slot and a rate like a new move; none free: wait for one.
+                let pending = moves.entries.values.map(\.record).filter { $0.state == .pending }
+                guard let rate = Self.retryRate(record, pending: pending, limits: limits) else { continue }
+                record.rate = rate
+                action = .retry(record)
+            }
+            let write: MoveWrite
+            do {
+                switch action {
+                case .withdraw(let reason):
+                    logger.info("move withdrawn", metadata: ["space": "\(stored.space)", "move": "\(stored.record.id)",
+                                                             "reason": "\(reason)"])
+                    write = try await store.remove(stored.space, expecting: stored.modRevision, fence: fence)
+                    if case .applied(let revision) = write {
+                        ownWrites[stored.space] = (revision, nil)
+                        moves.entries[stored.space] = nil
+                    }
+                case .retry(let record):
+                    write = try await store.update(record, expecting: stored.modRevision, fence: fence)
+                    if case .applied(let revision) = write {
+                        let next = StoredMove(record: record, modRevision: revision)
+                        ownWrites[stored.space] = (revision, next)
+                        moves.entries[stored.space] = next
+                        state.writtenMoves += 1
+                        logger.info("move retried", metadata: ["space": "\(stored.space)", "attempts": "\(record.attempts)"])
+                    }
+                }
+            } catch {
+                noteError("move write: \(error)")
+                wake(at: clock.now + Self.errorPause)
+                continue
+            }
+            if !handle(write) { return false }
+        }
+
+        // 2. Plan when the current plan no longer holds (or, exhausted, is a period old), once
+        // the member list has been quiet for `debounce` and the last plan is that old: bursts of
+        // changes make one plan. Meanwhile nothing is written from the outdated plan.
+        let now = clock.now
+        let exhausted = queue.isEmpty && (lastPlanAt.map { now - $0 >= configuration.period } ?? true)
+        if planStale || exhausted || !planHolds(members: members, assignments: assignments) {
+            let quiet = membersChangedAt.map { now - $0 >= configuration.debounce } ?? true
+            let paced = lastPlanAt.map { now - $0 >= configuration.debounce } ?? true
+            guard quiet && paced else {
+                queue = []
+                planStale = true
+                wake(at: max(membersChangedAt ?? now, lastPlanAt ?? now) + configuration.debounce)
+                return true
+            }
+            makePlan(members: members, assignments: assignments, moves: moves)
+        }
+
+        // 3. Start what the limits allow.
+        queue.removeAll { moves.entries[$0.move.space] != nil }
+        let pending = moves.entries.values.map(\.record).filter { $0.state == .pending }
+        let starts = Self.schedule(queue, pending: pending, limits: limits)
+        var started = Set<SpaceID>()
+        for (planned, rate) in starts {
+            if Task.isCancelled { return true }
+            let record = MoveRecord(space: planned.move.space, from: planned.from, to: planned.to,
+                                    priority: planned.move.priority, bytes: planned.move.bytes, rate: rate,
+                                    version: planned.version)
+            let write: MoveWrite
+            do {
+                write = try await store.create(record, assignmentRevision: planned.assignmentRevision, fence: fence)
+            } catch {
+                noteError("move write: \(error)")
+                wake(at: clock.now + Self.errorPause)
+                continue
+            }
+            switch write {
+            case .applied(let revision):
+                ownWrites[record.space] = (revision, StoredMove(record: record, modRevision: revision))
+                started.insert(record.space)
+                state.writtenMoves += 1
+                logger.debug("move written", metadata: ["move": "\(planned.move)", "rate": "\(rate)"])
+            case .conflict:
+                // The space changed since planning (or has a move now): plan again.
+                state.conflicts += 1
+                planStale = true
+                markDirty()
+            case .fenced:
+                state.fencedWrites += 1
+                logger.warning("move write fenced: another controller leads")
+                return false
+            }
+        }
+        queue.removeAll { started.contains($0.move.space) }
+        state.queuedMoves = queue.count
+        return true
+    }
+
+    private enum Action {
+        case withdraw(String)
+        case retry(MoveRecord)
+    }
+
+    /// What to do about one existing move, nil for nothing.
+    private func action(for stored: StoredMove, members: MembershipSnapshot,
+                        assignments: AssignmentSnapshot) -> Action? {
+        let record = stored.record
+        // Judge only from views at least as new as the move: the move was created against the
+        // assignment it names, so an older view cannot tell anything about it.
+        if assignments.revision >= stored.modRevision {
+            let current = assignments.entries[record.space]?.assignment
+            if current == nil || current?.version != record.version || current?.copies.contains(record.from) != true {
+                return .withdraw("the space's assignment changed")
+            }
+        }
+        if members.revision >= stored.modRevision {
+            if members.members[record.from] == nil { return .withdraw("sender \(record.from) is gone") }
+            if members.members[record.to] == nil { return .withdraw("receiver \(record.to) is gone") }
+        }
+        guard record.state == .failed else {
+            failedSince[record.id] = nil
+            return nil
+        }
+        if members.members[record.to]?.state == .draining {
+            return .withdraw("receiver \(record.to) is draining")
+        }
+        if record.attempts >= configuration.maxAttempts {
+            if !state.givenUp.contains(where: { $0.id == record.id }) {
+                state.givenUp.append(record)
+                logger.error("move left failed", metadata: ["space": "\(record.space)", "move": "\(record.id)",
+                                                            "attempts": "\(record.attempts)", "error": "\(record.error)"])
+            }
+            return nil
+        }
+        var backoff = configuration.retryBackoff
+        for _ in 1..<max(1, record.attempts) where backoff < configuration.maxRetryBackoff { backoff *= 2 }
+        backoff = min(backoff, configuration.maxRetryBackoff)
+        let now = clock.now
+        guard let seen = failedSince[record.id], seen.attempts == record.attempts else {
+            failedSince[record.id] = (record.attempts, now)
+            wake(at: now + backoff)
+            return nil
+        }
+        guard now - seen.since >= backoff else {
+            wake(at: seen.since + backoff)
+            return nil
+        }
+        var retry = record
+        retry.state = .pending
+        return .retry(retry)
+    }
+
+    /// How long the loop waits after an etcd error before the next round.
+    static let errorPause = Duration.milliseconds(500)
+
+    /// Makes the loop run a round at `instant` (a backoff ends, a plan may be made).
+    private func wake(at instant: ContinuousClock.Instant) {
+        wakeAt = min(wakeAt ?? instant, instant)
+    }
+
+    /// Applies a write's outcome to the statistics; false when fenced.
+    private func handle(_ write: MoveWrite) -> Bool {
+        switch write {
+        case .applied:
+            return true
+        case .conflict:
+            state.conflicts += 1
+            markDirty()
+            return true
+        case .fenced:
+            state.fencedWrites += 1
+            logger.warning("move write fenced: another controller leads")
+            return false
+        }
+    }
+
+    /// Whether the current plan was made from inputs that still hold: the same members, and every
+    /// assignment unchanged since planning or moved by a move of the plan already written.
+    private func planHolds(members: MembershipSnapshot, assignments: AssignmentSnapshot) -> Bool {
+        guard let planMembers, planMembers == members.members, planBase.count == assignments.entries.count else {
+            return false
+        }
+        let queued = Set(queue.map(\.move.space))
+        for (space, stored) in assignments.entries {
+            guard let base = planBase[space] else { return false }
+            if base != stored.modRevision && (!planSpaces.contains(space) || queued.contains(space)) { return false }
+        }
+        return true
+    }
+
+    private func makePlan(members: MembershipSnapshot, assignments: AssignmentSnapshot, moves: MoveSnapshot) {
+        planStale = false
+        lastPlanAt = clock.now
+        planMembers = members.members
+        planBase = assignments.entries.mapValues(\.modRevision)
+        planSpaces = []
+        queue = []
+        let plan: RebalancePlan
+        do {
+            let membership = try Self.membership(members: members, assignments: assignments)
+            let directory = try Self.projectedDirectory(assignments: assignments, moves: moves)
+            if directory.isEmpty { return }
+            let workload = Self.workload(loads: loads, assignments: assignments,
+                                         reportSeconds: configuration.loadReportSeconds)
+            plan = try planner.plan(directory: directory, membership: membership, workload: workload)
+        } catch {
+            noteError("planning: \(error)")
+            return
+        }
+        state.plans += 1
+        var seen = Set<SpaceID>()
+        for move in plan.moves {
+            guard seen.insert(move.space).inserted, moves.entries[move.space] == nil,
+                  let stored = assignments.entries[move.space] else { continue }
+            guard let from = move.from, let to = move.to else {
+                // Adding or dropping copies (a planner whose replication factor is not the
+                // table's) is the replication issue's work: these moves run as one copy each.
+                if reportedNoSource.insert(move.space).inserted {
+                    logger.error("copy additions and drops are not supported yet: move skipped",
+                                 metadata: ["move": "\(move)"])
+                }
+                continue
+            }
+            guard move.source == from else {
+                // The only copy is on a dead node: no source. Restoring it from replicas is the
+                // replication issue's work.
+                state.skippedWithoutSource += 1
+                if reportedNoSource.insert(move.space).inserted {
+                    logger.error("space has no live copy: not moved", metadata: ["move": "\(move)"])
+                }
+                continue
+            }
+            planSpaces.insert(move.space)
+            queue.append(PlannedMove(move: move, from: from, to: to, assignmentRevision: stored.modRevision,
+                                     version: stored.assignment.version))
+        }
+        if !queue.isEmpty {
+            logger.info("planned", metadata: ["moves": "\(queue.count)", "critical": "\(plan.count(of: .critical))",
+                                              "high": "\(plan.count(of: .high))", "low": "\(plan.count(of: .low))"])
+        }
+    }
+}
