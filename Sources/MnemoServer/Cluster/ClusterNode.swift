@@ -6,8 +6,8 @@
 // - follows the member list and the assignment table into the routing table (AssignmentStore.follow
 //   re-reads everything when its watch start was compacted);
 // - adopts local spaces that have no assignment (primary = self, version 1) at start;
-// - writes `load/<node>` on the member lease every 2 s (spaces, bytes, operations since the last
-//   report, the busiest spaces) for the controller's planner;
+// - writes `load/<node>` on the member lease every 2 s (LoadReport: spaces, bytes, operations
+//   since the last report, the busiest spaces) for the controller's planner;
 // - on `POST /v1/cluster/drain` marks itself draining and leaves (revokes the lease) once it owns
 //   no assignment; on shutdown it leaves at once.
 //
@@ -102,9 +102,6 @@ public final class ClusterNode: Sendable {
 
     /// Whether the node has left the member list.
     public var hasLeft: Bool { runtime.withLock { $0.left } }
-
-    /// The key of this node's load report.
-    var loadKey: String { keys.root + "/load/" + String(node.rawValue) }
 
     // MARK: Routing support
 
@@ -370,36 +367,25 @@ public final class ClusterNode: Sendable {
             let stats = await database.loadedSpaceStats()
             let report = Self.loadReport(stats: stats, operations: operations)
             do {
-                try await etcd.put(loadKey, value: report, lease: lease)
+                _ = try await LoadStore(client: etcd, keys: keys).put(report, node: node, lease: lease)
             } catch {
                 logger.info("load report not written", metadata: ["error": "\(error)"])
             }
         }
     }
 
-    /// The load report's value: `{"spaces":N,"bytes":B,"ops":O,"perSpace":{"<16 hex>":{"bytes":B,"ops":O}}}`,
-    /// the busiest ``loadReportSpaces`` spaces listed (by operations, then bytes).
-    static func loadReport(stats: [SpaceStats], operations: [String: Int]) -> [UInt8] {
-        struct PerSpace: Encodable { var bytes: Int; var ops: Int }
-        struct Report: Encodable { var spaces: Int; var bytes: Int; var ops: Int; var perSpace: [String: PerSpace] }
-        var rows: [(name: String, bytes: Int, ops: Int)] = stats.map { ($0.name, $0.bytes, operations[$0.name] ?? 0) }
-        let listed = Set(stats.map(\.name))
-        for (name, ops) in operations where !listed.contains(name) { rows.append((name, 0, ops)) }
-        rows.sort { $0.ops != $1.ops ? $0.ops > $1.ops : $0.bytes > $1.bytes }
-        var perSpace: [String: PerSpace] = [:]
-        for row in rows.prefix(loadReportSpaces) {
-            perSpace[hex(SpaceID(name: row.name))] = PerSpace(bytes: row.bytes, ops: row.ops)
+    /// The load report of `stats` (the loaded spaces) and `operations` (requests served per
+    /// space since the last report); LoadReport keeps the busiest ``LoadReport/maxSpaces``.
+    static func loadReport(stats: [SpaceStats], operations: [String: Int]) -> LoadReport {
+        var perSpace: [SpaceID: LoadReport.SpaceLoad] = [:]
+        for space in stats {
+            perSpace[SpaceID(name: space.name)] = .init(bytes: UInt64(max(0, space.bytes)),
+                                                       ops: UInt64(operations[space.name] ?? 0))
         }
-        let report = Report(spaces: stats.count, bytes: stats.reduce(0) { $0 + $1.bytes },
-                            ops: operations.values.reduce(0, +), perSpace: perSpace)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(report)).map { [UInt8]($0) } ?? []
-    }
-
-    /// A space id as 16 lower-case hex digits (the key form).
-    static func hex(_ space: SpaceID) -> String {
-        let digits = String(space.rawValue, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        for (name, ops) in operations where perSpace[SpaceID(name: name)] == nil {
+            perSpace[SpaceID(name: name)] = .init(bytes: 0, ops: UInt64(ops))
+        }
+        return LoadReport(spaces: stats.count, bytes: UInt64(stats.reduce(0) { $0 + max(0, $1.bytes) }),
+                          ops: UInt64(operations.values.reduce(0, +)), perSpace: perSpace)
     }
 }

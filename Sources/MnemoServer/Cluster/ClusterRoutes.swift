@@ -65,15 +65,15 @@ struct ClusterRoutes: Sendable {
         let keys = node.keys
         do {
             async let leaderRead = node.etcd.get(keys.leader)
-            async let loadRead = node.etcd.range(prefix: keys.root + "/load/")
-            async let movesRead = node.etcd.range(prefix: keys.root + "/moves/")
+            async let loadRead = node.etcd.range(prefix: keys.loadPrefix)
+            async let movesRead = node.etcd.range(prefix: keys.movesPrefix)
             let members = try await node.membership.list()
             let leader = try await leaderRead.first?.valueString
             let loads = try await loadRead
             let moves = try await movesRead
             var bytes: [NodeID: Int] = [:]
             for kv in loads.kvs {
-                guard let id = UInt32(kv.key.dropFirst((keys.root + "/load/").count)),
+                guard let id = UInt32(kv.key.dropFirst(keys.loadPrefix.count)),
                       let totals = try? JSONDecoder().decode(LoadTotals.self, from: Data(kv.value)) else { continue }
                 bytes[NodeID(rawValue: id)] = totals.bytes ?? 0
             }
@@ -88,7 +88,7 @@ struct ClusterRoutes: Sendable {
                 guard case .object(var object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(kv.value)) else {
                     return nil
                 }
-                object["space"] = .string(String(kv.key.dropFirst((keys.root + "/moves/").count)))
+                object["space"] = .string(String(kv.key.dropFirst(keys.movesPrefix.count)))
                 return .object(object)
             }
             return JSONResponse.make(status: .ok, Status(
