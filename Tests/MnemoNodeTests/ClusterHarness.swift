@@ -1,6 +1,7 @@
 // The node tests' harness: several MnemoHTTPServers in one process, each a cluster node on its own
 // loopback port with an in-memory database, all on one real etcd (the EtcdServer fixture), and a
-// small HTTP client to call them.
+// small HTTP client to call them. Each node has its own data directory (space moves read the log),
+// removed when the node stops.
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -19,6 +20,7 @@ struct TestNode: Sendable {
     let server: MnemoHTTPServer
     let group: ServiceGroup
     let task: Task<Void, any Error>
+    let data: URL
 
     var state: ServerState { server.state }
     var cluster: ClusterNode { server.state.cluster! }
@@ -29,6 +31,8 @@ struct TestNode: Sendable {
     /// Starts node `id` of cluster `name` on `etcd` and waits until it has registered.
     static func start(_ id: UInt32, etcd: String, cluster name: String) async throws -> TestNode {
         var configuration = ServerConfiguration()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("mnemo-node-\(id)-\(UUID().uuidString)")
+        configuration.dataPath = data.path
         configuration.port = 0
         configuration.dev = true
         configuration.databaseOptions.workers = 2
@@ -43,7 +47,7 @@ struct TestNode: Sendable {
         let application = try await server.makeApplication()
         let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
         let task = Task { try await group.run() }
-        let node = TestNode(id: NodeID(rawValue: id), server: server, group: group, task: task)
+        let node = TestNode(id: NodeID(rawValue: id), server: server, group: group, task: task, data: data)
         let joined = try await eventually { node.state.cluster?.address != nil }
         #expect(joined, "node \(id) never joined")
         return node
@@ -53,6 +57,7 @@ struct TestNode: Sendable {
     func stop() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
+        try? FileManager.default.removeItem(at: data)
     }
 }
 

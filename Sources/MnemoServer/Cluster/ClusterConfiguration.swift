@@ -34,6 +34,8 @@ public struct ClusterConfiguration: Sendable, Hashable {
     public var forwardTimeoutSeconds: Int = 30
     /// The limit on a forwarded export or import, in seconds.
     public var transferTimeoutSeconds: Int = 3600
+    /// Outgoing space moves run at once at most (the planner's MoveLimits.maxConcurrentMovesPerNode).
+    public var maxConcurrentMoves: Int = MoveLimits().maxConcurrentMovesPerNode
 
     /// Creates a configuration.
     public init(node: NodeID, etcdEndpoints: [String] = ["http://127.0.0.1:2379"], name: String = "default",

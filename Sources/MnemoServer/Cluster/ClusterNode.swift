@@ -8,6 +8,7 @@
 // - adopts local spaces that have no assignment (primary = self, version 1) at start;
 // - writes `load/<node>` on the member lease every 2 s (LoadReport: spaces, bytes, operations
 //   since the last report, the busiest spaces) for the controller's planner;
+// - executes the moves addressed to it (MoveRunner: SpaceMover + MoveStore.complete);
 // - on `POST /v1/cluster/drain` marks itself draining and leaves (revokes the lease) once it owns
 //   no assignment; on shutdown it leaves at once.
 //
@@ -202,7 +203,7 @@ public final class ClusterNode: Sendable {
 
     /// Registers, adopts local spaces, and follows the cluster until `shutdown` resolves; then
     /// leaves. Runs inside ClusterService.
-    func run(database: Database, address: String, until shutdown: @Sendable () async -> Void) async {
+    func run(state: ServerState, database: Database, address: String, until shutdown: @Sendable () async -> Void) async {
         runtime.withLock { $0.address = address }
         let record = MemberRecord(node: node, address: address, rack: configuration.rack,
                                   capacity: configuration.capacity)
@@ -223,6 +224,10 @@ public final class ClusterNode: Sendable {
                 group.addTask { await self.followMembers() }
                 group.addTask { await self.followAssignments(database: database) }
                 group.addTask { await self.reportLoad(database: database) }
+                group.addTask {
+                    await MoveRunner(node: self, state: state, limit: self.configuration.maxConcurrentMoves)
+                        .run(database: database)
+                }
                 await shutdown()
                 group.cancelAll()
             }

@@ -13,6 +13,9 @@
 // - No assignment: a local space (not adopted yet) is served here; a create (or an import of a new
 //   name) places the space with the ring and creates its key by compare-and-swap.
 //
+// A write that waited on a move's freeze and was refused because the space moved meanwhile
+// (503 `spaceMoved`) is sent on to the new owner (its body was kept for that).
+//
 // Requests carrying `Mnemo-Move` belong to a space move (the mover's import, log and cleanup
 // calls) and are always handled locally.
 import AsyncHTTPClient
@@ -63,7 +66,23 @@ struct ClusterRouter: RouterMiddleware {
                 node.counters.add(.wrongNode)
                 throw ServerError.wrongNode(owner: node.owner(of: entry), version: entry.assignment.version)
             }
-            return try await serve(request, context, entry: entry, next: next)
+            if isImport || request.uri.path.hasSuffix("/log") {
+                return try await serve(request, context, entry: entry, next: next)
+            }
+            // The body is kept so that a write that waited on a move's freeze, and was refused
+            // because the space moved meanwhile, can go on to the new owner.
+            let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
+            do {
+                return try await serve(Request(head: request.head, body: .init(buffer: body)), context, entry: entry,
+                                       next: next)
+            } catch let error as ServerError where error.code == "spaceMoved" {
+                guard let fresh = try await node.reread(space), fresh.assignment.primary != node.node else { throw error }
+                if forwarded || requested != nil {
+                    node.counters.add(.wrongNode)
+                    throw ServerError.wrongNode(owner: node.owner(of: fresh), version: fresh.assignment.version)
+                }
+                return try await forward(request, context, space: space, entry: fresh, body: body, next: next)
+            }
         }
         if forwarded || requested != nil {
             node.counters.add(.wrongNode)

@@ -30,7 +30,7 @@ struct ClusterService: Service {
         guard let database else { return }
         let configuration = state.configuration
         let address = node.configuration.advertise ?? "\(configuration.host):\(state.port ?? configuration.port)"
-        await node.run(database: database, address: address) {
+        await node.run(state: state, database: database, address: address) {
             try? await gracefulShutdown()
         }
     }

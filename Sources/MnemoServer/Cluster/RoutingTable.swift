@@ -64,7 +64,7 @@ final class RoutingTable: Sendable {
     /// Installs one key read at `revision` (nil: absent), unless the table already knows better.
     func install(_ space: SpaceID, _ entry: StoredAssignment?, readAt revision: Int64) {
         state.withLock { state in
-            if state.assignments.revision >= revision { return }
+            if state.assignments.revision > revision { return }
             if let existing = state.overrides[space], existing.revision >= revision { return }
             state.overrides[space] = (entry, revision)
         }
