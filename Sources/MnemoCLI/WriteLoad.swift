@@ -65,10 +65,10 @@ final class WriteLoad: Sendable {
 
     private func create(_ index: Int, on cluster: BenchCluster, memories: Int) async throws {
         let name = names[index]
-        try await send(.POST, "/v1/spaces", try ServerClient.encodeJSON(CreateSpaceBody(name: name, dimension: dimension, metric: "l2")),
+        try await send(.post, "/v1/spaces", try ServerClient.encodeJSON(CreateSpaceBody(name: name, dimension: dimension, metric: "l2")),
                        on: cluster)
         let items = (0..<memories).map { MemoryBody(id: "seed-\($0)", vectorBase64: ServerClient.base64(vector())) }
-        try await send(.POST, ServerClient.spacePath(name) + "/memories", try ServerClient.encodeJSON(BatchBody(memories: items)),
+        try await send(.post, ServerClient.spacePath(name) + "/memories", try ServerClient.encodeJSON(BatchBody(memories: items)),
                        on: cluster)
         ledger.withLock { $0.expected[index] = memories }
     }
