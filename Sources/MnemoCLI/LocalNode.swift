@@ -32,7 +32,7 @@ final class LocalNode: @unchecked Sendable {
             "--advertise", address, "--log-level", "warning",
         ]
         let log = directory.appendingPathComponent("node-\(id).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardOutput = handle

@@ -92,7 +92,7 @@ public final class LocalEtcd: Sendable {
                 "--quota-backend-bytes", String(quotaBytes),
                 "--logger", "zap", "--log-level", "error",
             ]
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
             process.standardError = handle
