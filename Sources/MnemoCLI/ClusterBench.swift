@@ -75,7 +75,7 @@ struct ClusterBench: Sendable {
 
     let options: Options
     static let clusterName = "bench"
-    static let wrongNodeMetric = "mnemo_routing_wrong_node_total"
+    static let wrongNodeMetric = "mnemo_cluster_wrong_node_total"
 
     /// Runs every scenario and calls `emit` with each row as it completes.
     func run(log: @escaping @Sendable (String) -> Void, emit: @Sendable (Row) -> Void) async throws {

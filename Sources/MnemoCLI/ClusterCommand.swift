@@ -43,7 +43,7 @@ struct ClusterCommand: AsyncParsableCommand {
                 var bytes: UInt64
                 var state: String
             }
-            var node: UInt32
+            var node: UInt32?
             var leader: String?
             var revision: Int64
             var members: [Member]
@@ -58,7 +58,7 @@ struct ClusterCommand: AsyncParsableCommand {
                 return
             }
             let answer = try JSONDecoder().decode(Answer.self, from: Data(reply.body))
-            print("answered by n\(answer.node); controller \(answer.leader ?? "none"); etcd revision \(answer.revision)")
+            print("answered by \(answer.node.map { "n\($0)" } ?? "a single node"); controller \(answer.leader ?? "none"); etcd revision \(answer.revision)")
             print("node  address                rack   capacity  state     spaces        bytes")
             for member in answer.members.sorted(by: { $0.node < $1.node }) {
                 print(String(format: "%-5@ %-22@ %-6@ %8.2f  %-9@ %6d %12d", "n\(member.node)", member.address,
