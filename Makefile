@@ -5,7 +5,7 @@ JOBS ?= 2
 SWIFT_RELEASE = swift build -c release --product mnemo
 MNEMO = .build/release/mnemo
 
-.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test server-test python-test peers peers-filtered peers-chroma clean
+.PHONY: setup demo ann-bench test c-test c-test-gcc c-test-clang c-test-tsan c-test-asan swift-test consumer-test server-test cluster-test python-test peers peers-filtered peers-chroma clean
 
 setup:
 	@bash scripts/setup.sh
@@ -23,7 +23,7 @@ ann-bench: setup
 	  --groundtruth $(DATA)/sift5k_groundtruth.ivecs --metric l2 --m 16 --ef-construction 200 \
 	  --ef 10,20,40,80,160,320 --k 10 --threads 2
 
-test: setup c-test consumer-test swift-test server-test python-test
+test: setup c-test consumer-test swift-test server-test cluster-test python-test
 
 c-test: c-test-gcc c-test-clang c-test-tsan c-test-asan
 
@@ -67,6 +67,11 @@ swift-test:
 # under write load (every acknowledged write survives), TLS with a self-signed certificate.
 server-test: setup
 	JOBS=$(JOBS) bash scripts/server-test.sh
+
+# The cluster end to end: etcd and three nodes on loopback, join, drain and a hot space under
+# continuous writes; nothing acknowledged lost, no request failed.
+cluster-test: setup
+	JOBS=$(JOBS) bash scripts/cluster-test.sh
 
 # The Python client (clients/python) and its LangChain and Mem0 integrations: mypy --strict, then
 # pytest against real `mnemo serve` processes the fixtures start.

@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "MnemoCLI",
             dependencies: [
-                "Mnemo", "MnemoPlacement", "MnemoServer",
+                "Mnemo", "MnemoPlacement", "MnemoServer", "MnemoCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // The clients of a running server (`mnemo spaces|search|put|load|load-test`):
                 // pooled keep-alive connections on SwiftNIO.

@@ -11,7 +11,7 @@ struct MnemoCommand: AsyncParsableCommand {
             AnnBenchCommand.self,
             PlacementCommand.self,
             EngineBenchCommand.self,
-            ServeCommand.self,
+            ServeCommand.self, ClusterCommand.self,
             SpacesCommand.self, SearchCommand.self, PutCommand.self, LoadCommand.self, LoadTestCommand.self,
         ]
     )

@@ -2,6 +2,7 @@
 // and the request bodies they send, as the server's OpenAPI document describes them.
 import ArgumentParser
 import Foundation
+import NIOHTTP1
 
 /// Where the server is and the credential to send.
 struct ServerOptions: ParsableArguments {
@@ -17,6 +18,19 @@ struct ServerOptions: ParsableArguments {
     /// A client with `connections` keep-alive connections.
     func client(connections: Int = 1) -> ServerClient {
         ServerClient(url: url, token: credential, connections: connections)
+    }
+
+    /// Sends one request on a client of its own, closed before returning.
+    func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil) async throws -> ServerClient.Reply {
+        let client = client()
+        do {
+            let reply = try await client.send(method, path, body: body)
+            await client.shutdown()
+            return reply
+        } catch {
+            await client.shutdown()
+            throw error
+        }
     }
 }
 

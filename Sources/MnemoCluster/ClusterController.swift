@@ -1,8 +1,9 @@
 // The cluster's controller: one per cluster at a time, elected through etcd. While it leads it
-// follows four tables (members, load reports, assignments, moves), and whenever something changed
-// (gathered for `debounce`, and at least every `period`) it runs the rebalance planner and writes
-// the plan's moves as MoveRecords, which the source nodes execute and cut over themselves
-// (MoveStore.complete). The controller never changes an assignment itself.
+// follows four tables (members, load reports, assignments, moves); when they change (and at least
+// every `period`) it runs a round: it re-plans with the rebalance planner if the inputs of its plan
+// changed (at most once per `debounce`, and only once the member list has been quiet that long), and
+// writes the plan's moves as MoveRecords as slots free up. The source nodes execute them and cut
+// them over themselves (MoveStore.complete): the controller never changes an assignment.
 //
 // Safety rests on etcd's compares, not on the controller's view being current (its four watches
 // are not at one revision):

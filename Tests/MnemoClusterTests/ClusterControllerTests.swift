@@ -125,8 +125,6 @@ struct ClusterControllerTests {
                     }
                 }
             }
-            let executor = simulatedExecutor(etcd, keys, delay: .milliseconds(30)) { _ in true }
-
             let assignments = AssignmentStore(client: etcd.client, keys: keys)
             let before = try await assignments.load()
             let joined = try await register(etcd, keys, [4])
@@ -136,6 +134,10 @@ struct ClusterControllerTests {
                 workload: ClusterController.workload(loads: LoadSnapshot(), assignments: before, reportSeconds: 2))
             let target = try before.directory().applying(plan.moves)
             #expect(plan.moves.count > 2)
+            // Nothing executes yet: the joining node's two slots fill and the rest waits.
+            #expect(try await eventually { try await moves.load().entries.count == 2 })
+            #expect(await controller.status().queuedMoves == plan.moves.count - 2)
+            let executor = simulatedExecutor(etcd, keys, delay: .milliseconds(30)) { _ in true }
             #expect(try await eventually(limit: .seconds(60)) {
                 let now = try await assignments.load()
                 return try await moves.load().entries.isEmpty
@@ -150,7 +152,6 @@ struct ClusterControllerTests {
             }
             let peak = peaks.withLock { $0 }
             #expect(peak.seen.count == plan.moves.count)
-            // Every move goes to the joining node, so its two slots are what bounds the pace.
             #expect(peak.perNode == limits.maxConcurrentMovesPerNode)
             for priority in Move.Priority.allCases {
                 guard let rate = limits.bytesPerSecond(priority) else { continue }

@@ -1,0 +1,159 @@
+// BenchCluster: what `mnemo cluster bench` holds of its cluster: the private etcd (read directly
+// for the assignment table and the move keys, which is how the benchmark sees moves without
+// trusting the nodes' own account), the node processes, and the reads a scenario needs: who owns
+// what, bytes per node, a metric summed over nodes, and when the cluster has gone quiet.
+import Foundation
+import MnemoCluster
+import MnemoPlacement
+import Synchronization
+
+/// The benchmark's cluster: etcd plus node processes.
+final class BenchCluster: Sendable {
+    let etcd: LocalEtcd
+    let client: EtcdClient
+    let directory: URL
+    let options: ClusterBench.Options
+    let keys = ClusterKeys(root: "/mnemo/" + ClusterBench.clusterName)
+    /// Running nodes, and the ones clients no longer send to (drained).
+    private let state = Mutex<(nodes: [UInt32: LocalNode], drained: Set<UInt32>)>(([:], []))
+
+    init(etcd: LocalEtcd, client: EtcdClient, directory: URL, options: ClusterBench.Options) {
+        self.etcd = etcd
+        self.client = client
+        self.directory = directory
+        self.options = options
+    }
+
+    /// Starts node `id` and waits until it is a member.
+    func addNode(_ id: UInt32) async throws {
+        let node = try await LocalNode.start(id: id, rack: "r\(id % 3)", port: try LocalEtcd.freeLoopbackPort(),
+                                             etcd: etcd.endpoint, cluster: ClusterBench.clusterName,
+                                             directory: directory, workers: options.workers,
+                                             connections: options.clients * 2)
+        state.withLock { $0.nodes[id] = node }
+        let membership = ClusterMembership(client: client, keys: keys)
+        for _ in 0..<200 {
+            if try await membership.list().members[NodeID(rawValue: id)] != nil { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ClusterBenchError("node \(id) did not register in etcd")
+    }
+
+    /// The id the next node gets.
+    var nextNodeID: UInt32 { state.withLock { ($0.nodes.keys.max() ?? 0) + 1 } }
+
+    /// Nodes clients send to (started and not drained).
+    var nodeCount: Int { state.withLock { $0.nodes.count - $0.drained.count } }
+
+    /// The node a drain scenario empties: the second one started (never the only one).
+    var drainCandidate: NodeID { NodeID(rawValue: state.withLock { $0.nodes.count > 1 ? 2 : 1 }) }
+
+    /// A node clients may send to, chosen at random.
+    func randomNode() -> LocalNode? {
+        state.withLock { state in
+            let live = state.nodes.filter { !state.drained.contains($0.key) }.values
+            return live.randomElement()
+        }
+    }
+
+    /// Every node process, drained ones included (their metrics still count).
+    var allNodes: [LocalNode] { state.withLock { Array($0.nodes.values) } }
+
+    /// Stops sending to `node` (a load balancer would), then drains it.
+    func drain(_ node: NodeID) async throws {
+        let target = state.withLock { state -> LocalNode? in
+            state.drained.insert(node.rawValue)
+            return state.nodes[node.rawValue]
+        }
+        guard let target else { throw ClusterBenchError("no node \(node)") }
+        let reply = try await target.client.send(.POST, "/v1/cluster/drain", body: Array("{}".utf8))
+        guard (200..<300).contains(reply.status) else { throw ServerClient.failure(reply) }
+    }
+
+    /// The primary of every space, read from etcd.
+    func assignments() async throws -> [SpaceID: NodeID] {
+        try await AssignmentStore(client: client, keys: keys).load().entries.mapValues(\.assignment.primary)
+    }
+
+    /// Spaces per node ("1" → count) in `assignments`.
+    func spacesPerNode(_ assignments: [SpaceID: NodeID]) async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for node in assignments.values { counts[String(node.rawValue), default: 0] += 1 }
+        return counts
+    }
+
+    /// Bytes per node as `GET /v1/cluster` reports them.
+    func bytesPerNode() async throws -> [String: Int] {
+        struct Status: Decodable {
+            struct Member: Decodable {
+                var node: UInt32
+                var bytes: Int?
+            }
+            var members: [Member]
+        }
+        guard let node = randomNode() else { return [:] }
+        let status = try await node.client.json(Status.self, .GET, "/v1/cluster")
+        var bytes: [String: Int] = [:]
+        for member in status.members { bytes[String(member.node)] = member.bytes ?? 0 }
+        return bytes
+    }
+
+    /// The sum of every sample of the counter `name` over all nodes' /metrics pages.
+    func metricTotal(_ name: String) async throws -> Double {
+        var total = 0.0
+        for node in allNodes where node.isRunning {
+            guard let reply = try? await node.client.send(.GET, "/metrics"), reply.status == 200 else { continue }
+            for line in reply.text.split(separator: "\n") where line.hasPrefix(name) {
+                let rest = line.dropFirst(name.count)
+                guard rest.first == " " || rest.first == "{", let value = line.split(separator: " ").last,
+                      let number = Double(value) else { continue }
+                total += number
+            }
+        }
+        return total
+    }
+
+    /// How many move keys exist.
+    func pendingMoves() async throws -> Int {
+        Int(try await client.range(prefix: keys.root + "/moves/").count)
+    }
+
+    /// What the planner plans now for `workload` (replication factor 1, as the nodes run).
+    func plannedMoves(workload: Workload) async throws -> Int {
+        let membership = try await ClusterMembership(client: client, keys: keys).list().placementMembership()
+        let directory = try await AssignmentStore(client: client, keys: keys).load().directory()
+        let planner = RebalancePlanner(configuration: PlannerConfiguration(replicationFactor: 1))
+        return try planner.plan(directory: directory, membership: membership, workload: workload).moves.count
+    }
+
+    /// Polls the assignment table once a second until no move key is left, `done` holds and
+    /// nothing has changed for `settle` seconds, or `timeout` passes (finished false). Returns the
+    /// last table and when it last changed.
+    func settle(from before: [SpaceID: NodeID], start: ContinuousClock.Instant, settle: Double,
+                timeout: Double, done: @Sendable ([SpaceID: NodeID]) -> Bool) async throws
+        -> (assignments: [SpaceID: NodeID], lastChange: ContinuousClock.Instant, finished: Bool)
+    {
+        let clock = ContinuousClock()
+        var last = before
+        var lastChange = start
+        while true {
+            try await Task.sleep(for: .seconds(1))
+            let now = try await assignments()
+            let stamp = clock.now
+            if now != last {
+                last = now
+                lastChange = stamp
+            }
+            let quiet = (stamp - lastChange).seconds >= settle
+            if quiet, done(now), try await pendingMoves() == 0 { return (now, lastChange, true) }
+            if (stamp - start).seconds > timeout { return (now, lastChange, false) }
+        }
+    }
+
+    /// Stops every node (SIGTERM: graceful) and etcd.
+    func shutdown() async {
+        for node in allNodes { await node.stop() }
+        try? await client.shutdown()
+        await etcd.stop()
+    }
+}

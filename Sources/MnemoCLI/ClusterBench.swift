@@ -1,0 +1,174 @@
+// ClusterBench: `mnemo cluster bench`. It starts a private etcd and N `mnemo serve` nodes on
+// loopback (children of this binary), creates the spaces through random nodes, keeps several
+// clients writing continuously through random nodes (so most requests are forwarded), and runs
+// the scenarios while the writes go on:
+//
+//   join   a new node starts; the controller moves its share of spaces to it
+//   drain  one node is drained (POST /v1/cluster/drain); every space it owns moves away
+//   hot    a fifth of all writes go to one space; the planner moves the others off its node
+//
+// Each scenario ends when the cluster is quiet (no move keys, no assignment change for
+// `settle` seconds) and its condition holds (the new node owns spaces; the drained node owns
+// none). One row per scenario: moved spaces (primaries that changed) and the ideal count (join:
+// the new node's capacity share; drain: what the node owned; hot: what the planner plans on the
+// workload the clients really sent), seconds until the last assignment change, stale-route
+// errors (WRONG_NODE answers counted by the nodes, over the requests the clients sent), failed
+// requests (a final non-2xx answer after the retries a client makes on 429/503/connection
+// errors; every write is an idempotent PUT of a fresh id, so retrying cannot apply it twice),
+// and lost writes: at the end each space's memory count is read back and compared with the
+// acknowledged writes (a write that never got an answer may or may not be there; it is
+// counted as indeterminate, never as acknowledged).
+import AsyncHTTPClient
+import Foundation
+import MnemoCluster
+import MnemoPlacement
+import Synchronization
+
+/// The cluster benchmark.
+struct ClusterBench: Sendable {
+    /// A scenario.
+    enum Scenario: String, CaseIterable, Sendable {
+        case join, drain, hot
+    }
+
+    /// What to run.
+    struct Options: Sendable {
+        var nodes = 5
+        var spaces = 10_000
+        var clients = 4
+        var memoriesPerSpace = 4
+        var dimension = 8
+        var scenarios: [Scenario] = Scenario.allCases
+        /// Share of the writes that go to the hot space in the hot scenario.
+        var hotShare = 0.2
+        /// Quiet seconds that end a scenario.
+        var settle = 3.0
+        /// Longest a scenario may take before it is reported as unfinished.
+        var timeout = 300.0
+        var workers = 1
+        /// Where node data and logs go (a temporary directory when nil; removed unless `keep`).
+        var directory: URL?
+        var keep = false
+    }
+
+    /// One result row (the keys, plus context).
+    struct Row: Encodable, Sendable {
+        var scenario: String
+        var nodes: Int
+        var spaces: Int
+        var moved: Int
+        var ideal_moved: Int
+        var seconds: Double
+        var routing_errors_percent: Double
+        var failed_requests: Int
+        var lost_writes: Int
+        var requests: Int
+        var indeterminate: Int
+        var retried: Int
+        var finished: Bool
+        /// Spaces and bytes per node before and after (node id → value), for the plot.
+        var spaces_before: [String: Int]
+        var spaces_after: [String: Int]
+        var bytes_before: [String: Int]
+        var bytes_after: [String: Int]
+    }
+
+    let options: Options
+    static let clusterName = "bench"
+    static let wrongNodeMetric = "mnemo_cluster_wrong_node_total"
+
+    /// Runs every scenario and calls `emit` with each row as it completes.
+    func run(log: @escaping @Sendable (String) -> Void, emit: @Sendable (Row) -> Void) async throws {
+        let directory = options.directory ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("mnemo-cluster-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let etcd = try await LocalEtcd.start()
+        let etcdClient = etcd.makeClient()
+        let cluster = BenchCluster(etcd: etcd, client: etcdClient, directory: directory, options: options)
+        do {
+            try await runScenarios(cluster, log: log, emit: emit)
+        } catch {
+            await cluster.shutdown()
+            throw error
+        }
+        await cluster.shutdown()
+        if !options.keep { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    private func runScenarios(_ cluster: BenchCluster, log: @escaping @Sendable (String) -> Void,
+                              emit: @Sendable (Row) -> Void) async throws {
+        for id in 1...UInt32(options.nodes) { try await cluster.addNode(id) }
+        log("\(options.nodes) nodes up; creating \(options.spaces) spaces")
+        let names = (0..<options.spaces).map { String(format: "bench/s%06d", $0) }
+        let load = WriteLoad(names: names, dimension: options.dimension)
+        try await load.createSpaces(on: cluster, memoriesPerSpace: options.memoriesPerSpace,
+                                    concurrency: max(4, options.clients * 4))
+        log("spaces created; \(options.clients) clients writing")
+        let writers = Task { await load.write(on: cluster, clients: options.clients) }
+        defer { writers.cancel() }
+        try await Task.sleep(for: .seconds(1))
+        var rows: [Row] = []
+        for scenario in options.scenarios {
+            log("scenario \(scenario.rawValue)")
+            rows.append(try await run(scenario, cluster: cluster, load: load))
+        }
+        load.stop()
+        await writers.value
+        // Lost writes are counted once every write has been answered.
+        let lost = try await load.lostWrites(on: cluster)
+        for var row in rows {
+            row.lost_writes = lost
+            emit(row)
+        }
+    }
+
+    private func run(_ scenario: Scenario, cluster: BenchCluster, load: WriteLoad) async throws -> Row {
+        let before = try await cluster.assignments()
+        let spacesBefore = try await cluster.spacesPerNode(before)
+        let bytesBefore = try await cluster.bytesPerNode()
+        let wrongBefore = try await cluster.metricTotal(Self.wrongNodeMetric)
+        let countsBefore = load.counters()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let ideal: Int
+        let done: @Sendable ([SpaceID: NodeID]) -> Bool
+        switch scenario {
+        case .join:
+            let id = cluster.nextNodeID
+            try await cluster.addNode(id)
+            let capacityShare = 1.0 / Double(cluster.nodeCount)
+            ideal = Int((Double(before.count) * capacityShare).rounded(.up))
+            done = { $0.values.contains(NodeID(rawValue: id)) }
+        case .drain:
+            let node = cluster.drainCandidate
+            ideal = before.values.filter { $0 == node }.count
+            try await cluster.drain(node)
+            done = { !$0.values.contains(node) }
+        case .hot:
+            load.setHot(share: options.hotShare)
+            try await Task.sleep(for: .seconds(options.settle + 2))
+            ideal = try await cluster.plannedMoves(workload: load.workload())
+            done = { _ in true }
+        }
+        let (after, lastChange, finished) = try await cluster.settle(from: before, start: start,
+                                                                      settle: options.settle,
+                                                                      timeout: options.timeout, done: done)
+        if scenario == .hot { load.setHot(share: 0) }
+        let counts = load.counters() - countsBefore
+        let wrong = try await cluster.metricTotal(Self.wrongNodeMetric) - wrongBefore
+        let moved = after.filter { before[$0.key] != nil && before[$0.key] != $0.value }.count
+        return Row(scenario: scenario.rawValue, nodes: cluster.nodeCount, spaces: options.spaces,
+                   moved: moved, ideal_moved: ideal, seconds: (lastChange - start).seconds,
+                   routing_errors_percent: counts.requests == 0 ? 0 : 100 * wrong / Double(counts.requests),
+                   failed_requests: counts.failed, lost_writes: 0, requests: counts.requests,
+                   indeterminate: counts.indeterminate, retried: counts.retried, finished: finished,
+                   spaces_before: spacesBefore, spaces_after: try await cluster.spacesPerNode(after),
+                   bytes_before: bytesBefore, bytes_after: try await cluster.bytesPerNode())
+    }
+}
+
+/// A failure of the benchmark itself (a node that does not start, a cluster that never settles).
+struct ClusterBenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

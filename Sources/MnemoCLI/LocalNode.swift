@@ -1,0 +1,80 @@
+// LocalNode: one `mnemo serve` cluster node started as a child process of this very binary, on a
+// loopback port of its own with its own data directory, for `mnemo cluster bench`. Its log goes
+// to node-N.log in the bench directory. stop() sends SIGTERM (a graceful drain of in-flight
+// requests and a clean close) and waits; kill() is kill -9.
+import Foundation
+
+/// A cluster node running as a child process.
+final class LocalNode: @unchecked Sendable {
+    /// The node id (1, 2, ...).
+    let id: UInt32
+    /// `127.0.0.1:<port>`.
+    let address: String
+    /// Its client.
+    let client: ServerClient
+    private let process: Process
+
+    /// `http://127.0.0.1:<port>`.
+    var url: String { "http://" + address }
+
+    /// Starts node `id` in rack `rack` on `port`, data in `directory/node-<id>`, joining the
+    /// cluster `cluster` of etcd at `etcd`, and waits until it answers /readyz.
+    static func start(id: UInt32, rack: String, port: Int, etcd: String, cluster: String,
+                      directory: URL, workers: Int, connections: Int) async throws -> LocalNode {
+        let data = directory.appendingPathComponent("node-\(id)")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let address = "127.0.0.1:\(port)"
+        process.arguments = [
+            "serve", "--dev", "--data", data.path, "--port", String(port), "--workers", String(workers),
+            "--etcd", etcd, "--cluster", cluster, "--node-id", String(id), "--rack", rack,
+            "--advertise", address, "--log-level", "warning",
+        ]
+        let log = directory.appendingPathComponent("node-\(id).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let node = LocalNode(id: id, address: address, process: process,
+                             client: ServerClient(url: "http://" + address, token: nil, connections: connections))
+        for _ in 0..<600 {
+            guard process.isRunning else { break }
+            if let reply = try? await node.client.send(.GET, "/readyz"), reply.status == 200 { return node }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        await node.kill()
+        throw ClusterBenchError("node \(id) did not become ready on \(address): \(text.suffix(1500))")
+    }
+
+    private init(id: UInt32, address: String, process: Process, client: ServerClient) {
+        self.id = id
+        self.address = address
+        self.process = process
+        self.client = client
+    }
+
+    /// Whether the process still runs.
+    var isRunning: Bool { process.isRunning }
+
+    /// SIGTERM, then waits for the exit.
+    func stop() async {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        await client.shutdown()
+    }
+
+    /// SIGKILL (kill -9), then waits for the exit.
+    func kill() async {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        await client.shutdown()
+    }
+}

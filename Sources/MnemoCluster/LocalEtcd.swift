@@ -1,0 +1,160 @@
+// LocalEtcd: a real etcd started as a child process on free loopback ports with its own data
+// directory, for the things that need a private control plane on one machine: the cluster
+// benchmark (`mnemo cluster bench`) and the cluster tests. It passes the same explicit limits a
+// production cluster sets (docs/cluster.md: periodic auto-compaction, a backend quota) and is
+// ready once a read answers. A port probed free can be taken by someone else before etcd binds
+// it; etcd then exits at once, and start() tries again on fresh ports.
+
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An etcd server owned by this process.
+///
+/// ```swift
+/// let etcd = try await LocalEtcd.start()
+/// let client = etcd.makeClient()
+/// defer { Task { await etcd.stop() } }
+/// ```
+public final class LocalEtcd: Sendable {
+    /// The etcd binary: MNEMO_ETCD when set, else /usr/bin/etcd or /usr/local/bin/etcd; nil when
+    /// none is installed.
+    public static let binary: String? = {
+        if let path = ProcessInfo.processInfo.environment["MNEMO_ETCD"], !path.isEmpty {
+            return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+        }
+        return ["/usr/bin/etcd", "/usr/local/bin/etcd"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    /// Backend quota: explicit, never etcd's default (docs/cluster.md, "Compaction and quota").
+    public static let quotaBytes = 256 << 20
+
+    /// The client URL, e.g. `http://127.0.0.1:23791`.
+    public let endpoint: String
+    /// The directory holding the data dir and `etcd.log` (removed by ``stop()``).
+    public let directory: URL
+    private let process: Process
+
+    private init(process: Process, directory: URL, endpoint: String) {
+        self.process = process
+        self.directory = directory
+        self.endpoint = endpoint
+    }
+
+    /// Starts etcd in a fresh temporary directory and waits until it answers.
+    ///
+    /// - Throws: ``EtcdError`` with code `.unavailable` when etcd is not installed or does not
+    ///   start (the message carries the tail of its log).
+    public static func start() async throws(EtcdError) -> LocalEtcd {
+        var failure = EtcdError(.unavailable, "etcd did not start")
+        for _ in 0..<3 {
+            do {
+                return try await startOnce()
+            } catch let error where error.retryable {
+                failure = error.error
+            } catch {
+                throw error.error
+            }
+        }
+        throw failure
+    }
+
+    /// A start that failed, and whether new ports may help.
+    private struct StartFailure: Error {
+        let error: EtcdError
+        let retryable: Bool
+    }
+
+    private static func startOnce() async throws(StartFailure) -> LocalEtcd {
+        guard let binary else {
+            throw StartFailure(error: EtcdError(.unavailable, "etcd is not installed (apt-get install etcd-server)"),
+                               retryable: false)
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mnemo-etcd-\(UUID().uuidString)")
+        let process = Process()
+        let clientURL: String
+        let log = directory.appendingPathComponent("etcd.log")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let (clientPort, peerPort) = try (freeLoopbackPort(), freeLoopbackPort())
+            clientURL = "http://127.0.0.1:\(clientPort)"
+            let peerURL = "http://127.0.0.1:\(peerPort)"
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = [
+                "--name", "local",
+                "--data-dir", directory.appendingPathComponent("data").path,
+                "--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
+                "--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+                "--initial-cluster", "local=\(peerURL)", "--initial-cluster-state", "new",
+                "--auto-compaction-mode", "periodic", "--auto-compaction-retention", "1h",
+                "--quota-backend-bytes", String(quotaBytes),
+                "--logger", "zap", "--log-level", "error",
+            ]
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw StartFailure(error: EtcdError(.unavailable, "cannot start etcd: \(error)"), retryable: false)
+        }
+        let server = LocalEtcd(process: process, directory: directory, endpoint: clientURL)
+        let client = server.makeClient()
+        for _ in 0..<200 where process.isRunning {
+            if (try? await client.get("/ready")) != nil {
+                try? await client.shutdown()
+                return server
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        try? await client.shutdown()
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let exited = !process.isRunning
+        await server.stop()
+        throw StartFailure(error: EtcdError(.unavailable, "etcd did not start on \(clientURL): \(text.suffix(2000))"),
+                           retryable: exited)
+    }
+
+    /// A new client of this server (the caller shuts it down).
+    public func makeClient(requestTimeout: Duration = .seconds(5)) -> EtcdClient {
+        EtcdClient(configuration: .init(endpoint: endpoint, requestTimeout: requestTimeout))
+    }
+
+    /// Whether the process still runs.
+    public var isRunning: Bool { process.isRunning }
+
+    /// Stops etcd (SIGTERM, then waits) and removes its directory.
+    public func stop() async {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A loopback TCP port nobody listens on now (bind to port 0, read it back, close).
+    public static func freeLoopbackPort() throws(EtcdError) -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw EtcdError(.unavailable, "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw EtcdError(.unavailable, "bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw EtcdError(.unavailable, "getsockname() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
