@@ -44,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "This node's relative capacity (default 1).") var capacity: Double?
     @Option(help: "host:port other nodes and clients reach this node at (default: the bound host and port).")
     var advertise: String?
+    @Flag(help: "Cluster mode: never campaign to be the controller (another node plans the moves).")
+    var noController = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -125,6 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
                                            name: self.cluster ?? environment["MNEMO_CLUSTER"] ?? "default",
                                            rack: rack ?? environment["MNEMO_RACK"] ?? "",
                                            advertise: advertise ?? environment["MNEMO_ADVERTISE"])
+        cluster.runsController = !noController
         if let capacity = capacity ?? environment["MNEMO_CAPACITY"].flatMap({ Double($0) }) {
             guard capacity > 0, capacity.isFinite else { throw ValidationError("--capacity must be positive") }
             cluster.capacity = capacity

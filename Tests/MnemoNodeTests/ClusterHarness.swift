@@ -29,7 +29,7 @@ struct TestNode: Sendable {
     var database: Database { server.state.openDatabase! }
 
     /// Starts node `id` of cluster `name` on `etcd` and waits until it has registered.
-    static func start(_ id: UInt32, etcd: String, cluster name: String) async throws -> TestNode {
+    static func start(_ id: UInt32, etcd: String, cluster name: String, controller: Bool = false) async throws -> TestNode {
         var configuration = ServerConfiguration()
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("mnemo-node-\(id)-\(UUID().uuidString)")
         configuration.dataPath = data.path
@@ -40,6 +40,8 @@ struct TestNode: Sendable {
         var cluster = ClusterConfiguration(node: NodeID(rawValue: id), etcdEndpoints: [etcd], name: name,
                                            rack: "r\(id)", leaseTTL: 3)
         cluster.loadReportMilliseconds = 300
+        // The tests write assignments and moves themselves: no controller re-plans behind them.
+        cluster.runsController = controller
         configuration.cluster = cluster
         var logger = Logger(label: "mnemo.test.n\(id)")
         logger.logLevel = .warning

@@ -34,6 +34,9 @@ public struct ClusterConfiguration: Sendable, Hashable {
     public var forwardTimeoutSeconds: Int = 30
     /// The limit on a forwarded export or import, in seconds.
     public var transferTimeoutSeconds: Int = 3600
+    /// Whether this node is a controller candidate (campaigns; while leading, plans and writes
+    /// moves). Every node is one by default; at most one leads.
+    public var runsController: Bool = true
     /// Outgoing space moves run at once at most (the planner's MoveLimits.maxConcurrentMovesPerNode).
     public var maxConcurrentMoves: Int = MoveLimits().maxConcurrentMovesPerNode
 

@@ -8,6 +8,8 @@
 // - adopts local spaces that have no assignment (primary = self, version 1) at start;
 // - writes `load/<node>` on the member lease every 2 s (LoadReport: spaces, bytes, operations
 //   since the last report, the busiest spaces) for the controller's planner;
+// - campaigns as a controller candidate (ClusterController, named `n<id>`: while it leads it plans
+//   and writes moves), unless configured not to;
 // - executes the moves addressed to it (MoveRunner: SpaceMover + MoveStore.complete);
 // - on `POST /v1/cluster/drain` marks itself draining and leaves (revokes the lease) once it owns
 //   no assignment; on shutdown it leaves at once.
@@ -227,6 +229,16 @@ public final class ClusterNode: Sendable {
                 group.addTask {
                     await MoveRunner(node: self, state: state, limit: self.configuration.maxConcurrentMoves)
                         .run(database: database)
+                }
+                if configuration.runsController {
+                    let controller = ClusterController(
+                        client: etcd, keys: keys, name: node.description,
+                        planner: RebalancePlanner(configuration: PlannerConfiguration(replicationFactor: 1)),
+                        limits: MoveLimits(maxConcurrentMovesPerNode: configuration.maxConcurrentMoves),
+                        configuration: .init(leaseTTL: Int64(configuration.leaseTTL),
+                                             loadReportSeconds: Double(configuration.loadReportMilliseconds) / 1000),
+                        logger: logger)
+                    group.addTask { await controller.run() }
                 }
                 await shutdown()
                 group.cancelAll()

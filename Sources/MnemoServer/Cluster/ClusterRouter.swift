@@ -13,8 +13,10 @@
 // - No assignment: a local space (not adopted yet) is served here; a create (or an import of a new
 //   name) places the space with the ring and creates its key by compare-and-swap.
 //
-// A write that waited on a move's freeze and was refused because the space moved meanwhile
-// (503 `spaceMoved`) is sent on to the new owner (its body was kept for that).
+// A request served here that finds the space gone because it moved meanwhile (a write that waited
+// on the move's freeze, 503 `spaceMoved`; or one that arrived just after the cut-over dropped the
+// local copy, 404 `unknownSpace`) is sent on to the new owner once a re-read of the key names one
+// (its body was kept for that).
 //
 // Requests carrying `Mnemo-Move` belong to a space move (the mover's import, log and cleanup
 // calls) and are always handled locally.
@@ -75,7 +77,7 @@ struct ClusterRouter: RouterMiddleware {
             do {
                 return try await serve(Request(head: request.head, body: .init(buffer: body)), context, entry: entry,
                                        next: next)
-            } catch let error as ServerError where error.code == "spaceMoved" {
+            } catch let error as ServerError where error.code == "spaceMoved" || error.code == "unknownSpace" {
                 guard let fresh = try await node.reread(space), fresh.assignment.primary != node.node else { throw error }
                 if forwarded || requested != nil {
                     node.counters.add(.wrongNode)
