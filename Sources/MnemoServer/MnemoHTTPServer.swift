@@ -33,7 +33,7 @@ public struct MnemoHTTPServer: Sendable {
                 openDatabase: (@Sendable () async throws -> Database)? = nil) {
         var configuration = configuration
         configuration.databaseOptions.waitWhenFull = false
-        self.state = ServerState(configuration: configuration)
+        self.state = ServerState(configuration: configuration, logger: logger)
         self.logger = logger
         let options = configuration.databaseOptions
         let path = configuration.dataPath

@@ -45,11 +45,12 @@ public final class ServerState: Sendable {
     /// The node's cluster runtime in cluster mode (nil: a single node).
     public let cluster: ClusterNode?
 
-    /// Creates the state of a server that has not opened its database yet.
-    public init(configuration: ServerConfiguration) {
+    /// Creates the state of a server that has not opened its database yet (`logger`: the cluster
+    /// node's, in cluster mode).
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "mnemo.server")) {
         self.configuration = configuration
         self.cluster = configuration.cluster.map {
-            ClusterNode(configuration: $0, tls: configuration.tlsCertificatePath != nil)
+            ClusterNode(configuration: $0, tls: configuration.tlsCertificatePath != nil, logger: logger)
         }
         // A space moved away and dropped behind the cache's back (SpaceMover) leaves the cache.
         freezes.onForget { [weak self] name in self?.forget(name) }

@@ -38,7 +38,7 @@ struct TestNode: Sendable {
         configuration.databaseOptions.workers = 2
         configuration.databaseOptions.pinWorkers = false
         var cluster = ClusterConfiguration(node: NodeID(rawValue: id), etcdEndpoints: [etcd], name: name,
-                                           rack: "r\(id)", leaseTTL: 3)
+                                           rack: "r\(id)", leaseTTL: 10)
         cluster.loadReportMilliseconds = 300
         // The tests write assignments and moves themselves: no controller re-plans behind them.
         cluster.runsController = controller

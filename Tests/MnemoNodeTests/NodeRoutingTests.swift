@@ -218,6 +218,23 @@ struct NodeRoutingTests {
             }
         }
     }
+
+    @Test("a node whose member lease was lost registers again")
+    func leaseLost() async throws {
+        try await TestCluster.with(nodes: 1) { cluster in
+            let node = cluster.nodes[0]
+            let members = ClusterMembership(client: cluster.etcd, keys: cluster.keys)
+            let before = try #require(try await cluster.etcd.get(cluster.keys.member(node.id)).first)
+            try await cluster.etcd.revokeLease(before.lease)
+            #expect(try await members.list().members[node.id] == nil)
+            let back = try await eventually(limit: .seconds(60)) {
+                guard let kv = try await cluster.etcd.get(cluster.keys.member(node.id)).first else { return false }
+                return kv.lease != before.lease
+            }
+            #expect(back, "the node did not register again")
+            #expect(try await members.list().members[node.id]?.address == node.address)
+        }
+    }
 }
 
 extension AssignmentWrite {

@@ -380,7 +380,8 @@ public final class ClusterNode: Sendable {
                 state.operations = [:]
                 return (state.left ? nil : state.registration?.keeper.lease.id, operations)
             }
-            guard let lease else { continue }
+            guard var lease else { continue }
+            if let renewed = await reregisterIfLost() { lease = renewed }
             let stats = await database.loadedSpaceStats()
             let report = Self.loadReport(stats: stats, operations: operations)
             do {
@@ -388,6 +389,36 @@ public final class ClusterNode: Sendable {
             } catch {
                 logger.info("load report not written", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// Registers again under a new lease when the member lease was lost (etcd unreachable for
+    /// longer than the TTL, or a stalled process): the member key had expired and the other nodes
+    /// saw this node dead. Keeps the draining state. Returns the new lease.
+    private func reregisterIfLost() async -> Int64? {
+        let current = runtime.withLock { state -> MemberRegistration? in
+            guard !state.left, let registration = state.registration, registration.keeper.isLost else { return nil }
+            return registration
+        }
+        guard let current else { return nil }
+        var record = current.record
+        record.state = isDraining ? .draining : .alive
+        do {
+            let renewed = try await membership.register(record, ttl: Int64(configuration.leaseTTL))
+            let kept = runtime.withLock { state -> Bool in
+                guard !state.left else { return false }
+                state.registration = renewed
+                return true
+            }
+            if !kept {
+                try? await renewed.leave()
+                return nil
+            }
+            logger.warning("the member lease was lost; registered again", metadata: ["node": "\(node)"])
+            return renewed.keeper.lease.id
+        } catch {
+            logger.warning("registering again failed", metadata: ["error": "\(error)"])
+            return nil
         }
     }
 
