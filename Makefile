@@ -59,9 +59,10 @@ c-test-asan:
 # (MnemoHTTPServer.runTasksOnEventLoops).
 swift-test:
 	swift build --build-tests -Xcc -O2 -j $(JOBS)
-	swift test --skip-build --skip MnemoServerTests --skip MnemoClusterTests
+	swift test --skip-build --skip MnemoServerTests --skip MnemoClusterTests --skip MnemoNodeTests
 	swift test --skip-build --filter MnemoServerTests
 	swift test --skip-build --filter MnemoClusterTests
+	swift test --skip-build --filter MnemoNodeTests
 
 # The HTTP server against its OpenAPI contract (openapi-spec-validator, schemathesis), kill -9
 # under write load (every acknowledged write survives), TLS with a self-signed certificate.

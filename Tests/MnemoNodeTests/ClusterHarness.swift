@@ -124,11 +124,21 @@ struct TestCluster: Sendable {
             request.body = .bytes(ByteBuffer(bytes: raw))
             request.headers.add(name: "Content-Type", value: "application/octet-stream")
         }
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let body = Array(try await response.body.collect(upTo: 64 << 20).readableBytesView)
-        let parsed = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
-        return Answer(status: Int(response.status.code), json: parsed.mapValues { SendableBox.wrap($0) }, body: body,
-                      headers: response.headers)
+        // A 503 (ROUTING_FAILED when etcd or a peer is slow, notReady) asks the client to retry
+        // shortly, as every client does; the tests assert what the retried request achieves.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let response = try await http.execute(request, timeout: .seconds(30))
+            let body = Array(try await response.body.collect(upTo: 64 << 20).readableBytesView)
+            if response.status.code == 503 && attempt < 5 {
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+                continue
+            }
+            let parsed = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+            return Answer(status: Int(response.status.code), json: parsed.mapValues { SendableBox.wrap($0) }, body: body,
+                          headers: response.headers)
+        }
     }
 
     /// The space's stored assignment in etcd.
