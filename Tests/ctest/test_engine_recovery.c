@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/mn_engine_replica.h"
+#include "mnemo/mn_replica.h"
 #include "test_durable_support.h"
 
 /* A space name whose home is worker `worker` of an engine with `workers` workers. */

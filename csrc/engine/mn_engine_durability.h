@@ -11,7 +11,7 @@
  *     there are no lazy spaces, list and count walk the space table;
  *   - the write-ahead-log table (mn_engine_durable.c, built from mn_engine_durable.c,
  *     mn_engine_checkpoint.c and mn_engine_lazy.c): a durable engine opened by mn_engine_open.
- * Replication (mn_engine_replica.h) and, later, other durability back ends are new tables, not
+ * Replication (mnemo/mn_replica.h) and, later, other durability back ends are new tables, not
  * new branches in the engine.
  *
  * Ownership and synchronization:

@@ -1,5 +1,5 @@
 /*
- * mn_engine_replica.c: the replication seam (mn_engine_replica.h): a space's log records since
+ * mn_engine_replica.c: the replication seam (include/mnemo/mn_replica.h): a space's log records since
  * a sequence, read from the logs, and records from another node applied in sequence order.
  *
  * Reading: a barrier through the space's mailbox gives the last sequence logged (read on the
@@ -24,7 +24,7 @@
 #include "engine/mn_engine_durable_internal.h"
 #include "engine/mn_engine_internal.h"
 #include "engine/mn_engine_replay.h"
-#include "engine/mn_engine_replica.h"
+#include "mnemo/mn_replica.h"
 
 /* ---- waiting for completions ---- */
 

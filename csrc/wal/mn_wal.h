@@ -58,6 +58,7 @@
 #include <stdint.h>
 
 #include "mnemo/mn_limits.h"
+#include "mnemo/mn_replica.h"
 #include "mnemo/mn_status.h"
 
 #ifdef __cplusplus
@@ -84,15 +85,12 @@ typedef struct mn_wal_options {
     const struct mn_vfs *vfs;       /**< every file call goes through it; NULL: mn_vfs_posix() */
 } mn_wal_options;
 
-/** One record, as appended and as replayed. */
-typedef struct mn_wal_record {
-    uint64_t space;        /**< the space it belongs to (a numeric id or a hash of its name) */
-    uint64_t sequence;     /**< the space's sequence number of this write */
-    uint32_t type;         /**< caller-defined, nonzero */
-    uint32_t payload_bytes;/**< 0 ... MN_WAL_PAYLOAD_BYTES_MAX */
-    const void *payload;   /**< may be NULL when payload_bytes is 0; on replay valid only
-                                during the callback */
-} mn_wal_record;
+/** One record, as appended and as replayed: the replication seam's public record type
+ *  (include/mnemo/mn_replica.h), so what the seam ships is what the log holds. Fields: `space`
+ *  (a numeric id of the space), `sequence` (the space's sequence number of this write),
+ *  `type` (caller-defined, nonzero), `payload_bytes` (0 ... MN_WAL_PAYLOAD_BYTES_MAX) and
+ *  `payload` (may be NULL when payload_bytes is 0; on replay valid only during the callback). */
+typedef mn_replica_record mn_wal_record;
 
 /** Where a record lies: its segment number and the byte offset of its header in that file. */
 typedef struct mn_wal_position {
