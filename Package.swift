@@ -64,7 +64,8 @@ let package = Package(
         .target(
             name: "MnemoServer",
             dependencies: [
-                "Mnemo",
+                "Mnemo", "MnemoPlacement",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

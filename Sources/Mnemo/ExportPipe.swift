@@ -73,6 +73,10 @@ final class ExportPipe: @unchecked Sendable {
         consumer?.resume()
     }
 
+    /// Queues `chunk` whole, as one chunk of any size (a log batch of whole frames): waits for
+    /// room; false once the consumer has stopped. Not mixed with ``write(_:)`` on one pipe.
+    func push(_ chunk: [UInt8]) -> Bool { queue(chunk) }
+
     /// Waits for room, then queues `chunk`; false once the consumer has stopped.
     private func queue(_ chunk: [UInt8]) -> Bool {
         condition.lock()

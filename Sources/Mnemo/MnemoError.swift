@@ -77,6 +77,18 @@ public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
         /// }
         /// ```
         public static let invalidFilter = Code(rawValue: 1002)
+        /// Log records do not continue the space's sequence: one is missing before the first
+        /// record or between two (``Space/applyLogRecords(_:)``). Nothing was applied.
+        /// ``MnemoError/status`` is ``invalidArgument``.
+        public static let logGap = Code(rawValue: 1003)
+        /// Log records the space already holds (a batch sent twice), or one sequence given
+        /// twice (``Space/applyLogRecords(_:)``). Nothing was applied. ``MnemoError/status``
+        /// is ``invalidArgument``.
+        public static let logDuplicate = Code(rawValue: 1004)
+        /// A checkpoint has cut the records after the requested sequence from the logs
+        /// (``Space/logRecords(after:batchBytes:)``): start again from an export.
+        /// ``MnemoError/status`` is ``notFound``.
+        public static let logTruncated = Code(rawValue: 1005)
 
         /// Every code of the C core's `mn_status`, in raw-value order. StatusCodeTests checks it
         /// against every `MN_ERR_*` of include/mnemo/mn_status.h and `mn_status_string`.
@@ -87,7 +99,7 @@ public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
         ]
 
         /// The Swift-side codes (above 1000), which carry a C status in ``MnemoError/status``.
-        static let swiftSide: [Code] = [.invalidMetadata, .invalidFilter]
+        static let swiftSide: [Code] = [.invalidMetadata, .invalidFilter, .logGap, .logDuplicate, .logTruncated]
 
         /// A short name for the code.
         public var description: String {
@@ -111,6 +123,9 @@ public struct MnemoError: Error, Hashable, Sendable, CustomStringConvertible {
             case .locked: "locked"
             case .invalidMetadata: "invalidMetadata"
             case .invalidFilter: "invalidFilter"
+            case .logGap: "logGap"
+            case .logDuplicate: "logDuplicate"
+            case .logTruncated: "logTruncated"
             default: "code(\(rawValue))"
             }
         }

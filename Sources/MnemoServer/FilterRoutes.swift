@@ -81,7 +81,7 @@ struct FilterRoutes: Sendable {
         let body = try await RequestJSON.decode(DeleteRequest.self, from: request, limit: state.configuration.maxBodyBytes)
         // `{}` deletes everything: allowed, but it must be said explicitly (no absent filter).
         let filter = try SearchRoutes.filter(body.filter) ?? Filter.all
-        let deleted = try await state.withSpace(name) { space throws(MnemoError) in
+        let deleted = try await state.withWritableSpace(name) { space throws(MnemoError) in
             try await SpaceReads.delete(space, filter: filter)
         }
         return JSONResponse.make(status: .ok, DeleteResponse(deleted: deleted))

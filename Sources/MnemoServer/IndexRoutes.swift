@@ -66,7 +66,7 @@ struct IndexRoutes: Sendable {
         case "numeric": kind = .numeric
         default: throw .badRequest("kind must be \"keyword\" or \"numeric\"", field: "kind")
         }
-        let present = try await state.withSpace(name, field: "field") { space throws(MnemoError) in
+        let present = try await state.withWritableSpace(name, field: "field") { space throws(MnemoError) in
             try await space.createIndex(field, kind: kind)
         }
         return JSONResponse.make(status: .created, CreateResponse(field: field, kind: body.kind, present: present))
@@ -76,7 +76,7 @@ struct IndexRoutes: Sendable {
         let name = try PathParameter.space(context)
         let field = try PathParameter.decoded("field", in: context)
         try context.require(.admin, space: name)
-        try await state.withSpace(name, field: "field") { space throws(MnemoError) in
+        try await state.withWritableSpace(name, field: "field") { space throws(MnemoError) in
             try await space.dropIndex(field)
         }
         return Response(status: .noContent)

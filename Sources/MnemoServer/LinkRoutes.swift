@@ -36,7 +36,7 @@ struct LinkRoutes: Sendable {
         if body.from == body.to { throw .badRequest("a memory cannot link to itself", field: "to") }
         let weight = body.weight ?? 1
         guard weight > 0 && weight <= 1 else { throw .badRequest("weight must be in (0, 1]", field: "weight") }
-        let existed = try await state.withSpace(name) { space throws(MnemoError) in
+        let existed = try await state.withWritableSpace(name) { space throws(MnemoError) in
             try await space.link(body.from, to: body.to, weight: weight)
         }
         return JSONResponse.make(status: existed ? .ok : .created,
@@ -52,7 +52,7 @@ struct LinkRoutes: Sendable {
         try MemoryInput.checkID(from, field: "from")
         try MemoryInput.checkID(to, field: "to")
         if from == to { throw .badRequest("a memory cannot link to itself", field: "to") }
-        try await state.withSpace(name) { space throws(MnemoError) in try await space.unlink(from, to: to) }
+        try await state.withWritableSpace(name) { space throws(MnemoError) in try await space.unlink(from, to: to) }
         return Response(status: .noContent)
     }
 }

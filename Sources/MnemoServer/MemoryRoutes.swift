@@ -47,7 +47,7 @@ struct MemoryRoutes: Sendable {
             throw ServerError(status: .badRequest, code: "zeroVector", message: "a zero vector in a cosine space",
                               field: input.vector == nil ? "vectorBase64" : "vector")
         }
-        let replaced = try await state.withSpace(name) { space throws(MnemoError) in try await space.upsert(memory) }
+        let replaced = try await state.withWritableSpace(name) { space throws(MnemoError) in try await space.upsert(memory) }
         return JSONResponse.make(status: replaced ? .ok : .created, PutResponse(id: id, replaced: replaced))
     }
 
@@ -69,7 +69,7 @@ struct MemoryRoutes: Sendable {
         let id = try PathParameter.decoded("id", in: context)
         try context.require(.write, space: name)
         try MemoryInput.checkID(id, field: "id")
-        let existed = try await state.withSpace(name) { space throws(MnemoError) in try await space.delete(id) }
+        let existed = try await state.withWritableSpace(name) { space throws(MnemoError) in try await space.delete(id) }
         guard existed else { throw .notFound("no memory \"\(id)\" in space \"\(name)\"", field: "id") }
         return Response(status: .noContent)
     }
@@ -104,7 +104,7 @@ struct MemoryRoutes: Sendable {
             memories.append(memory)
         }
         if body.upsert != true {
-            try await state.withSpace(name, field: "memories") { space throws(MnemoError) in
+            try await state.withWritableSpace(name, field: "memories") { space throws(MnemoError) in
                 try await space.insert(contentsOf: memories)
             }
             return JSONResponse.make(status: .ok, BatchResponse(inserted: memories.count, replaced: 0))
@@ -118,7 +118,7 @@ struct MemoryRoutes: Sendable {
                 throw ServerError(error, field: "memories[\(index)]")
             }
         }
-        let replaced = try await state.withSpace(name, field: "memories") { space throws(MnemoError) in
+        let replaced = try await state.withWritableSpace(name, field: "memories") { space throws(MnemoError) in
             try await space.upsert(contentsOf: memories)
         }
         return JSONResponse.make(status: .ok, BatchResponse(inserted: memories.count - replaced, replaced: replaced))

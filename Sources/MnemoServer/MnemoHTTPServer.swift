@@ -84,6 +84,7 @@ public struct MnemoHTTPServer: Sendable {
         FilterRoutes(state: state).register(on: v1)
         IndexRoutes(state: state).register(on: v1)
         TransferRoutes(state: state).register(on: v1)
+        LogRoutes(state: state).register(on: v1)
         allowed.record(router)
         return router
     }

@@ -102,7 +102,8 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible, H
         case .invalidArgument, .wrongDimension, .nonFinite, .zeroVector, .invalidMetadata, .invalidFilter,
              .truncated, .corrupt, .unsupportedVersion:
             status = .badRequest
-        case .duplicateID: status = .conflict
+        case .duplicateID, .logGap, .logDuplicate: status = .conflict
+        case .logTruncated: status = .gone
         case .notFound, .unknownSpace: status = .notFound
         case .tooLarge: status = .contentTooLarge
         case .full:

@@ -26,6 +26,10 @@ public final class ServerState: Sendable {
 
     /// The configuration the server runs with.
     public let configuration: ServerConfiguration
+    /// The write gates of spaces being moved away (every write route enters one).
+    public let freezes = SpaceFreezes()
+    /// The spaces held here as the incoming copy of a move (`Mnemo-Move` imports).
+    public let incomingMoves = IncomingMoves()
     private let phase = Mutex<Phase>(.recovering)
     private let spaces = Mutex<[String: CachedSpace]>([:])
     /// A cached Space value and when a request last used it.
@@ -41,6 +45,8 @@ public final class ServerState: Sendable {
     /// Creates the state of a server that has not opened its database yet.
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
+        // A space moved away and dropped behind the cache's back (SpaceMover) leaves the cache.
+        freezes.onForget { [weak self] name in self?.forget(name) }
     }
 
     /// The current phase.
@@ -133,6 +139,17 @@ public final class ServerState: Sendable {
     /// Forgets the cached space `name` (after a drop, or when its handle reports it dropped).
     func forget(_ name: String) {
         _ = spaces.withLock { $0.removeValue(forKey: name) }
+    }
+
+    /// Runs the write `body` with the space `name` as ``withSpace(_:field:_:)`` does, inside
+    /// the space's write gate (SpaceFreezes): it waits while the space is frozen for a move and
+    /// is refused (503) once the space has moved away. Every route that changes a space's
+    /// memories, links or indexes writes through here.
+    func withWritableSpace<T>(_ name: String, field: String? = nil,
+                              _ body: (Space) async throws(MnemoError) -> T) async throws(ServerError) -> T {
+        try await freezes.enter(name)
+        defer { freezes.leave(name) }
+        return try await withSpace(name, field: field, body)
     }
 
     /// Runs `body` with the space `name`; when the cached handle turns out to belong to a

@@ -42,7 +42,7 @@ struct SpaceRoutes: Sendable {
         router.post("spaces") { request, context in try await create(request, context) }
         router.get("spaces") { request, context in try await list(request, context) }
         router.get("spaces/:space") { _, context in try await describe(context) }
-        router.delete("spaces/:space") { _, context in try await drop(context) }
+        router.delete("spaces/:space") { request, context in try await drop(request, context) }
     }
 
     static func metric(_ name: String?) throws(ServerError) -> Metric {
@@ -135,10 +135,15 @@ struct SpaceRoutes: Sendable {
         return JSONResponse.make(status: .ok, Self.info(space))
     }
 
-    func drop(_ context: ServerContext) async throws(ServerError) -> Response {
+    func drop(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
         let name = try PathParameter.space(context)
         try context.require(.admin, space: name)
         let database = try state.database()
+        // A move deleting its incoming copy (`Mnemo-Move`) deletes only that copy.
+        if let move = request.headers[IncomingMoves.header], state.incomingMoves.move(of: name) != move {
+            throw ServerError(status: .conflict, code: "notIncomingCopy",
+                              message: "space \"\(name)\" is not the incoming copy of move \(move)", field: "space")
+        }
         state.forget(name)
         do {
             try await database.dropSpace(name)
@@ -146,6 +151,7 @@ struct SpaceRoutes: Sendable {
             throw ServerError(error)
         }
         state.forget(name)
+        state.incomingMoves.forget(name)
         return Response(status: .noContent)
     }
 

@@ -8,7 +8,8 @@
 // hands the request body to Database.importSpace(_:from:) chunk by chunk as it arrives, counting
 // bytes against its own limit (`maxImportBytes`, 413 past it, checked on Content-Length first);
 // the engine checks the whole stream (checksum included) before the space exists: a
-// truncated, damaged or oversized upload creates nothing.
+// truncated, damaged or oversized upload creates nothing. An import carrying `Mnemo-Move` is a
+// space move's incoming copy: it replaces an earlier copy of the same move (IncomingMoves).
 import Foundation
 import Hummingbird
 import Mnemo
@@ -55,9 +56,23 @@ struct TransferRoutes: Sendable {
             }
             return Array(buffer.readableBytesView)
         }
+        // A move's incoming copy (`Mnemo-Move`): replaces the copy an earlier attempt of the
+        // same move left here, never any other space (IncomingMoves).
+        let move = request.headers[IncomingMoves.header]
+        if let move, state.incomingMoves.move(of: name) == move {
+            state.forget(name)
+            do {
+                try await database.dropSpace(name)
+            } catch where error.code == .unknownSpace {
+            } catch {
+                throw ServerError(error, field: "space")
+            }
+            state.incomingMoves.forget(name)
+        }
         do {
             let space = try await database.importSpace(name, from: chunks)
             state.forget(name)
+            if let move { state.incomingMoves.record(name, move: move) }
             var response = JSONResponse.make(status: .created, SpaceRoutes.info(space))
             response.headers[.location] = "/v1/spaces/" + SpaceRoutes.encode(name)
             return response

@@ -60,6 +60,8 @@ import Testing
             Probe(route: "DELETE /v1/spaces/{space}/indexes/{field}", uri: "\(space)/indexes/rank", scope: .admin),
             Probe(route: "POST /v1/spaces", uri: "/v1/spaces", json: ["name": "tenant-7/d", "dimension": 2], scope: .admin),
             Probe(route: "PUT /v1/spaces/{space}/import", uri: "/v1/spaces/tenant-7%2Fc/import", raw: export, scope: .admin),
+            Probe(route: "GET /v1/spaces/{space}/log", uri: "\(space)/log?after=0", scope: .admin),
+            Probe(route: "POST /v1/spaces/{space}/log", uri: "\(space)/log", raw: [], scope: .admin),
             Probe(route: "POST /v1/tokens", uri: "/v1/tokens", json: ["space": target, "scopes": ["read"]], scope: .admin),
             Probe(route: "GET /metrics", uri: "/metrics", scope: .admin),
             Probe(route: "DELETE /v1/spaces/{space}", uri: space, scope: .admin),

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "mn_engine.h"
+#include "mn_limits.h"
 #include "mn_status.h"
 
 #ifdef __cplusplus
@@ -51,6 +52,11 @@ typedef int32_t mn_replica_refusal;
 
 /** Most records one mn_replica_apply takes (its decoded ops are all held at once). */
 #define MN_REPLICA_BATCH_MAX 4096u
+
+/** The most payload bytes one record carries (MN_WAL_PAYLOAD_BYTES_MAX), for callers that
+ *  cannot expand that macro's expression (Swift imports only simple macros).
+ *  Blocking: never. */
+static inline uint32_t mn_replica_payload_bytes_max(void) { return MN_WAL_PAYLOAD_BYTES_MAX; }
 
 /** Called once per record, in sequence order; the payload is valid only during the call. A
  *  non-OK return stops the read with that status. */
