@@ -55,15 +55,15 @@ import Testing
         }
     }
 
-    static func vector(_ i: Int) -> [Float] {
+    static func vector(_ i: Int, dimension: Int = dimension) -> [Float] {
         (0..<dimension).map { Float(($0 * 31 + i * 7) % 97) / 97 + 0.01 }
     }
 
-    static func seed(_ database: Database, _ name: String, count: Int) async throws -> Space {
+    static func seed(_ database: Database, _ name: String, count: Int, dimension: Int = dimension) async throws -> Space {
         let space = try await database.createSpace(name, dimension: dimension, metric: .l2)
         for start in stride(from: 0, to: count, by: 500) {
             try await space.insert(contentsOf: (start..<min(count, start + 500)).map {
-                Memory(id: "s\($0)", vector: vector($0), text: "seed \($0)")
+                Memory(id: "s\($0)", vector: vector($0, dimension: dimension), text: "seed \($0)")
             })
         }
         return space
@@ -196,6 +196,14 @@ import Testing
                 try await group.waitForAll()
             }
             print("figure: move of 100 spaces of 20 memories (4 at once, 2.5 MB/s each): \(String(format: "%.3f", SpaceMover.milliseconds(ContinuousClock.now - again) / 1000)) s")
+
+            // One space of 2,000 memories of dimension 384 at Low priority's 10 MB/s.
+            _ = try await Self.seed(databaseA, "wide", count: 2000, dimension: 384)
+            let wide = try await mover.move(space: "wide", to: "127.0.0.1:\(portB)", moveID: "move-wide",
+                                            rate: 10_000_000, freeze: serverA.state.freezes) { true }
+            #expect(try await b.call(.get, "/v1/spaces/wide").json["count"] as? Int == 2000)
+            print("figure: move of one space of 2,000 memories of dimension 384 at 10 MB/s: " +
+                  "\(String(format: "%.3f", wide.seconds)) s, \(wide.bytes) bytes")
         }
     }
 }
