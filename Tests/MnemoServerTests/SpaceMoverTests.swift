@@ -3,7 +3,9 @@
 // HTTP: every write A acknowledged is on B, B's sequence is the source's at the cut-over, B
 // holds exactly the seed plus the acknowledged writes, and A has dropped the space (a write
 // after the cut-over is refused, never applied). A move whose cut-over is refused (the closure
-// returns false) leaves A serving the space, writable, and B without a copy. The figures (one
+// returns false) leaves A serving the space, writable, and B without a copy; one that throws
+// (outcome unknown) leaves A writable and B's copy in place, and the same move resumed
+// replaces that copy and completes. The figures (one
 // space of 2,000; 100 small spaces) are printed, not asserted.
 import AsyncHTTPClient
 import Foundation
@@ -152,6 +154,13 @@ import Testing
                                                    rate: 0, freeze: serverA.state.freezes) { throw Unknown() }
             }
             #expect(try await a.call(.put, "/v1/spaces/small/memories/after2", json: ["vector": Self.vector(2).map(Double.init)]).status == .created)
+            // That copy stays on B (it may be the space); the same move, resumed, replaces it.
+            #expect(try await b.call(.get, "/v1/spaces/small").json["count"] as? Int == 51)
+            let resumed = try await Self.mover(serverA).move(space: "small", to: "127.0.0.1:\(portB)", moveID: "move-small-2",
+                                                             rate: 0, freeze: serverA.state.freezes) { true }
+            #expect(try await b.call(.get, "/v1/spaces/small").json["count"] as? Int == 52)
+            #expect(try await b.call(.post, "/v1/spaces/small/log", raw: []).json["sequence"] as? Int == Int(resumed.sequence))
+            #expect(try await a.call(.get, "/v1/spaces/small").status == .notFound)
         }
     }
 
