@@ -13,7 +13,8 @@ import Testing
         try await gates.enter("a")
         let frozen = Mutex(false)
         let freezing = Task {
-            let done = await gates.freeze("a")
+            // A timeout no loaded machine reaches: the freeze must end only by the write leaving.
+            let done = await gates.freeze("a", timeout: .seconds(3600))
             frozen.withLock { $0 = true }
             return done
         }
@@ -30,7 +31,7 @@ import Testing
         // A new write waits until the thaw, then goes in.
         let entered = Mutex(false)
         let writer = Task {
-            try await gates.enter("a")
+            try await gates.enter("a", timeout: .seconds(3600))
             entered.withLock { $0 = true }
             gates.leave("a")
         }
