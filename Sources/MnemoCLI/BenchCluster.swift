@@ -5,6 +5,7 @@
 import Foundation
 import MnemoCluster
 import MnemoPlacement
+import MnemoServer
 import Synchronization
 
 /// The benchmark's cluster: etcd plus node processes.
@@ -72,7 +73,12 @@ final class BenchCluster: Sendable {
 
     /// The primary of every space, read from etcd.
     func assignments() async throws -> [SpaceID: NodeID] {
-        try await AssignmentStore(client: client, keys: keys).load().entries.mapValues(\.assignment.primary)
+        try await assignmentTable().entries.mapValues(\.assignment.primary)
+    }
+
+    /// The assignment table, read from etcd.
+    func assignmentTable() async throws -> AssignmentSnapshot {
+        try await AssignmentStore(client: client, keys: keys).load()
     }
 
     /// Spaces per node ("1" → count) in `assignments`.
@@ -118,18 +124,27 @@ final class BenchCluster: Sendable {
         Int(try await client.range(prefix: keys.root + "/moves/").count)
     }
 
-    /// What the planner plans now for `workload` (replication factor 1, as the nodes run).
-    func plannedMoves(workload: Workload) async throws -> Int {
+    /// What the nodes' planner plans for `assignments` and the clients' write rates per space,
+    /// with the bytes the nodes last reported.
+    func plannedMoves(from assignments: AssignmentSnapshot, opsPerSecond: [SpaceID: Double]) async throws -> Int {
         let membership = try await ClusterMembership(client: client, keys: keys).list().placementMembership()
-        let directory = try await AssignmentStore(client: client, keys: keys).load().directory()
-        let planner = RebalancePlanner(configuration: PlannerConfiguration(replicationFactor: 1))
-        return try planner.plan(directory: directory, membership: membership, workload: workload).moves.count
+        let reported = ClusterController.workload(loads: try await LoadStore(client: client, keys: keys).loadAll(),
+                                                  assignments: assignments, reportSeconds: 2)
+        var stats: [SpaceID: Workload.Stats] = [:]
+        for space in Set(reported.stats.keys).union(opsPerSecond.keys) {
+            stats[space] = Workload.Stats(bytes: reported[space].bytes, opsPerSecond: opsPerSecond[space] ?? 0)
+        }
+        let workload = Workload(defaultStats: Workload.Stats(bytes: reported.defaultStats.bytes, opsPerSecond: 0),
+                                stats: stats)
+        let planner = RebalancePlanner(configuration: ClusterConfiguration(node: 1).planner)
+        return try planner.plan(directory: try assignments.directory(), membership: membership,
+                                workload: workload).moves.count
     }
 
-    /// Polls the assignment table once a second until no move key is left, `done` holds and
-    /// nothing has changed for `settle` seconds, or `timeout` passes (finished false). Returns the
-    /// last table and when it last changed.
-    func settle(from before: [SpaceID: NodeID], start: ContinuousClock.Instant, settle: Double,
+    /// Polls the assignment table once a second until at least `minimum` seconds have passed, no
+    /// move key is left, `done` holds and nothing has changed for `settle` seconds, or `timeout`
+    /// passes (finished false). Returns the last table and when it last changed.
+    func settle(from before: [SpaceID: NodeID], start: ContinuousClock.Instant, minimum: Double, settle: Double,
                 timeout: Double, done: @Sendable ([SpaceID: NodeID]) -> Bool) async throws
         -> (assignments: [SpaceID: NodeID], lastChange: ContinuousClock.Instant, finished: Bool)
     {
@@ -144,7 +159,7 @@ final class BenchCluster: Sendable {
                 last = now
                 lastChange = stamp
             }
-            let quiet = (stamp - lastChange).seconds >= settle
+            let quiet = (stamp - lastChange).seconds >= settle && (stamp - start).seconds >= minimum
             if quiet, done(now), try await pendingMoves() == 0 { return (now, lastChange, true) }
             if (stamp - start).seconds > timeout { return (now, lastChange, false) }
         }

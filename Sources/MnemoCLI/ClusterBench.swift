@@ -76,6 +76,8 @@ struct ClusterBench: Sendable {
     let options: Options
     static let clusterName = "bench"
     static let wrongNodeMetric = "mnemo_cluster_wrong_node_total"
+    /// How long the hot scenario sends its hot share at least.
+    static let hotSeconds = 60.0
 
     /// Runs every scenario and calls `emit` with each row as it completes.
     func run(log: @escaping @Sendable (String) -> Void, emit: @Sendable (Row) -> Void) async throws {
@@ -123,21 +125,22 @@ struct ClusterBench: Sendable {
     }
 
     private func run(_ scenario: Scenario, cluster: BenchCluster, load: WriteLoad) async throws -> Row {
-        let before = try await cluster.assignments()
+        let table = try await cluster.assignmentTable()
+        let before = table.entries.mapValues(\.assignment.primary)
         let spacesBefore = try await cluster.spacesPerNode(before)
         let bytesBefore = try await cluster.bytesPerNode()
         let wrongBefore = try await cluster.metricTotal(Self.wrongNodeMetric)
         let countsBefore = load.counters()
         let clock = ContinuousClock()
         let start = clock.now
-        let ideal: Int
+        var ideal = 0
+        var minimum = 0.0
         let done: @Sendable ([SpaceID: NodeID]) -> Bool
         switch scenario {
         case .join:
             let id = cluster.nextNodeID
             try await cluster.addNode(id)
-            let capacityShare = 1.0 / Double(cluster.nodeCount)
-            ideal = Int((Double(before.count) * capacityShare).rounded(.up))
+            ideal = Int((Double(before.count) / Double(cluster.nodeCount)).rounded(.up))
             done = { $0.values.contains(NodeID(rawValue: id)) }
         case .drain:
             let node = cluster.drainCandidate
@@ -146,14 +149,18 @@ struct ClusterBench: Sendable {
             done = { !$0.values.contains(node) }
         case .hot:
             load.setHot(share: options.hotShare)
-            try await Task.sleep(for: .seconds(options.settle + 2))
-            ideal = try await cluster.plannedMoves(workload: load.workload())
+            // The controller averages load over 30 s (WorkloadSmoother): the hot space has
+            // dominated its node's average after two time constants.
+            minimum = Self.hotSeconds
             done = { _ in true }
         }
-        let (after, lastChange, finished) = try await cluster.settle(from: before, start: start,
+        let (after, lastChange, finished) = try await cluster.settle(from: before, start: start, minimum: minimum,
                                                                       settle: options.settle,
                                                                       timeout: options.timeout, done: done)
-        if scenario == .hot { load.setHot(share: 0) }
+        if scenario == .hot {
+            ideal = try await cluster.plannedMoves(from: table, opsPerSecond: load.opsPerSecond())
+            load.setHot(share: 0)
+        }
         let counts = load.counters() - countsBefore
         let wrong = try await cluster.metricTotal(Self.wrongNodeMetric) - wrongBefore
         let moved = after.filter { before[$0.key] != nil && before[$0.key] != $0.value }.count

@@ -46,6 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
     var advertise: String?
     @Flag(help: "Cluster mode: never campaign to be the controller (another node plans the moves).")
     var noController = false
+    @Option(help: "Cluster mode: space moves a node sends or receives at once (default 8).")
+    var maxConcurrentMoves: Int?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -128,6 +130,10 @@ struct ServeCommand: AsyncParsableCommand {
                                            rack: rack ?? environment["MNEMO_RACK"] ?? "",
                                            advertise: advertise ?? environment["MNEMO_ADVERTISE"])
         cluster.runsController = !noController
+        if let moves = maxConcurrentMoves {
+            guard moves >= 1 else { throw ValidationError("--max-concurrent-moves must be at least 1") }
+            cluster.maxConcurrentMoves = moves
+        }
         if let capacity = capacity ?? environment["MNEMO_CAPACITY"].flatMap({ Double($0) }) {
             guard capacity > 0, capacity.isFinite else { throw ValidationError("--capacity must be positive") }
             cluster.capacity = capacity

@@ -165,16 +165,15 @@ final class WriteLoad: Sendable {
         }
     }
 
-    /// The write rates per space since the hot share was last set, as the planner's workload
-    /// (bytes left at a common default: the clients do not know them).
-    func workload() -> Workload {
+    /// The write rates per space (ops per second) since the hot share was last set.
+    func opsPerSecond() -> [SpaceID: Double] {
         ledger.withLock { ledger in
             let seconds = max((ContinuousClock.now - ledger.recentSince).seconds, 1e-3)
-            var stats: [SpaceID: Workload.Stats] = [:]
+            var rates: [SpaceID: Double] = [:]
             for (index, count) in ledger.recent.enumerated() where count > 0 {
-                stats[SpaceID(name: names[index])] = .init(bytes: 0, opsPerSecond: Double(count) / seconds)
+                rates[SpaceID(name: names[index])] = Double(count) / seconds
             }
-            return Workload(stats: stats)
+            return rates
         }
     }
 

@@ -61,11 +61,14 @@ public actor ClusterController {
         public var maxRetryBackoff: Duration
         /// The nodes' load reporting period in seconds (a report's `ops` cover one period).
         public var loadReportSeconds: Double
+        /// The time constant of the moving average of load the planner sees (WorkloadSmoother).
+        public var loadTimeConstant: Duration
 
         /// Creates a configuration.
         public init(leaseTTL: Int64 = 5, debounce: Duration = .milliseconds(300), period: Duration = .seconds(3),
                     maxAttempts: Int = 5, retryBackoff: Duration = .seconds(1),
-                    maxRetryBackoff: Duration = .seconds(60), loadReportSeconds: Double = 2) {
+                    maxRetryBackoff: Duration = .seconds(60), loadReportSeconds: Double = 2,
+                    loadTimeConstant: Duration = .seconds(30)) {
             self.leaseTTL = leaseTTL
             self.debounce = debounce
             self.period = period
@@ -73,6 +76,7 @@ public actor ClusterController {
             self.retryBackoff = retryBackoff
             self.maxRetryBackoff = maxRetryBackoff
             self.loadReportSeconds = loadReportSeconds
+            self.loadTimeConstant = loadTimeConstant
         }
     }
 
@@ -114,6 +118,8 @@ public actor ClusterController {
     private var assignments: AssignmentSnapshot?
     private var moves: MoveSnapshot?
     private var loads = LoadSnapshot()
+    /// The load the planner sees: reports averaged over `loadTimeConstant`.
+    private var smoother: WorkloadSmoother
     /// This controller's own move writes not yet seen by the move follower: space → (revision of
     /// the write, the move after it or nil when deleted). Keeps the limits right in between.
     private var ownWrites: [SpaceID: (revision: Int64, move: StoredMove?)] = [:]
@@ -149,6 +155,7 @@ public actor ClusterController {
         self.planner = planner
         self.limits = limits
         self.configuration = configuration
+        self.smoother = WorkloadSmoother(timeConstant: configuration.loadTimeConstant)
         self.logger = logger
     }
 
@@ -216,6 +223,7 @@ public actor ClusterController {
         assignments = nil
         moves = nil
         loads = LoadSnapshot()
+        smoother.reset()
         ownWrites = [:]
         queue = []
         planMembers = nil
@@ -573,8 +581,9 @@ public actor ClusterController {
             let membership = try Self.membership(members: members, assignments: assignments)
             let directory = try Self.projectedDirectory(assignments: assignments, moves: moves)
             if directory.isEmpty { return }
-            let workload = Self.workload(loads: loads, assignments: assignments,
-                                         reportSeconds: configuration.loadReportSeconds)
+            let workload = smoother.smooth(Self.workload(loads: loads, assignments: assignments,
+                                                         reportSeconds: configuration.loadReportSeconds),
+                                           at: clock.now)
             plan = try planner.plan(directory: directory, membership: membership, workload: workload)
         } catch {
             noteError("planning: \(error)")

@@ -37,8 +37,24 @@ public struct ClusterConfiguration: Sendable, Hashable {
     /// Whether this node is a controller candidate (campaigns; while leading, plans and writes
     /// moves). Every node is one by default; at most one leads.
     public var runsController: Bool = true
-    /// Outgoing space moves run at once at most (the planner's MoveLimits.maxConcurrentMovesPerNode).
-    public var maxConcurrentMoves: Int = MoveLimits().maxConcurrentMovesPerNode
+    /// Space moves a node sends or receives at once at most (the planner's
+    /// MoveLimits.maxConcurrentMovesPerNode). Moves of small spaces are bound by round trips,
+    /// not bytes (export, import, log tail, one etcd transaction: ~0.1 s), so a joining node
+    /// fills at about this many moves per 0.1 s; the byte rates of MoveLimits still cap big ones.
+    public var maxConcurrentMoves: Int = 8
+
+    /// How the controller plans: one copy per space (replication is a later issue), and
+    /// tolerances sized to what the nodes measure. Bytes grow with every write and a moved
+    /// space's bytes are re-counted on its new node, and load is an average of request counts
+    /// (WorkloadSmoother): 5% and 10% keep the planner from moving spaces after measurement
+    /// noise. The space count is only a proxy for those two: held to 1% (the simulator's
+    /// default) it outweighs load when spaces are many and light, and a node with a hot space
+    /// could not give away the others (the planner's potential rose with every move), so it is
+    /// held to 25%.
+    public var planner: PlannerConfiguration {
+        PlannerConfiguration(replicationFactor: 1, countTolerance: 0.25, bytesTolerance: 0.05, loadTolerance: 0.10,
+                             limits: MoveLimits(maxConcurrentMovesPerNode: maxConcurrentMoves))
+    }
 
     /// Creates a configuration.
     public init(node: NodeID, etcdEndpoints: [String] = ["http://127.0.0.1:2379"], name: String = "default",

@@ -233,8 +233,8 @@ public final class ClusterNode: Sendable {
                 if configuration.runsController {
                     let controller = ClusterController(
                         client: etcd, keys: keys, name: node.description,
-                        planner: RebalancePlanner(configuration: PlannerConfiguration(replicationFactor: 1)),
-                        limits: MoveLimits(maxConcurrentMovesPerNode: configuration.maxConcurrentMoves),
+                        planner: RebalancePlanner(configuration: configuration.planner),
+                        limits: configuration.planner.limits,
                         configuration: .init(leaseTTL: Int64(configuration.leaseTTL),
                                              loadReportSeconds: Double(configuration.loadReportMilliseconds) / 1000),
                         logger: logger)
