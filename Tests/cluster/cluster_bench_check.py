@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks the rows of `mnemo cluster bench --json` (the cluster's test in `make test`).
 
-Every scenario must settle with no failed request (every stale route was corrected by the
-forwarding node's one retry) and no lost acknowledged write, and a join or a drain may move at
-most 1.02 x the ideal number of spaces (rounded up). `--max-stale-percent P` also bounds the
+Every scenario must end with no failed request (every stale route was corrected by the
+forwarding node's one retry) and no lost acknowledged write; a join and a drain must settle and
+move at most 1.02 x the ideal number of spaces (rounded up); under a hot space the planner must
+act (move spaces), but need not have settled: at a 5-node scale it keeps moving (README,
+"Cluster"), and the run bounds it with --timeout. `--max-stale-percent P` also bounds the
 stale-route errors (the issue's 0.02% is a rate: it is checked on the 5-node run, where a few
 hundred thousand requests make it meaningful; in a short run one error is already 0.05%).
 """
@@ -29,8 +31,10 @@ def main() -> None:
         print(f"{name}: moved {row['moved']} (ideal {row['ideal_moved']}) in {row['seconds']:.1f} s, "
               f"stale routes {row['routing_errors_percent']:.4f}%, failed {row['failed_requests']}, "
               f"lost {row['lost_writes']}, requests {row['requests']}")
-        if not row["finished"]:
+        if name != "hot" and not row["finished"]:
             problems.append(f"{name}: did not settle")
+        if name == "hot" and row["moved"] == 0:
+            problems.append("hot: the planner moved nothing")
         if row["failed_requests"] != 0:
             problems.append(f"{name}: {row['failed_requests']} failed requests")
         if row["lost_writes"] != 0:
