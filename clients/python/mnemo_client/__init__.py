@@ -1,7 +1,8 @@
 """mnemo-client: the Python client of the Mnemo memory database's HTTP server (`mnemo serve`).
 
 `Mnemo` / `Space` are synchronous, `AsyncMnemo` / `AsyncSpace` the same API with `async`; results
-are dataclasses (`SpaceInfo`, `Memory`, `Hit`, `BatchResult`, `Page`, `FieldIndex`) and failures the exception
+are dataclasses (`SpaceInfo`, `Memory`, `Hit`, `BatchResult`, `Page`, `FieldIndex`,
+`ClusterStatus`, `DrainResult`) and failures the exception
 classes under `MnemoError`. See clients/python/README.md.
 """
 
@@ -20,18 +21,23 @@ from .errors import (
     MnemoError,
     NotFound,
     PayloadTooLarge,
+    RoutingFailedError,
     TooManyRequests,
     Unauthorized,
     Unavailable,
+    WrongNodeError,
 )
-from .results import BatchResult, FieldIndex, Hit, Memory, Page, SpaceInfo
+from .results import BatchResult, ClusterMember, ClusterStatus, DrainResult, FieldIndex, Hit, Memory, Page, SpaceInfo
 
 __all__ = [
     "AsyncMnemo",
     "AsyncSpace",
     "BadRequest",
     "BatchResult",
+    "ClusterMember",
+    "ClusterStatus",
     "Conflict",
+    "DrainResult",
     "EmbedFunction",
     "FieldIndex",
     "Forbidden",
@@ -44,11 +50,13 @@ __all__ = [
     "Page",
     "PayloadTooLarge",
     "RetryPolicy",
+    "RoutingFailedError",
     "Space",
     "SpaceInfo",
     "TooManyRequests",
     "Unauthorized",
     "Unavailable",
     "VectorLike",
+    "WrongNodeError",
     "__version__",
 ]

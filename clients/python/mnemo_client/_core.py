@@ -20,7 +20,7 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
-from .errors import retry_after_seconds
+from .errors import NEVER_APPLIED_CODES, error_code, retry_after_seconds
 
 #: A vector as callers give it: a sequence of numbers or a 1-D numpy array.
 VectorLike = Union[Sequence[float], npt.NDArray[Any]]
@@ -48,7 +48,8 @@ class Call:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded retries of idempotent calls on connection errors, 429 and 503.
+    """Bounded retries of idempotent calls on connection errors, 429 and 503 (and of any call on
+    a 503 `spaceFrozen` / `spaceMoved`, which the server refuses before applying anything).
 
     Attempt n (from 0) waits the server's `Retry-After` when it sent one, else
     `backoff * 2**n` with jitter, never more than `max_wait` seconds; at most `retries` retries.
@@ -79,6 +80,17 @@ RETRYABLE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 RETRYABLE_STATUSES = frozenset({429, 503})
+
+
+def retryable(call: Call, response: httpx.Response) -> bool:
+    """Whether `response` (read) to `call` may be answered by sending `call` again: 429 or 503 to
+    an idempotent call, or a 503 the server gives before applying anything (`spaceFrozen`,
+    `spaceMoved`: a write to a space being moved) to any call."""
+    if response.status_code not in RETRYABLE_STATUSES:
+        return False
+    if call.idempotent:
+        return True
+    return response.status_code == 503 and error_code(response) in NEVER_APPLIED_CODES
 
 
 def segment(value: str) -> str:
@@ -192,6 +204,21 @@ def query_body(
         if "vector" in body["include"]:
             body["vectorFormat"] = "base64"
     return body
+
+
+def cross_search_body(
+    spaces: Iterable[str],
+    vector: VectorLike,
+    k: int,
+    ef: int | None,
+    filter: Mapping[str, Any] | None,
+    include: Iterable[str] | None,
+) -> dict[str, Any]:
+    """The JSON of `POST /v1/search`: a search over several spaces (a list of names, not one string)."""
+    if isinstance(spaces, (str, bytes)):
+        raise TypeError("spaces is a list of space names, not one name")
+    names = [str(name) for name in spaces]
+    return query_body(vector, filter, include, {"spaces": names, "k": k, "ef": ef})
 
 
 def list_body(

@@ -3,7 +3,8 @@
 One `httpx.AsyncClient` per `AsyncMnemo` holds a keep-alive connection pool; every method is one request
 (`spaces()` and `AsyncSpace.iter()`, async iterators, one per page). Idempotent calls are retried on connection errors,
 429 and 503 under the client's `RetryPolicy`; inserts (`add` without upsert), space creation,
-delete-by-filter and token issue never are.
+delete-by-filter and token issue never are, except after a 503 `spaceFrozen` or `spaceMoved`
+(a write to a space being moved between cluster nodes, refused before anything was applied).
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ from ._core import AsyncEmbedFunction, Call, EmbedFunction, RetryPolicy, VectorL
 from .errors import Conflict, MnemoConnectionError, NotFound, error_from_response
 from .results import (
     BatchResult,
+    ClusterStatus,
+    DrainResult,
     FieldIndex,
     Hit,
     Memory,
     Page,
     SpaceInfo,
+    parse_cluster_status,
+    parse_drain_result,
     parse_field_index,
     parse_hit,
     parse_memory,
@@ -109,7 +114,7 @@ class AsyncMnemo:
                 raise MnemoConnectionError(0, "timeout", str(error) or type(error).__name__) from error
             except httpx.TransportError as error:
                 raise MnemoConnectionError(0, "connection", str(error) or type(error).__name__) from error
-            if response.status_code in _core.RETRYABLE_STATUSES and call.idempotent and attempt < self.retry_policy.retries:
+            if attempt < self.retry_policy.retries and _core.retryable(call, response):
                 await asyncio.sleep(self.retry_policy.delay(attempt, response))
                 attempt += 1
                 continue
@@ -162,6 +167,39 @@ class AsyncMnemo:
         (`read`, `write`, `admin`), valid `expires_in` seconds (rounded up); returns the JWT."""
         body = _core.token_body(space, prefix, scopes, expires_in, subject)
         return str((await self._json(Call("POST", "/v1/tokens", json=body)))["token"])
+
+    # -- cluster ----------------------------------------------------------------------------------
+
+    async def search_spaces(
+        self,
+        spaces: Iterable[str],
+        vector: VectorLike | None = None,
+        *,
+        text: str | None = None,
+        k: int = 10,
+        ef: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+        include: Iterable[str] = _core.DEFAULT_INCLUDE,
+    ) -> builtins.list[Hit]:
+        """The `k` nearest memories to `vector` (or to `text`, embedded) over several spaces
+        (1 to 64 names, read on each), merged nearest first (ties by space, then id); each `Hit`
+        names its `space`. The spaces must share metric and dimension (else `BadRequest`); an
+        unknown one is `NotFound`. In a cluster each space is searched on its owning node."""
+        cue = await self._vector_for(vector, text)
+        body = _core.cross_search_body(spaces, cue, k, ef, filter, include)
+        result = await self._json(Call("POST", "/v1/search", json=body, idempotent=True))
+        return [parse_hit(item) for item in result["hits"]]
+
+    async def cluster_status(self) -> ClusterStatus:
+        """The cluster as the node this client talks to sees it (`mode` `single` on a node
+        started without `--etcd`, with itself as the only member)."""
+        return parse_cluster_status(await self._json(Call("GET", "/v1/cluster", idempotent=True)))
+
+    async def drain(self) -> DrainResult:
+        """Mark the node this client talks to draining (admin): the controller moves its spaces
+        away and it leaves the member list once it owns none. `Conflict` with code `notClustered`
+        on a single node."""
+        return parse_drain_result(await self._json(Call("POST", "/v1/cluster/drain", idempotent=True)))
 
     # -- spaces -----------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 One `httpx.Client` per `Mnemo` holds a keep-alive connection pool; every method is one request
 (`spaces()` and `Space.iter()` one per page). Idempotent calls are retried on connection errors,
 429 and 503 under the client's `RetryPolicy`; inserts (`add` without upsert), space creation,
-delete-by-filter and token issue never are.
+delete-by-filter and token issue never are, except after a 503 `spaceFrozen` or `spaceMoved`
+(a write to a space being moved between cluster nodes, refused before anything was applied).
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ from ._core import Call, EmbedFunction, RetryPolicy, VectorLike
 from .errors import Conflict, MnemoConnectionError, NotFound, error_from_response
 from .results import (
     BatchResult,
+    ClusterStatus,
+    DrainResult,
     FieldIndex,
     Hit,
     Memory,
     Page,
     SpaceInfo,
+    parse_cluster_status,
+    parse_drain_result,
     parse_field_index,
     parse_hit,
     parse_memory,
@@ -103,7 +108,7 @@ class Mnemo:
                 raise MnemoConnectionError(0, "timeout", str(error) or type(error).__name__) from error
             except httpx.TransportError as error:
                 raise MnemoConnectionError(0, "connection", str(error) or type(error).__name__) from error
-            if response.status_code in _core.RETRYABLE_STATUSES and call.idempotent and attempt < self.retry_policy.retries:
+            if attempt < self.retry_policy.retries and _core.retryable(call, response):
                 time.sleep(self.retry_policy.delay(attempt, response))
                 attempt += 1
                 continue
@@ -150,6 +155,39 @@ class Mnemo:
         (`read`, `write`, `admin`), valid `expires_in` seconds (rounded up); returns the JWT."""
         body = _core.token_body(space, prefix, scopes, expires_in, subject)
         return str(self._json(Call("POST", "/v1/tokens", json=body))["token"])
+
+    # -- cluster ----------------------------------------------------------------------------------
+
+    def search_spaces(
+        self,
+        spaces: Iterable[str],
+        vector: VectorLike | None = None,
+        *,
+        text: str | None = None,
+        k: int = 10,
+        ef: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+        include: Iterable[str] = _core.DEFAULT_INCLUDE,
+    ) -> builtins.list[Hit]:
+        """The `k` nearest memories to `vector` (or to `text`, embedded) over several spaces
+        (1 to 64 names, read on each), merged nearest first (ties by space, then id); each `Hit`
+        names its `space`. The spaces must share metric and dimension (else `BadRequest`); an
+        unknown one is `NotFound`. In a cluster each space is searched on its owning node."""
+        cue = self._vector_for(vector, text)
+        body = _core.cross_search_body(spaces, cue, k, ef, filter, include)
+        result = self._json(Call("POST", "/v1/search", json=body, idempotent=True))
+        return [parse_hit(item) for item in result["hits"]]
+
+    def cluster_status(self) -> ClusterStatus:
+        """The cluster as the node this client talks to sees it (`mode` `single` on a node
+        started without `--etcd`, with itself as the only member)."""
+        return parse_cluster_status(self._json(Call("GET", "/v1/cluster", idempotent=True)))
+
+    def drain(self) -> DrainResult:
+        """Mark the node this client talks to draining (admin): the controller moves its spaces
+        away and it leaves the member list once it owns none. `Conflict` with code `notClustered`
+        on a single node."""
+        return parse_drain_result(self._json(Call("POST", "/v1/cluster/drain", idempotent=True)))
 
     # -- spaces -----------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Exceptions: the server's error JSON `{"error": {"code", "message", "field"}}` as classes.
 
-One class per HTTP status the server documents (docs/server.md, "Errors"), all under `MnemoError`,
+One class per HTTP status the server documents (docs/server.md, "Errors"; the cluster's 421
+`WRONG_NODE` and 503 `ROUTING_FAILED` in docs/cluster.md), all under `MnemoError`,
 so callers catch `NotFound` rather than compare numbers; `code` keeps the server's finer reason
 (`unknownSpace` vs `notFound`, `wrongDimension` vs `nonFinite`) and `field` the request part at fault.
 """
@@ -72,6 +73,36 @@ class Unavailable(MnemoError):
         self.retry_after = retry_after
 
 
+class RoutingFailedError(Unavailable):
+    """503 `ROUTING_FAILED` (cluster mode): the node could not get the space's owner to serve the
+    request, even after re-reading the assignment once; retry after `retry_after` seconds."""
+
+
+class WrongNodeError(MnemoError):
+    """421 `WRONG_NODE` (cluster mode): the node does not own the space, or the request's
+    `Mnemo-Assignment-Version` was older than the owner's; the request was never applied.
+
+    `owner_node` and `owner_address` (host:port) name the owner and `version` is the space's
+    current assignment version (each `None` when the answer lacked it). A node sends this only to
+    requests that carry `Mnemo-Assignment-Version` or were forwarded, which this client's are not.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        owner_node: int | None = None,
+        owner_address: str | None = None,
+        version: int | None = None,
+    ) -> None:
+        super().__init__(status, code, message, field)
+        self.owner_node = owner_node
+        self.owner_address = owner_address
+        self.version = version
+
+
 class MnemoConnectionError(MnemoError):
     """No answer: the connection failed, broke or timed out (status 0, code `connection` or `timeout`)."""
 
@@ -86,6 +117,30 @@ _BY_STATUS: dict[int, type[MnemoError]] = {
     429: TooManyRequests,
     503: Unavailable,
 }
+
+
+#: 503 codes whose request the server refused before applying anything: safe to resend even when
+#: the call is not idempotent (a write to a space frozen for a move, or moved away).
+NEVER_APPLIED_CODES = frozenset({"spaceFrozen", "spaceMoved"})
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def error_code(response: httpx.Response) -> str | None:
+    """The server's error code in an error response's body (`None` when it has none)."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code = body["error"].get("code")
+        return str(code) if code is not None else None
+    return None
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -106,6 +161,7 @@ def error_from_response(response: httpx.Response) -> MnemoError:
     code = f"http{status}"
     message = response.reason_phrase or "error"
     field: str | None = None
+    error: dict[str, Any] = {}
     try:
         body: Any = response.json()
     except ValueError:
@@ -119,5 +175,17 @@ def error_from_response(response: httpx.Response) -> MnemoError:
     if status == 429:
         return TooManyRequests(status, code, message, field, retry_after_seconds(response))
     if status == 503:
-        return Unavailable(status, code, message, field, retry_after_seconds(response))
+        kind = RoutingFailedError if code == "ROUTING_FAILED" else Unavailable
+        return kind(status, code, message, field, retry_after_seconds(response))
+    if status == 421 or code == "WRONG_NODE":
+        owner = error.get("owner")
+        owner = owner if isinstance(owner, dict) else {}
+        address = owner.get("address", response.headers.get("mnemo-owner"))
+        version = error.get("version", response.headers.get("mnemo-assignment-version"))
+        return WrongNodeError(
+            status, code, message, field,
+            owner_node=_int_or_none(owner.get("node")),
+            owner_address=str(address) if address is not None else None,
+            version=_int_or_none(version),
+        )
     return _BY_STATUS.get(status, MnemoError)(status, code, message, field)

@@ -55,6 +55,7 @@ class Hit:
     Search: `distance` is the metric's (smaller is closer) and `score` higher-is-better (cosine and
     ip: 1 - distance; l2: 1 / (1 + distance)). Recall: `activation` (in [threshold, 1]) and `hops`
     (0 for a seed) are set, `score` equals the activation and `distance` is NaN (the server sends none).
+    Cross-space search (`Mnemo.search_spaces`): `space` names the space the hit is in (`None` elsewhere).
     """
 
     id: str
@@ -67,6 +68,7 @@ class Hit:
     created_at: datetime | None = None
     activation: float | None = None
     hops: int | None = None
+    space: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,47 @@ class Page:
 
     memories: list[Memory]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ClusterMember:
+    """A member of the cluster as `GET /v1/cluster` lists it: its `node` id, `address` (host:port),
+    `rack`, `capacity`, `state` (`alive`, `joining`, `draining` or `dead`), the spaces it is primary
+    of (`spaces`) and the bytes of its loaded spaces (`bytes`, from its last load report)."""
+
+    node: int
+    address: str
+    rack: str
+    capacity: float
+    state: str
+    spaces: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """The cluster as the answering node sees it: `mode` (`single` or `cluster`), this `node`'s id
+    and the controller's name (`leader`), both `None` on a single node or when unknown, the etcd
+    `revision` read at (0 on a single node), the `members`, the `moves` in flight (the controller's
+    records, as dicts) and `raw`, the server's whole answer."""
+
+    mode: str
+    node: int | None
+    leader: str | None
+    revision: int
+    members: list[ClusterMember]
+    moves: list[dict[str, Any]]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    """The answer to a drain: the `node`, its `state` (`draining`, or `left` once it owns no
+    space) and how many `spaces` it still owns."""
+
+    node: int
+    state: str
+    spaces: int
 
 
 @dataclass(frozen=True)
@@ -109,6 +152,39 @@ def parse_field_index(item: dict[str, Any]) -> FieldIndex:
         bytes=int(item["bytes"]),
         built_in=bool(item["builtIn"]),
     )
+
+
+def parse_cluster_status(body: dict[str, Any]) -> ClusterStatus:
+    """A `ClusterStatus` from `GET /v1/cluster`."""
+    members = [
+        ClusterMember(
+            node=int(m["node"]),
+            address=str(m["address"]),
+            rack=str(m.get("rack", "")),
+            capacity=float(m.get("capacity", 1)),
+            state=str(m["state"]),
+            spaces=int(m.get("spaces", 0)),
+            bytes=int(m.get("bytes", 0)),
+        )
+        for m in body.get("members", [])
+    ]
+    node = body.get("node")
+    leader = body.get("leader")
+    moves = body.get("moves", [])
+    return ClusterStatus(
+        mode=str(body["mode"]),
+        node=int(node) if node is not None else None,
+        leader=str(leader) if leader is not None else None,
+        revision=int(body.get("revision", 0)),
+        members=members,
+        moves=[dict(move) for move in moves if isinstance(move, dict)],
+        raw=body,
+    )
+
+
+def parse_drain_result(body: dict[str, Any]) -> DrainResult:
+    """A `DrainResult` from `POST /v1/cluster/drain`."""
+    return DrainResult(node=int(body["node"]), state=str(body["state"]), spaces=int(body["spaces"]))
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -189,4 +265,5 @@ def parse_hit(item: dict[str, Any]) -> Hit:
         created_at=parse_time(item.get("createdAt")),
         activation=float(activation) if activation is not None else None,
         hops=int(hops) if hops is not None else None,
+        space=str(item["space"]) if item.get("space") is not None else None,
     )
