@@ -30,6 +30,7 @@ final class BenchCluster: Sendable {
         let node = try await LocalNode.start(id: id, rack: "r\(id % 3)", port: try LocalEtcd.freeLoopbackPort(),
                                              etcd: etcd.endpoint, cluster: ClusterBench.clusterName,
                                              directory: directory, workers: options.workers,
+                                             maxConcurrentMoves: options.maxConcurrentMoves,
                                              connections: options.clients * 2)
         state.withLock { $0.nodes[id] = node }
         let membership = ClusterMembership(client: client, keys: keys)

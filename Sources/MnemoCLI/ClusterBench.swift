@@ -46,6 +46,8 @@ struct ClusterBench: Sendable {
         /// Longest a scenario may take before it is reported as unfinished.
         var timeout = 300.0
         var workers = 1
+        /// Moves a node sends or receives at once (`mnemo serve --max-concurrent-moves`).
+        var maxConcurrentMoves = 8
         /// Where node data and logs go (a temporary directory when nil; removed unless `keep`).
         var directory: URL?
         var keep = false

@@ -106,14 +106,15 @@ struct ClusterCommand: AsyncParsableCommand {
         @Option(help: "Quiet seconds that end a scenario.") var settle = 3.0
         @Option(help: "Seconds after which a scenario is reported unfinished.") var timeout = 300.0
         @Option(help: "Shard workers per node.") var workers = 1
+        @Option(help: "Space moves a node sends or receives at once.") var maxConcurrentMoves = 8
         @Option(help: "Directory for node data and logs (kept); default: a temporary one, removed.")
         var directory: String?
         @Flag(help: "Print one JSON object per line.") var json = false
 
         func validate() throws {
             guard nodes >= 2 else { throw ValidationError("--nodes must be at least 2") }
-            guard spaces >= 1, clients >= 1, memoriesPerSpace >= 1, dimension >= 1 else {
-                throw ValidationError("--spaces, --clients, --memories-per-space and --dimension must be positive")
+            guard spaces >= 1, clients >= 1, memoriesPerSpace >= 1, dimension >= 1, maxConcurrentMoves >= 1 else {
+                throw ValidationError("--spaces, --clients, --memories-per-space, --dimension and --max-concurrent-moves must be positive")
             }
         }
 
@@ -127,6 +128,7 @@ struct ClusterCommand: AsyncParsableCommand {
             options.settle = settle
             options.timeout = timeout
             options.workers = workers
+            options.maxConcurrentMoves = maxConcurrentMoves
             options.directory = directory.map { URL(fileURLWithPath: $0) }
             options.keep = directory != nil
             options.scenarios = try scenarios.split(separator: ",").map { name in

@@ -20,7 +20,8 @@ final class LocalNode: @unchecked Sendable {
     /// Starts node `id` in rack `rack` on `port`, data in `directory/node-<id>`, joining the
     /// cluster `cluster` of etcd at `etcd`, and waits until it answers /readyz.
     static func start(id: UInt32, rack: String, port: Int, etcd: String, cluster: String,
-                      directory: URL, workers: Int, connections: Int) async throws -> LocalNode {
+                      directory: URL, workers: Int, maxConcurrentMoves: Int,
+                      connections: Int) async throws -> LocalNode {
         let data = directory.appendingPathComponent("node-\(id)")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         let process = Process()
@@ -29,7 +30,7 @@ final class LocalNode: @unchecked Sendable {
         process.arguments = [
             "serve", "--dev", "--data", data.path, "--port", String(port), "--workers", String(workers),
             "--etcd", etcd, "--cluster", cluster, "--node-id", String(id), "--rack", rack,
-            "--advertise", address, "--log-level", "warning",
+            "--advertise", address, "--max-concurrent-moves", String(maxConcurrentMoves), "--log-level", "warning",
         ]
         let log = directory.appendingPathComponent("node-\(id).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)

@@ -123,32 +123,10 @@ public struct AssignmentStore: Sendable {
     /// full re-read and a new watch; other errors are thrown.
     public func follow(from start: AssignmentSnapshot? = nil,
                        onSnapshot: @Sendable (AssignmentSnapshot) async -> Void) async throws(EtcdError) {
-        var snapshot: AssignmentSnapshot
-        if let start {
-            snapshot = start
-        } else {
-            snapshot = try await load()
-        }
-        await onSnapshot(snapshot)
-        while !Task.isCancelled {
-            let watch = client.watch(keys.assignmentsPrefix, prefix: true, fromRevision: snapshot.revision + 1)
-            do {
-                var batches = watch.makeAsyncIterator()
-                while let batch = try await batches.next() {
-                    snapshot.apply(batch, keys: keys)
-                    await onSnapshot(snapshot)
-                }
-                return  // cancelled
-            } catch where error.code == .compacted || error.code == .unavailable {
-                watch.cancel()
-                if Task.isCancelled { return }
-                logger.info("assignment watch restarts from a full read", metadata: ["reason": "\(error)"])
-                if error.code == .unavailable { try? await Task.sleep(for: .milliseconds(200)) }
-                snapshot = try await load()
-                await onSnapshot(snapshot)
-            } catch where error.code == .cancelled {
-                return
-            }
-        }
+        let keys = keys
+        let follow = EtcdFollow<AssignmentSnapshot>(
+            client: client, prefix: keys.assignmentsPrefix, load: { () async throws(EtcdError) in try await load() },
+            revision: { $0.revision }, apply: { $0.apply($1, keys: keys) }, logger: logger)
+        try await follow.run(from: start, onSnapshot: onSnapshot)
     }
 }

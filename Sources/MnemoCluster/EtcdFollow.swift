@@ -1,8 +1,7 @@
-// The follow loop shared by the tables other than assignments (moves, load reports, members): read
-// the whole prefix, hand the snapshot over, watch from its revision + 1 and hand over every
+// The follow loop shared by every table a node or the controller follows (assignments, moves,
+// load reports, members): read the whole prefix, hand the snapshot over, watch from its revision + 1 and hand over every
 // updated snapshot; a watch cancelled for compaction, or a stream that broke, leads to a full
 // re-read and a new watch. Returns when the calling task is cancelled; other errors are thrown.
-// (AssignmentStore.follow predates this and does the same.)
 
 import Logging
 
