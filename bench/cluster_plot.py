@@ -21,6 +21,7 @@ def main() -> None:
         sys.exit("usage: cluster_plot.py ROWS.jsonl|- OUT.png")
     source = sys.stdin if sys.argv[1] == "-" else open(sys.argv[1], encoding="utf-8")
     rows = [json.loads(line) for line in source if line.strip().startswith("{")]
+    rows = [row for row in rows if row["scenario"] != "cross"]  # searches only: nothing moves
     if not rows:
         sys.exit("no JSON rows")
     figure, axes = plt.subplots(len(rows), 2, figsize=(11, 3.2 * len(rows)), squeeze=False)

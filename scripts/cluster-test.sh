@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The cluster end to end (`make cluster-test`): `mnemo cluster bench` starts its own etcd and three
-# nodes on loopback, writes continuously, and runs the join, drain and hot-space scenarios; no
+# nodes on loopback, writes continuously, runs the join, drain and hot-space scenarios and measures
+# single- and cross-space search (the one feature that crosses nodes); no
 # request may fail and no acknowledged write be lost, and the join and the drain must settle
 # (Tests/cluster/cluster_bench_check.py). The 5-node figures in README come from
 #   mnemo cluster bench --nodes 5 --spaces 10000 --json

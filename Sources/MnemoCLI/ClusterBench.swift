@@ -6,6 +6,8 @@
 //   join   a new node starts; the controller moves its share of spaces to it
 //   drain  one node is drained (POST /v1/cluster/drain); every space it owns moves away
 //   hot    a fifth of all writes go to one space; the planner moves the others off its node
+//   cross  single-space and cross-space searches for the same time (CrossSearchProbe): the one
+//          feature that crosses nodes, measured separately (its row adds the *_qps and *_ms keys)
 //
 // Each scenario ends when the cluster is quiet (no move keys, no assignment change for
 // `settle` seconds) and its condition holds (the new node owns spaces; the drained node owns
@@ -28,7 +30,7 @@ import Synchronization
 struct ClusterBench: Sendable {
     /// A scenario.
     enum Scenario: String, CaseIterable, Sendable {
-        case join, drain, hot
+        case join, drain, hot, cross
     }
 
     /// What to run.
@@ -73,6 +75,13 @@ struct ClusterBench: Sendable {
         var spaces_after: [String: Int]
         var bytes_before: [String: Int]
         var bytes_after: [String: Int]
+        /// The cross scenario's figures (absent in the others).
+        var single_qps: Double?
+        var single_p50_ms: Double?
+        var single_p99_ms: Double?
+        var cross_qps: Double?
+        var cross_p50_ms: Double?
+        var cross_p99_ms: Double?
     }
 
     let options: Options
@@ -139,6 +148,8 @@ struct ClusterBench: Sendable {
         var minimum = 0.0
         let done: @Sendable ([SpaceID: NodeID]) -> Bool
         switch scenario {
+        case .cross:
+            return try await crossSearch(cluster: cluster, load: load, owners: before)
         case .join:
             let id = cluster.nextNodeID
             try await cluster.addNode(id)
@@ -173,6 +184,32 @@ struct ClusterBench: Sendable {
                    indeterminate: counts.indeterminate, retried: counts.retried, finished: finished,
                    spaces_before: spacesBefore, spaces_after: try await cluster.spacesPerNode(after),
                    bytes_before: bytesBefore, bytes_after: try await cluster.bytesPerNode())
+    }
+}
+
+extension ClusterBench {
+    /// Seconds each kind of search runs in the cross scenario.
+    static let searchSeconds = 5.0
+
+    /// The cross scenario: no moves, single-space and cross-space search figures.
+    private func crossSearch(cluster: BenchCluster, load: WriteLoad, owners: [SpaceID: NodeID]) async throws -> Row {
+        let spaces = try await cluster.spacesPerNode(owners)
+        let bytes = try await cluster.bytesPerNode()
+        let wrongBefore = try await cluster.metricTotal(Self.wrongNodeMetric)
+        let probe = CrossSearchProbe(cluster: cluster, names: load.names, dimension: options.dimension,
+                                     clients: options.clients, seconds: Self.searchSeconds)
+        let (single, cross) = try await probe.run(owners: owners)
+        let requests = Int((single.queriesPerSecond + cross.queriesPerSecond) * Self.searchSeconds)
+            + single.failed + cross.failed
+        let wrong = try await cluster.metricTotal(Self.wrongNodeMetric) - wrongBefore
+        return Row(scenario: Scenario.cross.rawValue, nodes: cluster.nodeCount, spaces: options.spaces,
+                   moved: 0, ideal_moved: 0, seconds: 2 * Self.searchSeconds,
+                   routing_errors_percent: requests == 0 ? 0 : 100 * wrong / Double(requests),
+                   failed_requests: single.failed + cross.failed, lost_writes: 0, requests: requests,
+                   indeterminate: 0, retried: 0, finished: true,
+                   spaces_before: spaces, spaces_after: spaces, bytes_before: bytes, bytes_after: bytes,
+                   single_qps: single.queriesPerSecond, single_p50_ms: single.p50, single_p99_ms: single.p99,
+                   cross_qps: cross.queriesPerSecond, cross_p50_ms: cross.p50, cross_p99_ms: cross.p99)
     }
 }
 

@@ -102,7 +102,7 @@ struct ClusterCommand: AsyncParsableCommand {
         @Option(help: "Concurrent writing clients.") var clients = 4
         @Option(help: "Memories each space starts with.") var memoriesPerSpace = 4
         @Option(help: "Vector dimension.") var dimension = 8
-        @Option(help: "Scenarios, comma-separated (join,drain,hot).") var scenarios = "join,drain,hot"
+        @Option(help: "Scenarios, comma-separated (join,drain,hot,cross).") var scenarios = "join,drain,hot,cross"
         @Option(help: "Quiet seconds that end a scenario.") var settle = 3.0
         @Option(help: "Seconds after which a scenario is reported unfinished.") var timeout = 300.0
         @Option(help: "Shard workers per node.") var workers = 1

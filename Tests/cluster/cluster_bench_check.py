@@ -17,7 +17,7 @@ import sys
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenarios", default="join,drain,hot")
+    parser.add_argument("--scenarios", default="join,drain,hot,cross")
     parser.add_argument("--max-stale-percent", type=float)
     args = parser.parse_args()
     rows = [json.loads(line) for line in sys.stdin if line.strip().startswith("{")]
@@ -43,6 +43,12 @@ def main() -> None:
             problems.append(f"{name}: stale-route errors {row['routing_errors_percent']:.4f}% of requests")
         if name in ("join", "drain") and row["moved"] > math.ceil(1.02 * row["ideal_moved"]):
             problems.append(f"{name} moved {row['moved']} spaces, over 1.02 x ideal {row['ideal_moved']}")
+        if name == "cross":
+            print(f"  single-space search {row['single_qps']:.0f}/s (p50 {row['single_p50_ms']:.2f} ms, "
+                  f"p99 {row['single_p99_ms']:.2f} ms), cross-space {row['cross_qps']:.0f}/s "
+                  f"(p50 {row['cross_p50_ms']:.2f} ms, p99 {row['cross_p99_ms']:.2f} ms)")
+            if row["cross_qps"] <= 0 or row["single_qps"] <= 0:
+                problems.append("cross: no search answered")
         if row["requests"] == 0:
             problems.append(f"{name}: no writes ran during the scenario")
     for problem in problems:
