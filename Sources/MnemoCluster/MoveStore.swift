@@ -96,26 +96,14 @@ public struct MoveStore: Sendable {
     public func create(_ record: MoveRecord, assignmentRevision: Int64,
                        fence: EtcdTxn.Compare? = nil) async throws(EtcdError) -> MoveWrite {
         let key = keys.move(record.space)
-        let value = record.encoded()
-        var compare: [EtcdTxn.Compare] = [.createRevision(key, .equal, 0),
-                                          .modRevision(keys.assignment(record.space), .equal, assignmentRevision)]
-        var failure: [EtcdTxn.Op] = [.get(key)]
-        if let fence {
-            compare.append(fence)
-            failure.append(.get(fence.key))
-        }
-        let result: EtcdTxnResult
-        do {
-            result = try await client.txn(EtcdTxn(compare: compare, success: [.put(key, value: value)],
-                                                  failure: failure))
-        } catch where error.code == .timeout || error.code == .unavailable {
+        return try await write(record.space,
+                               compare: [.createRevision(key, .equal, 0),
+                                         .modRevision(keys.assignment(record.space), .equal, assignmentRevision)],
+                               success: [.put(key, value: record.encoded())], fence: fence) {
             // Our move id at the key means the create applied (ids are unique).
-            if let current = try? await get(record.space), current.record.id == record.id {
-                return .applied(revision: current.modRevision)
-            }
-            throw error
+            guard let current = try? await get(record.space), current.record.id == record.id else { return nil }
+            return .applied(revision: current.modRevision)
         }
-        return outcome(result, space: record.space, fence: fence)
     }
 
     /// Replaces a move (e.g. a failed one set pending again) if its key is still at `modRevision`.
@@ -128,21 +116,12 @@ public struct MoveStore: Sendable {
     public func remove(_ space: SpaceID, expecting modRevision: Int64,
                        fence: EtcdTxn.Compare? = nil) async throws(EtcdError) -> MoveWrite {
         let key = keys.move(space)
-        var compare: [EtcdTxn.Compare] = [.modRevision(key, .equal, modRevision)]
-        var failure: [EtcdTxn.Op] = [.get(key)]
-        if let fence {
-            compare.append(fence)
-            failure.append(.get(fence.key))
-        }
-        let result: EtcdTxnResult
-        do {
-            result = try await client.txn(EtcdTxn(compare: compare, success: [.delete(key)], failure: failure))
-        } catch where error.code == .timeout || error.code == .unavailable {
+        return try await write(space, compare: [.modRevision(key, .equal, modRevision)], success: [.delete(key)],
+                               fence: fence) {
             // Gone either way: whoever deleted it, there is no move left to act on.
-            if let read = try? await client.get(key), read.first == nil { return .conflict(current: nil) }
-            throw error
+            guard let read = try? await client.get(key), read.first == nil else { return nil }
+            return .conflict(current: nil)
         }
-        return outcome(result, space: space, fence: fence)
     }
 
     // MARK: The executor's writes
@@ -206,25 +185,35 @@ public struct MoveStore: Sendable {
     private func replace(_ record: MoveRecord, expecting modRevision: Int64,
                          fence: EtcdTxn.Compare?) async throws(EtcdError) -> MoveWrite {
         let key = keys.move(record.space)
-        let value = record.encoded()
-        var compare: [EtcdTxn.Compare] = [.modRevision(key, .equal, modRevision)]
-        var failure: [EtcdTxn.Op] = [.get(key)]
+        return try await write(record.space, compare: [.modRevision(key, .equal, modRevision)],
+                               success: [.put(key, value: record.encoded())], fence: fence) {
+            guard let current = try? await get(record.space), current.record == record,
+                  current.modRevision != modRevision else { return nil }
+            return .applied(revision: current.modRevision)
+        }
+    }
+
+    /// One transaction on a space's move key: `compare` (plus `fence`, whose key is read on
+    /// failure to tell a deposed writer from a lost race) guarding `success`. After a timeout
+    /// `readBack` decides from what is stored whether it applied; nil (unknown) rethrows, since
+    /// the write is never sent twice.
+    private func write(_ space: SpaceID, compare: [EtcdTxn.Compare], success: [EtcdTxn.Op],
+                       fence: EtcdTxn.Compare?,
+                       readBack: () async -> MoveWrite?) async throws(EtcdError) -> MoveWrite {
+        var compare = compare
+        var failure: [EtcdTxn.Op] = [.get(keys.move(space))]
         if let fence {
             compare.append(fence)
             failure.append(.get(fence.key))
         }
         let result: EtcdTxnResult
         do {
-            result = try await client.txn(EtcdTxn(compare: compare, success: [.put(key, value: value)],
-                                                  failure: failure))
+            result = try await client.txn(EtcdTxn(compare: compare, success: success, failure: failure))
         } catch where error.code == .timeout || error.code == .unavailable {
-            if let current = try? await get(record.space), current.record == record,
-               current.modRevision != modRevision {
-                return .applied(revision: current.modRevision)
-            }
+            if let known = await readBack() { return known }
             throw error
         }
-        return outcome(result, space: record.space, fence: fence)
+        return outcome(result, space: space, fence: fence)
     }
 
     private func outcome(_ result: EtcdTxnResult, space: SpaceID, fence: EtcdTxn.Compare?) -> MoveWrite {
