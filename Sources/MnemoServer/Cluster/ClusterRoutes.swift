@@ -37,11 +37,6 @@ struct ClusterRoutes: Sendable {
         var spaces: Int
     }
 
-    /// The part of a load report the status shows.
-    private struct LoadTotals: Decodable {
-        var bytes: Int?
-    }
-
     func register(on router: RouterGroup<ServerContext>) {
         router.get("cluster") { _, context in try await status(context) }
         router.post("cluster/drain") { _, context in try await drain(context) }
@@ -65,31 +60,21 @@ struct ClusterRoutes: Sendable {
         let keys = node.keys
         do {
             async let leaderRead = node.etcd.get(keys.leader)
-            async let loadRead = node.etcd.range(prefix: keys.loadPrefix)
-            async let movesRead = node.etcd.range(prefix: keys.movesPrefix)
+            async let loadRead = LoadStore(client: node.etcd, keys: keys).loadAll()
+            async let movesRead = MoveStore(client: node.etcd, keys: keys).load()
             let members = try await node.membership.list()
             let leader = try await leaderRead.first?.valueString
             let loads = try await loadRead
             let moves = try await movesRead
-            var bytes: [NodeID: Int] = [:]
-            for kv in loads.kvs {
-                guard let id = UInt32(kv.key.dropFirst(keys.loadPrefix.count)),
-                      let totals = try? JSONDecoder().decode(LoadTotals.self, from: Data(kv.value)) else { continue }
-                bytes[NodeID(rawValue: id)] = totals.bytes ?? 0
-            }
             var owned: [NodeID: Int] = [:]
             for entry in node.table.assignments.values { owned[entry.assignment.primary, default: 0] += 1 }
             let rows = members.members.values.sorted { $0.node < $1.node }.map { record in
                 Member(node: record.node.rawValue, address: record.address, rack: record.rack,
                        capacity: record.capacity, state: record.state.rawValue, spaces: owned[record.node] ?? 0,
-                       bytes: bytes[record.node] ?? 0)
+                       bytes: Int(loads.reports[record.node]?.bytes ?? 0))
             }
-            let moveValues = moves.kvs.compactMap { kv -> JSONValue? in
-                guard case .object(var object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(kv.value)) else {
-                    return nil
-                }
-                object["space"] = .string(String(kv.key.dropFirst(keys.movesPrefix.count)))
-                return .object(object)
+            let moveValues = moves.entries.values.sorted { $0.record.space < $1.record.space }.compactMap { move in
+                try? JSONDecoder().decode(JSONValue.self, from: Data(move.record.encoded()))
             }
             return JSONResponse.make(status: .ok, Status(
                 mode: "cluster", node: node.node.rawValue, leader: leader,
