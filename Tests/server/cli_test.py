@@ -1,6 +1,8 @@
 """`mnemo serve`'s command line: --dev refuses a non-loopback address, auth on without an admin key
 (or with one under 16 bytes) refuses to start, no --data says loudly that the database is in
-memory, and the admin key from MNEMO_ADMIN_KEY guards /v1 while /healthz stays open."""
+memory, the admin key from MNEMO_ADMIN_KEY guards /v1 while /healthz stays open, and cluster mode
+(--etcd) refuses to start without a node id or a data directory, or with a bad move limit or
+capacity."""
 import argparse
 import os
 import subprocess
@@ -29,6 +31,14 @@ def main():
     assert ok and "admin" in err, err
     ok, err = refused([args.mnemo, "serve", "--port", "0"], dict(env, MNEMO_ADMIN_KEY="short"))
     assert ok, err
+    with tempfile.TemporaryDirectory() as data:
+        cluster = [args.mnemo, "serve", "--dev", "--port", "0", "--etcd", "http://127.0.0.1:1"]
+        for extra, message in (([], "--node-id"), (["--node-id", "1"], "--data"),
+                               (["--node-id", "1", "--data", data, "--max-concurrent-moves", "0"],
+                                "--max-concurrent-moves"),
+                               (["--node-id", "1", "--data", data, "--capacity", "0"], "--capacity")):
+            ok, err = refused(cluster + extra, env)
+            assert ok and message in err, (extra, err)
 
     port = free_port()
     key = "cli-test-admin-key-0123456789"
@@ -59,7 +69,8 @@ def main():
         text = log.read().decode(errors="replace")
     assert code == 0, f"SIGTERM exit {code}"
     assert "IN MEMORY" in text or "in-memory" in text, text
-    print("cli test passed: --dev is loopback only, auth needs an admin key, in-memory is announced")
+    print("cli test passed: --dev is loopback only, auth needs an admin key, in-memory is announced, "
+          "cluster options are checked")
 
 
 if __name__ == "__main__":
