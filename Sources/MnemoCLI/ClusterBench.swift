@@ -89,6 +89,9 @@ struct ClusterBench: Sendable {
     static let wrongNodeMetric = "mnemo_cluster_wrong_node_total"
     /// How long the hot scenario sends its hot share at least.
     static let hotSeconds = 60.0
+    /// How long the cluster runs under the writes before the first scenario at least: two load
+    /// reports (every 2 s) reach the controller.
+    static let restSeconds = 5.0
 
     /// Runs every scenario and calls `emit` with each row as it completes.
     func run(log: @escaping @Sendable (String) -> Void, emit: @Sendable (Row) -> Void) async throws {
@@ -119,7 +122,14 @@ struct ClusterBench: Sendable {
         log("spaces created; \(options.clients) clients writing")
         let writers = Task { await load.write(on: cluster, clients: options.clients) }
         defer { writers.cancel() }
-        try await Task.sleep(for: .seconds(1))
+        // The scenarios start from a cluster at rest: the controller has planned on the load
+        // reports of the writes and finished what it planned, so a join's moves are the join's.
+        let owners = try await cluster.assignments()
+        let (_, _, rested) = try await cluster.settle(from: owners, start: ContinuousClock.now,
+                                                      minimum: Self.restSeconds, settle: options.settle,
+                                                      timeout: options.timeout, done: { _ in true })
+        if !rested { throw ClusterBenchError("the cluster did not come to rest before the scenarios") }
+        log("cluster at rest")
         var rows: [Row] = []
         for scenario in options.scenarios {
             log("scenario \(scenario.rawValue)")

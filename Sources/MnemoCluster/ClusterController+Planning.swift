@@ -103,8 +103,9 @@ extension ClusterController {
     ///   this round, so Critical and High moves go before Low ones;
     /// - the rates of a priority's pending moves never add up to more than the priority's rate:
     ///   the new moves of a priority share what the pending ones leave (each at most the stream
-    ///   speed `perMoveBytesPerSecond`; an unlimited priority gets the stream speed); a priority
-    ///   with nothing left starts nothing.
+    ///   speed `perMoveBytesPerSecond`; an unlimited priority gets the stream speed), and only as
+    ///   many start as get at least `minimumMoveBytesPerSecond` each (the most urgent first): the
+    ///   others wait for rate to free up rather than crawl.
     static func schedule(_ queue: [PlannedMove], pending: [MoveRecord],
                          limits: MoveLimits) -> [(planned: PlannedMove, rate: UInt64)] {
         let maxPerNode = max(1, limits.maxConcurrentMovesPerNode)
@@ -136,15 +137,17 @@ extension ClusterController {
         for priority in Move.Priority.allCases {
             let group = chosen[priority.rawValue]
             if group.isEmpty { continue }
-            let share: Double
+            var starting = group.count
+            var share = limits.perMoveBytesPerSecond
             if let rate = limits.bytesPerSecond(priority) {
-                share = min(limits.perMoveBytesPerSecond, (rate - used[priority.rawValue]) / Double(group.count))
-            } else {
-                share = limits.perMoveBytesPerSecond
+                let left = rate - used[priority.rawValue]
+                let minimum = max(1, limits.minimumMoveBytesPerSecond)
+                starting = min(group.count, left >= minimum ? Int(left / minimum) : 0)
+                if starting == 0 { continue }
+                share = min(share, left / Double(starting))
             }
-            guard share >= 1 else { continue }
             let rate = UInt64(share.rounded(.down))
-            out.append(contentsOf: group.map { ($0, rate) })
+            out.append(contentsOf: group.prefix(starting).map { ($0, rate) })
         }
         return out
     }

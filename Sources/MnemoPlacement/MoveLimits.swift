@@ -23,6 +23,10 @@ public struct MoveLimits: Hashable, Sendable {
     public var burstSeconds: Double
     /// The speed of one transfer stream (what bounds an unlimited priority), 200 MB/s by default.
     public var perMoveBytesPerSecond: Double
+    /// The least rate a move starts with (1 MB/s by default): a priority whose rate is nearly
+    /// taken by the moves in flight starts no more until they end, instead of starting one at a
+    /// few bytes a second that would hold its nodes' slots for hours.
+    public var minimumMoveBytesPerSecond: Double
 
     /// Creates limits (defaults as documented on each property).
     public init(maxConcurrentMovesPerNode: Int = 2,
@@ -31,7 +35,8 @@ public struct MoveLimits: Hashable, Sendable {
                 mediumBytesPerSecond: Double? = 40_000_000,
                 lowBytesPerSecond: Double? = 10_000_000,
                 burstSeconds: Double = 1,
-                perMoveBytesPerSecond: Double = 200_000_000)
+                perMoveBytesPerSecond: Double = 200_000_000,
+                minimumMoveBytesPerSecond: Double = 1_000_000)
     {
         self.maxConcurrentMovesPerNode = maxConcurrentMovesPerNode
         self.criticalBytesPerSecond = criticalBytesPerSecond
@@ -40,6 +45,7 @@ public struct MoveLimits: Hashable, Sendable {
         self.lowBytesPerSecond = lowBytesPerSecond
         self.burstSeconds = burstSeconds
         self.perMoveBytesPerSecond = perMoveBytesPerSecond
+        self.minimumMoveBytesPerSecond = minimumMoveBytesPerSecond
     }
 
     /// The byte rate of `priority` (nil: unlimited).
@@ -54,15 +60,21 @@ public struct MoveLimits: Hashable, Sendable {
 
     /// Checks the limits.
     ///
-    /// - Throws: `.invalidConfiguration` for a concurrency below 1 or a rate, burst or stream
-    ///   speed that is not a positive finite number.
+    /// - Throws: `.invalidConfiguration` for a concurrency below 1, a rate, burst or stream
+    ///   speed that is not a positive finite number, or a minimum move rate above a priority's
+    ///   rate or the stream speed.
     public func validate() throws(PlacementError) {
         guard maxConcurrentMovesPerNode >= 1 else {
             throw PlacementError(.invalidConfiguration, "maxConcurrentMovesPerNode must be ≥ 1")
         }
-        for value in [burstSeconds, perMoveBytesPerSecond] + Move.Priority.allCases.compactMap(bytesPerSecond)
+        let rates = Move.Priority.allCases.compactMap(bytesPerSecond)
+        for value in [burstSeconds, perMoveBytesPerSecond, minimumMoveBytesPerSecond] + rates
         where !(value > 0) || !value.isFinite {
             throw PlacementError(.invalidConfiguration, "rates and burst must be positive and finite")
+        }
+        guard (rates + [perMoveBytesPerSecond]).allSatisfy({ minimumMoveBytesPerSecond <= $0 }) else {
+            throw PlacementError(.invalidConfiguration,
+                                 "minimumMoveBytesPerSecond must not exceed any priority's rate or the stream speed")
         }
     }
 }
