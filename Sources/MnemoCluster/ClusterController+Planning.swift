@@ -44,9 +44,13 @@ extension ClusterController {
     }
 
     /// The planner's workload from the nodes' load reports. A space listed in its primary's report
-    /// weighs what the report says (ops divided by `reportSeconds`, the reporting period); the
-    /// rest of a node's bytes and ops is spread evenly over its unlisted spaces; spaces on nodes
-    /// without a report weigh the mean of the known ones.
+    /// weighs what the report says (ops divided by `reportSeconds`, the reporting period). The
+    /// rest of the report's totals (beyond every listed space) belonged to its unlisted spaces,
+    /// and each unlisted space of the node weighs their average, including spaces that arrived
+    /// after the report: a space just moved in is not weighed as empty (its new node's report does
+    /// not count it yet; weighed as zero, the planner saw a joining node still short of bytes once
+    /// its last moves completed, and sent it more). Spaces on nodes without a report, or whose
+    /// report covered no unlisted space, weigh the mean of the known ones.
     public static func workload(loads: LoadSnapshot, assignments: AssignmentSnapshot,
                                 reportSeconds: Double) -> Workload {
         let seconds = reportSeconds > 0 ? reportSeconds : 1
@@ -56,24 +60,22 @@ extension ClusterController {
         }
         var stats: [SpaceID: Workload.Stats] = [:]
         for (node, report) in loads.reports {
-            let spaces = byNode[node] ?? []
-            var listedBytes: UInt64 = 0
-            var listedOps: UInt64 = 0
+            let listedBytes = report.perSpace.values.reduce(UInt64(0)) { $0 &+ $1.bytes }
+            let listedOps = report.perSpace.values.reduce(UInt64(0)) { $0 &+ $1.ops }
+            let covered = report.spaces - report.perSpace.count
             var unlisted: [SpaceID] = []
-            for space in spaces {
+            for space in byNode[node] ?? [] {
                 if let load = report.perSpace[space] {
                     stats[space] = Workload.Stats(bytes: load.bytes, opsPerSecond: Double(load.ops) / seconds)
-                    listedBytes &+= load.bytes
-                    listedOps &+= load.ops
                 } else {
                     unlisted.append(space)
                 }
             }
-            if unlisted.isEmpty { continue }
+            if unlisted.isEmpty || covered <= 0 { continue }
             let restBytes = report.bytes > listedBytes ? report.bytes - listedBytes : 0
             let restOps = report.ops > listedOps ? report.ops - listedOps : 0
-            let share = Workload.Stats(bytes: restBytes / UInt64(unlisted.count),
-                                       opsPerSecond: Double(restOps) / seconds / Double(unlisted.count))
+            let share = Workload.Stats(bytes: restBytes / UInt64(covered),
+                                       opsPerSecond: Double(restOps) / seconds / Double(covered))
             for space in unlisted { stats[space] = share }
         }
         var defaultStats = Workload.Stats(bytes: 0, opsPerSecond: 0)

@@ -318,25 +318,32 @@ struct ClusterControllerTests {
 
 @Suite("ClusterController inputs")
 struct ClusterControllerInputTests {
-    @Test("workload: listed spaces as reported, the rest of a node's total spread, unknown ones at the mean")
+    @Test("workload: listed spaces as reported, unlisted ones at the average the report left, unknown ones at the mean")
     func workload() throws {
         var table = AssignmentSnapshot()
-        for (i, node) in [1, 1, 1, 2].enumerated() {
+        for (i, node) in [1, 1, 1, 2, 3].enumerated() {
             let space = SpaceID(rawValue: UInt64(i + 1))
             table.entries[space] = StoredAssignment(space: space, assignment: Assignment(copies: CopySet([NodeID(rawValue: UInt32(node))]), version: 1),
                                                     modRevision: 1)
         }
+        // Node 1 held 1, 4 (moved away since) and one unlisted space when it reported; 2 or 3
+        // arrived after the report. Node 3 reported before it held anything.
         let report = LoadReport(spaces: 3, bytes: 1000, ops: 100,
                                 perSpace: [SpaceID(rawValue: 1): .init(bytes: 600, ops: 80),
-                                           SpaceID(rawValue: 4): .init(bytes: 5, ops: 5)])  // 4 is not on node 1
-        let workload = ClusterController.workload(loads: LoadSnapshot(reports: [1: report]), assignments: table,
-                                                  reportSeconds: 2)
+                                           SpaceID(rawValue: 4): .init(bytes: 5, ops: 5)])
+        let empty = LoadReport(spaces: 0, bytes: 0, ops: 0)
+        let workload = ClusterController.workload(loads: LoadSnapshot(reports: [1: report, 3: empty]),
+                                                  assignments: table, reportSeconds: 2)
         #expect(workload[SpaceID(rawValue: 1)] == .init(bytes: 600, opsPerSecond: 40))
-        #expect(workload[SpaceID(rawValue: 2)] == .init(bytes: 200, opsPerSecond: 5))
-        #expect(workload[SpaceID(rawValue: 3)] == .init(bytes: 200, opsPerSecond: 5))
-        // Node 2 sent no report: its space weighs the mean of the known ones.
-        #expect(workload[SpaceID(rawValue: 4)].bytes == 333)
-        #expect(abs(workload[SpaceID(rawValue: 4)].opsPerSecond - 50.0 / 3) < 1e-9)
+        // The report's rest (1000 - 605 bytes, 100 - 85 ops) was one unlisted space's: both
+        // unlisted spaces weigh that, the one that arrived since included.
+        #expect(workload[SpaceID(rawValue: 2)] == .init(bytes: 395, opsPerSecond: 7.5))
+        #expect(workload[SpaceID(rawValue: 3)] == .init(bytes: 395, opsPerSecond: 7.5))
+        // Node 2 sent no report and node 3's covered none of its spaces: the mean of the known.
+        for space: SpaceID in [4, 5] {
+            #expect(workload[space].bytes == 463)
+            #expect(abs(workload[space].opsPerSecond - 55.0 / 3) < 1e-9)
+        }
     }
 
     @Test("membership: registered members in their state, nodes only named by assignments dead")
