@@ -127,7 +127,8 @@ final class BenchCluster: Sendable {
 
     /// What the nodes' planner plans for `assignments` and the clients' write rates per space,
     /// with the bytes the nodes last reported.
-    func plannedMoves(from assignments: AssignmentSnapshot, opsPerSecond: [SpaceID: Double]) async throws -> Int {
+    func plannedMoves(from assignments: AssignmentSnapshot, opsPerSecond: [SpaceID: Double],
+                      seconds: Double) async throws -> Int {
         let membership = try await ClusterMembership(client: client, keys: keys).list().placementMembership()
         let reported = ClusterController.workload(loads: try await LoadStore(client: client, keys: keys).loadAll(),
                                                   assignments: assignments, reportSeconds: 2)
@@ -135,8 +136,10 @@ final class BenchCluster: Sendable {
         for space in Set(reported.stats.keys).union(opsPerSecond.keys) {
             stats[space] = Workload.Stats(bytes: reported[space].bytes, opsPerSecond: opsPerSecond[space] ?? 0)
         }
-        let workload = Workload(defaultStats: Workload.Stats(bytes: reported.defaultStats.bytes, opsPerSecond: 0),
-                                stats: stats)
+        // Pooled as the controller pools its averages: counts over `seconds` are as noisy.
+        let workload = ClusterController.pooled(
+            Workload(defaultStats: Workload.Stats(bytes: reported.defaultStats.bytes, opsPerSecond: 0), stats: stats),
+            owners: assignments.entries.mapValues(\.assignment.primary), windowSeconds: seconds)
         let planner = RebalancePlanner(configuration: ClusterConfiguration(node: 1).planner)
         return try planner.plan(directory: try assignments.directory(), membership: membership,
                                 workload: workload).moves.count

@@ -181,7 +181,8 @@ struct ClusterBench: Sendable {
                                                                       settle: options.settle,
                                                                       timeout: options.timeout, done: done)
         if scenario == .hot {
-            ideal = try await cluster.plannedMoves(from: table, opsPerSecond: load.opsPerSecond())
+            let (rates, seconds) = load.opsPerSecond()
+            ideal = try await cluster.plannedMoves(from: table, opsPerSecond: rates, seconds: seconds)
             load.setHot(share: 0)
         }
         let counts = load.counters() - countsBefore

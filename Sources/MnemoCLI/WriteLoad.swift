@@ -165,15 +165,16 @@ final class WriteLoad: Sendable {
         }
     }
 
-    /// The write rates per space (ops per second) since the hot share was last set.
-    func opsPerSecond() -> [SpaceID: Double] {
+    /// The write rates per space (ops per second) since the hot share was last set, and the
+    /// seconds they were counted over.
+    func opsPerSecond() -> (rates: [SpaceID: Double], seconds: Double) {
         ledger.withLock { ledger in
             let seconds = max((ContinuousClock.now - ledger.recentSince).seconds, 1e-3)
             var rates: [SpaceID: Double] = [:]
             for (index, count) in ledger.recent.enumerated() where count > 0 {
                 rates[SpaceID(name: names[index])] = Double(count) / seconds
             }
-            return rates
+            return (rates, seconds)
         }
     }
 

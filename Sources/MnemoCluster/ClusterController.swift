@@ -581,9 +581,12 @@ public actor ClusterController {
             let membership = try Self.membership(members: members, assignments: assignments)
             let directory = try Self.projectedDirectory(assignments: assignments, moves: moves)
             if directory.isEmpty { return }
-            let workload = smoother.smooth(Self.workload(loads: loads, assignments: assignments,
+            let smoothed = smoother.smooth(Self.workload(loads: loads, assignments: assignments,
                                                          reportSeconds: configuration.loadReportSeconds),
                                            at: clock.now)
+            let (seconds, attoseconds) = configuration.loadTimeConstant.components
+            let workload = Self.pooled(smoothed, owners: assignments.entries.mapValues(\.assignment.primary),
+                                       windowSeconds: 2 * (Double(seconds) + Double(attoseconds) * 1e-18))
             plan = try planner.plan(directory: directory, membership: membership, workload: workload)
         } catch {
             noteError("planning: \(error)")

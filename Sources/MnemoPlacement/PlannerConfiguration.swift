@@ -24,6 +24,12 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var mediumThreshold: Double
     /// Spaces of a source node weighed per balancing move (the best one moves).
     public var candidateWindow: Int
+    /// The least share of the potential Φ a plan's balancing moves must remove to be made at
+    /// all (0: any gain). Where the tolerances cannot all be met (a hot space worth a node's
+    /// whole load share) the balanced state is a compromise, and each new measurement's noise
+    /// offers a few moves of tiny gain: a floor such as 0.05 keeps those from running forever,
+    /// while a join, a drain's aftermath or a real drift remove most of Φ.
+    public var minimumBalanceGain: Double
     /// The most moves in one plan (nil: no cap).
     public var maxMoves: Int?
     /// Execution limits carried by every plan.
@@ -33,7 +39,8 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public init(replicationFactor: Int = 3, rackAware: Bool = true, countTolerance: Double = 0.01,
                 bytesTolerance: Double = 0.015, loadTolerance: Double = 0.05,
                 highThreshold: Double = 0.30, mediumThreshold: Double = 0.20,
-                candidateWindow: Int = 16, maxMoves: Int? = nil, limits: MoveLimits = MoveLimits())
+                candidateWindow: Int = 16, minimumBalanceGain: Double = 0, maxMoves: Int? = nil,
+                limits: MoveLimits = MoveLimits())
     {
         self.replicationFactor = replicationFactor
         self.rackAware = rackAware
@@ -43,6 +50,7 @@ public struct PlannerConfiguration: Hashable, Sendable {
         self.highThreshold = highThreshold
         self.mediumThreshold = mediumThreshold
         self.candidateWindow = candidateWindow
+        self.minimumBalanceGain = minimumBalanceGain
         self.maxMoves = maxMoves
         self.limits = limits
     }
@@ -57,6 +65,9 @@ public struct PlannerConfiguration: Hashable, Sendable {
         for tolerance in [countTolerance, bytesTolerance, loadTolerance, highThreshold, mediumThreshold]
         where !(tolerance > 0) || !tolerance.isFinite {
             throw PlacementError(.invalidConfiguration, "tolerances and thresholds must be positive")
+        }
+        guard minimumBalanceGain >= 0 && minimumBalanceGain < 1 else {
+            throw PlacementError(.invalidConfiguration, "minimumBalanceGain must be in 0..<1")
         }
         guard candidateWindow >= 1 else {
             throw PlacementError(.invalidConfiguration, "candidateWindow must be ≥ 1")

@@ -16,7 +16,8 @@
 //    Moving a space of weight v from d to b changes Φ by Σ_r 2 c_r v_r (e_br − e_dr + v_r) with
 //    e = u − T and c_r = 1 / (tol_r T̄_r)², so each candidate costs O(receivers). Only strictly
 //    improving moves are taken, so Φ falls with every move and planning terminates; a balancing
-//    move never touches a space that another move already touches.
+//    move never touches a space that another move already touches. The phase's moves are kept
+//    only if together they remove at least `minimumBalanceGain` of Φ (a noise floor).
 //
 // Targets T are the fair share by capacity, water-filled for bytes and load: a node that holds one
 // space heavier than its share (a hot space) gets that space's weight as target and the others
@@ -268,6 +269,16 @@ struct PlannerState {
         return worst
     }
 
+    /// Φ over the receivers (see the file comment).
+    func potential() -> Double {
+        var phi = 0.0
+        for n in receivers {
+            let (a, b, c) = (excess(n, 0), excess(n, 1), excess(n, 2))
+            phi += coefficient.0 * a * a + coefficient.1 * b * b + coefficient.2 * c * c
+        }
+        return phi
+    }
+
     /// Whether every receiver is within tolerance on every resource.
     func isBalanced() -> Bool {
         for n in receivers {
@@ -418,6 +429,14 @@ struct PlannerState {
         for s in spaces.indices where !touched[s] {
             for node in copies[s] where states[Int(node.rawValue)] != .dead {
                 held[Int(node.rawValue)].append(Int32(s))
+            }
+        }
+        let firstMove = moves.count
+        let startPotential = potential()
+        defer {
+            if moves.count > firstMove
+                && startPotential - potential() < configuration.minimumBalanceGain * startPotential {
+                moves.removeLast(moves.count - firstMove)
             }
         }
         var position = [Int](repeating: 0, count: ids.count)

@@ -172,6 +172,30 @@ struct RebalancePlannerTests {
         #expect(otherLoad(try start.applying(plan.moves)) < otherLoad(start) * 0.8)
     }
 
+    @Test("a balancing plan that removes less than minimumBalanceGain of the potential is dropped; a join is kept")
+    func gainFloor() throws {
+        let cluster = try Cluster(spaces: 3_000, rf: 1, seed: 6)
+        let members = try Membership(nodes: cluster.nodes)
+        let (start, _) = try cluster.converge(cluster.directory, members)
+        func planner(_ floor: Double) -> RebalancePlanner {
+            RebalancePlanner(configuration: PlannerConfiguration(replicationFactor: 1, minimumBalanceGain: floor))
+        }
+        // A join removes nearly all of Φ: the same plan under a 5% floor.
+        let joined = try members.adding(Node(id: 9, rack: "r0"))
+        let join = try planner(0).plan(directory: start, membership: joined, workload: cluster.workload)
+        #expect(!join.isEmpty)
+        #expect(try planner(0.05).plan(directory: start, membership: joined, workload: cluster.workload).moves == join.moves)
+        // A small drift (one node's spaces 3% heavier) is worth a few moves, not the floor's 99.99%.
+        var drifted = cluster.workload
+        for (space, assignment) in start where assignment.primary == 1 {
+            drifted[space] = .init(bytes: drifted[space].bytes * 103 / 100, opsPerSecond: drifted[space].opsPerSecond)
+        }
+        #expect(!(try planner(0).plan(directory: start, membership: members, workload: drifted)).isEmpty)
+        #expect(try planner(0.9999).plan(directory: start, membership: members, workload: drifted).isEmpty)
+        #expect { try planner(1).plan(directory: start, membership: members, workload: drifted) }
+            throws: { ($0 as? PlacementError)?.code == .invalidConfiguration }
+    }
+
     @Test("bad input returns typed errors")
     func errors() throws {
         let cluster = try Cluster(rf: 3, seed: 1)

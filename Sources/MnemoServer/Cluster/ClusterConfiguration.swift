@@ -50,9 +50,12 @@ public struct ClusterConfiguration: Sendable, Hashable {
     /// noise. The space count is only a proxy for those two: held to 1% (the simulator's
     /// default) it outweighs load when spaces are many and light, and a node with a hot space
     /// could not give away the others (the planner's potential rose with every move), so it is
-    /// held to 25%.
+    /// held to 25%. A plan's balancing moves must remove at least 5% of the planner's
+    /// potential: under a hot space the tolerances cannot all be met, and each new average's
+    /// noise would otherwise offer a few moves of tiny gain every few seconds, without end.
     public var planner: PlannerConfiguration {
         PlannerConfiguration(replicationFactor: 1, countTolerance: 0.25, bytesTolerance: 0.05, loadTolerance: 0.10,
+                             minimumBalanceGain: 0.05,
                              limits: MoveLimits(maxConcurrentMovesPerNode: maxConcurrentMoves))
     }
 
