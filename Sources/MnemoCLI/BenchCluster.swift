@@ -139,7 +139,7 @@ final class BenchCluster: Sendable {
         // Pooled as the controller pools its averages: counts over `seconds` are as noisy.
         let workload = ClusterController.pooled(
             Workload(defaultStats: Workload.Stats(bytes: reported.defaultStats.bytes, opsPerSecond: 0), stats: stats),
-            owners: assignments.entries.mapValues(\.assignment.primary), windowSeconds: seconds)
+            assignments: assignments, windowSeconds: seconds)
         let planner = RebalancePlanner(configuration: ClusterConfiguration(node: 1).planner)
         return try planner.plan(directory: try assignments.directory(), membership: membership,
                                 workload: workload).moves.count

@@ -54,10 +54,7 @@ extension ClusterController {
     public static func workload(loads: LoadSnapshot, assignments: AssignmentSnapshot,
                                 reportSeconds: Double) -> Workload {
         let seconds = reportSeconds > 0 ? reportSeconds : 1
-        var byNode: [NodeID: [SpaceID]] = [:]
-        for (space, stored) in assignments.entries {
-            byNode[stored.assignment.primary, default: []].append(space)
-        }
+        let byNode = spacesByPrimary(assignments)
         var stats: [SpaceID: Workload.Stats] = [:]
         for (node, report) in loads.reports {
             let listedBytes = report.perSpace.values.reduce(UInt64(0)) { $0 &+ $1.bytes }
@@ -90,6 +87,15 @@ extension ClusterController {
     /// Standard errors a space's load must lie from its node's median to count as its own.
     public static let loadSignificance = 3.0
 
+    /// The spaces of `assignments` by their primary.
+    static func spacesByPrimary(_ assignments: AssignmentSnapshot) -> [NodeID: [SpaceID]] {
+        var byNode: [NodeID: [SpaceID]] = [:]
+        for (space, stored) in assignments.entries {
+            byNode[stored.assignment.primary, default: []].append(space)
+        }
+        return byNode
+    }
+
     /// `workload` with the load of every space that is not measurably busier or quieter than
     /// its node's other spaces replaced by their mean, so the planner sees light spaces as the
     /// equals they are instead of trading them after noise.
@@ -98,16 +104,15 @@ extension ClusterController {
     /// exponential average), so a space with true rate λ reads λ ± √(λ / window). Among thousands
     /// of light spaces (0.05 requests/s each, averaged over 30 s: ±60%) the planner otherwise
     /// found "heavy" spaces to move every few seconds, without end. Per node (by primary in
-    /// `owners`), a space counts as itself when it lies more than ``loadSignificance`` standard
+    /// `assignments`), a space counts as itself when it lies more than ``loadSignificance`` standard
     /// errors (at least one request per window) from the median of the node's spaces; the others
     /// share their total equally, so each node's total load is unchanged. Bytes are exact and
     /// kept as they are.
-    public static func pooled(_ workload: Workload, owners: [SpaceID: NodeID], windowSeconds: Double) -> Workload {
+    public static func pooled(_ workload: Workload, assignments: AssignmentSnapshot,
+                              windowSeconds: Double) -> Workload {
         guard windowSeconds > 0 else { return workload }
-        var byNode: [NodeID: [SpaceID]] = [:]
-        for (space, node) in owners { byNode[node, default: []].append(space) }
         var stats = workload.stats
-        for spaces in byNode.values {
+        for spaces in spacesByPrimary(assignments).values {
             let loads = spaces.map { workload[$0].opsPerSecond }
             let median = loads.sorted()[loads.count / 2]
             let band = loadSignificance * (max(median, 1 / windowSeconds) / windowSeconds).squareRoot()

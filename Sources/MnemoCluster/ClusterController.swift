@@ -584,9 +584,7 @@ public actor ClusterController {
             let smoothed = smoother.smooth(Self.workload(loads: loads, assignments: assignments,
                                                          reportSeconds: configuration.loadReportSeconds),
                                            at: clock.now)
-            let (seconds, attoseconds) = configuration.loadTimeConstant.components
-            let workload = Self.pooled(smoothed, owners: assignments.entries.mapValues(\.assignment.primary),
-                                       windowSeconds: 2 * (Double(seconds) + Double(attoseconds) * 1e-18))
+            let workload = Self.pooled(smoothed, assignments: assignments, windowSeconds: smoother.windowSeconds)
             plan = try planner.plan(directory: directory, membership: membership, workload: workload)
         } catch {
             noteError("planning: \(error)")

@@ -31,6 +31,10 @@ public struct WorkloadSmoother: Sendable {
         self.timeConstant = timeConstant
     }
 
+    /// The counting window the averages are as noisy as: an exponential average with time
+    /// constant τ has the variance of a plain count over 2τ.
+    public var windowSeconds: Double { 2 * Self.seconds(timeConstant) }
+
     /// Blends `raw` (the load of the last report period) into the average, weighted by the time
     /// since the previous call, and returns the workload with the averaged ops per second.
     public mutating func smooth(_ raw: Workload, at now: ContinuousClock.Instant) -> Workload {

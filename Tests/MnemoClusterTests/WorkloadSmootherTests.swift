@@ -14,6 +14,7 @@ struct WorkloadSmootherTests {
 
     @Test func firstSampleWholeThenBlendedByElapsedTime() {
         var smoother = WorkloadSmoother(timeConstant: .seconds(30))
+        #expect(smoother.windowSeconds == 60)
         let start = ContinuousClock.now
         let first = smoother.smooth(Self.workload([1: 10]), at: start)
         #expect(first[1].opsPerSecond == 10)

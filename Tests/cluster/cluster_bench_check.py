@@ -7,9 +7,9 @@ drained node empty), and a join may move at most 1.02 x the ideal number of spac
 at least 2 more, as at 300 spaces the planner's byte balancing may add a move or two: a drain
 adds such moves too, so its count is reported, not bounded); under a hot space the planner must
 act (move spaces), but need not have settled: the load average it plans on takes minutes to
-come to rest (README, "Cluster"), and the run bounds it with --timeout. `--max-stale-percent P` also bounds the
-stale-route errors (the issue's 0.02% is a rate, for the 5-node figures in README; in a run of a
-few thousand requests one error is already 0.05%).
+come to rest (README, "Cluster"), and the run bounds it with --timeout. `--max-stale-percent P`
+also bounds the stale-route errors (the issue's 0.02% is a rate, for the 5-node figures in
+README; in a run of a few thousand requests one error is already 0.05%).
 """
 import argparse
 import json
