@@ -69,6 +69,9 @@ struct ClusterBench: Sendable {
         var requests: Int
         var indeterminate: Int
         var retried: Int
+        /// Requests an owner handed on because their space moved while it served them
+        /// (`mnemo_cluster_handoffs_total`): routed right, so not stale routes.
+        var handoffs: Int
         var finished: Bool
         /// Spaces and bytes per node before and after (node id → value), for the plot.
         var spaces_before: [String: Int]
@@ -87,6 +90,7 @@ struct ClusterBench: Sendable {
     let options: Options
     static let clusterName = "bench"
     static let wrongNodeMetric = "mnemo_cluster_wrong_node_total"
+    static let handoffsMetric = "mnemo_cluster_handoffs_total"
     /// How long the hot scenario sends its hot share at least.
     static let hotSeconds = 60.0
     /// How long the cluster runs under the writes before the first scenario at least: two load
@@ -151,6 +155,7 @@ struct ClusterBench: Sendable {
         let spacesBefore = try await cluster.spacesPerNode(before)
         let bytesBefore = try await cluster.bytesPerNode()
         let wrongBefore = try await cluster.metricTotal(Self.wrongNodeMetric)
+        let handoffsBefore = try await cluster.metricTotal(Self.handoffsMetric)
         let countsBefore = load.counters()
         let clock = ContinuousClock()
         let start = clock.now
@@ -187,12 +192,14 @@ struct ClusterBench: Sendable {
         }
         let counts = load.counters() - countsBefore
         let wrong = try await cluster.metricTotal(Self.wrongNodeMetric) - wrongBefore
+        let handoffs = try await cluster.metricTotal(Self.handoffsMetric) - handoffsBefore
         let moved = after.filter { before[$0.key] != nil && before[$0.key] != $0.value }.count
         return Row(scenario: scenario.rawValue, nodes: cluster.nodeCount, spaces: options.spaces,
                    moved: moved, ideal_moved: ideal, seconds: (lastChange - start).seconds,
                    routing_errors_percent: counts.requests == 0 ? 0 : 100 * wrong / Double(counts.requests),
                    failed_requests: counts.failed, lost_writes: 0, requests: counts.requests,
-                   indeterminate: counts.indeterminate, retried: counts.retried, finished: finished,
+                   indeterminate: counts.indeterminate, retried: counts.retried, handoffs: Int(handoffs),
+                   finished: finished,
                    spaces_before: spacesBefore, spaces_after: try await cluster.spacesPerNode(after),
                    bytes_before: bytesBefore, bytes_after: try await cluster.bytesPerNode())
     }
@@ -217,7 +224,7 @@ extension ClusterBench {
                    moved: 0, ideal_moved: 0, seconds: 2 * Self.searchSeconds,
                    routing_errors_percent: requests == 0 ? 0 : 100 * wrong / Double(requests),
                    failed_requests: single.failed + cross.failed, lost_writes: 0, requests: requests,
-                   indeterminate: 0, retried: 0, finished: true,
+                   indeterminate: 0, retried: 0, handoffs: 0, finished: true,
                    spaces_before: spaces, spaces_after: spaces, bytes_before: bytes, bytes_after: bytes,
                    single_qps: single.queriesPerSecond, single_p50_ms: single.p50, single_p99_ms: single.p99,
                    cross_qps: cross.queriesPerSecond, cross_p50_ms: cross.p50, cross_p99_ms: cross.p99)

@@ -44,7 +44,8 @@ extension ClusterController {
     }
 
     /// The planner's workload from the nodes' load reports. A space listed in its primary's report
-    /// weighs what the report says (ops divided by `reportSeconds`, the reporting period). The
+    /// weighs what the report says (ops divided by the seconds the report covers, else by
+    /// `reportSeconds`, the reporting period). The
     /// rest of the report's totals (beyond every listed space) belonged to its unlisted spaces,
     /// and each unlisted space of the node weighs their average, including spaces that arrived
     /// after the report: a space just moved in is not weighed as empty (its new node's report does
@@ -53,10 +54,10 @@ extension ClusterController {
     /// report covered no unlisted space, weigh the mean of the known ones.
     public static func workload(loads: LoadSnapshot, assignments: AssignmentSnapshot,
                                 reportSeconds: Double) -> Workload {
-        let seconds = reportSeconds > 0 ? reportSeconds : 1
         let byNode = spacesByPrimary(assignments)
         var stats: [SpaceID: Workload.Stats] = [:]
         for (node, report) in loads.reports {
+            let seconds = reportPeriod(report, reportSeconds: reportSeconds)
             let listedBytes = report.perSpace.values.reduce(UInt64(0)) { $0 &+ $1.bytes }
             let listedOps = report.perSpace.values.reduce(UInt64(0)) { $0 &+ $1.ops }
             let covered = report.spaces - report.perSpace.count
@@ -82,6 +83,25 @@ extension ClusterController {
             defaultStats = Workload.Stats(bytes: UInt64(bytes.rounded()), opsPerSecond: ops)
         }
         return Workload(defaultStats: defaultStats, stats: stats)
+    }
+
+    /// The seconds `report`'s counts cover: its own figure, else the configured period.
+    static func reportPeriod(_ report: LoadReport, reportSeconds: Double) -> Double {
+        report.seconds ?? (reportSeconds > 0 ? reportSeconds : 1)
+    }
+
+    /// The new counting the reports in `loads` bring since `blended` (each node's report revision
+    /// at the previous smoothing): every space of a node whose report is new gets the seconds
+    /// that report covers, for ``WorkloadSmoother/smooth(_:sampleSeconds:)``.
+    public static func sampleSeconds(loads: LoadSnapshot, assignments: AssignmentSnapshot,
+                                     blended: [NodeID: Int64], reportSeconds: Double) -> [SpaceID: Double] {
+        let byNode = spacesByPrimary(assignments)
+        var seconds: [SpaceID: Double] = [:]
+        for (node, report) in loads.reports where loads.reportRevisions[node] != blended[node] {
+            let period = reportPeriod(report, reportSeconds: reportSeconds)
+            for space in byNode[node] ?? [] { seconds[space] = period }
+        }
+        return seconds
     }
 
     /// Standard errors a space's load must lie from its node's median to count as its own.

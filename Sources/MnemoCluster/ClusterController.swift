@@ -120,6 +120,8 @@ public actor ClusterController {
     private var loads = LoadSnapshot()
     /// The load the planner sees: reports averaged over `loadTimeConstant`.
     private var smoother: WorkloadSmoother
+    /// Each node's report revision the smoother last took in (a report is blended once).
+    private var blended: [NodeID: Int64] = [:]
     /// This controller's own move writes not yet seen by the move follower: space → (revision of
     /// the write, the move after it or nil when deleted). Keeps the limits right in between.
     private var ownWrites: [SpaceID: (revision: Int64, move: StoredMove?)] = [:]
@@ -224,6 +226,7 @@ public actor ClusterController {
         moves = nil
         loads = LoadSnapshot()
         smoother.reset()
+        blended = [:]
         ownWrites = [:]
         queue = []
         planMembers = nil
@@ -581,9 +584,12 @@ public actor ClusterController {
             let membership = try Self.membership(members: members, assignments: assignments)
             let directory = try Self.projectedDirectory(assignments: assignments, moves: moves)
             if directory.isEmpty { return }
-            let smoothed = smoother.smooth(Self.workload(loads: loads, assignments: assignments,
-                                                         reportSeconds: configuration.loadReportSeconds),
-                                           at: clock.now)
+            let reportSeconds = configuration.loadReportSeconds
+            let smoothed = smoother.smooth(
+                Self.workload(loads: loads, assignments: assignments, reportSeconds: reportSeconds),
+                sampleSeconds: Self.sampleSeconds(loads: loads, assignments: assignments, blended: blended,
+                                                  reportSeconds: reportSeconds))
+            blended = loads.reportRevisions
             let workload = Self.pooled(smoothed, assignments: assignments, windowSeconds: smoother.windowSeconds)
             plan = try planner.plan(directory: directory, membership: membership, workload: workload)
         } catch {

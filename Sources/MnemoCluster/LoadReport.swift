@@ -5,9 +5,10 @@
 // bytes and operations are known only as totals, which the controller spreads evenly over the
 // node's unlisted spaces.
 //
-//   {"bytes":B,"ops":O,"perSpace":{"00000000000000ab":{"bytes":B,"ops":O}},"spaces":N}
+//   {"bytes":B,"ops":O,"perSpace":{"00000000000000ab":{"bytes":B,"ops":O}},"seconds":S,"spaces":N}
 //
-// `ops` counts writes and reads since the node's previous report.
+// `ops` counts writes and reads since the node's previous report, `seconds` later (a busy node
+// reports late; without `seconds`, the controller assumes its configured reporting period).
 
 import Foundation
 import MnemoPlacement
@@ -45,14 +46,18 @@ public struct LoadReport: Codable, Hashable, Sendable {
     public var ops: UInt64
     /// The busiest spaces (at most ``maxSpaces``).
     public private(set) var perSpace: [SpaceID: SpaceLoad]
+    /// The seconds the operation counts cover (nil: not said; the reporting period is assumed).
+    public var seconds: Double?
 
     /// Creates a report; `perSpace` is cut to the ``maxSpaces`` busiest (most ops, then most
     /// bytes, then lowest id).
-    public init(spaces: Int, bytes: UInt64, ops: UInt64, perSpace: [SpaceID: SpaceLoad] = [:]) {
+    public init(spaces: Int, bytes: UInt64, ops: UInt64, perSpace: [SpaceID: SpaceLoad] = [:],
+                seconds: Double? = nil) {
         self.spaces = spaces
         self.bytes = bytes
         self.ops = ops
         self.perSpace = Self.busiest(perSpace)
+        self.seconds = seconds
     }
 
     static func busiest(_ all: [SpaceID: SpaceLoad]) -> [SpaceID: SpaceLoad] {
@@ -65,7 +70,7 @@ public struct LoadReport: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case spaces, bytes, ops, perSpace
+        case spaces, bytes, ops, perSpace, seconds
     }
 
     /// Decodes the JSON form (space ids as 16 hex digits; unreadable ids are an error).
@@ -74,6 +79,7 @@ public struct LoadReport: Codable, Hashable, Sendable {
         spaces = try c.decode(Int.self, forKey: .spaces)
         bytes = try c.decode(UInt64.self, forKey: .bytes)
         ops = try c.decode(UInt64.self, forKey: .ops)
+        seconds = try c.decodeIfPresent(Double.self, forKey: .seconds)
         let raw = try c.decodeIfPresent([String: SpaceLoad].self, forKey: .perSpace) ?? [:]
         var perSpace: [SpaceID: SpaceLoad] = [:]
         for (hex, load) in raw {
@@ -84,6 +90,9 @@ public struct LoadReport: Codable, Hashable, Sendable {
         }
         guard spaces >= 0 else {
             throw DecodingError.dataCorruptedError(forKey: .spaces, in: c, debugDescription: "negative")
+        }
+        if let seconds, !(seconds > 0 && seconds.isFinite) {
+            throw DecodingError.dataCorruptedError(forKey: .seconds, in: c, debugDescription: "not a positive duration")
         }
         self.perSpace = Self.busiest(perSpace)
     }
@@ -96,6 +105,7 @@ public struct LoadReport: Codable, Hashable, Sendable {
         try c.encode(ops, forKey: .ops)
         try c.encode(Dictionary(uniqueKeysWithValues: perSpace.map { (ClusterKeys.hex($0.key), $0.value) }),
                      forKey: .perSpace)
+        try c.encodeIfPresent(seconds, forKey: .seconds)
     }
 
     /// The stored value: compact JSON with sorted keys.

@@ -44,6 +44,7 @@ public struct LoadStore: Sendable {
                 continue
             }
             snapshot.reports[node] = report
+            snapshot.reportRevisions[node] = kv.modRevision
         }
         return snapshot
     }

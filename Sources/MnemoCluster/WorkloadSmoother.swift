@@ -15,16 +15,12 @@ import MnemoPlacement
 ///
 /// ```swift
 /// var smoother = WorkloadSmoother(timeConstant: .seconds(30))
-/// let workload = smoother.smooth(rawWorkload, at: .now)
+/// let workload = smoother.smooth(rawWorkload, sampleSeconds: [SpaceID(name: "alice"): 2])
 /// ```
 public struct WorkloadSmoother: Sendable {
     /// How long the average remembers (the weight of a sample falls by e over this time).
     public let timeConstant: Duration
     private var opsPerSecond: [SpaceID: Double] = [:]
-    private var last: ContinuousClock.Instant?
-
-    /// Averages below this many ops per second are dropped (a space that went quiet).
-    static let negligible = 1e-4
 
     /// A smoother with an empty history (the first sample is taken as it is).
     public init(timeConstant: Duration = .seconds(30)) {
@@ -35,23 +31,25 @@ public struct WorkloadSmoother: Sendable {
     /// constant τ has the variance of a plain count over 2τ.
     public var windowSeconds: Double { 2 * Self.seconds(timeConstant) }
 
-    /// Blends `raw` (the load of the last report period) into the average, weighted by the time
-    /// since the previous call, and returns the workload with the averaged ops per second.
-    public mutating func smooth(_ raw: Workload, at now: ContinuousClock.Instant) -> Workload {
+    /// Blends `raw` into the average, each space by the sample it brings: `sampleSeconds[space]`
+    /// is how many seconds of new counting `raw` holds for it (its node's report since the last
+    /// call), weighted 1 − e^(−seconds/τ). A space without a new sample keeps its average (a
+    /// report blended twice would count its busy spaces twice: a slow node's stale report, read
+    /// at every plan, made its listed spaces look twice as busy as they were); one without
+    /// history takes `raw` as it is; spaces `raw` does not list are forgotten. Returns the
+    /// workload with the averaged ops per second.
+    public mutating func smooth(_ raw: Workload, sampleSeconds: [SpaceID: Double]) -> Workload {
         let tau = Self.seconds(timeConstant)
-        let weight: Double
-        if let last, tau > 0 {
-            weight = 1 - exp(-max(0, Self.seconds(now - last)) / tau)
-        } else {
-            weight = 1
-        }
-        last = now
         var averaged: [SpaceID: Double] = [:]
-        averaged.reserveCapacity(max(opsPerSecond.count, raw.stats.count))
-        for space in Set(opsPerSecond.keys).union(raw.stats.keys) {
-            let value = (opsPerSecond[space] ?? raw.defaultStats.opsPerSecond) * (1 - weight)
-                + raw[space].opsPerSecond * weight
-            if value >= Self.negligible || raw.stats[space] != nil { averaged[space] = value }
+        averaged.reserveCapacity(raw.stats.count)
+        for (space, sample) in raw.stats {
+            guard let old = opsPerSecond[space] else {
+                averaged[space] = sample.opsPerSecond
+                continue
+            }
+            let seconds = max(0, sampleSeconds[space] ?? 0)
+            let weight = tau > 0 ? 1 - exp(-seconds / tau) : (seconds > 0 ? 1 : 0)
+            averaged[space] = old * (1 - weight) + sample.opsPerSecond * weight
         }
         opsPerSecond = averaged
         var stats: [SpaceID: Workload.Stats] = [:]
@@ -67,7 +65,6 @@ public struct WorkloadSmoother: Sendable {
     /// Forgets the history (a new term of leadership starts from fresh reports).
     public mutating func reset() {
         opsPerSecond = [:]
-        last = nil
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -346,6 +346,30 @@ struct ClusterControllerInputTests {
         }
     }
 
+    @Test("workload and sampleSeconds: a report's own period divides its counts; only a new report brings a sample")
+    func reportPeriods() throws {
+        var table = AssignmentSnapshot()
+        for (space, node): (UInt64, UInt32) in [(1, 1), (2, 1), (3, 2)] {
+            table.entries[SpaceID(rawValue: space)] = StoredAssignment(
+                space: SpaceID(rawValue: space), assignment: Assignment(copies: CopySet([NodeID(rawValue: node)]), version: 1),
+                modRevision: 1)
+        }
+        // Node 1 reported late: its 40 ops cover 4 s, not the 2 s period. Node 2 did not say.
+        let late = LoadReport(spaces: 2, bytes: 20, ops: 40, perSpace: [1: .init(bytes: 10, ops: 40), 2: .init(bytes: 10, ops: 0)],
+                              seconds: 4)
+        let plain = LoadReport(spaces: 1, bytes: 10, ops: 10, perSpace: [3: .init(bytes: 10, ops: 10)])
+        let loads = LoadSnapshot(reports: [1: late, 2: plain], reportRevisions: [1: 7, 2: 8], revision: 8)
+        let workload = ClusterController.workload(loads: loads, assignments: table, reportSeconds: 2)
+        #expect(workload[1].opsPerSecond == 10)
+        #expect(workload[3].opsPerSecond == 5)
+        let first = ClusterController.sampleSeconds(loads: loads, assignments: table, blended: [:], reportSeconds: 2)
+        #expect(first == [1: 4, 2: 4, 3: 2])
+        // Node 1's report was taken in already; node 2 sent a new one.
+        let next = ClusterController.sampleSeconds(loads: loads, assignments: table, blended: [1: 7, 2: 5],
+                                                   reportSeconds: 2)
+        #expect(next == [3: 2])
+    }
+
     @Test("membership: registered members in their state, nodes only named by assignments dead")
     func membership() throws {
         let members = MembershipSnapshot(members: [1: MemberRecord(node: 1, address: "a:1", rack: "r1"),

@@ -53,6 +53,10 @@ struct MoveCodecTests {
                 == #"{"bytes":5,"ops":2,"perSpace":{"00000000000000ab":{"bytes":5,"ops":2}},"spaces":1}"#)
         #expect(LoadReport.decoded(from: Array(#"{"bytes":5,"ops":2,"perSpace":{"xyz":{"bytes":5,"ops":2}},"spaces":1}"#.utf8)) == nil)
         #expect(LoadReport.decoded(from: Array(#"{"bytes":5,"ops":2,"spaces":-1}"#.utf8)) == nil)
+        let timed = LoadReport(spaces: 0, bytes: 0, ops: 7, seconds: 3.5)
+        #expect(String(decoding: timed.encoded(), as: UTF8.self) == #"{"bytes":0,"ops":7,"perSpace":{},"seconds":3.5,"spaces":0}"#)
+        #expect(LoadReport.decoded(from: timed.encoded()) == timed)
+        #expect(LoadReport.decoded(from: Array(#"{"bytes":0,"ops":7,"seconds":0,"spaces":0}"#.utf8)) == nil)
     }
 }
 
@@ -220,8 +224,10 @@ struct LoadStoreTests {
             try await loads.put(r2, node: 2, lease: lease2.id)
             let all = try await loads.loadAll()
             #expect(all.reports == [1: r1, 2: r2])
+            #expect(all.reportRevisions[1] == (try await etcd.client.get(keys.load(1)).first?.modRevision))
             #expect(try await etcd.client.get(keys.load(1)).first?.lease == lease1.id)
             #expect(try await eventually { latest.withLock { $0.reports == [1: r1, 2: r2] } })
+            #expect(latest.withLock { $0.reportRevisions } == all.reportRevisions)
             try await etcd.client.revokeLease(lease1.id)
             #expect(try await loads.loadAll().reports == [2: r2])
             #expect(try await eventually { latest.withLock { $0.reports == [2: r2] } })

@@ -65,9 +65,11 @@ public final class ClusterNode: Sendable {
         let retries = Atomic<Int>(0)
         /// Requests answered ROUTING_FAILED.
         let failures = Atomic<Int>(0)
+        /// Requests whose space moved away while they were served here, handed on to the new owner.
+        let handoffs = Atomic<Int>(0)
 
         /// Which counter.
-        enum Kind { case forwards, wrongNode, retries, failures }
+        enum Kind { case forwards, wrongNode, retries, failures, handoffs }
 
         func add(_ kind: Kind) {
             switch kind {
@@ -75,6 +77,7 @@ public final class ClusterNode: Sendable {
             case .wrongNode: wrongNode.wrappingAdd(1, ordering: .relaxed)
             case .retries: retries.wrappingAdd(1, ordering: .relaxed)
             case .failures: failures.wrappingAdd(1, ordering: .relaxed)
+            case .handoffs: handoffs.wrappingAdd(1, ordering: .relaxed)
             }
         }
     }
@@ -197,6 +200,8 @@ public final class ClusterNode: Sendable {
              counters.retries.load(ordering: .relaxed)),
             ("mnemo_cluster_routing_failures_total", "Requests answered ROUTING_FAILED.",
              counters.failures.load(ordering: .relaxed)),
+            ("mnemo_cluster_handoffs_total", "Requests whose space moved away while served here, handed on to the new owner.",
+             counters.handoffs.load(ordering: .relaxed)),
         ]
         return rows.map { "# HELP \($0.0) \($0.1)\n# TYPE \($0.0) counter\n\($0.0) \($0.2)\n" }.joined()
     }
@@ -369,6 +374,8 @@ public final class ClusterNode: Sendable {
     }
 
     private func reportLoad(database: Database) async {
+        // The counts cover the time between two swaps, which a busy node stretches past the period.
+        var countedSince = ContinuousClock.now
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: .milliseconds(configuration.loadReportMilliseconds))
@@ -380,10 +387,14 @@ public final class ClusterNode: Sendable {
                 state.operations = [:]
                 return (state.left ? nil : state.registration?.keeper.lease.id, operations)
             }
+            let now = ContinuousClock.now
+            let (whole, fraction) = (now - countedSince).components
+            let seconds = Double(whole) + Double(fraction) * 1e-18
+            countedSince = now
             guard var lease else { continue }
             if let renewed = await reregisterIfLost() { lease = renewed }
             let stats = await database.loadedSpaceStats()
-            let report = Self.loadReport(stats: stats, operations: operations)
+            let report = Self.loadReport(stats: stats, operations: operations, seconds: seconds)
             do {
                 _ = try await LoadStore(client: etcd, keys: keys).put(report, node: node, lease: lease)
             } catch {
@@ -423,8 +434,8 @@ public final class ClusterNode: Sendable {
     }
 
     /// The load report of `stats` (the loaded spaces) and `operations` (requests served per
-    /// space since the last report); LoadReport keeps the busiest ``LoadReport/maxSpaces``.
-    static func loadReport(stats: [SpaceStats], operations: [String: Int]) -> LoadReport {
+    /// space over the last `seconds`); LoadReport keeps the busiest ``LoadReport/maxSpaces``.
+    static func loadReport(stats: [SpaceStats], operations: [String: Int], seconds: Double) -> LoadReport {
         var perSpace: [SpaceID: LoadReport.SpaceLoad] = [:]
         for space in stats {
             perSpace[SpaceID(name: space.name)] = .init(bytes: UInt64(max(0, space.bytes)),
@@ -434,6 +445,7 @@ public final class ClusterNode: Sendable {
             perSpace[SpaceID(name: name)] = .init(bytes: 0, ops: UInt64(ops))
         }
         return LoadReport(spaces: stats.count, bytes: UInt64(stats.reduce(0) { $0 + max(0, $1.bytes) }),
-                          ops: UInt64(operations.values.reduce(0, +)), perSpace: perSpace)
+                          ops: UInt64(operations.values.reduce(0, +)), perSpace: perSpace,
+                          seconds: seconds > 0 ? seconds : nil)
     }
 }

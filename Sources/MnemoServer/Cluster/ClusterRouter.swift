@@ -15,8 +15,9 @@
 //
 // A request served here that finds the space gone because it moved meanwhile (a write that waited
 // on the move's freeze, 503 `spaceMoved`; or one that arrived just after the cut-over dropped the
-// local copy, 404 `unknownSpace`) is sent on to the new owner once a re-read of the key names one
-// (its body was kept for that).
+// local copy, 404 `unknownSpace`) is handed on to the new owner once a re-read of the key names one
+// (its body was kept for that), even when it was itself forwarded or names a version: it was
+// routed right when it arrived, so it is not answered WRONG_NODE.
 //
 // Requests carrying `Mnemo-Move` belong to a space move (the mover's import, log and cleanup
 // calls) and are always handled locally.
@@ -79,10 +80,9 @@ struct ClusterRouter: RouterMiddleware {
                                        next: next)
             } catch let error as ServerError where error.code == "spaceMoved" || error.code == "unknownSpace" {
                 guard let fresh = try await node.reread(space), fresh.assignment.primary != node.node else { throw error }
-                if forwarded || requested != nil {
-                    node.counters.add(.wrongNode)
-                    throw ServerError.wrongNode(owner: node.owner(of: fresh), version: fresh.assignment.version)
-                }
+                // The request reached the owner of its day: not a stale route, so it is handed on
+                // (one hop more), whoever sent it, rather than answered WRONG_NODE.
+                node.counters.add(.handoffs)
                 return try await forward(request, context, space: space, entry: fresh, body: body, next: next)
             }
         }
