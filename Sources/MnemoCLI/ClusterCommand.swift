@@ -102,7 +102,8 @@ struct ClusterCommand: AsyncParsableCommand {
         @Option(help: "Concurrent writing clients.") var clients = 4
         @Option(help: "Memories each space starts with.") var memoriesPerSpace = 4
         @Option(help: "Vector dimension.") var dimension = 8
-        @Option(help: "Scenarios, comma-separated (join,drain,hot,cross).") var scenarios = "join,drain,hot,cross"
+        @Option(help: "Scenarios, comma-separated, run in this order (by default cross before hot, whose decay moves spaces back).")
+        var scenarios = "join,drain,cross,hot"
         @Option(help: "Quiet seconds that end a scenario.") var settle = 3.0
         @Option(help: "Seconds after which a scenario is reported unfinished.") var timeout = 300.0
         @Option(help: "Shard workers per node.") var workers = 1

@@ -19,7 +19,7 @@ import sys
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenarios", default="join,drain,hot,cross")
+    parser.add_argument("--scenarios", default="join,drain,cross,hot")
     parser.add_argument("--max-stale-percent", type=float)
     args = parser.parse_args()
     rows = [json.loads(line) for line in sys.stdin if line.strip().startswith("{")]
