@@ -140,6 +140,41 @@ struct NodeRoutingTests {
         }
     }
 
+    @Test("a forwarded write that waited on a move's freeze is handed on to the new owner, not answered WRONG_NODE")
+    func frozenWriteHandedOn() async throws {
+        try await TestCluster.with(nodes: 3) { cluster in
+            let name = "handed/on"
+            #expect(try await cluster.call(cluster.nodes[0], .POST, "/v1/spaces", json: ["name": name, "dimension": 2]).status == 201)
+            let stored = try #require(try await cluster.assignment(name))
+            let source = cluster.node(stored.assignment.primary)
+            let others = cluster.nodes.filter { $0.id != source.id }
+            let target = others[0], via = others[1]
+            let path = "/v1/spaces/\(pathName(name))"
+            #expect(try await cluster.call(source, .PUT, "\(path)/memories/m1", json: ["vector": [1, 0]]).status == 201)
+            let export = try await cluster.call(source, .GET, "\(path)/export")
+            #expect(try await cluster.call(target, .PUT, "\(path)/import", raw: export.body,
+                                           headers: [("Mnemo-Move", "test-move")]).status == 201)
+            // The source freezes the space (the mover's last step); a write through the third node
+            // is forwarded to it and waits.
+            #expect(await source.state.freezes.freeze(name))
+            let wrongBefore = source.cluster.counters.wrongNode.load(ordering: .relaxed)
+            let write = Task { try await cluster.call(via, .PUT, "\(path)/memories/m2", json: ["vector": [0, 1]]) }
+            try await Task.sleep(for: .milliseconds(500))
+            // Cut over in etcd, then thaw as moved: the waiting write is refused here and handed on.
+            let moved = Assignment(copies: CopySet([target.id]), version: 2)
+            #expect(try await cluster.store.update(stored.space, to: moved, expecting: stored.modRevision).isApplied)
+            source.state.freezes.thaw(name, moved: true)
+            let written = try await write.value
+            #expect(written.status == 201, "\(written.json)")
+            #expect(written.headers.first(name: "Mnemo-Assignment-Version") == "2")
+            #expect(source.cluster.counters.handoffs.load(ordering: .relaxed) == 1)
+            #expect(source.cluster.counters.wrongNode.load(ordering: .relaxed) == wrongBefore)
+            #expect(via.cluster.counters.retries.load(ordering: .relaxed) == 0)
+            #expect(try await target.database.space(name).stats().count == 2)
+            #expect(try await source.database.space(name).stats().count == 1, "the source applied a write it gave away")
+        }
+    }
+
     @Test("a cross-space search merges hits from spaces on different nodes, nearest first")
     func crossSpaceSearch() async throws {
         try await TestCluster.with(nodes: 3) { cluster in
