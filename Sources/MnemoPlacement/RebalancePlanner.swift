@@ -16,8 +16,10 @@
 //    Moving a space of weight v from d to b changes Φ by Σ_r 2 c_r v_r (e_br − e_dr + v_r) with
 //    e = u − T and c_r = 1 / (tol_r T̄_r)², so each candidate costs O(receivers). Only strictly
 //    improving moves are taken, so Φ falls with every move and planning terminates; a balancing
-//    move never touches a space that another move already touches. The phase's moves are kept
-//    only if together they remove at least `minimumBalanceGain` of Φ (a noise floor).
+//    move never touches a space that another move already touches. Then pairs of moves that only
+//    swap two alike spaces between two nodes are taken back (`cancelSwaps`), and the phase's
+//    moves are kept only if together they remove at least `minimumBalanceGain` of Φ (a noise
+//    floor).
 //
 // Targets T are the fair share by capacity, water-filled for bytes and load: a node that holds one
 // space heavier than its share (a hot space) gets that space's weight as target and the others
