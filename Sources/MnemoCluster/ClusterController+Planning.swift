@@ -82,6 +82,9 @@ extension ClusterController {
             let ops = stats.values.reduce(0.0) { $0 + $1.opsPerSecond } / Double(stats.count)
             defaultStats = Workload.Stats(bytes: UInt64(bytes.rounded()), opsPerSecond: ops)
         }
+        // Every assigned space is listed, so the smoother keeps the history of one whose node's
+        // report is missing for a while (it forgets spaces the workload does not list).
+        for space in byNode.values.joined() where stats[space] == nil { stats[space] = defaultStats }
         return Workload(defaultStats: defaultStats, stats: stats)
     }
 
