@@ -45,13 +45,13 @@ extension ClusterController {
 
     /// The planner's workload from the nodes' load reports. A space listed in its primary's report
     /// weighs what the report says (ops divided by the seconds the report covers, else by
-    /// `reportSeconds`, the reporting period). The
-    /// rest of the report's totals (beyond every listed space) belonged to its unlisted spaces,
-    /// and each unlisted space of the node weighs their average, including spaces that arrived
-    /// after the report: a space just moved in is not weighed as empty (its new node's report does
-    /// not count it yet; weighed as zero, the planner saw a joining node still short of bytes once
-    /// its last moves completed, and sent it more). Spaces on nodes without a report, or whose
-    /// report covered no unlisted space, weigh the mean of the known ones.
+    /// `reportSeconds`, the reporting period). The rest of the report's totals (beyond every
+    /// listed space) belonged to its unlisted spaces, and each unlisted space of the node weighs
+    /// their average, including spaces that arrived after the report: a space just moved in is
+    /// not weighed as empty (its new node's report does not count it yet; weighed as zero, the
+    /// planner saw a joining node still short of bytes once its last moves completed, and sent it
+    /// more). Spaces on nodes without a report, or whose report covered no unlisted space, weigh
+    /// the mean of the known ones.
     public static func workload(loads: LoadSnapshot, assignments: AssignmentSnapshot,
                                 reportSeconds: Double) -> Workload {
         let byNode = spacesByPrimary(assignments)

@@ -435,18 +435,11 @@ struct PlannerState {
         }
         let firstMove = moves.count
         let startPotential = potential()
-        defer {
-            if moves.count > firstMove
-                && startPotential - potential() < configuration.minimumBalanceGain * startPotential {
-                moves.removeLast(moves.count - firstMove)
-            }
-        }
         var position = [Int](repeating: 0, count: ids.count)
         var fruitless = [Int](repeating: 0, count: ids.count)
         var exhausted = [Bool](repeating: false, count: ids.count)
         var made: [(s: Int, from: Int, to: Int)] = []
         let window = configuration.candidateWindow
-        defer { cancelSwaps(made, firstMove: firstMove, gain: startPotential - potential()) }
         while moves.count < moveLimit && !isBalanced() {
             // The donor: the receiver-eligible node with the highest pressure, not exhausted.
             var donor = -1
@@ -524,6 +517,10 @@ struct PlannerState {
             // The receiver's standing changed: if it was exhausted as a donor, let it try again.
             exhausted[chosen.receiver] = false
             fruitless[chosen.receiver] = 0
+        }
+        cancelSwaps(made, firstMove: firstMove, gain: startPotential - potential())
+        if moves.count > firstMove && startPotential - potential() < configuration.minimumBalanceGain * startPotential {
+            moves.removeLast(moves.count - firstMove)
         }
     }
 

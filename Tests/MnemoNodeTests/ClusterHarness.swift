@@ -146,6 +146,26 @@ struct TestCluster: Sendable {
         try await store.get(SpaceID(name: name))
     }
 
+    /// A space of dimension 2 created through the first node of three: its assignment, its
+    /// primary (a move's source), the two other nodes and its path.
+    func placedSpace(_ name: String) async throws
+        -> (stored: StoredAssignment, source: TestNode, target: TestNode, third: TestNode, path: String)
+    {
+        #expect(try await call(nodes[0], .POST, "/v1/spaces", json: ["name": name, "dimension": 2]).status == 201)
+        let stored = try #require(try await assignment(name))
+        let source = node(stored.assignment.primary)
+        let others = nodes.filter { $0.id != source.id }
+        return (stored, source, others[0], others[1], "/v1/spaces/\(pathName(name))")
+    }
+
+    /// Copies the space at `path` from `source` to `target` as a mover does: its export, imported
+    /// under a `Mnemo-Move` header. Returns the import's answer.
+    func copy(_ path: String, from source: TestNode, to target: TestNode) async throws -> Answer {
+        let export = try await call(source, .GET, "\(path)/export")
+        #expect(export.status == 200)
+        return try await call(target, .PUT, "\(path)/import", raw: export.body, headers: [("Mnemo-Move", "test-move")])
+    }
+
     /// Waits until every node's routing table shows `version` for the space.
     func awaitEverywhere(_ name: String, version: UInt64) async throws -> Bool {
         try await eventually {

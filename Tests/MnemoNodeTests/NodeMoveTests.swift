@@ -19,12 +19,7 @@ struct NodeMoveTests {
     func moveRuns() async throws {
         try await TestCluster.with(nodes: 3) { cluster in
             let name = "moving/agent"
-            #expect(try await cluster.call(cluster.nodes[0], .POST, "/v1/spaces", json: ["name": name, "dimension": 2]).status == 201)
-            let stored = try #require(try await cluster.assignment(name))
-            let source = cluster.node(stored.assignment.primary)
-            let others = cluster.nodes.filter { $0.id != source.id }
-            let target = others[0], third = others[1]
-            let path = "/v1/spaces/\(pathName(name))"
+            let (stored, source, target, third, path) = try await cluster.placedSpace(name)
             let seed: [[String: any Sendable]] = (0..<50).map { ["id": "s\($0)", "vector": [1.0, Double($0)]] }
             #expect(try await cluster.call(source, .POST, "\(path)/memories", json: ["memories": seed]).status == 200)
 

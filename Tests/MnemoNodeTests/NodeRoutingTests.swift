@@ -106,18 +106,10 @@ struct NodeRoutingTests {
     func staleSnapshotRetries() async throws {
         try await TestCluster.with(nodes: 3) { cluster in
             let name = "moving/space"
-            #expect(try await cluster.call(cluster.nodes[0], .POST, "/v1/spaces", json: ["name": name, "dimension": 2]).status == 201)
-            let stored = try #require(try await cluster.assignment(name))
-            let source = cluster.node(stored.assignment.primary)
-            let others = cluster.nodes.filter { $0.id != source.id }
-            let target = others[0], stale = others[1]
-            let path = "/v1/spaces/\(pathName(name))"
+            let (stored, source, target, stale, path) = try await cluster.placedSpace(name)
             #expect(try await cluster.call(source, .PUT, "\(path)/memories/m1", json: ["vector": [1, 0]]).status == 201)
             // Copy the space to the target as a mover would, then cut over in etcd.
-            let export = try await cluster.call(source, .GET, "\(path)/export")
-            #expect(export.status == 200)
-            let imported = try await cluster.call(target, .PUT, "\(path)/import", raw: export.body,
-                                                  headers: [("Mnemo-Move", "test-move")])
+            let imported = try await cluster.copy(path, from: source, to: target)
             #expect(imported.status == 201, "\(imported.json)")
             let moved = Assignment(copies: CopySet([target.id]), version: 2)
             #expect(try await cluster.store.update(stored.space, to: moved, expecting: stored.modRevision)
@@ -144,16 +136,9 @@ struct NodeRoutingTests {
     func frozenWriteHandedOn() async throws {
         try await TestCluster.with(nodes: 3) { cluster in
             let name = "handed/on"
-            #expect(try await cluster.call(cluster.nodes[0], .POST, "/v1/spaces", json: ["name": name, "dimension": 2]).status == 201)
-            let stored = try #require(try await cluster.assignment(name))
-            let source = cluster.node(stored.assignment.primary)
-            let others = cluster.nodes.filter { $0.id != source.id }
-            let target = others[0], via = others[1]
-            let path = "/v1/spaces/\(pathName(name))"
+            let (stored, source, target, via, path) = try await cluster.placedSpace(name)
             #expect(try await cluster.call(source, .PUT, "\(path)/memories/m1", json: ["vector": [1, 0]]).status == 201)
-            let export = try await cluster.call(source, .GET, "\(path)/export")
-            #expect(try await cluster.call(target, .PUT, "\(path)/import", raw: export.body,
-                                           headers: [("Mnemo-Move", "test-move")]).status == 201)
+            #expect(try await cluster.copy(path, from: source, to: target).status == 201)
             // The source freezes the space (the mover's last step); a write through the third node
             // is forwarded to it and waits.
             #expect(await source.state.freezes.freeze(name))

@@ -388,8 +388,7 @@ public final class ClusterNode: Sendable {
                 return (state.left ? nil : state.registration?.keeper.lease.id, operations)
             }
             let now = ContinuousClock.now
-            let (whole, fraction) = (now - countedSince).components
-            let seconds = Double(whole) + Double(fraction) * 1e-18
+            let seconds = SpaceMover.milliseconds(now - countedSince) / 1000
             countedSince = now
             guard var lease else { continue }
             if let renewed = await reregisterIfLost() { lease = renewed }
