@@ -14,7 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
             Every option may also come from the environment: MNEMO_DATA, MNEMO_HOST, MNEMO_PORT, \
             MNEMO_ADMIN_KEY or MNEMO_ADMIN_KEY_FILE, MNEMO_TOKEN_KEYS_FILE, MNEMO_TLS_CERT, MNEMO_TLS_KEY, \
             MNEMO_MAX_BODY_BYTES, MNEMO_LOG_LEVEL, and for cluster mode MNEMO_ETCD, MNEMO_CLUSTER, \
-            MNEMO_NODE_ID, MNEMO_RACK, MNEMO_CAPACITY, MNEMO_ADVERTISE. Options win over the environment. \
+            MNEMO_NODE_ID, MNEMO_RACK, MNEMO_CAPACITY, MNEMO_ADVERTISE, MNEMO_REPLICAS, MNEMO_WRITE_QUORUM, \
+            MNEMO_LEASE_TTL. Options win over the environment. \
             With --etcd the server joins a cluster (docs/cluster.md, "Nodes and routing"): it needs \
             --node-id and --data, and the same admin key and token keys as every other node. Without a data \
             directory the database is in memory and nothing survives a restart. SIGTERM or SIGINT \
@@ -48,6 +49,12 @@ struct ServeCommand: AsyncParsableCommand {
     var noController = false
     @Option(help: "Cluster mode: space moves a node sends or receives at once (default 8).")
     var maxConcurrentMoves: Int?
+    @Option(help: "Cluster mode: copies of each space, the primary and its replicas (default 1, at most 7).")
+    var replicas: Int?
+    @Option(help: "Cluster mode: copies a write must reach before it is acknowledged: one or majority (default majority).")
+    var writeQuorum: String?
+    @Option(help: "Cluster mode: the member lease's time to live in seconds (default 5); a dead node is failed over after it.")
+    var leaseTtl: Int?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -130,6 +137,22 @@ struct ServeCommand: AsyncParsableCommand {
                                            rack: rack ?? environment["MNEMO_RACK"] ?? "",
                                            advertise: advertise ?? environment["MNEMO_ADVERTISE"])
         cluster.runsController = !noController
+        if let replicas = replicas ?? environment["MNEMO_REPLICAS"].flatMap({ Int($0) }) {
+            guard (1...CopySet.capacity).contains(replicas) else {
+                throw ValidationError("--replicas must be 1 to \(CopySet.capacity)")
+            }
+            cluster.replicationFactor = replicas
+        }
+        if let text = writeQuorum ?? environment["MNEMO_WRITE_QUORUM"] {
+            guard let quorum = WriteQuorum(rawValue: text) else {
+                throw ValidationError("--write-quorum must be one or majority")
+            }
+            cluster.writeQuorum = quorum
+        }
+        if let ttl = leaseTtl ?? environment["MNEMO_LEASE_TTL"].flatMap({ Int($0) }) {
+            guard (2...60).contains(ttl) else { throw ValidationError("--lease-ttl must be 2 to 60 seconds") }
+            cluster.leaseTTL = ttl
+        }
         if let moves = maxConcurrentMoves {
             guard moves >= 1 else { throw ValidationError("--max-concurrent-moves must be at least 1") }
             cluster.maxConcurrentMoves = moves

@@ -224,4 +224,46 @@ extension ClusterController {
                                   version: record.version)
         return schedule([planned], pending: pending, limits: limits).first?.rate
     }
+
+    /// The assignment after failing `assignment` over: the replica in `alive` with the highest
+    /// sequence in `sequences` becomes the primary (ties: the first in copy order), the other
+    /// live replicas follow, dead copies leave; version + 1. Nil when a live replica has not
+    /// answered (it may hold the newest writes) or none holds a copy.
+    public static func promoted(_ assignment: Assignment, space: SpaceID, alive: Set<NodeID>,
+                                sequences: [NodeID: [SpaceID: UInt64]]) -> Assignment? {
+        let live = assignment.replicas.filter { alive.contains($0) }
+        var best: (node: NodeID, sequence: UInt64)?
+        for replica in live {
+            guard let answer = sequences[replica] else { return nil }
+            if let sequence = answer[space], best.map({ sequence > $0.sequence }) ?? true {
+                best = (replica, sequence)
+            }
+        }
+        guard let best else { return nil }
+        return Assignment(copies: CopySet([best.node] + live.filter { $0 != best.node }),
+                          version: assignment.version + 1)
+    }
+
+    /// The assignment after a planned copy change: `to` added (a pure addition, or in place of
+    /// a copy on a dead node), or `from` dropped; version + 1. Nil when it no longer fits.
+    static func copyChange(_ move: Move, _ assignment: Assignment) -> Assignment? {
+        var copies = Array(assignment.copies)
+        if let from = move.from {
+            // The primary is never dropped or replaced here (a dead one is failed over first).
+            guard let position = copies.firstIndex(of: from), position > 0 else { return nil }
+            if let to = move.to {
+                guard !copies.contains(to) else { return nil }
+                copies[position] = to
+            } else {
+                guard copies.count > 1 else { return nil }
+                copies.remove(at: position)
+            }
+        } else if let to = move.to {
+            guard !copies.contains(to), copies.count < CopySet.capacity else { return nil }
+            copies.append(to)
+        } else {
+            return nil
+        }
+        return Assignment(copies: CopySet(copies), version: assignment.version + 1)
+    }
 }

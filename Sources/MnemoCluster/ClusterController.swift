@@ -28,8 +28,15 @@
 // `maxAttempts` attempts failed; then they stay failed, are reported in `status()`, and block their
 // space until an operator deletes the move key. Moves that can no longer complete (the space's
 // assignment changed, the sender or receiver died) are withdrawn. A space whose only copy is on a
-// dead node cannot be moved (no live source: re-creating it from replicas is the next issue's
-// work); it is logged and skipped.
+// dead node cannot be moved (no live source); it is logged and skipped.
+//
+// Replication (docs/consistency.md): the controller does change assignments in two cases, each by
+// a fenced compare-and-swap at version + 1. Failover: a space whose primary is not registered (its
+// lease expired) gets as primary the live replica with the highest durable sequence, which every
+// live replica is asked for (`sequences`; a replica that does not answer holds the failover back,
+// since it may hold the newest writes), and its dead copies leave the copy set. Copy changes the
+// planner makes to keep the replication factor: a copy added (the primary's replication ships it
+// a snapshot), dropped, or replacing one on a dead node; moves of live copies run as move records.
 
 import Logging
 import MnemoPlacement
@@ -98,6 +105,10 @@ public actor ClusterController {
         public var conflicts: Int = 0
         /// Planned moves skipped because the space has no live copy.
         public var skippedWithoutSource: Int = 0
+        /// Spaces failed over to a replica since start.
+        public var failovers: Int = 0
+        /// Copies added, dropped or replaced (on a dead node) by assignment writes since start.
+        public var copyChanges: Int = 0
         /// Moves left failed after `maxAttempts` attempts.
         public var givenUp: [MoveRecord] = []
         /// The last error met (etcd or planning), nil when none.
@@ -112,6 +123,11 @@ public actor ClusterController {
     private let configuration: Configuration
     private let logger: Logger
     private let clock = ContinuousClock()
+    private let sequences: SequenceProbe?
+
+    /// Asks a node for the durable log sequences of its copies of some spaces (nil: it did not
+    /// answer; a space it holds no copy of is absent from the answer).
+    public typealias SequenceProbe = @Sendable (NodeID, [SpaceID]) async -> [SpaceID: UInt64]?
 
     // What the followers deliver (nil until the first snapshot of the current term).
     private var members: MembershipSnapshot?
@@ -136,6 +152,8 @@ public actor ClusterController {
 
     // The current plan.
     private var queue: [PlannedMove] = []
+    /// The plan's copy additions, drops and replacements of dead copies (assignment writes).
+    private var copyQueue: [(move: Move, stored: StoredAssignment)] = []
     private var planMembers: [NodeID: MemberRecord]?
     private var planBase: [SpaceID: Int64] = [:]
     private var planSpaces: Set<SpaceID> = []
@@ -148,9 +166,11 @@ public actor ClusterController {
 
     /// Creates a controller of the cluster under `keys`, campaigning as `name`. `limits` bound how
     /// moves run (concurrency per node, byte rates per priority).
+    /// `sequences` lets it fail spaces over to replicas (without it, it never changes an assignment).
     public init(client: EtcdClient, keys: ClusterKeys, name: String, planner: RebalancePlanner,
                 limits: MoveLimits, configuration: Configuration = Configuration(),
-                logger: Logger = Logger(label: "mnemo.controller")) {
+                logger: Logger = Logger(label: "mnemo.controller"), sequences: SequenceProbe? = nil) {
+        self.sequences = sequences
         self.client = client
         self.keys = keys
         self.name = name
@@ -229,6 +249,7 @@ public actor ClusterController {
         blended = [:]
         ownWrites = [:]
         queue = []
+        copyQueue = []
         planMembers = nil
         planStale = true
         failedSince = [:]
@@ -382,6 +403,12 @@ public actor ClusterController {
     private func reconcile(_ leadership: Leadership, store: MoveStore) async -> Bool {
         guard let members, let assignments, var moves = currentMoves() else { return true }
         let fence = leadership.fence
+        let assignmentStore = AssignmentStore(client: client, keys: keys, logger: logger)
+
+        // 0. Failover: spaces whose primary is gone get a replica as primary.
+        if await !failover(members: members, assignments: assignments, store: assignmentStore, fence: fence) {
+            return false
+        }
 
         // 1. Existing moves: withdraw the ones that cannot complete, retry failed ones.
         for stored in moves.entries.values.sorted(by: { $0.space < $1.space }) {
@@ -477,6 +504,81 @@ public actor ClusterController {
         }
         queue.removeAll { started.contains($0.move.space) }
         state.queuedMoves = queue.count
+
+        // 4. Copy additions, drops and replacements of dead copies: one assignment write each.
+        let changes = copyQueue
+        copyQueue = []
+        for (move, stored) in changes {
+            guard let next = Self.copyChange(move, stored.assignment) else { continue }
+            do {
+                switch try await assignmentStore.update(move.space, to: next, expecting: stored.modRevision, fence: fence) {
+                case .applied:
+                    state.copyChanges += 1
+                    logger.info("copies changed", metadata: ["move": "\(move)", "version": "\(next.version)"])
+                case .conflict:
+                    state.conflicts += 1
+                    planStale = true
+                case .fenced:
+                    state.fencedWrites += 1
+                    return false
+                }
+            } catch {
+                noteError("copy change: \(error)")
+            }
+        }
+        return true
+    }
+
+    /// Fails over every space whose primary is not registered: the live replica with the highest
+    /// durable sequence becomes the primary, the dead copies leave, version + 1 (fenced CAS).
+    /// Waits (does nothing for a space) while a live replica has not answered its sequence.
+    /// Returns false when a write was fenced.
+    private func failover(members: MembershipSnapshot, assignments: AssignmentSnapshot,
+                          store: AssignmentStore, fence: EtcdTxn.Compare) async -> Bool {
+        guard let sequences else { return true }
+        // Judge a primary dead only from a member view at least as new as its assignment.
+        let orphaned = assignments.entries.values.filter {
+            members.members[$0.assignment.primary] == nil && members.revision >= $0.modRevision
+                && $0.assignment.replicas.contains { members.members[$0] != nil }
+        }
+        if orphaned.isEmpty { return true }
+        var asks: [NodeID: [SpaceID]] = [:]
+        for stored in orphaned {
+            for replica in stored.assignment.replicas where members.members[replica] != nil {
+                asks[replica, default: []].append(stored.space)
+            }
+        }
+        let answers = await withTaskGroup(of: (NodeID, [SpaceID: UInt64]?).self) { group in
+            for (node, spaces) in asks { group.addTask { (node, await sequences(node, spaces)) } }
+            var answers: [NodeID: [SpaceID: UInt64]] = [:]
+            for await (node, answer) in group { if let answer { answers[node] = answer } }
+            return answers
+        }
+        for stored in orphaned.sorted(by: { $0.space < $1.space }) {
+            if Task.isCancelled { return true }
+            guard let next = Self.promoted(stored.assignment, space: stored.space, alive: Set(members.members.keys),
+                                           sequences: answers) else {
+                wake(at: clock.now + Self.errorPause)
+                continue
+            }
+            do {
+                switch try await store.update(stored.space, to: next, expecting: stored.modRevision, fence: fence) {
+                case .applied:
+                    state.failovers += 1
+                    logger.notice("failed over", metadata: [
+                        "space": "\(stored.space)", "from": "\(stored.assignment.primary)",
+                        "to": "\(next.primary)", "version": "\(next.version)"])
+                case .conflict:
+                    state.conflicts += 1
+                case .fenced:
+                    state.fencedWrites += 1
+                    return false
+                }
+            } catch {
+                noteError("failover: \(error)")
+                wake(at: clock.now + Self.errorPause)
+            }
+        }
         return true
     }
 
@@ -579,6 +681,7 @@ public actor ClusterController {
         planBase = assignments.entries.mapValues(\.modRevision)
         planSpaces = []
         queue = []
+        copyQueue = []
         let plan: RebalancePlan
         do {
             let membership = try Self.membership(members: members, assignments: assignments)
@@ -601,12 +704,16 @@ public actor ClusterController {
         for move in plan.moves {
             guard seen.insert(move.space).inserted, moves.entries[move.space] == nil,
                   let stored = assignments.entries[move.space] else { continue }
-            guard let from = move.from, let to = move.to else {
-                // Adding or dropping copies (a planner whose replication factor is not the
-                // table's) is the replication issue's work: these moves run as one copy each.
+            guard let from = move.from, let to = move.to, members.members[from] != nil else {
+                // A copy added, dropped, or replacing one on a dead node: an assignment write.
+                if move.source != nil || move.to == nil {
+                    planSpaces.insert(move.space)
+                    copyQueue.append((move, stored))
+                    continue
+                }
+                state.skippedWithoutSource += 1
                 if reportedNoSource.insert(move.space).inserted {
-                    logger.error("copy additions and drops are not supported yet: move skipped",
-                                 metadata: ["move": "\(move)"])
+                    logger.error("space has no live copy: not moved", metadata: ["move": "\(move)"])
                 }
                 continue
             }

@@ -152,11 +152,23 @@ public final class ServerState: Sendable {
     /// the space's write gate (SpaceFreezes): it waits while the space is frozen for a move and
     /// is refused (503) once the space has moved away. Every route that changes a space's
     /// memories, links or indexes writes through here.
+    ///
+    /// In a cluster the write is also replicated: the node must hold its member lease (else 503
+    /// `leaseExpired`, before anything is applied), and after the local write it waits until the
+    /// write quorum of the space's copies holds it (ClusterNode.commit).
     func withWritableSpace<T>(_ name: String, field: String? = nil,
                               _ body: (Space) async throws(MnemoError) -> T) async throws(ServerError) -> T {
         try await freezes.enter(name)
         defer { freezes.leave(name) }
-        return try await withSpace(name, field: field, body)
+        guard let cluster else { return try await withSpace(name, field: field, body) }
+        let entry = try cluster.writableEntry(name)
+        var written: Space?
+        let result = try await withSpace(name, field: field) { space throws(MnemoError) -> T in
+            written = space
+            return try await body(space)
+        }
+        if let written { try await cluster.commit(name, space: written, entry: entry) }
+        return result
     }
 
     /// Runs `body` with the space `name`; when the cached handle turns out to belong to a

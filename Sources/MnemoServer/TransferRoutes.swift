@@ -9,7 +9,8 @@
 // bytes against its own limit (`maxImportBytes`, 413 past it, checked on Content-Length first);
 // the engine checks the whole stream (checksum included) before the space exists: a
 // truncated, damaged or oversized upload creates nothing. An import carrying `Mnemo-Move` is a
-// space move's incoming copy: it replaces an earlier copy of the same move (IncomingMoves).
+// space move's incoming copy: it replaces an earlier copy of the same move (IncomingMoves); one
+// carrying `Mnemo-Replica` is a primary's snapshot for its replica and replaces the replica's copy.
 import Foundation
 import Hummingbird
 import Mnemo
@@ -68,6 +69,17 @@ struct TransferRoutes: Sendable {
                 throw ServerError(error, field: "space")
             }
             state.incomingMoves.forget(name)
+        }
+        // A primary's snapshot for its replica (`Mnemo-Replica`, checked by the cluster router):
+        // replaces this node's copy, which lags too far or diverged.
+        if state.cluster != nil, request.headers[ClusterHeaders.replica] != nil {
+            state.forget(name)
+            do {
+                try await database.dropSpace(name)
+            } catch where error.code == .unknownSpace {
+            } catch {
+                throw ServerError(error, field: "space")
+            }
         }
         do {
             let space = try await database.importSpace(name, from: chunks)

@@ -29,7 +29,8 @@ struct TestNode: Sendable {
     var database: Database { server.state.openDatabase! }
 
     /// Starts node `id` of cluster `name` on `etcd` and waits until it has registered.
-    static func start(_ id: UInt32, etcd: String, cluster name: String, controller: Bool = false) async throws -> TestNode {
+    static func start(_ id: UInt32, etcd: String, cluster name: String, controller: Bool = false,
+                      configure: @Sendable (inout ClusterConfiguration) -> Void = { _ in }) async throws -> TestNode {
         var configuration = ServerConfiguration()
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("mnemo-node-\(id)-\(UUID().uuidString)")
         configuration.dataPath = data.path
@@ -42,6 +43,7 @@ struct TestNode: Sendable {
         cluster.loadReportMilliseconds = 300
         // The tests write assignments and moves themselves: no controller re-plans behind them.
         cluster.runsController = controller
+        configure(&cluster)
         configuration.cluster = cluster
         var logger = Logger(label: "mnemo.test.n\(id)")
         logger.logLevel = .warning
@@ -74,11 +76,16 @@ struct TestCluster: Sendable {
     var store: AssignmentStore { AssignmentStore(client: etcd, keys: keys) }
 
     /// Runs `body` with `count` nodes (ids 1...count) on a fresh etcd, then stops everything.
-    static func with(nodes count: Int, _ body: @Sendable (TestCluster) async throws -> Void) async throws {
+    static func with(nodes count: Int, controller: Bool = false,
+                     configure: @escaping @Sendable (inout ClusterConfiguration) -> Void = { _ in },
+                     _ body: @Sendable (TestCluster) async throws -> Void) async throws {
         try await EtcdServer.with { etcd in
             let name = "t\(UInt32.random(in: 0...UInt32.max))"
             var nodes: [TestNode] = []
-            for id in 1...count { nodes.append(try await TestNode.start(UInt32(id), etcd: etcd.endpoint, cluster: name)) }
+            for id in 1...count {
+                nodes.append(try await TestNode.start(UInt32(id), etcd: etcd.endpoint, cluster: name,
+                                                      controller: controller, configure: configure))
+            }
             let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
             let cluster = TestCluster(nodes: nodes, http: http, name: name, etcd: etcd.client)
             // Every node sees every member before the test routes anything.
@@ -96,6 +103,23 @@ struct TestCluster: Sendable {
             for node in nodes { await node.stop() }
             try await http.shutdown()
         }
+    }
+
+    /// Calls `node` once, without the retries of ``call(_:_:_:json:raw:headers:)``.
+    func callOnce(_ node: TestNode, _ method: HTTPMethod, _ path: String, json: [String: any Sendable]? = nil,
+                  headers: [(String, String)] = []) async throws -> Answer {
+        var request = HTTPClientRequest(url: "http://\(node.address)\(path)")
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+            request.headers.add(name: "Content-Type", value: "application/json")
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let body = Array(try await response.body.collect(upTo: 64 << 20).readableBytesView)
+        let parsed = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+        return Answer(status: Int(response.status.code), json: parsed.mapValues { SendableBox.wrap($0) }, body: body,
+                      headers: response.headers)
     }
 
     /// The node with id `id`.

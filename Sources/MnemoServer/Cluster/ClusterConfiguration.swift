@@ -42,8 +42,16 @@ public struct ClusterConfiguration: Sendable, Hashable {
     /// not bytes (export, import, log tail, one etcd transaction: ~0.1 s), so a joining node
     /// fills at about this many moves per 0.1 s; the byte rates of MoveLimits still cap big ones.
     public var maxConcurrentMoves: Int = 8
+    /// Copies of each space (the primary and its replicas, at most `CopySet.capacity`).
+    public var replicationFactor: Int = 1
+    /// The copies a write must reach before it is acknowledged, unless the request asks for
+    /// another quorum (`Mnemo-Write-Quorum`).
+    public var writeQuorum: WriteQuorum = .majority
+    /// How long a write waits for its quorum before it is answered 503 `replicationTimeout`
+    /// (applied on the primary, outcome indeterminate), in milliseconds.
+    public var replicationTimeoutMilliseconds: Int = 5000
 
-    /// How the controller plans: one copy per space (replication is a later issue), and
+    /// How the controller plans: ``replicationFactor`` copies per space (rack-aware), and
     /// tolerances sized to what the nodes measure. Bytes grow with every write and a moved
     /// space's bytes are re-counted on its new node, and load is an average of request counts
     /// (WorkloadSmoother): 5% and 10% keep the planner from moving spaces after measurement
@@ -54,7 +62,7 @@ public struct ClusterConfiguration: Sendable, Hashable {
     /// potential: under a hot space the tolerances cannot all be met, and each new average's
     /// noise would otherwise offer a few moves of tiny gain every few seconds, without end.
     public var planner: PlannerConfiguration {
-        PlannerConfiguration(replicationFactor: 1, countTolerance: 0.25, bytesTolerance: 0.05, loadTolerance: 0.10,
+        PlannerConfiguration(replicationFactor: replicationFactor, countTolerance: 0.25, bytesTolerance: 0.05, loadTolerance: 0.10,
                              minimumBalanceGain: 0.05,
                              limits: MoveLimits(maxConcurrentMovesPerNode: maxConcurrentMoves))
     }

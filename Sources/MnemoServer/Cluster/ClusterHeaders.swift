@@ -3,7 +3,10 @@
 // (an owner refuses an older one); on a response, the version the owner served under.
 // `Mnemo-Forwarded-By` marks a forwarded request, which is never forwarded again. `Mnemo-Owner`
 // names the owner on a WRONG_NODE answer. `Mnemo-Move` marks a space mover's request, which the
-// receiving node handles locally although it does not own the space.
+// receiving node handles locally although it does not own the space. `Mnemo-Replica` marks the
+// primary's replication of a space to one of its replicas (the value: the assignment version the
+// primary ships under; the replica refuses any other). `Mnemo-Write-Quorum` (`one` or
+// `majority`) overrides the cluster's write quorum for one write.
 import HTTPTypes
 import Hummingbird
 
@@ -17,4 +20,8 @@ public enum ClusterHeaders {
     public static let owner = HTTPField.Name("Mnemo-Owner")!
     /// `Mnemo-Move`: the id of the move a request belongs to.
     public static let move = HTTPField.Name("Mnemo-Move")!
+    /// `Mnemo-Replica`: the assignment version a primary replicates under.
+    public static let replica = HTTPField.Name("Mnemo-Replica")!
+    /// `Mnemo-Write-Quorum`: `one` or `majority`, for this write only.
+    public static let writeQuorum = HTTPField.Name("Mnemo-Write-Quorum")!
 }

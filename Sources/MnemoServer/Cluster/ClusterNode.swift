@@ -11,6 +11,11 @@
 // - campaigns as a controller candidate (ClusterController, named `n<id>`: while it leads it plans
 //   and writes moves), unless configured not to;
 // - executes the moves addressed to it (MoveRunner: SpaceMover + MoveStore.complete);
+// - replicates the spaces it is the primary of to their replicas (Replicator), acknowledges a
+//   write once its quorum holds it, and accepts writes only while it surely holds its member
+//   lease (a stalled node stops before the controller can have replaced it);
+// - drops local copies of spaces whose assignment no longer names it (a former primary that
+//   was failed over, a replica that was replaced);
 // - on `POST /v1/cluster/drain` marks itself draining and leaves (revokes the lease) once it owns
 //   no assignment; on shutdown it leaves at once.
 //
@@ -41,6 +46,7 @@ public final class ClusterNode: Sendable {
     public let membership: ClusterMembership
     let table = RoutingTable()
     let forwarder: RequestForwarder
+    let replicator: Replicator
     let counters = Counters()
     let logger: Logger
     private let runtime = Mutex(Runtime())
@@ -67,9 +73,11 @@ public final class ClusterNode: Sendable {
         let failures = Atomic<Int>(0)
         /// Requests whose space moved away while they were served here, handed on to the new owner.
         let handoffs = Atomic<Int>(0)
+        /// Writes answered `replicationTimeout` (applied here, not on a quorum in time).
+        let replicationTimeouts = Atomic<Int>(0)
 
         /// Which counter.
-        enum Kind { case forwards, wrongNode, retries, failures, handoffs }
+        enum Kind { case forwards, wrongNode, retries, failures, handoffs, replicationTimeouts }
 
         func add(_ kind: Kind) {
             switch kind {
@@ -78,6 +86,7 @@ public final class ClusterNode: Sendable {
             case .retries: retries.wrappingAdd(1, ordering: .relaxed)
             case .failures: failures.wrappingAdd(1, ordering: .relaxed)
             case .handoffs: handoffs.wrappingAdd(1, ordering: .relaxed)
+            case .replicationTimeouts: replicationTimeouts.wrappingAdd(1, ordering: .relaxed)
             }
         }
     }
@@ -94,6 +103,7 @@ public final class ClusterNode: Sendable {
         self.assignments = AssignmentStore(client: etcd, keys: keys)
         self.membership = ClusterMembership(client: etcd, keys: keys)
         self.forwarder = RequestForwarder(node: configuration.node, tls: tls)
+        self.replicator = Replicator(node: configuration.node, table: table, http: forwarder.http, logger: logger)
         self.logger = logger
     }
 
@@ -140,14 +150,16 @@ public final class ClusterNode: Sendable {
             candidates = [Node(id: node, rack: configuration.rack, capacity: configuration.capacity)]
         }
         guard !candidates.isEmpty else { throw .routingFailed("no alive member to place the space on") }
-        let primary: NodeID
+        let copies: CopySet
         do {
-            let ring = try Ring(nodes: candidates, configuration: RingConfiguration(replicationFactor: 1, rackAware: false))
-            primary = ring.primary(for: space)
+            let factor = min(configuration.replicationFactor, candidates.count)
+            let ring = try Ring(nodes: candidates, configuration: RingConfiguration(replicationFactor: factor,
+                                                                                   rackAware: factor > 1))
+            copies = ring.copies(for: space)
         } catch {
             throw .routingFailed("placement failed: \(error)")
         }
-        let assignment = Assignment(copies: CopySet([primary]), version: 1)
+        let assignment = Assignment(copies: copies, version: 1)
         do {
             switch try await assignments.create(space, assignment) {
             case .applied(let revision):
@@ -179,6 +191,156 @@ public final class ClusterNode: Sendable {
         }
     }
 
+    // MARK: Replication
+
+    /// How long before its lease may expire the node stops accepting writes.
+    var leaseMargin: Duration { .milliseconds(max(200, configuration.leaseTTL * 1000 / 5)) }
+
+    /// Whether the node surely holds its member lease (by its own clock, with ``leaseMargin``).
+    var holdsLease: Bool {
+        runtime.withLock { state in
+            !state.left && (state.registration?.keeper.isHeld(margin: leaseMargin) ?? false)
+        }
+    }
+
+    /// The assignment a write of `name` is applied under here, checked before it is applied: the
+    /// node must hold its lease (else 503 `leaseExpired`: a stalled or cut-off node may have been
+    /// replaced), and must still be the space's primary (else 503 `spaceMoved`, which the router
+    /// hands on to the owner). Nil for a local space that has no assignment yet.
+    func writableEntry(_ name: String) throws(ServerError) -> StoredAssignment? {
+        guard holdsLease else {
+            throw ServerError(status: .serviceUnavailable, code: "leaseExpired",
+                              message: "this node does not hold its cluster lease: it accepts no writes until it has renewed it; retry",
+                              retryAfterSeconds: 1)
+        }
+        guard let entry = table.lookup(SpaceID(name: name)) else { return nil }
+        guard entry.assignment.primary == node else {
+            throw ServerError(status: .serviceUnavailable, code: "spaceMoved",
+                              message: "space \"\(name)\" is served by node \(entry.assignment.primary); retry",
+                              retryAfterSeconds: 1)
+        }
+        return entry
+    }
+
+    /// Waits until the write quorum of `entry`'s copies holds every write `space` has logged so
+    /// far (the one just applied included), then checks the lease again: a write acknowledged by
+    /// a node that may have been replaced meanwhile is answered 503 (outcome indeterminate).
+    func commit(_ name: String, space: Space, entry: StoredAssignment?) async throws(ServerError) {
+        if let entry, entry.assignment.copies.count > 1 {
+            let sequence: UInt64
+            do {
+                sequence = try await space.logSequence()
+            } catch {
+                throw ServerError(error)
+            }
+            let quorum = WriteQuorum.requested ?? configuration.writeQuorum
+            let held = await replicator.commit(name, sequence: sequence, entry: entry, quorum: quorum,
+                                               timeout: .milliseconds(configuration.replicationTimeoutMilliseconds))
+            guard held else {
+                counters.add(.replicationTimeouts)
+                throw ServerError(status: .serviceUnavailable, code: "replicationTimeout",
+                                  message: "the write is applied on the primary but not yet on a \(quorum.rawValue) of the copies; its outcome is unknown, retry it",
+                                  retryAfterSeconds: 1)
+            }
+        }
+        guard holdsLease else {
+            throw ServerError(status: .serviceUnavailable, code: "leaseExpired",
+                              message: "this node lost its cluster lease while the write was applied; its outcome is unknown, retry it",
+                              retryAfterSeconds: 1)
+        }
+    }
+
+    /// The log sequences of this node's copies of `spaces` (absent: no copy here).
+    func sequences(of spaces: [SpaceID], database: Database) async -> [SpaceID: UInt64] {
+        let wanted = Set(spaces)
+        var result: [SpaceID: UInt64] = [:]
+        for name in await database.spaces() where wanted.contains(SpaceID(name: name)) {
+            if let space = try? await database.space(name), let sequence = try? await space.logSequence() {
+                result[SpaceID(name: name)] = sequence
+            }
+        }
+        return result
+    }
+
+    /// Asks node `other` for its copies' sequences (`POST /v1/cluster/sequences`); nil when it
+    /// cannot be reached.
+    func remoteSequences(_ other: NodeID, spaces: [SpaceID], authorization: String?) async -> [SpaceID: UInt64]? {
+        guard let address = table.address(of: other) else { return nil }
+        var request = HTTPClientRequest(url: SpaceMover.baseURL(address) + "/v1/cluster/sequences")
+        request.method = .POST
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let body = ClusterRoutes.SequencesRequest(spaces: spaces.map(ClusterKeys.hex))
+        guard let data = try? JSONEncoder().encode(body) else { return nil }
+        request.body = .bytes(ByteBuffer(bytes: data))
+        do {
+            let response = try await forwarder.http.execute(request, timeout: .seconds(5))
+            let answer = try await response.body.collect(upTo: 16 << 20)
+            guard response.status == .ok else { return nil }
+            let decoded = try JSONDecoder().decode(ClusterRoutes.SequencesAnswer.self, from: Data(answer.readableBytesView))
+            var result: [SpaceID: UInt64] = [:]
+            for (key, value) in decoded.sequences {
+                if let space = ClusterKeys.space(hex: key) { result[space] = value }
+            }
+            return result
+        } catch {
+            logger.info("sequence probe failed", metadata: ["node": "\(other)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Deletes the replicas' copies of the dropped space `name` (best effort: a replica that
+    /// misses it keeps an orphan copy until an operator drops it).
+    func dropReplicas(_ name: String, entry: StoredAssignment) async {
+        let authorization = replicator.authorization
+        for replica in entry.assignment.replicas {
+            guard let address = table.address(of: replica) else { continue }
+            let target = CopyTarget(http: forwarder.http, base: SpaceMover.baseURL(address), name: name,
+                                    header: (ClusterHeaders.replica, String(entry.assignment.version)),
+                                    purpose: "replica on node \(replica)", authorization: authorization)
+            do {
+                try await target.deleteCopy()
+            } catch {
+                logger.warning("a replica of a dropped space was not deleted",
+                               metadata: ["space": "\(name)", "replica": "\(replica)", "error": "\(error)"])
+            }
+        }
+        replicator.forget(name)
+    }
+
+    /// Every 2 s: drops local copies that no assignment names this node for (a former primary
+    /// failed over while away, a replaced replica), and starts replication streams for the
+    /// replicas of this node's primary spaces that are not known to be caught up.
+    private func tend(state: ServerState, database: Database) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .seconds(2))
+            } catch {
+                return
+            }
+            guard holdsLease else { continue }
+            var local: [SpaceID: String] = [:]
+            for name in await database.spaces() { local[SpaceID(name: name)] = name }
+            for (space, name) in local {
+                guard let entry = table.lookup(space), !entry.assignment.copies.contains(node),
+                      state.incomingMoves.move(of: name) == nil, !state.freezes.isFrozen(name) else { continue }
+                // Re-read first: the watch may lag a change that added this node back.
+                guard let fresh = try? await reread(space), !fresh.assignment.copies.contains(node) else { continue }
+                state.forget(name)
+                do {
+                    try await database.dropSpace(name)
+                    replicator.forget(name)
+                    logger.notice("dropped a copy no longer assigned here", metadata: [
+                        "space": "\(name)", "primary": "\(fresh.assignment.primary)", "version": "\(fresh.assignment.version)"])
+                } catch {
+                    logger.warning("a copy no longer assigned here could not be dropped",
+                                   metadata: ["space": "\(name)", "error": "\(error)"])
+                }
+            }
+            replicator.sweep(local: local)
+        }
+    }
+
     /// The owner of an assignment as a WRONG_NODE answer names it.
     func owner(of entry: StoredAssignment) -> ServerError.Owner {
         ServerError.Owner(node: entry.assignment.primary.rawValue, address: table.address(of: entry.assignment.primary) ?? "")
@@ -202,8 +364,23 @@ public final class ClusterNode: Sendable {
              counters.failures.load(ordering: .relaxed)),
             ("mnemo_cluster_handoffs_total", "Requests whose space moved away while served here, handed on to the new owner.",
              counters.handoffs.load(ordering: .relaxed)),
+            ("mnemo_replication_timeouts_total", "Writes applied here that no quorum of copies held in time (answered 503).",
+             counters.replicationTimeouts.load(ordering: .relaxed)),
         ]
-        return rows.map { "# HELP \($0.0) \($0.1)\n# TYPE \($0.0) counter\n\($0.0) \($0.2)\n" }.joined()
+        let figures = replicator.figures()
+        var text = rows.map { "# HELP \($0.0) \($0.1)\n# TYPE \($0.0) counter\n\($0.0) \($0.2)\n" }.joined()
+        text += "# HELP mnemo_replication_records_total Log records shipped to replicas.\n"
+            + "# TYPE mnemo_replication_records_total counter\nmnemo_replication_records_total \(figures.records)\n"
+        text += "# HELP mnemo_replication_snapshots_total Export snapshots sent to replicas (new, diverged or cut-off copies).\n"
+            + "# TYPE mnemo_replication_snapshots_total counter\nmnemo_replication_snapshots_total \(figures.snapshots)\n"
+        text += "# HELP mnemo_replication_lag_records Records the replicas of this node's spaces lack of what writes wait for.\n"
+            + "# TYPE mnemo_replication_lag_records gauge\nmnemo_replication_lag_records \(figures.lag)\n"
+        text += "# HELP mnemo_replication_replicas Replicas of this node's primary spaces by state.\n"
+            + "# TYPE mnemo_replication_replicas gauge\n"
+        for replicaState in Replicator.ReplicaState.allCases {
+            text += "mnemo_replication_replicas{state=\"\(replicaState.rawValue)\"} \(figures.states[replicaState] ?? 0)\n"
+        }
+        return text
     }
 
     // MARK: Life cycle
@@ -223,6 +400,8 @@ public final class ClusterNode: Sendable {
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+        let authorization = state.configuration.dev ? nil : state.configuration.adminKey.map { "Bearer \($0)" }
+        replicator.attach(database: database, authorization: authorization)
         if let registration {
             runtime.withLock { $0.registration = registration }
             logger.notice("joined the cluster", metadata: ["node": "\(node)", "address": "\(address)",
@@ -231,6 +410,7 @@ public final class ClusterNode: Sendable {
                 group.addTask { await self.followMembers() }
                 group.addTask { await self.followAssignments(database: database) }
                 group.addTask { await self.reportLoad(database: database) }
+                group.addTask { await self.tend(state: state, database: database) }
                 group.addTask {
                     await MoveRunner(node: self, state: state, limit: self.configuration.maxConcurrentMoves)
                         .run(database: database)
@@ -242,7 +422,9 @@ public final class ClusterNode: Sendable {
                         limits: configuration.planner.limits,
                         configuration: .init(leaseTTL: Int64(configuration.leaseTTL),
                                              loadReportSeconds: Double(configuration.loadReportMilliseconds) / 1000),
-                        logger: logger)
+                        logger: logger) { other, spaces in
+                            await self.remoteSequences(other, spaces: spaces, authorization: authorization)
+                        }
                     group.addTask { await controller.run() }
                 }
                 await shutdown()
@@ -415,6 +597,9 @@ public final class ClusterNode: Sendable {
         record.state = isDraining ? .draining : .alive
         do {
             let renewed = try await membership.register(record, ttl: Int64(configuration.leaseTTL))
+            // The table may be stale (the watch stalled with the process): read it whole before
+            // the new lease lets writes in, so a space failed over meanwhile is not written here.
+            table.replace(try await assignments.load())
             let kept = runtime.withLock { state -> Bool in
                 guard !state.left else { return false }
                 state.registration = renewed

@@ -20,7 +20,11 @@
 // routed right when it arrived, so it is not answered WRONG_NODE.
 //
 // Requests carrying `Mnemo-Move` belong to a space move (the mover's import, log and cleanup
-// calls) and are always handled locally.
+// calls) and are always handled locally. Requests carrying `Mnemo-Replica: <version>` are a
+// primary's replication (log, sequence, snapshot import, drop) and are handled locally only if
+// this node is a replica of the space at exactly that version (re-read from etcd when the node
+// knows an older one); otherwise 409 `replicaFenced`: a former primary is fenced by the version.
+// `Mnemo-Write-Quorum` is handed to the write as WriteQuorum.requested.
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes
@@ -42,6 +46,38 @@ struct ClusterRouter: RouterMiddleware {
     func handle(_ request: Request, context: ServerContext,
                 next: (Request, ServerContext) async throws -> Response) async throws -> Response {
         if request.headers[ClusterHeaders.move] != nil { return try await next(request, context) }
+        if let version = request.headers[ClusterHeaders.replica] {
+            try await checkReplica(context, version: version)
+            return try await next(request, context)
+        }
+        if let text = request.headers[ClusterHeaders.writeQuorum] {
+            guard let quorum = WriteQuorum(rawValue: text) else {
+                throw ServerError.badRequest("Mnemo-Write-Quorum must be one of: one, majority", field: "Mnemo-Write-Quorum")
+            }
+            return try await WriteQuorum.$requested.withValue(quorum) { try await route(request, context: context, next: next) }
+        }
+        return try await route(request, context: context, next: next)
+    }
+
+    /// Refuses a replication request unless this node is a replica of the space at `version`.
+    private func checkReplica(_ context: ServerContext, version text: String) async throws {
+        guard let version = UInt64(text),
+              let raw = context.parameters.get("space"), let name = raw.removingPercentEncoding else {
+            throw ServerError.badRequest("Mnemo-Replica must be an assignment version on a space route", field: "Mnemo-Replica")
+        }
+        let space = SpaceID(name: name)
+        var entry = node.table.lookup(space)
+        if entry.map({ $0.assignment.version < version }) ?? true { entry = try await node.reread(space) }
+        guard let entry, entry.assignment.version == version, entry.assignment.primary != node.node,
+              entry.assignment.copies.contains(node.node) else {
+            throw ServerError(status: .conflict, code: "replicaFenced",
+                              message: "node \(node.node) is not a replica of \"\(name)\" at version \(version)" +
+                                  (entry.map { " (current version \($0.assignment.version), primary \($0.assignment.primary))" } ?? ""))
+        }
+    }
+
+    private func route(_ request: Request, context: ServerContext,
+                       next: (Request, ServerContext) async throws -> Response) async throws -> Response {
         if request.method == .post, request.uri.path == "/v1/spaces" {
             return try await create(request, context: context, next: next)
         }
@@ -110,6 +146,9 @@ struct ClusterRouter: RouterMiddleware {
         // `DELETE /v1/spaces/{space}` (three path segments): the space is gone, so is its key.
         if request.method == .delete, response.status == .noContent,
            request.uri.path.split(separator: "/").count == 3 {
+            if let name = context.parameters.get("space")?.removingPercentEncoding {
+                await node.dropReplicas(name, entry: entry)
+            }
             await node.release(entry)
         }
         return response
@@ -136,6 +175,9 @@ struct ClusterRouter: RouterMiddleware {
         if entry.assignment.primary == node.node {
             let response = try await next(local, context)
             if placed.created && response.status.code >= 400 { await node.release(entry) }
+            if response.status == .created {
+                for replica in entry.assignment.replicas { node.replicator.ensure(.init(name: name, replica: replica)) }
+            }
             var stamped = response
             stamped.headers[ClusterHeaders.assignmentVersion] = String(entry.assignment.version)
             return stamped

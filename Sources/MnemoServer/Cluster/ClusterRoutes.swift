@@ -1,7 +1,8 @@
 // ClusterRoutes: `GET /v1/cluster`, the cluster as this node sees it (members with their spaces and
 // bytes, the controller, moves in flight, the etcd revision), and `POST /v1/cluster/drain`, which
 // marks this node draining: the controller moves its spaces away and the node leaves the member
-// list once it owns none. A single node answers the status with `"mode":"single"` and refuses
+// list once it owns none; `POST /v1/cluster/sequences` (admin) answers the log sequences of this
+// node's copies of the listed spaces (the controller's failover question). A single node answers the status with `"mode":"single"` and refuses
 // the drain with 409 `notClustered`.
 import Foundation
 import Hummingbird
@@ -37,9 +38,35 @@ struct ClusterRoutes: Sendable {
         var spaces: Int
     }
 
+    /// `POST /v1/cluster/sequences` body: space ids as 16 hex digits.
+    struct SequencesRequest: Codable {
+        var spaces: [String]
+    }
+
+    /// Its answer: the log sequence of each space this node holds a copy of.
+    struct SequencesAnswer: Codable {
+        var sequences: [String: UInt64]
+    }
+
     func register(on router: RouterGroup<ServerContext>) {
         router.get("cluster") { _, context in try await status(context) }
         router.post("cluster/drain") { _, context in try await drain(context) }
+        router.post("cluster/sequences") { request, context in try await sequences(request, context) }
+    }
+
+    /// The controller's failover question: which sequence does this node hold of these spaces?
+    func sequences(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
+        try context.require(.admin, space: nil)
+        guard let node = state.cluster else {
+            throw ServerError(status: .conflict, code: "notClustered", message: "this server is a single node (no --etcd)")
+        }
+        let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
+        let asked = try RequestJSON.decode(SequencesRequest.self, from: body)
+        let spaces = asked.spaces.compactMap { ClusterKeys.space(hex: $0) }
+        let held = await node.sequences(of: spaces, database: try state.database())
+        var answer = SequencesAnswer(sequences: [:])
+        for (space, sequence) in held { answer.sequences[ClusterKeys.hex(space)] = sequence }
+        return JSONResponse.make(status: .ok, answer)
     }
 
     func status(_ context: ServerContext) async throws(ServerError) -> Response {

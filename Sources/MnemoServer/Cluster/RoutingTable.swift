@@ -46,9 +46,11 @@ final class RoutingTable: Sendable {
     /// The revision of the followed assignment snapshot.
     var revision: Int64 { state.withLock { $0.assignments.revision } }
 
-    /// Installs a snapshot of the whole table (from the watch).
+    /// Installs a snapshot of the whole table (from the watch, or a fresh read), unless the table
+    /// holds a newer one already.
     func replace(_ snapshot: AssignmentSnapshot) {
         state.withLock { state in
+            if snapshot.revision < state.assignments.revision { return }
             state.assignments = snapshot
             state.overrides = state.overrides.filter { $0.value.revision > snapshot.revision }
         }

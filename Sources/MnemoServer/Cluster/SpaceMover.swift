@@ -75,8 +75,9 @@ public struct SpaceMover: Sendable {
     public func move(space name: String, to address: String, moveID: String, rate: UInt64,
                      freeze: SpaceFreezes, cutOver: @Sendable () async throws -> Bool) async throws -> MoveOutcome {
         let started = ContinuousClock.now
-        let target = Target(http: http, base: Self.baseURL(address), name: name, moveID: moveID,
-                            authorization: authorization)
+        let target = CopyTarget(http: http, base: Self.baseURL(address), name: name,
+                                header: (IncomingMoves.header, moveID), purpose: "move \(moveID)",
+                                authorization: authorization)
         let pacer = MovePacer(bytesPerSecond: rate)
         var outcome = MoveOutcome()
         let space = try await database.space(name)
@@ -85,11 +86,11 @@ public struct SpaceMover: Sendable {
             attempts: while true {
                 outcome.attempts += 1
                 do {
-                    copied = try await sendExport(space, to: target, pacer: pacer, outcome: &outcome)
+                    copied = try await Self.sendExport(space, to: target, pacer: pacer, outcome: &outcome)
                     for _ in 0..<Self.tailRounds {
                         let current = try await space.logSequence()
                         if current - copied < Self.lagRecords { break }
-                        copied = try await sendTail(space, after: copied, to: target, pacer: pacer, outcome: &outcome)
+                        copied = try await Self.sendTail(space, after: copied, to: target, pacer: pacer, outcome: &outcome)
                     }
                     break attempts
                 } catch let error as MnemoError where error.code == .logTruncated && outcome.attempts < Self.maxAttempts {
@@ -116,7 +117,7 @@ public struct SpaceMover: Sendable {
         do {
             let last = try await space.logSequence()
             if last > copied {
-                copied = try await sendTail(space, after: copied, to: target, pacer: pacer, outcome: &outcome)
+                copied = try await Self.sendTail(space, after: copied, to: target, pacer: pacer, outcome: &outcome)
             }
             let held = try await target.sequence()
             guard held == last, copied == last else {
@@ -152,30 +153,30 @@ public struct SpaceMover: Sendable {
         return outcome
     }
 
-    private func deleteCopy(_ target: Target) async {
+    private func deleteCopy(_ target: CopyTarget) async {
         do {
             try await target.deleteCopy()
         } catch {
             logger.error("move: the target's incoming copy could not be deleted",
-                         metadata: ["space": "\(target.name)", "move": "\(target.moveID)", "error": "\(error)"])
+                         metadata: ["space": "\(target.name)", "move": "\(target.header.value)", "error": "\(error)"])
         }
     }
 
     /// Streams an export to the target's import; returns the copy's sequence.
-    private func sendExport(_ space: Space, to target: Target, pacer: MovePacer, outcome: inout MoveOutcome) async throws -> UInt64 {
+    static func sendExport(_ space: Space, to target: CopyTarget, pacer: MovePacer, outcome: inout MoveOutcome) async throws -> UInt64 {
         let sent = Counter()
-        if space.stats().bytes <= Self.bufferedExportBytes {
+        if space.stats().bytes <= bufferedExportBytes {
             // A snapshot in memory holds the space's writes back only while it is taken, not
             // while it is sent at the move's rate.
             let stream = try await space.export()
-            let chunks = ChunkedBytes(bytes: stream, chunkBytes: Self.chunkBytes).map { chunk -> ByteBuffer in
+            let chunks = ChunkedBytes(bytes: stream, chunkBytes: chunkBytes).map { chunk -> ByteBuffer in
                 await pacer.pace(chunk.count)
                 sent.add(chunk.count)
                 return ByteBuffer(bytes: chunk)
             }
             try await target.importCopy(chunks)
         } else {
-            let export = try await space.export(chunkBytes: Self.chunkBytes)
+            let export = try await space.export(chunkBytes: chunkBytes)
             let chunks = export.map { chunk -> ByteBuffer in
                 await pacer.pace(chunk.count)
                 sent.add(chunk.count)
@@ -188,14 +189,14 @@ public struct SpaceMover: Sendable {
     }
 
     /// Ships the records above `after` in POSTs; returns the target's sequence after them.
-    private func sendTail(_ space: Space, after: UInt64, to target: Target, pacer: MovePacer, outcome: inout MoveOutcome) async throws -> UInt64 {
+    static func sendTail(_ space: Space, after: UInt64, to target: CopyTarget, pacer: MovePacer, outcome: inout MoveOutcome) async throws -> UInt64 {
         var held = after
         var bytes = 0, records = 0
-        try await space.logRecords(after: after, batchBytes: Self.logBatchBytes) { batch in
+        try await space.logRecords(after: after, batchBytes: logBatchBytes) { batch in
             await pacer.pace(batch.bytes.count)
             held = try await target.apply(batch)
             guard held == batch.lastSequence else {
-                throw SpaceMoveError(message: "move \(target.moveID) of \(target.name): the target answered sequence \(held) after \(batch.lastSequence)")
+                throw SpaceMoveError(message: "\(target.purpose) of \(target.name): the target answered sequence \(held) after \(batch.lastSequence)")
             }
             bytes += batch.bytes.count
             records += batch.count
@@ -212,12 +213,6 @@ public struct SpaceMover: Sendable {
     static func milliseconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
-}
-
-/// The target answered 429 or 503: wait and start again.
-struct Backoff: Error {
-    let seconds: Double
-    let reason: String
 }
 
 /// An export held in memory, as an async sequence of chunks.
@@ -246,76 +241,4 @@ private final class Counter: Sendable {
     private let total = Mutex(0)
     func add(_ count: Int) { total.withLock { $0 += count } }
     var value: Int { total.withLock { $0 } }
-}
-
-/// The target node's routes a move uses.
-private struct Target: Sendable {
-    let http: HTTPClient
-    let base: String
-    let name: String
-    let moveID: String
-    let authorization: String?
-
-    var spaceURL: String { "\(base)/v1/spaces/\(SpaceRoutes.encode(name))" }
-
-    func request(_ url: String, _ method: HTTPMethod, contentType: String? = nil) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        request.headers.add(name: "Mnemo-Move", value: moveID)
-        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-        return request
-    }
-
-    /// Throws Backoff for 429/503, Failure for any other status but `expected`.
-    func check(_ response: HTTPClientResponse, _ what: String, expected: HTTPResponseStatus) async throws -> ByteBuffer {
-        let body = try await response.body.collect(upTo: 1 << 20)
-        if response.status == expected { return body }
-        let text = String(buffer: body)
-        if response.status == .tooManyRequests || response.status == .serviceUnavailable {
-            let seconds = response.headers.first(name: "Retry-After").flatMap(Double.init) ?? 1
-            throw Backoff(seconds: min(max(seconds, 0.05), 10), reason: "\(what): \(response.status.code) \(text)")
-        }
-        throw SpaceMoveError(message: "move \(moveID) of \(name): \(what) answered \(response.status.code) \(text)")
-    }
-
-    func importCopy<Chunks: AsyncSequence & Sendable>(_ chunks: Chunks) async throws where Chunks.Element == ByteBuffer {
-        var request = request("\(spaceURL)/import", .PUT, contentType: "application/octet-stream")
-        request.body = .stream(chunks, length: .unknown)
-        let response = try await http.execute(request, timeout: .seconds(600))
-        _ = try await check(response, "import", expected: .created)
-    }
-
-    /// POSTs frames; the target's sequence after them.
-    func apply(_ batch: LogRecordBatch) async throws -> UInt64 {
-        while true {
-            var request = request("\(spaceURL)/log", .POST, contentType: LogRoutes.mediaType)
-            request.body = .bytes(ByteBuffer(bytes: batch.bytes))
-            let response = try await http.execute(request, timeout: .seconds(120))
-            do {
-                return try Self.sequence(try await check(response, "log", expected: .ok))
-            } catch let error as Backoff {
-                try await Task.sleep(for: .seconds(error.seconds))
-            }
-        }
-    }
-
-    /// The copy's sequence (an empty POST to its log).
-    func sequence() async throws -> UInt64 {
-        var request = request("\(spaceURL)/log", .POST, contentType: LogRoutes.mediaType)
-        request.body = .bytes(ByteBuffer())
-        let response = try await http.execute(request, timeout: .seconds(60))
-        return try Self.sequence(try await check(response, "log sequence", expected: .ok))
-    }
-
-    func deleteCopy() async throws {
-        let response = try await http.execute(request(spaceURL, .DELETE), timeout: .seconds(60))
-        if response.status == .notFound { return }
-        _ = try await check(response, "delete the incoming copy", expected: .noContent)
-    }
-
-    static func sequence(_ body: ByteBuffer) throws -> UInt64 {
-        struct Answer: Decodable { let sequence: UInt64 }
-        return try JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView)).sequence
-    }
 }

@@ -1,0 +1,133 @@
+// Replication between nodes (docs/consistency.md): a space placed with three copies is written on
+// its primary and shipped to both replicas; a write is acknowledged once its quorum holds it; a
+// replica refuses a sender at another assignment version; without its replicas a majority write
+// times out (503, indeterminate) while a quorum-one write goes through; a primary that leaves is
+// failed over to a replica that holds every acknowledged write.
+import AsyncHTTPClient
+import Foundation
+import Mnemo
+import MnemoCluster
+import MnemoPlacement
+import NIOHTTP1
+import Testing
+@testable import MnemoServer
+
+@Suite("Cluster nodes replicate", .enabled(if: EtcdServer.enabled, etcdMissing), .serialized)
+struct NodeReplicationTests {
+    /// The local copy of `name` on `node`: (memories, log sequence), nil when it has none.
+    static func copy(_ name: String, on node: TestNode) async -> (count: Int, sequence: UInt64)? {
+        guard let space = try? await node.database.space(name), let sequence = try? await space.logSequence() else {
+            return nil
+        }
+        return (space.stats().count, sequence)
+    }
+
+    /// Whether `node`'s copy of `name` holds memory `id`.
+    static func holds(_ name: String, _ id: String, on node: TestNode) async -> Bool {
+        guard let space = try? await node.database.space(name) else { return false }
+        return ((try? await space.get(id)) ?? nil) != nil
+    }
+
+    @Test("a majority write is on two copies when acknowledged; replicas converge; other versions are fenced")
+    func replicates() async throws {
+        try await TestCluster.with(nodes: 3, configure: { $0.replicationFactor = 3 }) { cluster in
+            let name = "replicated/agent"
+            let (stored, primary, _, _, path) = try await cluster.placedSpace(name)
+            #expect(stored.assignment.copies.count == 3)
+            for index in 0..<40 {
+                let answer = try await cluster.call(cluster.nodes[index % 3], .PUT, "\(path)/memories/m\(index)",
+                                                    json: ["vector": [1.0, Double(index)]])
+                #expect(answer.status == 201)
+                var holding = 0
+                for node in cluster.nodes where await Self.holds(name, "m\(index)", on: node) { holding += 1 }
+                #expect(holding >= 2, "write m\(index) acknowledged on \(holding) copies")
+            }
+            // A quorum-one write is acknowledged too, and reaches the replicas afterwards.
+            let one = try await cluster.call(primary, .PUT, "\(path)/memories/single", json: ["vector": [0.0, 1.0]],
+                                             headers: [("Mnemo-Write-Quorum", "one")])
+            #expect(one.status == 201)
+            let bad = try await cluster.callOnce(primary, .PUT, "\(path)/memories/x", json: ["vector": [0.0, 1.0]],
+                                                 headers: [("Mnemo-Write-Quorum", "all")])
+            #expect(bad.status == 400)
+            let converged = try await eventually {
+                let primaryCopy = await Self.copy(name, on: primary)
+                var same = true
+                for node in cluster.nodes {
+                    let copy = await Self.copy(name, on: node)
+                    same = same && copy?.count == 41 && copy?.sequence == primaryCopy?.sequence
+                }
+                return same
+            }
+            #expect(converged, "the replicas did not converge on the primary's sequence")
+
+            // Replication at another version is refused by a replica, and by the primary itself.
+            let replica = cluster.node(stored.assignment.replicas.first!)
+            let stale = try await cluster.callOnce(replica, .POST, "\(path)/log",
+                                                   headers: [("Mnemo-Replica", String(stored.assignment.version + 1))])
+            #expect(stale.status == 409)
+            #expect(stale.errorCode == "replicaFenced")
+            let current = try await cluster.callOnce(replica, .POST, "\(path)/log",
+                                                     headers: [("Mnemo-Replica", String(stored.assignment.version))])
+            #expect(current.status == 200)
+            let atPrimary = try await cluster.callOnce(primary, .POST, "\(path)/log",
+                                                       headers: [("Mnemo-Replica", String(stored.assignment.version))])
+            #expect(atPrimary.errorCode == "replicaFenced")
+
+            // Dropping the space drops the replicas' copies.
+            #expect(try await cluster.call(replica, .DELETE, path).status == 204)
+            let gone = try await eventually {
+                var any = false
+                for node in cluster.nodes where await Self.copy(name, on: node) != nil { any = true }
+                return !any
+            }
+            #expect(gone, "a copy of the dropped space stayed")
+        }
+    }
+
+    @Test("without its replicas a majority write times out (503) and a quorum-one write is acknowledged")
+    func quorumTimeout() async throws {
+        try await TestCluster.with(nodes: 3, configure: {
+            $0.replicationFactor = 3
+            $0.replicationTimeoutMilliseconds = 800
+        }) { cluster in
+            let name = "alone/agent"
+            let (stored, primary, _, _, path) = try await cluster.placedSpace(name)
+            #expect(try await cluster.call(primary, .PUT, "\(path)/memories/before", json: ["vector": [1.0, 0.0]]).status == 201)
+            for replica in stored.assignment.replicas { await cluster.node(replica).stop() }
+            let lonely = try await eventually { primary.cluster.table.members.members.count == 1 }
+            #expect(lonely)
+            let majority = try await cluster.callOnce(primary, .PUT, "\(path)/memories/m", json: ["vector": [1.0, 1.0]])
+            #expect(majority.status == 503)
+            #expect(majority.errorCode == "replicationTimeout")
+            let one = try await cluster.callOnce(primary, .PUT, "\(path)/memories/o", json: ["vector": [1.0, 2.0]],
+                                                 headers: [("Mnemo-Write-Quorum", "one")])
+            #expect(one.status == 201)
+        }
+    }
+
+    @Test("a primary that leaves is failed over to a replica holding every acknowledged write")
+    func failover() async throws {
+        try await TestCluster.with(nodes: 3, controller: true, configure: { $0.replicationFactor = 3 }) { cluster in
+            let name = "failover/agent"
+            let (stored, primary, _, _, path) = try await cluster.placedSpace(name)
+            let others = cluster.nodes.filter { $0.id != primary.id }
+            var acknowledged = 0
+            for index in 0..<60 {
+                let answer = try await cluster.call(others[index % 2], .PUT, "\(path)/memories/m\(index)",
+                                                    json: ["vector": [1.0, Double(index)]])
+                if answer.status == 201 { acknowledged += 1 }
+            }
+            #expect(acknowledged == 60)
+            await primary.stop()
+            let failedOver = try await eventually(limit: .seconds(30)) {
+                guard let now = try await cluster.assignment(name) else { return false }
+                return now.assignment.primary != primary.id && !now.assignment.copies.contains(primary.id)
+                    && now.assignment.version > stored.assignment.version
+            }
+            #expect(failedOver, "the space was not failed over")
+            let count = try await cluster.call(others[0], .GET, path)
+            #expect(count.json["count"] as? Double == 60)
+            #expect(try await cluster.call(others[1], .PUT, "\(path)/memories/after", json: ["vector": [2.0, 0.0]]).status == 201)
+        }
+    }
+}
