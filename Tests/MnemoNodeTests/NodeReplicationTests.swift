@@ -59,9 +59,29 @@ struct NodeReplicationTests {
                 return same
             }
             #expect(converged, "the replicas did not converge on the primary's sequence")
+            var checksums: [SpaceChecksum] = []
+            for node in cluster.nodes {
+                let answer = try await cluster.callOnce(node, .POST, "/v1/cluster/checksums",
+                                                        json: ["spaces": [ClusterKeys.hex(stored.space)]])
+                let decoded = try JSONDecoder().decode(ClusterRoutes.ChecksumsAnswer.self, from: Data(answer.body))
+                checksums.append(try #require(decoded.checksums[ClusterKeys.hex(stored.space)]))
+            }
+            #expect(Set(checksums).count == 1, "copies at one sequence differ: \(checksums)")
+
+            // The background check finds copies equal, then a copy changed behind replication's back.
+            var local: [SpaceID: String] = [:]
+            local[stored.space] = name
+            await primary.cluster.checkReplicas(local: local, database: primary.database)
+            #expect(primary.cluster.metricsText().contains("mnemo_replication_divergent_spaces 0"))
+            #expect(!primary.cluster.metricsText().contains("mnemo_replication_compared_copies_total 0"))
+
+            let replica = cluster.node(stored.assignment.replicas.first!)
+            _ = try await primary.database.space(name).upsert(Memory(id: "only-primary", vector: [3, 3]))
+            _ = try await replica.database.space(name).upsert(Memory(id: "only-replica", vector: [4, 4]))
+            await primary.cluster.checkReplicas(local: local, database: primary.database)
+            #expect(primary.cluster.metricsText().contains("mnemo_replication_divergent_spaces 1"))
 
             // Replication at another version is refused by a replica, and by the primary itself.
-            let replica = cluster.node(stored.assignment.replicas.first!)
             let stale = try await cluster.callOnce(replica, .POST, "\(path)/log",
                                                    headers: [("Mnemo-Replica", String(stored.assignment.version + 1))])
             #expect(stale.status == 409)

@@ -59,6 +59,10 @@ public final class ClusterNode: Sendable {
         var left = false
         /// Requests served locally per space since the last load report.
         var operations: [String: Int] = [:]
+        /// Primary spaces whose replicas differed at the last replica check.
+        var divergentSpaces = 0
+        /// Replica copies compared by the replica check so far.
+        var comparedCopies = 0
     }
 
     /// The routing counters shown on /metrics.
@@ -252,12 +256,28 @@ public final class ClusterNode: Sendable {
 
     /// The log sequences of this node's copies of `spaces` (absent: no copy here).
     func sequences(of spaces: [SpaceID], database: Database) async -> [SpaceID: UInt64] {
-        let wanted = Set(spaces)
         var result: [SpaceID: UInt64] = [:]
+        for (id, space) in await copies(of: spaces, database: database) {
+            if let sequence = try? await space.logSequence() { result[id] = sequence }
+        }
+        return result
+    }
+
+    /// The sequences and checksums of this node's copies of `spaces` (absent: no copy here, or
+    /// one written throughout the reads).
+    func checksums(of spaces: [SpaceID], database: Database) async -> [SpaceID: SpaceChecksum] {
+        var result: [SpaceID: SpaceChecksum] = [:]
+        for (id, space) in await copies(of: spaces, database: database) {
+            if let checksum = try? await SpaceChecksum.of(space) { result[id] = checksum }
+        }
+        return result
+    }
+
+    private func copies(of spaces: [SpaceID], database: Database) async -> [(SpaceID, Space)] {
+        let wanted = Set(spaces)
+        var result: [(SpaceID, Space)] = []
         for name in await database.spaces() where wanted.contains(SpaceID(name: name)) {
-            if let space = try? await database.space(name), let sequence = try? await space.logSequence() {
-                result[SpaceID(name: name)] = sequence
-            }
+            if let space = try? await database.space(name) { result.append((SpaceID(name: name), space)) }
         }
         return result
     }
@@ -265,27 +285,79 @@ public final class ClusterNode: Sendable {
     /// Asks node `other` for its copies' sequences (`POST /v1/cluster/sequences`); nil when it
     /// cannot be reached.
     func remoteSequences(_ other: NodeID, spaces: [SpaceID], authorization: String?) async -> [SpaceID: UInt64]? {
+        let answer = await ask(other, "/v1/cluster/sequences", spaces: spaces, authorization: authorization,
+                               as: ClusterRoutes.SequencesAnswer.self)
+        return answer.map { Self.bySpace($0.sequences) }
+    }
+
+    /// Asks node `other` for its copies' checksums (`POST /v1/cluster/checksums`).
+    func remoteChecksums(_ other: NodeID, spaces: [SpaceID], authorization: String?) async -> [SpaceID: SpaceChecksum]? {
+        let answer = await ask(other, "/v1/cluster/checksums", spaces: spaces, authorization: authorization,
+                               as: ClusterRoutes.ChecksumsAnswer.self)
+        return answer.map { Self.bySpace($0.checksums) }
+    }
+
+    private static func bySpace<Value>(_ byHex: [String: Value]) -> [SpaceID: Value] {
+        var result: [SpaceID: Value] = [:]
+        for (key, value) in byHex {
+            if let space = ClusterKeys.space(hex: key) { result[space] = value }
+        }
+        return result
+    }
+
+    private func ask<Answer: Decodable>(_ other: NodeID, _ path: String, spaces: [SpaceID], authorization: String?,
+                                        as: Answer.Type) async -> Answer? {
         guard let address = table.address(of: other) else { return nil }
-        var request = HTTPClientRequest(url: SpaceMover.baseURL(address) + "/v1/cluster/sequences")
+        var request = HTTPClientRequest(url: SpaceMover.baseURL(address) + path)
         request.method = .POST
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         request.headers.add(name: "Content-Type", value: "application/json")
-        let body = ClusterRoutes.SequencesRequest(spaces: spaces.map(ClusterKeys.hex))
-        guard let data = try? JSONEncoder().encode(body) else { return nil }
+        guard let data = try? JSONEncoder().encode(ClusterRoutes.SequencesRequest(spaces: spaces.map(ClusterKeys.hex))) else {
+            return nil
+        }
         request.body = .bytes(ByteBuffer(bytes: data))
         do {
-            let response = try await forwarder.http.execute(request, timeout: .seconds(5))
-            let answer = try await response.body.collect(upTo: 16 << 20)
+            let response = try await forwarder.http.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 64 << 20)
             guard response.status == .ok else { return nil }
-            let decoded = try JSONDecoder().decode(ClusterRoutes.SequencesAnswer.self, from: Data(answer.readableBytesView))
-            var result: [SpaceID: UInt64] = [:]
-            for (key, value) in decoded.sequences {
-                if let space = ClusterKeys.space(hex: key) { result[space] = value }
-            }
-            return result
+            return try JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView))
         } catch {
-            logger.info("sequence probe failed", metadata: ["node": "\(other)", "error": "\(error)"])
+            logger.info("cluster question failed", metadata: ["node": "\(other)", "path": "\(path)", "error": "\(error)"])
             return nil
+        }
+    }
+
+    /// The replica check: compares the checksum of every primary space here whose replicas are
+    /// all Active with each replica's, at equal sequences, and records how many differ
+    /// (`mnemo_replication_divergent_spaces`). Spaces written meanwhile are skipped this round.
+    func checkReplicas(local: [SpaceID: String], database: Database) async {
+        var byReplica: [NodeID: [SpaceID]] = [:]
+        var mine: [SpaceID: SpaceChecksum] = [:]
+        for (space, entry) in table.assignments where entry.assignment.primary == node && entry.assignment.copies.count > 1 {
+            guard let name = local[space],
+                  entry.assignment.replicas.allSatisfy({ replicator.replicaState(name, $0)?.state == .active }),
+                  let copy = try? await database.space(name), let checksum = try? await SpaceChecksum.of(copy) else { continue }
+            mine[space] = checksum
+            for replica in entry.assignment.replicas { byReplica[replica, default: []].append(space) }
+        }
+        var divergent = Set<SpaceID>()
+        var compared = 0
+        for (replica, spaces) in byReplica {
+            guard let theirs = await remoteChecksums(replica, spaces: spaces, authorization: replicator.authorization) else {
+                continue
+            }
+            for space in spaces {
+                guard let mineNow = mine[space], let their = theirs[space], their.sequence == mineNow.sequence else { continue }
+                compared += 1
+                if their.checksum != mineNow.checksum { divergent.insert(space) }
+            }
+        }
+        runtime.withLock {
+            $0.divergentSpaces = divergent.count
+            $0.comparedCopies += compared
+        }
+        if !divergent.isEmpty {
+            logger.error("replicas diverge from the primary", metadata: ["spaces": "\(divergent.count)"])
         }
     }
 
@@ -308,11 +380,17 @@ public final class ClusterNode: Sendable {
         replicator.forget(name)
     }
 
+    /// The replica check runs every this many 2 s ticks.
+    static let replicaCheckTicks = 15
+
     /// Every 2 s: drops local copies that no assignment names this node for (a former primary
     /// failed over while away, a replaced replica), and starts replication streams for the
-    /// replicas of this node's primary spaces that are not known to be caught up.
+    /// replicas of this node's primary spaces that are not known to be caught up; every 30 s,
+    /// the replica check.
     private func tend(state: ServerState, database: Database) async {
+        var ticks = 0
         while !Task.isCancelled {
+            ticks += 1
             do {
                 try await Task.sleep(for: .seconds(2))
             } catch {
@@ -338,6 +416,7 @@ public final class ClusterNode: Sendable {
                 }
             }
             replicator.sweep(local: local)
+            if ticks % Self.replicaCheckTicks == 0 { await checkReplicas(local: local, database: database) }
         }
     }
 
@@ -375,6 +454,11 @@ public final class ClusterNode: Sendable {
             + "# TYPE mnemo_replication_snapshots_total counter\nmnemo_replication_snapshots_total \(figures.snapshots)\n"
         text += "# HELP mnemo_replication_lag_records Records the replicas of this node's spaces lack of what writes wait for.\n"
             + "# TYPE mnemo_replication_lag_records gauge\nmnemo_replication_lag_records \(figures.lag)\n"
+        let (divergent, compared) = runtime.withLock { ($0.divergentSpaces, $0.comparedCopies) }
+        text += "# HELP mnemo_replication_divergent_spaces Primary spaces whose replicas differed (checksum at equal sequence) at the last check.\n"
+            + "# TYPE mnemo_replication_divergent_spaces gauge\nmnemo_replication_divergent_spaces \(divergent)\n"
+        text += "# HELP mnemo_replication_compared_copies_total Replica copies the background check compared.\n"
+            + "# TYPE mnemo_replication_compared_copies_total counter\nmnemo_replication_compared_copies_total \(compared)\n"
         text += "# HELP mnemo_replication_replicas Replicas of this node's primary spaces by state.\n"
             + "# TYPE mnemo_replication_replicas gauge\n"
         for replicaState in Replicator.ReplicaState.allCases {

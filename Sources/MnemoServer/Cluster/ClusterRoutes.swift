@@ -2,7 +2,8 @@
 // bytes, the controller, moves in flight, the etcd revision), and `POST /v1/cluster/drain`, which
 // marks this node draining: the controller moves its spaces away and the node leaves the member
 // list once it owns none; `POST /v1/cluster/sequences` (admin) answers the log sequences of this
-// node's copies of the listed spaces (the controller's failover question). A single node answers the status with `"mode":"single"` and refuses
+// node's copies of the listed spaces (the controller's failover question), and
+// `POST /v1/cluster/checksums` their sequences and checksums (SpaceChecksum). A single node answers the status with `"mode":"single"` and refuses
 // the drain with 409 `notClustered`.
 import Foundation
 import Hummingbird
@@ -52,6 +53,27 @@ struct ClusterRoutes: Sendable {
         router.get("cluster") { _, context in try await status(context) }
         router.post("cluster/drain") { _, context in try await drain(context) }
         router.post("cluster/sequences") { request, context in try await sequences(request, context) }
+        router.post("cluster/checksums") { request, context in try await checksums(request, context) }
+    }
+
+    /// `POST /v1/cluster/checksums` answer: each listed space's copy here at one sequence.
+    struct ChecksumsAnswer: Codable {
+        var checksums: [String: SpaceChecksum]
+    }
+
+    /// The replica check's question: which sequence and checksum does this node hold of these spaces?
+    func checksums(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
+        try context.require(.admin, space: nil)
+        guard let node = state.cluster else {
+            throw ServerError(status: .conflict, code: "notClustered", message: "this server is a single node (no --etcd)")
+        }
+        let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
+        let asked = try RequestJSON.decode(SequencesRequest.self, from: body)
+        let held = await node.checksums(of: asked.spaces.compactMap { ClusterKeys.space(hex: $0) },
+                                        database: try state.database())
+        var answer = ChecksumsAnswer(checksums: [:])
+        for (space, checksum) in held { answer.checksums[ClusterKeys.hex(space)] = checksum }
+        return JSONResponse.make(status: .ok, answer)
     }
 
     /// The controller's failover question: which sequence does this node hold of these spaces?
