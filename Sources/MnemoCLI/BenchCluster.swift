@@ -15,8 +15,11 @@ final class BenchCluster: Sendable {
     let directory: URL
     let options: ClusterBench.Options
     let keys = ClusterKeys(root: "/mnemo/" + ClusterBench.clusterName)
-    /// Running nodes, and the ones clients no longer send to (drained).
+    /// Running nodes, and the ones clients no longer send to (drained, or killed or paused by a
+    /// fault scenario).
     private let state = Mutex<(nodes: [UInt32: LocalNode], drained: Set<UInt32>)>(([:], []))
+    /// Each node's port (a restarted node comes back on it).
+    private let ports = Mutex<[UInt32: Int]>([:])
 
     init(etcd: LocalEtcd, client: EtcdClient, directory: URL, options: ClusterBench.Options) {
         self.etcd = etcd
@@ -27,12 +30,20 @@ final class BenchCluster: Sendable {
 
     /// Starts node `id` and waits until it is a member.
     func addNode(_ id: UInt32) async throws {
-        let node = try await LocalNode.start(id: id, rack: "r\(id % 3)", port: try LocalEtcd.freeLoopbackPort(),
+        let known = ports.withLock { $0[id] }
+        let port = try known ?? LocalEtcd.freeLoopbackPort()
+        ports.withLock { $0[id] = port }
+        var extra = ["--replicas", String(options.replicas), "--write-quorum", options.writeQuorum]
+        if let ttl = options.leaseTTL { extra += ["--lease-ttl", String(ttl)] }
+        let node = try await LocalNode.start(id: id, rack: "r\(id % 3)", port: port,
                                              etcd: etcd.endpoint, cluster: ClusterBench.clusterName,
                                              directory: directory, workers: options.workers,
                                              maxConcurrentMoves: options.maxConcurrentMoves,
-                                             connections: options.clients * 2)
-        state.withLock { $0.nodes[id] = node }
+                                             connections: options.clients * 2, extraArguments: extra)
+        state.withLock {
+            $0.nodes[id] = node
+            $0.drained.remove(id)
+        }
         let membership = ClusterMembership(client: client, keys: keys)
         for _ in 0..<200 {
             if try await membership.list().members[NodeID(rawValue: id)] != nil { return }
@@ -71,6 +82,18 @@ final class BenchCluster: Sendable {
         let reply = try await target.client.send(.POST, "/v1/cluster/drain", body: Array("{}".utf8))
         guard (200..<300).contains(reply.status) else { throw ServerClient.failure(reply) }
     }
+
+    /// The node process `id` (nil: never started).
+    func node(_ id: UInt32) -> LocalNode? { state.withLock { $0.nodes[id] } }
+
+    /// Ids of the nodes clients send to.
+    var liveIDs: [UInt32] { state.withLock { state in state.nodes.keys.filter { !state.drained.contains($0) }.sorted() } }
+
+    /// Takes node `id` out of the clients' rotation (a fault scenario is about to hit it).
+    func exclude(_ id: UInt32) { _ = state.withLock { $0.drained.insert(id) } }
+
+    /// Puts node `id` back into the clients' rotation.
+    func include(_ id: UInt32) { _ = state.withLock { $0.drained.remove(id) } }
 
     /// The primary of every space, read from etcd.
     func assignments() async throws -> [SpaceID: NodeID] {

@@ -31,6 +31,12 @@ struct ClusterBench: Sendable {
     /// A scenario.
     enum Scenario: String, CaseIterable, Sendable {
         case join, drain, hot, cross
+        case kill, pause
+        case etcdRestart = "etcd-restart"
+        case moveKill = "move-kill"
+
+        /// Whether it is a fault scenario (FaultScenarios: its own cluster with replicated spaces).
+        var isFault: Bool { [.kill, .pause, .etcdRestart, .moveKill].contains(self) }
     }
 
     /// What to run.
@@ -50,6 +56,14 @@ struct ClusterBench: Sendable {
         var workers = 1
         /// Moves a node sends or receives at once (`mnemo serve --max-concurrent-moves`).
         var maxConcurrentMoves = 8
+        /// Copies per space (`mnemo serve --replicas`); the fault scenarios use 3.
+        var replicas = 1
+        /// `mnemo serve --write-quorum`.
+        var writeQuorum = "majority"
+        /// `mnemo serve --lease-ttl` (nil: the server's default).
+        var leaseTTL: Int?
+        /// Rounds of the kill scenario (a primary killed, failed over, restarted, restored).
+        var killRounds = 10
         /// Where node data and logs go (a temporary directory when nil; removed unless `keep`).
         var directory: URL?
         var keep = false
@@ -85,6 +99,16 @@ struct ClusterBench: Sendable {
         var cross_qps: Double?
         var cross_p50_ms: Double?
         var cross_p99_ms: Double?
+        /// The fault scenarios' figures (absent in the others; FaultScenarios.swift).
+        var rounds: Int?
+        var failover_seconds: Double?
+        var failover_seconds_max: Double?
+        var lease_ttl: Int?
+        var acknowledged: Int?
+        var converged: Bool?
+        var diverged_spaces: Int?
+        var versions_decreased: Int?
+        var late_acknowledgements: Int?
     }
 
     let options: Options
@@ -98,7 +122,24 @@ struct ClusterBench: Sendable {
     static let restSeconds = 5.0
 
     /// Runs every scenario and calls `emit` with each row as it completes.
+    /// The balancing scenarios run on spaces with one copy; the fault scenarios on a cluster of
+    /// their own, with three copies per space, majority writes and a 2 s member lease.
     func run(log: @escaping @Sendable (String) -> Void, emit: @Sendable (Row) -> Void) async throws {
+        var balancing = options
+        balancing.scenarios = options.scenarios.filter { !$0.isFault }
+        balancing.replicas = 1
+        if !balancing.scenarios.isEmpty { try await ClusterBench(options: balancing).runCluster(log: log, emit: emit) }
+        var faults = options
+        faults.scenarios = options.scenarios.filter(\.isFault)
+        faults.replicas = 3
+        faults.leaseTTL = options.leaseTTL ?? FaultScenarios.leaseTTL
+        if !faults.scenarios.isEmpty {
+            if let directory = options.directory { faults.directory = directory.appendingPathComponent("faults") }
+            try await ClusterBench(options: faults).runCluster(log: log, emit: emit)
+        }
+    }
+
+    private func runCluster(log: @escaping @Sendable (String) -> Void, emit: @Sendable (Row) -> Void) async throws {
         let directory = options.directory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("mnemo-cluster-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -117,6 +158,9 @@ struct ClusterBench: Sendable {
 
     private func runScenarios(_ cluster: BenchCluster, log: @escaping @Sendable (String) -> Void,
                               emit: @Sendable (Row) -> Void) async throws {
+        if options.replicas > 1 {
+            return try await FaultScenarios(options: options, cluster: cluster).run(log: log, emit: emit)
+        }
         for id in 1...UInt32(options.nodes) { try await cluster.addNode(id) }
         log("\(options.nodes) nodes up; creating \(options.spaces) spaces")
         let names = (0..<options.spaces).map { String(format: "bench/s%06d", $0) }
@@ -181,6 +225,8 @@ struct ClusterBench: Sendable {
             // dominated its node's average after two time constants.
             minimum = Self.hotSeconds
             done = { _ in true }
+        case .kill, .pause, .etcdRestart, .moveKill:
+            throw ClusterBenchError("\(scenario.rawValue) runs on the fault cluster (FaultScenarios)")
         }
         let (after, lastChange, finished) = try await cluster.settle(from: before, start: start, minimum: minimum,
                                                                       settle: options.settle,

@@ -92,7 +92,9 @@ struct ClusterCommand: AsyncParsableCommand {
             discussion: """
                 One row per scenario with the keys scenario, moved, ideal_moved, seconds, \
                 routing_errors_percent, failed_requests, lost_writes (plus context, and spaces and \
-                bytes per node before and after, for bench/cluster_plot.py). Example:
+                bytes per node before and after, for bench/cluster_plot.py); the fault scenarios add \
+                failover_seconds, rounds, acknowledged, converged, versions_decreased and \
+                late_acknowledgements (docs/consistency.md). Example:
                   mnemo cluster bench --nodes 5 --spaces 10000 --json
                 """
         )
@@ -102,8 +104,12 @@ struct ClusterCommand: AsyncParsableCommand {
         @Option(help: "Concurrent writing clients.") var clients = 4
         @Option(help: "Memories each space starts with.") var memoriesPerSpace = 4
         @Option(help: "Vector dimension.") var dimension = 8
-        @Option(help: "Scenarios, comma-separated, run in this order (by default cross before hot, whose decay moves spaces back).")
-        var scenarios = "join,drain,cross,hot"
+        @Option(help: """
+            Scenarios, comma-separated, run in this order (by default cross before hot, whose decay moves spaces back). \
+            The fault scenarios kill, pause, etcd-restart and move-kill run on a second cluster with 3 copies per space.
+            """)
+        var scenarios = "join,drain,cross,hot,kill,pause,etcd-restart,move-kill"
+        @Option(help: "Rounds of the kill scenario.") var killRounds = 10
         @Option(help: "Quiet seconds that end a scenario.") var settle = 3.0
         @Option(help: "Seconds after which a scenario is reported unfinished.") var timeout = 300.0
         @Option(help: "Shard workers per node.") var workers = 1
@@ -114,6 +120,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard nodes >= 2 else { throw ValidationError("--nodes must be at least 2") }
+            guard killRounds >= 1 else { throw ValidationError("--kill-rounds must be at least 1") }
             guard spaces >= 1, clients >= 1, memoriesPerSpace >= 1, dimension >= 1, maxConcurrentMoves >= 1 else {
                 throw ValidationError("--spaces, --clients, --memories-per-space, --dimension and --max-concurrent-moves must be positive")
             }
@@ -130,6 +137,7 @@ struct ClusterCommand: AsyncParsableCommand {
             options.timeout = timeout
             options.workers = workers
             options.maxConcurrentMoves = maxConcurrentMoves
+            options.killRounds = killRounds
             options.directory = directory.map { URL(fileURLWithPath: $0) }
             options.keep = directory != nil
             options.scenarios = try scenarios.split(separator: ",").map { name in
@@ -147,10 +155,11 @@ struct ClusterCommand: AsyncParsableCommand {
                     if json {
                         if let data = try? encoder.encode(row) { print(String(decoding: data, as: UTF8.self)) }
                     } else {
-                        print(String(format: "%-6@ nodes %d  moved %5d (ideal %5d)  %7.1f s  stale routes %.4f%%  failed %d  lost %d  requests %d%@",
+                        let failover = row.failover_seconds.map { String(format: "  failover %.2f s (max %.2f)", $0, row.failover_seconds_max ?? $0) } ?? ""
+                        print(String(format: "%-12@ nodes %d  moved %5d (ideal %5d)  %7.1f s  stale routes %.4f%%  failed %d  lost %d  requests %d%@%@",
                                      row.scenario, row.nodes, row.moved, row.ideal_moved, row.seconds,
                                      row.routing_errors_percent, row.failed_requests, row.lost_writes, row.requests,
-                                     row.finished ? "" : "  (did not settle)"))
+                                     failover, row.finished ? "" : "  (did not settle)"))
                     }
                 })
         }

@@ -1,7 +1,8 @@
 // LocalNode: one `mnemo serve` cluster node started as a child process of this very binary, on a
 // loopback port of its own with its own data directory, for `mnemo cluster bench`. Its log goes
 // to node-N.log in the bench directory. stop() sends SIGTERM (a graceful drain of in-flight
-// requests and a clean close) and waits; kill() is kill -9.
+// requests and a clean close) and waits; kill() is kill -9; pause() and resume() are SIGSTOP and
+// SIGCONT.
 import Foundation
 
 /// A cluster node running as a child process.
@@ -21,7 +22,7 @@ final class LocalNode: @unchecked Sendable {
     /// cluster `cluster` of etcd at `etcd`, and waits until it answers /readyz.
     static func start(id: UInt32, rack: String, port: Int, etcd: String, cluster: String,
                       directory: URL, workers: Int, maxConcurrentMoves: Int,
-                      connections: Int) async throws -> LocalNode {
+                      connections: Int, extraArguments: [String] = []) async throws -> LocalNode {
         let data = directory.appendingPathComponent("node-\(id)")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         let process = Process()
@@ -30,10 +31,13 @@ final class LocalNode: @unchecked Sendable {
         process.arguments = [
             "serve", "--dev", "--data", data.path, "--port", String(port), "--workers", String(workers),
             "--etcd", etcd, "--cluster", cluster, "--node-id", String(id), "--rack", rack,
-            "--advertise", address, "--max-concurrent-moves", String(maxConcurrentMoves), "--log-level", "warning",
-        ]
+            "--advertise", address, "--max-concurrent-moves", String(maxConcurrentMoves), "--log-level", ProcessInfo.processInfo.environment["MNEMO_BENCH_LOG_LEVEL"] ?? "warning",
+        ] + extraArguments
         let log = directory.appendingPathComponent("node-\(id).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        // A restarted node appends to its log.
+        if !FileManager.default.fileExists(atPath: log.path) {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        }
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardOutput = handle
@@ -68,6 +72,16 @@ final class LocalNode: @unchecked Sendable {
             process.waitUntilExit()
         }
         await client.shutdown()
+    }
+
+    /// SIGSTOP: the process stops where it is (its lease runs out, its sockets stay open).
+    func pause() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGSTOP) }
+    }
+
+    /// SIGCONT.
+    func resume() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGCONT) }
     }
 
     /// SIGKILL (kill -9), then waits for the exit.

@@ -14,6 +14,8 @@ final class ServerClient: Sendable {
     struct Reply: Sendable {
         let status: Int
         let body: [UInt8]
+        /// The `Mnemo-Assignment-Version` a cluster node served the request under.
+        var assignmentVersion: UInt64? = nil
         /// The body as text (for messages).
         var text: String { String(decoding: body, as: UTF8.self) }
     }
@@ -62,7 +64,8 @@ final class ServerClient: Sendable {
         }
         let response = try await http.execute(request, timeout: .seconds(120))
         let buffer = try await response.body.collect(upTo: Self.responseBytesMax)
-        return Reply(status: Int(response.status.code), body: Array(buffer.readableBytesView))
+        return Reply(status: Int(response.status.code), body: Array(buffer.readableBytesView),
+                     assignmentVersion: response.headers.first(name: "Mnemo-Assignment-Version").flatMap { UInt64($0) })
     }
 
     /// Sends and decodes a 2xx JSON answer, or throws the server's error.

@@ -123,11 +123,24 @@ public actor ClusterController {
     private let configuration: Configuration
     private let logger: Logger
     private let clock = ContinuousClock()
-    private let sequences: SequenceProbe?
+    private let nodes: NodeCalls?
 
-    /// Asks a node for the durable log sequences of its copies of some spaces (nil: it did not
-    /// answer; a space it holds no copy of is absent from the answer).
-    public typealias SequenceProbe = @Sendable (NodeID, [SpaceID]) async -> [SpaceID: UInt64]?
+    /// What the controller asks the nodes themselves (over their cluster routes) for replication.
+    public struct NodeCalls: Sendable {
+        /// The durable log sequences of a node's copies of some spaces (nil: it did not answer;
+        /// a space it holds no copy of is absent from the answer).
+        public var sequences: @Sendable (NodeID, [SpaceID]) async -> [SpaceID: UInt64]?
+        /// Has a node drop its copies of some spaces that no assignment names it for (a copy
+        /// left from before it was removed may have diverged); true once none is left.
+        public var discard: @Sendable (NodeID, [SpaceID]) async -> Bool
+
+        /// Creates the calls.
+        public init(sequences: @escaping @Sendable (NodeID, [SpaceID]) async -> [SpaceID: UInt64]?,
+                    discard: @escaping @Sendable (NodeID, [SpaceID]) async -> Bool) {
+            self.sequences = sequences
+            self.discard = discard
+        }
+    }
 
     // What the followers deliver (nil until the first snapshot of the current term).
     private var members: MembershipSnapshot?
@@ -166,11 +179,12 @@ public actor ClusterController {
 
     /// Creates a controller of the cluster under `keys`, campaigning as `name`. `limits` bound how
     /// moves run (concurrency per node, byte rates per priority).
-    /// `sequences` lets it fail spaces over to replicas (without it, it never changes an assignment).
+    /// `nodes` lets it fail spaces over to replicas and change copy sets (without it, it never
+    /// changes an assignment).
     public init(client: EtcdClient, keys: ClusterKeys, name: String, planner: RebalancePlanner,
                 limits: MoveLimits, configuration: Configuration = Configuration(),
-                logger: Logger = Logger(label: "mnemo.controller"), sequences: SequenceProbe? = nil) {
-        self.sequences = sequences
+                logger: Logger = Logger(label: "mnemo.controller"), nodes: NodeCalls? = nil) {
+        self.nodes = nodes
         self.client = client
         self.keys = keys
         self.name = name
@@ -505,10 +519,22 @@ public actor ClusterController {
         queue.removeAll { started.contains($0.move.space) }
         state.queuedMoves = queue.count
 
-        // 4. Copy additions, drops and replacements of dead copies: one assignment write each.
+        // 4. Copy additions, drops and replacements of dead copies: one assignment write each. A
+        // node receiving a copy first drops any copy of the space it kept from before it was
+        // removed (it may hold writes no quorum acknowledged): the primary then sends it a
+        // snapshot, and a copy in a copy set is always a prefix of its primary's log.
         let changes = copyQueue
         copyQueue = []
+        guard let nodes else { return true }
+        var receivers: [NodeID: [SpaceID]] = [:]
+        for (move, _) in changes { if let to = move.to { receivers[to, default: []].append(move.space) } }
+        var cleared = Set<NodeID>()
+        for (node, spaces) in receivers where await nodes.discard(node, spaces) { cleared.insert(node) }
         for (move, stored) in changes {
+            if let to = move.to, !cleared.contains(to) {
+                planStale = true
+                continue
+            }
             guard let next = Self.copyChange(move, stored.assignment) else { continue }
             do {
                 switch try await assignmentStore.update(move.space, to: next, expecting: stored.modRevision, fence: fence) {
@@ -535,7 +561,7 @@ public actor ClusterController {
     /// Returns false when a write was fenced.
     private func failover(members: MembershipSnapshot, assignments: AssignmentSnapshot,
                           store: AssignmentStore, fence: EtcdTxn.Compare) async -> Bool {
-        guard let sequences else { return true }
+        guard let sequences = nodes?.sequences else { return true }
         // Judge a primary dead only from a member view at least as new as its assignment.
         let orphaned = assignments.entries.values.filter {
             members.members[$0.assignment.primary] == nil && members.revision >= $0.modRevision
@@ -558,6 +584,8 @@ public actor ClusterController {
             if Task.isCancelled { return true }
             guard let next = Self.promoted(stored.assignment, space: stored.space, alive: Set(members.members.keys),
                                            sequences: answers) else {
+                logger.info("failover waits for the replicas' sequences", metadata: [
+                    "space": "\(stored.space)", "answered": "\(answers.keys.sorted())"])
                 wake(at: clock.now + Self.errorPause)
                 continue
             }

@@ -3,9 +3,11 @@
 // benchmark (`mnemo cluster bench`) and the cluster tests. It passes the same explicit limits a
 // production cluster sets (docs/cluster.md: periodic auto-compaction, a backend quota) and is
 // ready once a read answers. A port probed free can be taken by someone else before etcd binds
-// it; etcd then exits at once, and start() tries again on fresh ports.
+// it; etcd then exits at once, and start() tries again on fresh ports. `restart(after:)` kills it
+// (kill -9) and starts it again on the same ports and data (the fault benchmark's etcd restart).
 
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -35,10 +37,16 @@ public final class LocalEtcd: Sendable {
     public let endpoint: String
     /// The directory holding the data dir and `etcd.log` (removed by ``stop()``).
     public let directory: URL
-    private let process: Process
+    private let process: Mutex<Process>
+    private let binary: String
+    private let arguments: [String]
+    private let log: URL
 
-    private init(process: Process, directory: URL, endpoint: String) {
-        self.process = process
+    private init(process: Process, binary: String, arguments: [String], log: URL, directory: URL, endpoint: String) {
+        self.process = Mutex(process)
+        self.binary = binary
+        self.arguments = arguments
+        self.log = log
         self.directory = directory
         self.endpoint = endpoint
     }
@@ -73,7 +81,8 @@ public final class LocalEtcd: Sendable {
                                retryable: false)
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mnemo-etcd-\(UUID().uuidString)")
-        let process = Process()
+        let process: Process
+        let arguments: [String]
         let clientURL: String
         let log = directory.appendingPathComponent("etcd.log")
         do {
@@ -81,8 +90,7 @@ public final class LocalEtcd: Sendable {
             let (clientPort, peerPort) = try (freeLoopbackPort(), freeLoopbackPort())
             clientURL = "http://127.0.0.1:\(clientPort)"
             let peerURL = "http://127.0.0.1:\(peerPort)"
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = [
+            arguments = [
                 "--name", "local",
                 "--data-dir", directory.appendingPathComponent("data").path,
                 "--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
@@ -93,29 +101,59 @@ public final class LocalEtcd: Sendable {
                 "--logger", "zap", "--log-level", "error",
             ]
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
+            process = try launch(binary: binary, arguments: arguments, log: log)
         } catch {
             try? FileManager.default.removeItem(at: directory)
             throw StartFailure(error: EtcdError(.unavailable, "cannot start etcd: \(error)"), retryable: false)
         }
-        let server = LocalEtcd(process: process, directory: directory, endpoint: clientURL)
-        let client = server.makeClient()
-        for _ in 0..<200 where process.isRunning {
-            if (try? await client.get("/ready")) != nil {
-                try? await client.shutdown()
-                return server
-            }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        try? await client.shutdown()
+        let server = LocalEtcd(process: process, binary: binary, arguments: arguments, log: log, directory: directory,
+                               endpoint: clientURL)
+        if await server.answers() { return server }
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         let exited = !process.isRunning
         await server.stop()
         throw StartFailure(error: EtcdError(.unavailable, "etcd did not start on \(clientURL): \(text.suffix(2000))"),
                            retryable: exited)
+    }
+
+    private static func launch(binary: String, arguments: [String], log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    /// Whether etcd answers a read within 10 s.
+    private func answers() async -> Bool {
+        let client = makeClient()
+        defer { Task { try? await client.shutdown() } }
+        for _ in 0..<200 where isRunning {
+            if (try? await client.get("/ready")) != nil { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    /// Kills etcd (kill -9), waits `pause`, and starts it again on the same ports and data.
+    public func restart(after pause: Duration) async throws(EtcdError) {
+        let old = process.withLock { $0 }
+        if old.isRunning {
+            kill(old.processIdentifier, SIGKILL)
+            old.waitUntilExit()
+        }
+        try? await Task.sleep(for: pause)
+        do {
+            let next = try Self.launch(binary: binary, arguments: arguments, log: log)
+            process.withLock { $0 = next }
+        } catch {
+            throw EtcdError(.unavailable, "cannot restart etcd: \(error)")
+        }
+        guard await answers() else { throw EtcdError(.unavailable, "etcd did not come back after its restart") }
     }
 
     /// A new client of this server (the caller shuts it down).
@@ -124,10 +162,11 @@ public final class LocalEtcd: Sendable {
     }
 
     /// Whether the process still runs.
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { process.withLock { $0.isRunning } }
 
     /// Stops etcd (SIGTERM, then waits) and removes its directory.
     public func stop() async {
+        let process = process.withLock { $0 }
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()

@@ -297,6 +297,38 @@ public final class ClusterNode: Sendable {
         return answer.map { Self.bySpace($0.checksums) }
     }
 
+    /// Has node `other` drop its stale copies of `spaces` (`POST /v1/cluster/discard`); true
+    /// when it answered that none is left.
+    func remoteDiscard(_ other: NodeID, spaces: [SpaceID], authorization: String?) async -> Bool {
+        let answer = await ask(other, "/v1/cluster/discard", spaces: spaces, authorization: authorization,
+                               as: ClusterRoutes.DiscardAnswer.self)
+        return answer?.kept.isEmpty ?? false
+    }
+
+    /// Drops this node's copies of `spaces` that a fresh read of their assignment does not name
+    /// it for. Returns the spaces whose copy stays (this node is a copy, or etcd did not answer).
+    func discard(_ spaces: [SpaceID], state: ServerState, database: Database) async -> [SpaceID] {
+        var kept: [SpaceID] = []
+        for (space, _) in await copies(of: spaces, database: database) {
+            guard let name = await MoveRunner.name(of: space, in: database) else { continue }
+            guard let fresh = try? await reread(space), !fresh.assignment.copies.contains(node),
+                  state.incomingMoves.move(of: name) == nil else {
+                kept.append(space)
+                continue
+            }
+            state.forget(name)
+            do {
+                try await database.dropSpace(name)
+                replicator.forget(name)
+                logger.notice("dropped a stale copy before receiving the space again", metadata: ["space": "\(name)"])
+            } catch where error.code == .unknownSpace {
+            } catch {
+                kept.append(space)
+            }
+        }
+        return kept
+    }
+
     private static func bySpace<Value>(_ byHex: [String: Value]) -> [SpaceID: Value] {
         var result: [SpaceID: Value] = [:]
         for (key, value) in byHex {
@@ -319,7 +351,12 @@ public final class ClusterNode: Sendable {
         do {
             let response = try await forwarder.http.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 64 << 20)
-            guard response.status == .ok else { return nil }
+            guard response.status == .ok else {
+                logger.info("cluster question refused", metadata: [
+                    "node": "\(other)", "path": "\(path)", "status": "\(response.status.code)",
+                    "answer": "\(String(buffer: body).prefix(300))"])
+                return nil
+            }
             return try JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView))
         } catch {
             logger.info("cluster question failed", metadata: ["node": "\(other)", "path": "\(path)", "error": "\(error)"])
@@ -506,9 +543,12 @@ public final class ClusterNode: Sendable {
                         limits: configuration.planner.limits,
                         configuration: .init(leaseTTL: Int64(configuration.leaseTTL),
                                              loadReportSeconds: Double(configuration.loadReportMilliseconds) / 1000),
-                        logger: logger) { other, spaces in
+                        logger: logger,
+                        nodes: .init(sequences: { other, spaces in
                             await self.remoteSequences(other, spaces: spaces, authorization: authorization)
-                        }
+                        }, discard: { other, spaces in
+                            await self.remoteDiscard(other, spaces: spaces, authorization: authorization)
+                        }))
                     group.addTask { await controller.run() }
                 }
                 await shutdown()

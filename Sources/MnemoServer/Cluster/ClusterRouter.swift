@@ -176,7 +176,9 @@ struct ClusterRouter: RouterMiddleware {
             let response = try await next(local, context)
             if placed.created && response.status.code >= 400 { await node.release(entry) }
             if response.status == .created {
-                for replica in entry.assignment.replicas { node.replicator.ensure(.init(name: name, replica: replica)) }
+                for replica in entry.assignment.replicas {
+                    node.replicator.ensure(.init(name: name, replica: replica), version: entry.assignment.version)
+                }
             }
             var stamped = response
             stamped.headers[ClusterHeaders.assignmentVersion] = String(entry.assignment.version)

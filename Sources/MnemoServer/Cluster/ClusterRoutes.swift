@@ -3,7 +3,9 @@
 // marks this node draining: the controller moves its spaces away and the node leaves the member
 // list once it owns none; `POST /v1/cluster/sequences` (admin) answers the log sequences of this
 // node's copies of the listed spaces (the controller's failover question), and
-// `POST /v1/cluster/checksums` their sequences and checksums (SpaceChecksum). A single node answers the status with `"mode":"single"` and refuses
+// `POST /v1/cluster/checksums` their sequences and checksums (SpaceChecksum); and
+// `POST /v1/cluster/discard` drops the listed spaces' copies that no assignment names this node
+// for (before the controller gives it a copy again). A single node answers the status with `"mode":"single"` and refuses
 // the drain with 409 `notClustered`.
 import Foundation
 import Hummingbird
@@ -54,6 +56,26 @@ struct ClusterRoutes: Sendable {
         router.post("cluster/drain") { _, context in try await drain(context) }
         router.post("cluster/sequences") { request, context in try await sequences(request, context) }
         router.post("cluster/checksums") { request, context in try await checksums(request, context) }
+        router.post("cluster/discard") { request, context in try await discard(request, context) }
+    }
+
+    /// `POST /v1/cluster/discard` answer: the listed spaces whose copy stays here.
+    struct DiscardAnswer: Codable {
+        var kept: [String]
+    }
+
+    /// The controller's request before it gives this node a copy: drop copies of these spaces
+    /// left from before this node was removed from their copy sets.
+    func discard(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
+        try context.require(.admin, space: nil)
+        guard let node = state.cluster else {
+            throw ServerError(status: .conflict, code: "notClustered", message: "this server is a single node (no --etcd)")
+        }
+        let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
+        let asked = try RequestJSON.decode(SequencesRequest.self, from: body)
+        let kept = await node.discard(asked.spaces.compactMap { ClusterKeys.space(hex: $0) }, state: state,
+                                      database: try state.database())
+        return JSONResponse.make(status: .ok, DiscardAnswer(kept: kept.map(ClusterKeys.hex)))
     }
 
     /// `POST /v1/cluster/checksums` answer: each listed space's copy here at one sequence.

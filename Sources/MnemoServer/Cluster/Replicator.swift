@@ -56,6 +56,17 @@ final class Replicator: Sendable {
         var running = false
         /// Since when every attempt failed (nil: the last one worked).
         var failingSince: ContinuousClock.Instant?
+        /// The assignment version `acked` was learnt under: a copy set rewritten since (the
+        /// replica removed and added back, its copy discarded meanwhile) must be asked again.
+        var version: UInt64 = 0
+
+        /// Forgets what the replica held if the assignment changed since.
+        mutating func align(to version: UInt64) {
+            guard version != self.version else { return }
+            self.version = version
+            acked = nil
+            state = .catchingUp
+        }
     }
 
     private struct Waiter {
@@ -111,7 +122,9 @@ final class Replicator: Sendable {
     func commit(_ name: String, sequence: UInt64, entry: StoredAssignment, quorum: WriteQuorum,
                 timeout: Duration) async -> Bool {
         let replicas = Array(entry.assignment.replicas)
-        for replica in replicas { ensure(Key(name: name, replica: replica), wanted: sequence) }
+        for replica in replicas {
+            ensure(Key(name: name, replica: replica), version: entry.assignment.version, wanted: sequence)
+        }
         let required = quorum.required(copies: entry.assignment.copies.count) - 1
         if required <= 0 { return true }
         let id = state.withLock { state -> Int in
@@ -134,10 +147,12 @@ final class Replicator: Sendable {
         }
     }
 
-    /// Starts (or extends) the stream of `key` so that the replica reaches at least `wanted`.
-    func ensure(_ key: Key, wanted: UInt64 = 0) {
+    /// Starts (or extends) the stream of `key` under assignment `version` so that the replica
+    /// reaches at least `wanted`.
+    func ensure(_ key: Key, version: UInt64, wanted: UInt64 = 0) {
         let start = state.withLock { state -> Bool in
             var stream = state.streams[key, default: Stream()]
+            stream.align(to: version)
             stream.wanted = max(stream.wanted, wanted)
             defer { state.streams[key] = stream }
             if stream.running { return false }
@@ -147,14 +162,18 @@ final class Replicator: Sendable {
         if start { Task { await self.pump(key) } }
     }
 
-    /// Starts a stream for every replica of the primary spaces in `local` (name → id) that has
-    /// none, or whose replica is not Active: catches up replicas that came back, or were added.
+    /// Starts a stream for every replica of the primary spaces in `local` (id → name) that has
+    /// none, whose replica is not Active, or that was Active under another assignment version:
+    /// catches up replicas that came back, or were added.
     func sweep(local: [SpaceID: String]) {
-        let idle = state.withLock { state in state.streams.filter { !$0.value.running && $0.value.state == .active } }
+        let idle = state.withLock { state in
+            state.streams.filter { !$0.value.running && $0.value.state == .active }.mapValues(\.version)
+        }
         for (space, entry) in table.assignments where entry.assignment.primary == node {
             guard let name = local[space] else { continue }
-            for replica in entry.assignment.replicas where idle[Key(name: name, replica: replica)] == nil {
-                ensure(Key(name: name, replica: replica))
+            for replica in entry.assignment.replicas
+            where idle[Key(name: name, replica: replica)] != entry.assignment.version {
+                ensure(Key(name: name, replica: replica), version: entry.assignment.version)
             }
         }
     }
@@ -199,9 +218,11 @@ final class Replicator: Sendable {
     }
 
     /// Records the replica's answered sequence and wakes the writes it satisfies.
-    private func acknowledge(_ key: Key, _ sequence: UInt64, local: UInt64) {
+    private func acknowledge(_ key: Key, _ sequence: UInt64, local: UInt64, version: UInt64) {
         let ready = state.withLock { state -> [Waiter] in
             var stream = state.streams[key, default: Stream()]
+            // Learnt under a copy set that has changed since: ask again.
+            guard stream.version == version else { return [] }
             stream.acked = sequence
             stream.failingSince = nil
             stream.state = sequence >= local ? .active : .catchingUp
@@ -262,8 +283,9 @@ final class Replicator: Sendable {
                 _ = finish(key, dropping: true)
                 return
             }
-            let (database, authorization, known) = state.withLock {
-                ($0.database, $0.authorization, $0.streams[key]?.acked)
+            let (database, authorization, known) = state.withLock { state in
+                state.streams[key]?.align(to: entry.assignment.version)
+                return (state.database, state.authorization, state.streams[key]?.acked)
             }
             guard let database, let address = table.address(of: key.replica) else {
                 try? await Task.sleep(for: noteFailure(key, ReplicationError.unregistered))
@@ -297,7 +319,7 @@ final class Replicator: Sendable {
                                                          outcome: &outcome)
                     state.withLock { $0.recordsShipped += outcome.records }
                 }
-                acknowledge(key, held, local: sequence)
+                acknowledge(key, held, local: sequence, version: entry.assignment.version)
                 if finish(key) { return }
             } catch let error as MnemoError where error.code == .logTruncated {
                 snapshot = true

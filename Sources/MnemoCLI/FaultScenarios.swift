@@ -1,0 +1,269 @@
+// FaultScenarios: the fault half of `mnemo cluster bench` (docs/consistency.md, "Tests under
+// faults"). A cluster of its own: every space has three copies, writes need a majority, the member
+// lease lives `leaseTTL` seconds. Clients run a set workload (SetWorkload: distinct inserts, a
+// timeout is indeterminate) through random live nodes throughout, while each scenario strikes:
+//
+//   kill          `killRounds` rounds: a node (primary of a third of the spaces) is killed -9;
+//                 its spaces fail over; it is restarted and the copies are restored
+//   pause         a node is stopped (SIGSTOP) for longer than its lease, then continued; it must
+//                 not acknowledge a write once it was replaced
+//   etcd-restart  etcd is killed -9 and restarted while the writes go on
+//   move-kill     a node joins; while the controller moves copies to it, the source of a move in
+//                 flight is killed -9, then restarted
+//
+// After each scenario has healed: every acknowledged insert must be present (read back in full),
+// the copies of every space must converge (equal sequence and checksum on every copy), and the
+// assignment versions, polled from etcd throughout, must never go down. `failover_seconds` is the
+// time from the fault to the moment etcd names a new primary for every space the node led
+// (median over rounds; `failover_seconds_max` the worst), to compare with 2 x the lease TTL.
+import Foundation
+import MnemoCluster
+import MnemoPlacement
+import Synchronization
+
+/// The fault scenarios on one cluster.
+struct FaultScenarios: Sendable {
+    /// The member lease of the fault cluster's nodes, in seconds.
+    static let leaseTTL = 2
+    /// How long a scenario may take to heal (failover, restoration, convergence).
+    static let healSeconds = 120.0
+
+    let options: ClusterBench.Options
+    let cluster: BenchCluster
+
+    func run(log: @escaping @Sendable (String) -> Void, emit: @Sendable (ClusterBench.Row) -> Void) async throws {
+        for id in 1...UInt32(options.nodes) { try await cluster.addNode(id) }
+        log("fault cluster: \(options.nodes) nodes, 3 copies per space, majority writes, lease \(options.leaseTTL ?? 0) s; creating \(options.spaces) spaces")
+        let names = (0..<options.spaces).map { String(format: "fault/s%06d", $0) }
+        try await WriteLoad(names: names, dimension: options.dimension)
+            .createSpaces(on: cluster, memoriesPerSpace: options.memoriesPerSpace, concurrency: max(4, options.clients * 4))
+        guard try await restored(timeout: Self.healSeconds), try await converge(timeout: Self.healSeconds).0 else {
+            throw ClusterBenchError("the fault cluster's spaces never had three equal copies each")
+        }
+        let load = SetWorkload(names: names, dimension: options.dimension, seeded: options.memoriesPerSpace)
+        let writers = Task { await load.write(on: cluster, clients: options.clients) }
+        let versions = VersionWatch()
+        let watcher = Task { await versions.poll(cluster) }
+        defer {
+            writers.cancel()
+            watcher.cancel()
+        }
+        log("spaces created and replicated; \(options.clients) clients inserting")
+        try await Task.sleep(for: .seconds(2))
+        for scenario in options.scenarios {
+            log("scenario \(scenario.rawValue)")
+            emit(try await run(scenario, load: load, versions: versions, log: log))
+        }
+        load.stop()
+        await writers.value
+    }
+
+    private func run(_ scenario: ClusterBench.Scenario, load: SetWorkload, versions: VersionWatch,
+                     log: @Sendable (String) -> Void) async throws -> ClusterBench.Row {
+        let before = try await cluster.assignments()
+        let countsBefore = load.counters()
+        let wrongBefore = try await cluster.metricTotal(ClusterBench.wrongNodeMetric)
+        let start = ContinuousClock.now
+        var failovers: [Double] = []
+        var late = 0
+        switch scenario {
+        case .kill:
+            let ids = cluster.liveIDs
+            for round in 0..<options.killRounds {
+                let victim = ids[round % ids.count]
+                failovers.append(try await kill(victim))
+                log("kill round \(round + 1): node \(victim) failed over in \(String(format: "%.2f", failovers.last ?? 0)) s")
+            }
+        case .pause:
+            let victim = cluster.liveIDs[0]
+            (failovers, late) = try await pause(victim, load: load)
+        case .etcdRestart:
+            try await cluster.etcd.restart(after: .seconds(2))
+        case .moveKill:
+            failovers.append(try await killDuringMove(log: log))
+        default:
+            throw ClusterBenchError("\(scenario.rawValue) is not a fault scenario")
+        }
+        let healed = try await restored(timeout: Self.healSeconds)
+        let (converged, diverged) = try await converge(timeout: Self.healSeconds)
+        let lost = try await load.lostWrites(on: cluster)
+        let after = try await cluster.assignments()
+        let counts = load.counters() - countsBefore
+        let wrong = try await cluster.metricTotal(ClusterBench.wrongNodeMetric) - wrongBefore
+        let spaces = try await cluster.spacesPerNode(after)
+        let bytes = try await cluster.bytesPerNode()
+        let sorted = failovers.sorted()
+        return ClusterBench.Row(
+            scenario: scenario.rawValue, nodes: cluster.nodeCount, spaces: options.spaces,
+            moved: after.filter { before[$0.key] != nil && before[$0.key] != $0.value }.count, ideal_moved: 0,
+            seconds: (ContinuousClock.now - start).seconds,
+            routing_errors_percent: counts.requests == 0 ? 0 : 100 * wrong / Double(counts.requests),
+            failed_requests: counts.failed, lost_writes: lost, requests: counts.requests,
+            indeterminate: counts.indeterminate, retried: counts.retried, handoffs: 0, finished: healed && converged,
+            spaces_before: try await cluster.spacesPerNode(before), spaces_after: spaces, bytes_before: bytes,
+            bytes_after: bytes, rounds: scenario == .kill ? options.killRounds : 1,
+            failover_seconds: sorted.isEmpty ? nil : sorted[sorted.count / 2], failover_seconds_max: sorted.last,
+            lease_ttl: options.leaseTTL, acknowledged: load.acknowledgedCount, converged: converged,
+            diverged_spaces: diverged, versions_decreased: versions.decreases, late_acknowledgements: late)
+    }
+
+    /// Kills node `victim` (-9), waits for its spaces to fail over, restarts it and waits for the
+    /// copies to be restored. Returns the failover time.
+    private func kill(_ victim: UInt32) async throws -> Double {
+        guard let node = cluster.node(victim) else { throw ClusterBenchError("no node \(victim)") }
+        cluster.exclude(victim)
+        let struck = ContinuousClock.now
+        await node.kill()
+        let seconds = try await failedOver(victim, since: struck)
+        try await cluster.addNode(victim)
+        guard try await restored(timeout: Self.healSeconds), try await converge(timeout: Self.healSeconds).0 else {
+            throw ClusterBenchError("the copies lost with node \(victim) were not restored")
+        }
+        return seconds
+    }
+
+    /// Stops node `victim` (SIGSTOP) until its spaces have failed over and one lease more, then
+    /// continues it. Returns the failover time and the acknowledgements it gave after it was
+    /// replaced (a write it served under a version older than its space's at that moment).
+    private func pause(_ victim: UInt32, load: SetWorkload) async throws -> ([Double], Int) {
+        guard let node = cluster.node(victim) else { throw ClusterBenchError("no node \(victim)") }
+        let led = try await cluster.assignmentTable().entries.filter { $0.value.assignment.primary == NodeID(rawValue: victim) }
+        cluster.exclude(victim)
+        let struck = ContinuousClock.now
+        node.pause()
+        let seconds: Double
+        do {
+            seconds = try await failedOver(victim, since: struck)
+        } catch {
+            node.resume()
+            throw error
+        }
+        let replaced = ContinuousClock.now
+        let versions = try await cluster.assignmentTable().entries.mapValues(\.assignment.version)
+        try await Task.sleep(for: .seconds(Double(options.leaseTTL ?? Self.leaseTTL)))
+        load.record(true)
+        node.resume()
+        cluster.include(victim)
+        try await Task.sleep(for: .seconds(Double(3 * (options.leaseTTL ?? Self.leaseTTL))))
+        let acks = load.record(false)
+        // An acknowledgement after the failover, served under a version older than the space's
+        // version then, came from the replaced primary.
+        let names = load.names
+        let late = acks.filter { ack in
+            let space = SpaceID(name: names[ack.space])
+            guard led[space] != nil, let version = ack.version, let current = versions[space] else { return false }
+            return ack.at > replaced && version < current
+        }.count
+        return ([seconds], late)
+    }
+
+    /// Adds a node and, once the controller moves copies to it, kills the source of a move in
+    /// flight; restarts it. Returns the time its spaces took to fail over.
+    private func killDuringMove(log: @Sendable (String) -> Void) async throws -> Double {
+        let joining = cluster.nextNodeID
+        try await cluster.addNode(joining)
+        let moves = MoveStore(client: cluster.client, keys: cluster.keys)
+        var source: NodeID?
+        for _ in 0..<600 where source == nil {
+            source = try await moves.load().entries.values.first { $0.record.state == .pending }?.record.from
+            if source == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        guard let source else { throw ClusterBenchError("no move started after node \(joining) joined") }
+        log("move-kill: killing node \(source), the source of a move to the new node")
+        return try await kill(source.rawValue)
+    }
+
+    /// Waits until etcd names another primary for every space `victim` led. Returns the seconds
+    /// since `since`.
+    private func failedOver(_ victim: UInt32, since: ContinuousClock.Instant) async throws -> Double {
+        let node = NodeID(rawValue: victim)
+        while (ContinuousClock.now - since).seconds < Self.healSeconds {
+            if try await !cluster.assignments().values.contains(node) { return (ContinuousClock.now - since).seconds }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ClusterBenchError("the spaces of node \(victim) were not failed over within \(Self.healSeconds) s")
+    }
+
+    /// Waits until every space has three copies on registered nodes and no move is in flight.
+    private func restored(timeout: Double) async throws -> Bool {
+        let start = ContinuousClock.now
+        let membership = ClusterMembership(client: cluster.client, keys: cluster.keys)
+        while (ContinuousClock.now - start).seconds < timeout {
+            let members = try await membership.list().members
+            let table = try await cluster.assignmentTable()
+            let full = table.entries.values.allSatisfy { entry in
+                entry.assignment.copies.count == min(3, members.count)
+                    && entry.assignment.copies.allSatisfy { members[$0] != nil }
+            }
+            if full, try await cluster.pendingMoves() == 0 { return true }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        return false
+    }
+
+    /// Waits until the copies of every space have been seen equal (the same sequence and
+    /// checksum on each copy) under its current assignment; the writes go on meanwhile, so each
+    /// space is confirmed once. Returns whether all were, and how many were not at the end.
+    private func converge(timeout: Double) async throws -> (Bool, Int) {
+        let start = ContinuousClock.now
+        var confirmed: [SpaceID: UInt64] = [:]
+        var unconfirmed = 0
+        while (ContinuousClock.now - start).seconds < timeout {
+            let table = try await cluster.assignmentTable()
+            var byNode: [NodeID: [SpaceID]] = [:]
+            for (space, entry) in table.entries where confirmed[space] != entry.assignment.version {
+                for copy in entry.assignment.copies { byNode[copy, default: []].append(space) }
+            }
+            var held: [NodeID: [String: Checksum]] = [:]
+            for (node, spaces) in byNode {
+                guard let process = cluster.node(node.rawValue) else { continue }
+                let body = try ServerClient.encodeJSON(["spaces": spaces.map(ClusterKeys.hex)])
+                if let answer = try? await process.client.json(Checksums.self, .POST, "/v1/cluster/checksums", body: body) {
+                    held[node] = answer.checksums
+                }
+            }
+            for (space, entry) in table.entries where confirmed[space] != entry.assignment.version {
+                let copies = entry.assignment.copies.map { held[$0]?[ClusterKeys.hex(space)] }
+                if !copies.contains(where: { $0 == nil }) && Set(copies.compactMap { $0 }).count == 1 {
+                    confirmed[space] = entry.assignment.version
+                }
+            }
+            unconfirmed = table.entries.filter { confirmed[$0.key] != $0.value.assignment.version }.count
+            if unconfirmed == 0 { return (true, 0) }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return (false, unconfirmed)
+    }
+
+    private struct Checksum: Decodable, Hashable {
+        var sequence: UInt64
+        var checksum: UInt64
+    }
+
+    private struct Checksums: Decodable {
+        var checksums: [String: Checksum]
+    }
+}
+
+/// Polls the assignment table and counts every time a space's version went down.
+final class VersionWatch: Sendable {
+    private let state = Mutex<(latest: [SpaceID: UInt64], decreases: Int)>(([:], 0))
+
+    /// Times a version was seen lower than before.
+    var decreases: Int { state.withLock { $0.decreases } }
+
+    /// Polls every 250 ms until cancelled (etcd may be down for a while: skipped polls).
+    func poll(_ cluster: BenchCluster) async {
+        while !Task.isCancelled {
+            if let table = try? await cluster.assignmentTable() {
+                state.withLock { state in
+                    for (space, entry) in table.entries {
+                        if let seen = state.latest[space], entry.assignment.version < seen { state.decreases += 1 }
+                        state.latest[space] = max(state.latest[space] ?? 0, entry.assignment.version)
+                    }
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+}
