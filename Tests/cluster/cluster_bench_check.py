@@ -10,6 +10,11 @@ act (move spaces), but need not have settled: the load average it plans on takes
 come to rest (README, "Cluster"), and the run bounds it with --timeout. `--max-stale-percent P`
 also bounds the stale-route errors (the issue's 0.02% is a rate, for the 5-node figures in
 README; in a run of a few thousand requests one error is already 0.05%).
+
+The fault scenarios (kill, pause, etcd-restart, move-kill; three copies per space, majority
+writes) must each end with every acknowledged insert present, the copies of every space converged
+(equal sequence and checksum), no assignment version seen going down, no write acknowledged by a
+paused primary after it was replaced, and every failover within 2 x the member lease TTL.
 """
 import argparse
 import json
@@ -17,9 +22,38 @@ import math
 import sys
 
 
+FAULTS = {"kill", "pause", "etcd-restart", "move-kill"}
+
+
+def check_fault(row: dict, problems: list) -> None:
+    """The checks of a fault scenario's row."""
+    name = row["scenario"]
+    failover = row.get("failover_seconds")
+    if failover is not None:
+        print(f"  failover {failover:.2f} s (worst {row['failover_seconds_max']:.2f} s, lease {row['lease_ttl']} s) "
+              f"over {row['rounds']} round(s); {row['acknowledged']} inserts acknowledged, "
+              f"{row['indeterminate']} indeterminate")
+        if row["failover_seconds_max"] > 2 * row["lease_ttl"]:
+            problems.append(f"{name}: failover took {row['failover_seconds_max']:.2f} s, over 2 x the lease TTL")
+    elif name != "etcd-restart":
+        problems.append(f"{name}: no failover measured")
+    if not row["finished"] or not row["converged"]:
+        problems.append(f"{name}: {row['diverged_spaces']} spaces did not converge on their copies")
+    if row["versions_decreased"] != 0:
+        problems.append(f"{name}: assignment versions went down {row['versions_decreased']} times")
+    if row["late_acknowledgements"] != 0:
+        problems.append(f"{name}: {row['late_acknowledgements']} writes acknowledged by a replaced primary")
+    if row["failed_requests"] != 0:
+        problems.append(f"{name}: {row['failed_requests']} failed requests")
+    if row["lost_writes"] != 0:
+        problems.append(f"{name}: {row['lost_writes']} acknowledged inserts lost")
+    if row["requests"] == 0 or row["acknowledged"] == 0:
+        problems.append(f"{name}: no inserts ran during the scenario")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenarios", default="join,drain,cross,hot")
+    parser.add_argument("--scenarios", default="join,drain,cross,hot,kill,pause,etcd-restart,move-kill")
     parser.add_argument("--max-stale-percent", type=float)
     args = parser.parse_args()
     rows = [json.loads(line) for line in sys.stdin if line.strip().startswith("{")]
@@ -33,6 +67,9 @@ def main() -> None:
         print(f"{name}: moved {row['moved']} (ideal {row['ideal_moved']}) in {row['seconds']:.1f} s, "
               f"stale routes {row['routing_errors_percent']:.4f}%, failed {row['failed_requests']}, "
               f"lost {row['lost_writes']}, requests {row['requests']}")
+        if "converged" in row:
+            check_fault(row, problems)
+            continue
         if name != "hot" and not row["finished"]:
             problems.append(f"{name}: did not settle")
         if name == "hot" and row["moved"] == 0:
