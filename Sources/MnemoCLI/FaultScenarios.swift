@@ -165,7 +165,9 @@ struct FaultScenarios: Sendable {
         let moves = MoveStore(client: cluster.client, keys: cluster.keys)
         var source: NodeID?
         for _ in 0..<600 where source == nil {
-            source = try await moves.load().entries.values.first { $0.record.state == .pending }?.record.from
+            source = try await moves.load().entries.values.first {
+                $0.record.state == .pending && $0.record.to == NodeID(rawValue: joining)
+            }?.record.from
             if source == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
         guard let source else { throw ClusterBenchError("no move started after node \(joining) joined") }
@@ -228,8 +230,17 @@ struct FaultScenarios: Sendable {
                     confirmed[space] = entry.assignment.version
                 }
             }
-            unconfirmed = table.entries.filter { confirmed[$0.key] != $0.value.assignment.version }.count
+            let left = table.entries.filter { confirmed[$0.key] != $0.value.assignment.version }
+            unconfirmed = left.count
             if unconfirmed == 0 { return (true, 0) }
+            if (ContinuousClock.now - start).seconds > timeout - 1 {
+                for (space, entry) in left.prefix(3) {
+                    let copies = entry.assignment.copies.map {
+                        "n\($0.rawValue): \(held[$0]?[ClusterKeys.hex(space)].map { "\($0.sequence)/\($0.checksum)" } ?? "none")"
+                    }
+                    FileHandle.standardError.write(Data("cluster bench: copies differ: \(space) v\(entry.assignment.version) \(copies)\n".utf8))
+                }
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
         return (false, unconfirmed)

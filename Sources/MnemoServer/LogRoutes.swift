@@ -61,6 +61,11 @@ struct LogRoutes: Sendable {
         let sequence = try await state.withSpace(name, field: "body") { space throws(MnemoError) in
             try await space.applyLogRecords(bytes)
         }
+        // A primary's replication (the cluster router checked its version): how current the copy is.
+        if let cluster = state.cluster, request.headers[ClusterHeaders.replica] != nil {
+            cluster.freshness.applied(name, sequence: sequence,
+                                      primary: request.headers[ClusterHeaders.primarySequence].flatMap { UInt64($0) })
+        }
         return JSONResponse.make(status: .ok, ApplyResponse(sequence: sequence))
     }
 }

@@ -1,6 +1,7 @@
 // Replication between nodes (docs/consistency.md): a space placed with three copies is written on
 // its primary and shipped to both replicas; a write is acknowledged once its quorum holds it; a
-// replica refuses a sender at another assignment version; without its replicas a majority write
+// replica refuses a sender at another assignment version; a read that accepts staleness is
+// answered by a current replica; without its replicas a majority write
 // times out (503, indeterminate) while a quorum-one write goes through; a primary that leaves is
 // failed over to a replica that holds every acknowledged write.
 import AsyncHTTPClient
@@ -76,6 +77,19 @@ struct NodeReplicationTests {
             #expect(!primary.cluster.metricsText().contains("mnemo_replication_compared_copies_total 0"))
 
             let replica = cluster.node(stored.assignment.replicas.first!)
+
+            // A read that accepts staleness is answered by a replica whose copy is current; one
+            // that does not goes to the primary.
+            let replicaRead = try await eventually {
+                let answer = try await cluster.callOnce(replica, .GET, "\(path)/memories/m1",
+                                                        headers: [("Mnemo-Max-Staleness", "3000")])
+                return answer.status == 200 && answer.headers.first(name: "Mnemo-Staleness") != nil
+            }
+            #expect(replicaRead, "no replica read")
+            let strict = try await cluster.callOnce(replica, .GET, "\(path)/memories/m1")
+            #expect(strict.status == 200)
+            #expect(strict.headers.first(name: "Mnemo-Staleness") == nil)
+
             _ = try await primary.database.space(name).upsert(Memory(id: "only-primary", vector: [3, 3]))
             _ = try await replica.database.space(name).upsert(Memory(id: "only-replica", vector: [4, 4]))
             await primary.cluster.checkReplicas(local: local, database: primary.database)

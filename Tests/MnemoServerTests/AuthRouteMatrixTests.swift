@@ -68,6 +68,10 @@ import Testing
             Probe(route: "POST /v1/tokens", uri: "/v1/tokens", json: ["space": target, "scopes": ["read"]], scope: .admin),
             Probe(route: "GET /metrics", uri: "/metrics", scope: .admin),
             Probe(route: "POST /v1/cluster/drain", uri: "/v1/cluster/drain", scope: .admin),
+            Probe(route: "POST /v1/cluster/sequences", uri: "/v1/cluster/sequences", scope: .admin),
+            Probe(route: "POST /v1/cluster/checksums", uri: "/v1/cluster/checksums", scope: .admin),
+            Probe(route: "POST /v1/cluster/discard", uri: "/v1/cluster/discard", scope: .admin),
+            Probe(route: "POST /v1/cluster/heartbeat", uri: "/v1/cluster/heartbeat", scope: .admin),
             Probe(route: "DELETE /v1/spaces/{space}", uri: space, scope: .admin),
         ]
     }

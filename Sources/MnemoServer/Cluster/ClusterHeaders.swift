@@ -6,7 +6,10 @@
 // receiving node handles locally although it does not own the space. `Mnemo-Replica` marks the
 // primary's replication of a space to one of its replicas (the value: the assignment version the
 // primary ships under; the replica refuses any other). `Mnemo-Write-Quorum` (`one` or
-// `majority`) overrides the cluster's write quorum for one write.
+// `majority`) overrides the cluster's write quorum for one write. `Mnemo-Primary-Sequence` tells a
+// replica the primary's sequence when it sent a replication request, so the replica knows when it
+// held everything (ReplicaFreshness); `Mnemo-Max-Staleness: <ms>` lets a read be answered by such
+// a replica, which says how stale it may be in `Mnemo-Staleness`.
 import HTTPTypes
 import Hummingbird
 
@@ -24,4 +27,10 @@ public enum ClusterHeaders {
     public static let replica = HTTPField.Name("Mnemo-Replica")!
     /// `Mnemo-Write-Quorum`: `one` or `majority`, for this write only.
     public static let writeQuorum = HTTPField.Name("Mnemo-Write-Quorum")!
+    /// `Mnemo-Primary-Sequence`: the primary's log sequence when it sent a replication request.
+    public static let primarySequence = HTTPField.Name("Mnemo-Primary-Sequence")!
+    /// `Mnemo-Max-Staleness`: milliseconds of staleness a read accepts (a replica may answer).
+    public static let maxStaleness = HTTPField.Name("Mnemo-Max-Staleness")!
+    /// `Mnemo-Staleness`: on a read a replica answered, at most how many milliseconds behind it was.
+    public static let staleness = HTTPField.Name("Mnemo-Staleness")!
 }

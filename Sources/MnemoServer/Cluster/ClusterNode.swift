@@ -47,6 +47,8 @@ public final class ClusterNode: Sendable {
     let table = RoutingTable()
     let forwarder: RequestForwarder
     let replicator: Replicator
+    /// How current this node's replica copies are (reads that accept staleness).
+    let freshness = ReplicaFreshness()
     let counters = Counters()
     let logger: Logger
     private let runtime = Mutex(Runtime())
@@ -59,6 +61,9 @@ public final class ClusterNode: Sendable {
         var left = false
         /// Requests served locally per space since the last load report.
         var operations: [String: Int] = [:]
+        /// The assignment table has been read and local spaces adopted: until then a local copy
+        /// may be a replica (a restarted node), so nothing is served from it.
+        var synced = false
         /// Primary spaces whose replicas differed at the last replica check.
         var divergentSpaces = 0
         /// Replica copies compared by the replica check so far.
@@ -116,6 +121,9 @@ public final class ClusterNode: Sendable {
 
     /// The address this node registered (nil until registered).
     public var address: String? { runtime.withLock { $0.address } }
+
+    /// Whether the node has read the assignment table (and adopted its unassigned local spaces).
+    var isSynced: Bool { runtime.withLock { $0.synced } }
 
     /// Whether the node is draining (or has left).
     public var isDraining: Bool { runtime.withLock { $0.draining } }
@@ -217,7 +225,12 @@ public final class ClusterNode: Sendable {
                               message: "this node does not hold its cluster lease: it accepts no writes until it has renewed it; retry",
                               retryAfterSeconds: 1)
         }
-        guard let entry = table.lookup(SpaceID(name: name)) else { return nil }
+        guard let entry = table.lookup(SpaceID(name: name)) else {
+            // A local space without an assignment is written only once the table was read (it is
+            // then one about to be adopted, never a replica's copy).
+            guard isSynced else { throw .notReady("the node is reading the cluster's assignments; retry shortly") }
+            return nil
+        }
         guard entry.assignment.primary == node else {
             throw ServerError(status: .serviceUnavailable, code: "spaceMoved",
                               message: "space \"\(name)\" is served by node \(entry.assignment.primary); retry",
@@ -320,6 +333,7 @@ public final class ClusterNode: Sendable {
             do {
                 try await database.dropSpace(name)
                 replicator.forget(name)
+                freshness.forget(name)
                 logger.notice("dropped a stale copy before receiving the space again", metadata: ["space": "\(name)"])
             } catch where error.code == .unknownSpace {
             } catch {
@@ -338,15 +352,19 @@ public final class ClusterNode: Sendable {
     }
 
     private func ask<Answer: Decodable>(_ other: NodeID, _ path: String, spaces: [SpaceID], authorization: String?,
-                                        as: Answer.Type) async -> Answer? {
+                                        as type: Answer.Type) async -> Answer? {
+        await ask(other, path, body: ClusterRoutes.SequencesRequest(spaces: spaces.map(ClusterKeys.hex)),
+                  authorization: authorization, as: type)
+    }
+
+    private func ask<Body: Encodable, Answer: Decodable>(_ other: NodeID, _ path: String, body: Body,
+                                                         authorization: String?, as: Answer.Type) async -> Answer? {
         guard let address = table.address(of: other) else { return nil }
         var request = HTTPClientRequest(url: SpaceMover.baseURL(address) + path)
         request.method = .POST
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         request.headers.add(name: "Content-Type", value: "application/json")
-        guard let data = try? JSONEncoder().encode(ClusterRoutes.SequencesRequest(spaces: spaces.map(ClusterKeys.hex))) else {
-            return nil
-        }
+        guard let data = try? JSONEncoder().encode(body) else { return nil }
         request.body = .bytes(ByteBuffer(bytes: data))
         do {
             let response = try await forwarder.http.execute(request, timeout: .seconds(30))
@@ -405,7 +423,7 @@ public final class ClusterNode: Sendable {
         for replica in entry.assignment.replicas {
             guard let address = table.address(of: replica) else { continue }
             let target = CopyTarget(http: forwarder.http, base: SpaceMover.baseURL(address), name: name,
-                                    header: (ClusterHeaders.replica, String(entry.assignment.version)),
+                                    headers: [(ClusterHeaders.replica, String(entry.assignment.version))],
                                     purpose: "replica on node \(replica)", authorization: authorization)
             do {
                 try await target.deleteCopy()
@@ -415,6 +433,29 @@ public final class ClusterNode: Sendable {
             }
         }
         replicator.forget(name)
+    }
+
+    /// How often a primary tells its replicas which of their copies are current.
+    static let heartbeatInterval: Duration = .seconds(1)
+
+    /// Once a second: tells each replica node the sequence of every space whose stream to it is
+    /// idle and caught up (`POST /v1/cluster/heartbeat`), so its copies stay fresh for reads that
+    /// accept staleness although no record arrives.
+    private func sendHeartbeats(authorization: String?) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: Self.heartbeatInterval)
+            } catch {
+                return
+            }
+            guard holdsLease else { continue }
+            for (replica, sequences) in replicator.caughtUp() {
+                var body = ClusterRoutes.Heartbeat(sequences: [:])
+                for (space, sequence) in sequences { body.sequences[ClusterKeys.hex(space)] = sequence }
+                _ = await ask(replica, "/v1/cluster/heartbeat", body: body, authorization: authorization,
+                              as: ClusterRoutes.HeartbeatAnswer.self)
+            }
+        }
     }
 
     /// The replica check runs every this many 2 s ticks.
@@ -445,6 +486,7 @@ public final class ClusterNode: Sendable {
                 do {
                     try await database.dropSpace(name)
                     replicator.forget(name)
+                    freshness.forget(name)
                     logger.notice("dropped a copy no longer assigned here", metadata: [
                         "space": "\(name)", "primary": "\(fresh.assignment.primary)", "version": "\(fresh.assignment.version)"])
                 } catch {
@@ -532,6 +574,7 @@ public final class ClusterNode: Sendable {
                 group.addTask { await self.followAssignments(database: database) }
                 group.addTask { await self.reportLoad(database: database) }
                 group.addTask { await self.tend(state: state, database: database) }
+                group.addTask { await self.sendHeartbeats(authorization: authorization) }
                 group.addTask {
                     await MoveRunner(node: self, state: state, limit: self.configuration.maxConcurrentMoves)
                         .run(database: database)
@@ -644,6 +687,7 @@ public final class ClusterNode: Sendable {
                 if !adopted {
                     await adopt(database: database, known: snapshot)
                     adopted = true
+                    runtime.withLock { $0.synced = true }
                 }
                 try await assignments.follow(from: snapshot) { next in self.table.replace(next) }
                 return

@@ -24,7 +24,9 @@
 // primary's replication (log, sequence, snapshot import, drop) and are handled locally only if
 // this node is a replica of the space at exactly that version (re-read from etcd when the node
 // knows an older one); otherwise 409 `replicaFenced`: a former primary is fenced by the version.
-// `Mnemo-Write-Quorum` is handed to the write as WriteQuorum.requested.
+// `Mnemo-Write-Quorum` is handed to the write as WriteQuorum.requested. A read carrying
+// `Mnemo-Max-Staleness: <ms>` that reaches a replica of its space whose copy was current within
+// that bound is answered there (with `Mnemo-Staleness`); otherwise it is routed to the primary.
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes
@@ -46,6 +48,10 @@ struct ClusterRouter: RouterMiddleware {
     func handle(_ request: Request, context: ServerContext,
                 next: (Request, ServerContext) async throws -> Response) async throws -> Response {
         if request.headers[ClusterHeaders.move] != nil { return try await next(request, context) }
+        // A restarted node's local copies may be replicas: nothing is routed before the table is read.
+        guard node.isSynced else {
+            throw ServerError.notReady("the node is reading the cluster's assignments; retry shortly")
+        }
         if let version = request.headers[ClusterHeaders.replica] {
             try await checkReplica(context, version: version)
             return try await next(request, context)
@@ -100,6 +106,10 @@ struct ClusterRouter: RouterMiddleware {
             entry = try await node.reread(space)
         }
         guard let entry else { return try await next(request, context) }
+        if entry.assignment.primary != node.node, let limit = request.headers[ClusterHeaders.maxStaleness],
+           let answer = try await replicaRead(request, context, name: name, entry: entry, limit: limit, next: next) {
+            return answer
+        }
         if entry.assignment.primary == node.node {
             if let requested, requested < entry.assignment.version {
                 node.counters.add(.wrongNode)
@@ -131,6 +141,26 @@ struct ClusterRouter: RouterMiddleware {
         }
         let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
         return try await forward(request, context, space: space, entry: entry, body: body, next: next)
+    }
+
+    /// A read that accepts `limit` milliseconds of staleness, answered from this node's replica
+    /// copy when that copy was current that recently (ReplicaFreshness); nil: route it as usual.
+    private func replicaRead(_ request: Request, _ context: ServerContext, name: String, entry: StoredAssignment,
+                             limit text: String,
+                             next: (Request, ServerContext) async throws -> Response) async throws -> Response? {
+        guard let limit = Int(text), limit >= 0 else {
+            throw ServerError.badRequest("Mnemo-Max-Staleness must be milliseconds (0 or more)", field: "Mnemo-Max-Staleness")
+        }
+        let path = request.uri.path
+        let isRead = request.method == .get && !path.hasSuffix("/export") && !path.hasSuffix("/log")
+            || request.method == .post && ["/search", "/recall", "/list", "/count"].contains { path.hasSuffix($0) }
+        guard isRead, entry.assignment.copies.contains(node.node), let staleness = node.freshness.staleness(of: name),
+              staleness <= .milliseconds(limit) else { return nil }
+        node.countOperation(name)
+        var response = try await next(request, context)
+        response.headers[ClusterHeaders.staleness] = String(Int(SpaceMover.milliseconds(staleness).rounded(.up)))
+        response.headers[ClusterHeaders.assignmentVersion] = String(entry.assignment.version)
+        return response
     }
 
     /// Serves the request here: counts it for the load report, stamps the version, and releases

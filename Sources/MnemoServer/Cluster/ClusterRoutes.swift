@@ -5,7 +5,8 @@
 // node's copies of the listed spaces (the controller's failover question), and
 // `POST /v1/cluster/checksums` their sequences and checksums (SpaceChecksum); and
 // `POST /v1/cluster/discard` drops the listed spaces' copies that no assignment names this node
-// for (before the controller gives it a copy again). A single node answers the status with `"mode":"single"` and refuses
+// for (before the controller gives it a copy again); `POST /v1/cluster/heartbeat` is a primary
+// saying which of this node's replica copies are current (ReplicaFreshness). A single node answers the status with `"mode":"single"` and refuses
 // the drain with 409 `notClustered`.
 import Foundation
 import Hummingbird
@@ -57,6 +58,32 @@ struct ClusterRoutes: Sendable {
         router.post("cluster/sequences") { request, context in try await sequences(request, context) }
         router.post("cluster/checksums") { request, context in try await checksums(request, context) }
         router.post("cluster/discard") { request, context in try await discard(request, context) }
+        router.post("cluster/heartbeat") { request, context in try await heartbeat(request, context) }
+    }
+
+    /// `POST /v1/cluster/heartbeat` body: a primary's sequence of spaces replicated to this node.
+    struct Heartbeat: Codable {
+        var sequences: [String: UInt64]
+    }
+
+    /// Its answer: how many of those copies are current here.
+    struct HeartbeatAnswer: Codable {
+        var current: Int
+    }
+
+    /// A primary's heartbeat (ReplicaFreshness).
+    func heartbeat(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
+        try context.require(.admin, space: nil)
+        guard let node = state.cluster else {
+            throw ServerError(status: .conflict, code: "notClustered", message: "this server is a single node (no --etcd)")
+        }
+        let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
+        let beat = try RequestJSON.decode(Heartbeat.self, from: body)
+        var sequences: [SpaceID: UInt64] = [:]
+        for (hex, sequence) in beat.sequences {
+            if let space = ClusterKeys.space(hex: hex) { sequences[space] = sequence }
+        }
+        return JSONResponse.make(status: .ok, HeartbeatAnswer(current: node.freshness.heartbeat(sequences)))
     }
 
     /// `POST /v1/cluster/discard` answer: the listed spaces whose copy stays here.

@@ -34,8 +34,8 @@ struct CopyTarget: Sendable {
     let http: HTTPClient
     let base: String
     let name: String
-    /// The header naming whose copy this is.
-    let header: (name: HTTPField.Name, value: String)
+    /// The headers naming whose copy this is (and, for a replica, the primary's sequence).
+    let headers: [(name: HTTPField.Name, value: String)]
     /// What errors call the copy ("move <id>", "replica").
     let purpose: String
     let authorization: String?
@@ -46,7 +46,7 @@ struct CopyTarget: Sendable {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        request.headers.add(name: header.name.rawName, value: header.value)
+        for header in headers { request.headers.add(name: header.name.rawName, value: header.value) }
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         return request
     }

@@ -187,6 +187,19 @@ final class Replicator: Sendable {
         }
     }
 
+    /// For each replica node, the spaces whose stream to it is idle and caught up, with the
+    /// sequence it holds (= this primary's: a newer write would have started the stream).
+    func caughtUp() -> [NodeID: [SpaceID: UInt64]] {
+        state.withLock { state in
+            var result: [NodeID: [SpaceID: UInt64]] = [:]
+            for (key, stream) in state.streams where !stream.running && stream.state == .active {
+                guard let acked = stream.acked, acked >= stream.wanted else { continue }
+                result[key.replica, default: [:]][SpaceID(name: key.name)] = acked
+            }
+            return result
+        }
+    }
+
     /// Replica counts by state, records shipped and snapshots sent (for /metrics).
     func figures() -> (states: [ReplicaState: Int], records: Int, snapshots: Int, lag: UInt64) {
         state.withLock { state in
@@ -291,12 +304,13 @@ final class Replicator: Sendable {
                 try? await Task.sleep(for: noteFailure(key, ReplicationError.unregistered))
                 continue
             }
-            let target = CopyTarget(http: http, base: SpaceMover.baseURL(address), name: key.name,
-                                    header: (ClusterHeaders.replica, String(entry.assignment.version)),
-                                    purpose: "replica on node \(key.replica)", authorization: authorization)
             do {
                 let local = try await database.space(key.name)
                 let sequence = try await local.logSequence()
+                let target = CopyTarget(http: http, base: SpaceMover.baseURL(address), name: key.name,
+                                        headers: [(ClusterHeaders.replica, String(entry.assignment.version)),
+                                                  (ClusterHeaders.primarySequence, String(sequence))],
+                                        purpose: "replica on node \(key.replica)", authorization: authorization)
                 var held: UInt64
                 if snapshot {
                     held = try await sendSnapshot(local, to: target)

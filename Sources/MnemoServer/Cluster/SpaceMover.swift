@@ -76,7 +76,7 @@ public struct SpaceMover: Sendable {
                      freeze: SpaceFreezes, cutOver: @Sendable () async throws -> Bool) async throws -> MoveOutcome {
         let started = ContinuousClock.now
         let target = CopyTarget(http: http, base: Self.baseURL(address), name: name,
-                                header: (IncomingMoves.header, moveID), purpose: "move \(moveID)",
+                                headers: [(IncomingMoves.header, moveID)], purpose: "move \(moveID)",
                                 authorization: authorization)
         let pacer = MovePacer(bytesPerSecond: rate)
         var outcome = MoveOutcome()
@@ -102,13 +102,13 @@ public struct SpaceMover: Sendable {
                 }
             }
         } catch {
-            await deleteCopy(target)
+            await deleteCopy(target, moveID: moveID)
             throw error
         }
 
         // Freeze, ship the last records, check, cut over.
         guard await freeze.freeze(name) else {
-            await deleteCopy(target)
+            await deleteCopy(target, moveID: moveID)
             throw SpaceMoveError(message: "move \(moveID) of \(name): writes in flight did not finish; not frozen")
         }
         let frozen = ContinuousClock.now
@@ -133,13 +133,13 @@ public struct SpaceMover: Sendable {
         } catch {
             freeze.thaw(name)
             // After a cut-over that threw, the outcome is unknown: the copy may be the space.
-            if !cutOverThrew { await deleteCopy(target) }
+            if !cutOverThrew { await deleteCopy(target, moveID: moveID) }
             throw error
         }
         outcome.frozenMilliseconds = Self.milliseconds(ContinuousClock.now - frozen)
         guard accepted else {
             freeze.thaw(name)
-            await deleteCopy(target)
+            await deleteCopy(target, moveID: moveID)
             throw SpaceMoveError(message: "move \(moveID) of \(name): the cut-over was refused")
         }
         freeze.thaw(name, moved: true)
@@ -153,12 +153,12 @@ public struct SpaceMover: Sendable {
         return outcome
     }
 
-    private func deleteCopy(_ target: CopyTarget) async {
+    private func deleteCopy(_ target: CopyTarget, moveID: String) async {
         do {
             try await target.deleteCopy()
         } catch {
             logger.error("move: the target's incoming copy could not be deleted",
-                         metadata: ["space": "\(target.name)", "move": "\(target.header.value)", "error": "\(error)"])
+                         metadata: ["space": "\(target.name)", "move": "\(moveID)", "error": "\(error)"])
         }
     }
 
