@@ -4,8 +4,9 @@
 # single- and cross-space search (the one feature that crosses nodes); no
 # request may fail and no acknowledged write be lost, and the join and the drain must settle.
 # Then, on a second three-node cluster with three copies per space and majority writes, the fault
-# scenarios: ten rounds of kill -9 of a primary, SIGSTOP past its lease, etcd killed and
-# restarted, a node killed during a move; every acknowledged insert must survive, the copies
+# scenarios: ten rounds of kill -9 of a primary, SIGSTOP past its lease, a network partition
+# isolating a primary (a network namespace: needs root), etcd killed and restarted, a node killed
+# during a move; every acknowledged insert must survive, the copies
 # converge, and failover take at most 2 x the lease TTL (Tests/cluster/cluster_bench_check.py).
 # The 5-node figures in README come from
 #   mnemo cluster bench --nodes 5 --spaces 10000 --json

@@ -15,13 +15,19 @@ final class BenchCluster: Sendable {
     let directory: URL
     let options: ClusterBench.Options
     let keys = ClusterKeys(root: "/mnemo/" + ClusterBench.clusterName)
+    /// The partition scenario's namespace (node 1 runs inside it), nil when not run.
+    let network: PartitionNetwork?
+    /// The admin key of a cluster that is not `--dev` (the partition scenario's).
+    let adminKey = UUID().uuidString
     /// Running nodes, and the ones clients no longer send to (drained, or killed or paused by a
     /// fault scenario).
     private let state = Mutex<(nodes: [UInt32: LocalNode], drained: Set<UInt32>)>(([:], []))
     /// Each node's port (a restarted node comes back on it).
     private let ports = Mutex<[UInt32: Int]>([:])
 
-    init(etcd: LocalEtcd, client: EtcdClient, directory: URL, options: ClusterBench.Options) {
+    init(etcd: LocalEtcd, client: EtcdClient, directory: URL, options: ClusterBench.Options,
+         network: PartitionNetwork? = nil) {
+        self.network = network
         self.etcd = etcd
         self.client = client
         self.directory = directory
@@ -35,11 +41,20 @@ final class BenchCluster: Sendable {
         ports.withLock { $0[id] = port }
         var extra = ["--replicas", String(options.replicas), "--write-quorum", options.writeQuorum]
         if let ttl = options.leaseTTL { extra += ["--lease-ttl", String(ttl)] }
+        // With a partition namespace, node 1 runs inside it and everyone is reached through the
+        // veth pair's addresses (authentication on: not loopback).
+        let placement = network.map { network in
+            id == Self.partitionedNode
+                ? LocalNode.Network(exec: network.exec, bind: network.innerAddress, host: network.innerAddress,
+                                    adminKey: adminKey)
+                : LocalNode.Network(exec: [], bind: "0.0.0.0", host: network.hostAddress, adminKey: adminKey)
+        }
         let node = try await LocalNode.start(id: id, rack: "r\(id % 3)", port: port,
-                                             etcd: etcd.endpoint, cluster: ClusterBench.clusterName,
+                                             etcd: network.map { etcd.endpoint(on: $0.hostAddress) } ?? etcd.endpoint,
+                                             cluster: ClusterBench.clusterName,
                                              directory: directory, workers: options.workers,
                                              maxConcurrentMoves: options.maxConcurrentMoves,
-                                             connections: options.clients * 2, extraArguments: extra)
+                                             connections: options.clients * 2, extraArguments: extra, network: placement)
         state.withLock {
             $0.nodes[id] = node
             $0.drained.remove(id)
@@ -51,6 +66,9 @@ final class BenchCluster: Sendable {
         }
         throw ClusterBenchError("node \(id) did not register in etcd")
     }
+
+    /// The node the partition scenario isolates (it runs in the namespace).
+    static let partitionedNode: UInt32 = 1
 
     /// The id the next node gets.
     var nextNodeID: UInt32 { state.withLock { ($0.nodes.keys.max() ?? 0) + 1 } }
@@ -192,10 +210,12 @@ final class BenchCluster: Sendable {
         }
     }
 
-    /// Stops every node (SIGTERM: graceful) and etcd.
+    /// Stops every node (SIGTERM: graceful) and etcd, and removes the namespace.
     func shutdown() async {
+        try? network?.heal()
         for node in allNodes { await node.stop() }
         try? await client.shutdown()
         await etcd.stop()
+        network?.remove()
     }
 }

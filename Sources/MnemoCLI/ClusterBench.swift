@@ -31,12 +31,12 @@ struct ClusterBench: Sendable {
     /// A scenario.
     enum Scenario: String, CaseIterable, Sendable {
         case join, drain, hot, cross
-        case kill, pause
+        case kill, pause, partition
         case etcdRestart = "etcd-restart"
         case moveKill = "move-kill"
 
         /// Whether it is a fault scenario (FaultScenarios: its own cluster with replicated spaces).
-        var isFault: Bool { [.kill, .pause, .etcdRestart, .moveKill].contains(self) }
+        var isFault: Bool { [.kill, .pause, .partition, .etcdRestart, .moveKill].contains(self) }
     }
 
     /// What to run.
@@ -143,9 +143,17 @@ struct ClusterBench: Sendable {
         let directory = options.directory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("mnemo-cluster-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let etcd = try await LocalEtcd.start()
+        let network = options.scenarios.contains(.partition) ? try PartitionNetwork.create() : nil
+        let etcd: LocalEtcd
+        do {
+            etcd = try await LocalEtcd.start(alsoOn: network?.hostAddress)
+        } catch {
+            network?.remove()
+            throw error
+        }
         let etcdClient = etcd.makeClient()
-        let cluster = BenchCluster(etcd: etcd, client: etcdClient, directory: directory, options: options)
+        let cluster = BenchCluster(etcd: etcd, client: etcdClient, directory: directory, options: options,
+                                   network: network)
         do {
             try await runScenarios(cluster, log: log, emit: emit)
         } catch {
@@ -225,7 +233,7 @@ struct ClusterBench: Sendable {
             // dominated its node's average after two time constants.
             minimum = Self.hotSeconds
             done = { _ in true }
-        case .kill, .pause, .etcdRestart, .moveKill:
+        case .kill, .pause, .partition, .etcdRestart, .moveKill:
             throw ClusterBenchError("\(scenario.rawValue) runs on the fault cluster (FaultScenarios)")
         }
         let (after, lastChange, finished) = try await cluster.settle(from: before, start: start, minimum: minimum,

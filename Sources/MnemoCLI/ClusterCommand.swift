@@ -106,9 +106,10 @@ struct ClusterCommand: AsyncParsableCommand {
         @Option(help: "Vector dimension.") var dimension = 8
         @Option(help: """
             Scenarios, comma-separated, run in this order (by default cross before hot, whose decay moves spaces back). \
-            The fault scenarios kill, pause, etcd-restart and move-kill run on a second cluster with 3 copies per space.
+            The fault scenarios kill, pause, partition (root: a network namespace), etcd-restart and move-kill run on a \
+            second cluster with 3 copies per space.
             """)
-        var scenarios = "join,drain,cross,hot,kill,pause,etcd-restart,move-kill"
+        var scenarios = "join,drain,cross,hot,kill,pause,partition,etcd-restart,move-kill"
         @Option(help: "Rounds of the kill scenario.") var killRounds = 10
         @Option(help: "Quiet seconds that end a scenario.") var settle = 3.0
         @Option(help: "Seconds after which a scenario is reported unfinished.") var timeout = 300.0

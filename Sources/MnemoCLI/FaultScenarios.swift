@@ -7,6 +7,8 @@
 //                 its spaces fail over; it is restarted and the copies are restored
 //   pause         a node is stopped (SIGSTOP) for longer than its lease, then continued; it must
 //                 not acknowledge a write once it was replaced
+//   partition     node 1 (run in a network namespace, PartitionNetwork) is cut off from etcd,
+//                 its peers and the clients for longer than its lease, then joined again
 //   etcd-restart  etcd is killed -9 and restarted while the writes go on
 //   move-kill     a node joins; while the controller moves copies to it, the source of a move in
 //                 flight is killed -9, then restarted
@@ -68,19 +70,20 @@ struct FaultScenarios: Sendable {
         var late = 0
         switch scenario {
         case .kill:
-            let ids = cluster.liveIDs
             for round in 0..<options.killRounds {
-                let victim = ids[round % ids.count]
-                failovers.append(try await kill(victim))
+                let victim = try await busiestPrimary()
+                if let seconds = try await kill(victim) { failovers.append(seconds) }
                 log("kill round \(round + 1): node \(victim) failed over in \(String(format: "%.2f", failovers.last ?? 0)) s")
             }
         case .pause:
-            let victim = cluster.liveIDs[0]
+            let victim = try await busiestPrimary()
             (failovers, late) = try await pause(victim, load: load)
+        case .partition:
+            if let seconds = try await partition() { failovers.append(seconds) }
         case .etcdRestart:
             try await cluster.etcd.restart(after: .seconds(2))
         case .moveKill:
-            failovers.append(try await killDuringMove(log: log))
+            if let seconds = try await killDuringMove(log: log) { failovers.append(seconds) }
         default:
             throw ClusterBenchError("\(scenario.rawValue) is not a fault scenario")
         }
@@ -97,7 +100,8 @@ struct FaultScenarios: Sendable {
             scenario: scenario.rawValue, nodes: cluster.nodeCount, spaces: options.spaces,
             moved: after.filter { before[$0.key] != nil && before[$0.key] != $0.value }.count, ideal_moved: 0,
             seconds: (ContinuousClock.now - start).seconds,
-            routing_errors_percent: counts.requests == 0 ? 0 : 100 * wrong / Double(counts.requests),
+            // A killed node's counters start again from zero: what it counted before is lost.
+            routing_errors_percent: counts.requests == 0 ? 0 : 100 * max(0, wrong) / Double(counts.requests),
             failed_requests: counts.failed, lost_writes: lost, requests: counts.requests,
             indeterminate: counts.indeterminate, retried: counts.retried, handoffs: 0, finished: healed && converged,
             spaces_before: try await cluster.spacesPerNode(before), spaces_after: spaces, bytes_before: bytes,
@@ -107,9 +111,19 @@ struct FaultScenarios: Sendable {
             diverged_spaces: diverged, versions_decreased: versions.decreases, late_acknowledgements: late)
     }
 
+    /// The live node that is the primary of the most spaces.
+    private func busiestPrimary() async throws -> UInt32 {
+        let primaries = try await cluster.spacesPerNode(cluster.assignments())
+        let live = cluster.liveIDs
+        guard let victim = live.max(by: { (primaries[String($0)] ?? 0, $1) < (primaries[String($1)] ?? 0, $0) }) else {
+            throw ClusterBenchError("no live node")
+        }
+        return victim
+    }
+
     /// Kills node `victim` (-9), waits for its spaces to fail over, restarts it and waits for the
-    /// copies to be restored. Returns the failover time.
-    private func kill(_ victim: UInt32) async throws -> Double {
+    /// copies to be restored. Returns the failover time (nil: it led no space).
+    private func kill(_ victim: UInt32) async throws -> Double? {
         guard let node = cluster.node(victim) else { throw ClusterBenchError("no node \(victim)") }
         cluster.exclude(victim)
         let struck = ContinuousClock.now
@@ -131,7 +145,7 @@ struct FaultScenarios: Sendable {
         cluster.exclude(victim)
         let struck = ContinuousClock.now
         node.pause()
-        let seconds: Double
+        let seconds: Double?
         do {
             seconds = try await failedOver(victim, since: struck)
         } catch {
@@ -154,12 +168,33 @@ struct FaultScenarios: Sendable {
             guard led[space] != nil, let version = ack.version, let current = versions[space] else { return false }
             return ack.at > replaced && version < current
         }.count
-        return ([seconds], late)
+        return (seconds.map { [$0] } ?? [], late)
+    }
+
+    /// Cuts node 1 off (its namespace's link down) until its spaces have failed over and one lease
+    /// more, then joins it again. Returns the failover time (nil: it led no space).
+    private func partition() async throws -> Double? {
+        guard let network = cluster.network else { throw ClusterBenchError("no partition namespace") }
+        let victim = BenchCluster.partitionedNode
+        cluster.exclude(victim)
+        let struck = ContinuousClock.now
+        try network.cut()
+        let seconds: Double?
+        do {
+            seconds = try await failedOver(victim, since: struck)
+            try await Task.sleep(for: .seconds(Double(options.leaseTTL ?? Self.leaseTTL)))
+        } catch {
+            try? network.heal()
+            throw error
+        }
+        try network.heal()
+        cluster.include(victim)
+        return seconds
     }
 
     /// Adds a node and, once the controller moves copies to it, kills the source of a move in
-    /// flight; restarts it. Returns the time its spaces took to fail over.
-    private func killDuringMove(log: @Sendable (String) -> Void) async throws -> Double {
+    /// flight; restarts it. Returns the time its spaces took to fail over (nil: it led none).
+    private func killDuringMove(log: @Sendable (String) -> Void) async throws -> Double? {
         let joining = cluster.nextNodeID
         try await cluster.addNode(joining)
         let moves = MoveStore(client: cluster.client, keys: cluster.keys)
@@ -176,9 +211,10 @@ struct FaultScenarios: Sendable {
     }
 
     /// Waits until etcd names another primary for every space `victim` led. Returns the seconds
-    /// since `since`.
-    private func failedOver(_ victim: UInt32, since: ContinuousClock.Instant) async throws -> Double {
+    /// since `since` (nil when it led none).
+    private func failedOver(_ victim: UInt32, since: ContinuousClock.Instant) async throws -> Double? {
         let node = NodeID(rawValue: victim)
+        if try await !cluster.assignments().values.contains(node) { return nil }
         while (ContinuousClock.now - since).seconds < Self.healSeconds {
             if try await !cluster.assignments().values.contains(node) { return (ContinuousClock.now - since).seconds }
             try await Task.sleep(for: .milliseconds(50))

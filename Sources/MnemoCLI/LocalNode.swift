@@ -18,21 +18,49 @@ final class LocalNode: @unchecked Sendable {
     /// `http://127.0.0.1:<port>`.
     var url: String { "http://" + address }
 
+    /// Where a node listens and how it is reached when it is not a loopback-only `--dev` node
+    /// (the partition scenario: PartitionNetwork).
+    struct Network: Sendable {
+        /// A command prefix the node runs under (`ip netns exec NS`), empty for none.
+        var exec: [String]
+        /// The address it binds (`--host`).
+        var bind: String
+        /// The host others reach it at (advertised with its port).
+        var host: String
+        /// The admin key (authentication is on; the clients send it).
+        var adminKey: String
+    }
+
     /// Starts node `id` in rack `rack` on `port`, data in `directory/node-<id>`, joining the
-    /// cluster `cluster` of etcd at `etcd`, and waits until it answers /readyz.
+    /// cluster `cluster` of etcd at `etcd`, and waits until it answers /readyz. Without a
+    /// `network` it is a `--dev` node on loopback.
     static func start(id: UInt32, rack: String, port: Int, etcd: String, cluster: String,
                       directory: URL, workers: Int, maxConcurrentMoves: Int,
-                      connections: Int, extraArguments: [String] = []) async throws -> LocalNode {
+                      connections: Int, extraArguments: [String] = [], network: Network? = nil) async throws -> LocalNode {
         let data = directory.appendingPathComponent("node-\(id)")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let address = "127.0.0.1:\(port)"
-        process.arguments = [
-            "serve", "--dev", "--data", data.path, "--port", String(port), "--workers", String(workers),
+        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let address = "\(network?.host ?? "127.0.0.1"):\(port)"
+        let access = network.map { ["--host", $0.bind] } ?? ["--dev"]
+        let arguments = [
+            "serve", "--data", data.path, "--port", String(port), "--workers", String(workers),
             "--etcd", etcd, "--cluster", cluster, "--node-id", String(id), "--rack", rack,
-            "--advertise", address, "--max-concurrent-moves", String(maxConcurrentMoves), "--log-level", ProcessInfo.processInfo.environment["MNEMO_BENCH_LOG_LEVEL"] ?? "warning",
-        ] + extraArguments
+            "--advertise", address, "--max-concurrent-moves", String(maxConcurrentMoves),
+            "--log-level", ProcessInfo.processInfo.environment["MNEMO_BENCH_LOG_LEVEL"] ?? "warning",
+        ] + access + extraArguments
+        if let network, let first = network.exec.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(network.exec.dropFirst()) + [binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
+        if let network {
+            var environment = ProcessInfo.processInfo.environment
+            environment["MNEMO_ADMIN_KEY"] = network.adminKey
+            process.environment = environment
+        }
         let log = directory.appendingPathComponent("node-\(id).log")
         // A restarted node appends to its log.
         if !FileManager.default.fileExists(atPath: log.path) {
@@ -44,7 +72,8 @@ final class LocalNode: @unchecked Sendable {
         process.standardError = handle
         try process.run()
         let node = LocalNode(id: id, address: address, process: process,
-                             client: ServerClient(url: "http://" + address, token: nil, connections: connections))
+                             client: ServerClient(url: "http://" + address, token: network?.adminKey,
+                                                  connections: connections))
         for _ in 0..<600 {
             guard process.isRunning else { break }
             if let reply = try? await node.client.send(.GET, "/readyz"), reply.status == 200 { return node }

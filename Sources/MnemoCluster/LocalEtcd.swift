@@ -55,11 +55,13 @@ public final class LocalEtcd: Sendable {
     ///
     /// - Throws: ``EtcdError`` with code `.unavailable` when etcd is not installed or does not
     ///   start (the message carries the tail of its log).
-    public static func start() async throws(EtcdError) -> LocalEtcd {
+    /// `alsoOn`: another local address etcd serves clients on (the same port), for processes in
+    /// a network namespace that reach this machine through a veth pair.
+    public static func start(alsoOn extra: String? = nil) async throws(EtcdError) -> LocalEtcd {
         var failure = EtcdError(.unavailable, "etcd did not start")
         for _ in 0..<3 {
             do {
-                return try await startOnce()
+                return try await startOnce(alsoOn: extra)
             } catch let error where error.retryable {
                 failure = error.error
             } catch {
@@ -75,7 +77,7 @@ public final class LocalEtcd: Sendable {
         let retryable: Bool
     }
 
-    private static func startOnce() async throws(StartFailure) -> LocalEtcd {
+    private static func startOnce(alsoOn extra: String?) async throws(StartFailure) -> LocalEtcd {
         guard let binary else {
             throw StartFailure(error: EtcdError(.unavailable, "etcd is not installed (apt-get install etcd-server)"),
                                retryable: false)
@@ -93,7 +95,8 @@ public final class LocalEtcd: Sendable {
             arguments = [
                 "--name", "local",
                 "--data-dir", directory.appendingPathComponent("data").path,
-                "--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
+                "--listen-client-urls", ([clientURL] + (extra.map { ["http://\($0):\(clientPort)"] } ?? [])).joined(separator: ","),
+                "--advertise-client-urls", clientURL,
                 "--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
                 "--initial-cluster", "local=\(peerURL)", "--initial-cluster-state", "new",
                 "--auto-compaction-mode", "periodic", "--auto-compaction-retention", "1h",
@@ -154,6 +157,12 @@ public final class LocalEtcd: Sendable {
             throw EtcdError(.unavailable, "cannot restart etcd: \(error)")
         }
         guard await answers() else { throw EtcdError(.unavailable, "etcd did not come back after its restart") }
+    }
+
+    /// The client URL on another local address it serves (`start(alsoOn:)`).
+    public func endpoint(on address: String) -> String {
+        guard let port = URL(string: endpoint)?.port else { return endpoint }
+        return "http://\(address):\(port)"
     }
 
     /// A new client of this server (the caller shuts it down).
