@@ -26,9 +26,9 @@ public struct AssignmentSnapshot: Hashable, Sendable {
             case .delete:
                 entries[space] = nil
             case .put:
-                if let assignment = StoredAssignment.decode(event.kv.value) {
-                    entries[space] = StoredAssignment(space: space, assignment: assignment,
-                                                      modRevision: event.kv.modRevision)
+                if let stored = StoredAssignment.decode(space: space, value: event.kv.value,
+                                                        modRevision: event.kv.modRevision) {
+                    entries[space] = stored
                 }
             }
             revision = max(revision, event.kv.modRevision)

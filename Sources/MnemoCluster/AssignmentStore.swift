@@ -46,38 +46,39 @@ public struct AssignmentStore: Sendable {
         var snapshot = AssignmentSnapshot(revision: range.revision)
         for kv in range.kvs {
             guard let space = keys.space(fromKey: kv.key) else { continue }
-            guard let assignment = StoredAssignment.decode(kv.value) else {
+            guard let stored = StoredAssignment.decode(space: space, value: kv.value, modRevision: kv.modRevision) else {
                 logger.warning("malformed assignment skipped", metadata: ["key": "\(kv.key)"])
                 continue
             }
-            snapshot.entries[space] = StoredAssignment(space: space, assignment: assignment,
-                                                       modRevision: kv.modRevision)
+            snapshot.entries[space] = stored
         }
         return snapshot
     }
 
     /// Reads one space's assignment.
     public func get(_ space: SpaceID) async throws(EtcdError) -> StoredAssignment? {
-        guard let kv = try await client.get(keys.assignment(space)).first,
-              let assignment = StoredAssignment.decode(kv.value) else { return nil }
-        return StoredAssignment(space: space, assignment: assignment, modRevision: kv.modRevision)
+        guard let kv = try await client.get(keys.assignment(space)).first else { return nil }
+        return StoredAssignment.decode(space: space, value: kv.value, modRevision: kv.modRevision)
     }
 
-    /// Writes a new space's assignment if the space has none.
-    public func create(_ space: SpaceID, _ assignment: Assignment,
+    /// Writes a new space's assignment if the space has none (`writeQuorum`: the space's own).
+    public func create(_ space: SpaceID, _ assignment: Assignment, writeQuorum: String? = nil,
                        fence: EtcdTxn.Compare? = nil) async throws(EtcdError) -> AssignmentWrite {
-        try await write(space, assignment, condition: .createRevision(keys.assignment(space), .equal, 0),
-                        expecting: 0, fence: fence)
+        try await write(space, assignment, writeQuorum: writeQuorum,
+                        condition: .createRevision(keys.assignment(space), .equal, 0), expecting: 0, fence: fence)
     }
 
-    /// Replaces a space's assignment if its key is still at `modRevision`.
-    public func update(_ space: SpaceID, to assignment: Assignment, expecting modRevision: Int64,
+    /// Replaces a space's assignment if its key is still at `modRevision` (`writeQuorum`: the
+    /// space's own, which a rewrite carries over).
+    public func update(_ space: SpaceID, to assignment: Assignment, writeQuorum: String? = nil,
+                       expecting modRevision: Int64,
                        fence: EtcdTxn.Compare? = nil) async throws(EtcdError) -> AssignmentWrite {
-        try await write(space, assignment, condition: .modRevision(keys.assignment(space), .equal, modRevision),
+        try await write(space, assignment, writeQuorum: writeQuorum,
+                        condition: .modRevision(keys.assignment(space), .equal, modRevision),
                         expecting: modRevision, fence: fence)
     }
 
-    private func write(_ space: SpaceID, _ assignment: Assignment, condition: EtcdTxn.Compare,
+    private func write(_ space: SpaceID, _ assignment: Assignment, writeQuorum: String?, condition: EtcdTxn.Compare,
                        expecting modRevision: Int64,
                        fence: EtcdTxn.Compare?) async throws(EtcdError) -> AssignmentWrite {
         let key = keys.assignment(space)
@@ -88,7 +89,7 @@ public struct AssignmentStore: Sendable {
             failure.append(.get(fence.key))
         }
         let txn = EtcdTxn(compare: compare,
-                          success: [.put(key, value: StoredAssignment.encode(assignment))],
+                          success: [.put(key, value: StoredAssignment.encode(assignment, writeQuorum: writeQuorum))],
                           failure: failure)
         let result: EtcdTxnResult
         do {
@@ -104,9 +105,7 @@ public struct AssignmentStore: Sendable {
         if result.succeeded { return .applied(modRevision: result.revision) }
         if let fence, !Self.holds(fence, result.kvs(at: 1).first) { return .fenced }
         let current = result.kvs(at: 0).first.flatMap { kv in
-            StoredAssignment.decode(kv.value).map {
-                StoredAssignment(space: space, assignment: $0, modRevision: kv.modRevision)
-            }
+            StoredAssignment.decode(space: space, value: kv.value, modRevision: kv.modRevision)
         }
         return .conflict(current: current)
     }

@@ -530,29 +530,83 @@ public actor ClusterController {
         for (move, _) in changes { if let to = move.to { receivers[to, default: []].append(move.space) } }
         var cleared = Set<NodeID>()
         for (node, spaces) in receivers where await nodes.discard(node, spaces) { cleared.insert(node) }
+        // Critical changes (a lost copy) all go at once; the others at most
+        // maxConcurrentMovesPerNode per node and round, so a changed replication factor trickles.
+        var gentle: [NodeID: Int] = [:]
+        var writes: [AssignmentChange] = []
         for (move, stored) in changes {
             if let to = move.to, !cleared.contains(to) {
                 planStale = true
                 continue
             }
-            guard let next = Self.copyChange(move, stored.assignment) else { continue }
-            do {
-                switch try await assignmentStore.update(move.space, to: next, expecting: stored.modRevision, fence: fence) {
-                case .applied:
-                    state.copyChanges += 1
-                    logger.info("copies changed", metadata: ["move": "\(move)", "version": "\(next.version)"])
-                case .conflict:
-                    state.conflicts += 1
+            if move.priority != .critical, let node = move.to ?? move.from {
+                gentle[node, default: 0] += 1
+                if gentle[node, default: 0] > limits.maxConcurrentMovesPerNode {
                     planStale = true
-                case .fenced:
-                    state.fencedWrites += 1
-                    return false
+                    continue
                 }
-            } catch {
+            }
+            guard let next = Self.copyChange(move, stored.assignment) else { continue }
+            writes.append(AssignmentChange(stored: stored, next: next))
+        }
+        for (change, outcome) in await Self.write(writes, store: assignmentStore, fence: fence) {
+            switch outcome {
+            case .success(.applied):
+                state.copyChanges += 1
+                logger.info("copies changed", metadata: ["space": "\(change.stored.space)",
+                                                         "copies": "\(Array(change.next.copies))",
+                                                         "version": "\(change.next.version)"])
+            case .success(.conflict):
+                state.conflicts += 1
+                planStale = true
+            case .success(.fenced):
+                state.fencedWrites += 1
+                return false
+            case .failure(let error):
                 noteError("copy change: \(error)")
             }
         }
         return true
+    }
+
+    /// One assignment rewrite: the stored assignment it replaces and the next one.
+    struct AssignmentChange: Sendable {
+        let stored: StoredAssignment
+        let next: Assignment
+    }
+
+    /// Assignment rewrites in flight at once (each its own compare-and-swap transaction): a node
+    /// lost with thousands of spaces is failed over and re-copied in seconds, not minutes.
+    static let concurrentAssignmentWrites = 32
+
+    /// Writes `changes` (each a fenced compare-and-swap carrying the space's write quorum),
+    /// ``concurrentAssignmentWrites`` at a time, and returns each one's outcome.
+    private nonisolated static func write(_ changes: [AssignmentChange], store: AssignmentStore,
+                                          fence: EtcdTxn.Compare) async
+        -> [(AssignmentChange, Result<AssignmentWrite, EtcdError>)]
+    {
+        await withTaskGroup(of: (AssignmentChange, Result<AssignmentWrite, EtcdError>).self) { group in
+            var results: [(AssignmentChange, Result<AssignmentWrite, EtcdError>)] = []
+            var pending = changes[...]
+            func add() {
+                guard let change = pending.popFirst() else { return }
+                group.addTask {
+                    do throws(EtcdError) {
+                        return (change, .success(try await store.update(
+                            change.stored.space, to: change.next, writeQuorum: change.stored.writeQuorum,
+                            expecting: change.stored.modRevision, fence: fence)))
+                    } catch {
+                        return (change, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<concurrentAssignmentWrites { add() }
+            for await result in group {
+                results.append(result)
+                add()
+            }
+            return results
+        }
     }
 
     /// Fails over every space whose primary is not registered: the live replica with the highest
@@ -580,8 +634,8 @@ public actor ClusterController {
             for await (node, answer) in group { if let answer { answers[node] = answer } }
             return answers
         }
+        var writes: [AssignmentChange] = []
         for stored in orphaned.sorted(by: { $0.space < $1.space }) {
-            if Task.isCancelled { return true }
             guard let next = Self.promoted(stored.assignment, space: stored.space, alive: Set(members.members.keys),
                                            sequences: answers) else {
                 logger.info("failover waits for the replicas' sequences", metadata: [
@@ -589,20 +643,21 @@ public actor ClusterController {
                 wake(at: clock.now + Self.errorPause)
                 continue
             }
-            do {
-                switch try await store.update(stored.space, to: next, expecting: stored.modRevision, fence: fence) {
-                case .applied:
-                    state.failovers += 1
-                    logger.notice("failed over", metadata: [
-                        "space": "\(stored.space)", "from": "\(stored.assignment.primary)",
-                        "to": "\(next.primary)", "version": "\(next.version)"])
-                case .conflict:
-                    state.conflicts += 1
-                case .fenced:
-                    state.fencedWrites += 1
-                    return false
-                }
-            } catch {
+            writes.append(AssignmentChange(stored: stored, next: next))
+        }
+        for (change, outcome) in await Self.write(writes, store: store, fence: fence) {
+            switch outcome {
+            case .success(.applied):
+                state.failovers += 1
+                logger.notice("failed over", metadata: [
+                    "space": "\(change.stored.space)", "from": "\(change.stored.assignment.primary)",
+                    "to": "\(change.next.primary)", "version": "\(change.next.version)"])
+            case .success(.conflict):
+                state.conflicts += 1
+            case .success(.fenced):
+                state.fencedWrites += 1
+                return false
+            case .failure(let error):
                 noteError("failover: \(error)")
                 wake(at: clock.now + Self.errorPause)
             }

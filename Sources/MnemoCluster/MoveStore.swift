@@ -145,7 +145,8 @@ public struct MoveStore: Sendable {
         let txn = EtcdTxn(
             compare: [.modRevision(assignmentKey, .equal, assignment.modRevision),
                       .modRevision(moveKey, .equal, moveRevision)],
-            success: [.put(assignmentKey, value: StoredAssignment.encode(next)), .delete(moveKey)],
+            success: [.put(assignmentKey, value: StoredAssignment.encode(next, writeQuorum: assignment.writeQuorum)),
+                      .delete(moveKey)],
             failure: [])
         do {
             let result = try await client.txn(txn)

@@ -14,6 +14,8 @@ struct SpaceRoutes: Sendable {
         var metric: String?
         var m: Int?
         var efConstruction: Int?
+        /// The space's own write quorum in a cluster (`one`, `majority`); kept in its assignment.
+        var writeQuorum: String?
     }
 
     struct SpaceInfo: Encodable {
@@ -71,6 +73,9 @@ struct SpaceRoutes: Sendable {
             throw .badRequest("dimension must be between 1 and 4096", field: "dimension")
         }
         let metric = try Self.metric(body.metric)
+        if let quorum = body.writeQuorum, WriteQuorum(rawValue: quorum) == nil {
+            throw .badRequest("writeQuorum must be one or majority", field: "writeQuorum")
+        }
         var parameters = HNSWIndex.Parameters()
         if let m = body.m {
             guard (2...128).contains(m) else { throw .badRequest("m must be between 2 and 128", field: "m") }

@@ -2,7 +2,8 @@
 // its primary and shipped to both replicas; a write is acknowledged once its quorum holds it; a
 // replica refuses a sender at another assignment version; a read that accepts staleness is
 // answered by a current replica; without its replicas a majority write
-// times out (503, indeterminate) while a quorum-one write goes through; a primary that leaves is
+// times out (503, indeterminate) while a quorum-one write goes through, and a space created with
+// its own quorum keeps it; a primary that leaves is
 // failed over to a replica that holds every acknowledged write.
 import AsyncHTTPClient
 import Foundation
@@ -136,6 +137,33 @@ struct NodeReplicationTests {
             let one = try await cluster.callOnce(primary, .PUT, "\(path)/memories/o", json: ["vector": [1.0, 2.0]],
                                                  headers: [("Mnemo-Write-Quorum", "one")])
             #expect(one.status == 201)
+        }
+    }
+
+    @Test("a space created with its own write quorum keeps it in its assignment and writes by it")
+    func spaceQuorum() async throws {
+        try await TestCluster.with(nodes: 3, configure: {
+            $0.replicationFactor = 3
+            $0.replicationTimeoutMilliseconds = 800
+        }) { cluster in
+            let name = "own-quorum/agent"
+            let create = try await cluster.call(cluster.nodes[0], .POST, "/v1/spaces",
+                                                json: ["name": name, "dimension": 2, "writeQuorum": "one"])
+            #expect(create.status == 201)
+            let bad = try await cluster.callOnce(cluster.nodes[0], .POST, "/v1/spaces",
+                                                 json: ["name": "bad-quorum", "dimension": 2, "writeQuorum": "all"])
+            #expect(bad.status == 400)
+            let stored = try #require(try await cluster.assignment(name))
+            #expect(stored.writeQuorum == "one")
+            let primary = cluster.node(stored.assignment.primary)
+            for replica in stored.assignment.replicas { await cluster.node(replica).stop() }
+            #expect(try await eventually { primary.cluster.table.members.members.count == 1 })
+            let path = "/v1/spaces/\(pathName(name))"
+            let one = try await cluster.callOnce(primary, .PUT, "\(path)/memories/a", json: ["vector": [1.0, 0.0]])
+            #expect(one.status == 201)
+            let majority = try await cluster.callOnce(primary, .PUT, "\(path)/memories/b", json: ["vector": [1.0, 1.0]],
+                                                      headers: [("Mnemo-Write-Quorum", "majority")])
+            #expect(majority.errorCode == "replicationTimeout")
         }
     }
 

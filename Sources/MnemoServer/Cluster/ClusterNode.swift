@@ -138,9 +138,7 @@ public final class ClusterNode: Sendable {
         do {
             let result = try await etcd.get(keys.assignment(space))
             let entry = result.first.flatMap { kv in
-                StoredAssignment.decode(kv.value).map {
-                    StoredAssignment(space: space, assignment: $0, modRevision: kv.modRevision)
-                }
+                StoredAssignment.decode(space: space, value: kv.value, modRevision: kv.modRevision)
             }
             table.install(space, entry, readAt: result.revision)
             return entry
@@ -150,9 +148,10 @@ public final class ClusterNode: Sendable {
     }
 
     /// The space's assignment; when it has none, places it with the ring over the alive,
-    /// non-draining members and creates the key by compare-and-swap (version 1). Returns the
-    /// stored assignment and whether this call created it.
-    func place(_ space: SpaceID) async throws(ServerError) -> (entry: StoredAssignment, created: Bool) {
+    /// non-draining members and creates the key by compare-and-swap (version 1, with the space's
+    /// own `writeQuorum` if given). Returns the stored assignment and whether this call created it.
+    func place(_ space: SpaceID, writeQuorum: WriteQuorum? = nil) async throws(ServerError)
+        -> (entry: StoredAssignment, created: Bool) {
         if let entry = table.lookup(space) { return (entry, false) }
         if let entry = try await reread(space) { return (entry, false) }
         var candidates = table.members.members.values
@@ -173,9 +172,10 @@ public final class ClusterNode: Sendable {
         }
         let assignment = Assignment(copies: copies, version: 1)
         do {
-            switch try await assignments.create(space, assignment) {
+            switch try await assignments.create(space, assignment, writeQuorum: writeQuorum?.rawValue) {
             case .applied(let revision):
-                let entry = StoredAssignment(space: space, assignment: assignment, modRevision: revision)
+                let entry = StoredAssignment(space: space, assignment: assignment, modRevision: revision,
+                                             writeQuorum: writeQuorum?.rawValue)
                 table.install(space, entry, readAt: revision)
                 return (entry, true)
             case .conflict(let current?):
@@ -250,7 +250,8 @@ public final class ClusterNode: Sendable {
             } catch {
                 throw ServerError(error)
             }
-            let quorum = WriteQuorum.requested ?? configuration.writeQuorum
+            let quorum = WriteQuorum.requested ?? entry.writeQuorum.flatMap(WriteQuorum.init(rawValue:))
+                ?? configuration.writeQuorum
             let held = await replicator.commit(name, sequence: sequence, entry: entry, quorum: quorum,
                                                timeout: .milliseconds(configuration.replicationTimeoutMilliseconds))
             guard held else {
@@ -270,7 +271,7 @@ public final class ClusterNode: Sendable {
     /// The log sequences of this node's copies of `spaces` (absent: no copy here).
     func sequences(of spaces: [SpaceID], database: Database) async -> [SpaceID: UInt64] {
         var result: [SpaceID: UInt64] = [:]
-        for (id, space) in await copies(of: spaces, database: database) {
+        for (id, _, space) in await copies(of: spaces, database: database) {
             if let sequence = try? await space.logSequence() { result[id] = sequence }
         }
         return result
@@ -280,17 +281,17 @@ public final class ClusterNode: Sendable {
     /// one written throughout the reads).
     func checksums(of spaces: [SpaceID], database: Database) async -> [SpaceID: SpaceChecksum] {
         var result: [SpaceID: SpaceChecksum] = [:]
-        for (id, space) in await copies(of: spaces, database: database) {
+        for (id, _, space) in await copies(of: spaces, database: database) {
             if let checksum = try? await SpaceChecksum.of(space) { result[id] = checksum }
         }
         return result
     }
 
-    private func copies(of spaces: [SpaceID], database: Database) async -> [(SpaceID, Space)] {
+    private func copies(of spaces: [SpaceID], database: Database) async -> [(id: SpaceID, name: String, space: Space)] {
         let wanted = Set(spaces)
-        var result: [(SpaceID, Space)] = []
+        var result: [(id: SpaceID, name: String, space: Space)] = []
         for name in await database.spaces() where wanted.contains(SpaceID(name: name)) {
-            if let space = try? await database.space(name) { result.append((SpaceID(name: name), space)) }
+            if let space = try? await database.space(name) { result.append((SpaceID(name: name), name, space)) }
         }
         return result
     }
@@ -318,15 +319,18 @@ public final class ClusterNode: Sendable {
         return answer?.kept.isEmpty ?? false
     }
 
-    /// Drops this node's copies of `spaces` that a fresh read of their assignment does not name
-    /// it for. Returns the spaces whose copy stays (this node is a copy, or etcd did not answer).
+    /// Drops this node's copies of `spaces` that a fresh read of the assignment table does not
+    /// name it for. Returns the spaces whose copy stays (this node is a copy, or etcd did not answer).
     func discard(_ spaces: [SpaceID], state: ServerState, database: Database) async -> [SpaceID] {
+        let held = await copies(of: spaces, database: database)
+        if held.isEmpty { return [] }
+        guard let fresh = try? await assignments.load() else { return held.map(\.id) }
+        table.replace(fresh)
         var kept: [SpaceID] = []
-        for (space, _) in await copies(of: spaces, database: database) {
-            guard let name = await MoveRunner.name(of: space, in: database) else { continue }
-            guard let fresh = try? await reread(space), !fresh.assignment.copies.contains(node),
+        for (id, name, _) in held {
+            guard let entry = fresh.entries[id], !entry.assignment.copies.contains(node),
                   state.incomingMoves.move(of: name) == nil else {
-                kept.append(space)
+                kept.append(id)
                 continue
             }
             state.forget(name)
@@ -337,7 +341,7 @@ public final class ClusterNode: Sendable {
                 logger.notice("dropped a stale copy before receiving the space again", metadata: ["space": "\(name)"])
             } catch where error.code == .unknownSpace {
             } catch {
-                kept.append(space)
+                kept.append(id)
             }
         }
         return kept
@@ -477,21 +481,27 @@ public final class ClusterNode: Sendable {
             guard holdsLease else { continue }
             var local: [SpaceID: String] = [:]
             for name in await database.spaces() { local[SpaceID(name: name)] = name }
-            for (space, name) in local {
-                guard let entry = table.lookup(space), !entry.assignment.copies.contains(node),
-                      state.incomingMoves.move(of: name) == nil, !state.freezes.isFrozen(name) else { continue }
-                // Re-read first: the watch may lag a change that added this node back.
-                guard let fresh = try? await reread(space), !fresh.assignment.copies.contains(node) else { continue }
-                state.forget(name)
-                do {
-                    try await database.dropSpace(name)
-                    replicator.forget(name)
-                    freshness.forget(name)
-                    logger.notice("dropped a copy no longer assigned here", metadata: [
-                        "space": "\(name)", "primary": "\(fresh.assignment.primary)", "version": "\(fresh.assignment.version)"])
-                } catch {
-                    logger.warning("a copy no longer assigned here could not be dropped",
-                                   metadata: ["space": "\(name)", "error": "\(error)"])
+            let stale = local.filter { space, name in
+                guard let entry = table.lookup(space) else { return false }
+                return !entry.assignment.copies.contains(node) && state.incomingMoves.move(of: name) == nil
+                    && !state.freezes.isFrozen(name)
+            }
+            // Re-read first (one range read): the watch may lag a change that added this node back.
+            if !stale.isEmpty, let fresh = try? await assignments.load() {
+                table.replace(fresh)
+                for (space, name) in stale {
+                    guard let entry = fresh.entries[space], !entry.assignment.copies.contains(node) else { continue }
+                    state.forget(name)
+                    do {
+                        try await database.dropSpace(name)
+                        replicator.forget(name)
+                        freshness.forget(name)
+                        logger.notice("dropped a copy no longer assigned here", metadata: [
+                            "space": "\(name)", "primary": "\(entry.assignment.primary)", "version": "\(entry.assignment.version)"])
+                    } catch {
+                        logger.warning("a copy no longer assigned here could not be dropped",
+                                       metadata: ["space": "\(name)", "error": "\(error)"])
+                    }
                 }
             }
             replicator.sweep(local: local)

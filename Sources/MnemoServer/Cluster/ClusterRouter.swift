@@ -42,8 +42,11 @@ struct ClusterRouter: RouterMiddleware {
     let state: ServerState
     let node: ClusterNode
 
-    /// The part of a create request the router reads: the name.
-    private struct CreateName: Decodable { var name: String }
+    /// The part of a create request the router reads: the name and the space's write quorum.
+    private struct CreateName: Decodable {
+        var name: String
+        var writeQuorum: String?
+    }
 
     func handle(_ request: Request, context: ServerContext,
                 next: (Request, ServerContext) async throws -> Response) async throws -> Response {
@@ -190,14 +193,15 @@ struct ClusterRouter: RouterMiddleware {
                         next: (Request, ServerContext) async throws -> Response) async throws -> Response {
         let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
         let local = Request(head: request.head, body: .init(buffer: body))
-        guard let name = (try? RequestJSON.decode(CreateName.self, from: body))?.name,
-              !name.isEmpty, name.utf8.count <= 128 else {
+        guard let create = try? RequestJSON.decode(CreateName.self, from: body), !create.name.isEmpty,
+              create.name.utf8.count <= 128, create.writeQuorum.map({ WriteQuorum(rawValue: $0) != nil }) ?? true else {
             return try await next(local, context)  // the route answers the 400
         }
+        let name = create.name
         try context.require(.admin, space: name)
         let space = SpaceID(name: name)
         let requested = request.headers[ClusterHeaders.assignmentVersion].flatMap { UInt64($0) }
-        var placed = try await node.place(space)
+        var placed = try await node.place(space, writeQuorum: create.writeQuorum.flatMap(WriteQuorum.init(rawValue:)))
         if let requested, requested > placed.entry.assignment.version, let fresh = try await node.reread(space) {
             placed = (fresh, false)
         }

@@ -306,7 +306,7 @@ final class Replicator: Sendable {
             }
             do {
                 let local = try await database.space(key.name)
-                let sequence = try await local.logSequence()
+                var sequence = try await local.logSequence()
                 let target = CopyTarget(http: http, base: SpaceMover.baseURL(address), name: key.name,
                                         headers: [(ClusterHeaders.replica, String(entry.assignment.version)),
                                                   (ClusterHeaders.primarySequence, String(sequence))],
@@ -320,6 +320,8 @@ final class Replicator: Sendable {
                 } else {
                     held = try await target.sequence(timeout: .seconds(5))
                 }
+                // A snapshot or an answer may be newer than the sequence read before it.
+                if held > sequence { sequence = try await local.logSequence() }
                 if held > sequence {
                     // More than this primary holds: a copy that diverged (a former primary's).
                     logger.notice("replica ahead of the primary: sending a snapshot",
