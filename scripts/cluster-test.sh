@@ -17,6 +17,6 @@ JOBS=${JOBS:-2}
 swift build --product mnemo -Xcc -O2 -j "$JOBS"
 mnemo="$(swift build --show-bin-path -Xcc -O2)/mnemo"
 rows=$(mktemp)
-"$mnemo" cluster bench --nodes 3 --spaces "${CLUSTER_SPACES:-300}" --clients 2 --timeout 150 --json | tee "$rows"
+"$mnemo" cluster bench --nodes 3 --spaces "${CLUSTER_SPACES:-300}" --clients 2 --timeout 150 --lease-ttl 2 --json | tee "$rows"
 python3 Tests/cluster/cluster_bench_check.py --failover-factor 3 < "$rows"
 echo "cluster-test: all passed"

@@ -123,11 +123,12 @@ struct ClusterBench: Sendable {
 
     /// Runs every scenario and calls `emit` with each row as it completes.
     /// The balancing scenarios run on spaces with one copy; the fault scenarios on a cluster of
-    /// their own, with three copies per space, majority writes and a 2 s member lease.
+    /// their own, with three copies per space, majority writes and a `--lease-ttl` member lease.
     func run(log: @escaping @Sendable (String) -> Void, emit: @Sendable (Row) -> Void) async throws {
         var balancing = options
         balancing.scenarios = options.scenarios.filter { !$0.isFault }
         balancing.replicas = 1
+        balancing.leaseTTL = nil
         if !balancing.scenarios.isEmpty { try await ClusterBench(options: balancing).runCluster(log: log, emit: emit) }
         var faults = options
         faults.scenarios = options.scenarios.filter(\.isFault)

@@ -111,6 +111,7 @@ struct ClusterCommand: AsyncParsableCommand {
             """)
         var scenarios = "join,drain,cross,hot,kill,pause,partition,etcd-restart,move-kill"
         @Option(help: "Rounds of the kill scenario.") var killRounds = 10
+        @Option(help: "Member lease TTL in seconds of the fault scenarios' nodes (default 5).") var leaseTtl: Int?
         @Option(help: "Quiet seconds that end a scenario.") var settle = 3.0
         @Option(help: "Seconds after which a scenario is reported unfinished.") var timeout = 300.0
         @Option(help: "Shard workers per node.") var workers = 1
@@ -122,6 +123,7 @@ struct ClusterCommand: AsyncParsableCommand {
         func validate() throws {
             guard nodes >= 2 else { throw ValidationError("--nodes must be at least 2") }
             guard killRounds >= 1 else { throw ValidationError("--kill-rounds must be at least 1") }
+            if let leaseTtl, !(2...60).contains(leaseTtl) { throw ValidationError("--lease-ttl must be 2 to 60 seconds") }
             guard spaces >= 1, clients >= 1, memoriesPerSpace >= 1, dimension >= 1, maxConcurrentMoves >= 1 else {
                 throw ValidationError("--spaces, --clients, --memories-per-space, --dimension and --max-concurrent-moves must be positive")
             }
@@ -139,6 +141,7 @@ struct ClusterCommand: AsyncParsableCommand {
             options.workers = workers
             options.maxConcurrentMoves = maxConcurrentMoves
             options.killRounds = killRounds
+            options.leaseTTL = leaseTtl
             options.directory = directory.map { URL(fileURLWithPath: $0) }
             options.keep = directory != nil
             options.scenarios = try scenarios.split(separator: ",").map { name in

@@ -78,6 +78,21 @@ public struct AssignmentStore: Sendable {
                         expecting: modRevision, fence: fence)
     }
 
+    /// Replaces many assignments in one transaction, if every key is still at the mod_revision
+    /// given and the fence holds: all of them or none. Returns the revision they were written at,
+    /// nil when a compare failed (nothing was written). Keep a batch under etcd's
+    /// `--max-txn-ops` (128 by default).
+    public func updateAll(_ changes: [(space: SpaceID, assignment: Assignment, writeQuorum: String?, expecting: Int64)],
+                          fence: EtcdTxn.Compare?) async throws(EtcdError) -> Int64? {
+        var compare = changes.map { EtcdTxn.Compare.modRevision(keys.assignment($0.space), .equal, $0.expecting) }
+        if let fence { compare.append(fence) }
+        let puts = changes.map {
+            EtcdTxn.Op.put(keys.assignment($0.space), value: StoredAssignment.encode($0.assignment, writeQuorum: $0.writeQuorum))
+        }
+        let result = try await client.txn(EtcdTxn(compare: compare, success: puts, failure: []))
+        return result.succeeded ? result.revision : nil
+    }
+
     private func write(_ space: SpaceID, _ assignment: Assignment, writeQuorum: String?, condition: EtcdTxn.Compare,
                        expecting modRevision: Int64,
                        fence: EtcdTxn.Compare?) async throws(EtcdError) -> AssignmentWrite {

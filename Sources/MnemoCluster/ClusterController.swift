@@ -127,15 +127,17 @@ public actor ClusterController {
 
     /// What the controller asks the nodes themselves (over their cluster routes) for replication.
     public struct NodeCalls: Sendable {
-        /// The durable log sequences of a node's copies of some spaces (nil: it did not answer;
-        /// a space it holds no copy of is absent from the answer).
-        public var sequences: @Sendable (NodeID, [SpaceID]) async -> [SpaceID: UInt64]?
+        /// The durable log sequences of a node's copies of some spaces, asked with the assignment
+        /// version each is being failed over from: the node first refuses replication at that
+        /// version, so its answer is final (nil: it did not answer; a space it holds no copy of
+        /// is absent from the answer).
+        public var sequences: @Sendable (NodeID, [SpaceID: UInt64]) async -> [SpaceID: UInt64]?
         /// Has a node drop its copies of some spaces that no assignment names it for (a copy
         /// left from before it was removed may have diverged); true once none is left.
         public var discard: @Sendable (NodeID, [SpaceID]) async -> Bool
 
         /// Creates the calls.
-        public init(sequences: @escaping @Sendable (NodeID, [SpaceID]) async -> [SpaceID: UInt64]?,
+        public init(sequences: @escaping @Sendable (NodeID, [SpaceID: UInt64]) async -> [SpaceID: UInt64]?,
                     discard: @escaping @Sendable (NodeID, [SpaceID]) async -> Bool) {
             self.sequences = sequences
             self.discard = discard
@@ -575,34 +577,49 @@ public actor ClusterController {
         let next: Assignment
     }
 
-    /// Assignment rewrites in flight at once (each its own compare-and-swap transaction): a node
-    /// lost with thousands of spaces is failed over and re-copied in seconds, not minutes.
-    static let concurrentAssignmentWrites = 32
+    /// Assignment rewrites per transaction, and transactions in flight at once: a node lost with
+    /// thousands of spaces is failed over and re-copied in a few dozen transactions, not thousands.
+    static let assignmentWritesPerTransaction = 50
+    static let concurrentAssignmentTransactions = 8
 
-    /// Writes `changes` (each a fenced compare-and-swap carrying the space's write quorum),
-    /// ``concurrentAssignmentWrites`` at a time, and returns each one's outcome.
+    /// Writes `changes` (fenced compare-and-swaps carrying each space's write quorum) in batches of
+    /// ``assignmentWritesPerTransaction``, one transaction each, ``concurrentAssignmentTransactions``
+    /// at a time; a batch whose transaction is refused or fails (one key changed meanwhile, or the
+    /// fence) is written key by key, which tells the outcomes apart. Returns each change's outcome.
     private nonisolated static func write(_ changes: [AssignmentChange], store: AssignmentStore,
                                           fence: EtcdTxn.Compare) async
         -> [(AssignmentChange, Result<AssignmentWrite, EtcdError>)]
     {
-        await withTaskGroup(of: (AssignmentChange, Result<AssignmentWrite, EtcdError>).self) { group in
-            var results: [(AssignmentChange, Result<AssignmentWrite, EtcdError>)] = []
-            var pending = changes[...]
+        typealias Outcome = (AssignmentChange, Result<AssignmentWrite, EtcdError>)
+        let batches = stride(from: 0, to: changes.count, by: assignmentWritesPerTransaction).map {
+            Array(changes[$0..<min($0 + assignmentWritesPerTransaction, changes.count)])
+        }
+        return await withTaskGroup(of: [Outcome].self) { group in
+            var results: [Outcome] = []
+            var pending = batches[...]
             func add() {
-                guard let change = pending.popFirst() else { return }
+                guard let batch = pending.popFirst() else { return }
                 group.addTask {
-                    do throws(EtcdError) {
-                        return (change, .success(try await store.update(
-                            change.stored.space, to: change.next, writeQuorum: change.stored.writeQuorum,
-                            expecting: change.stored.modRevision, fence: fence)))
-                    } catch {
-                        return (change, .failure(error))
+                    let all = batch.map { ($0.stored.space, $0.next, $0.stored.writeQuorum, $0.stored.modRevision) }
+                    if let revision = try? await store.updateAll(all, fence: fence) {
+                        return batch.map { ($0, .success(.applied(modRevision: revision))) }
                     }
+                    var outcomes: [Outcome] = []
+                    for change in batch {
+                        do throws(EtcdError) {
+                            outcomes.append((change, .success(try await store.update(
+                                change.stored.space, to: change.next, writeQuorum: change.stored.writeQuorum,
+                                expecting: change.stored.modRevision, fence: fence))))
+                        } catch {
+                            outcomes.append((change, .failure(error)))
+                        }
+                    }
+                    return outcomes
                 }
             }
-            for _ in 0..<concurrentAssignmentWrites { add() }
-            for await result in group {
-                results.append(result)
+            for _ in 0..<concurrentAssignmentTransactions { add() }
+            for await outcomes in group {
+                results += outcomes
                 add()
             }
             return results
@@ -622,10 +639,10 @@ public actor ClusterController {
                 && $0.assignment.replicas.contains { members.members[$0] != nil }
         }
         if orphaned.isEmpty { return true }
-        var asks: [NodeID: [SpaceID]] = [:]
+        var asks: [NodeID: [SpaceID: UInt64]] = [:]
         for stored in orphaned {
             for replica in stored.assignment.replicas where members.members[replica] != nil {
-                asks[replica, default: []].append(stored.space)
+                asks[replica, default: [:]][stored.space] = stored.assignment.version
             }
         }
         let answers = await withTaskGroup(of: (NodeID, [SpaceID: UInt64]?).self) { group in

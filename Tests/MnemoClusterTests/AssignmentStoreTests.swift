@@ -50,6 +50,37 @@ struct AssignmentStoreTests {
         }
     }
 
+    @Test("updateAll writes every assignment or none; a space's write quorum rides along")
+    func updateAll() async throws {
+        try await EtcdServer.with { etcd in
+            let store = AssignmentStore(client: etcd.client, keys: ClusterKeys(root: "/mnemo/a3"))
+            var revisions: [SpaceID: Int64] = [:]
+            for raw in UInt64(1)...3 {
+                guard case .applied(let revision) = try await store.create(
+                    SpaceID(rawValue: raw), Assignment(copies: CopySet([1, 2]), version: 1),
+                    writeQuorum: raw == 1 ? "one" : nil) else {
+                    Issue.record("create did not apply")
+                    return
+                }
+                revisions[SpaceID(rawValue: raw)] = revision
+            }
+            #expect(try await store.get(1)?.writeQuorum == "one")
+            let next = Assignment(copies: CopySet([2]), version: 2)
+            let all = revisions.keys.sorted().map { ($0, next, $0 == 1 ? "one" : nil as String?, revisions[$0]!) }
+            let written = try #require(try await store.updateAll(all, fence: nil))
+            for space in revisions.keys {
+                #expect(try await store.get(space) == StoredAssignment(space: space, assignment: next, modRevision: written,
+                                                                      writeQuorum: space == 1 ? "one" : nil))
+            }
+            // From revisions one of which is stale: nothing is written.
+            let again = Assignment(copies: CopySet([1]), version: 3)
+            let mixed = [(SpaceID(rawValue: 1), again, "one" as String?, written),
+                         (SpaceID(rawValue: 2), again, nil as String?, revisions[2]!)]
+            #expect(try await store.updateAll(mixed, fence: nil) == nil)
+            #expect(try await store.get(1)?.assignment == next)
+        }
+    }
+
     @Test("follow keeps a snapshot current, and recovers from a compacted start revision")
     func follow() async throws {
         try await EtcdServer.with { etcd in

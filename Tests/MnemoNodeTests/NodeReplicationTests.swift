@@ -116,6 +116,20 @@ struct NodeReplicationTests {
                 return !any
             }
             #expect(gone, "a copy of the dropped space stayed")
+
+            // A failover question fences the replica at that version: the old primary's late
+            // records are refused, a newer version's are not.
+            let (other, _, _, _, otherPath) = try await cluster.placedSpace("fenced/agent")
+            let otherReplica = cluster.node(other.assignment.replicas.first!)
+            let hex = ClusterKeys.hex(other.space)
+            let question = try await cluster.callOnce(otherReplica, .POST, "/v1/cluster/sequences",
+                                                      json: ["spaces": [hex], "versions": [hex: Int(other.assignment.version)]])
+            #expect(question.status == 200)
+            let late = try await cluster.callOnce(otherReplica, .POST, "\(otherPath)/log",
+                                                  headers: [("Mnemo-Replica", String(other.assignment.version))])
+            #expect(late.errorCode == "replicaFenced")
+            #expect(otherReplica.cluster.fences.enter(other.space, version: other.assignment.version + 1))
+            otherReplica.cluster.fences.leave(other.space)
         }
     }
 

@@ -49,6 +49,8 @@ public final class ClusterNode: Sendable {
     let replicator: Replicator
     /// How current this node's replica copies are (reads that accept staleness).
     let freshness = ReplicaFreshness()
+    /// Versions a failover question fenced this node's replica copies at.
+    let fences = ReplicaFences()
     let counters = Counters()
     let logger: Logger
     private let runtime = Mutex(Runtime())
@@ -296,10 +298,12 @@ public final class ClusterNode: Sendable {
         return result
     }
 
-    /// Asks node `other` for its copies' sequences (`POST /v1/cluster/sequences`); nil when it
-    /// cannot be reached.
-    func remoteSequences(_ other: NodeID, spaces: [SpaceID], authorization: String?) async -> [SpaceID: UInt64]? {
-        let answer = await ask(other, "/v1/cluster/sequences", spaces: spaces, authorization: authorization,
+    /// Asks node `other` for its copies' sequences (`POST /v1/cluster/sequences`), fencing them
+    /// at the given assignment versions first (ReplicaFences); nil when it cannot be reached.
+    func remoteSequences(_ other: NodeID, versions: [SpaceID: UInt64], authorization: String?) async -> [SpaceID: UInt64]? {
+        var body = ClusterRoutes.SequencesRequest(spaces: versions.keys.map(ClusterKeys.hex), versions: [:])
+        for (space, version) in versions { body.versions?[ClusterKeys.hex(space)] = version }
+        let answer = await ask(other, "/v1/cluster/sequences", body: body, authorization: authorization,
                                as: ClusterRoutes.SequencesAnswer.self)
         return answer.map { Self.bySpace($0.sequences) }
     }
@@ -597,8 +601,8 @@ public final class ClusterNode: Sendable {
                         configuration: .init(leaseTTL: Int64(configuration.leaseTTL),
                                              loadReportSeconds: Double(configuration.loadReportMilliseconds) / 1000),
                         logger: logger,
-                        nodes: .init(sequences: { other, spaces in
-                            await self.remoteSequences(other, spaces: spaces, authorization: authorization)
+                        nodes: .init(sequences: { other, versions in
+                            await self.remoteSequences(other, versions: versions, authorization: authorization)
                         }, discard: { other, spaces in
                             await self.remoteDiscard(other, spaces: spaces, authorization: authorization)
                         }))

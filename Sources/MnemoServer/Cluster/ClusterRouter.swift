@@ -56,7 +56,8 @@ struct ClusterRouter: RouterMiddleware {
             throw ServerError.notReady("the node is reading the cluster's assignments; retry shortly")
         }
         if let version = request.headers[ClusterHeaders.replica] {
-            try await checkReplica(context, version: version)
+            let space = try await checkReplica(context, version: version)
+            defer { node.fences.leave(space.id) }
             return try await next(request, context)
         }
         if let text = request.headers[ClusterHeaders.writeQuorum] {
@@ -68,8 +69,9 @@ struct ClusterRouter: RouterMiddleware {
         return try await route(request, context: context, next: next)
     }
 
-    /// Refuses a replication request unless this node is a replica of the space at `version`.
-    private func checkReplica(_ context: ServerContext, version text: String) async throws {
+    /// Refuses a replication request unless this node is a replica of the space at `version`
+    /// and no failover question fenced the space at that version (ReplicaFences); admits it.
+    private func checkReplica(_ context: ServerContext, version text: String) async throws -> (id: SpaceID, name: String) {
         guard let version = UInt64(text),
               let raw = context.parameters.get("space"), let name = raw.removingPercentEncoding else {
             throw ServerError.badRequest("Mnemo-Replica must be an assignment version on a space route", field: "Mnemo-Replica")
@@ -83,6 +85,11 @@ struct ClusterRouter: RouterMiddleware {
                               message: "node \(node.node) is not a replica of \"\(name)\" at version \(version)" +
                                   (entry.map { " (current version \($0.assignment.version), primary \($0.assignment.primary))" } ?? ""))
         }
+        guard node.fences.enter(space, version: version) else {
+            throw ServerError(status: .conflict, code: "replicaFenced",
+                              message: "\"\(name)\" at version \(version) is being failed over: its replication is closed here")
+        }
+        return (space, name)
     }
 
     private func route(_ request: Request, context: ServerContext,

@@ -42,9 +42,12 @@ struct ClusterRoutes: Sendable {
         var spaces: Int
     }
 
-    /// `POST /v1/cluster/sequences` body: space ids as 16 hex digits.
+    /// `POST /v1/cluster/sequences` (and checksums, discard) body: space ids as 16 hex digits;
+    /// for sequences, optionally the assignment version each is being failed over from, at which
+    /// replication is then refused here (ReplicaFences).
     struct SequencesRequest: Codable {
         var spaces: [String]
+        var versions: [String: UInt64]?
     }
 
     /// Its answer: the log sequence of each space this node holds a copy of.
@@ -134,6 +137,11 @@ struct ClusterRoutes: Sendable {
         let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
         let asked = try RequestJSON.decode(SequencesRequest.self, from: body)
         let spaces = asked.spaces.compactMap { ClusterKeys.space(hex: $0) }
+        var versions: [SpaceID: UInt64] = [:]
+        for (hex, version) in asked.versions ?? [:] {
+            if let space = ClusterKeys.space(hex: hex) { versions[space] = version }
+        }
+        if !versions.isEmpty { await node.fences.fence(versions) }
         let held = await node.sequences(of: spaces, database: try state.database())
         var answer = SequencesAnswer(sequences: [:])
         for (space, sequence) in held { answer.sequences[ClusterKeys.hex(space)] = sequence }
