@@ -57,6 +57,8 @@ struct LogRoutes: Sendable {
         try context.require(.admin, space: name)
         let limit = state.configuration.maxImportBytes
         let buffer = try await RequestJSON.collect(request, limit: limit)
+        // A primary's records that arrived slowly may have been fenced by a failover meanwhile.
+        try state.cluster?.checkStillAdmitted(name, header: request.headers[ClusterHeaders.replica])
         let bytes = Array(buffer.readableBytesView)
         let sequence = try await state.withSpace(name, field: "body") { space throws(MnemoError) in
             try await space.applyLogRecords(bytes)

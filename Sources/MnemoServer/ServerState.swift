@@ -163,7 +163,9 @@ public final class ServerState: Sendable {
         guard let cluster else { return try await withSpace(name, field: field, body) }
         let entry = try cluster.writableEntry(name)
         var written: Space?
-        let result = try await withSpace(name, field: field) { space throws(MnemoError) -> T in
+        // Never reopened: a copy dropped under this write (this node failed over meanwhile) may be
+        // back by now as a replica's copy, which only its primary's records may change.
+        let result = try await withSpace(name, field: field, reopen: false) { space throws(MnemoError) -> T in
             written = space
             return try await body(space)
         }
@@ -172,13 +174,15 @@ public final class ServerState: Sendable {
     }
 
     /// Runs `body` with the space `name`; when the cached handle turns out to belong to a
-    /// space dropped (and perhaps re-created) behind it, reopens once and retries.
-    func withSpace<T>(_ name: String, field: String? = nil, _ body: (Space) async throws(MnemoError) -> T) async throws(ServerError) -> T {
+    /// space dropped (and perhaps re-created) behind it, reopens once and retries (`reopen`).
+    func withSpace<T>(_ name: String, field: String? = nil, reopen: Bool = true,
+                      _ body: (Space) async throws(MnemoError) -> T) async throws(ServerError) -> T {
         let space = try await self.space(name)
         do {
             return try await body(space)
         } catch where error.code == .unknownSpace {
             forget(name)
+            guard reopen else { throw ServerError(error, field: field) }
             let again = try await self.space(name)
             do {
                 return try await body(again)

@@ -81,18 +81,28 @@ struct TransferRoutes: Sendable {
                 throw ServerError(error, field: "space")
             }
         }
+        let space: Space
         do {
-            let space = try await database.importSpace(name, from: chunks)
-            state.forget(name)
-            if let move { state.incomingMoves.record(name, move: move) }
-            var response = JSONResponse.make(status: .created, SpaceRoutes.info(space))
-            response.headers[.location] = "/v1/spaces/" + SpaceRoutes.encode(name)
-            return response
+            space = try await database.importSpace(name, from: chunks)
         } catch where error.code == .tooLarge && received.total > limit {
             throw .payloadTooLarge(limit)
         } catch {
             throw ServerError(error, field: [.duplicateID, .invalidArgument].contains(error.code) ? "space" : "body")
         }
+        state.forget(name)
+        if let cluster = state.cluster, request.headers[ClusterHeaders.replica] != nil {
+            do {
+                try cluster.checkStillAdmitted(name, header: request.headers[ClusterHeaders.replica])
+            } catch {
+                // A snapshot of a primary failed over while it arrived: not a copy to keep.
+                try? await database.dropSpace(name)
+                throw error
+            }
+        }
+        if let move { state.incomingMoves.record(name, move: move) }
+        var response = JSONResponse.make(status: .created, SpaceRoutes.info(space))
+        response.headers[.location] = "/v1/spaces/" + SpaceRoutes.encode(name)
+        return response
     }
 
     /// The bytes of an import body read so far (the body's map closure may run on any thread).

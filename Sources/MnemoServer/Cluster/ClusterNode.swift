@@ -51,6 +51,16 @@ public final class ClusterNode: Sendable {
     let freshness = ReplicaFreshness()
     /// Versions a failover question fenced this node's replica copies at.
     let fences = ReplicaFences()
+
+    /// Throws 409 `replicaFenced` when a replication request for `name` (its `Mnemo-Replica`
+    /// header) was fenced by a failover question while its body was on the way.
+    func checkStillAdmitted(_ name: String, header: String?) throws(ServerError) {
+        guard let header, let version = UInt64(header), !fences.admits(SpaceID(name: name), version: version) else {
+            return
+        }
+        throw ServerError(status: .conflict, code: "replicaFenced",
+                          message: "\"\(name)\" at version \(version) was failed over while this request arrived")
+    }
     let counters = Counters()
     let logger: Logger
     private let runtime = Mutex(Runtime())

@@ -7,7 +7,11 @@
 // (`POST /v1/cluster/sequences` with the versions being failed over) first fences the space at
 // that version — replication at that version or older is refused from then on (409
 // `replicaFenced`) — and waits for the replication requests already inside to finish; only then
-// are the sequences read. Kept in memory: a restarted node has no request of its old life inside.
+// are the sequences read. A request inside may be stalled in its body (its sender stopped or cut
+// off mid-transfer) for longer than the wait: so every request checks the fence again once its
+// body is in, before it applies (a snapshot import, which applies as it arrives, is dropped again
+// if the fence came meanwhile). Kept in memory: a restarted node has no request of its old life
+// inside.
 import MnemoPlacement
 import Synchronization
 
@@ -31,6 +35,11 @@ final class ReplicaFences: Sendable {
             spaces[space] = entry
             return true
         }
+    }
+
+    /// Whether replication at `version` is still open (checked again before applying).
+    func admits(_ space: SpaceID, version: UInt64) -> Bool {
+        spaces.withLock { version > ($0[space]?.fencedThrough ?? 0) }
     }
 
     /// A request admitted by ``enter(_:version:)`` is done.
