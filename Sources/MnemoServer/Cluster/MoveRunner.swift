@@ -95,7 +95,11 @@ final class MoveRunner: Sendable {
                                    logger: logger)
             logger.info("move starts", metadata: ["space": "\(name)", "to": "\(record.to)", "move": "\(record.id)"])
             let node = self.node
+            // A move of the primary role to one of its replicas ships only the records it lacks.
+            let current = node.table.lookup(record.space)?.assignment
+            let intoReplica = current?.primary == record.from && current?.replicas.contains(record.to) == true
             let outcome = try await mover.move(space: name, to: address, moveID: record.id, rate: record.rate,
+                                               intoReplica: intoReplica,
                                                freeze: state.freezes) { @Sendable () async throws -> Bool in
                 guard let assignment = try await node.assignments.get(record.space) else { return false }
                 let done = try await store.complete(record, moveRevision: move.modRevision, assignment: assignment)

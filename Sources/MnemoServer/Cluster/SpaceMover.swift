@@ -72,7 +72,11 @@ public struct SpaceMover: Sendable {
     ///   was refused), the engine's ``MnemoError``, the HTTP client's errors, or the error
     ///   `cutOver` threw.
     @discardableResult
-    public func move(space name: String, to address: String, moveID: String, rate: UInt64,
+    ///
+    /// `intoReplica`: the target is already a replica of the space in its current assignment (the
+    /// move hands the primary role over): its copy is a prefix of this node's log, so no export
+    /// is sent, only the records it lacks; on failure its copy is left alone.
+    public func move(space name: String, to address: String, moveID: String, rate: UInt64, intoReplica: Bool = false,
                      freeze: SpaceFreezes, cutOver: @Sendable () async throws -> Bool) async throws -> MoveOutcome {
         let started = ContinuousClock.now
         let target = CopyTarget(http: http, base: Self.baseURL(address), name: name,
@@ -86,14 +90,17 @@ public struct SpaceMover: Sendable {
             attempts: while true {
                 outcome.attempts += 1
                 do {
-                    copied = try await Self.sendExport(space, to: target, pacer: pacer, outcome: &outcome)
+                    copied = intoReplica ? try await target.sequence()
+                        : try await Self.sendExport(space, to: target, pacer: pacer, outcome: &outcome)
                     for _ in 0..<Self.tailRounds {
                         let current = try await space.logSequence()
                         if current - copied < Self.lagRecords { break }
-                        copied = try await Self.sendTail(space, after: copied, to: target, pacer: pacer, outcome: &outcome)
+                        copied = try await shipTail(space, after: copied, to: target, pacer: pacer, outcome: &outcome,
+                                                    intoReplica: intoReplica)
                     }
                     break attempts
-                } catch let error as MnemoError where error.code == .logTruncated && outcome.attempts < Self.maxAttempts {
+                } catch let error as MnemoError where error.code == .logTruncated && !intoReplica
+                            && outcome.attempts < Self.maxAttempts {
                     logger.notice("move: log cut by a checkpoint, exporting again", metadata: ["space": "\(name)", "move": "\(moveID)"])
                 } catch let error as Backoff where outcome.attempts < Self.maxAttempts {
                     try await Task.sleep(for: .seconds(error.seconds))
@@ -102,13 +109,13 @@ public struct SpaceMover: Sendable {
                 }
             }
         } catch {
-            await deleteCopy(target, moveID: moveID)
+            await deleteCopy(target, moveID: moveID, intoReplica: intoReplica)
             throw error
         }
 
         // Freeze, ship the last records, check, cut over.
         guard await freeze.freeze(name) else {
-            await deleteCopy(target, moveID: moveID)
+            await deleteCopy(target, moveID: moveID, intoReplica: intoReplica)
             throw SpaceMoveError(message: "move \(moveID) of \(name): writes in flight did not finish; not frozen")
         }
         let frozen = ContinuousClock.now
@@ -117,7 +124,8 @@ public struct SpaceMover: Sendable {
         do {
             let last = try await space.logSequence()
             if last > copied {
-                copied = try await Self.sendTail(space, after: copied, to: target, pacer: pacer, outcome: &outcome)
+                copied = try await shipTail(space, after: copied, to: target, pacer: pacer, outcome: &outcome,
+                                            intoReplica: intoReplica)
             }
             let held = try await target.sequence()
             guard held == last, copied == last else {
@@ -133,13 +141,13 @@ public struct SpaceMover: Sendable {
         } catch {
             freeze.thaw(name)
             // After a cut-over that threw, the outcome is unknown: the copy may be the space.
-            if !cutOverThrew { await deleteCopy(target, moveID: moveID) }
+            if !cutOverThrew { await deleteCopy(target, moveID: moveID, intoReplica: intoReplica) }
             throw error
         }
         outcome.frozenMilliseconds = Self.milliseconds(ContinuousClock.now - frozen)
         guard accepted else {
             freeze.thaw(name)
-            await deleteCopy(target, moveID: moveID)
+            await deleteCopy(target, moveID: moveID, intoReplica: intoReplica)
             throw SpaceMoveError(message: "move \(moveID) of \(name): the cut-over was refused")
         }
         freeze.thaw(name, moved: true)
@@ -153,7 +161,28 @@ public struct SpaceMover: Sendable {
         return outcome
     }
 
-    private func deleteCopy(_ target: CopyTarget, moveID: String) async {
+    /// Tries to ship a tail to a copy that this node's replication also writes to.
+    static let replicaTailTries = 5
+
+    /// Ships the records above `after`; into a replica, whose primary's replication ships the
+    /// same records meanwhile, a gap or duplicate it answers means: ask its sequence, go on.
+    private func shipTail(_ space: Space, after: UInt64, to target: CopyTarget, pacer: MovePacer,
+                          outcome: inout MoveOutcome, intoReplica: Bool) async throws -> UInt64 {
+        var held = after
+        for attempt in 1...Self.replicaTailTries {
+            do {
+                return try await Self.sendTail(space, after: held, to: target, pacer: pacer, outcome: &outcome)
+            } catch let refusal as CopyRefusal
+                        where intoReplica && attempt < Self.replicaTailTries
+                        && (refusal.code == "logDuplicate" || refusal.code == "logGap") {
+                held = try await target.sequence()
+            }
+        }
+        return held
+    }
+
+    private func deleteCopy(_ target: CopyTarget, moveID: String, intoReplica: Bool) async {
+        if intoReplica { return }
         do {
             try await target.deleteCopy()
         } catch {
