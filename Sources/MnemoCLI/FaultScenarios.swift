@@ -201,7 +201,7 @@ struct FaultScenarios: Sendable {
         try await cluster.addNode(joining)
         let moves = MoveStore(client: cluster.client, keys: cluster.keys)
         var source: NodeID?
-        for _ in 0..<600 where source == nil {
+        for _ in 0..<2400 where source == nil {
             source = try await moves.load().entries.values.first {
                 $0.record.state == .pending && $0.record.to == NodeID(rawValue: joining)
             }?.record.from

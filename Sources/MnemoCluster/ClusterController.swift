@@ -538,6 +538,7 @@ public actor ClusterController {
         var writes: [AssignmentChange] = []
         for (move, stored) in changes {
             if let to = move.to, !cleared.contains(to) {
+                logger.info("copy change waits: the receiver kept old copies", metadata: ["move": "\(move)"])
                 planStale = true
                 continue
             }
@@ -548,7 +549,11 @@ public actor ClusterController {
                     continue
                 }
             }
-            guard let next = Self.copyChange(move, stored.assignment) else { continue }
+            guard let next = Self.copyChange(move, stored.assignment) else {
+                logger.info("copy change does not fit the assignment", metadata: [
+                    "move": "\(move)", "copies": "\(Array(stored.assignment.copies))"])
+                continue
+            }
             writes.append(AssignmentChange(stored: stored, next: next))
         }
         for (change, outcome) in await Self.write(writes, store: assignmentStore, fence: fence) {

@@ -60,7 +60,10 @@ struct TransferRoutes: Sendable {
         // A move's incoming copy (`Mnemo-Move`): replaces the copy an earlier attempt of the
         // same move left here, never any other space (IncomingMoves).
         let move = request.headers[IncomingMoves.header]
-        if let move, state.incomingMoves.move(of: name) == move {
+        // In a cluster, a copy left here from before this node was removed from the space's
+        // copy set (not dropped yet) is no space this node serves: the move replaces it.
+        let stale = await state.cluster?.isStaleCopy(name) ?? false
+        if let move, state.incomingMoves.move(of: name) == move || stale {
             state.forget(name)
             do {
                 try await database.dropSpace(name)

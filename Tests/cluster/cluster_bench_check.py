@@ -52,7 +52,7 @@ def check_fault(row: dict, problems: list, factor: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenarios", default="join,drain,cross,hot,kill,pause,partition,etcd-restart,move-kill")
+    parser.add_argument("--scenarios", default="join,drain,cross,hot,partition,kill,pause,etcd-restart,move-kill")
     parser.add_argument("--max-stale-percent", type=float)
     parser.add_argument("--failover-factor", type=float, default=2.0)
     args = parser.parse_args()

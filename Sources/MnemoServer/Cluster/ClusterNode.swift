@@ -52,6 +52,27 @@ public final class ClusterNode: Sendable {
     /// Versions a failover question fenced this node's replica copies at.
     let fences = ReplicaFences()
 
+    /// Whether `name` is the incoming copy of a move that still exists (its key names the same
+    /// move): one whose sender died mid-move had its key withdrawn and is a leftover, or unknown
+    /// when etcd does not answer (then kept).
+    private func isLiveIncomingMove(_ space: SpaceID, name: String, state: ServerState) async -> Bool {
+        guard let move = state.incomingMoves.move(of: name) else { return false }
+        do {
+            return try await MoveStore(client: etcd, keys: keys).get(space)?.record.id == move
+        } catch {
+            return true
+        }
+    }
+
+    /// Whether this node's copy of `name` is one no assignment names it for (a fresh read of the
+    /// key says so): a leftover of a failover or a replaced replica, about to be dropped.
+    func isStaleCopy(_ name: String) async -> Bool {
+        let space = SpaceID(name: name)
+        guard let entry = table.lookup(space), !entry.assignment.copies.contains(node),
+              let fresh = try? await reread(space) else { return false }
+        return !fresh.assignment.copies.contains(node)
+    }
+
     /// Throws 409 `replicaFenced` when a replication request for `name` (its `Mnemo-Replica`
     /// header) was fenced by a failover question while its body was on the way.
     func checkStillAdmitted(_ name: String, header: String?) throws(ServerError) {
@@ -343,10 +364,11 @@ public final class ClusterNode: Sendable {
         var kept: [SpaceID] = []
         for (id, name, _) in held {
             guard let entry = fresh.entries[id], !entry.assignment.copies.contains(node),
-                  state.incomingMoves.move(of: name) == nil else {
+                  await !isLiveIncomingMove(id, name: name, state: state) else {
                 kept.append(id)
                 continue
             }
+            state.incomingMoves.forget(name)
             state.forget(name)
             do {
                 try await database.dropSpace(name)
