@@ -272,7 +272,8 @@ final class Replicator: Sendable {
         }
     }
 
-    private func noteFailure(_ key: Key, _ error: any Error) -> Duration {
+    /// Counts a failed attempt (Dead after ``deadAfter`` of them); the pause before the next.
+    private func noteFailure(_ key: Key) -> Duration {
         state.withLock { state in
             guard var stream = state.streams[key] else { return .milliseconds(100) }
             let now = ContinuousClock.now
@@ -301,7 +302,7 @@ final class Replicator: Sendable {
                 return (state.database, state.authorization, state.streams[key]?.acked)
             }
             guard let database, let address = table.address(of: key.replica) else {
-                try? await Task.sleep(for: noteFailure(key, ReplicationError.unregistered))
+                try? await Task.sleep(for: noteFailure(key))
                 continue
             }
             do {
@@ -353,7 +354,7 @@ final class Replicator: Sendable {
             } catch let backoff as Backoff {
                 try? await Task.sleep(for: .seconds(backoff.seconds))
             } catch {
-                let pause = noteFailure(key, error)
+                let pause = noteFailure(key)
                 state.withLock { $0.streams[key]?.acked = nil }
                 logger.debug("replication failed", metadata: ["space": "\(key.name)", "replica": "\(key.replica)",
                                                               "error": "\(error)"])
@@ -370,10 +371,4 @@ final class Replicator: Sendable {
         state.withLock { $0.snapshots += 1 }
         return held
     }
-}
-
-/// Why a replication attempt could not start.
-enum ReplicationError: Error {
-    /// The replica's node is not in the member list.
-    case unregistered
 }
