@@ -13,11 +13,12 @@ import Synchronization
 
 /// The set workload's writers and their ledger.
 final class SetWorkload: Sendable {
-    /// One acknowledgement: which space, the version its owner served it under, and when.
+    /// One acknowledgement: which space, the version its owner served it under, and when the
+    /// acknowledged attempt was sent.
     struct Ack: Sendable {
         let space: Int
         let version: UInt64?
-        let at: ContinuousClock.Instant
+        let sent: ContinuousClock.Instant
     }
 
     private struct Ledger {
@@ -79,15 +80,16 @@ final class SetWorkload: Sendable {
             guard let body = try? ServerClient.encodeJSON(MemoryBody(vectorBase64: ServerClient.base64(vector))) else {
                 continue
             }
-            var acknowledged: ServerClient.Reply?
+            var acknowledged: (reply: ServerClient.Reply, sent: ContinuousClock.Instant)?
             var failed = false, unanswered = false
             var retries = 0
             for attempt in 0..<Self.attempts {
                 guard let node = cluster.randomNode() else { break }
                 do {
+                    let sent = ContinuousClock.now
                     let reply = try await node.client.send(.PUT, path, body: body)
                     if (200..<300).contains(reply.status) {
-                        acknowledged = reply
+                        acknowledged = (reply, sent)
                         break
                     }
                     if ![421, 429, 503].contains(reply.status) {
@@ -106,7 +108,8 @@ final class SetWorkload: Sendable {
                 if let acknowledged {
                     ledger.acknowledged[index].insert(id)
                     if ledger.recording {
-                        ledger.acks.append(Ack(space: index, version: acknowledged.assignmentVersion, at: .now))
+                        ledger.acks.append(Ack(space: index, version: acknowledged.reply.assignmentVersion,
+                                               sent: acknowledged.sent))
                     }
                 } else if failed && !unanswered {
                     ledger.counters.failed += 1
