@@ -107,13 +107,16 @@ struct TestCluster: Sendable {
 
     /// Calls `node` once, without the retries of ``call(_:_:_:json:raw:headers:)``.
     func callOnce(_ node: TestNode, _ method: HTTPMethod, _ path: String, json: [String: any Sendable]? = nil,
-                  headers: [(String, String)] = []) async throws -> Answer {
+                  raw: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> Answer {
         var request = HTTPClientRequest(url: "http://\(node.address)\(path)")
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let json {
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
             request.headers.add(name: "Content-Type", value: "application/json")
+        } else if let raw {
+            request.body = .bytes(ByteBuffer(bytes: raw))
+            request.headers.add(name: "Content-Type", value: "application/octet-stream")
         }
         let response = try await http.execute(request, timeout: .seconds(30))
         let body = Array(try await response.body.collect(upTo: 64 << 20).readableBytesView)
@@ -138,30 +141,17 @@ struct TestCluster: Sendable {
     /// Calls `node` with an optional JSON body (or raw bytes) and headers.
     func call(_ node: TestNode, _ method: HTTPMethod, _ path: String, json: [String: any Sendable]? = nil,
               raw: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> Answer {
-        var request = HTTPClientRequest(url: "http://\(node.address)\(path)")
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let json {
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
-            request.headers.add(name: "Content-Type", value: "application/json")
-        } else if let raw {
-            request.body = .bytes(ByteBuffer(bytes: raw))
-            request.headers.add(name: "Content-Type", value: "application/octet-stream")
-        }
         // A 503 (ROUTING_FAILED when etcd or a peer is slow, notReady) asks the client to retry
         // shortly, as every client does; the tests assert what the retried request achieves.
         var attempt = 0
         while true {
             attempt += 1
-            let response = try await http.execute(request, timeout: .seconds(30))
-            let body = Array(try await response.body.collect(upTo: 64 << 20).readableBytesView)
-            if response.status.code == 503 && attempt < 5 {
+            let answer = try await callOnce(node, method, path, json: json, raw: raw, headers: headers)
+            if answer.status == 503 && attempt < 5 {
                 try await Task.sleep(for: .milliseconds(200 * attempt))
                 continue
             }
-            let parsed = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
-            return Answer(status: Int(response.status.code), json: parsed.mapValues { SendableBox.wrap($0) }, body: body,
-                          headers: response.headers)
+            return answer
         }
     }
 

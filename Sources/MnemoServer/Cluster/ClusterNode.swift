@@ -383,7 +383,8 @@ public final class ClusterNode: Sendable {
         return kept
     }
 
-    private static func bySpace<Value>(_ byHex: [String: Value]) -> [SpaceID: Value] {
+    /// A map keyed by space ids as 16 hex digits, keyed by space id (malformed keys left out).
+    static func bySpace<Value>(_ byHex: [String: Value]) -> [SpaceID: Value] {
         var result: [SpaceID: Value] = [:]
         for (key, value) in byHex {
             if let space = ClusterKeys.space(hex: key) { result[space] = value }

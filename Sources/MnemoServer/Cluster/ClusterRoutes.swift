@@ -76,17 +76,9 @@ struct ClusterRoutes: Sendable {
 
     /// A primary's heartbeat (ReplicaFreshness).
     func heartbeat(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
-        try context.require(.admin, space: nil)
-        guard let node = state.cluster else {
-            throw ServerError(status: .conflict, code: "notClustered", message: "this server is a single node (no --etcd)")
-        }
-        let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
-        let beat = try RequestJSON.decode(Heartbeat.self, from: body)
-        var sequences: [SpaceID: UInt64] = [:]
-        for (hex, sequence) in beat.sequences {
-            if let space = ClusterKeys.space(hex: hex) { sequences[space] = sequence }
-        }
-        return JSONResponse.make(status: .ok, HeartbeatAnswer(current: node.freshness.heartbeat(sequences)))
+        let (node, beat) = try await nodeRequest(request, context, as: Heartbeat.self)
+        return JSONResponse.make(status: .ok,
+                                 HeartbeatAnswer(current: node.freshness.heartbeat(ClusterNode.bySpace(beat.sequences))))
     }
 
     /// `POST /v1/cluster/discard` answer: the listed spaces whose copy stays here.
@@ -97,12 +89,7 @@ struct ClusterRoutes: Sendable {
     /// The controller's request before it gives this node a copy: drop copies of these spaces
     /// left from before this node was removed from their copy sets.
     func discard(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
-        try context.require(.admin, space: nil)
-        guard let node = state.cluster else {
-            throw ServerError(status: .conflict, code: "notClustered", message: "this server is a single node (no --etcd)")
-        }
-        let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
-        let asked = try RequestJSON.decode(SequencesRequest.self, from: body)
+        let (node, asked) = try await nodeRequest(request, context, as: SequencesRequest.self)
         let kept = await node.discard(asked.spaces.compactMap { ClusterKeys.space(hex: $0) }, state: state,
                                       database: try state.database())
         return JSONResponse.make(status: .ok, DiscardAnswer(kept: kept.map(ClusterKeys.hex)))
@@ -115,12 +102,7 @@ struct ClusterRoutes: Sendable {
 
     /// The replica check's question: which sequence and checksum does this node hold of these spaces?
     func checksums(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
-        try context.require(.admin, space: nil)
-        guard let node = state.cluster else {
-            throw ServerError(status: .conflict, code: "notClustered", message: "this server is a single node (no --etcd)")
-        }
-        let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
-        let asked = try RequestJSON.decode(SequencesRequest.self, from: body)
+        let (node, asked) = try await nodeRequest(request, context, as: SequencesRequest.self)
         let held = await node.checksums(of: asked.spaces.compactMap { ClusterKeys.space(hex: $0) },
                                         database: try state.database())
         var answer = ChecksumsAnswer(checksums: [:])
@@ -128,19 +110,23 @@ struct ClusterRoutes: Sendable {
         return JSONResponse.make(status: .ok, answer)
     }
 
-    /// The controller's failover question: which sequence does this node hold of these spaces?
-    func sequences(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
+    /// The admin-only node-to-node routes: checks the admin right, that this server is a cluster
+    /// node (409 `notClustered` otherwise) and decodes the body.
+    private func nodeRequest<Body: Decodable>(_ request: Request, _ context: ServerContext,
+                                              as type: Body.Type) async throws(ServerError) -> (ClusterNode, Body) {
         try context.require(.admin, space: nil)
         guard let node = state.cluster else {
             throw ServerError(status: .conflict, code: "notClustered", message: "this server is a single node (no --etcd)")
         }
         let body = try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes)
-        let asked = try RequestJSON.decode(SequencesRequest.self, from: body)
+        return (node, try RequestJSON.decode(type, from: body))
+    }
+
+    /// The controller's failover question: which sequence does this node hold of these spaces?
+    func sequences(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
+        let (node, asked) = try await nodeRequest(request, context, as: SequencesRequest.self)
         let spaces = asked.spaces.compactMap { ClusterKeys.space(hex: $0) }
-        var versions: [SpaceID: UInt64] = [:]
-        for (hex, version) in asked.versions ?? [:] {
-            if let space = ClusterKeys.space(hex: hex) { versions[space] = version }
-        }
+        let versions = ClusterNode.bySpace(asked.versions ?? [:])
         if !versions.isEmpty { await node.fences.fence(versions) }
         let held = await node.sequences(of: spaces, database: try state.database())
         var answer = SequencesAnswer(sequences: [:])
