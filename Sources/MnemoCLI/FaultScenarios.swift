@@ -29,8 +29,9 @@ struct FaultScenarios: Sendable {
     /// otherwise (the servers' default: on 2 shared cores a busier cluster starves a shorter
     /// lease's renewals, and live nodes are failed over).
     static let leaseTTL = 5
-    /// How long a scenario may take to heal (failover, restoration, convergence).
-    static let healSeconds = 120.0
+    /// How long a scenario may take to heal (failover, restoration, convergence): 120 s, or
+    /// more with more spaces (every copy a lost node held is sent again, on the same cores).
+    var healSeconds: Double { max(120, Double(options.spaces) * 0.05) }
 
     let options: ClusterBench.Options
     let cluster: BenchCluster
@@ -41,7 +42,7 @@ struct FaultScenarios: Sendable {
         let names = (0..<options.spaces).map { String(format: "fault/s%06d", $0) }
         try await WriteLoad(names: names, dimension: options.dimension)
             .createSpaces(on: cluster, memoriesPerSpace: options.memoriesPerSpace, concurrency: max(4, options.clients * 4))
-        guard try await restored(timeout: Self.healSeconds), try await converge(timeout: Self.healSeconds).0 else {
+        guard try await restored(timeout: healSeconds), try await converge(timeout: healSeconds).0 else {
             throw ClusterBenchError("the fault cluster's spaces never had three equal copies each")
         }
         let load = SetWorkload(names: names, dimension: options.dimension, seeded: options.memoriesPerSpace)
@@ -89,8 +90,8 @@ struct FaultScenarios: Sendable {
         default:
             throw ClusterBenchError("\(scenario.rawValue) is not a fault scenario")
         }
-        let healed = try await restored(timeout: Self.healSeconds)
-        let (converged, diverged) = try await converge(timeout: Self.healSeconds)
+        let healed = try await restored(timeout: healSeconds)
+        let (converged, diverged) = try await converge(timeout: healSeconds)
         let lost = try await load.lostWrites(on: cluster)
         let after = try await cluster.assignments()
         let counts = load.counters() - countsBefore
@@ -132,7 +133,7 @@ struct FaultScenarios: Sendable {
         await node.kill()
         let seconds = try await failedOver(victim, since: struck)
         try await cluster.addNode(victim)
-        guard try await restored(timeout: Self.healSeconds), try await converge(timeout: Self.healSeconds).0 else {
+        guard try await restored(timeout: healSeconds), try await converge(timeout: healSeconds).0 else {
             throw ClusterBenchError("the copies lost with node \(victim) were not restored")
         }
         return seconds
@@ -219,11 +220,11 @@ struct FaultScenarios: Sendable {
     private func failedOver(_ victim: UInt32, since: ContinuousClock.Instant) async throws -> Double? {
         let node = NodeID(rawValue: victim)
         if try await !cluster.assignments().values.contains(node) { return nil }
-        while (ContinuousClock.now - since).seconds < Self.healSeconds {
+        while (ContinuousClock.now - since).seconds < healSeconds {
             if try await !cluster.assignments().values.contains(node) { return (ContinuousClock.now - since).seconds }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw ClusterBenchError("the spaces of node \(victim) were not failed over within \(Self.healSeconds) s")
+        throw ClusterBenchError("the spaces of node \(victim) were not failed over within \(healSeconds) s")
     }
 
     /// Waits until every space has three copies on registered nodes (balancing moves may still
@@ -245,33 +246,39 @@ struct FaultScenarios: Sendable {
     }
 
     /// Waits until the copies of every space have been seen equal (the same sequence and
-    /// checksum on each copy) under its current assignment; the writes go on meanwhile, so each
-    /// space is confirmed once. Returns whether all were, and how many were not at the end.
+    /// checksum on each copy) under the assignment of that moment; the writes go on meanwhile,
+    /// so each space is confirmed once (a balancing move after that is checked by the move
+    /// itself). Returns whether all were, and how many were not at the end.
     private func converge(timeout: Double) async throws -> (Bool, Int) {
         let start = ContinuousClock.now
-        var confirmed: [SpaceID: UInt64] = [:]
+        var confirmed = Set<SpaceID>()
         var unconfirmed = 0
         while (ContinuousClock.now - start).seconds < timeout {
             let table = try await cluster.assignmentTable()
             var byNode: [NodeID: [SpaceID]] = [:]
-            for (space, entry) in table.entries where confirmed[space] != entry.assignment.version {
+            for (space, entry) in table.entries where !confirmed.contains(space) {
                 for copy in entry.assignment.copies { byNode[copy, default: []].append(space) }
             }
-            var held: [NodeID: [String: Checksum]] = [:]
-            for (node, spaces) in byNode {
-                guard let process = cluster.node(node.rawValue) else { continue }
-                let body = try ServerClient.encodeJSON(["spaces": spaces.map(ClusterKeys.hex)])
-                if let answer = try? await process.client.json(Checksums.self, .POST, "/v1/cluster/checksums", body: body) {
-                    held[node] = answer.checksums
+            // Every node at once: a write between two nodes' answers makes its space wait a pass.
+            let held = await withTaskGroup(of: (NodeID, [String: Checksum]?).self) { group in
+                for (node, spaces) in byNode {
+                    guard let process = cluster.node(node.rawValue),
+                          let body = try? ServerClient.encodeJSON(["spaces": spaces.map(ClusterKeys.hex)]) else { continue }
+                    group.addTask {
+                        (node, try? await process.client.json(Checksums.self, .POST, "/v1/cluster/checksums", body: body).checksums)
+                    }
                 }
+                var held: [NodeID: [String: Checksum]] = [:]
+                for await (node, answer) in group { held[node] = answer }
+                return held
             }
-            for (space, entry) in table.entries where confirmed[space] != entry.assignment.version {
+            for (space, entry) in table.entries where !confirmed.contains(space) {
                 let copies = entry.assignment.copies.map { held[$0]?[ClusterKeys.hex(space)] }
                 if !copies.contains(where: { $0 == nil }) && Set(copies.compactMap { $0 }).count == 1 {
-                    confirmed[space] = entry.assignment.version
+                    confirmed.insert(space)
                 }
             }
-            let left = table.entries.filter { confirmed[$0.key] != $0.value.assignment.version }
+            let left = table.entries.filter { !confirmed.contains($0.key) }
             unconfirmed = left.count
             if unconfirmed == 0 { return (true, 0) }
             if (ContinuousClock.now - start).seconds > timeout - 1 {

@@ -228,10 +228,15 @@ extension ClusterController {
     /// The assignment after failing `assignment` over: the replica in `alive` with the highest
     /// sequence in `sequences` becomes the primary (ties: the first in copy order), the other
     /// live replicas follow, dead copies leave; version + 1. Nil when a live replica has not
-    /// answered (it may hold the newest writes) or none holds a copy.
+    /// answered (it may hold the newest writes), when none holds a copy, or when too few
+    /// replicas answered to be sure that one of them holds every write acknowledged by a
+    /// majority (``answersNeeded(replicas:writeQuorum:)``).
     public static func promoted(_ assignment: Assignment, space: SpaceID, alive: Set<NodeID>,
-                                sequences: [NodeID: [SpaceID: UInt64]]) -> Assignment? {
+                                sequences: [NodeID: [SpaceID: UInt64]], writeQuorum: String? = nil) -> Assignment? {
         let live = assignment.replicas.filter { alive.contains($0) }
+        guard live.count >= answersNeeded(replicas: assignment.replicas.count, writeQuorum: writeQuorum) else {
+            return nil
+        }
         var best: (node: NodeID, sequence: UInt64)?
         for replica in live {
             guard let answer = sequences[replica] else { return nil }
@@ -242,6 +247,17 @@ extension ClusterController {
         guard let best else { return nil }
         return Assignment(copies: CopySet([best.node] + live.filter { $0 != best.node }),
                           version: assignment.version + 1)
+    }
+
+    /// How many replicas must answer before a failover: a write acknowledged by W copies is on
+    /// the primary and W - 1 replicas, so the answers of R - W + 2 of the R replicas include
+    /// one that holds it. A space whose quorum is "one" may lose what only its primary held, so
+    /// one answer does; any other (its own "majority", or none stored: a node's default, or a
+    /// single write's `Mnemo-Write-Quorum`, may be majority) is judged as majority.
+    static func answersNeeded(replicas: Int, writeQuorum: String?) -> Int {
+        if writeQuorum == "one" { return 1 }
+        let majority = (replicas + 1) / 2 + 1
+        return max(1, replicas - majority + 2)
     }
 
     /// The assignment after a planned copy change: `to` added (a pure addition, or in place of

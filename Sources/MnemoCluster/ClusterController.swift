@@ -420,11 +420,33 @@ public actor ClusterController {
         guard let members, let assignments, var moves = currentMoves() else { return true }
         let fence = leadership.fence
         let assignmentStore = AssignmentStore(client: client, keys: keys, logger: logger)
+        // How long each step took, logged when the round was slow (a slow round delays failovers).
+        var steps: [(String, Duration)] = []
+        var stepStart = clock.now
+        func step(_ name: String) {
+            let now = clock.now
+            steps.append((name, now - stepStart))
+            stepStart = now
+        }
+        let roundStart = stepStart
+        defer {
+            let total = clock.now - roundStart
+            if total >= Self.slowRound {
+                func text(_ duration: Duration) -> String {
+                    let (seconds, attoseconds) = duration.components
+                    return "\(((Double(seconds) + Double(attoseconds) / 1e18) * 100).rounded() / 100)"
+                }
+                logger.info("slow controller round", metadata: [
+                    "seconds": "\(text(total))", "steps": "\(steps.map { "\($0.0) \(text($0.1))" }.joined(separator: ", "))"])
+            }
+        }
 
         // 0. Failover: spaces whose primary is gone get a replica as primary.
         if await !failover(members: members, assignments: assignments, store: assignmentStore, fence: fence) {
             return false
         }
+
+        step("failover")
 
         // 1. Existing moves: withdraw the ones that cannot complete, retry failed ones.
         for stored in moves.entries.values.sorted(by: { $0.space < $1.space }) {
@@ -466,6 +488,8 @@ public actor ClusterController {
             if !handle(write) { return false }
         }
 
+        step("moves")
+
         // 2. Plan when the current plan no longer holds (or, exhausted, is a period old), once
         // the member list has been quiet for `debounce` and the last plan is that old: bursts of
         // changes make one plan. Meanwhile nothing is written from the outdated plan.
@@ -482,6 +506,8 @@ public actor ClusterController {
             }
             makePlan(members: members, assignments: assignments, moves: moves)
         }
+
+        step("plan")
 
         // 3. Start what the limits allow.
         queue.removeAll { moves.entries[$0.move.space] != nil }
@@ -521,6 +547,8 @@ public actor ClusterController {
         queue.removeAll { started.contains($0.move.space) }
         state.queuedMoves = queue.count
 
+        step("starts")
+
         // 4. Copy additions, drops and replacements of dead copies: one assignment write each. A
         // node receiving a copy first drops any copy of the space it kept from before it was
         // removed (it may hold writes no quorum acknowledged): the primary then sends it a
@@ -532,6 +560,7 @@ public actor ClusterController {
         for (move, _) in changes { if let to = move.to { receivers[to, default: []].append(move.space) } }
         var cleared = Set<NodeID>()
         for (node, spaces) in receivers where await nodes.discard(node, spaces) { cleared.insert(node) }
+        step("discards")
         // Critical changes (a lost copy) all go at once; the others at most
         // maxConcurrentMovesPerNode per node and round, so a changed replication factor trickles.
         var gentle: [NodeID: Int] = [:]
@@ -633,7 +662,8 @@ public actor ClusterController {
 
     /// Fails over every space whose primary is not registered: the live replica with the highest
     /// durable sequence becomes the primary, the dead copies leave, version + 1 (fenced CAS).
-    /// Waits (does nothing for a space) while a live replica has not answered its sequence.
+    /// Waits (does nothing for a space) while a live replica has not answered its sequence, or
+    /// while too few replicas live to be sure of holding every majority-acknowledged write.
     /// Returns false when a write was fenced.
     private func failover(members: MembershipSnapshot, assignments: AssignmentSnapshot,
                           store: AssignmentStore, fence: EtcdTxn.Compare) async -> Bool {
@@ -659,8 +689,8 @@ public actor ClusterController {
         var writes: [AssignmentChange] = []
         for stored in orphaned.sorted(by: { $0.space < $1.space }) {
             guard let next = Self.promoted(stored.assignment, space: stored.space, alive: Set(members.members.keys),
-                                           sequences: answers) else {
-                logger.info("failover waits for the replicas' sequences", metadata: [
+                                           sequences: answers, writeQuorum: stored.writeQuorum) else {
+                logger.info("failover waits for the replicas' sequences (all live ones, and enough of them)", metadata: [
                     "space": "\(stored.space)", "answered": "\(answers.keys.sorted())"])
                 wake(at: clock.now + Self.errorPause)
                 continue
@@ -740,6 +770,9 @@ public actor ClusterController {
         retry.state = .pending
         return .retry(retry)
     }
+
+    /// A round at least this long is logged with its steps' times.
+    static let slowRound = Duration.seconds(2)
 
     /// How long the loop waits after an etcd error before the next round.
     static let errorPause = Duration.milliseconds(500)

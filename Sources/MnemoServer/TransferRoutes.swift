@@ -86,7 +86,12 @@ struct TransferRoutes: Sendable {
         }
         let space: Space
         do {
-            space = try await database.importSpace(name, from: chunks)
+            // Counted as arriving until the move's copy is recorded as one (ClusterNode.tend).
+            space = try await state.incomingMoves.arriving(name) { () async throws(MnemoError) in
+                let space = try await database.importSpace(name, from: chunks)
+                if let move { state.incomingMoves.record(name, move: move) }
+                return space
+            }
         } catch where error.code == .tooLarge && received.total > limit {
             throw .payloadTooLarge(limit)
         } catch {
@@ -102,7 +107,6 @@ struct TransferRoutes: Sendable {
                 throw error
             }
         }
-        if let move { state.incomingMoves.record(name, move: move) }
         var response = JSONResponse.make(status: .created, SpaceRoutes.info(space))
         response.headers[.location] = "/v1/spaces/" + SpaceRoutes.encode(name)
         return response

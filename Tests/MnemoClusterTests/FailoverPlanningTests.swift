@@ -36,6 +36,22 @@ struct FailoverPlanningTests {
         #expect(next.map { Array($0.copies) } == [3, 2])
     }
 
+    @Test("with a majority quorum, a failover needs answers from enough replicas to hold every acknowledged write")
+    func waitsForEnoughReplicas() {
+        let three = Assignment(copies: CopySet([1, 2, 3]), version: 4)
+        // Primary 1 and replica 3 gone: a write on 1 and 3 may be acknowledged, 2 cannot tell.
+        #expect(ClusterController.promoted(three, space: space, alive: [2], sequences: [2: [space: 8]]) == nil)
+        #expect(ClusterController.promoted(three, space: space, alive: [2], sequences: [2: [space: 8]],
+                                           writeQuorum: "majority") == nil)
+        // A space whose writes need only the primary loses what the primary alone held anyway.
+        let next = ClusterController.promoted(three, space: space, alive: [2], sequences: [2: [space: 8]],
+                                              writeQuorum: "one")
+        #expect(next.map { Array($0.copies) } == [2])
+        #expect([(1, 1), (2, 2), (3, 2), (4, 3), (6, 4)].allSatisfy {
+            ClusterController.answersNeeded(replicas: $0.0, writeQuorum: nil) == $0.1
+        })
+    }
+
     @Test("copy changes add, drop or replace replicas, never the primary")
     func copyChanges() {
         let added = ClusterController.copyChange(

@@ -64,6 +64,15 @@ public final class ClusterNode: Sendable {
         }
     }
 
+    /// Whether a fresh read of `space`'s assignment names this node (true when etcd cannot tell).
+    private func isServedHere(_ space: SpaceID) async -> Bool {
+        do {
+            return try await reread(space)?.assignment.copies.contains(node) ?? false
+        } catch {
+            return true
+        }
+    }
+
     /// Whether this node's copy of `name` is one no assignment names it for (a fresh read of the
     /// key says so): a leftover of a failover or a replaced replica, about to be dropped.
     func isStaleCopy(_ name: String) async -> Bool {
@@ -363,8 +372,12 @@ public final class ClusterNode: Sendable {
         table.replace(fresh)
         var kept: [SpaceID] = []
         for (id, name, _) in held {
-            guard let entry = fresh.entries[id], !entry.assignment.copies.contains(node),
-                  await !isLiveIncomingMove(id, name: name, state: state) else {
+            var discard = fresh.entries[id].map { !$0.assignment.copies.contains(node) } ?? false
+                && !state.incomingMoves.isArriving(name)
+            if discard { discard = await !isLiveIncomingMove(id, name: name, state: state) }
+            // A move that ended after the range read may have cut its copy over to here.
+            if discard && state.incomingMoves.move(of: name) != nil { discard = await !isServedHere(id) }
+            guard discard else {
                 kept.append(id)
                 continue
             }
@@ -426,6 +439,7 @@ public final class ClusterNode: Sendable {
     /// The replica check: compares the checksum of every primary space here whose replicas are
     /// all Active with each replica's, at equal sequences, and records how many differ
     /// (`mnemo_replication_divergent_spaces`). Spaces written meanwhile are skipped this round.
+    /// A replica whose copy is missing or ahead of this one is asked again (``Replicator/recheck(_:)``).
     func checkReplicas(local: [SpaceID: String], database: Database) async {
         var byReplica: [NodeID: [SpaceID]] = [:]
         var mine: [SpaceID: SpaceChecksum] = [:]
@@ -443,7 +457,14 @@ public final class ClusterNode: Sendable {
                 continue
             }
             for space in spaces {
-                guard let mineNow = mine[space], let their = theirs[space], their.sequence == mineNow.sequence else { continue }
+                guard let mineNow = mine[space], let name = local[space] else { continue }
+                guard let their = theirs[space], their.sequence <= mineNow.sequence else {
+                    // Its stream thinks it caught up, but the copy is gone or holds more than
+                    // this primary: ask it again (a snapshot follows).
+                    replicator.recheck(.init(name: name, replica: replica))
+                    continue
+                }
+                guard their.sequence == mineNow.sequence else { continue }
                 compared += 1
                 if their.checksum != mineNow.checksum { divergent.insert(space) }
             }
@@ -518,16 +539,15 @@ public final class ClusterNode: Sendable {
             guard holdsLease else { continue }
             var local: [SpaceID: String] = [:]
             for name in await database.spaces() { local[SpaceID(name: name)] = name }
-            let stale = local.filter { space, name in
-                guard let entry = table.lookup(space) else { return false }
-                return !entry.assignment.copies.contains(node) && state.incomingMoves.move(of: name) == nil
-                    && !state.freezes.isFrozen(name)
-            }
+            let stale = local.filter { isStale($0.key, name: $0.value, state: state) }
             // Re-read first (one range read): the watch may lag a change that added this node back.
             if !stale.isEmpty, let fresh = try? await assignments.load() {
                 table.replace(fresh)
                 for (space, name) in stale {
-                    guard let entry = fresh.entries[space], !entry.assignment.copies.contains(node) else { continue }
+                    // Asked again: while the read was on its way, a move or a snapshot may have
+                    // replaced the stale copy with one this node serves (the read may predate it).
+                    guard let entry = fresh.entries[space], !entry.assignment.copies.contains(node),
+                          isStale(space, name: name, state: state) else { continue }
                     state.forget(name)
                     do {
                         try await database.dropSpace(name)
@@ -544,6 +564,20 @@ public final class ClusterNode: Sendable {
             replicator.sweep(local: local)
             if ticks % Self.replicaCheckTicks == 0 { await checkReplicas(local: local, database: database) }
         }
+    }
+
+    /// Whether the local copy `name` is one no assignment names this node for, as far as the
+    /// routing table knows, and no import, move or freeze is using it. Forgets the incoming
+    /// move of a copy that was cut over (it is served here now).
+    private func isStale(_ space: SpaceID, name: String, state: ServerState) -> Bool {
+        guard let entry = table.lookup(space) else { return false }
+        if entry.assignment.copies.contains(node) {
+            state.incomingMoves.forget(name)
+            return false
+        }
+        // Arriving first: an import records its move's copy before it stops arriving.
+        return !state.incomingMoves.isArriving(name) && state.incomingMoves.move(of: name) == nil
+            && !state.freezes.isFrozen(name)
     }
 
     /// The owner of an assignment as a WRONG_NODE answer names it.

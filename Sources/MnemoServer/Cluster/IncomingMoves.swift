@@ -26,4 +26,23 @@ public final class IncomingMoves: Sendable {
 
     /// Forgets `name` (dropped, or cut over and now served here).
     public func forget(_ name: String) { _ = moves.withLock { $0.removeValue(forKey: name) } }
+
+    /// Imports under way, by name (a move's copy or a primary's snapshot for its replica): the
+    /// space exists here before its import returns, and no assignment may name this node yet.
+    private let importing = Mutex<[String: Int]>([:])
+
+    /// Runs `body`, an import of `name`, with `name` counted as arriving meanwhile.
+    public func arriving<T, E: Error>(_ name: String, _ body: () async throws(E) -> T) async throws(E) -> T {
+        importing.withLock { $0[name, default: 0] += 1 }
+        defer {
+            importing.withLock { importing in
+                importing[name, default: 1] -= 1
+                if importing[name] == 0 { importing[name] = nil }
+            }
+        }
+        return try await body()
+    }
+
+    /// Whether an import of `name` is under way (its space is no stale copy to drop).
+    public func isArriving(_ name: String) -> Bool { importing.withLock { $0[name] != nil } }
 }

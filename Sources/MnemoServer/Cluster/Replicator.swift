@@ -178,6 +178,20 @@ final class Replicator: Sendable {
         }
     }
 
+    /// Starts the stream of `key` again from a fresh question of the replica's sequence (the
+    /// replica check found its copy missing, or ahead of this primary's).
+    func recheck(_ key: Key) {
+        guard let version = state.withLock({ state -> UInt64? in
+            guard var stream = state.streams[key], !stream.running else { return nil }
+            stream.acked = nil
+            stream.state = .catchingUp
+            state.streams[key] = stream
+            return stream.version
+        }) else { return }
+        logger.info("replica check: asking a replica again", metadata: ["space": "\(key.name)", "replica": "\(key.replica)"])
+        ensure(key, version: version)
+    }
+
     /// Forgets the streams of `name` (the space was dropped or moved away).
     func forget(_ name: String) {
         state.withLock { state in
@@ -272,17 +286,19 @@ final class Replicator: Sendable {
         }
     }
 
-    /// Counts a failed attempt (Dead after ``deadAfter`` of them); the pause before the next.
-    private func noteFailure(_ key: Key) -> Duration {
+    /// Counts a failed attempt (Dead after ``deadAfter`` of them); the pause before the next,
+    /// and whether the stream changed state (a first failure, or Dead now).
+    private func noteFailure(_ key: Key) -> (pause: Duration, changed: Bool) {
         state.withLock { state in
-            guard var stream = state.streams[key] else { return .milliseconds(100) }
+            guard var stream = state.streams[key] else { return (.milliseconds(100), false) }
             let now = ContinuousClock.now
             let since = stream.failingSince ?? now
+            let before = stream.state
             stream.failingSince = since
             if now - since >= Self.deadAfter { stream.state = .dead } else if stream.state == .active { stream.state = .catchingUp }
             state.streams[key] = stream
             let failing = now - since
-            return min(Self.maxPause, max(.milliseconds(50), failing / 4))
+            return (min(Self.maxPause, max(.milliseconds(50), failing / 4)), since == now || stream.state != before)
         }
     }
 
@@ -302,7 +318,7 @@ final class Replicator: Sendable {
                 return (state.database, state.authorization, state.streams[key]?.acked)
             }
             guard let database, let address = table.address(of: key.replica) else {
-                try? await Task.sleep(for: noteFailure(key))
+                try? await Task.sleep(for: noteFailure(key).pause)
                 continue
             }
             do {
@@ -354,10 +370,10 @@ final class Replicator: Sendable {
             } catch let backoff as Backoff {
                 try? await Task.sleep(for: .seconds(backoff.seconds))
             } catch {
-                let pause = noteFailure(key)
+                let (pause, changed) = noteFailure(key)
                 state.withLock { $0.streams[key]?.acked = nil }
-                logger.debug("replication failed", metadata: ["space": "\(key.name)", "replica": "\(key.replica)",
-                                                              "error": "\(error)"])
+                logger.log(level: changed ? .info : .debug, "replication failed", metadata: [
+                    "space": "\(key.name)", "replica": "\(key.replica)", "error": "\(error)"])
                 try? await Task.sleep(for: pause)
             }
         }
