@@ -160,7 +160,12 @@ final class SetWorkload: Sendable {
                         present.formUnion(page.memories.map(\.id))
                         cursor = page.nextCursor
                     } while cursor != nil
-                    return expected[index].subtracting(present).count
+                    let missing = expected[index].subtracting(present)
+                    if !missing.isEmpty {
+                        FileHandle.standardError.write(Data(
+                            "cluster bench: lost from \(self.names[index]): \(missing.sorted().prefix(5).joined(separator: ", "))\n".utf8))
+                    }
+                    return missing.count
                 }
             }
             for _ in 0..<min(16, names.count) { add() }

@@ -146,6 +146,8 @@ public actor ClusterController {
 
     // What the followers deliver (nil until the first snapshot of the current term).
     private var members: MembershipSnapshot?
+    /// The member list as last read by the failover step itself, and when.
+    private var readMembers: (snapshot: MembershipSnapshot, at: ContinuousClock.Instant)?
     private var assignments: AssignmentSnapshot?
     private var moves: MoveSnapshot?
     private var loads = LoadSnapshot()
@@ -668,6 +670,13 @@ public actor ClusterController {
     private func failover(members: MembershipSnapshot, assignments: AssignmentSnapshot,
                           store: AssignmentStore, fence: EtcdTxn.Compare) async -> Bool {
         guard let sequences = nodes?.sequences else { return true }
+        // The member watch may lag, or have stalled (an etcd restart): primaries are judged from
+        // the newer of its view and a read of the member list (at most one per interval).
+        if readMembers.map({ clock.now - $0.at >= Self.memberReadInterval }) ?? true,
+           let fresh = try? await ClusterMembership(client: client, keys: keys).list() {
+            readMembers = (fresh, clock.now)
+        }
+        let members = readMembers.map { $0.snapshot.revision > members.revision ? $0.snapshot : members } ?? members
         // Judge a primary dead only from a member view at least as new as its assignment.
         let orphaned = assignments.entries.values.filter {
             members.members[$0.assignment.primary] == nil && members.revision >= $0.modRevision
@@ -770,6 +779,9 @@ public actor ClusterController {
         retry.state = .pending
         return .retry(retry)
     }
+
+    /// How often the failover step reads the member list itself.
+    static let memberReadInterval = Duration.milliseconds(500)
 
     /// A round at least this long is logged with its steps' times.
     static let slowRound = Duration.seconds(2)

@@ -131,7 +131,9 @@ public struct MoveStore: Sendable {
     /// with `to` in place of `from` (so `to` becomes the primary) at version + 1 and deletes the
     /// move key. Returns false, writing nothing, when either key changed, when the assignment's
     /// version is not the one the move was planned against, or when it does not list `from`.
-    /// After a timeout the outcome is read back, never resent.
+    /// After a timeout the outcome is settled (``settleTime``), never resent: the caller keeps
+    /// the space frozen until this returns, so no write is acknowledged by a node that may
+    /// no longer be the primary.
     public func complete(_ record: MoveRecord, moveRevision: Int64,
                          assignment: StoredAssignment) async throws(EtcdError) -> Bool {
         guard assignment.space == record.space, assignment.assignment.version == record.version,
@@ -152,17 +154,34 @@ public struct MoveStore: Sendable {
             let result = try await client.txn(txn)
             return result.succeeded
         } catch where error.code == .timeout || error.code == .unavailable {
-            // Applied exactly when the assignment now holds our value at a newer revision and the
-            // move key is gone (versions only grow: nobody else writes this value).
-            if let current = try? await client.get(assignmentKey).first,
-               current.modRevision != assignment.modRevision,
-               StoredAssignment.decode(current.value) == next,
-               let move = try? await client.get(moveKey), move.first == nil {
-                return true
+            let deadline = ContinuousClock.now + Self.settleTime
+            var last = error
+            while ContinuousClock.now < deadline {
+                do {
+                    // Marking the move failed (a compare-and-swap on its key at `moveRevision`)
+                    // succeeds exactly when the cut-over was not applied, and makes sure it
+                    // never is; otherwise it was applied when the assignment holds our value and
+                    // the move key is gone (versions only grow: nobody else writes this value).
+                    if case .applied = try await fail(record, moveRevision: moveRevision,
+                                                      error: "the cut-over's answer was lost; settled as not applied") {
+                        return false
+                    }
+                    let current = try await client.get(assignmentKey).first
+                    let move = try await client.get(moveKey)
+                    return current.flatMap { StoredAssignment.decode($0.value) } == next && move.first == nil
+                } catch let error {
+                    last = error
+                    try? await Task.sleep(for: .milliseconds(250))
+                }
             }
-            throw error
+            throw last
         }
     }
+
+    /// How long a cut-over whose answer was lost is settled for (its space frozen meanwhile):
+    /// longer than a member lease, so a node cut off from etcd for all of it refuses writes
+    /// anyway by then (it no longer surely holds its lease).
+    public static let settleTime = Duration.seconds(60)
 
     /// The cut-over of a stored move (see ``complete(_:moveRevision:assignment:)``).
     public func complete(_ move: StoredMove, assignment: StoredAssignment) async throws(EtcdError) -> Bool {
