@@ -443,10 +443,16 @@ public actor ClusterController {
             }
         }
 
-        // 0. Failover: spaces whose primary is gone get a replica as primary.
-        if await !failover(members: members, assignments: assignments, store: assignmentStore, fence: fence) {
-            return false
+        // 0. Failover: spaces whose primary is gone get a replica as primary. Spaces left over
+        // (changed under their write, or an answer missing) are tried again at once from the
+        // newest views, a few times: the rest of the round can take seconds under load.
+        var outcome = await failover(members: members, assignments: assignments, store: assignmentStore, fence: fence)
+        for _ in 1..<Self.failoverAttempts where outcome.left > 0 && !outcome.fenced {
+            try? await Task.sleep(for: Self.failoverRetryPause)
+            guard let members = self.members, let assignments = self.assignments else { break }
+            outcome = await failover(members: members, assignments: assignments, store: assignmentStore, fence: fence)
         }
+        if outcome.fenced { return false }
 
         step("failover")
 
@@ -666,10 +672,11 @@ public actor ClusterController {
     /// durable sequence becomes the primary, the dead copies leave, version + 1 (fenced CAS).
     /// Waits (does nothing for a space) while a live replica has not answered its sequence, or
     /// while too few replicas live to be sure of holding every majority-acknowledged write.
-    /// Returns false when a write was fenced.
+    /// Returns whether a write was fenced, and how many orphaned spaces are left (waiting, or
+    /// changed under their write).
     private func failover(members: MembershipSnapshot, assignments: AssignmentSnapshot,
-                          store: AssignmentStore, fence: EtcdTxn.Compare) async -> Bool {
-        guard let sequences = nodes?.sequences else { return true }
+                          store: AssignmentStore, fence: EtcdTxn.Compare) async -> (fenced: Bool, left: Int) {
+        guard let sequences = nodes?.sequences else { return (false, 0) }
         // The member watch may lag, or have stalled (an etcd restart): primaries are judged from
         // the newer of its view and a read of the member list (at most one per interval).
         if readMembers.map({ clock.now - $0.at >= Self.memberReadInterval }) ?? true,
@@ -682,7 +689,8 @@ public actor ClusterController {
             members.members[$0.assignment.primary] == nil && members.revision >= $0.modRevision
                 && $0.assignment.replicas.contains { members.members[$0] != nil }
         }
-        if orphaned.isEmpty { return true }
+        if orphaned.isEmpty { return (false, 0) }
+        var left = 0
         var asks: [NodeID: [SpaceID: UInt64]] = [:]
         for stored in orphaned {
             for replica in stored.assignment.replicas where members.members[replica] != nil {
@@ -702,6 +710,7 @@ public actor ClusterController {
                 logger.info("failover waits for the replicas' sequences (all live ones, and enough of them)", metadata: [
                     "space": "\(stored.space)", "answered": "\(answers.keys.sorted())"])
                 wake(at: clock.now + Self.errorPause)
+                left += 1
                 continue
             }
             writes.append(AssignmentChange(stored: stored, next: next))
@@ -715,15 +724,17 @@ public actor ClusterController {
                     "to": "\(change.next.primary)", "version": "\(change.next.version)"])
             case .success(.conflict):
                 state.conflicts += 1
+                left += 1
             case .success(.fenced):
                 state.fencedWrites += 1
-                return false
+                return (true, left)
             case .failure(let error):
                 noteError("failover: \(error)")
                 wake(at: clock.now + Self.errorPause)
+                left += 1
             }
         }
-        return true
+        return (false, left)
     }
 
     private enum Action {
@@ -779,6 +790,10 @@ public actor ClusterController {
         retry.state = .pending
         return .retry(retry)
     }
+
+    /// Failover passes in one round, and the pause between two (the watches catch up).
+    static let failoverAttempts = 3
+    static let failoverRetryPause = Duration.milliseconds(200)
 
     /// How often the failover step reads the member list itself.
     static let memberReadInterval = Duration.milliseconds(500)
