@@ -432,6 +432,7 @@ public actor ClusterController {
         }
         let roundStart = stepStart
         defer {
+            step("rest")
             let total = clock.now - roundStart
             if total >= Self.slowRound {
                 func text(_ duration: Duration) -> String {
