@@ -138,6 +138,36 @@ struct MoveStoreTests {
         }
     }
 
+    @Test("a cut-over that reaches no etcd is settled once etcd is back: the move failed, the assignment kept")
+    func completeSettlesWithoutAnswer() async throws {
+        try await EtcdServer.with { etcd in
+            let keys = ClusterKeys(root: "/mnemo/m6")
+            let assignments = AssignmentStore(client: etcd.client, keys: keys)
+            let moves = MoveStore(client: etcd.client, keys: keys)
+            let space = SpaceID(name: "settled")
+            guard case .applied(let r1) = try await assignments.create(space, Assignment(copies: CopySet([1, 2]), version: 3))
+            else { Issue.record("no assignment"); return }
+            let record = MoveRecord(space: space, from: 1, to: 4, priority: .high, bytes: 10, rate: 100, version: 3)
+            #expect(try await moves.create(record, assignmentRevision: r1).isApplied)
+            let move = try #require(try await moves.get(space))
+            let before = try #require(try await assignments.get(space))
+            // etcd is killed -9 and comes back 6 s later, after the client's 5 s request timeout
+            // (the HTTP client waits that long for a connection): the cut-over's transaction
+            // never reaches it, and its outcome must be settled, not left open.
+            async let restarted: Void = etcd.etcd.restart(after: .seconds(6))
+            try await Task.sleep(for: .milliseconds(300))
+            let completed = try await moves.complete(move, assignment: before)
+            try await restarted
+            #expect(!completed)
+            #expect(try await assignments.get(space) == before)
+            let settled = try #require(try await moves.get(space))
+            #expect(settled.record.state == .failed)
+            #expect(settled.record.attempts == record.attempts + 1)
+            // The settled move can never be cut over now.
+            #expect(try await !moves.complete(move, assignment: before))
+        }
+    }
+
     @Test("complete loses against a concurrent assignment change or a rewritten move")
     func completeLoses() async throws {
         try await EtcdServer.with { etcd in
