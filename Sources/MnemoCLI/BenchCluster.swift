@@ -130,7 +130,9 @@ final class BenchCluster: Sendable {
         return counts
     }
 
-    /// Bytes per node as `GET /v1/cluster` reports them.
+    /// Bytes per node as `GET /v1/cluster` reports them. The status reads etcd: after etcd's
+    /// restart a node's etcd client may still be reconnecting (503), so it is asked again, of
+    /// another node, a few times.
     func bytesPerNode() async throws -> [String: Int] {
         struct Status: Decodable {
             struct Member: Decodable {
@@ -139,12 +141,23 @@ final class BenchCluster: Sendable {
             }
             var members: [Member]
         }
-        guard let node = randomNode() else { return [:] }
-        let status = try await node.client.json(Status.self, .GET, "/v1/cluster")
+        var answer: Status?
+        for attempt in 1...Self.statusAttempts where answer == nil {
+            guard let node = randomNode() else { return [:] }
+            do {
+                answer = try await node.client.json(Status.self, .GET, "/v1/cluster")
+            } catch where attempt < Self.statusAttempts {
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        guard let status = answer else { return [:] }
         var bytes: [String: Int] = [:]
         for member in status.members { bytes[String(member.node)] = member.bytes ?? 0 }
         return bytes
     }
+
+    /// Tries of a status read (500 ms apart).
+    static let statusAttempts = 20
 
     /// The sum of every sample of the counter `name` over all nodes' /metrics pages.
     func metricTotal(_ name: String) async throws -> Double {
