@@ -435,10 +435,7 @@ public actor ClusterController {
             step("rest")
             let total = clock.now - roundStart
             if total >= Self.slowRound {
-                func text(_ duration: Duration) -> String {
-                    let (seconds, attoseconds) = duration.components
-                    return "\(((Double(seconds) + Double(attoseconds) / 1e18) * 100).rounded() / 100)"
-                }
+                func text(_ duration: Duration) -> String { "\((duration.seconds * 100).rounded() / 100)" }
                 logger.info("slow controller round", metadata: [
                     "seconds": "\(text(total))", "steps": "\(steps.map { "\($0.0) \(text($0.1))" }.joined(separator: ", "))"])
             }

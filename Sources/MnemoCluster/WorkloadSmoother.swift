@@ -29,7 +29,7 @@ public struct WorkloadSmoother: Sendable {
 
     /// The counting window the averages are as noisy as: an exponential average with time
     /// constant τ has the variance of a plain count over 2τ.
-    public var windowSeconds: Double { 2 * Self.seconds(timeConstant) }
+    public var windowSeconds: Double { 2 * timeConstant.seconds }
 
     /// Blends `raw` into the average, each space by the sample it brings: `sampleSeconds[space]`
     /// is how many seconds of new counting `raw` holds for it (its node's report since the last
@@ -39,7 +39,7 @@ public struct WorkloadSmoother: Sendable {
     /// history takes `raw` as it is; spaces `raw` does not list are forgotten. Returns the
     /// workload with the averaged ops per second.
     public mutating func smooth(_ raw: Workload, sampleSeconds: [SpaceID: Double]) -> Workload {
-        let tau = Self.seconds(timeConstant)
+        let tau = timeConstant.seconds
         var averaged: [SpaceID: Double] = [:]
         averaged.reserveCapacity(raw.stats.count)
         for (space, sample) in raw.stats {
@@ -65,10 +65,5 @@ public struct WorkloadSmoother: Sendable {
     /// Forgets the history (a new term of leadership starts from fresh reports).
     public mutating func reset() {
         opsPerSecond = [:]
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 }
