@@ -6,6 +6,7 @@ import Foundation
 import MnemoCluster
 import MnemoPlacement
 import MnemoServer
+import NIOHTTP1
 import Synchronization
 
 /// The benchmark's cluster: etcd plus node processes.
@@ -141,16 +142,8 @@ final class BenchCluster: Sendable {
             }
             var members: [Member]
         }
-        var answer: Status?
-        for attempt in 1...Self.statusAttempts where answer == nil {
-            guard let node = randomNode() else { return [:] }
-            do {
-                answer = try await node.client.json(Status.self, .GET, "/v1/cluster")
-            } catch where attempt < Self.statusAttempts {
-                try await Task.sleep(for: .milliseconds(500))
-            }
-        }
-        guard let status = answer else { return [:] }
+        guard randomNode() != nil else { return [:] }
+        let status = try await json(Status.self, .GET, "/v1/cluster", attempts: Self.statusAttempts) { _ in .milliseconds(500) }
         var bytes: [String: Int] = [:]
         for member in status.members { bytes[String(member.node)] = member.bytes ?? 0 }
         return bytes
@@ -158,6 +151,24 @@ final class BenchCluster: Sendable {
 
     /// Tries of a status read (500 ms apart).
     static let statusAttempts = 20
+
+    /// Sends `method path` to a random live node and decodes its 2xx JSON answer; on any failure
+    /// (a 503 while a node reconnects to etcd, a dropped connection) asks again, of another
+    /// random node, after `pause(attempt)`, up to `attempts` times. Throws the last failure.
+    func json<T: Decodable>(_ type: T.Type, _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil,
+                            attempts: Int, pause: (Int) -> Duration) async throws -> T {
+        var failure: any Error = ClusterBenchError("no node")
+        for attempt in 0..<attempts {
+            guard let node = randomNode() else { break }
+            do {
+                return try await node.client.json(type, method, path, body: body)
+            } catch {
+                failure = error
+                if attempt + 1 < attempts { try await Task.sleep(for: pause(attempt)) }
+            }
+        }
+        throw failure
+    }
 
     /// The sum of every sample of the counter `name` over all nodes' /metrics pages.
     func metricTotal(_ name: String) async throws -> Double {

@@ -144,19 +144,13 @@ final class SetWorkload: Sendable {
                     var cursor: String?
                     repeat {
                         let body = try ServerClient.encodeJSON(ListBody(limit: 10_000, include: [], cursor: cursor))
-                        var page: Page?
-                        var failure = "no node"
-                        for attempt in 0..<Self.attempts where page == nil {
-                            guard let node = cluster.randomNode() else { break }
-                            do {
-                                page = try await node.client.json(Page.self, .POST,
-                                                                  ServerClient.spacePath(self.names[index]) + "/list", body: body)
-                            } catch {
-                                failure = "\(error)"
-                                try await Task.sleep(for: .milliseconds(min(2000, 50 << attempt)))
-                            }
+                        let page: Page
+                        do {
+                            page = try await cluster.json(Page.self, .POST, ServerClient.spacePath(self.names[index]) + "/list",
+                                                          body: body, attempts: Self.attempts) { .milliseconds(min(2000, 50 << $0)) }
+                        } catch {
+                            throw ClusterBenchError("reading \(self.names[index]) back: \(error)")
                         }
-                        guard let page else { throw ClusterBenchError("reading \(self.names[index]) back: \(failure)") }
                         present.formUnion(page.memories.map(\.id))
                         cursor = page.nextCursor
                     } while cursor != nil

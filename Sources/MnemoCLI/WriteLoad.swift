@@ -190,18 +190,13 @@ final class WriteLoad: Sendable {
                 let index = next
                 next += 1
                 group.addTask {
-                    var failure: (any Error)?
-                    for attempt in 0..<Self.attempts {
-                        guard let node = cluster.randomNode() else { break }
-                        do {
-                            let info = try await node.client.json(Info.self, .GET, ServerClient.spacePath(self.names[index]))
-                            return max(0, expected[index] - info.count)
-                        } catch {
-                            failure = error
-                            try await Task.sleep(for: .milliseconds(50 << attempt))
-                        }
+                    do {
+                        let info = try await cluster.json(Info.self, .GET, ServerClient.spacePath(self.names[index]),
+                                                          attempts: Self.attempts) { .milliseconds(50 << $0) }
+                        return max(0, expected[index] - info.count)
+                    } catch {
+                        throw ClusterBenchError("reading \(self.names[index]) back: \(error)")
                     }
-                    throw ClusterBenchError("reading \(self.names[index]) back: \(failure.map { "\($0)" } ?? "no node")")
                 }
             }
             for _ in 0..<min(16, names.count) { add() }
