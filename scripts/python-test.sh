@@ -16,7 +16,8 @@ export PYTHONPATH="$PWD/clients/python${PYTHONPATH:+:$PYTHONPATH}"
 echo "== mypy --strict clients/python/mnemo_client, the example and the client benchmark"
 MYPYPATH="$PWD/clients/python" python3 -m mypy --config-file clients/python/pyproject.toml --strict --cache-dir "${MYPY_CACHE_DIR:-/tmp/mnemo-mypy-cache}" \
     clients/python/mnemo_client examples/agent_memory.py bench/python/client_bench.py \
-    bench/python/langchain_bench.py bench/peers/chroma_compare.py bench/peers/chroma_plot.py
+    bench/python/langchain_bench.py bench/peers/chroma_compare.py bench/peers/chroma_plot.py \
+    bench/peers/httpx_floor.py
 echo "== pytest clients/python/tests and Tests/peers (server: $MNEMO_BIN)"
 timeout "${PYTHON_TEST_TIMEOUT:-900}" python3 -m pytest -q -p no:cacheprovider clients/python/tests Tests/peers "$@"
 echo "python-test: all passed"

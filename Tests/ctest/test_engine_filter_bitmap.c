@@ -16,6 +16,11 @@
  * must visit and score exactly the same nodes (a predicate that answers the same for every
  * node walks the same graph path); the new paths must be the ones taken (index_flags), and
  * every result must satisfy the filter by this test's own evaluator.
+ *
+ * The 30 searches of one filter run back to back, so from the second on each bitmap must be
+ * the one the space kept from the first (MN_SEARCH_INDEX_REUSED) and still give the same
+ * results. Then a memory is deleted: the next search with a kept filter must build its
+ * bitmap anew (the field indexes changed) and must not return it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +178,33 @@ static void run(mn_space *space, mn_filter *const *filters, phase *out) {
     }
 }
 
+/* Searches filter 0 with query 0 twice (the second reuses the bitmap), deletes its nearest
+ * match, and searches again: a new bitmap, without the deleted memory. */
+static void deleted_then_searched(mn_space *space, mn_filter *filter, const answer *before) {
+    float query[DIM];
+    te_vector(900000, query, DIM);
+    answer a;
+    mn_search_stats stats;
+    uint32_t found = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        memset(&a, 0, sizeof(a));
+        CHECK_STATUS(mn_space_search_filtered(space, query, DIM, K, EF, filter, collect, &a, &found, &stats), MN_OK);
+        CHECK(a.count == before->count && a.hits[0].memory == before->hits[0].memory);
+    }
+    CHECK(stats.index_flags & MN_SEARCH_INDEX_REUSED);
+    char id[16];
+    snprintf(id, sizeof(id), "m%u", before->hits[0].memory);
+    te_wait w;
+    te_wait_init(&w);
+    CHECK_STATUS(mn_space_delete(space, id, (uint32_t)strlen(id), MN_SUBMIT_WAIT, te_wait_done, &w), MN_OK);
+    CHECK_STATUS(te_wait_for(&w), MN_OK);
+    memset(&a, 0, sizeof(a));
+    CHECK_STATUS(mn_space_search_filtered(space, query, DIM, K, EF, filter, collect, &a, &found, &stats), MN_OK);
+    CHECK(!(stats.index_flags & MN_SEARCH_INDEX_REUSED) && (stats.index_flags & MN_SEARCH_INDEX_BITMAP));
+    CHECK(a.count == K);
+    for (uint32_t i = 0; i < a.count; i++) CHECK(a.hits[i].memory != before->hits[0].memory);
+}
+
 int main(void) {
     mn_engine *engine = te_engine(2, 256);
     mn_space *space = te_space(engine, "bitmap", DIM, MN_METRIC_L2);
@@ -190,7 +222,7 @@ int main(void) {
     index_create(space, "flag", MN_INDEX_KEYWORD);
     run(space, filters, bitmaps);
 
-    int differ = 0, wrong_path = 0, wrong_strategy = 0, walked_otherwise = 0;
+    int differ = 0, wrong_path = 0, wrong_strategy = 0, walked_otherwise = 0, wrong_reuse = 0;
     for (int f = 0; f < FILTERS; f++) {
         uint32_t expected_strategy = f < TRAVERSALS ? MN_SEARCH_STRATEGY_TRAVERSAL : MN_SEARCH_STRATEGY_EXACT_SCAN;
         for (uint32_t q = 0; q < QUERIES; q++) {
@@ -213,6 +245,10 @@ int main(void) {
                             (unsigned long long)sb->estimated_matches);
                 wrong_strategy++;
             }
+            /* The first search of a filter builds its bitmap, the others reuse it. */
+            const int reused = (sb->index_flags & MN_SEARCH_INDEX_REUSED) != 0;
+            wrong_reuse += q == 0 ? reused : (f < TRAVERSALS && !reused);
+            wrong_reuse += (sa->index_flags & MN_SEARCH_INDEX_REUSED) != 0;
             if (f < TRAVERSALS) {
                 wrong_path += !(sb->index_flags & MN_SEARCH_INDEX_BITMAP) || (sa->index_flags & MN_SEARCH_INDEX_BITMAP);
                 walked_otherwise += sa->index.visited != sb->index.visited ||
@@ -229,8 +265,11 @@ int main(void) {
     CHECK(wrong_strategy == 0);
     CHECK(wrong_path == 0);
     CHECK(walked_otherwise == 0);
-    printf("test_engine_filter_bitmap: %d of %u searches differ, %d off the expected path, %d walked otherwise\n",
-           differ, FILTERS * QUERIES, wrong_path, walked_otherwise);
+    CHECK(wrong_reuse == 0);
+    deleted_then_searched(space, filters[0], &bitmaps->answers[0][0]);
+    printf("test_engine_filter_bitmap: %d of %u searches differ, %d off the expected path, %d walked otherwise, "
+           "%d reused wrongly\n",
+           differ, FILTERS * QUERIES, wrong_path, walked_otherwise, wrong_reuse);
     for (int f = 0; f < FILTERS; f++) mn_filter_free(filters[f]);
     free(documents);
     free(bitmaps);

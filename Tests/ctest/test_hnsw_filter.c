@@ -16,7 +16,8 @@
  * - mn_hnsw_search_ids equals brute force over the given ids exactly (ids and distances, ties
  *   by id), skipping absent, removed and repeated ids; bad arguments are refused. So does
  *   mn_hnsw_search_id_bitmap over the same set as a bitmap, through both of its walks (the id
- *   lookups and the walk of every slot, each forced by its member hint).
+ *   lookups and the walk of every slot, each forced by its member hint), and mn_hnsw_search_located
+ *   over the set located once (mn_hnsw_locate), also with stale pairs that must be looked up again.
  */
 #include <stdio.h>
 
@@ -201,12 +202,13 @@ static uint32_t brute_ids(mn_hnsw *index, mn_metric metric, const float *query, 
 static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uint32_t dim, const float *queries,
                              size_t queries_count, const char *name) {
     uint64_t removed = count - 1;
+    uint32_t found_none = 99;
     int present = 0;
     CHECK_STATUS(mn_hnsw_contains(index, removed, &present), MN_OK);
     if (present) CHECK_STATUS(mn_hnsw_remove(index, removed), MN_OK);
     uint64_t *ids = malloc((count + 8) * sizeof(uint64_t));
     mn_hnsw_result got[K], want[K];
-    int mismatches = 0, bitmap_mismatches = 0;
+    int mismatches = 0, bitmap_mismatches = 0, located_mismatches = 0;
     for (size_t s = 0; s < SELECTIVITIES; s++) {
         size_t n = 0;
         for (size_t i = 0; i < count; i++)
@@ -221,6 +223,30 @@ static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uin
             if (!((words[ids[i] / 64] >> (ids[i] % 64)) & 1u)) members++;
             words[ids[i] / 64] |= 1ull << (ids[i] % 64);
         }
+        /* The same set located once: every present id (not the absent or removed ones), in slot
+         * order; then a copy whose first pair names a slot that holds another id and an extra
+         * pair for the absent id at slot 0 (stale pairs: looked up again, never scored). */
+        mn_hnsw_located *located = malloc((n + 1) * sizeof(*located));
+        size_t located_count = 0;
+        CHECK_STATUS(mn_hnsw_locate(index, words, bits, located, n + 1, &located_count), MN_OK);
+        uint64_t present_members = 0;
+        for (uint64_t id = 0; id < bits; id++) {
+            int here = 0;
+            if ((words[id / 64] >> (id % 64)) & 1u) CHECK_STATUS(mn_hnsw_contains(index, id, &here), MN_OK);
+            present_members += (uint64_t)here;
+        }
+        CHECK(located_count == present_members, "%s: located %zu of %llu present ids", name, located_count,
+              (unsigned long long)present_members);
+        for (size_t i = 1; i < located_count; i++) CHECK(located[i - 1].slot < located[i].slot, "%s: slot order", name);
+        if (located_count > 1) {
+            size_t few = 0;
+            CHECK_STATUS(mn_hnsw_locate(index, words, bits, located, 1, &few), MN_ERR_TOO_LARGE);
+            CHECK_STATUS(mn_hnsw_locate(index, words, bits, located, n + 1, &located_count), MN_OK);
+        }
+        mn_hnsw_located *stale = malloc((located_count + 1) * sizeof(*stale));
+        memcpy(stale, located, located_count * sizeof(*stale));
+        if (located_count > 1) stale[0].slot = located[located_count - 1].slot;
+        stale[located_count] = (mn_hnsw_located){count + 12345, 0, 0};
         for (size_t q = 0; q < queries_count; q++) {
             uint32_t found = 0;
             CHECK_STATUS(mn_hnsw_search_ids(index, queries + q * dim, dim, K, ids, n, got, &found), MN_OK);
@@ -243,12 +269,32 @@ static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uin
                     equal = again[i].id == want[i].id && again[i].distance == want[i].distance;
                 bitmap_mismatches += !equal;
             }
+            const mn_hnsw_located *lists[2] = {located, stale};
+            const size_t lengths[2] = {located_count, located_count + 1};
+            for (int l = 0; l < 2; l++) {
+                mn_hnsw_result again[K];
+                uint32_t found_again = 0;
+                CHECK_STATUS(mn_hnsw_search_located(index, queries + q * dim, dim, K, lists[l], lengths[l], again,
+                                                    &found_again),
+                             MN_OK);
+                int equal = found_again == expected;
+                for (uint32_t i = 0; equal && i < found_again; i++)
+                    equal = again[i].id == want[i].id && again[i].distance == want[i].distance;
+                located_mismatches += !equal;
+            }
         }
+        free(located);
+        free(stale);
         free(words);
     }
     CHECK(mismatches == 0, "%s: search_ids differs from brute force on %d queries", name, mismatches);
     CHECK(bitmap_mismatches == 0, "%s: search_id_bitmap differs from brute force on %d searches", name,
           bitmap_mismatches);
+    CHECK(located_mismatches == 0, "%s: search_located differs from brute force on %d searches", name,
+          located_mismatches);
+    CHECK_STATUS(mn_hnsw_search_located(index, queries, dim, K, NULL, 1, got, &found_none), MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_search_located(index, queries, dim, K, NULL, 0, got, &found_none), MN_OK);
+    CHECK(found_none == 0, "%s: %u results for no located ids", name, found_none);
     /* k larger than the set, an empty set. */
     uint32_t found = 99;
     ids[0] = 3, ids[1] = 1, ids[2] = removed;

@@ -689,6 +689,87 @@ static mn_status mn_plan_matching_labels(const mn_plan *plan, mn_labels *labels,
     return MN_OK;
 }
 
+/* ---- the last filter bitmap a search built, kept for the next one ---- */
+
+/*
+ * The matching labels of one filter the indexes answer whole, computed from one field-index
+ * snapshot. Snapshots are immutable and a later one of the space has a larger version, so the
+ * bitmap is exact for every search that plans against a snapshot of the same version with the
+ * same filter: agents repeat their filters ("kind == fact", one user's tag) between writes.
+ * Immutable once published in space->filter_memo; the one it replaces is freed after a grace
+ * period, so a search that loaded it inside its read section may go on using it.
+ */
+struct mn_filter_memo {
+    struct rcu_head rcu;
+    uint64_t version;
+    mn_filter *filter; /* a copy: the caller's is freed after the search */
+    mn_label_bitmap bitmap;
+    /* A set small enough for the exact scan's sparse path (under a quarter of the memories):
+     * the matching labels with their index slots, so the next scans skip the id table
+     * (mn_hnsw_search_located). NULL otherwise. */
+    mn_hnsw_located *located;
+    size_t located_count;
+};
+
+void mn_filter_memo_destroy(struct mn_filter_memo *memo) {
+    if (!memo) return;
+    mn_filter_free(memo->filter);
+    mn_label_bitmap_destroy(&memo->bitmap);
+    free(memo->located);
+    free(memo);
+}
+
+static void mn_filter_memo_reclaim(struct rcu_head *head) {
+    mn_rcu_grace_acquired();
+    mn_filter_memo_destroy(caa_container_of(head, struct mn_filter_memo, rcu));
+}
+
+/* The space's kept bitmap when it was built for `filter` from the plan's snapshot, else NULL.
+ * Inside the caller's read section. */
+static const struct mn_filter_memo *mn_filter_memo_find(mn_space *space, const mn_plan *plan,
+                                                        const mn_filter *filter) {
+    const struct mn_filter_memo *memo = atomic_load_explicit(&space->filter_memo, memory_order_acquire);
+    if (!memo || memo->version != mn_field_snapshot_version(plan->snapshot)) return NULL;
+    return mn_filter_same(memo->filter, filter) ? memo : NULL;
+}
+
+/* Keeps `bitmap`, built for `filter` from the plan's snapshot, as the space's memo: it is taken
+ * over (the caller's is left empty) unless it is over MN_ENGINE_FILTER_MEMO_BYTES_MAX or memory
+ * runs out, when nothing changes. `scanned`: the search was an exact scan of `matches`
+ * memories; when they are few enough for the sparse path, their slots are kept too. Inside the
+ * caller's read section (call_rcu needs a registered thread). */
+static void mn_filter_memo_keep(mn_space *space, const mn_plan *plan, const mn_filter *filter,
+                                mn_label_bitmap *bitmap, int scanned, uint64_t matches) {
+    const uint64_t bitmap_bytes = (bitmap->bits + 7) / 8;
+    if (bitmap_bytes > MN_ENGINE_FILTER_MEMO_BYTES_MAX) return;
+    struct mn_filter_memo *memo = malloc(sizeof(*memo));
+    mn_filter *copy = memo ? mn_filter_copy(filter) : NULL;
+    if (!copy) {
+        free(memo);
+        return;
+    }
+    memo->located = NULL;
+    memo->located_count = 0;
+    if (scanned && matches > 0 && matches * MN_HNSW_BITMAP_WALK_DIVISOR < plan->live &&
+        bitmap_bytes + matches * sizeof(mn_hnsw_located) <= MN_ENGINE_FILTER_MEMO_BYTES_MAX) {
+        /* Room for every set label (each at most once in the index). */
+        memo->located = malloc(matches * sizeof(mn_hnsw_located));
+        if (memo->located && mn_hnsw_locate(space->index, bitmap->words, bitmap->bits, memo->located, matches,
+                                            &memo->located_count) != MN_OK) {
+            free(memo->located); /* more present than counted: the bitmap path stays */
+            memo->located = NULL;
+            memo->located_count = 0;
+        }
+    }
+    memo->version = mn_field_snapshot_version(plan->snapshot);
+    memo->filter = copy;
+    memo->bitmap = *bitmap;
+    bitmap->words = NULL;
+    bitmap->bits = 0;
+    struct mn_filter_memo *old = atomic_exchange_explicit(&space->filter_memo, memo, memory_order_acq_rel);
+    if (old) urcu_memb_call_rcu(&old->rcu, mn_filter_memo_reclaim);
+}
+
 mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t dimension,
                                    uint32_t k, uint32_t ef, const mn_filter *filter,
                                    mn_memory_visit_fn visit, void *context, uint32_t *found,
@@ -749,12 +830,22 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
      * handful of matches the sorted list below is cheaper. */
     int exact_set = planned && plan.exact[mn_filter_root(filter)] &&
                     mn_plan_bound(&plan, mn_filter_root(filter)) * MN_ENGINE_FILTER_BITMAP_DIVISOR >= plan.bits;
+    /* The indexes answer the whole filter: its matching labels as one bitmap (no list, no
+     * sort), scanned or tested per node by the traversal; the one kept from an earlier search
+     * with this filter and snapshot, else built now (and kept once the search is done). */
+    const mn_label_bitmap *matching = NULL;
+    const struct mn_filter_memo *memo = NULL;
     if (exact_set) {
-        /* The indexes answer the whole filter: its matching labels as one bitmap (no list, no
-         * sort), scanned or tested per node by the traversal. */
-        status = mn_label_bitmap_init(&bitmap, plan.bits);
-        if (status == MN_OK) status = mn_plan_bitmap(&plan, mn_filter_root(filter), &bitmap);
-        if (status != MN_OK) goto done;
+        memo = mn_filter_memo_find(space, &plan, filter);
+        if (memo) {
+            matching = &memo->bitmap;
+            stats->index_flags |= MN_SEARCH_INDEX_REUSED;
+        } else {
+            status = mn_label_bitmap_init(&bitmap, plan.bits);
+            if (status == MN_OK) status = mn_plan_bitmap(&plan, mn_filter_root(filter), &bitmap);
+            if (status != MN_OK) goto done;
+            matching = &bitmap;
+        }
     }
     if (scan && exact_set) {
         stats->strategy = MN_SEARCH_STRATEGY_EXACT_SCAN;
@@ -766,10 +857,15 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
             uint64_t n = leaf->count > plan.live ? plan.live : leaf->count;
             stats->matches = leaf->complement ? plan.live - n : n;
         } else {
-            stats->matches = mn_label_bitmap_count(&bitmap);
+            stats->matches = mn_label_bitmap_count(matching);
         }
-        status = mn_hnsw_search_id_bitmap(space->index, query, dimension, k, bitmap.words, bitmap.bits,
-                                          stats->matches, results, &count);
+        if (memo && memo->located) {
+            status = mn_hnsw_search_located(space->index, query, dimension, k, memo->located,
+                                            memo->located_count, results, &count);
+        } else {
+            status = mn_hnsw_search_id_bitmap(space->index, query, dimension, k, matching->words,
+                                              matching->bits, stats->matches, results, &count);
+        }
     } else if (scan && planned && plan.candidates[mn_filter_root(filter)]) {
         /* The matching labels from the indexes: no walk of the records. */
         stats->strategy = MN_SEARCH_STRATEGY_EXACT_SCAN;
@@ -810,7 +906,7 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
         if (exact_set) {
             stats->index_flags |= MN_SEARCH_INDEX_BITMAP;
             status = mn_hnsw_search_filtered(space->index, query, dimension, k, beam,
-                                             mn_label_in_bitmap, &bitmap, results, &count,
+                                             mn_label_in_bitmap, (void *)matching, results, &count,
                                              &stats->index);
         } else {
             status = mn_hnsw_search_filtered(space->index, query, dimension, k, beam,
@@ -844,6 +940,9 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
         }
     }
     *found = visited;
+    if (bitmap.words)
+        mn_filter_memo_keep(space, &plan, filter, &bitmap, stats->strategy == MN_SEARCH_STRATEGY_EXACT_SCAN,
+                            stats->matches);
 done:
     mn_rcu_read_unlock();
     mn_plan_free(&plan);

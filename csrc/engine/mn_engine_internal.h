@@ -284,6 +284,9 @@ struct mn_space {
     /* Lifetime: handles, table membership and scheduling each hold one reference. */
     _Alignas(MN_CACHE_LINE_SIZE) _Atomic int64_t refs;
     _Atomic uint32_t dropped;
+    /* Any filtered search: the last bitmap of matches it built, for the next one with the same
+     * filter (mn_engine_filter.c); replaced by exchange, the old one freed after a grace period. */
+    _Atomic(struct mn_filter_memo *) filter_memo;
 
     /* Writer state: only the runner writes; stats read the atomics (relaxed). */
     /* Atomic because filtered reads size their label bitmaps by it: the runner advances it
@@ -480,6 +483,8 @@ mn_record *mn_space_find_label(struct mn_space *space, uint64_t label);
  *  of two at or above it; shrinks them when it fell below an eighth of their buckets). The
  *  runner only, outside any read-side section: a shrink waits for grace periods. */
 void mn_space_tables_fit(struct mn_space *space, uint64_t expected);
+/** Frees a space's kept filter bitmap at once (mn_engine_filter.c): no reader may be left. */
+void mn_filter_memo_destroy(struct mn_filter_memo *memo);
 /* Adds one imported record under `label` and publishes it (RESTORE, on the runner only; the
  * label is already a live member of the index). */
 mn_status mn_space_restore_record(struct mn_space *space, mn_worker *worker, uint64_t label,

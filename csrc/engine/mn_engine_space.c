@@ -251,6 +251,7 @@ fail:
     mn_hnsw_destroy(space->index);
     mn_assoc_destroy(space->assoc);
     mn_field_indexes_destroy(space->fields);
+    mn_filter_memo_destroy(atomic_load_explicit(&space->filter_memo, memory_order_acquire));
     mn_numa_free(space->cells);
     mn_numa_free(space);
     return status;
@@ -282,6 +283,7 @@ static void mn_space_free(struct mn_space *space) {
     /* No reader is left (each holds a reference); retire batches still pending keep what
      * they need (mn_field_index.c). */
     mn_field_indexes_destroy(space->fields);
+    mn_filter_memo_destroy(atomic_load_explicit(&space->filter_memo, memory_order_acquire));
     mn_numa_free(space->cells);
     mn_numa_free(space);
 }

@@ -126,6 +126,7 @@ struct mn_field_index {
 
 struct mn_field_snapshot {
     uint32_t count;
+    uint64_t version; /* the transaction that published it (0: the set's first, empty one) */
     mn_field_index created;
     mn_field_index slots[];
 };
@@ -847,6 +848,7 @@ static void mn_fi_publish(mn_field_indexes *set) {
     set->prepared_snapshot = NULL;
     set->prepared_retired = NULL;
     memcpy(snapshot, set->work, sizeof(mn_field_snapshot) + set->work->count * sizeof(mn_field_index));
+    snapshot->version = set->txn; /* txn only grows: no two snapshots of a set share one */
     mn_field_snapshot *old = atomic_load_explicit(&set->current, memory_order_relaxed);
     /* Publish: every node, term and the snapshot were written before this release store. */
     atomic_store_explicit(&set->current, snapshot, memory_order_release);
@@ -1326,6 +1328,8 @@ const mn_field_index *mn_field_snapshot_find(const mn_field_snapshot *snapshot, 
 const mn_field_index *mn_field_snapshot_created_at(const mn_field_snapshot *snapshot) { return &snapshot->created; }
 
 uint32_t mn_field_snapshot_count(const mn_field_snapshot *snapshot) { return snapshot->count; }
+
+uint64_t mn_field_snapshot_version(const mn_field_snapshot *snapshot) { return snapshot->version; }
 
 const mn_field_index *mn_field_snapshot_at(const mn_field_snapshot *snapshot, uint32_t i) {
     return i < snapshot->count ? &snapshot->slots[i] : NULL;

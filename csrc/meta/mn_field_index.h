@@ -221,6 +221,10 @@ const mn_field_index *mn_field_snapshot_find(const mn_field_snapshot *snapshot, 
                                              uint32_t name_length);
 /** The built-in createdAt index (NUMERIC over int64 ns). */
 const mn_field_index *mn_field_snapshot_created_at(const mn_field_snapshot *snapshot);
+/** The snapshot's version: a later snapshot of the same set has a larger one, so a result
+ *  computed from one snapshot can be kept and reused while the set's current snapshot still
+ *  has its version (snapshots are immutable). */
+uint64_t mn_field_snapshot_version(const mn_field_snapshot *snapshot);
 /** Number of user indexes in the snapshot, and the i-th one (createdAt excluded). */
 uint32_t mn_field_snapshot_count(const mn_field_snapshot *snapshot);
 const mn_field_index *mn_field_snapshot_at(const mn_field_snapshot *snapshot, uint32_t i);

@@ -584,6 +584,63 @@ mn_status mn_filter_free(mn_filter *filter) {
     return MN_OK;
 }
 
+/* ---- Comparing and copying compiled filters ---- */
+
+_Static_assert(sizeof(mn_filter_node) == 4 + 8 * sizeof(uint32_t), "mn_filter_node has no padding: memcmp");
+
+static int mn_filter_operand_same(const mn_filter_operand *a, const mn_filter_operand *b) {
+    if (a->type != b->type || a->bytes != b->bytes || a->start != b->start || a->kmp != b->kmp) return 0;
+    switch (a->type) {
+    case MN_FILTER_VALUE_INT: return a->u.i == b->u.i;
+    case MN_FILTER_VALUE_DOUBLE: return memcmp(&a->u.d, &b->u.d, sizeof(double)) == 0; /* bits: -0, NaN */
+    case MN_FILTER_VALUE_BOOL: return a->u.b == b->u.b;
+    default: return 1; /* a string: its bytes are compared with the pool */
+    }
+}
+
+int mn_filter_same(const mn_filter *a, const mn_filter *b) {
+    if (a == b) return 1;
+    if (a->node_count != b->node_count || a->root != b->root || a->child_count != b->child_count ||
+        a->operand_count != b->operand_count || a->pool_bytes != b->pool_bytes || a->kmp_count != b->kmp_count)
+        return 0;
+    if (memcmp(a->nodes, b->nodes, a->node_count * sizeof(mn_filter_node)) != 0) return 0;
+    if (a->child_count && memcmp(a->children, b->children, a->child_count * sizeof(uint32_t)) != 0) return 0;
+    if (a->pool_bytes && memcmp(a->pool, b->pool, a->pool_bytes) != 0) return 0;
+    if (a->kmp_count && memcmp(a->kmp, b->kmp, a->kmp_count * sizeof(uint32_t)) != 0) return 0;
+    for (uint32_t i = 0; i < a->operand_count; i++)
+        if (!mn_filter_operand_same(&a->operands[i], &b->operands[i])) return 0;
+    return 1;
+}
+
+/* A copy of `count` items of `size` bytes (NULL for none); *failed set when out of memory. */
+static void *mn_filter_dup(const void *items, size_t count, size_t size, int *failed) {
+    if (count == 0) return NULL;
+    void *copy = malloc(count * size);
+    if (!copy) {
+        *failed = 1;
+        return NULL;
+    }
+    return memcpy(copy, items, count * size);
+}
+
+mn_filter *mn_filter_copy(const mn_filter *filter) {
+    mn_filter *copy = calloc(1, sizeof *copy);
+    if (!copy) return NULL;
+    int failed = 0;
+    *copy = *filter;
+    copy->nodes = mn_filter_dup(filter->nodes, filter->node_count, sizeof(mn_filter_node), &failed);
+    copy->children = mn_filter_dup(filter->children, filter->child_count, sizeof(uint32_t), &failed);
+    copy->operands = mn_filter_dup(filter->operands, filter->operand_count, sizeof(mn_filter_operand), &failed);
+    copy->pool = mn_filter_dup(filter->pool, filter->pool_bytes, 1, &failed);
+    copy->pool_capacity = filter->pool_bytes;
+    copy->kmp = mn_filter_dup(filter->kmp, filter->kmp_count, sizeof(uint32_t), &failed);
+    if (failed) {
+        mn_filter_free(copy);
+        return NULL;
+    }
+    return copy;
+}
+
 /* ---- The tree API ---- */
 
 uint32_t mn_filter_node_count(const mn_filter *filter) { return filter->node_count; }

@@ -203,6 +203,13 @@ struct mn_filter {
     uint32_t kmp_count;
 };
 
+/** 1 when `a` and `b` compiled to the same filter (tree, operands and strings alike): whatever
+ *  is computed for one holds for the other. Pure, thread safe. */
+int mn_filter_same(const mn_filter *a, const mn_filter *b);
+
+/** A deep copy of a compiled filter (free with mn_filter_free); NULL when out of memory. */
+mn_filter *mn_filter_copy(const mn_filter *filter);
+
 /** Three-way comparison of an int64 and a double, exact (no rounding of the int): -1, 0, 1,
  *  or 2 when d is NaN. */
 int mn_filter_compare_int_double(int64_t i, double d);

@@ -556,6 +556,9 @@ typedef struct mn_search_stats {
 /** The traversal tested each node against a bitmap of the matching labels built from the
  *  field indexes (the whole filter answered by them), instead of reading the node's record. */
 #define MN_SEARCH_INDEX_BITMAP 8u
+/** That bitmap was the one an earlier search of the space built for the same filter from the
+ *  same field-index snapshot (nothing indexed has changed since), reused instead of rebuilt. */
+#define MN_SEARCH_INDEX_REUSED 16u
 
 /**
  * The k nearest memories to `query` that match `filter` (mn_filter.h; NULL or {} matches
@@ -576,8 +579,11 @@ typedef struct mn_search_stats {
  * recall 1); otherwise the index is traversed with the filter checked per node
  * (mn_hnsw_search_filtered, beam max(ef, k), ef 0 as mn_space_search), as a bit test on a
  * bitmap of the matching labels when the indexes answer the whole filter
- * (MN_SEARCH_INDEX_BITMAP), else on the node's record. stats->index_flags says what the field
- * indexes did.
+ * (MN_SEARCH_INDEX_BITMAP), else on the node's record. A space keeps the last such bitmap with
+ * a copy of its filter: the next search with the same filter, while no write has changed the
+ * field indexes, reuses it (MN_SEARCH_INDEX_REUSED); a bitmap over
+ * MN_ENGINE_FILTER_MEMO_BYTES_MAX is not kept. stats->index_flags says what the field indexes
+ * did.
  * Errors: as mn_space_search, and MN_ERR_NO_MEMORY (the scan's label buffer or bitmap).
  * Blocking: never (an RCU read section; allocates its label buffer or bitmap).
  */

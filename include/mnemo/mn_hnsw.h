@@ -204,6 +204,39 @@ mn_status mn_hnsw_search_id_bitmap(const mn_hnsw *index, const float *query, uin
                                    uint32_t k, const uint64_t *words, uint64_t bits,
                                    uint64_t members, mn_hnsw_result *results, uint32_t *found);
 
+/** An id with the slot (the node's place in the index) it was found at by mn_hnsw_locate. */
+typedef struct mn_hnsw_located {
+    uint64_t id;
+    uint32_t slot;
+    uint32_t reserved; /**< 0 */
+} mn_hnsw_located;
+
+/**
+ * Finds the slots of the ids set in a bitmap (as mn_hnsw_search_id_bitmap reads it): writes
+ * one pair per id present in the index to `out` (room for `capacity`), in ascending slot
+ * order, and their number to *count. For a caller that searches the same set many times
+ * (mn_hnsw_search_located): the id table is read once instead of at every search.
+ * Errors: MN_ERR_INVALID (NULL index, out or count; NULL words with bits > 0),
+ * MN_ERR_TOO_LARGE (more ids present than `capacity`: nothing useful written).
+ * Blocking: never (an RCU read section); takes the id table's lock once per
+ * MN_HNSW_IDS_CHUNK ids.
+ */
+mn_status mn_hnsw_locate(const mn_hnsw *index, const uint64_t *words, uint64_t bits,
+                         mn_hnsw_located *out, size_t capacity, size_t *count);
+
+/**
+ * Exact search over located ids: as mn_hnsw_search_ids over their ids, same results, distances
+ * and order, without the id table when every slot still holds its id. A slot that no longer
+ * does (its id was removed since mn_hnsw_locate, and the slot maybe reused) is never scored:
+ * its id is looked up again, so an id present now is found wherever it is. Ids must be
+ * distinct.
+ * Errors: as mn_hnsw_search_ids (NULL located with count > 0 is MN_ERR_INVALID).
+ * Blocking: never (an RCU read section).
+ */
+mn_status mn_hnsw_search_located(const mn_hnsw *index, const float *query, uint32_t dimension,
+                                 uint32_t k, const mn_hnsw_located *located, size_t count,
+                                 mn_hnsw_result *results, uint32_t *found);
+
 /**
  * Removes `id`: it never appears in a result after this returns, and its slot is reused by a
  * later insert once a repair pass has unlinked it. Errors: MN_ERR_NOT_FOUND.

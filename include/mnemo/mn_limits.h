@@ -179,6 +179,9 @@
  *  may number at least 1 / MN_ENGINE_FILTER_BITMAP_DIVISOR of the labels (one per two 64-bit words);
  *  fewer come as a sorted list, cheaper than clearing and walking the words. */
 #define MN_ENGINE_FILTER_BITMAP_DIVISOR 128u
+/** Largest matching-label bitmap a space keeps for its next search with the same filter
+ *  (mn_space_search_filtered): 1 MiB, a space of up to 8 Mi labels. */
+#define MN_ENGINE_FILTER_MEMO_BYTES_MAX (1u << 20)
 /** Most field indexes one space may have (mn_space_index_create; createdAt not counted): a
  *  field-index snapshot copies every index's roots, so each write costs O(indexes). */
 #define MN_ENGINE_FIELD_INDEXES_MAX 64u
