@@ -71,7 +71,7 @@ def many_clients(url: str, clients: int, seconds: float) -> float:
     for worker in workers:
         worker.start()
     start.wait()
-    total = sum(out.get(timeout=seconds + 120) for _ in workers)
+    total: int = sum(int(out.get(timeout=seconds + 120)) for _ in workers)
     for worker in workers:
         worker.join()
     return total / seconds
