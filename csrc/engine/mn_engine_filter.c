@@ -704,9 +704,9 @@ struct mn_filter_memo {
     uint64_t version;
     mn_filter *filter; /* a copy: the caller's is freed after the search */
     mn_label_bitmap bitmap;
-    /* A set small enough for the exact scan's sparse path (under a quarter of the memories):
-     * the matching labels with their index slots, so the next scans skip the id table
-     * (mn_hnsw_search_located). NULL otherwise. */
+    /* After an exact scan: the matching labels with their index slots, so the next scans
+     * read just those nodes, with no id table lookups and no walk past the others
+     * (mn_hnsw_search_located). NULL after a traversal. */
     mn_hnsw_located *located;
     size_t located_count;
 };
@@ -736,7 +736,7 @@ static const struct mn_filter_memo *mn_filter_memo_find(mn_space *space, const m
 /* Keeps `bitmap`, built for `filter` from the plan's snapshot, as the space's memo: it is taken
  * over (the caller's is left empty) unless it is over MN_ENGINE_FILTER_MEMO_BYTES_MAX or memory
  * runs out, when nothing changes. `scanned`: the search was an exact scan of `matches`
- * memories; when they are few enough for the sparse path, their slots are kept too. Inside the
+ * memories; their slots are kept too, within the same bound. Inside the
  * caller's read section (call_rcu needs a registered thread). */
 static void mn_filter_memo_keep(mn_space *space, const mn_plan *plan, const mn_filter *filter,
                                 mn_label_bitmap *bitmap, int scanned, uint64_t matches) {
@@ -750,7 +750,7 @@ static void mn_filter_memo_keep(mn_space *space, const mn_plan *plan, const mn_f
     }
     memo->located = NULL;
     memo->located_count = 0;
-    if (scanned && matches > 0 && matches * MN_HNSW_BITMAP_WALK_DIVISOR < plan->live &&
+    if (scanned && matches > 0 &&
         bitmap_bytes + matches * sizeof(mn_hnsw_located) <= MN_ENGINE_FILTER_MEMO_BYTES_MAX) {
         /* Room for every set label (each at most once in the index). */
         memo->located = malloc(matches * sizeof(mn_hnsw_located));
