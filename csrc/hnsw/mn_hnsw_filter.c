@@ -507,16 +507,26 @@ static void mn_results_finish(mn_hnsw_result *results, uint32_t n) {
     }
 }
 
-mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t dimension, uint32_t k,
-                             const uint64_t *ids, size_t count, mn_hnsw_result *results, uint32_t *found) {
-    if (!index || !results || !found || (!ids && count > 0)) return MN_ERR_INVALID;
+/* What every exact search does first: checks its arguments (`set_ok`: the caller's set is
+ * not NULL, or empty), takes the thread's scratch and puts the checked query (normalised for
+ * cosine) in (*scratch)->query, and sets *found to 0. */
+static mn_status mn_exact_prepare(const mn_hnsw *index, const float *query, uint32_t dimension, uint32_t k,
+                                  int set_ok, mn_hnsw_result *results, uint32_t *found, mn_scratch **scratch) {
+    if (!index || !results || !found || !set_ok) return MN_ERR_INVALID;
     if (k == 0 || k > MN_HNSW_K_MAX) return MN_ERR_INVALID;
-    mn_scratch *scratch = mn_scratch_get();
-    if (!scratch) return MN_ERR_NO_MEMORY;
-    mn_status status = mn_hnsw_check_vector(index, query, dimension, scratch->query);
+    *scratch = mn_scratch_get();
+    if (!*scratch) return MN_ERR_NO_MEMORY;
+    mn_status status = mn_hnsw_check_vector(index, query, dimension, (*scratch)->query);
     if (status != MN_OK) return status;
     *found = 0;
-    if (count == 0) return MN_OK;
+    return MN_OK;
+}
+
+mn_status mn_hnsw_search_ids(const mn_hnsw *index, const float *query, uint32_t dimension, uint32_t k,
+                             const uint64_t *ids, size_t count, mn_hnsw_result *results, uint32_t *found) {
+    mn_scratch *scratch = NULL;
+    mn_status status = mn_exact_prepare(index, query, dimension, k, ids || count == 0, results, found, &scratch);
+    if (status != MN_OK || count == 0) return status;
 
     mn_hnsw *mutable_index = (mn_hnsw *)index;
     uint32_t n = 0;
@@ -567,14 +577,9 @@ done:
 mn_status mn_hnsw_search_id_bitmap(const mn_hnsw *index, const float *query, uint32_t dimension, uint32_t k,
                                    const uint64_t *words, uint64_t bits, uint64_t members,
                                    mn_hnsw_result *results, uint32_t *found) {
-    if (!index || !results || !found || (!words && bits > 0)) return MN_ERR_INVALID;
-    if (k == 0 || k > MN_HNSW_K_MAX) return MN_ERR_INVALID;
-    mn_scratch *scratch = mn_scratch_get();
-    if (!scratch) return MN_ERR_NO_MEMORY;
-    mn_status status = mn_hnsw_check_vector(index, query, dimension, scratch->query);
-    if (status != MN_OK) return status;
-    *found = 0;
-    if (bits == 0 || members == 0) return MN_OK;
+    mn_scratch *scratch = NULL;
+    mn_status status = mn_exact_prepare(index, query, dimension, k, words || bits == 0, results, found, &scratch);
+    if (status != MN_OK || bits == 0 || members == 0) return status;
 
     mn_hnsw *mutable_index = (mn_hnsw *)index;
     uint32_t n = 0;
@@ -701,14 +706,9 @@ mn_status mn_hnsw_locate(const mn_hnsw *index, const uint64_t *words, uint64_t b
 mn_status mn_hnsw_search_located(const mn_hnsw *index, const float *query, uint32_t dimension,
                                  uint32_t k, const mn_hnsw_located *located, size_t count,
                                  mn_hnsw_result *results, uint32_t *found) {
-    if (!index || !results || !found || (!located && count > 0)) return MN_ERR_INVALID;
-    if (k == 0 || k > MN_HNSW_K_MAX) return MN_ERR_INVALID;
-    mn_scratch *scratch = mn_scratch_get();
-    if (!scratch) return MN_ERR_NO_MEMORY;
-    mn_status status = mn_hnsw_check_vector(index, query, dimension, scratch->query);
-    if (status != MN_OK) return status;
-    *found = 0;
-    if (count == 0) return MN_OK;
+    mn_scratch *scratch = NULL;
+    mn_status status = mn_exact_prepare(index, query, dimension, k, located || count == 0, results, found, &scratch);
+    if (status != MN_OK || count == 0) return status;
 
     mn_hnsw *mutable_index = (mn_hnsw *)index;
     uint32_t n = 0;
