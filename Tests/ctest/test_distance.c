@@ -333,6 +333,46 @@ static void mn_test_special_values(mn_simd_level best) {
     }
 }
 
+/* The code kernels (weights times byte codes) against exact sums, every level, dimensions
+ * around the step widths, row counts around the four-row step, codes across the byte range. */
+static void mn_test_code_kernels(mn_simd_level best) {
+    enum { ROWS_MAX = 7, DIM_MAX = 785 };
+    static const size_t dims[] = {1, 7, 8, 15, 16, 17, 31, 32, 33, 100, 128, 384, DIM_MAX};
+    static float weights[DIM_MAX];
+    static uint8_t codes[ROWS_MAX * DIM_MAX];
+    for (size_t i = 0; i < DIM_MAX; i++) weights[i] = (float)((double)((i * 37) % 101) / 50.0 - 1.0);
+    for (size_t i = 0; i < ROWS_MAX * DIM_MAX; i++) codes[i] = (uint8_t)((i * 151 + 13) % 256);
+    for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
+        for (size_t rows = 0; rows <= ROWS_MAX; rows++) {
+            for (mn_simd_level level = MN_SIMD_SCALAR; level <= best; level++) {
+                mn_dot_u8_fn kernel = NULL;
+                MN_CHECK(mn_dot_u8_kernel(level, &kernel) == MN_OK && kernel != NULL, "code kernel level %d",
+                         (int)level);
+                if (!kernel) continue;
+                float out[ROWS_MAX + 1];
+                out[rows] = -7.0f; /* must stay: one past the last row */
+                kernel(weights, codes, dims[d], rows, out);
+                MN_CHECK(out[rows] == -7.0f, "code kernel level %d wrote past %zu rows", (int)level, rows);
+                for (size_t r = 0; r < rows; r++) {
+                    double exact = 0.0, magnitude = 0.0;
+                    for (size_t i = 0; i < dims[d]; i++) {
+                        const double term = (double)weights[i] * codes[r * dims[d] + i];
+                        exact += term;
+                        magnitude += fabs(term);
+                    }
+                    /* A float sum of n terms is within n * 2^-24 of their magnitude. */
+                    MN_CHECK(fabs((double)out[r] - exact) <= (double)dims[d] * 0x1p-24 * magnitude + 1e-6,
+                             "code kernel level %d dim %zu row %zu of %zu: %.9g, exact %.9g", (int)level, dims[d],
+                             r, rows, (double)out[r], exact);
+                }
+            }
+        }
+    }
+    mn_dot_u8_fn kernel = NULL;
+    MN_CHECK(mn_dot_u8_kernel(9, &kernel) == MN_ERR_INVALID, "code kernel: bad level");
+    MN_CHECK(mn_dot_u8_kernel(MN_SIMD_AUTO, NULL) == MN_ERR_INVALID, "code kernel: NULL out");
+}
+
 static void mn_test_public_errors(void) {
     float a[4] = {1, 2, 3, 4}, b[4] = {4, 3, 2, 1};
     float out = -7.0f;
@@ -435,6 +475,7 @@ int main(void) {
     mn_test_batch_kernels(best);
     mn_test_guard_bands(best);
     mn_test_special_values(best);
+    mn_test_code_kernels(best);
     mn_test_public_errors();
     printf("distance: %d passed, %d failed\n", mn_test_passed, mn_test_failed);
     return mn_test_failed == 0 ? 0 : 1;

@@ -19,8 +19,11 @@
  *
  * The 30 searches of one filter run back to back, so from the second on each bitmap must be
  * the one the space kept from the first (MN_SEARCH_INDEX_REUSED) and still give the same
- * results. Then a memory is deleted: the next search with a kept filter must build its
- * bitmap anew (the field indexes changed) and must not return it.
+ * results, and the scans from the third on must read the compact codes kept from the second
+ * (MN_SEARCH_INDEX_CODES). Then a memory is deleted: the next search with a kept filter must
+ * build its bitmap anew (the field indexes changed) and must not return it. And a scanned
+ * memory's vector is upserted onto the query, metadata unchanged: the next search must not
+ * trust the codes and must return it first; the codes are built again and read after that.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +106,20 @@ static void collect(void *context, const mn_memory_view *view) {
     a->count++;
 }
 
+/* Memory i's metadata document (the caller frees it with mn_meta_free). */
+static void *document_of(uint32_t i, size_t *bytes) {
+    mn_meta_builder *b = NULL;
+    CHECK_STATUS(mn_meta_builder_create(&b), MN_OK);
+    char kind = kind_of(i);
+    mn_meta_builder_add_int(b, "attr", 4, (int64_t)attr_of(i));
+    mn_meta_builder_add_string(b, "kind", 4, &kind, 1);
+    mn_meta_builder_add_bool(b, "flag", 4, flag_of(i));
+    void *doc = NULL;
+    CHECK_STATUS(mn_meta_builder_finish(b, &doc, bytes, NULL), MN_OK);
+    mn_meta_builder_destroy(b);
+    return doc;
+}
+
 static void fill(mn_space *space) {
     te_wait w;
     te_wait_init(&w);
@@ -111,16 +128,8 @@ static void fill(mn_space *space) {
         snprintf(id, sizeof(id), "m%u", i);
         float v[DIM];
         te_vector(i + 1, v, DIM);
-        mn_meta_builder *b = NULL;
-        CHECK_STATUS(mn_meta_builder_create(&b), MN_OK);
-        char kind = kind_of(i);
-        mn_meta_builder_add_int(b, "attr", 4, (int64_t)attr_of(i));
-        mn_meta_builder_add_string(b, "kind", 4, &kind, 1);
-        mn_meta_builder_add_bool(b, "flag", 4, flag_of(i));
-        void *doc = NULL;
         size_t bytes = 0;
-        CHECK_STATUS(mn_meta_builder_finish(b, &doc, &bytes, NULL), MN_OK);
-        mn_meta_builder_destroy(b);
+        void *doc = document_of(i, &bytes);
         int last = i + 1 == MEMORIES;
         CHECK_STATUS(mn_space_insert_meta(space, id, (uint32_t)strlen(id), v, DIM, NULL, 0, doc, bytes,
                                           MN_SUBMIT_WAIT, last ? te_wait_done : NULL, last ? &w : NULL, NULL),
@@ -205,6 +214,44 @@ static void deleted_then_searched(mn_space *space, mn_filter *filter, const answ
     for (uint32_t i = 0; i < a.count; i++) CHECK(a.hits[i].memory != before->hits[0].memory);
 }
 
+/* Scans `filter` (exact, attr < 100) three times (the third reads the codes), then upserts
+ * memory `m` (which matches) onto the query with its metadata unchanged: the next search must
+ * return it first at distance 0 without reading the stale codes, and the codes come back. */
+static void upserted_then_searched(mn_space *space, mn_filter *filter, uint32_t m) {
+    float query[DIM];
+    te_vector(900001, query, DIM);
+    answer a;
+    mn_search_stats stats;
+    uint32_t found = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        memset(&a, 0, sizeof(a));
+        CHECK_STATUS(mn_space_search_filtered(space, query, DIM, K, EF, filter, collect, &a, &found, &stats), MN_OK);
+    }
+    CHECK(stats.strategy == MN_SEARCH_STRATEGY_EXACT_SCAN && (stats.index_flags & MN_SEARCH_INDEX_CODES));
+    CHECK(a.count == K && a.hits[0].memory != m);
+    char id[16];
+    snprintf(id, sizeof(id), "m%u", m);
+    size_t bytes = 0;
+    void *doc = document_of(m, &bytes);
+    te_wait w;
+    te_wait_init(&w);
+    CHECK_STATUS(mn_space_upsert_meta(space, id, (uint32_t)strlen(id), query, DIM, NULL, 0, doc, bytes,
+                                      MN_SUBMIT_WAIT, te_wait_done, &w, NULL),
+                 MN_OK);
+    CHECK_STATUS(te_wait_for(&w), MN_OK);
+    mn_meta_free(doc);
+    memset(&a, 0, sizeof(a));
+    CHECK_STATUS(mn_space_search_filtered(space, query, DIM, K, EF, filter, collect, &a, &found, &stats), MN_OK);
+    CHECK(!(stats.index_flags & MN_SEARCH_INDEX_CODES));
+    CHECK(a.count == K && a.hits[0].memory == m && a.hits[0].distance == 0.0f);
+    for (int pass = 0; pass < 2; pass++) {
+        memset(&a, 0, sizeof(a));
+        CHECK_STATUS(mn_space_search_filtered(space, query, DIM, K, EF, filter, collect, &a, &found, &stats), MN_OK);
+    }
+    CHECK(stats.index_flags & MN_SEARCH_INDEX_CODES);
+    CHECK(a.count == K && a.hits[0].memory == m && a.hits[0].distance == 0.0f);
+}
+
 int main(void) {
     mn_engine *engine = te_engine(2, 256);
     mn_space *space = te_space(engine, "bitmap", DIM, MN_METRIC_L2);
@@ -222,7 +269,8 @@ int main(void) {
     index_create(space, "flag", MN_INDEX_KEYWORD);
     run(space, filters, bitmaps);
 
-    int differ = 0, wrong_path = 0, wrong_strategy = 0, walked_otherwise = 0, wrong_reuse = 0;
+    int differ = 0, wrong_path = 0, wrong_strategy = 0, walked_otherwise = 0, wrong_reuse = 0, wrong_codes = 0;
+    int coded = 0;
     for (int f = 0; f < FILTERS; f++) {
         uint32_t expected_strategy = f < TRAVERSALS ? MN_SEARCH_STRATEGY_TRAVERSAL : MN_SEARCH_STRATEGY_EXACT_SCAN;
         for (uint32_t q = 0; q < QUERIES; q++) {
@@ -249,6 +297,11 @@ int main(void) {
             const int reused = (sb->index_flags & MN_SEARCH_INDEX_REUSED) != 0;
             wrong_reuse += q == 0 ? reused : (f < TRAVERSALS && !reused);
             wrong_reuse += (sa->index_flags & MN_SEARCH_INDEX_REUSED) != 0;
+            /* A reused scan reads codes from the third search of its filter (the second built them). */
+            const int codes = (sb->index_flags & MN_SEARCH_INDEX_CODES) != 0;
+            coded += codes;
+            wrong_codes += (sa->index_flags & MN_SEARCH_INDEX_CODES) != 0 ||
+                           (codes != (f >= TRAVERSALS && reused && q >= 2));
             if (f < TRAVERSALS) {
                 wrong_path += !(sb->index_flags & MN_SEARCH_INDEX_BITMAP) || (sa->index_flags & MN_SEARCH_INDEX_BITMAP);
                 walked_otherwise += sa->index.visited != sb->index.visited ||
@@ -266,10 +319,14 @@ int main(void) {
     CHECK(wrong_path == 0);
     CHECK(walked_otherwise == 0);
     CHECK(wrong_reuse == 0);
+    CHECK(wrong_codes == 0 && coded >= 2 * (int)(QUERIES - 2));
     deleted_then_searched(space, filters[0], &bitmaps->answers[0][0]);
+    uint32_t m = 0;
+    while (!(oracle(TRAVERSALS, m) && !deleted(m))) m++;
+    upserted_then_searched(space, filters[TRAVERSALS], m);
     printf("test_engine_filter_bitmap: %d of %u searches differ, %d off the expected path, %d walked otherwise, "
-           "%d reused wrongly\n",
-           differ, FILTERS * QUERIES, wrong_path, walked_otherwise, wrong_reuse);
+           "%d reused wrongly, %d read codes (%d wrongly)\n",
+           differ, FILTERS * QUERIES, wrong_path, walked_otherwise, wrong_reuse, coded, wrong_codes);
     for (int f = 0; f < FILTERS; f++) mn_filter_free(filters[f]);
     free(documents);
     free(bitmaps);

@@ -17,7 +17,11 @@
  *   by id), skipping absent, removed and repeated ids; bad arguments are refused. So does
  *   mn_hnsw_search_id_bitmap over the same set as a bitmap, through both of its walks (the id
  *   lookups and the walk of every slot, each forced by its member hint), and mn_hnsw_search_located
- *   over the set located once (mn_hnsw_locate), also with stale pairs that must be looked up again.
+ *   over the set located once (mn_hnsw_locate), also with stale pairs that must be looked up again,
+ *   and mn_hnsw_search_codes over the compact codes of that set (mn_hnsw_codes_build): read from
+ *   the codes while no vector changed, over the pairs after an update or a remove, bit for bit
+ *   the brute-force results either way; also on near-duplicate vectors that one byte per
+ *   dimension cannot tell apart (test_codes_ties), where only the error bounds keep it exact.
  */
 #include <stdio.h>
 
@@ -197,6 +201,128 @@ static uint32_t brute_ids(mn_hnsw *index, mn_metric metric, const float *query, 
     return taken;
 }
 
+/* One code search against brute force over `ids`: equal results, and whether it read the codes. */
+static int codes_agree(mn_hnsw *index, mn_metric metric, const float *query, uint32_t dim, uint32_t k,
+                       const mn_hnsw_codes *codes, const uint64_t *ids, size_t count, int *coded) {
+    mn_hnsw_result got[K], want[K];
+    uint32_t found = 0;
+    CHECK_STATUS(mn_hnsw_search_codes(index, query, dim, k, codes, got, &found, coded), MN_OK);
+    uint32_t expected = brute_ids(index, metric, query, dim, ids, count, k, want);
+    int equal = found == expected;
+    for (uint32_t i = 0; equal && i < found; i++) equal = got[i].id == want[i].id && got[i].distance == want[i].distance;
+    return equal;
+}
+
+/* Codes after a change: an update of one of their vectors and a removal each make the next
+ * search run over the pairs (coded 0) with the new truth; codes built again read as codes. */
+static void check_codes_stale(mn_hnsw *index, mn_metric metric, size_t count, uint32_t dim, const float *queries,
+                              const char *name) {
+    enum { SET = 64 };
+    uint64_t ids[SET];
+    uint64_t words[(SET * 4 + 63) / 64] = {0};
+    size_t n = 0;
+    for (uint64_t id = 0; id < SET * 4 && id < count; id += 4) {
+        int here = 0;
+        CHECK_STATUS(mn_hnsw_contains(index, id, &here), MN_OK);
+        if (!here) continue;
+        ids[n++] = id;
+        words[id / 64] |= 1ull << (id % 64);
+    }
+    mn_hnsw_located located[SET];
+    size_t located_count = 0;
+    CHECK_STATUS(mn_hnsw_locate(index, words, SET * 4, located, SET, &located_count), MN_OK);
+    mn_hnsw_codes *codes = NULL;
+    CHECK_STATUS(mn_hnsw_codes_build(index, located, located_count, &codes), MN_OK);
+    int coded = 0;
+    CHECK(codes_agree(index, metric, queries, dim, K, codes, ids, n, &coded) && coded, "%s: fresh codes", name);
+    /* The first id moves onto the query itself: it must come first, and the codes cannot know. */
+    CHECK_STATUS(mn_hnsw_update(index, ids[0], queries, dim), MN_OK);
+    CHECK(codes_agree(index, metric, queries, dim, K, codes, ids, n, &coded) && !coded,
+          "%s: codes after an update: equal to brute force over the pairs, coded %d", name, coded);
+    mn_hnsw_codes_free(codes);
+    CHECK_STATUS(mn_hnsw_codes_build(index, located, located_count, &codes), MN_OK);
+    CHECK(codes_agree(index, metric, queries, dim, K, codes, ids, n, &coded) && coded, "%s: codes rebuilt", name);
+    CHECK_STATUS(mn_hnsw_remove(index, ids[0]), MN_OK);
+    CHECK(codes_agree(index, metric, queries, dim, K, codes, ids, n, &coded) && !coded,
+          "%s: codes after a remove, coded %d", name, coded);
+    mn_hnsw_codes_free(codes);
+    /* Built without the removed id; none at all; bad arguments. */
+    CHECK_STATUS(mn_hnsw_codes_build(index, located, located_count, &codes), MN_OK);
+    CHECK(codes_agree(index, metric, queries, dim, 3, codes, ids, n, &coded) && coded, "%s: codes without it", name);
+    mn_hnsw_result got[K];
+    uint32_t found = 9;
+    CHECK_STATUS(mn_hnsw_search_codes(index, queries, dim, K, NULL, got, &found, &coded), MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_search_codes(index, queries, dim, K, codes, got, &found, NULL), MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_search_codes(index, queries, dim, 0, codes, got, &found, &coded), MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_search_codes(index, queries, dim + 1, K, codes, got, &found, &coded), MN_ERR_DIMENSION);
+    mn_hnsw_codes_free(codes);
+    CHECK_STATUS(mn_hnsw_codes_build(index, located, 0, &codes), MN_OK);
+    CHECK_STATUS(mn_hnsw_search_codes(index, queries, dim, K, codes, got, &found, &coded), MN_OK);
+    CHECK(found == 0 && coded, "%s: %u results from empty codes", name, found);
+    mn_hnsw_codes_free(codes);
+    CHECK_STATUS(mn_hnsw_codes_build(index, NULL, 1, &codes), MN_ERR_INVALID);
+    CHECK_STATUS(mn_hnsw_codes_build(NULL, located, 1, &codes), MN_ERR_INVALID);
+    mn_hnsw_codes_free(NULL);
+}
+
+/* Ties the codes cannot break, two kinds. Near-duplicates: groups of vectors a few units in
+ * the last place apart (one byte per dimension gives them all the same codes) and exact copies,
+ * queries on and off the groups. Rotations (`integral`): every vector a rotation of one list of
+ * integers that spans 0..255, so each dimension's step is exactly 1 and its rounding error 0,
+ * searched with constant queries: all rotations are at the same distance, and their float sums
+ * differ only in rounding, which the bound must cover on its own. Either way the k-th place
+ * falls inside a tie, and the whole tie must reach the exact scores. */
+static void test_codes_ties(mn_metric metric, int integral) {
+    enum { GROUPS = 30, COPIES = 12, N = GROUPS * COPIES, TIE_QUERIES = 40 };
+    mn_test_rng rng = {0x7135 + (uint64_t)metric};
+    float *centres = mn_test_vectors(&rng, GROUPS, DIM);
+    float *queries = mn_test_vectors(&rng, TIE_QUERIES, DIM);
+    float *data = malloc((size_t)N * DIM * sizeof(float));
+    for (size_t g = 0; g < GROUPS; g++)
+        for (size_t c = 0; c < COPIES; c++)
+            for (size_t d = 0; d < DIM; d++) {
+                float x = centres[g * DIM + d];
+                for (size_t u = 0; u < (c % 4) * ((g + d) % 3); u++) x = nextafterf(x, INFINITY);
+                if (integral) x = (float)(((g * COPIES + c + d) % DIM) * 255 / (DIM - 1));
+                data[(g * COPIES + c) * DIM + d] = x;
+            }
+    for (size_t q = 0; q < TIE_QUERIES; q++) { /* half the queries sit on a group */
+        if (integral)
+            for (size_t d = 0; d < DIM; d++) queries[q * DIM + d] = 3.3f + 7.1f * (float)q;
+        else if (q % 2 == 0)
+            memcpy(queries + q * DIM, centres + (q % GROUPS) * DIM, DIM * sizeof(float));
+    }
+    mn_hnsw_params params;
+    mn_hnsw_params_default(DIM, metric, &params);
+    mn_hnsw *index = build(&params, data, N);
+    uint64_t ids[N];
+    uint64_t words[(N + 63) / 64] = {0};
+    for (uint64_t i = 0; i < N; i++) {
+        ids[i] = i;
+        words[i / 64] |= 1ull << (i % 64);
+    }
+    mn_hnsw_located located[N];
+    size_t located_count = 0;
+    CHECK_STATUS(mn_hnsw_locate(index, words, N, located, N, &located_count), MN_OK);
+    mn_hnsw_codes *codes = NULL;
+    CHECK_STATUS(mn_hnsw_codes_build(index, located, located_count, &codes), MN_OK);
+    int wrong = 0, uncoded = 0;
+    const uint32_t ks[3] = {1, 5, K};
+    for (size_t q = 0; q < TIE_QUERIES; q++)
+        for (int j = 0; j < 3; j++) {
+            int coded = 0;
+            wrong += !codes_agree(index, metric, queries + q * DIM, DIM, ks[j], codes, ids, N, &coded);
+            uncoded += !coded;
+        }
+    CHECK(wrong == 0 && uncoded == 0, "codes ties metric %d%s: %d searches differ from brute force, %d not coded",
+          (int)metric, integral ? " (rotations)" : "", wrong, uncoded);
+    mn_hnsw_codes_free(codes);
+    mn_hnsw_destroy(index);
+    free(data);
+    free(centres);
+    free(queries);
+}
+
 /* mn_hnsw_search_ids against brute force over the matching set of each selectivity, with
  * absent, removed and repeated ids mixed in. Removes (and leaves removed) id `count - 1`. */
 static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uint32_t dim, const float *queries,
@@ -208,7 +334,7 @@ static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uin
     if (present) CHECK_STATUS(mn_hnsw_remove(index, removed), MN_OK);
     uint64_t *ids = malloc((count + 8) * sizeof(uint64_t));
     mn_hnsw_result got[K], want[K];
-    int mismatches = 0, bitmap_mismatches = 0, located_mismatches = 0;
+    int mismatches = 0, bitmap_mismatches = 0, located_mismatches = 0, coded_mismatches = 0, uncoded = 0;
     for (size_t s = 0; s < SELECTIVITIES; s++) {
         size_t n = 0;
         for (size_t i = 0; i < count; i++)
@@ -243,6 +369,8 @@ static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uin
             CHECK_STATUS(mn_hnsw_locate(index, words, bits, located, 1, &few), MN_ERR_TOO_LARGE);
             CHECK_STATUS(mn_hnsw_locate(index, words, bits, located, n + 1, &located_count), MN_OK);
         }
+        mn_hnsw_codes *codes = NULL;
+        CHECK_STATUS(mn_hnsw_codes_build(index, located, located_count, &codes), MN_OK);
         mn_hnsw_located *stale = malloc((located_count + 1) * sizeof(*stale));
         memcpy(stale, located, located_count * sizeof(*stale));
         if (located_count > 1) stale[0].slot = located[located_count - 1].slot;
@@ -282,7 +410,19 @@ static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uin
                     equal = again[i].id == want[i].id && again[i].distance == want[i].distance;
                 located_mismatches += !equal;
             }
+            mn_hnsw_result coded_results[K];
+            uint32_t found_coded = 0;
+            int coded = 0;
+            CHECK_STATUS(mn_hnsw_search_codes(index, queries + q * dim, dim, K, codes, coded_results, &found_coded,
+                                              &coded),
+                         MN_OK);
+            int equal = found_coded == expected;
+            for (uint32_t i = 0; equal && i < found_coded; i++)
+                equal = coded_results[i].id == want[i].id && coded_results[i].distance == want[i].distance;
+            coded_mismatches += !equal;
+            uncoded += !coded;
         }
+        mn_hnsw_codes_free(codes);
         free(located);
         free(stale);
         free(words);
@@ -292,6 +432,9 @@ static void check_search_ids(mn_hnsw *index, mn_metric metric, size_t count, uin
           bitmap_mismatches);
     CHECK(located_mismatches == 0, "%s: search_located differs from brute force on %d searches", name,
           located_mismatches);
+    CHECK(coded_mismatches == 0 && uncoded == 0, "%s: search_codes differs from brute force on %d searches, "
+          "did not read the codes on %d", name, coded_mismatches, uncoded);
+    check_codes_stale(index, metric, count, dim, queries, name);
     CHECK_STATUS(mn_hnsw_search_located(index, queries, dim, K, NULL, 1, got, &found_none), MN_ERR_INVALID);
     CHECK_STATUS(mn_hnsw_search_located(index, queries, dim, K, NULL, 0, got, &found_none), MN_OK);
     CHECK(found_none == 0, "%s: %u results for no located ids", name, found_none);
@@ -421,6 +564,11 @@ int main(void) {
     test_synthetic(MN_METRIC_L2);
     test_synthetic(MN_METRIC_IP);
     test_synthetic(MN_METRIC_COSINE);
+    for (int integral = 0; integral < 2; integral++) {
+        test_codes_ties(MN_METRIC_L2, integral);
+        test_codes_ties(MN_METRIC_IP, integral);
+        test_codes_ties(MN_METRIC_COSINE, integral);
+    }
     test_real("sift5k", MN_METRIC_L2, 0, 100, 200);
     test_real("wordnet384", MN_METRIC_COSINE, WORDNET_ROWS, WORDNET_QUERIES, WORDNET_EF_CONSTRUCTION);
     return mn_test_finish("test_hnsw_filter");

@@ -696,8 +696,9 @@ static mn_status mn_plan_matching_labels(const mn_plan *plan, mn_labels *labels,
  * snapshot. Snapshots are immutable and a later one of the space has a larger version, so the
  * bitmap is exact for every search that plans against a snapshot of the same version with the
  * same filter: agents repeat their filters ("kind == fact", one user's tag) between writes.
- * Immutable once published in space->filter_memo; the one it replaces is freed after a grace
- * period, so a search that loaded it inside its read section may go on using it.
+ * Immutable once published in space->filter_memo, but for its codes; the one it replaces is
+ * freed after a grace period, so a search that loaded it inside its read section may go on
+ * using it.
  */
 struct mn_filter_memo {
     struct rcu_head rcu;
@@ -709,13 +710,33 @@ struct mn_filter_memo {
      * (mn_hnsw_search_located). NULL after a traversal. */
     mn_hnsw_located *located;
     size_t located_count;
+    /* Their compact codes, built by the first search that reuses the memo and again by one
+     * that finds them stale after they served (mn_filter_memo_scan); NULL before. */
+    _Atomic(struct mn_memo_codes *) codes;
 };
+
+/* Codes as a memo holds them: replaced by compare-and-swap, freed after a grace period. */
+struct mn_memo_codes {
+    struct rcu_head rcu;
+    mn_hnsw_codes *codes;
+    _Atomic int served; /* a search read them (set once) */
+};
+
+static void mn_memo_codes_reclaim(struct rcu_head *head) {
+    mn_rcu_grace_acquired();
+    struct mn_memo_codes *held = caa_container_of(head, struct mn_memo_codes, rcu);
+    mn_hnsw_codes_free(held->codes);
+    free(held);
+}
 
 void mn_filter_memo_destroy(struct mn_filter_memo *memo) {
     if (!memo) return;
     mn_filter_free(memo->filter);
     mn_label_bitmap_destroy(&memo->bitmap);
     free(memo->located);
+    struct mn_memo_codes *held = atomic_load_explicit(&memo->codes, memory_order_acquire);
+    if (held) mn_hnsw_codes_free(held->codes);
+    free(held);
     free(memo);
 }
 
@@ -726,9 +747,9 @@ static void mn_filter_memo_reclaim(struct rcu_head *head) {
 
 /* The space's kept bitmap when it was built for `filter` from the plan's snapshot, else NULL.
  * Inside the caller's read section. */
-static const struct mn_filter_memo *mn_filter_memo_find(mn_space *space, const mn_plan *plan,
+static struct mn_filter_memo *mn_filter_memo_find(mn_space *space, const mn_plan *plan,
                                                         const mn_filter *filter) {
-    const struct mn_filter_memo *memo = atomic_load_explicit(&space->filter_memo, memory_order_acquire);
+    struct mn_filter_memo *memo = atomic_load_explicit(&space->filter_memo, memory_order_acquire);
     if (!memo || memo->version != mn_field_snapshot_version(plan->snapshot)) return NULL;
     return mn_filter_same(memo->filter, filter) ? memo : NULL;
 }
@@ -750,6 +771,7 @@ static void mn_filter_memo_keep(mn_space *space, const mn_plan *plan, const mn_f
     }
     memo->located = NULL;
     memo->located_count = 0;
+    atomic_init(&memo->codes, NULL);
     if (scanned && matches > 0 &&
         bitmap_bytes + matches * sizeof(mn_hnsw_located) <= MN_ENGINE_FILTER_MEMO_BYTES_MAX) {
         /* Room for every set label (each at most once in the index). */
@@ -768,6 +790,48 @@ static void mn_filter_memo_keep(mn_space *space, const mn_plan *plan, const mn_f
     bitmap->bits = 0;
     struct mn_filter_memo *old = atomic_exchange_explicit(&space->filter_memo, memo, memory_order_acq_rel);
     if (old) urcu_memb_call_rcu(&old->rcu, mn_filter_memo_reclaim);
+}
+
+/* The exact scan of a kept memo's located matches: through its codes while they hold (else
+ * over the slots), and codes built for the next scans when there are none yet, or when the
+ * ones there went stale after serving a search (a stream of vector changes builds them once,
+ * not at every search). Codes over MN_ENGINE_FILTER_CODES_BYTES_MAX are never built. Inside
+ * the caller's read section. */
+static mn_status mn_filter_memo_scan(mn_space *space, struct mn_filter_memo *memo, const float *query,
+                                     uint32_t dimension, uint32_t k, mn_hnsw_result *results,
+                                     uint32_t *count, mn_search_stats *stats) {
+    struct mn_memo_codes *held = atomic_load_explicit(&memo->codes, memory_order_acquire);
+    int coded = 0;
+    mn_status status;
+    if (held) {
+        status = mn_hnsw_search_codes(space->index, query, dimension, k, held->codes, results, count, &coded);
+        if (coded) {
+            stats->index_flags |= MN_SEARCH_INDEX_CODES;
+            if (!atomic_load_explicit(&held->served, memory_order_relaxed))
+                atomic_store_explicit(&held->served, 1, memory_order_relaxed);
+        }
+    } else {
+        status = mn_hnsw_search_located(space->index, query, dimension, k, memo->located,
+                                        memo->located_count, results, count);
+    }
+    if (status != MN_OK || coded || (held && !atomic_load_explicit(&held->served, memory_order_relaxed)) ||
+        memo->located_count * (uint64_t)dimension > MN_ENGINE_FILTER_CODES_BYTES_MAX)
+        return status;
+    struct mn_memo_codes *fresh = malloc(sizeof(*fresh));
+    if (!fresh) return MN_OK; /* the search is done; codes are only a speed-up */
+    atomic_init(&fresh->served, 0);
+    if (mn_hnsw_codes_build(space->index, memo->located, memo->located_count, &fresh->codes) != MN_OK) {
+        free(fresh);
+        return MN_OK;
+    }
+    if (atomic_compare_exchange_strong_explicit(&memo->codes, &held, fresh, memory_order_acq_rel,
+                                                memory_order_acquire)) {
+        if (held) urcu_memb_call_rcu(&held->rcu, mn_memo_codes_reclaim);
+    } else {
+        mn_hnsw_codes_free(fresh->codes); /* another search's won; this one was never seen */
+        free(fresh);
+    }
+    return MN_OK;
 }
 
 mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t dimension,
@@ -834,7 +898,7 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
      * sort), scanned or tested per node by the traversal; the one kept from an earlier search
      * with this filter and snapshot, else built now (and kept once the search is done). */
     const mn_label_bitmap *matching = NULL;
-    const struct mn_filter_memo *memo = NULL;
+    struct mn_filter_memo *memo = NULL;
     if (exact_set) {
         memo = mn_filter_memo_find(space, &plan, filter);
         if (memo) {
@@ -860,8 +924,8 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
             stats->matches = mn_label_bitmap_count(matching);
         }
         if (memo && memo->located) {
-            status = mn_hnsw_search_located(space->index, query, dimension, k, memo->located,
-                                            memo->located_count, results, &count);
+            status = mn_filter_memo_scan(space, memo, query, dimension, k, results,
+                                         &count, stats);
         } else {
             status = mn_hnsw_search_id_bitmap(space->index, query, dimension, k, matching->words,
                                               matching->bits, stats->matches, results, &count);

@@ -70,6 +70,7 @@ static void mn_scratch_destroy(void *value) {
     free(scratch->selection.items);
     free(scratch->chosen);
     free(scratch->pruned);
+    free(scratch->codes_bounded);
     free(scratch);
 }
 
@@ -103,6 +104,17 @@ mn_status mn_heap_reserve(mn_heap *heap, uint32_t capacity) {
     if (!items) return MN_ERR_NO_MEMORY;
     heap->items = items;
     heap->capacity = grown;
+    return MN_OK;
+}
+
+mn_status mn_scratch_reserve_codes(mn_scratch *scratch, size_t rows) {
+    if (scratch->codes_capacity >= rows) return MN_OK;
+    size_t grown = scratch->codes_capacity ? scratch->codes_capacity : 1024;
+    while (grown < rows) grown *= 2;
+    float *bounded = realloc(scratch->codes_bounded, grown * sizeof(float));
+    if (!bounded) return MN_ERR_NO_MEMORY;
+    scratch->codes_bounded = bounded;
+    scratch->codes_capacity = grown;
     return MN_OK;
 }
 
@@ -207,6 +219,9 @@ mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out) {
     mn_distance4_fn distance4_exact = NULL;
     status = mn_distance_kernel4_exact(kernel_metric, params->simd_level, &distance4_exact);
     if (status != MN_OK) return status;
+    mn_dot_u8_fn dot_u8 = NULL;
+    status = mn_dot_u8_kernel(params->simd_level, &dot_u8);
+    if (status != MN_OK) return status;
 
     mn_hnsw *index = mn_numa_alloc(sizeof(mn_hnsw), params->numa_node);
     if (!index) return MN_ERR_NO_MEMORY;
@@ -214,6 +229,7 @@ mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out) {
     index->distance = distance;
     index->distance4 = distance4;
     index->distance4_exact = distance4_exact;
+    index->dot_u8 = dot_u8;
     index->m_upper = params->m;
     index->m_base = params->m * 2;
     index->level_multiplier = 1.0 / log((double)params->m);
@@ -228,6 +244,7 @@ mn_status mn_hnsw_create_internal(const mn_hnsw_params *params, mn_hnsw **out) {
     atomic_init(&index->pending_count, 0);
     atomic_init(&index->list_bytes, 0);
     atomic_init(&index->moved_count, 0);
+    atomic_init(&index->vector_changes, 0);
     index->moved_slots = NULL;
     index->moved_used = 0;
 
@@ -713,6 +730,7 @@ static void mn_hnsw_withdraw(mn_hnsw *index, uint32_t slot) {
     uint32_t state = atomic_load_explicit(&node->state, memory_order_acquire);
     if (state == MN_HNSW_STATE_LIVE || state == MN_HNSW_STATE_PENDING) {
         mn_hnsw_idmap_remove(&index->idmap, node->id);
+        atomic_fetch_add_explicit(&index->vector_changes, 1, memory_order_release);
         if (state == MN_HNSW_STATE_PENDING)
             atomic_fetch_sub_explicit(&index->pending_count, 1, memory_order_release);
         else
@@ -1277,6 +1295,7 @@ mn_status mn_hnsw_remove(mn_hnsw *index, uint64_t id) {
             status = MN_ERR_NOT_FOUND; /* still being inserted by another thread */
         } else {
             mn_hnsw_idmap_remove(&index->idmap, id);
+            atomic_fetch_add_explicit(&index->vector_changes, 1, memory_order_release);
             atomic_store_explicit(&node->state, MN_HNSW_STATE_DELETED, memory_order_release);
             atomic_fetch_sub_explicit(&index->live_count, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&index->deleted_count, 1, memory_order_relaxed);
@@ -1606,6 +1625,7 @@ mn_status mn_hnsw_update_batch_begin(mn_hnsw *index, const uint64_t *ids, const 
     }
     /* A batch that would overflow the unsettled copies settles the earlier ones first. */
     if (index->moved_used + changed > MN_HNSW_SETTLE_BATCH) mn_hnsw_settle(index, scratch);
+    if (changed > 0) atomic_fetch_add_explicit(&index->vector_changes, 1, memory_order_release);
     for (size_t i = 0; i < count; i++) {
         if (!items[i].vector) continue;
         mn_hnsw_node *node = mn_hnsw_node_at(index, items[i].slot);

@@ -703,6 +703,26 @@ mn_status mn_hnsw_locate(const mn_hnsw *index, const uint64_t *words, uint64_t b
     return MN_OK;
 }
 
+/* The LIVE node of a located id: at its slot while that still holds it, else (moved or gone
+ * since it was located) wherever the id table says it is now; NULL when it is not in the index
+ * or not visible. Its slot to *slot. Inside the caller's read section. */
+static mn_hnsw_node *mn_located_node(const mn_hnsw *index, const mn_hnsw_located *pair, uint32_t visible,
+                                     uint32_t *slot) {
+    mn_hnsw_node *node = pair->slot < visible ? mn_hnsw_node_at(index, pair->slot) : NULL;
+    if (node && atomic_load_explicit(&node->state, memory_order_acquire) == MN_HNSW_STATE_LIVE &&
+        node->id == pair->id) {
+        *slot = pair->slot;
+        return node;
+    }
+    mn_hnsw *mutable_index = (mn_hnsw *)index;
+    pthread_mutex_lock(&mutable_index->idmap_lock);
+    mn_status found = mn_hnsw_idmap_find(&index->idmap, pair->id, slot);
+    pthread_mutex_unlock(&mutable_index->idmap_lock);
+    if (found != MN_OK || *slot >= visible) return NULL;
+    node = mn_hnsw_node_at(index, *slot);
+    return atomic_load_explicit(&node->state, memory_order_acquire) == MN_HNSW_STATE_LIVE ? node : NULL;
+}
+
 mn_status mn_hnsw_search_located(const mn_hnsw *index, const float *query, uint32_t dimension,
                                  uint32_t k, const mn_hnsw_located *located, size_t count,
                                  mn_hnsw_result *results, uint32_t *found) {
@@ -725,18 +745,9 @@ mn_status mn_hnsw_search_located(const mn_hnsw *index, const float *query, uint3
         for (size_t i = 0; i < chunk; i++)
             if (group[i].slot < visible) __builtin_prefetch(mn_hnsw_node_at(index, group[i].slot));
         for (size_t i = 0; i < chunk; i++) {
-            mn_hnsw_node *node = group[i].slot < visible ? mn_hnsw_node_at(index, group[i].slot) : NULL;
-            if (!node || atomic_load_explicit(&node->state, memory_order_acquire) != MN_HNSW_STATE_LIVE ||
-                node->id != group[i].id) {
-                /* Moved or gone since it was located: where it is now, if anywhere. */
-                uint32_t slot;
-                pthread_mutex_lock(&mutable_index->idmap_lock);
-                mn_status found_now = mn_hnsw_idmap_find(&index->idmap, group[i].id, &slot);
-                pthread_mutex_unlock(&mutable_index->idmap_lock);
-                if (found_now != MN_OK || slot >= visible) continue;
-                node = mn_hnsw_node_at(index, slot);
-                if (atomic_load_explicit(&node->state, memory_order_acquire) != MN_HNSW_STATE_LIVE) continue;
-            }
+            uint32_t slot;
+            mn_hnsw_node *node = mn_located_node(index, &group[i], visible, &slot);
+            if (!node) continue;
             batch.ids[batch.count] = group[i].id;
             batch.vectors[batch.count++] = mn_vector_read(node, watch);
         }
@@ -746,4 +757,214 @@ mn_status mn_hnsw_search_located(const mn_hnsw *index, const float *query, uint3
     *found = n;
     mn_rcu_read_unlock();
     return MN_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Compact codes                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The greatest code: one byte per dimension. */
+#define MN_CODES_LEVELS 255u
+/* The float error of one sum of `dimension` products (a code scan or an exact kernel), as a
+ * fraction of the sum of their magnitudes: dimension * 2^-24 with a margin of 8 (pairwise
+ * and lane-wise sums both stay well inside it). */
+#define MN_CODES_ROUNDING(dimension) (((double)(dimension) + 8.0) * 0x1p-21)
+
+struct mn_hnsw_codes {
+    uint64_t changes;      /* index->vector_changes when built */
+    size_t count;          /* rows */
+    uint32_t dimension;
+    mn_hnsw_located *rows; /* each row's id and slot */
+    float *low;            /* per dimension: the least value of the set (one block with the next two) */
+    float *step;           /* per dimension: (greatest - least) / MN_CODES_LEVELS */
+    float *error;          /* per dimension: the largest |x - (low + step * code)| of the set */
+    float *norms;          /* L2: each row's squared norm; NULL for the other metrics */
+    float norm_max;        /* the greatest of them */
+    uint8_t *codes;        /* row r at codes + r * dimension */
+};
+
+void mn_hnsw_codes_free(mn_hnsw_codes *codes) {
+    if (!codes) return;
+    free(codes->rows);
+    free(codes->low);
+    free(codes->norms);
+    free(codes->codes);
+    free(codes);
+}
+
+/* A float at least `value`. */
+static inline float mn_float_up(double value) {
+    float rounded = (float)value;
+    return (double)rounded >= value ? rounded : nextafterf(rounded, INFINITY);
+}
+
+mn_status mn_hnsw_codes_build(const mn_hnsw *index, const mn_hnsw_located *located, size_t count,
+                              mn_hnsw_codes **out) {
+    if (!index || !out || (!located && count > 0)) return MN_ERR_INVALID;
+    *out = NULL;
+    if (count > UINT32_MAX) return MN_ERR_TOO_LARGE; /* rows are numbered in 32 bits */
+    const uint32_t dim = index->params.dimension;
+    const size_t rows = count ? count : 1;
+    mn_hnsw_codes *codes = calloc(1, sizeof(*codes));
+    const float **vectors = malloc(rows * sizeof(*vectors));
+    if (codes) {
+        codes->dimension = dim;
+        codes->rows = malloc(rows * sizeof(mn_hnsw_located));
+        codes->low = malloc(3 * (size_t)dim * sizeof(float));
+        codes->codes = malloc(rows * dim);
+        if (index->params.metric == MN_METRIC_L2) codes->norms = malloc(rows * sizeof(float));
+    }
+    if (!codes || !vectors || !codes->rows || !codes->low || !codes->codes ||
+        (index->params.metric == MN_METRIC_L2 && !codes->norms)) {
+        mn_hnsw_codes_free(codes);
+        free(vectors);
+        return MN_ERR_NO_MEMORY;
+    }
+    codes->step = codes->low + dim;
+    codes->error = codes->step + dim;
+    float *low = codes->low, *step = codes->step, *error = codes->error;
+
+    mn_hnsw *mutable_index = (mn_hnsw *)index;
+    mn_rcu_read_lock();
+    /* Before any vector is read: a change from here on makes the codes stale, never wrong. */
+    codes->changes = atomic_load_explicit(&mutable_index->vector_changes, memory_order_acquire);
+    const uint32_t visible = atomic_load_explicit(&mutable_index->next_slot, memory_order_acquire);
+    const int watch = mn_watch_moved(index);
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t slot;
+        mn_hnsw_node *node = mn_located_node(index, &located[i], visible, &slot);
+        if (!node) continue;
+        codes->rows[n] = (mn_hnsw_located){located[i].id, slot, 0};
+        vectors[n++] = mn_vector_read(node, watch);
+    }
+    codes->count = n;
+    /* The range of each dimension (the error block holds the greatest values meanwhile). */
+    float *high = error;
+    for (uint32_t d = 0; d < dim; d++) {
+        low[d] = n ? INFINITY : 0.0f;
+        high[d] = n ? -INFINITY : 0.0f;
+    }
+    for (size_t r = 0; r < n; r++) {
+        for (uint32_t d = 0; d < dim; d++) {
+            const float x = vectors[r][d];
+            if (x < low[d]) low[d] = x;
+            if (x > high[d]) high[d] = x;
+        }
+    }
+    for (uint32_t d = 0; d < dim; d++) {
+        const float range = high[d] - low[d];
+        step[d] = range > 0.0f ? range / (float)MN_CODES_LEVELS : 0.0f;
+        error[d] = 0.0f;
+    }
+    float norm_max = 0.0f;
+    for (size_t r = 0; r < n; r++) {
+        uint8_t *row = codes->codes + r * dim;
+        double norm = 0.0;
+        for (uint32_t d = 0; d < dim; d++) {
+            const float x = vectors[r][d];
+            long code = step[d] > 0.0f ? lrintf((x - low[d]) / step[d]) : 0;
+            if (code < 0) code = 0;
+            if (code > (long)MN_CODES_LEVELS) code = MN_CODES_LEVELS;
+            row[d] = (uint8_t)code;
+            /* The rounding error as it is: exact in double for these float operands. */
+            const float e = mn_float_up(fabs((double)x - ((double)low[d] + (double)step[d] * (double)code)));
+            if (e > error[d]) error[d] = e;
+            norm += (double)x * (double)x;
+        }
+        if (codes->norms) {
+            codes->norms[r] = (float)norm;
+            if (codes->norms[r] > norm_max) norm_max = codes->norms[r];
+        }
+    }
+    codes->norm_max = norm_max;
+    mn_rcu_read_unlock();
+    free(vectors);
+    *out = codes;
+    return MN_OK;
+}
+
+mn_status mn_hnsw_search_codes(const mn_hnsw *index, const float *query, uint32_t dimension,
+                               uint32_t k, const mn_hnsw_codes *codes, mn_hnsw_result *results,
+                               uint32_t *found, int *coded) {
+    if (!codes || !coded) return MN_ERR_INVALID;
+    *coded = 0;
+    mn_scratch *scratch = NULL;
+    mn_status status = mn_exact_prepare(index, query, dimension, k, 1, results, found, &scratch);
+    if (status != MN_OK) return status;
+    MN_ASSERT(codes->dimension == index->params.dimension && "codes of another index");
+
+    mn_hnsw *mutable_index = (mn_hnsw *)index;
+    mn_rcu_read_lock();
+    if (atomic_load_explicit(&mutable_index->vector_changes, memory_order_acquire) != codes->changes) {
+        /* A vector replaced or removed since the build: the ids are still right, the codes may
+         * not be. */
+        mn_rcu_read_unlock();
+        return mn_hnsw_search_located(index, query, dimension, k, codes->rows, codes->count, results, found);
+    }
+    *coded = 1;
+    const size_t count = codes->count;
+    if (count == 0) goto done;
+    status = mn_scratch_reserve_codes(scratch, count);
+    if (status == MN_OK) status = mn_heap_reserve(&scratch->results, k);
+    if (status != MN_OK) goto done;
+
+    /* q . x = q . low + sum (q_i step_i) code_i, within sum |q_i| error_i (`bound`) plus the
+     * rounding of the two float sums (`magnitude` scales it). */
+    const float *q = scratch->query;
+    float weights[MN_DIMENSION_MAX];
+    double offset = 0.0, bound = 0.0, magnitude = 0.0, qq = 0.0;
+    for (uint32_t d = 0; d < dimension; d++) {
+        weights[d] = q[d] * codes->step[d];
+        offset += (double)q[d] * codes->low[d];
+        bound += fabs((double)q[d]) * codes->error[d];
+        magnitude += fabs((double)q[d]) * (fabs((double)codes->low[d]) + MN_CODES_LEVELS * (double)codes->step[d]);
+        qq += (double)q[d] * q[d];
+    }
+    const int l2 = codes->norms != NULL;
+    /* How far a bounded distance may be from the exact kernel's: L2 is |q|^2 + |x|^2 - 2 q.x. */
+    const double tolerance = l2 ? 2.0 * bound + MN_CODES_ROUNDING(dimension) * (2.0 * magnitude + qq + codes->norm_max)
+                                : bound + MN_CODES_ROUNDING(dimension) * (magnitude + 1.0);
+    float *bounded = scratch->codes_bounded;
+    mn_heap *nearest = &scratch->results; /* max-heap of the k least bounded distances */
+    nearest->size = 0;
+    const float base = l2 ? (float)qq - 2.0f * (float)offset : 1.0f - (float)offset;
+    const float scale = l2 ? -2.0f : -1.0f;
+    index->dot_u8(weights, codes->codes, dimension, count, bounded);
+    for (size_t r = 0; r < count; r++) {
+        const float distance = base + scale * bounded[r] + (l2 ? codes->norms[r] : 0.0f);
+        bounded[r] = distance;
+        if (nearest->size < k) {
+            mn_heap_push(nearest, (mn_pair){distance, (uint32_t)r}, 1);
+        } else if (distance < nearest->items[0].distance) {
+            (void)mn_heap_pop(nearest, 1);
+            mn_heap_push(nearest, (mn_pair){distance, (uint32_t)r}, 1);
+        }
+    }
+    /* The k rows nearest by their codes are within `tolerance` of their exact distances, so the
+     * k-th exact distance is at most their greatest plus it, and a row whose codes put it more
+     * than twice that past their greatest cannot be among the k nearest. */
+    const double limit = nearest->size < k ? INFINITY : (double)nearest->items[0].distance + 2.0 * tolerance;
+    const int watch = mn_watch_moved(index);
+    const uint32_t lines = mn_exact_lines(dimension);
+    uint32_t n = 0;
+    mn_exact_batch batch;
+    batch.count = 0;
+    for (size_t r = 0; r < count; r++) {
+        if ((double)bounded[r] > limit) continue;
+        const mn_hnsw_located *row = &codes->rows[r];
+        mn_hnsw_node *node = mn_hnsw_node_at(index, row->slot);
+        /* Not LIVE or not its id: removed since this search began (the count was unchanged). */
+        if (atomic_load_explicit(&node->state, memory_order_acquire) != MN_HNSW_STATE_LIVE || node->id != row->id)
+            continue;
+        batch.ids[batch.count] = row->id;
+        batch.vectors[batch.count++] = mn_vector_read(node, watch);
+        if (batch.count == MN_HNSW_IDS_CHUNK) mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, lines);
+    }
+    if (batch.count) mn_exact_score(index, scratch->query, dimension, &batch, results, &n, k, lines);
+    mn_results_finish(results, n);
+    *found = n;
+done:
+    mn_rcu_read_unlock();
+    return status;
 }

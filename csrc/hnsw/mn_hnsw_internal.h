@@ -111,6 +111,7 @@ struct mn_hnsw {
     mn_distance_fn distance;     /* the index's metric (cosine uses ip on unit vectors) */
     mn_distance4_fn distance4;   /* the same, four vectors at a time (the search path) */
     mn_distance4_fn distance4_exact; /* four at a time, each equal to `distance` (exact searches) */
+    mn_dot_u8_fn dot_u8;         /* weights times byte codes (mn_hnsw_search_codes) */
     uint32_t m_upper;            /* list capacity on layers >= 1 */
     uint32_t m_base;             /* list capacity on layer 0 (2 * m) */
     double level_multiplier;     /* 1 / ln(m) */
@@ -138,6 +139,10 @@ struct mn_hnsw {
      * searches once per layer (acquire). On the entry point's line: read by every search,
      * written about as rarely. */
     _Atomic uint64_t moved_count;
+    /* Raised before any vector is replaced (an update batch that changes one) or a node is
+     * removed: compact codes built when it had some value are exact while it keeps it
+     * (mn_hnsw_search_codes). Release by writers, acquire by searches. */
+    _Atomic uint64_t vector_changes;
 
     /* Slots of the nodes updated since the last settle, each once (added when its `moved` goes
      * from NULL to set); MN_HNSW_SETTLE_BATCH entries, allocated on the first update. Under
@@ -217,6 +222,8 @@ typedef struct mn_scratch {
     mn_pair *pruned;    /* candidates while pruning a full list, same capacity */
     float query[MN_DIMENSION_MAX];
     float previous[MN_DIMENSION_MAX]; /* an update's old vector */
+    float *codes_bounded;     /* a code scan's bounded distance of each row (mn_hnsw_search_codes) */
+    size_t codes_capacity;
     mn_rcu_retired *retired;
 } mn_scratch;
 
@@ -297,6 +304,8 @@ static inline mn_hnsw_links *mn_links_load(mn_hnsw_node *node, uint32_t level) {
 mn_scratch *mn_scratch_get(void);
 /** Grows a heap's storage to hold `capacity` items. MN_ERR_NO_MEMORY on failure. */
 mn_status mn_heap_reserve(mn_heap *heap, uint32_t capacity);
+/** Grows scratch->codes_bounded to hold `rows` floats. MN_ERR_NO_MEMORY on failure. */
+mn_status mn_scratch_reserve_codes(mn_scratch *scratch, size_t rows);
 /** Makes the visited marks cover `slots` slots and starts a new epoch (scratch->epoch): a
  *  slot is visited in this search when visited[slot] == epoch. */
 mn_status mn_scratch_begin_visit(mn_scratch *scratch, uint32_t slots);

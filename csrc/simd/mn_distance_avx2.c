@@ -204,3 +204,42 @@ void mn_distance_ip_f32x4_avx2(const float *q, const float *const *v, size_t dim
     out[2] = 1.0f - mn_avx2_sum(acc2);
     out[3] = 1.0f - mn_avx2_sum(acc3);
 }
+
+/* Eight codes widened to int32, then to float. */
+__attribute__((target("avx2,fma"))) static inline __m256 mn_avx2_codes(const uint8_t *codes) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)codes)));
+}
+
+/* Weights times byte codes: four rows at a time (each weight load serves four), eight
+ * dimensions a step, the last 1..7 one by one. */
+__attribute__((target("avx2,fma")))
+void mn_dot_u8_avx2(const float *weights, const uint8_t *codes, size_t dimension, size_t rows, float *out) {
+    const size_t body = dimension - dimension % MN_AVX2_WIDTH;
+    size_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const uint8_t *c = codes + r * dimension;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+        for (size_t i = 0; i < body; i += MN_AVX2_WIDTH) {
+            const __m256 w = _mm256_loadu_ps(weights + i);
+            acc0 = _mm256_fmadd_ps(w, mn_avx2_codes(c + i), acc0);
+            acc1 = _mm256_fmadd_ps(w, mn_avx2_codes(c + dimension + i), acc1);
+            acc2 = _mm256_fmadd_ps(w, mn_avx2_codes(c + 2 * dimension + i), acc2);
+            acc3 = _mm256_fmadd_ps(w, mn_avx2_codes(c + 3 * dimension + i), acc3);
+        }
+        out[r] = mn_avx2_sum(acc0);
+        out[r + 1] = mn_avx2_sum(acc1);
+        out[r + 2] = mn_avx2_sum(acc2);
+        out[r + 3] = mn_avx2_sum(acc3);
+        for (size_t j = 0; j < 4; j++)
+            for (size_t i = body; i < dimension; i++) out[r + j] += weights[i] * (float)c[j * dimension + i];
+    }
+    for (; r < rows; r++) {
+        const uint8_t *c = codes + r * dimension;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t i = 0; i < body; i += MN_AVX2_WIDTH)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(weights + i), mn_avx2_codes(c + i), acc);
+        out[r] = mn_avx2_sum(acc);
+        for (size_t i = body; i < dimension; i++) out[r] += weights[i] * (float)c[i];
+    }
+}

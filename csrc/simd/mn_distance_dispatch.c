@@ -104,6 +104,12 @@ static const mn_distance4_fn mn_distance4_exact_table[MN_METRICS][MN_SIMD_LEVELS
         },
 };
 
+static const mn_dot_u8_fn mn_dot_u8_table[MN_SIMD_LEVELS] = {
+    [MN_SIMD_SCALAR] = mn_dot_u8_scalar,
+    [MN_SIMD_AVX2] = mn_dot_u8_avx2,
+    [MN_SIMD_AVX512] = mn_dot_u8_avx512,
+};
+
 static const char *const mn_simd_level_names[MN_SIMD_LEVELS] = {
     [MN_SIMD_SCALAR] = "scalar",
     [MN_SIMD_AVX2] = "avx2",
@@ -227,5 +233,17 @@ mn_status mn_distance_kernel4_exact(mn_metric metric, mn_simd_level level, mn_di
     mn_distance4_fn kernel = mn_distance4_exact_table[metric][level];
     MN_ASSERT(kernel != NULL);
     *out = kernel;
+    return MN_OK;
+}
+
+mn_status mn_dot_u8_kernel(mn_simd_level level, mn_dot_u8_fn *out) {
+    if (out == NULL) {
+        return MN_ERR_INVALID;
+    }
+    mn_status status = mn_distance_resolve(MN_METRIC_L2, &level);
+    if (status != MN_OK) {
+        return status;
+    }
+    *out = mn_dot_u8_table[level];
     return MN_OK;
 }

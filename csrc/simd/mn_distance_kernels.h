@@ -11,6 +11,7 @@
 #define MN_DISTANCE_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mnemo/mn_distance.h"
 #include "mnemo/mn_status.h"
@@ -46,6 +47,19 @@ mn_status mn_distance_kernel4(mn_metric metric, mn_simd_level level, mn_distance
  */
 mn_status mn_distance_kernel4_exact(mn_metric metric, mn_simd_level level, mn_distance4_fn *out);
 
+/**
+ * A code kernel: for each of `rows` rows of byte codes stored one after another (`dimension`
+ * bytes each), the sum of weights[i] * code[i] over its dimensions, written to out[row]. Sums
+ * in float; the levels may round differently, each within the usual float error of a
+ * `dimension`-term sum.
+ */
+typedef void (*mn_dot_u8_fn)(const float *weights, const uint8_t *codes, size_t dimension, size_t rows,
+                             float *out);
+
+/** Writes the code kernel of `level` to *out, as mn_distance_kernel (MN_ERR_INVALID for an
+ *  unknown level, MN_ERR_UNSUPPORTED when the CPU lacks it). */
+mn_status mn_dot_u8_kernel(mn_simd_level level, mn_dot_u8_fn *out);
+
 /* The kernels themselves, named mn_distance_<metric>_<type>_<isa>. */
 float mn_distance_l2_f32_scalar(const float *a, const float *b, size_t dimension);
 float mn_distance_ip_f32_scalar(const float *a, const float *b, size_t dimension);
@@ -65,6 +79,9 @@ void mn_distance_l2_f32x4_avx512(const float *query, const float *const *vectors
 void mn_distance_ip_f32x4_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
 void mn_distance_l2_f32x4exact_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
 void mn_distance_ip_f32x4exact_avx512(const float *query, const float *const *vectors, size_t dimension, float *out);
+void mn_dot_u8_scalar(const float *weights, const uint8_t *codes, size_t dimension, size_t rows, float *out);
+void mn_dot_u8_avx2(const float *weights, const uint8_t *codes, size_t dimension, size_t rows, float *out);
+void mn_dot_u8_avx512(const float *weights, const uint8_t *codes, size_t dimension, size_t rows, float *out);
 
 #ifdef __cplusplus
 }

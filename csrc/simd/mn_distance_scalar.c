@@ -58,3 +58,12 @@ void mn_distance_cosine_f32x4_scalar(const float *query, const float *const *vec
                                      float *out) {
     for (int j = 0; j < 4; j++) out[j] = mn_distance_cosine_f32_scalar(query, vectors[j], dimension);
 }
+
+/* Weights times byte codes, row by row (the oracle of the code kernels). */
+void mn_dot_u8_scalar(const float *weights, const uint8_t *codes, size_t dimension, size_t rows, float *out) {
+    for (size_t r = 0; r < rows; r++, codes += dimension) {
+        float sum = 0.0f;
+        for (size_t i = 0; i < dimension; i++) sum += weights[i] * (float)codes[i];
+        out[r] = sum;
+    }
+}

@@ -559,6 +559,9 @@ typedef struct mn_search_stats {
 /** That bitmap was the one an earlier search of the space built for the same filter from the
  *  same field-index snapshot (nothing indexed has changed since), reused instead of rebuilt. */
 #define MN_SEARCH_INDEX_REUSED 16u
+/** The exact scan read the compact codes the space keeps for that filter (mn_hnsw_search_codes)
+ *  and scored only the memories they could not rule out. */
+#define MN_SEARCH_INDEX_CODES 32u
 
 /**
  * The k nearest memories to `query` that match `filter` (mn_filter.h; NULL or {} matches
@@ -582,8 +585,11 @@ typedef struct mn_search_stats {
  * (MN_SEARCH_INDEX_BITMAP), else on the node's record. A space keeps the last such bitmap with
  * a copy of its filter: the next search with the same filter, while no write has changed the
  * field indexes, reuses it (MN_SEARCH_INDEX_REUSED); a bitmap over
- * MN_ENGINE_FILTER_MEMO_BYTES_MAX is not kept. stats->index_flags says what the field indexes
- * did.
+ * MN_ENGINE_FILTER_MEMO_BYTES_MAX is not kept. After an exact scan the matches' index slots are
+ * kept too, and from the first reuse their compact codes (up to
+ * MN_ENGINE_FILTER_CODES_BYTES_MAX; built again once used when a vector changes): later scans
+ * read the codes and score exactly only what they cannot rule out (MN_SEARCH_INDEX_CODES), with
+ * the same results. stats->index_flags says what the field indexes did.
  * Errors: as mn_space_search, and MN_ERR_NO_MEMORY (the scan's label buffer or bitmap).
  * Blocking: never (an RCU read section; allocates its label buffer or bitmap).
  */

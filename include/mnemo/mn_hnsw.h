@@ -238,6 +238,43 @@ mn_status mn_hnsw_search_located(const mn_hnsw *index, const float *query, uint3
                                  mn_hnsw_result *results, uint32_t *found);
 
 /**
+ * Compact codes of a located set, for a caller that scans the same set many times
+ * (mn_hnsw_search_codes). Each vector is kept as one byte per dimension, scaled between the
+ * set's least and greatest value of that dimension, along with the largest rounding error of
+ * each dimension (and, for L2, each vector's squared norm). A scan reads a quarter of the bytes
+ * of the float vectors, contiguous instead of one node record after another, and the error
+ * bounds say which vectors must still be scored exactly. Immutable once built; safe to share
+ * between threads.
+ */
+typedef struct mn_hnsw_codes mn_hnsw_codes;
+
+/**
+ * Builds the codes of the located ids (mn_hnsw_locate) present now, in the order given; an id
+ * no longer in the index is left out. Bytes: about count * (dimension + 16).
+ * Errors: MN_ERR_INVALID (NULL index or out; NULL located with count > 0), MN_ERR_NO_MEMORY.
+ * Blocking: never (an RCU read section; allocates the codes).
+ */
+mn_status mn_hnsw_codes_build(const mn_hnsw *index, const mn_hnsw_located *located, size_t count,
+                              mn_hnsw_codes **out);
+
+/** Frees codes (NULL is a no-op). No search may be using them. */
+void mn_hnsw_codes_free(mn_hnsw_codes *codes);
+
+/**
+ * Exact search over the ids of `codes` (built from this index): the results, distances and
+ * order of mn_hnsw_search_located over the same ids. Every vector is first bounded from its
+ * codes; only those whose bound can still reach the k nearest are read and scored exactly.
+ * The codes hold while no vector of the index has been replaced or removed since they were
+ * built: then *coded is set to 1. Otherwise the search runs as mn_hnsw_search_located over the
+ * codes' ids (same results) and *coded is 0: the caller may build them again.
+ * Errors: as mn_hnsw_search_located (NULL codes or coded is MN_ERR_INVALID).
+ * Blocking: never (an RCU read section).
+ */
+mn_status mn_hnsw_search_codes(const mn_hnsw *index, const float *query, uint32_t dimension,
+                               uint32_t k, const mn_hnsw_codes *codes, mn_hnsw_result *results,
+                               uint32_t *found, int *coded);
+
+/**
  * Removes `id`: it never appears in a result after this returns, and its slot is reused by a
  * later insert once a repair pass has unlinked it. Errors: MN_ERR_NOT_FOUND.
  * Blocking: only on a node's lock for a few stores, and while a save runs.
