@@ -95,11 +95,13 @@ peers-chroma: setup
 	PYTHONPATH=clients/python python3 bench/peers/chroma_compare.py --json --mnemo $(MNEMO) --data $(DATA) > chroma_compare.jsonl
 	python3 bench/peers/chroma_plot.py chroma_compare.jsonl docs/chroma_compare.png --markdown
 
-# Filtered k-NN: the C core's two strategies against FAISS (IDSelectorBitmap) and an exact scan.
+# Filtered k-NN: the engine's filtered search and the C core's two strategies against FAISS
+# (IDSelectorBitmap) and an exact scan.
 peers-filtered: setup
 	cmake -S . -B build-gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	cmake --build build-gcc --target bench_hnsw
-	python3 bench/peers/filtered.py --bench-hnsw build-gcc/bench_hnsw --data $(DATA) --repeat 7
+	cmake --build build-gcc --target bench_hnsw bench_engine_filter
+	python3 bench/peers/filtered.py --bench-hnsw build-gcc/bench_hnsw --bench-engine build-gcc/bench_engine_filter \
+		--data $(DATA) --repeat 7
 
 # The server under 64 clients of 80/20 search/upsert for DURATION seconds (CI: 20; the README's
 # soak: 600), RSS sampled after warm-up and at the end; fails on any error but 429.

@@ -7,6 +7,11 @@ selectivity of a deterministic attribute:
   mnemo/traversal  the C core's filtered HNSW traversal (mn_hnsw_search_filtered), and
   mnemo/exact      its exact scan of the matching ids (mn_hnsw_search_ids), both measured by
                    `bench_hnsw --filter-selectivity ... --json` (a subprocess; its own index);
+  mnemo/engine     with --bench-engine: the engine's filtered search (mn_space_search_filtered:
+                   planner, field index on the attribute, the filter memo and its compact codes),
+                   measured by `bench_engine_filter --ann ... --json` (a subprocess; a space of
+                   its own, M 16, efConstruction 200; its attribute is a random permutation, so
+                   its matching set differs from the others' but has the same size);
   faiss            faiss-cpu IndexHNSWFlat with the same M and efConstruction, searched with
                    SearchParametersHNSW(efSearch=ef, sel=IDSelectorBitmap(matches)), all queries
                    in one search call (no per-query Python cost), omp_set_num_threads(1);
@@ -34,12 +39,13 @@ not the search's. BLAS and OpenMP are pinned to one thread so all the work is on
 Each ef's queries run --repeat times and the fastest pass counts. Prints one row per
 (dataset, selectivity, library, ef) and then, per selectivity, QPS at recall@k 0.95 (linear
 interpolation along each ef sweep, as compare.py; an exact scan is one point at recall 1.0)
-for Mnemo (the better of its two strategies: what the engine's planner picks), FAISS and the
-scans, and the ratio Mnemo / max(FAISS, scan). With --json every row and summary is a JSON
+for Mnemo (the engine's with --bench-engine; otherwise the better of the core's two strategies,
+what the engine's planner picks), FAISS and the scans, and the ratio Mnemo / max(FAISS, scan). With --json every row and summary is a JSON
 object on its own line. Figures only: it never fails on speed.
 
-    cmake --build build-gcc --target bench_hnsw
-    python3 bench/peers/filtered.py --bench-hnsw build-gcc/bench_hnsw --data ../shared/data --repeat 3
+    cmake --build build-gcc --target bench_hnsw bench_engine_filter
+    python3 bench/peers/filtered.py --bench-hnsw build-gcc/bench_hnsw \
+        --bench-engine build-gcc/bench_engine_filter --data ../shared/data --repeat 5
 """
 import os
 
@@ -113,6 +119,14 @@ def run_mnemo(binary, data, name, selectivities, args):
     rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     build = next(r for r in rows if r["bench"] == "build")
     return build, [r for r in rows if r["bench"] == "filter"]
+
+
+def run_engine(binary, data, name, selectivities, args):
+    command = [binary, "--ann", "--data", data, "--set", name,
+               "--selectivity", ",".join(str(s) for s in selectivities),
+               "--ef", ",".join(str(ef) for ef in args.ef), "--repeat", str(args.repeat), "--json"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
 def build_faiss(base, args):
@@ -214,6 +228,8 @@ def ratio(a, b):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench-hnsw", default="build-gcc/bench_hnsw", help="path to the bench_hnsw binary")
+    parser.add_argument("--bench-engine", default=None,
+                        help="path to the bench_engine_filter binary: adds the engine's filtered search")
     parser.add_argument("--data", default="../shared/data", help="directory of the texmex datasets")
     parser.add_argument("--datasets", default="sift5k,wordnet384", help="comma-separated dataset names")
     parser.add_argument("--selectivity", default="0.5,0.1,0.01,0.001", help="comma-separated fractions matching")
@@ -228,8 +244,10 @@ def main():
     args = parser.parse_args()
     args.ef = [int(x) for x in args.ef.split(",")]
     selectivities = [float(x) for x in args.selectivity.split(",")]
-    if not os.path.exists(args.bench_hnsw):
-        sys.exit(f"filtered.py: {args.bench_hnsw} not found; build it with `cmake --build build-gcc --target bench_hnsw`")
+    for binary in (args.bench_hnsw, args.bench_engine):
+        if binary and not os.path.exists(binary):
+            sys.exit(f"filtered.py: {binary} not found; build it with "
+                     f"`cmake --build build-gcc --target {os.path.basename(binary)}`")
     try:
         import faiss
     except ImportError:
@@ -252,6 +270,7 @@ def main():
             base = base / np.linalg.norm(base, axis=1, keepdims=True)
             queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
         mnemo_build, mnemo_rows = run_mnemo(args.bench_hnsw, args.data, name, selectivities, args)
+        engine_rows = run_engine(args.bench_engine, args.data, name, selectivities, args) if args.bench_engine else []
         index, faiss_seconds = build_faiss(base, args)
         emit({"bench": "build", "dataset": name, "mnemo_seconds": mnemo_build["seconds"],
               "faiss_seconds": faiss_seconds, "kernels": mnemo_build["kernels"]})
@@ -267,6 +286,10 @@ def main():
                 if abs(r["selectivity"] - selectivity) < 1e-12:
                     rows.append({"library": f"mnemo/{r['strategy']}", "strategy": r["strategy"], "ef": r["ef"],
                                  "recall": r["recall"], "qps": r["qps"]})
+            for r in engine_rows:
+                if abs(r["selectivity"] - selectivity) < 1e-12:
+                    rows.append({"library": "mnemo/engine", "strategy": r["strategy"], "ef": r["ef"],
+                                 "recall": r["recall"], "qps": r["qps"]})
             rows += run_faiss(index, queries, ids, len(base), truth, args)
             rows += run_scans(base, queries, ids, metric, truth, args)
             for r in rows:
@@ -275,13 +298,15 @@ def main():
                     print(f"{r['library']:<16} {selectivity:>11g} {'-' if r['ef'] is None else r['ef']:>5} "
                           f"{r['recall']:>7.4f} {r['qps']:>11,.0f}")
             by = {library: qps_at_target([r for r in rows if r["library"] == library])
-                  for library in ("mnemo/traversal", "mnemo/exact", "faiss", "scan", "scan-gather", "scan-batch")}
+                  for library in ("mnemo/traversal", "mnemo/exact", "mnemo/engine", "faiss", "scan", "scan-gather",
+                                  "scan-batch")}
             candidates = [q for q in (by["mnemo/traversal"], by["mnemo/exact"]) if q is not None]
-            mnemo = max(candidates) if candidates else None
+            mnemo = by["mnemo/engine"] if args.bench_engine else max(candidates) if candidates else None
             baselines = [q for q in (by["faiss"], by["scan"]) if q is not None]
             best_baseline = max(baselines) if baselines else None
             summary = {"bench": "summary", "dataset": name, "selectivity": selectivity, "matches": len(ids),
                        "mnemo": mnemo, "mnemo_traversal": by["mnemo/traversal"], "mnemo_exact": by["mnemo/exact"],
+                       "mnemo_engine": by["mnemo/engine"],
                        "faiss": by["faiss"], "scan": by["scan"], "scan_gather": by["scan-gather"],
                        "scan_batch": by["scan-batch"],
                        "ratio": ratio(mnemo, best_baseline), "ratio_scan_batch": ratio(mnemo, by["scan-batch"])}
@@ -292,13 +317,13 @@ def main():
         return
     print(f"\nQPS at recall@{args.k} {TARGET} (one search thread; '-': not reached on the ef sweep); "
           f"ratio = mnemo / max(faiss, scan)")
-    header = (f"{'dataset':<11} {'sel':>6} {'matches':>7} {'mnemo':>10} {'(trav)':>10} {'(exact)':>10} "
+    header = (f"{'dataset':<11} {'sel':>6} {'matches':>7} {'mnemo':>10} {'(engine)':>10} {'(trav)':>10} {'(exact)':>10} "
               f"{'faiss':>10} {'scan':>10} {'ratio':>7} {'scan-gather':>11} {'scan-batch':>11}")
     print(header)
     print("-" * len(header))
     for s in summaries:
         r = s["ratio"]
-        print(f"{s['dataset']:<11} {s['selectivity']:>6g} {s['matches']:>7,} {fmt(s['mnemo']):>10} "
+        print(f"{s['dataset']:<11} {s['selectivity']:>6g} {s['matches']:>7,} {fmt(s['mnemo']):>10} {fmt(s['mnemo_engine']):>10} "
               f"{fmt(s['mnemo_traversal']):>10} {fmt(s['mnemo_exact']):>10} {fmt(s['faiss']):>10} "
               f"{fmt(s['scan']):>10} {'-' if r is None else f'{r:.2f}x':>7} {fmt(s['scan_gather']):>11} "
               f"{fmt(s['scan_batch']):>11}")
