@@ -126,7 +126,8 @@ def run_engine(binary, data, name, selectivities, args):
                "--selectivity", ",".join(str(s) for s in selectivities),
                "--ef", ",".join(str(ef) for ef in args.ef), "--repeat", str(args.repeat), "--json"]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [r for r in rows if r["bench"] == "engine_filtered_search"]
 
 
 def build_faiss(base, args):

@@ -250,7 +250,7 @@ typedef struct mn_hnsw_codes mn_hnsw_codes;
 
 /**
  * Builds the codes of the located ids (mn_hnsw_locate) present now, in the order given; an id
- * no longer in the index is left out. Bytes: about count * (dimension + 16).
+ * no longer in the index is left out. Bytes: about count * (dimension + 20).
  * Errors: MN_ERR_INVALID (NULL index or out; NULL located with count > 0), MN_ERR_NO_MEMORY.
  * Blocking: never (an RCU read section; allocates the codes).
  */
