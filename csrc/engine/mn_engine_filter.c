@@ -748,7 +748,7 @@ static void mn_filter_memo_reclaim(struct rcu_head *head) {
 /* The space's kept bitmap when it was built for `filter` from the plan's snapshot, else NULL.
  * Inside the caller's read section. */
 static struct mn_filter_memo *mn_filter_memo_find(mn_space *space, const mn_plan *plan,
-                                                        const mn_filter *filter) {
+                                                  const mn_filter *filter) {
     struct mn_filter_memo *memo = atomic_load_explicit(&space->filter_memo, memory_order_acquire);
     if (!memo || memo->version != mn_field_snapshot_version(plan->snapshot)) return NULL;
     return mn_filter_same(memo->filter, filter) ? memo : NULL;
@@ -924,8 +924,7 @@ mn_status mn_space_search_filtered(mn_space *space, const float *query, uint32_t
             stats->matches = mn_label_bitmap_count(matching);
         }
         if (memo && memo->located) {
-            status = mn_filter_memo_scan(space, memo, query, dimension, k, results,
-                                         &count, stats);
+            status = mn_filter_memo_scan(space, memo, query, dimension, k, results, &count, stats);
         } else {
             status = mn_hnsw_search_id_bitmap(space->index, query, dimension, k, matching->words,
                                               matching->bits, stats->matches, results, &count);
