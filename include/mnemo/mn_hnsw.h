@@ -257,7 +257,8 @@ typedef struct mn_hnsw_codes mn_hnsw_codes;
 mn_status mn_hnsw_codes_build(const mn_hnsw *index, const mn_hnsw_located *located, size_t count,
                               mn_hnsw_codes **out);
 
-/** Frees codes (NULL is a no-op). No search may be using them. */
+/** Frees codes (NULL is a no-op). No search may be using them.
+ *  Blocking: never. */
 void mn_hnsw_codes_free(mn_hnsw_codes *codes);
 
 /**
