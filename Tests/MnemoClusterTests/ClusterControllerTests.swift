@@ -94,14 +94,19 @@ struct ClusterControllerTests {
     func executeJoin() async throws {
         try await EtcdServer.with { etcd in
             let keys = ClusterKeys(root: "/mnemo/c3")
-            let nodes = try await register(etcd, keys, [1, 2, 3])
+            // Leases that outlive a starved keepalive (other suites share the cores): a member
+            // that expired, or a controller deposed and elected again, would plan afresh from a
+            // half-moved table, and the target below is the plan from the table as it starts.
+            let nodes = try await register(etcd, keys, [1, 2, 3], ttl: 30)
             try await seed(etcd, keys, spaces: 45, nodes: [1, 2, 3])
             var limits = MoveLimits(maxConcurrentMovesPerNode: 2)
             limits.highBytesPerSecond = 8_000_000
             limits.mediumBytesPerSecond = 4_000_000
             limits.lowBytesPerSecond = 2_000_000
+            var configuration = Self.fast
+            configuration.leaseTTL = 30
             let controller = ClusterController(client: etcd.client, keys: keys, name: "c3", planner: Self.planner,
-                                               limits: limits, configuration: Self.fast)
+                                               limits: limits, configuration: configuration)
             let running = Task { await controller.run() }
             #expect(try await eventually { await controller.status().plans >= 1 })
 
@@ -127,7 +132,7 @@ struct ClusterControllerTests {
             }
             let assignments = AssignmentStore(client: etcd.client, keys: keys)
             let before = try await assignments.load()
-            let joined = try await register(etcd, keys, [4])
+            let joined = try await register(etcd, keys, [4], ttl: 30)
             let plan = try Self.planner.plan(
                 directory: try before.directory(),
                 membership: try Membership(nodes: [1, 2, 3, 4].map { Node(id: NodeID(rawValue: $0)) }),
@@ -190,7 +195,7 @@ struct ClusterControllerTests {
                 }
             }
             let before = try await assignments.load()
-            let joined = try await register(etcd, keys, [4])
+            let joined = try await register(etcd, keys, [4], ttl: 30)
             let plan = try Self.planner.plan(
                 directory: try before.directory(),
                 membership: try Membership(nodes: [1, 2, 3, 4].map { Node(id: NodeID(rawValue: $0)) }),
@@ -394,13 +399,14 @@ struct Peaks: Sendable {
     var seen = Set<String>()
 }
 
-/// Registers alive members on their own leases.
-func register(_ etcd: EtcdServer, _ keys: ClusterKeys, _ ids: [UInt32]) async throws -> [MemberRegistration] {
+/// Registers alive members on their own leases of `ttl` seconds.
+func register(_ etcd: EtcdServer, _ keys: ClusterKeys, _ ids: [UInt32],
+              ttl: Int64 = 5) async throws -> [MemberRegistration] {
     let membership = ClusterMembership(client: etcd.client, keys: keys)
     var out: [MemberRegistration] = []
     for id in ids {
         out.append(try await membership.register(MemberRecord(node: NodeID(rawValue: id), address: "127.0.0.1:\(7000 + id)",
-                                                              rack: "r\(id)"), ttl: 5))
+                                                              rack: "r\(id)"), ttl: ttl))
     }
     return out
 }
