@@ -1,5 +1,7 @@
 // JSONWriter: writes the hot responses (search hits, recollections, a memory read) as JSON
-// straight into a ByteBuffer. Foundation's JSONEncoder was 11% of the server's samples under a
+// into one byte array, handed over as a ByteBuffer at the end (one copy: appending to an array
+// costs a capacity check, a ByteBuffer write an index and uniqueness dance per call, which was
+// most of a search response's writing time). Foundation's JSONEncoder was 11% of the server's samples under a
 // search load (docs/server.md, "Load test and figures"): it boxes every value into an
 // intermediate tree, sorts keys at run time and copies through Data. The shapes written here
 // are fixed, so keys are written in the sorted order JSONEncoder used (responses stay
@@ -10,53 +12,66 @@
 import Foundation
 import NIOCore
 
-/// Appends JSON text to a ByteBuffer.
+/// Appends JSON text to a byte array.
 struct JSONWriter {
     /// The text written so far.
-    var buffer: ByteBuffer
+    private(set) var bytes: [UInt8] = []
     /// Whether the next member or element of the innermost container needs a comma first.
     private var needsComma = false
 
     /// A writer with `capacity` bytes reserved.
     init(capacity: Int = 256) {
-        buffer = ByteBufferAllocator().buffer(capacity: capacity)
+        bytes.reserveCapacity(capacity)
     }
+
+    /// The text written so far, as a ByteBuffer.
+    var buffer: ByteBuffer { ByteBuffer(bytes: bytes) }
 
     /// Opens an object (as a value: call `key` first inside another object).
     mutating func beginObject() {
-        buffer.writeInteger(UInt8(ascii: "{"))
+        bytes.append(UInt8(ascii: "{"))
         needsComma = false
     }
 
     /// Closes the innermost object.
     mutating func endObject() {
-        buffer.writeInteger(UInt8(ascii: "}"))
+        bytes.append(UInt8(ascii: "}"))
         needsComma = true
     }
 
     /// Opens an array.
     mutating func beginArray() {
-        buffer.writeInteger(UInt8(ascii: "["))
+        bytes.append(UInt8(ascii: "["))
         needsComma = false
     }
 
     /// Closes the innermost array.
     mutating func endArray() {
-        buffer.writeInteger(UInt8(ascii: "]"))
+        bytes.append(UInt8(ascii: "]"))
         needsComma = true
     }
 
     /// Writes the comma an element needs before it (arrays: call before each element value).
     mutating func element() {
-        if needsComma { buffer.writeInteger(UInt8(ascii: ",")) }
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
         needsComma = false
     }
 
-    /// Writes `"name":` (with the comma a previous member needs).
-    mutating func key(_ name: String) {
+    /// Writes `"name":` for a name known at compile time, which must need no escaping (the
+    /// response shapes' own member names).
+    mutating func key(_ name: StaticString) {
+        element()
+        bytes.append(UInt8(ascii: "\""))
+        append(name)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Writes `"name":` for any name (metadata members), escaped.
+    mutating func key(escaping name: String) {
         element()
         writeEscaped(name)
-        buffer.writeInteger(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: ":"))
     }
 
     /// Writes a string value.
@@ -65,34 +80,42 @@ struct JSONWriter {
         needsComma = true
     }
 
+    /// Writes a date as the RFC 3339 string of ServerDates.
+    mutating func date(_ value: Date) {
+        bytes.append(UInt8(ascii: "\""))
+        if !ServerDates.write(value, to: &bytes) { bytes.append(contentsOf: ServerDates.format(value).utf8) }
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
     /// Writes an integer value.
     mutating func int(_ value: some BinaryInteger) {
-        buffer.writeString(String(value))
+        appendUTF8(String(value))
         needsComma = true
     }
 
     /// Writes a float value in its shortest round-trip form; a non-finite value (which the
     /// engine never returns) as `null`, since JSON has no spelling for it.
     mutating func float(_ value: Float) {
-        if value.isFinite { buffer.writeString(value.description) } else { buffer.writeStaticString("null") }
+        if value.isFinite { appendUTF8(value.description) } else { append("null") }
         needsComma = true
     }
 
     /// Writes a double value, as `float` does.
     mutating func double(_ value: Double) {
-        if value.isFinite { buffer.writeString(value.description) } else { buffer.writeStaticString("null") }
+        if value.isFinite { appendUTF8(value.description) } else { append("null") }
         needsComma = true
     }
 
     /// Writes `true` or `false`.
     mutating func bool(_ value: Bool) {
-        buffer.writeStaticString(value ? "true" : "false")
+        append(value ? "true" : "false")
         needsComma = true
     }
 
     /// Writes `null`.
     mutating func null() {
-        buffer.writeStaticString("null")
+        append("null")
         needsComma = true
     }
 
@@ -130,41 +153,50 @@ struct JSONWriter {
     mutating func object(_ members: [String: JSONValue]) {
         beginObject()
         for name in members.keys.sorted() {
-            key(name)
+            key(escaping: name)
             // The key is present: sorted() came from the dictionary's own keys.
             value(members[name] ?? .null)
         }
         endObject()
     }
 
+    private mutating func append(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    private mutating func appendUTF8(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
     /// Writes `text` as a quoted JSON string.
     private mutating func writeEscaped(_ text: String) {
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
         var text = text
-        text.withUTF8 { bytes in
+        text.withUTF8 { utf8 in
             var start = 0
-            for index in 0..<bytes.count {
-                let byte = bytes[index]
+            for index in 0..<utf8.count {
+                let byte = utf8[index]
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if start < index { buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start..<index]))) }
+                if start < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index])) }
                 start = index + 1
                 switch byte {
-                case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
-                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-                case 0x0A: buffer.writeStaticString("\\n")
-                case 0x0D: buffer.writeStaticString("\\r")
-                case 0x09: buffer.writeStaticString("\\t")
-                case 0x08: buffer.writeStaticString("\\b")
-                case 0x0C: buffer.writeStaticString("\\f")
+                case UInt8(ascii: "\""): append("\\\"")
+                case UInt8(ascii: "\\"): append("\\\\")
+                case 0x0A: append("\\n")
+                case 0x0D: append("\\r")
+                case 0x09: append("\\t")
+                case 0x08: append("\\b")
+                case 0x0C: append("\\f")
                 default:
                     let hex: StaticString = "0123456789abcdef"
-                    buffer.writeStaticString("\\u00")
-                    buffer.writeInteger(hex.utf8Start[Int(byte >> 4)])
-                    buffer.writeInteger(hex.utf8Start[Int(byte & 0x0F)])
+                    append("\\u00")
+                    bytes.append(hex.utf8Start[Int(byte >> 4)])
+                    bytes.append(hex.utf8Start[Int(byte & 0x0F)])
                 }
             }
-            if start < bytes.count { buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))) }
+            if start < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<utf8.count])) }
         }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
     }
 }

@@ -100,7 +100,7 @@ struct MemoryOutput: Encodable, Sendable {
         writer.beginObject()
         if let activation { writer.key("activation"); writer.float(activation) }
         if let content { writer.key("content"); writer.string(content) }
-        if let createdAt { writer.key("createdAt"); writer.string(ServerDates.format(createdAt)) }
+        if let createdAt { writer.key("createdAt"); writer.date(createdAt) }
         if let distance { writer.key("distance"); writer.float(distance) }
         if let hops { writer.key("hops"); writer.int(hops) }
         writer.key("id"); writer.string(id)
@@ -113,7 +113,7 @@ struct MemoryOutput: Encodable, Sendable {
     }
 
     /// A `{"<key>": [memories]}` response body (search hits, recollections).
-    static func listBody(_ key: String, _ items: [MemoryOutput]) -> ByteBuffer {
+    static func listBody(_ key: StaticString, _ items: [MemoryOutput]) -> ByteBuffer {
         var writer = JSONWriter(capacity: 64 + 160 * items.count)
         writer.beginObject()
         writer.key(key)

@@ -11,6 +11,8 @@ enum PathParameter {
         guard let raw = context.parameters.get(name) else {
             throw .badRequest("missing path parameter \(name)", field: name)
         }
+        // Most names have no escape: skip Foundation's decoding (a CFString round trip) then.
+        if !raw.isEmpty && !raw.utf8.contains(UInt8(ascii: "%")) { return raw }
         guard let value = raw.removingPercentEncoding, !value.isEmpty else {
             throw .badRequest("path parameter \(name) is not valid percent-encoded UTF-8", field: name)
         }

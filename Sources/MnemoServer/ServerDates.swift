@@ -4,31 +4,45 @@ import Foundation
 
 /// Formats and parses the RFC 3339 timestamps of requests and responses.
 enum ServerDates {
-    /// `date` as RFC 3339 UTC with milliseconds. Written by hand from `gmtime_r`: every search
-    /// hit carries a date, and a date formatter per hit costs more than the search.
+    /// `date` as RFC 3339 UTC with milliseconds.
     static func format(_ date: Date) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        if write(date, to: &bytes) { return String(decoding: bytes, as: UTF8.self) }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    /// Appends `format(date)`'s 24 bytes to `out`, written by hand from `gmtime_r` (every
+    /// search hit carries a date, and a date formatter per hit costs more than the search);
+    /// false, appending nothing, outside the years 0 to 9999, which `format` leaves to
+    /// Foundation's formatter.
+    static func write(_ date: Date, to out: inout [UInt8]) -> Bool {
         let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
-        guard milliseconds.isFinite, abs(milliseconds) < 253_402_300_800_000 else {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            return formatter.string(from: date)
-        }
+        guard milliseconds.isFinite, abs(milliseconds) < 253_402_300_800_000 else { return false }
         let total = Int64(milliseconds)
         var seconds = time_t(total >= 0 ? total / 1000 : (total - 999) / 1000)
         let fraction = Int(total - Int64(seconds) * 1000)
         var parts = tm()
-        guard gmtime_r(&seconds, &parts) != nil, parts.tm_year + 1900 >= 0 else {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            return formatter.string(from: date)
+        guard gmtime_r(&seconds, &parts) != nil, parts.tm_year + 1900 >= 0 else { return false }
+        func digits(_ value: Int, _ width: Int, then separator: UInt8?) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+            if let separator { out.append(separator) }
         }
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-        }
-        return pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2)
-            + "T" + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2)
-            + "." + pad(fraction, 3) + "Z"
+        digits(Int(parts.tm_year) + 1900, 4, then: UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2, then: UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2, then: UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2, then: UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2, then: UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2, then: UInt8(ascii: "."))
+        digits(fraction, 3, then: UInt8(ascii: "Z"))
+        return true
     }
 
     /// Parses an RFC 3339 date-time, or returns nil.

@@ -43,7 +43,11 @@ public struct AuthMiddleware<Context: AuthenticatedRequestContext>: RouterMiddle
         }
         var context = context
         context.principal = try authenticator.authenticate(authorization: values.first)
-        context.logger[metadataKey: "subject"] = .string(context.principal.subject)
+        // Only where the per-request debug line is written: setting metadata re-renders the
+        // handler's whole metadata text (StreamLogHandler), a cost on every request otherwise.
+        if context.logger.logLevel <= .debug {
+            context.logger[metadataKey: "subject"] = .string(context.principal.subject)
+        }
         return try await next(request, context)
     }
 }
