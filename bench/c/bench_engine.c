@@ -405,11 +405,26 @@ static uint64_t steals_of(mn_engine *engine, uint32_t workers) {
     return steals;
 }
 
+/* Workers' coalesced writes so far (superseded in their group by a later write to the id). */
+static uint64_t coalesced_of(mn_engine *engine, uint32_t workers) {
+    uint64_t coalesced = 0;
+    for (uint32_t k = 0; k < workers; k++) {
+        mn_worker_stats stats;
+        mn_engine_worker_stats(engine, k, &stats);
+        coalesced += stats.coalesced;
+    }
+    return coalesced;
+}
+
 /*
  * Two workloads. "insert": fresh ids; hot spaces grow large, so their inserts cost more (HNSW
  * insert cost grows with the graph) and skewed traffic is slower for that reason alone.
  * "upsert": every space is pre-filled with the same number of memories and traffic replaces
  * random ones, so an operation costs the same in every space and the ratio isolates scheduling.
+ * Groups coalesce the writes to one id that queue up together (only the last reaches the
+ * graph), and how much they coalesce depends on the traffic, so each row also gives the rate
+ * of writes that reached the graph ("graph/s": ops/s less the coalesced ones), whose
+ * skewed/uniform ratio compares the same work per write.
  * Each row runs --seconds on a fresh engine; the rows are repeated --repeat times, interleaved
  * (so a slow minute of a shared machine hits every row alike), and the table gives medians:
  * of ops/s and utilisation per row, and of the ratios taken within each repetition.
@@ -437,6 +452,7 @@ static void bench_skew(const bench_config *config) {
     double *rate = calloc(8 * (size_t)repeat, sizeof(double));
     double *busy = calloc(8 * (size_t)repeat, sizeof(double));
     uint64_t *steals = calloc(8 * (size_t)repeat, sizeof(uint64_t));
+    double *graph = calloc(8 * (size_t)repeat, sizeof(double)); /* writes reaching the graph/s */
 #define SKEW_AT(w, st, t, r) ((((size_t)(w) * 2 + (st)) * 2 + (t)) * repeat + (r))
     int first = config->workload && strcmp(config->workload, "upsert") == 0;
     int last = config->workload && strcmp(config->workload, "insert") == 0 ? 0 : 1;
@@ -455,6 +471,7 @@ static void bench_skew(const bench_config *config) {
                               .dimension = config->dimension, .count = n,
                               .seconds = config->seconds, .producers = config->producers};
                     uint64_t steals_before = steals_of(engine, workers);
+                    uint64_t coalesced_before = coalesced_of(engine, workers);
                     double busy_before = busy_seconds(engine);
                     double ops = run_load(&l);
                     size_t at = SKEW_AT(upsert, stealing, t, r);
@@ -462,6 +479,9 @@ static void bench_skew(const bench_config *config) {
                     busy[at] = (busy_seconds(engine) - busy_before) /
                                ((double)atomic_load(&l.issued) / ops * (double)workers);
                     steals[at] = steals_of(engine, workers) - steals_before;
+                    size_t issued = atomic_load(&l.issued);
+                    uint64_t coalesced = coalesced_of(engine, workers) - coalesced_before;
+                    graph[at] = ops * (double)(issued - coalesced) / (double)issued;
                     free_spaces(spaces, spaces_n);
                     mn_engine_destroy(engine);
                 }
@@ -472,8 +492,9 @@ static void bench_skew(const bench_config *config) {
         printf("\nskew: %u spaces, %u workers, Zipf(%.1f) vs uniform, %.1f s per row, median of "
                "%u; upsert rows: spaces pre-filled with %u memories each\n",
                spaces_n, workers, BENCH_ZIPF_S, config->seconds, repeat, per_space);
-        printf("  %9s %9s %10s %12s %9s %7s %10s %9s %11s\n", "workload", "stealing", "traffic",
-               "ops/s", "steals", "busy", "skew/unif", "busy s/u", "on/off zipf");
+        printf("  %9s %9s %10s %12s %12s %9s %7s %10s %10s %9s %11s\n", "workload", "stealing",
+               "traffic", "ops/s", "graph/s", "steals", "busy", "skew/unif", "graph s/u",
+               "busy s/u", "on/off zipf");
     }
     double *values = malloc(repeat * sizeof(double));
     for (int upsert = first; upsert <= last; upsert++) {
@@ -486,11 +507,15 @@ static void bench_skew(const bench_config *config) {
                 double utilisation = median(values, repeat);
                 for (uint32_t r = 0; r < repeat; r++) values[r] = (double)steals[at + r];
                 double steal_count = median(values, repeat);
-                double ratio = 0, busy_ratio = 0, gain = 0;
+                for (uint32_t r = 0; r < repeat; r++) values[r] = graph[at + r];
+                double graph_rate = median(values, repeat);
+                double ratio = 0, graph_ratio = 0, busy_ratio = 0, gain = 0;
                 if (t == 1) {
                     size_t base = SKEW_AT(upsert, stealing, 0, 0);
                     for (uint32_t r = 0; r < repeat; r++) values[r] = rate[at + r] / rate[base + r];
                     ratio = median(values, repeat);
+                    for (uint32_t r = 0; r < repeat; r++) values[r] = graph[at + r] / graph[base + r];
+                    graph_ratio = median(values, repeat);
                     for (uint32_t r = 0; r < repeat; r++) values[r] = busy[at + r] / busy[base + r];
                     busy_ratio = median(values, repeat);
                     if (stealing) {
@@ -504,14 +529,16 @@ static void bench_skew(const bench_config *config) {
                 if (config->json) {
                     printf("{\"bench\":\"skew\",\"workload\":\"%s\",\"stealing\":%s,"
                            "\"traffic\":\"%s\",\"workers\":%u,\"spaces\":%u,\"seconds\":%.1f,"
-                           "\"repeat\":%u,\"ops_per_second\":%.0f,\"steals\":%.0f,"
+                           "\"repeat\":%u,\"ops_per_second\":%.0f,"
+                           "\"graph_writes_per_second\":%.0f,\"steals\":%.0f,"
                            "\"utilisation\":%.3f",
                            workload, stealing ? "true" : "false", traffic, workers, spaces_n,
-                           config->seconds, repeat, ops, steal_count, utilisation);
+                           config->seconds, repeat, ops, graph_rate, steal_count, utilisation);
                     if (t == 1) {
                         printf(",\"skewed_over_uniform\":%.3f,"
+                               "\"graph_skewed_over_uniform\":%.3f,"
                                "\"utilisation_skewed_over_uniform\":%.3f",
-                               ratio, busy_ratio);
+                               ratio, graph_ratio, busy_ratio);
                     }
                     if (t == 1 && stealing) printf(",\"stealing_over_no_stealing\":%.3f", gain);
                     printf(",\"runs\":[");
@@ -519,9 +546,10 @@ static void bench_skew(const bench_config *config) {
                         printf("%s%.0f", r ? "," : "", rate[at + r]);
                     printf("]}\n");
                 } else {
-                    printf("  %9s %9s %10s %12.0f %9.0f %6.0f%%", workload,
-                           stealing ? "on" : "off", traffic, ops, steal_count, utilisation * 100);
-                    if (t == 1) printf(" %9.2fx %8.2fx", ratio, busy_ratio);
+                    printf("  %9s %9s %10s %12.0f %12.0f %9.0f %6.0f%%", workload,
+                           stealing ? "on" : "off", traffic, ops, graph_rate, steal_count,
+                           utilisation * 100);
+                    if (t == 1) printf(" %9.2fx %9.2fx %8.2fx", ratio, graph_ratio, busy_ratio);
                     if (t == 1 && stealing) printf(" %10.2fx", gain);
                     printf("\n");
                 }
@@ -533,6 +561,7 @@ static void bench_skew(const bench_config *config) {
     free(rate);
     free(busy);
     free(steals);
+    free(graph);
     free(uniform);
     free(skewed);
     free(keys);

@@ -371,6 +371,7 @@ typedef struct mn_worker {
     _Atomic uint64_t steals;
     _Atomic uint64_t helps;
     _Atomic uint64_t grouped;   /* single writes applied in groups (mn_space_apply_writes) */
+    _Atomic uint64_t coalesced; /* grouped writes a later one to the same id superseded */
     _Atomic uint64_t busy_ns;
 
     /* The worker's arena (its own lines). */

@@ -1055,7 +1055,7 @@ void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_w
     free(vectors);
     /* Outcomes first, then the counters, then the completions (as mn_space_apply does): a
      * caller that has seen every completion sees them counted. */
-    uint64_t memories = 0;
+    uint64_t memories = 0, coalesced = 0;
     for (uint32_t i = 0; i < n; i++) {
         const mn_group_entry *entry = &entries[entry_of[i]];
         /* A failed id reports its failure on every op that changed it, and on every op of an
@@ -1065,9 +1065,11 @@ void mn_space_apply_writes(struct mn_space *space, mn_op **ops, uint32_t n, mn_w
             detail[i] = 0;
         }
         memories += status[i] == MN_OK;
+        coalesced += status[i] == MN_OK && entry->last != i;
     }
     atomic_fetch_add_explicit(&worker->ops, n, memory_order_relaxed);
     atomic_fetch_add_explicit(&worker->grouped, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&worker->coalesced, coalesced, memory_order_relaxed);
     atomic_fetch_add_explicit(&worker->memories, memories, memory_order_relaxed);
     atomic_fetch_add_explicit(&space->ops_applied, n, memory_order_relaxed);
     for (uint32_t i = 0; i < n; i++) {

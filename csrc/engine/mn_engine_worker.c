@@ -413,6 +413,7 @@ mn_status mn_workers_start(struct mn_engine *engine) {
         atomic_init(&worker->steals, 0);
         atomic_init(&worker->helps, 0);
         atomic_init(&worker->grouped, 0);
+        atomic_init(&worker->coalesced, 0);
         atomic_init(&worker->busy_ns, 0);
         mn_arena_init(&worker->arena, node);
         worker->engine = engine;
@@ -476,6 +477,8 @@ mn_status mn_engine_worker_stats(const mn_engine *engine, uint32_t index, mn_wor
     out->memories = atomic_load_explicit(&worker->memories, memory_order_relaxed);
     out->steals = atomic_load_explicit(&worker->steals, memory_order_relaxed);
     out->helps = atomic_load_explicit(&worker->helps, memory_order_relaxed);
+    out->grouped = atomic_load_explicit(&worker->grouped, memory_order_relaxed);
+    out->coalesced = atomic_load_explicit(&worker->coalesced, memory_order_relaxed);
     out->queue_depth = atomic_load_explicit(&worker->depth, memory_order_relaxed);
     out->busy_ns = atomic_load_explicit(&worker->busy_ns, memory_order_relaxed);
     out->cpu = worker->cpu;

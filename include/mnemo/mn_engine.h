@@ -135,6 +135,10 @@ typedef struct mn_worker_stats {
     uint64_t memories;       /**< memories inserted, upserted or deleted */
     uint64_t steals;         /**< spaces taken from another worker's run queue */
     uint64_t helps;          /**< parallel batches this worker helped to link */
+    uint64_t grouped;        /**< single inserts and upserts applied in groups (queued behind
+                                  each other in one space) */
+    uint64_t coalesced;      /**< of those, writes whose vector a later write to the same id in
+                                  the group superseded (no graph work of their own) */
     uint64_t queue_depth;    /**< spaces waiting in this worker's run queue now */
     uint64_t busy_ns;        /**< time spent applying records */
     int32_t cpu;             /**< CPU it is pinned to, or -1 */
