@@ -6,7 +6,9 @@
  *   bulk     one space bulk-loaded with one batch by 1 worker vs 2 (parallel batch linking)
  *   scaling  1, 16 and 1,000 spaces x 1, 2 (, 16) workers, inserts/s, beside a baseline of
  *            one shared HNSW index behind a mutex fed by the same producer threads
- *   skew     1,000 spaces, Zipf(1.1) vs uniform traffic, stealing on and off (timed rows)
+ *   skew     1,000 spaces, Zipf(1.1) vs uniform traffic, stealing on and off (timed rows), from
+ *            --agents writers that each wait for their write's completion (default 64; 0: the
+ *            producers flood the mailboxes without waiting)
  *   rounds   one space rewritten (every memory upserted) 10 times: upserts/s per round
  *   mixed    searches/s on one space alone, and while its worker inserts into it
  *   lookup   one space grown to 10k, 100k and 1M memories (--lookup-max): inserts/s of each
@@ -17,7 +19,8 @@
  * --smoke runs tiny sizes (the CTest smoke test).
  *
  * Usage: bench_engine [--json] [--smoke] [--workers 1,2,16] [--inserts N] [--dimension D]
- *                     [--producers P] [--repeat R] [--seconds S] [--workload insert|upsert]
+ *                     [--producers P] [--agents A] [--repeat R] [--seconds S]
+ *                     [--workload insert|upsert]
  *                     [--only batch|bulk|scaling|skew|rounds|mixed|lookup]
  *                     [--lookup-max N]
  * Skew rows run S seconds each (default 5) and, like the batch rows, R times (default 5):
@@ -56,6 +59,7 @@ typedef struct bench_config {
     uint32_t inserts;
     uint32_t dimension;
     uint32_t producers;
+    uint32_t agents;     /* skew: writes in flight at once (0: no limit) */
     uint32_t repeat;     /* skew and batch: runs per row (medians) */
     double seconds;      /* skew: seconds per row */
     const char *workload; /* skew: only "insert" or "upsert" rows (for profiling one) */
@@ -148,6 +152,7 @@ typedef struct load {
     size_t count;            /* targets, keys and vectors hold `count` operations */
     double seconds;          /* 0: run the count once; else cycle through it this long */
     uint32_t producers;
+    uint32_t window;         /* each producer's writes in flight at most (0: no limit) */
     atomic_size_t issued;
     atomic_size_t completed;
     atomic_size_t failed;
@@ -156,17 +161,22 @@ typedef struct load {
 typedef struct producer_arg {
     load *load;
     uint32_t index;
+    atomic_size_t in_flight; /* its writes not completed yet */
 } producer_arg;
 
 static void on_insert(void *context, mn_status status, uint64_t detail) {
     (void)detail;
-    load *l = context;
+    producer_arg *arg = context;
+    load *l = arg->load;
     if (status != MN_OK) atomic_fetch_add(&l->failed, 1);
+    atomic_fetch_sub_explicit(&arg->in_flight, 1, memory_order_release);
     atomic_fetch_add_explicit(&l->completed, 1, memory_order_release);
 }
 
 /* Submits operations k = index, index + producers, ...: the k-th is operation k mod count (an
- * insert's id is m<k>, so ids stay fresh when a timed load cycles). */
+ * insert's id is m<k>, so ids stay fresh when a timed load cycles). With a window, it stands
+ * for `window` agents that each wait for their write before the next: it submits only while
+ * fewer than `window` of its writes are in flight. */
 static void *producer_main(void *argument) {
     producer_arg *arg = argument;
     load *l = arg->load;
@@ -176,14 +186,17 @@ static void *producer_main(void *argument) {
     for (size_t k = arg->index;; k += l->producers) {
         if (l->seconds == 0 && k >= l->count) break;
         if (l->seconds > 0 && issued % 64 == 0 && now_seconds() >= deadline) break;
+        while (l->window && atomic_load_explicit(&arg->in_flight, memory_order_acquire) >= l->window)
+            pause_briefly();
         size_t i = k % l->count;
         int n = snprintf(id, sizeof(id), "m%zu", l->keys ? (size_t)l->keys[i] : k);
         mn_status (*submit)(mn_space *, const char *, uint32_t, const float *, uint32_t,
                             const uint8_t *, uint64_t, uint32_t, mn_completion_fn, void *) =
             l->keys ? mn_space_upsert : mn_space_insert;
+        atomic_fetch_add_explicit(&arg->in_flight, 1, memory_order_relaxed);
         mn_status status = submit(l->spaces[l->targets[i]], id, (uint32_t)n,
                                   l->vectors + i * l->dimension, l->dimension, NULL, 0,
-                                  MN_SUBMIT_WAIT, on_insert, l);
+                                  MN_SUBMIT_WAIT, on_insert, arg);
         if (status != MN_OK) abort();
         issued++;
     }
@@ -200,7 +213,9 @@ static double run_load(load *l) {
     atomic_init(&l->failed, 0);
     double start = now_seconds();
     for (uint32_t p = 0; p < l->producers; p++) {
-        args[p] = (producer_arg){l, p};
+        args[p].load = l;
+        args[p].index = p;
+        atomic_init(&args[p].in_flight, 0);
         pthread_create(&threads[p], NULL, producer_main, &args[p]);
     }
     for (uint32_t p = 0; p < l->producers; p++) pthread_join(threads[p], NULL);
@@ -469,7 +484,9 @@ static void bench_skew(const bench_config *config) {
                     load l = {.spaces = spaces, .targets = t == 0 ? uniform : skewed,
                               .keys = upsert ? keys : NULL, .vectors = vectors,
                               .dimension = config->dimension, .count = n,
-                              .seconds = config->seconds, .producers = config->producers};
+                              .seconds = config->seconds, .producers = config->producers,
+                              .window = (config->agents + config->producers - 1) /
+                                        config->producers};
                     uint64_t steals_before = steals_of(engine, workers);
                     uint64_t coalesced_before = coalesced_of(engine, workers);
                     double busy_before = busy_seconds(engine);
@@ -490,8 +507,10 @@ static void bench_skew(const bench_config *config) {
     }
     if (!config->json) {
         printf("\nskew: %u spaces, %u workers, Zipf(%.1f) vs uniform, %.1f s per row, median of "
-               "%u; upsert rows: spaces pre-filled with %u memories each\n",
+               "%u; upsert rows: spaces pre-filled with %u memories each; ",
                spaces_n, workers, BENCH_ZIPF_S, config->seconds, repeat, per_space);
+        if (config->agents) printf("%u agents, one write in flight each\n", config->agents);
+        else printf("%u producers flooding the mailboxes\n", config->producers);
         printf("  %9s %9s %10s %12s %12s %9s %7s %10s %10s %9s %11s\n", "workload", "stealing",
                "traffic", "ops/s", "graph/s", "steals", "busy", "skew/unif", "graph s/u",
                "busy s/u", "on/off zipf");
@@ -528,12 +547,13 @@ static void bench_skew(const bench_config *config) {
                 const char *workload = upsert ? "upsert" : "insert";
                 if (config->json) {
                     printf("{\"bench\":\"skew\",\"workload\":\"%s\",\"stealing\":%s,"
-                           "\"traffic\":\"%s\",\"workers\":%u,\"spaces\":%u,\"seconds\":%.1f,"
-                           "\"repeat\":%u,\"ops_per_second\":%.0f,"
+                           "\"traffic\":\"%s\",\"workers\":%u,\"spaces\":%u,\"agents\":%u,"
+                           "\"seconds\":%.1f,\"repeat\":%u,\"ops_per_second\":%.0f,"
                            "\"graph_writes_per_second\":%.0f,\"steals\":%.0f,"
                            "\"utilisation\":%.3f",
                            workload, stealing ? "true" : "false", traffic, workers, spaces_n,
-                           config->seconds, repeat, ops, graph_rate, steal_count, utilisation);
+                           config->agents, config->seconds, repeat, ops, graph_rate, steal_count,
+                           utilisation);
                     if (t == 1) {
                         printf(",\"skewed_over_uniform\":%.3f,"
                                "\"graph_skewed_over_uniform\":%.3f,"
@@ -1099,7 +1119,8 @@ static void parse_workers(bench_config *config, const char *list) {
 }
 
 int main(int argc, char **argv) {
-    bench_config config = {.inserts = 20000, .dimension = 128, .producers = 2, .repeat = 5,
+    bench_config config = {.inserts = 20000, .dimension = 128, .producers = 2, .agents = 64,
+                           .repeat = 5,
                            .seconds = 5.0, .lookup_max = 1000000};
     parse_workers(&config, "1,2");
     for (int i = 1; i < argc; i++) {
@@ -1115,6 +1136,8 @@ int main(int argc, char **argv) {
             config.dimension = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--producers") == 0 && i + 1 < argc) {
             config.producers = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--agents") == 0 && i + 1 < argc) {
+            config.agents = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
             config.repeat = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
@@ -1130,7 +1153,7 @@ int main(int argc, char **argv) {
         } else {
             fprintf(stderr,
                     "usage: %s [--json] [--smoke] [--workers 1,2,16] [--inserts N] "
-                    "[--dimension D] [--producers P] [--repeat R] [--seconds S] "
+                    "[--dimension D] [--producers P] [--agents A] [--repeat R] [--seconds S] "
                     "[--workload insert|upsert] "
                     "[--only batch|bulk|scaling|skew|rounds|mixed|lookup] [--lookup-max N]\n",
                     argv[0]);
