@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Mnemo's build, tests and peer benchmarks need, and only what is missing: Debian
 # packages for the C core (liburcu, libnuma, libxxhash), CMake, pkg-config and etcd (the cluster
-# control plane's tests run a real one), and the Python packages of the peer comparisons (hnswlib
-# for compare.py, FAISS for filtered.py, Chroma for chroma_compare.py), of the server tests
-# (openapi-spec-validator, schemathesis) and of the Python client's tests (httpx, mypy, pytest,
-# and the integrations' mem0ai, langchain-core and langchain-tests). Safe to run any number of
-# times.
+# control plane's tests run a real one), wrk (the HTTP load generator of bench/server_ratio.sh),
+# and the Python packages of the peer comparisons (hnswlib for compare.py, FAISS for
+# filtered.py, Chroma for chroma_compare.py), of the server tests (openapi-spec-validator,
+# schemathesis) and of the Python client's tests (httpx, mypy, pytest, and the integrations'
+# mem0ai, langchain-core and langchain-tests). Safe to run any number of times.
 set -euo pipefail
 
-apt_packages=(liburcu-dev libnuma-dev libxxhash-dev cmake pkg-config etcd-server)
+apt_packages=(liburcu-dev libnuma-dev libxxhash-dev cmake pkg-config etcd-server wrk)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
