@@ -8,8 +8,10 @@ struct AnnBenchCommand: AsyncParsableCommand {
         commandName: "ann-bench",
         abstract: "Build an HNSW index from .fvecs files and measure recall@k, QPS and latency per ef.",
         discussion: """
-            Builds with --threads threads inserting concurrently, then runs every query one after \
-            another on one thread for each ef. Figures only: it never fails on speed. With \
+            Builds with --threads threads inserting concurrently, then runs the queries for each \
+            ef, one after another on each of --search-threads threads (each thread a contiguous \
+            share of them; QPS is all queries over the wall time; --min-queries cycles a small \
+            query set). Figures only: it never fails on speed. With \
             --filter-selectivity, builds an in-memory engine space instead (base vector i carries \
             the field bucket = a fixed permutation of 0..<n, so `bucket < s*n` matches exactly \
             s*n vectors), computes the exact filtered ground truth by brute force, and prints \
@@ -26,6 +28,11 @@ struct AnnBenchCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated search beam widths.") var ef: String = "10,20,40,80,160,320"
     @Option(help: "Neighbours per query (recall@k).") var k: Int = 10
     @Option(help: "Threads inserting concurrently while building.") var threads: Int = 1
+    @Option(name: .customLong("search-threads"), help: "Threads searching concurrently, each a share of the queries.")
+    var searchThreads: Int = 1
+    @Option(name: .customLong("min-queries"),
+            help: "Searches per ef at least: a small query set is cycled through until then (steadier QPS).")
+    var minQueries: Int = 0
     @Flag(help: "Print one JSON object per line instead of a table.") var json = false
     @Option(name: .customLong("filter-selectivity"),
             help: "Comma-separated filter selectivities in (0, 1] (e.g. 0.5,0.1,0.01,0.001): filtered search through the engine.")
@@ -40,6 +47,7 @@ struct AnnBenchCommand: AsyncParsableCommand {
         }
         let efs = ef.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !efs.isEmpty, efs.allSatisfy({ $0 > 0 }) else { throw ValidationError("--ef needs positive integers") }
+        guard threads > 0, searchThreads > 0 else { throw ValidationError("--threads and --search-threads must be positive") }
         let baseFile = try VectorFile<Float>(contentsOf: base)
         let queryFile = try VectorFile<Float>(contentsOf: query)
         let truthFile = try VectorFile<Int32>(contentsOf: groundtruth)
@@ -70,25 +78,38 @@ struct AnnBenchCommand: AsyncParsableCommand {
         let buildSeconds = buildTime.seconds
         let report = Report(json: json)
         report.build(vectors: baseFile.count, dimension: baseFile.dimension, metric: metric, m: m,
-                     efConstruction: efConstruction, threads: threads, seconds: buildSeconds,
-                     bytes: index.bytesUsed, simd: HNSWIndex.simdLevel)
+                     efConstruction: efConstruction, threads: threads, searchThreads: searchThreads,
+                     seconds: buildSeconds, bytes: index.bytesUsed, simd: HNSWIndex.simdLevel)
+        let shares = searchThreads, k = self.k
+        let searches = max(queryFile.count, minQueries)
         let queries = (0..<queryFile.count).map { Array(queryFile[$0]) }
         let truth = (0..<truthFile.count).map { Set(truthFile[$0].prefix(k).map { UInt64($0) }) }
         for ef in efs {
-            var latencies = [Double]()
-            latencies.reserveCapacity(queries.count)
-            var hits = 0
             let start = clock.now
-            for (q, vector) in queries.enumerated() {
-                let begin = clock.now
-                let found = try index.search(vector, k: k, ef: ef)
-                latencies.append((clock.now - begin).seconds * 1e6)
-                hits += found.reduce(0) { $0 + (truth[q].contains($1.id) ? 1 : 0) }
+            // Each task searches its contiguous share of the queries one after another.
+            let results = try await withThrowingTaskGroup(of: (hits: Int, latencies: [Double]).self) { group in
+                for share in 0..<shares {
+                    let range = searches * share / shares..<searches * (share + 1) / shares
+                    group.addTask {
+                        var latencies = [Double]()
+                        latencies.reserveCapacity(range.count)
+                        var hits = 0
+                        for search in range {
+                            let q = search % queries.count
+                            let begin = clock.now
+                            let found = try index.search(queries[q], k: k, ef: ef)
+                            latencies.append((clock.now - begin).seconds * 1e6)
+                            hits += found.reduce(0) { $0 + (truth[q].contains($1.id) ? 1 : 0) }
+                        }
+                        return (hits, latencies)
+                    }
+                }
+                return try await group.reduce(into: [(hits: Int, latencies: [Double])]()) { $0.append($1) }
             }
             let elapsed = (clock.now - start).seconds
-            latencies.sort()
-            report.search(ef: ef, recall: Double(hits) / Double(queries.count * k),
-                          qps: Double(queries.count) / elapsed,
+            let hits = results.reduce(0) { $0 + $1.hits }
+            let latencies = results.flatMap(\.latencies).sorted()
+            report.search(ef: ef, recall: Double(hits) / Double(searches * k), qps: Double(searches) / elapsed,
                           p50: latencies[latencies.count / 2], p99: latencies[latencies.count * 99 / 100])
         }
     }
@@ -98,12 +119,12 @@ struct AnnBenchCommand: AsyncParsableCommand {
         let json: Bool
 
         func build(vectors: Int, dimension: Int, metric: Metric, m: Int, efConstruction: Int, threads: Int,
-                   seconds: Double, bytes: Int, simd: String) {
+                   searchThreads: Int, seconds: Double, bytes: Int, simd: String) {
             let rate = Double(vectors) / seconds
             if json {
-                print(#"{"bench":"build","vectors":\#(vectors),"dimension":\#(dimension),"metric":"\#(metric.rawValue)","m":\#(m),"ef_construction":\#(efConstruction),"threads":\#(threads),"build_seconds":\#(format(seconds, 4)),"inserts_per_second":\#(format(rate, 1)),"bytes":\#(bytes),"simd":"\#(simd)"}"#)
+                print(#"{"bench":"build","vectors":\#(vectors),"dimension":\#(dimension),"metric":"\#(metric.rawValue)","m":\#(m),"ef_construction":\#(efConstruction),"threads":\#(threads),"search_threads":\#(searchThreads),"build_seconds":\#(format(seconds, 4)),"inserts_per_second":\#(format(rate, 1)),"bytes":\#(bytes),"simd":"\#(simd)"}"#)
             } else {
-                print("mnemo ann-bench: \(vectors) x \(dimension) \(metric.rawValue), M \(m), ef_construction \(efConstruction), \(threads) build thread(s), kernels \(simd)")
+                print("mnemo ann-bench: \(vectors) x \(dimension) \(metric.rawValue), M \(m), ef_construction \(efConstruction), \(threads) build thread(s), \(searchThreads) search thread(s), kernels \(simd)")
                 print("build: \(format(seconds, 2)) s, \(format(rate, 0)) inserts/s, \(bytes / 1024) KiB")
                 print(pad("ef", 6) + pad("recall", 9) + pad("qps", 10) + pad("p50_us", 9) + pad("p99_us", 9))
             }

@@ -2,9 +2,10 @@
 """Side-by-side ANN comparison: Mnemo (`mnemo ann-bench --json`) against hnswlib 0.8.0.
 
 Both run in this one script on the same files, the same machine, the same M, ef_construction,
-ef sweep and build thread count. Searches are single-threaded for both: Mnemo answers the
-queries one after another through its Swift API; hnswlib answers them in one knn_query call
-with num_threads=1 (its fastest single-thread path, with no per-query Python overhead).
+ef sweep and thread count. A row's thread count T is used to build and to search, by both:
+Mnemo answers the queries through its Swift API, one after another on each of T threads (each
+a contiguous share); hnswlib answers them in one knn_query call with num_threads=T (its fastest
+path, with no per-query Python overhead).
 
 Besides the texmex sets in --data it generates `clustered784`: 784-d float32 L2 vectors (the
 width of MNIST-like image sets) drawn from Gaussian clusters with a fixed seed, with exact top-k
@@ -13,7 +14,8 @@ exit (never into --data, never committed); --keep-generated DIR writes them to D
 the C benchmark can read them (`bench_hnsw --data DIR --set clustered784`).
 
 Each ef's queries run --repeat times for both libraries and the fastest pass counts: on a
-shared machine other processes only ever slow a pass down. Prints, per dataset and thread
+shared machine other processes only ever slow a pass down. A pass makes at least --min-queries
+(2,000) searches, cycling a smaller query set (sift5k has 100), the same list for both. Prints, per dataset and thread
 count, build inserts/s and QPS at recall@10 = 0.90 / 0.95 / 0.99
 (linear interpolation along each library's ef sweep) with Mnemo/hnswlib ratios, and writes a
 recall-vs-QPS plot in the ann-benchmarks style. Figures only: it never fails on speed.
@@ -108,7 +110,8 @@ def run_mnemo(binary, data, name, metric, args, threads):
                "--query", f"{data}/{name}_query.fvecs", "--groundtruth", f"{data}/{name}_groundtruth.ivecs",
                "--metric", metric, "--m", str(args.m), "--ef-construction", str(args.ef_construction),
                "--ef", ",".join(str(ef) for ef in args.ef for _ in range(args.repeat)), "--k", str(args.k),
-               "--threads", str(threads), "--json"]
+               "--threads", str(threads), "--search-threads", str(threads),
+               "--min-queries", str(args.min_queries), "--json"]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     build = next(r for r in rows if r["bench"] == "build")
@@ -124,13 +127,15 @@ def run_hnswlib(data, name, metric, args, threads):
     base = read_vecs(f"{data}/{name}_base.fvecs").view("<f4")
     queries = read_vecs(f"{data}/{name}_query.fvecs").view("<f4")
     truth = read_vecs(f"{data}/{name}_groundtruth.ivecs")[:, : args.k]
+    # The same cycled query list as `ann-bench --min-queries`.
+    cycled = np.arange(max(len(queries), args.min_queries)) % len(queries)
+    queries, truth = queries[cycled], truth[cycled]
     index = hnswlib.Index(space=metric, dim=base.shape[1])
     index.init_index(max_elements=len(base), M=args.m, ef_construction=args.ef_construction, random_seed=100)
     index.set_num_threads(threads)
     start = time.perf_counter()
     index.add_items(base, np.arange(len(base)))
     build = len(base) / (time.perf_counter() - start)
-    index.set_num_threads(1)
     search = []
     for ef in args.ef:
         index.set_ef(max(ef, args.k))
@@ -159,11 +164,13 @@ def main():
     parser.add_argument("--datasets", default="sift5k,wordnet384,clustered784", help="comma-separated dataset names")
     parser.add_argument("--keep-generated", metavar="DIR", help="write the generated sets to DIR and keep them")
     parser.add_argument("--generate-only", action="store_true", help="only write the generated sets (needs --keep-generated)")
-    parser.add_argument("--threads", default="1,2", help="comma-separated build thread counts")
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (build and search)")
     parser.add_argument("--m", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=200)
     parser.add_argument("--ef", default="10,20,40,60,80,120,160,240,320")
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--min-queries", type=int, default=2000,
+                        help="searches per pass at least: small query sets are cycled (a 100-query pass is too short to time)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="search passes per ef for both libraries; the fastest counts (other load only slows)")
     parser.add_argument("--plot", default="docs/recall_qps.png", help="where to write the PNG plot")
@@ -213,7 +220,7 @@ def compare(args, names, generated_dir):
             lines.append(f"{'':<12} {'':>3} {'ratio':<8} {ratio(mnemo_build, peer_build):>9} "
                          + " ".join(f"{ratio(a, b):>10}" for a, b in zip(mnemo_qps, peer_qps)))
     print(f"M {args.m}, ef_construction {args.ef_construction}, k {args.k}, ef sweep {args.ef}; "
-          f"search single-threaded for both, fastest of {args.repeat} passes per ef")
+          f"thr threads build and search for both, fastest of {args.repeat} passes per ef")
     print("\n".join(lines))
 
     try:
