@@ -1067,12 +1067,14 @@ static void bench_mixed(const bench_config *config) {
             load l = {.spaces = spaces, .vectors = vectors, .dimension = dimension};
             atomic_init(&l.completed, 0);
             atomic_init(&l.failed, 0);
+            producer_arg producer = {.load = &l};
+            atomic_init(&producer.in_flight, 0);
             char id[BENCH_ID_BYTES];
             while (!atomic_load(&m.stop) && inserted < extra) {
                 size_t i = base_count + inserted;
                 int n = snprintf(id, sizeof(id), "m%zu", i);
                 mn_space_insert(spaces[0], id, (uint32_t)n, vectors + i * dimension, dimension,
-                                NULL, 0, MN_SUBMIT_WAIT, on_insert, &l);
+                                NULL, 0, MN_SUBMIT_WAIT, on_insert, &producer);
                 inserted++;
             }
             while (atomic_load(&l.completed) < inserted) pause_briefly();

@@ -14,11 +14,13 @@ exit (never into --data, never committed); --keep-generated DIR writes them to D
 the C benchmark can read them (`bench_hnsw --data DIR --set clustered784`).
 
 Each ef's queries run --repeat times for both libraries and the fastest pass counts: on a
-shared machine other processes only ever slow a pass down. A pass makes at least --min-queries
-(2,000) searches, cycling a smaller query set (sift5k has 100), the same list for both. Prints, per dataset and thread
-count, build inserts/s and QPS at recall@10 = 0.90 / 0.95 / 0.99
-(linear interpolation along each library's ef sweep) with Mnemo/hnswlib ratios, and writes a
-recall-vs-QPS plot in the ann-benchmarks style. Figures only: it never fails on speed.
+shared machine other processes only ever slow a pass down. The whole build-and-search runs
+--rounds times (3) per library, alternating between them, for the same reason. A pass makes at
+least --min-queries (2,000) searches, cycling a smaller query set (sift5k has 100), the same
+list for both. Prints, per dataset and thread count, build inserts/s and QPS at recall@10 =
+0.90 / 0.95 / 0.99 (linear interpolation along each library's ef sweep) with Mnemo/hnswlib
+ratios, and writes a recall-vs-QPS plot in the ann-benchmarks style. Figures only: it never
+fails on speed.
 
     python3 bench/peers/compare.py --mnemo .build/release/mnemo --data ../shared/data
 """
@@ -149,6 +151,13 @@ def run_hnswlib(data, name, metric, args, threads):
     return build, search
 
 
+def fastest(runs):
+    """The fastest build rate and, per ef, the (recall, qps) of the fastest pass over runs."""
+    build = max(run[0] for run in runs)
+    search = [max((run[1][i] for run in runs), key=lambda point: point[1]) for i in range(len(runs[0][1]))]
+    return build, search
+
+
 def fmt(value, digits=0):
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -169,6 +178,8 @@ def main():
     parser.add_argument("--ef-construction", type=int, default=200)
     parser.add_argument("--ef", default="10,20,40,60,80,120,160,240,320")
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="build-and-search rounds per library, alternating; the fastest counts")
     parser.add_argument("--min-queries", type=int, default=2000,
                         help="searches per pass at least: small query sets are cycled (a 100-query pass is too short to time)")
     parser.add_argument("--repeat", type=int, default=3,
@@ -208,8 +219,14 @@ def compare(args, names, generated_dir):
         metric = DATASETS[name]
         data = generated_dir if name in GENERATED else args.data
         for threads in [int(t) for t in args.threads.split(",")]:
-            mnemo_build, mnemo_search = run_mnemo(args.mnemo, data, name, metric, args, threads)
-            peer_build, peer_search = run_hnswlib(data, name, metric, args, threads)
+            # Rounds alternate the libraries, so a slow spell of a shared machine does not fall
+            # on one of them only; each keeps its fastest build and, per ef, its fastest pass.
+            mnemo_runs, peer_runs = [], []
+            for _ in range(args.rounds):
+                mnemo_runs.append(run_mnemo(args.mnemo, data, name, metric, args, threads))
+                peer_runs.append(run_hnswlib(data, name, metric, args, threads))
+            mnemo_build, mnemo_search = fastest(mnemo_runs)
+            peer_build, peer_search = fastest(peer_runs)
             curves[(name, threads)] = (mnemo_search, peer_search)
             mnemo_qps = [interpolate(mnemo_search, t) for t in TARGETS]
             peer_qps = [interpolate(peer_search, t) for t in TARGETS]
@@ -220,7 +237,8 @@ def compare(args, names, generated_dir):
             lines.append(f"{'':<12} {'':>3} {'ratio':<8} {ratio(mnemo_build, peer_build):>9} "
                          + " ".join(f"{ratio(a, b):>10}" for a, b in zip(mnemo_qps, peer_qps)))
     print(f"M {args.m}, ef_construction {args.ef_construction}, k {args.k}, ef sweep {args.ef}; "
-          f"thr threads build and search for both, fastest of {args.repeat} passes per ef")
+          f"thr threads build and search for both; fastest of {args.rounds} alternating rounds of "
+          f"{args.repeat} passes per ef")
     print("\n".join(lines))
 
     try:
