@@ -409,26 +409,22 @@ static void age_spaces(mn_space **spaces, uint32_t count, uint32_t per_space, ui
  * fresh ids each cycle). */
 #define BENCH_SKEW_OPERATIONS 200000u
 
-/* Workers' steals so far. */
-static uint64_t steals_of(mn_engine *engine, uint32_t workers) {
-    uint64_t steals = 0;
-    for (uint32_t k = 0; k < workers; k++) {
-        mn_worker_stats stats;
-        mn_engine_worker_stats(engine, k, &stats);
-        steals += stats.steals;
-    }
-    return steals;
-}
+/* Workers' steals and coalesced writes (superseded in their group by a later write to the
+ * id) so far, summed. */
+typedef struct worker_totals {
+    uint64_t steals;
+    uint64_t coalesced;
+} worker_totals;
 
-/* Workers' coalesced writes so far (superseded in their group by a later write to the id). */
-static uint64_t coalesced_of(mn_engine *engine, uint32_t workers) {
-    uint64_t coalesced = 0;
+static worker_totals totals_of(mn_engine *engine, uint32_t workers) {
+    worker_totals totals = {0, 0};
     for (uint32_t k = 0; k < workers; k++) {
         mn_worker_stats stats;
         mn_engine_worker_stats(engine, k, &stats);
-        coalesced += stats.coalesced;
+        totals.steals += stats.steals;
+        totals.coalesced += stats.coalesced;
     }
-    return coalesced;
+    return totals;
 }
 
 /*
@@ -487,18 +483,18 @@ static void bench_skew(const bench_config *config) {
                               .seconds = config->seconds, .producers = config->producers,
                               .window = (config->agents + config->producers - 1) /
                                         config->producers};
-                    uint64_t steals_before = steals_of(engine, workers);
-                    uint64_t coalesced_before = coalesced_of(engine, workers);
+                    worker_totals before = totals_of(engine, workers);
                     double busy_before = busy_seconds(engine);
                     double ops = run_load(&l);
                     size_t at = SKEW_AT(upsert, stealing, t, r);
                     rate[at] = ops;
                     busy[at] = (busy_seconds(engine) - busy_before) /
                                ((double)atomic_load(&l.issued) / ops * (double)workers);
-                    steals[at] = steals_of(engine, workers) - steals_before;
+                    worker_totals after = totals_of(engine, workers);
+                    steals[at] = after.steals - before.steals;
                     size_t issued = atomic_load(&l.issued);
-                    uint64_t coalesced = coalesced_of(engine, workers) - coalesced_before;
-                    graph[at] = ops * (double)(issued - coalesced) / (double)issued;
+                    graph[at] = ops * (double)(issued - (after.coalesced - before.coalesced)) /
+                                (double)issued;
                     free_spaces(spaces, spaces_n);
                     mn_engine_destroy(engine);
                 }
