@@ -1,14 +1,14 @@
-// JSONWriter: writes the hot responses (search hits, recollections, a memory read) as JSON
-// into one byte array, handed over as a ByteBuffer at the end (one copy: appending to an array
-// costs a capacity check, a ByteBuffer write an index and uniqueness dance per call, which was
-// most of a search response's writing time). Foundation's JSONEncoder was 11% of the server's samples under a
-// search load (docs/server.md, "Load test and figures"): it boxes every value into an
-// intermediate tree, sorts keys at run time and copies through Data. The shapes written here
-// are fixed, so keys are written in the sorted order JSONEncoder used (responses stay
+// JSONWriter: writes the hot responses (search hits, recollections, a memory read) as JSON into
+// one byte array, handed over as a ByteBuffer at the end (one copy: appending to an array costs
+// a capacity check, a ByteBuffer write an index and uniqueness dance per call, which was most
+// of a search response's writing time). Foundation's JSONEncoder was 11% of the server's
+// samples under a search load (docs/server.md, "Load test and figures"): it boxes every value
+// into an intermediate tree, sorts keys at run time and copies through Data. The shapes written
+// here are fixed, so keys are written in the sorted order JSONEncoder used (responses stay
 // byte-stable), numbers with Swift's shortest round-trip `description` (valid JSON for every
 // finite value), and strings escaped per RFC 8259: `"`, `\` and every control character below
-// U+0020 escaped; everything else, non-BMP scalars included, written as its UTF-8 bytes
-// (Swift strings are always valid UTF-8, and JSON text is UTF-8).
+// U+0020 escaped; everything else, non-BMP scalars included, written as its UTF-8 bytes (Swift
+// strings are always valid UTF-8, and JSON text is UTF-8).
 import Foundation
 import NIOCore
 
@@ -83,7 +83,7 @@ struct JSONWriter {
     /// Writes a date as the RFC 3339 string of ServerDates.
     mutating func date(_ value: Date) {
         bytes.append(UInt8(ascii: "\""))
-        if !ServerDates.write(value, to: &bytes) { bytes.append(contentsOf: ServerDates.format(value).utf8) }
+        ServerDates.write(value, to: &bytes)
         bytes.append(UInt8(ascii: "\""))
         needsComma = true
     }

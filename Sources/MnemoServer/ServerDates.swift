@@ -8,24 +8,25 @@ enum ServerDates {
     static func format(_ date: Date) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(24)
-        if write(date, to: &bytes) { return String(decoding: bytes, as: UTF8.self) }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        write(date, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends `format(date)`'s 24 bytes to `out`, written by hand from `gmtime_r` (every
-    /// search hit carries a date, and a date formatter per hit costs more than the search);
-    /// false, appending nothing, outside the years 0 to 9999, which `format` leaves to
-    /// Foundation's formatter.
-    static func write(_ date: Date, to out: inout [UInt8]) -> Bool {
+    /// Appends `format(date)` to `out`. Written by hand from `gmtime_r` (every search hit
+    /// carries a date, and a date formatter per hit costs more than the search); outside the
+    /// years 0 to 9999, by Foundation's formatter.
+    static func write(_ date: Date, to out: inout [UInt8]) {
         let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
-        guard milliseconds.isFinite, abs(milliseconds) < 253_402_300_800_000 else { return false }
+        guard milliseconds.isFinite, abs(milliseconds) < 253_402_300_800_000 else {
+            return out.append(contentsOf: formatted(date).utf8)
+        }
         let total = Int64(milliseconds)
         var seconds = time_t(total >= 0 ? total / 1000 : (total - 999) / 1000)
         let fraction = Int(total - Int64(seconds) * 1000)
         var parts = tm()
-        guard gmtime_r(&seconds, &parts) != nil, parts.tm_year + 1900 >= 0 else { return false }
+        guard gmtime_r(&seconds, &parts) != nil, parts.tm_year + 1900 >= 0 else {
+            return out.append(contentsOf: formatted(date).utf8)
+        }
         func digits(_ value: Int, _ width: Int, then separator: UInt8?) {
             var divisor = 1
             for _ in 1..<width { divisor *= 10 }
@@ -42,7 +43,13 @@ enum ServerDates {
         digits(Int(parts.tm_min), 2, then: UInt8(ascii: ":"))
         digits(Int(parts.tm_sec), 2, then: UInt8(ascii: "."))
         digits(fraction, 3, then: UInt8(ascii: "Z"))
-        return true
+    }
+
+    /// `date` by Foundation's ISO 8601 formatter, with fractional seconds.
+    private static func formatted(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
     }
 
     /// Parses an RFC 3339 date-time, or returns nil.
