@@ -141,6 +141,24 @@ static double busy_seconds(mn_engine *engine) {
     return busy;
 }
 
+/* Workers' steals and coalesced writes (superseded in their group by a later write to the
+ * id) so far, summed. */
+typedef struct worker_totals {
+    uint64_t steals;
+    uint64_t coalesced;
+} worker_totals;
+
+static worker_totals totals_of(mn_engine *engine, uint32_t workers) {
+    worker_totals totals = {0, 0};
+    for (uint32_t k = 0; k < workers; k++) {
+        mn_worker_stats stats;
+        mn_engine_worker_stats(engine, k, &stats);
+        totals.steals += stats.steals;
+        totals.coalesced += stats.coalesced;
+    }
+    return totals;
+}
+
 /* ---- asynchronous load: producers submit, completions count ---- */
 
 typedef struct load {
@@ -327,12 +345,7 @@ static void bench_scaling(const bench_config *config) {
             if (w == 0) base = rate;
             double speedup = rate / base; /* over the first worker count (normally 1) */
             double efficiency = speedup * (double)config->workers[0] / (double)workers;
-            uint32_t steals = 0;
-            for (uint32_t k = 0; k < workers; k++) {
-                mn_worker_stats stats;
-                mn_engine_worker_stats(engine, k, &stats);
-                steals += (uint32_t)stats.steals;
-            }
+            uint32_t steals = (uint32_t)totals_of(engine, workers).steals;
             if (config->json) {
                 printf("{\"bench\":\"scaling\",\"design\":\"space_per_index\",\"workers\":%u,"
                        "\"spaces\":%u,\"producers\":%u,\"inserts\":%zu,"
@@ -408,24 +421,6 @@ static void age_spaces(mn_space **spaces, uint32_t count, uint32_t per_space, ui
 /* Operations generated for the skew rows; a timed row cycles through them (inserts take
  * fresh ids each cycle). */
 #define BENCH_SKEW_OPERATIONS 200000u
-
-/* Workers' steals and coalesced writes (superseded in their group by a later write to the
- * id) so far, summed. */
-typedef struct worker_totals {
-    uint64_t steals;
-    uint64_t coalesced;
-} worker_totals;
-
-static worker_totals totals_of(mn_engine *engine, uint32_t workers) {
-    worker_totals totals = {0, 0};
-    for (uint32_t k = 0; k < workers; k++) {
-        mn_worker_stats stats;
-        mn_engine_worker_stats(engine, k, &stats);
-        totals.steals += stats.steals;
-        totals.coalesced += stats.coalesced;
-    }
-    return totals;
-}
 
 /*
  * Two workloads. "insert": fresh ids; hot spaces grow large, so their inserts cost more (HNSW
