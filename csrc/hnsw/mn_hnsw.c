@@ -492,11 +492,12 @@ static mn_status mn_search_layer(const mn_hnsw *index, mn_scratch *scratch, cons
         bound = entry_distance;
     }
 
-    /* Prefetch depth: the lines of a vector past its first, when the index outgrows the
+    /* Prefetch depth: a few lines of a vector past its first, when the index outgrows the
      * caches (below that, the extra prefetches cost more than they save). */
+    const size_t vector_lines = (index->node_stride - MN_HNSW_NODE_HEADER_SIZE) / MN_CACHE_LINE_SIZE;
     const size_t prefetch_lines =
-        (size_t)visible * index->node_stride > MN_HNSW_PREFETCH_ALL_BYTES
-            ? (index->node_stride - MN_HNSW_NODE_HEADER_SIZE) / MN_CACHE_LINE_SIZE
+        (size_t)visible * index->node_stride > MN_HNSW_PREFETCH_DEEP_BYTES
+            ? (vector_lines < MN_HNSW_PREFETCH_LINES ? vector_lines : MN_HNSW_PREFETCH_LINES)
             : 1;
     mn_hnsw_node *fresh[MN_LIST_SCRATCH];
     const float *fresh_vectors[MN_LIST_SCRATCH];
