@@ -69,17 +69,6 @@ static void seen_visit(void *context, const mn_memory_view *view) {
     s->created_ns = view->created_ns;
 }
 
-/* The workers' grouped (coalesced: 0) or coalesced (1) writes, from the public counters. */
-static uint64_t worker_total(mn_engine *engine, int coalesced) {
-    uint64_t total = 0;
-    for (uint32_t w = 0; w < engine->worker_count; w++) {
-        mn_worker_stats stats;
-        CHECK_STATUS(mn_engine_worker_stats(engine, w, &stats), MN_OK);
-        total += coalesced ? stats.coalesced : stats.grouped;
-    }
-    return total;
-}
-
 /* One script on a fresh space of `engine`. */
 static void run_script(mn_engine *engine, int script) {
     char name[32], id[32], content[32];
@@ -103,7 +92,7 @@ static void run_script(mn_engine *engine, int script) {
         created[i] = s.created_ns;
         exists[i] = 1;
     }
-    uint64_t grouped_before = worker_total(engine, 0), coalesced_before = worker_total(engine, 1);
+    uint64_t grouped_before = te_worker_total(engine, 0), coalesced_before = te_worker_total(engine, 1);
 
     gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
     te_vector(999999, v, DIM);
@@ -168,7 +157,7 @@ static void run_script(mn_engine *engine, int script) {
     }
     CHECK(wrong_status == 0);
     /* Nearly the whole script went through groups (the worker drained it from a full mailbox). */
-    CHECK(worker_total(engine, 0) - grouped_before >= GROUP_OPS / 2);
+    CHECK(te_worker_total(engine, 0) - grouped_before >= GROUP_OPS / 2);
     /* The worker drained the held script in whole quanta, each one group: a successful write is
      * coalesced when a later successful write to the same id follows it in its quantum. */
     uint64_t want_coalesced = 0;
@@ -179,7 +168,7 @@ static void run_script(mn_engine *engine, int script) {
         want_coalesced += want_status[op] == MN_OK && later;
     }
     CHECK(want_coalesced > 0);
-    CHECK(worker_total(engine, 1) - coalesced_before == want_coalesced);
+    CHECK(te_worker_total(engine, 1) - coalesced_before == want_coalesced);
 
     int live = 1; /* the gate */
     int wrong = 0, missing = 0;

@@ -292,10 +292,7 @@ static void test_grouped(void) {
         CHECK_STATUS(put(space, 0, id, (uint64_t)k, "x", d, NULL), MN_OK);
         doc_free(&d);
     }
-    uint64_t grouped_before = 0;
-    for (uint32_t w = 0; w < engine->worker_count; w++) {
-        grouped_before += atomic_load(&engine->workers[w]->grouped);
-    }
+    uint64_t grouped_before = te_worker_total(engine, 0);
     mn_space_freeze *freeze = NULL;
     CHECK_STATUS(mn_space_freeze_begin(space, &freeze), MN_OK);
     CHECK_STATUS(mn_space_freeze_wait(freeze), MN_OK);
@@ -319,11 +316,7 @@ static void test_grouped(void) {
     mn_space_freeze_end(freeze);
     snapshot s = snap(space); /* a barrier: every write applied */
     CHECK(s.count == 50);
-    uint64_t grouped_after = 0;
-    for (uint32_t w = 0; w < engine->worker_count; w++) {
-        grouped_after += atomic_load(&engine->workers[w]->grouped);
-    }
-    CHECK(grouped_after - grouped_before >= 40); /* the group path ran */
+    CHECK(te_worker_total(engine, 0) - grouped_before >= 40); /* the group path ran */
     int all = 1;
     for (int k = 0; k < 10; k++) {
         snprintf(id, sizeof(id), "x%d", k);

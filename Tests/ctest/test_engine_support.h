@@ -111,6 +111,19 @@ static inline mn_engine *te_engine(uint32_t workers, uint32_t depth) {
     return engine;
 }
 
+/* The workers' grouped (coalesced: 0) or coalesced (1) writes, from the public counters. */
+static inline uint64_t te_worker_total(mn_engine *engine, int coalesced) {
+    uint32_t workers = 0;
+    if (mn_engine_worker_count(engine, &workers) != MN_OK) exit(2);
+    uint64_t total = 0;
+    for (uint32_t w = 0; w < workers; w++) {
+        mn_worker_stats stats;
+        if (mn_engine_worker_stats(engine, w, &stats) != MN_OK) exit(2);
+        total += coalesced ? stats.coalesced : stats.grouped;
+    }
+    return total;
+}
+
 static inline mn_space *te_space(mn_engine *engine, const char *name, uint32_t dimension,
                                  mn_metric metric) {
     mn_hnsw_params params;
