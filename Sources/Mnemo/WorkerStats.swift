@@ -18,6 +18,12 @@ public struct WorkerStats: Sendable, Hashable {
     public let steals: Int
     /// Large batches of other workers this worker helped to link.
     public let helps: Int
+    /// Single inserts and upserts applied in groups (queued behind each other in one space:
+    /// one log record and shared linking for the group).
+    public let grouped: Int
+    /// Of the grouped writes, those whose vector a later write to the same id in the group
+    /// superseded: they did no graph work of their own.
+    public let coalesced: Int
     /// Spaces waiting in this worker's run queue now.
     public let queueDepth: Int
     /// Time spent applying records.
@@ -29,13 +35,15 @@ public struct WorkerStats: Sendable, Hashable {
 
     /// Creates worker statistics (they come from ``Database/stats()``; this is for tests).
     public init(index: Int, operations: Int, batches: Int, memories: Int, steals: Int, helps: Int,
-                queueDepth: Int, busy: Duration, cpu: Int?, numaNode: Int?) {
+                grouped: Int = 0, coalesced: Int = 0, queueDepth: Int, busy: Duration, cpu: Int?, numaNode: Int?) {
         self.index = index
         self.operations = operations
         self.batches = batches
         self.memories = memories
         self.steals = steals
         self.helps = helps
+        self.grouped = grouped
+        self.coalesced = coalesced
         self.queueDepth = queueDepth
         self.busy = busy
         self.cpu = cpu

@@ -3,7 +3,8 @@
 // per-worker operation counters add up to exactly the writes submitted, every id is present or
 // absent as its own task's sequence dictates), concurrent searches see only whole memories,
 // small mailboxes apply back-pressure without dropping anything, and a database configured not
-// to wait reports a full mailbox with the typed `.full` error.
+// to wait reports a full mailbox with the typed `.full` error. The workers' grouping counters
+// stay within what was written.
 import Mnemo
 import Testing
 
@@ -53,6 +54,13 @@ import Testing
         let stats = await database.stats()
         #expect(stats.totalOperations - before == writes)
         #expect(stats.workers.count == 2)
+        // Eight producers a space keep its mailbox busy: single writes queue behind each other
+        // and are applied in groups. Only the upserts of "shared" can supersede one another.
+        let grouped = stats.workers.reduce(0) { $0 + $1.grouped }
+        let coalesced = stats.workers.reduce(0) { $0 + $1.coalesced }
+        let sharedUpserts = spaceCount * producers * perProducer
+        #expect(grouped > 0 && grouped <= 2 * sharedUpserts)
+        #expect(coalesced <= min(grouped, sharedUpserts))
         for space in spaces {
             let spaceStats = space.stats()
             #expect(spaceStats.count == producers * (perProducer - perProducer / 5) + 1)
