@@ -137,7 +137,8 @@ extension CCore {
             mn_engine_worker_stats(engine.pointer, index, &s)
             return WorkerStats(index: Int(index), operations: Int(s.ops), batches: Int(s.batches),
                                memories: Int(s.memories), steals: Int(s.steals), helps: Int(s.helps),
-                               grouped: Int(s.grouped), coalesced: Int(s.coalesced), queueDepth: Int(s.queue_depth), busy: .nanoseconds(Int64(s.busy_ns)),
+                               grouped: Int(s.grouped), coalesced: Int(s.coalesced),
+                               queueDepth: Int(s.queue_depth), busy: .nanoseconds(Int64(s.busy_ns)),
                                cpu: s.cpu >= 0 ? Int(s.cpu) : nil,
                                numaNode: s.numa_node >= 0 ? Int(s.numa_node) : nil)
         }

@@ -35,7 +35,8 @@ public struct WorkerStats: Sendable, Hashable {
 
     /// Creates worker statistics (they come from ``Database/stats()``; this is for tests).
     public init(index: Int, operations: Int, batches: Int, memories: Int, steals: Int, helps: Int,
-                grouped: Int = 0, coalesced: Int = 0, queueDepth: Int, busy: Duration, cpu: Int?, numaNode: Int?) {
+                grouped: Int = 0, coalesced: Int = 0, queueDepth: Int, busy: Duration, cpu: Int?,
+                numaNode: Int?) {
         self.index = index
         self.operations = operations
         self.batches = batches
