@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         .systemLibrary(name: "CURCU", path: "Sources/CURCU", pkgConfig: "liburcu-memb",
@@ -67,6 +68,8 @@ let package = Package(
                 "Mnemo", "MnemoCluster", "MnemoPlacement",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                // The search fast path is a channel handler over HTTPTypes parts (FastSearchHandler).
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 // Cluster mode forwards requests to the owning node over pooled connections.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

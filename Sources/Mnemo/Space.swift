@@ -159,6 +159,20 @@ public struct Space: Sendable {
     ///   ``MnemoError/Code/unknownSpace`` (dropped).
     public func search(_ vector: [Float], k: Int = 10, ef: Int? = nil,
                        filter: Filter? = nil) async throws(MnemoError) -> [SearchHit] {
+        try searchWithoutSuspending(vector, k: k, ef: ef, filter: filter)
+    }
+
+    /// ``search(_:k:ef:filter:)`` for a caller that must not suspend: code running inside a
+    /// SwiftNIO channel handler, on the event loop that read the request (the HTTP server's
+    /// search route). The search never blocks (an RCU read of the index, no lock and no I/O);
+    /// it costs what the search costs, so keep `k` and `ef` bounded where that thread serves
+    /// others too.
+    ///
+    /// ```swift
+    /// let hits = try space.searchWithoutSuspending(query, k: 10)
+    /// ```
+    public func searchWithoutSuspending(_ vector: [Float], k: Int = 10, ef: Int? = nil,
+                                        filter: Filter? = nil) throws(MnemoError) -> [SearchHit] {
         guard let filter else { return try CCore.search(handle, query: vector, k: k, ef: ef) }
         return try CCore.searchFiltered(handle, query: vector, k: k, ef: ef, filter: filter).hits
     }

@@ -66,6 +66,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = host ?? environment["MNEMO_HOST"] ?? "127.0.0.1"
         if let port = port ?? environment["MNEMO_PORT"].flatMap({ Int($0) }) { configuration.port = port }
         configuration.dev = dev
+        // MNEMO_FAST_SEARCH=0 sends every search through Hummingbird's router, for comparison.
+        configuration.searchOnEventLoop = environment["MNEMO_FAST_SEARCH"] != "0"
         configuration.tokenKeysPath = tokenKeysFile ?? environment["MNEMO_TOKEN_KEYS_FILE"]
         configuration.tlsCertificatePath = tlsCert ?? environment["MNEMO_TLS_CERT"]
         configuration.tlsKeyPath = tlsKey ?? environment["MNEMO_TLS_KEY"]

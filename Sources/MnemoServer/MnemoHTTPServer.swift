@@ -20,6 +20,8 @@ import ServiceLifecycle
 /// try await MnemoHTTPServer(configuration: configuration).run()
 /// ```
 public struct MnemoHTTPServer: Sendable {
+    /// The `Server` field of every response.
+    static let serverName = "mnemo"
     /// The shared state: configuration, readiness, the database once open.
     public let state: ServerState
     /// The server's logger.
@@ -68,10 +70,15 @@ public struct MnemoHTTPServer: Sendable {
     /// The router: the health routes at the root, everything else under `/v1` behind
     /// authentication and the readiness gate.
     public func buildRouter(authenticator: Authenticator) -> Router<ServerContext> {
+        makeRouter(authenticator: authenticator).router
+    }
+
+    /// ``buildRouter(authenticator:)`` and the request metrics it records into.
+    private func makeRouter(authenticator: Authenticator) -> (router: Router<ServerContext>, metrics: ServerMetrics) {
         let router = Router(context: ServerContext.self)
         let allowed = AllowedMethods()
         router.middlewares.add(RequestLogMiddleware(allowed: allowed))
-        MetricsEndpoint.install(on: router, state: state, authenticator: authenticator)
+        let metrics = MetricsEndpoint.install(on: router, state: state, authenticator: authenticator)
         HealthRoutes(state: state).register(on: router)
         let v1 = router.group("v1")
             .add(middleware: AuthMiddleware<ServerContext>(authenticator: authenticator))
@@ -91,7 +98,7 @@ public struct MnemoHTTPServer: Sendable {
         TransferRoutes(state: state).register(on: v1)
         LogRoutes(state: state).register(on: v1)
         allowed.record(router)
-        return router
+        return (router, metrics)
     }
 
     /// The Hummingbird application with the database service, ready to run (or to test).
@@ -101,20 +108,26 @@ public struct MnemoHTTPServer: Sendable {
         let (listening, signal) = AsyncStream<Void>.makeStream()
         let state = self.state
         let logger = self.logger
+        let (router, metrics) = makeRouter(authenticator: authenticator)
+        // Searches are answered in the channel pipeline when they can be (FastSearch).
+        let search = FastSearch(state: state, authenticator: authenticator, metrics: metrics, logger: logger)
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: configuration.searchOnEventLoop
+                                                ? [FastSearchHandler(search: search)] : [])
         let server: HTTPServerBuilder
         if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
             let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
             let tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
                 privateKey: .privateKey(privateKey))
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
         } else {
-            server = .http1()
+            server = .http1(configuration: http1)
         }
         return Application(
-            router: buildRouter(authenticator: authenticator),
+            router: router,
             server: server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mnemo"),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                 serverName: Self.serverName),
             services: services(listening: listening),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port

@@ -65,11 +65,18 @@ struct SearchRoutes: Sendable {
         return JSONResponse.make(status: .ok, body: MemoryOutput.listBody("hits", out))
     }
 
-    /// The hits of `body` in the local space `name` (the caller has checked the credential), and
-    /// the space. Shared with the cross-space search.
-    static func hits(state: ServerState, space name: String,
-                     _ body: SearchRequest) async throws(ServerError) -> ([MemoryOutput], Space) {
-        let space = try await state.space(name)
+    /// A search request checked against its space: the query and what each hit returns.
+    struct Query {
+        var vector: [Float]
+        var k: Int
+        var ef: Int?
+        var include: MemoryOutput.Include
+        var filter: Filter?
+    }
+
+    /// Checks `body` against `space` (400 naming the field): the HTTP route and the event loop
+    /// fast path (FastSearch) share it.
+    static func query(_ body: SearchRequest, space: Space) throws(ServerError) -> Query {
         let vector = try VectorCoding.decode(array: body.vector, base64: body.vectorBase64, dimension: space.dimension,
                                              field: "vector")
         let k = body.k ?? 10
@@ -78,26 +85,42 @@ struct SearchRoutes: Sendable {
             throw .badRequest("ef must be between 1 and \(Self.kMax)", field: "ef")
         }
         let include = try MemoryOutput.Include(body.include, vectorFormat: body.vectorFormat)
-        let filter = try Self.filter(body.filter)
-        let hits = try await state.withSpace(name, field: "vector") { space throws(MnemoError) in
-            try await SpaceReads.search(space, vector, k: k, ef: body.ef, filter: filter)
-        }
+        return Query(vector: vector, k: k, ef: body.ef, include: include, filter: try Self.filter(body.filter))
+    }
+
+    /// The response items of `hits` (without vectors: hits carry none).
+    static func outputs(_ hits: [SearchHit], metric: Metric, include: MemoryOutput.Include) -> [MemoryOutput] {
         var out: [MemoryOutput] = []
         out.reserveCapacity(hits.count)
         for hit in hits {
             var item = MemoryOutput(id: hit.id)
             item.distance = hit.distance
-            item.score = MemoryOutput.score(distance: hit.distance, metric: space.metric)
+            item.score = MemoryOutput.score(distance: hit.distance, metric: metric)
             item.createdAt = hit.createdAt
             if include.content { item.setContent(hit.content) }
             if include.metadata { item.metadata = MemoryOutput.json(hit.metadata) }
-            if include.vector {
-                // Hits carry no vector: read it back (a memory deleted meanwhile has none).
-                if let memory = try? await space.get(hit.id) {
-                    item.setVector(memory.vector, base64: include.vectorBase64)
+            out.append(item)
+        }
+        return out
+    }
+
+    /// The hits of `body` in the local space `name` (the caller has checked the credential), and
+    /// the space. Shared with the cross-space search.
+    static func hits(state: ServerState, space name: String,
+                     _ body: SearchRequest) async throws(ServerError) -> ([MemoryOutput], Space) {
+        let space = try await state.space(name)
+        let query = try Self.query(body, space: space)
+        let hits = try await state.withSpace(name, field: "vector") { space throws(MnemoError) in
+            try await SpaceReads.search(space, query.vector, k: query.k, ef: query.ef, filter: query.filter)
+        }
+        var out = Self.outputs(hits, metric: space.metric, include: query.include)
+        if query.include.vector {
+            // Hits carry no vector: read it back (a memory deleted meanwhile has none).
+            for index in out.indices {
+                if let memory = try? await space.get(out[index].id) {
+                    out[index].setVector(memory.vector, base64: query.include.vectorBase64)
                 }
             }
-            out.append(item)
         }
         return (out, space)
     }

@@ -37,6 +37,10 @@ public struct ServerConfiguration: Sendable {
     /// Options of the database the server opens. `waitWhenFull` is forced off: a full
     /// mailbox is answered 429 with `Retry-After` rather than holding the request.
     public var databaseOptions: DatabaseOptions = DatabaseOptions()
+    /// Whether a search request may be answered on the event loop that read it, inside the
+    /// channel pipeline, when it can be (FastSearch: the common successful search); off, every
+    /// search goes through Hummingbird's router. The answers are the same either way.
+    public var searchOnEventLoop: Bool = true
     /// Cluster mode (docs/cluster.md, "Nodes and routing"); nil: a single node.
     public var cluster: ClusterConfiguration?
 

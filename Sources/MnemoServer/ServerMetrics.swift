@@ -33,8 +33,14 @@ public final class ServerMetrics: Sendable {
     /// Name of the request latency histogram (labels `route`, `method`, `status`).
     public static let requestLatencyName = "mnemo_http_request_duration_seconds"
 
+    /// Name of the counter of searches answered on the event loop that read them (FastSearch);
+    /// they are counted in the request metrics too, under the search route.
+    public static let eventLoopSearchesName = "mnemo_http_searches_on_event_loop_total"
+
     /// The registry the request metrics live in.
     public let registry: PrometheusCollectorRegistry
+    /// Searches answered on the event loop (``eventLoopSearchesName``).
+    let eventLoopSearches: Prometheus.Counter
     private let factory: PrometheusMetricsFactory
     private let collector: EngineCollector
     /// One counter and one timer per (route, method, status): created once, then looked up.
@@ -49,6 +55,9 @@ public final class ServerMetrics: Sendable {
         self.registry = registry
         self.factory = factory
         self.collector = EngineCollector(spaceSeriesLimit: spaceSeriesLimit)
+        self.eventLoopSearches = registry.makeCounter(descriptor: MetricNameDescriptor(
+            namespace: "mnemo_http", metricName: "searches_on_event_loop", unitName: "total",
+            helpText: "Searches answered on the event loop that read them, without Hummingbird's router"))
     }
 
     /// Counts one finished request: its route pattern (never the raw path, so the series stay

@@ -96,22 +96,27 @@ public final class ServerState: Sendable {
 
     /// The space named `name` (from the cache, else opened off the cooperative pool).
     func space(_ name: String) async throws(ServerError) -> Space {
-        let now = ContinuousClock.now
-        let cached = spaces.withLock { cache -> Space? in
-            cache[name]?.lastUsed = now
-            return cache[name]?.space
-        }
-        if let cached { return cached }
+        if let cached = cachedSpace(name) { return cached }
         let database = try database()
         do {
             let space = try await database.space(name)
             spaces.withLock {
                 if $0.count >= Self.spaceCacheLimit { $0.removeAll() }
-                $0[name] = CachedSpace(space: space, lastUsed: now)
+                $0[name] = CachedSpace(space: space, lastUsed: ContinuousClock.now)
             }
             return space
         } catch {
             throw ServerError(error, field: nil)
+        }
+    }
+
+    /// The cached Space value of `name`, marked used now; nil when no request has opened it yet
+    /// (or it was evicted). Never suspends: the event loop fast path (FastSearch) calls it.
+    func cachedSpace(_ name: String) -> Space? {
+        let now = ContinuousClock.now
+        return spaces.withLock { cache -> Space? in
+            cache[name]?.lastUsed = now
+            return cache[name]?.space
         }
     }
 
