@@ -111,6 +111,11 @@ struct FastSearchTests {
                 + "0\r\n\r\n"
             let tooLarge = try RawConnection.exchange(port: port, sending: chunked + search, responses: 2)
             #expect(tooLarge.first?.status == 413)
+            // Hummingbird answers what the codec cannot parse (a 400 for no request this handler
+            // passed on); the server goes on serving.
+            let garbage = try RawConnection.exchange(port: port, sending: search + "NOT HTTP AT ALL\r\n\r\n", responses: 2)
+            #expect(garbage.map(\.status) == [200, 400])
+            #expect(try RawConnection.exchange(port: port, sending: search, responses: 1).first?.status == 200)
         }
     }
 }
