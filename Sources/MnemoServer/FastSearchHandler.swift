@@ -31,6 +31,10 @@ final class FastSearchHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var mode = Mode.idle
     /// Requests passed on whose response has not ended.
     private var passedInFlight = 0
+    /// Graceful shutdown asked to close the connection while a request was held: the event
+    /// goes on (to Hummingbird's connection state handler, which closes an idle connection at
+    /// once) only after that request is answered or passed on, so it is not cut off.
+    private var quiescePending = false
     /// The `Date` field's value and the second it names.
     private var date: (second: Int, text: String) = (-1, "")
 
@@ -72,10 +76,30 @@ final class FastSearchHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.passing, .end):
             mode = .idle
             context.fireChannelRead(data)
-        case (.holding, .head), (.passing, _), (.idle, _):
+        case (.passing, _):
+            context.fireChannelRead(data)
+        case (.holding, .head), (.idle, _):
             // A stray part (the codec never sends one) goes on for Hummingbird to refuse.
             context.fireChannelRead(data)
         }
+        if quiescePending, !isHolding {
+            quiescePending = false
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    /// Whether a request is held.
+    private var isHolding: Bool {
+        if case .holding = mode { return true }
+        return false
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, isHolding {
+            quiescePending = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

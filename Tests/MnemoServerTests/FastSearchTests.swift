@@ -118,6 +118,31 @@ struct FastSearchTests {
             #expect(try RawConnection.exchange(port: port, sending: search, responses: 1).first?.status == 200)
         }
     }
+
+    @Test("a search whose body is still arriving when shutdown begins is answered")
+    func shutdownWaitsForAHeldSearch() async throws {
+        let answer = Locked<[RawConnection.Response]?>(nil)
+        let finished = Locked(false)
+        try await ServerHarness.run { server in
+            try await server.createSpace("s", dimension: 3)
+            #expect(try await server.call(.post, "/v1/spaces/s/memories", json: ["memories": Self.memories]).status == .ok)
+            let body = #"{"vector":[1,0,0.25],"k":1,"include":[]}"#
+            let connection = try RawConnection(port: try #require(server.client.port))
+            try connection.send("POST /v1/spaces/s/search HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                + String(body.prefix(10)))
+            // Leaving this closure starts the graceful shutdown; the rest of the body comes after.
+            Thread.detachNewThread {
+                usleep(300_000)
+                try? connection.send(String(body.dropFirst(10)))
+                answer.set(try? connection.read(responses: 1))
+                finished.set(true)
+            }
+        }
+        for _ in 0..<500 where !finished.get() { try await Task.sleep(nanoseconds: 10_000_000) }
+        #expect(answer.get()?.first?.status == 200)
+        #expect(answer.get()?.first?.body.contains(#""id":"m0""#) == true)
+    }
 }
 
 /// Thread-safe box for a test's result.
@@ -129,18 +154,20 @@ private final class Locked<Value: Sendable>: @unchecked Sendable {
     func get() -> Value { lock.withLock { value } }
 }
 
-/// One blocking TCP connection that writes raw HTTP/1.1 bytes at once (pipelining) and reads
-/// back responses with Content-Length bodies.
-private enum RawConnection {
-    struct Response {
+/// One blocking TCP connection that writes raw HTTP/1.1 bytes (several requests at once:
+/// pipelining) and reads back responses with Content-Length bodies.
+private final class RawConnection: @unchecked Sendable {
+    struct Response: Sendable {
         var status: Int
         var body: String
     }
 
-    static func exchange(port: Int, sending text: String, responses count: Int) throws -> [Response] {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    private let descriptor: Int32
+    private var received: [UInt8] = []
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try #require(descriptor >= 0)
-        defer { close(descriptor) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -153,13 +180,21 @@ private enum RawConnection {
             }
         }
         try #require(connected == 0)
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ text: String) throws {
         let bytes = Array(text.utf8)
-        try #require(bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) } == bytes.count)
-        var received: [UInt8] = []
+        try #require(bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) } == bytes.count)
+    }
+
+    /// The next `count` responses.
+    func read(responses count: Int) throws -> [Response] {
         var out: [Response] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while out.count < count {
-            if let (response, used) = parse(received) {
+            if let (response, used) = Self.parse(received) {
                 out.append(response)
                 received.removeFirst(used)
                 continue
@@ -169,6 +204,13 @@ private enum RawConnection {
             received += buffer[0..<read]
         }
         return out
+    }
+
+    /// Sends `text` on a new connection and reads `count` responses.
+    static func exchange(port: Int, sending text: String, responses count: Int) throws -> [Response] {
+        let connection = try RawConnection(port: port)
+        try connection.send(text)
+        return try connection.read(responses: count)
     }
 
     /// The first whole response in `bytes` and how many bytes it took.
