@@ -203,6 +203,9 @@ import Testing
             // The plain entry point answers the same (both run one deterministic plan).
             let plain = try await space.search(query, k: k, ef: 64, filter: c.filter)
             #expect(plain.map(\.id) == result.hits.map(\.id))
+            // So does the entry point for callers that must not suspend (the server's event loops).
+            let immediate = try space.searchWithoutSuspending(query, k: k, ef: 64, filter: c.filter)
+            #expect(immediate.map(\.id) == result.hits.map(\.id))
             // Hits carry the memory's metadata.
             for hit in result.hits { #expect(hit.metadata == byID[hit.id]?.metadata) }
         }
