@@ -45,9 +45,7 @@ struct FastSearch: Sendable {
               !segments[3].contains(UInt8(ascii: "?")),
               let raw = String(segments[3])
         else { return nil }
-        if !raw.utf8.contains(UInt8(ascii: "%")) { return raw }
-        guard let name = raw.removingPercentEncoding, !name.isEmpty else { return nil }
-        return name
+        return PathParameter.decode(raw)
     }
 
     /// The 200 response of the search `body` in `name`, or nil for Hummingbird's route to
@@ -55,9 +53,7 @@ struct FastSearch: Sendable {
     /// answers.
     func respond(_ head: HTTPRequest, space name: String, body: ByteBuffer) -> ByteBuffer? {
         let start = ContinuousClock.now
-        let credentials = head.headerFields[values: .authorization]
-        guard credentials.count <= 1,
-              let principal = try? authenticator.authenticate(authorization: credentials.first),
+        guard let principal = try? authenticator.authenticate(authorizationValues: head.headerFields[values: .authorization]),
               (try? principal.authorize(space: name, scope: .read)) != nil,
               state.isReady,
               let space = state.cachedSpace(name),
@@ -73,11 +69,9 @@ struct FastSearch: Sendable {
         metrics.record(route: Self.route, method: "POST", status: 200, duration: elapsed)
         metrics.eventLoopSearches.increment()
         if logger.logLevel <= .debug {
-            let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-            logger.debug("request", metadata: [
-                "method": "POST", "path": "\(head.path ?? "")", "status": "200", "us": "\(micros)",
-                "subject": "\(principal.subject)",
-            ])
+            var logger = logger
+            logger[metadataKey: "subject"] = .string(principal.subject)
+            RequestLogMiddleware.log(logger, method: "POST", path: head.path ?? "", status: 200, elapsed: elapsed)
         }
         return response
     }

@@ -11,11 +11,18 @@ enum PathParameter {
         guard let raw = context.parameters.get(name) else {
             throw .badRequest("missing path parameter \(name)", field: name)
         }
-        // Most names have no escape: skip Foundation's decoding (a CFString round trip) then.
-        if !raw.isEmpty && !raw.utf8.contains(UInt8(ascii: "%")) { return raw }
-        guard let value = raw.removingPercentEncoding, !value.isEmpty else {
+        guard let value = decode(raw) else {
             throw .badRequest("path parameter \(name) is not valid percent-encoded UTF-8", field: name)
         }
+        return value
+    }
+
+    /// The decoded text of a raw path segment; nil when it is empty or not valid
+    /// percent-encoded UTF-8.
+    static func decode(_ raw: String) -> String? {
+        // Most names have no escape: skip Foundation's decoding (a CFString round trip) then.
+        if !raw.isEmpty && !raw.utf8.contains(UInt8(ascii: "%")) { return raw }
+        guard let value = raw.removingPercentEncoding, !value.isEmpty else { return nil }
         return value
     }
 

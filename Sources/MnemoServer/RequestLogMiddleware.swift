@@ -38,15 +38,19 @@ struct RequestLogMiddleware: RouterMiddleware {
             let failure = Self.serverError(error)
             response = try failure.response(from: request, context: context)
         }
-        if context.logger.logLevel <= .debug {
-            let elapsed = ContinuousClock.now - start
-            let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-            context.logger.debug("request", metadata: [
-                "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
-                "status": "\(response.status.code)", "us": "\(micros)",
-            ])
-        }
+        Self.log(context.logger, method: request.method.rawValue, path: request.uri.path,
+                 status: Int(response.status.code), elapsed: ContinuousClock.now - start)
         return response
+    }
+
+    /// Writes a request's line at debug (nothing below it): method, path, status, microseconds,
+    /// and the logger's own metadata (the caller's `subject` where authentication set it).
+    static func log(_ logger: Logger, method: String, path: String, status: Int, elapsed: Duration) {
+        guard logger.logLevel <= .debug else { return }
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        logger.debug("request", metadata: [
+            "method": "\(method)", "path": "\(path)", "status": "\(status)", "us": "\(micros)",
+        ])
     }
 
     /// The ServerError of any error a route or Hummingbird threw.

@@ -36,13 +36,8 @@ public struct AuthMiddleware<Context: AuthenticatedRequestContext>: RouterMiddle
         if publicPaths.contains(request.uri.path) {
             return try await next(request, context)
         }
-        // Two Authorization fields are ambiguous (which one did a proxy add?): refuse them.
-        let values = request.headers[values: .authorization]
-        guard values.count <= 1 else {
-            throw AuthError.unauthorized("send one Authorization header, not \(values.count)")
-        }
         var context = context
-        context.principal = try authenticator.authenticate(authorization: values.first)
+        context.principal = try authenticator.authenticate(authorizationValues: request.headers[values: .authorization])
         // Only where the per-request debug line is written: setting metadata re-renders the
         // handler's whole metadata text (StreamLogHandler), a cost on every request otherwise.
         if context.logger.logLevel <= .debug {

@@ -66,6 +66,17 @@ public struct Authenticator: Sendable {
         return await Authenticator(adminKey: nil, keys: set, now: now)
     }
 
+    /// The principal of a request from all its `Authorization` header values: two or more are
+    /// ambiguous (which one did a proxy add?) and refused.
+    /// - Throws: ``AuthError`` 401 for more than one value; otherwise as
+    ///   ``authenticate(authorization:)``.
+    public func authenticate(authorizationValues values: [String]) throws(AuthError) -> Principal {
+        guard values.count <= 1 else {
+            throw AuthError.unauthorized("send one Authorization header, not \(values.count)")
+        }
+        return try authenticate(authorization: values.first)
+    }
+
     /// The principal of a request from its `Authorization` header value.
     /// - Parameter authorization: The header's value (`Bearer <credential>`), nil when absent.
     /// - Throws: ``AuthError`` 401 `unauthorized` when absent, not `Bearer`, not the admin key and
