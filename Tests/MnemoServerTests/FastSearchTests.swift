@@ -78,6 +78,12 @@ struct FastSearchTests {
             let vectors = try await server.call(.post, "/v1/spaces/s/search",
                                                 json: ["vector": [1, 0, 0], "k": 1, "include": ["vector"]])
             #expect(((vectors.json["hits"] as? [[String: Any]])?.first?["vector"] as? [Double])?.count == 3)
+            var twice: HTTPFields = [:]
+            twice[values: .authorization] = ["Bearer a", "Bearer b"]
+            let ambiguous = try await server.call(.post, "/v1/spaces/s/search", json: ["vector": [1, 0, 0]], headers: twice)
+            #expect(ambiguous.status == .unauthorized)
+            let badName = try await server.call(.post, "/v1/spaces/s%ZZ/search", json: ["vector": [1, 0, 0]])
+            #expect(badName.status == .badRequest && ServerHarness.error(badName.json).field == "space")
             let get = try await server.call(.get, "/v1/spaces/s/search")
             #expect(get.status == .methodNotAllowed)
         }
@@ -131,6 +137,9 @@ struct FastSearchTests {
             try connection.send("POST /v1/spaces/s/search HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
                 + String(body.prefix(10)))
+            // Let the server read the head and the first bytes (a request it has not read yet is
+            // not in flight, and shutdown closes that connection at once, as Hummingbird does).
+            try await Task.sleep(nanoseconds: 200_000_000)
             // Leaving this closure starts the graceful shutdown; the rest of the body comes after.
             Thread.detachNewThread {
                 usleep(300_000)
