@@ -57,7 +57,7 @@ struct FastSearch: Sendable {
               (try? principal.authorize(space: name, scope: .read)) != nil,
               state.isReady,
               let space = state.cachedSpace(name),
-              let request = try? RequestJSON.decode(SearchRoutes.SearchRequest.self, from: body),
+              let request = try? SearchRoutes.request(from: body),
               let query = try? SearchRoutes.query(request, space: space),
               !query.include.vector,
               let hits = try? space.searchWithoutSuspending(query.vector, k: query.k, ef: query.ef,

@@ -9,7 +9,7 @@ import Mnemo
 struct SearchRoutes: Sendable {
     let state: ServerState
 
-    struct SearchRequest: Codable, Sendable {
+    struct SearchRequest: Codable, Sendable, Equatable {
         var vector: [Float]?
         var vectorBase64: String?
         var k: Int?
@@ -60,9 +60,16 @@ struct SearchRoutes: Sendable {
     func search(_ request: Request, _ context: ServerContext) async throws(ServerError) -> Response {
         let name = try PathParameter.space(context)
         try context.require(.read, space: name)
-        let body = try await RequestJSON.decode(SearchRequest.self, from: request, limit: state.configuration.maxBodyBytes)
+        let body = try Self.request(from: try await RequestJSON.collect(request, limit: state.configuration.maxBodyBytes))
         let (out, _) = try await Self.hits(state: state, space: name, body)
         return JSONResponse.make(status: .ok, body: MemoryOutput.listBody("hits", out))
+    }
+
+    /// The search body in `buffer`: the common shape read by SearchBodyScanner, anything else
+    /// (and every error) by JSONDecoder.
+    static func request(from buffer: ByteBuffer) throws(ServerError) -> SearchRequest {
+        if let request = SearchBodyScanner.scan(buffer) { return request }
+        return try RequestJSON.decode(SearchRequest.self, from: buffer)
     }
 
     /// A search request checked against its space: the query and what each hit returns.

@@ -762,7 +762,10 @@ static void mn_memory_log_group(mn_worker *worker, struct mn_space *space, mn_op
     (void)worker, (void)space, (void)group, (void)count, (void)statuses; /* all MN_OK */
 }
 
-static void mn_memory_tick(mn_worker *worker) { (void)worker; }
+static int mn_memory_tick(mn_worker *worker) {
+    (void)worker;
+    return 0;
+}
 
 static int mn_memory_stub_exists(struct mn_engine *engine, const char *name,
                                  uint32_t name_bytes) {

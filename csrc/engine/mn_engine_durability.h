@@ -31,7 +31,9 @@
  *                    statuses[] arrive MN_OK and the hook writes an error for each op that
  *                    must be completed unapplied, or MN_DURABLE_STATUS_UNKNOWN (complete it
  *                    with MN_ERR_IO and MN_DURABLE_DETAIL_UNKNOWN: it may be in the log).
- *   tick             the worker itself, idle (no space running on it), no lock.
+ *   tick             the worker itself, idle (no space running on it), no lock. Returns 1
+ *                    while the worker's log holds data a later tick must sync (the worker
+ *                    then keeps its shortest idle sleep), else 0.
  *   stub_exists      a creating thread, no lock: 1 when the name is an unloaded (lazy) space.
  *   log_create       a creating thread, no lock, before the space enters the table. On
  *                    MN_OK, create_done follows once the space is in the table (or failed to
@@ -71,7 +73,7 @@ typedef struct mn_durability_hooks {
     /* the write path (workers) */
     void (*log_group)(mn_worker *worker, struct mn_space *space, mn_op **group, uint32_t count,
                       mn_status *statuses);
-    void (*tick)(mn_worker *worker);
+    int (*tick)(mn_worker *worker);
     /* the space table (caller threads) */
     int (*stub_exists)(struct mn_engine *engine, const char *name, uint32_t name_bytes);
     mn_status (*log_create)(struct mn_engine *engine, struct mn_space *space);

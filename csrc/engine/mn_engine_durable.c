@@ -397,12 +397,15 @@ void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **gro
     }
 }
 
-void mn_durable_tick(mn_worker *worker) {
+int mn_durable_tick(mn_worker *worker) {
     struct mn_durable *d = worker->engine->durable;
     MN_ASSERT(d && "the WAL table's hooks run only on an engine it was chosen for");
-    if (d->options.durability != MN_WAL_BATCHED || !mn_durable_logging(d)) return;
-    if (worker->index >= d->log_count) return;
-    mn_wal_tick(d->logs[worker->index].wal, NULL);
+    if (d->options.durability != MN_WAL_BATCHED || !mn_durable_logging(d)) return 0;
+    if (worker->index >= d->log_count) return 0;
+    int32_t synced = 1;
+    /* A failed log syncs nothing more: no reason to look again soon. */
+    if (mn_wal_tick(d->logs[worker->index].wal, &synced) != MN_OK) return 0;
+    return !synced;
 }
 
 /* ---- creation and drop (caller threads) ---- */

@@ -149,8 +149,9 @@ _Static_assert(offsetof(struct mn_durable, options) % MN_CACHE_LINE_SIZE == 0, "
  *  MN_DURABLE_STATUS_UNKNOWN: complete it with MN_ERR_IO and MN_DURABLE_DETAIL_UNKNOWN. */
 void mn_durable_log_group(mn_worker *worker, struct mn_space *space, mn_op **group,
                           uint32_t count, mn_status *statuses);
-/** Batched mode: syncs the worker's log when the interval has passed (idle loop). */
-void mn_durable_tick(mn_worker *worker);
+/** Batched mode: syncs the worker's log when the interval has passed (idle loop); 1 while
+ *  it still holds unsynced data. */
+int mn_durable_tick(mn_worker *worker);
 /** Logs a space's creation (before it enters the table) and assigns space->space_id. */
 mn_status mn_durable_log_create(struct mn_engine *engine, struct mn_space *space);
 /** Called once the space is in the table (or failed to enter it) after

@@ -7,8 +7,12 @@
  *   2. if its queue is empty, steal from the worker with the most queued records the heaviest
  *      of the spaces at the head of its run queue (the most records waiting);
  *   3. if there is nothing to steal, help link a large batch another worker is inserting;
- *   4. otherwise sleep on its condition variable (woken by a producer, or after
- *      MN_ENGINE_IDLE_WAIT_US to look for work to steal again).
+ *   4. otherwise sleep on its condition variable (woken by a producer, or after a while to
+ *      look for work to steal again: MN_ENGINE_IDLE_WAIT_US while any worker applies writes,
+ *      its log has unsynced data or the engine is stopping; once no write has been applied
+ *      anywhere since its last look, each look doubles the wait up to
+ *      MN_ENGINE_IDLE_WAIT_MAX_US, so an engine that only serves reads does not preempt the
+ *      rest of the process a thousand times a second per CPU).
  *
  * A space is in at most one run queue or running on at most one worker: producers put it on a
  * queue only when they flip its `scheduled` flag from 0 to 1, and only the worker that runs it
@@ -334,6 +338,15 @@ void mn_worker_link_batch(mn_worker *worker, mn_hnsw_batch *batch) {
 
 /* ---- the worker thread ---- */
 
+/* The writes applied by every worker so far: an idle worker that sees it move keeps looking
+ * for work to steal at the shortest interval. */
+static uint64_t mn_engine_ops_applied(struct mn_engine *engine) {
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < engine->worker_count; i++)
+        total += atomic_load_explicit(&engine->workers[i]->ops, memory_order_relaxed);
+    return total;
+}
+
 static void *mn_worker_main(void *argument) {
     mn_worker *worker = argument;
     struct mn_engine *engine = worker->engine;
@@ -343,6 +356,8 @@ static void *mn_worker_main(void *argument) {
     mn_rcu_read_lock(); /* registers the thread with liburcu (call_rcu needs it) */
     mn_rcu_read_unlock();
     struct timespec deadline;
+    uint64_t idle_wait_us = MN_ENGINE_IDLE_WAIT_US; /* the next sleep, if nothing changes */
+    uint64_t ops_applied = 0; /* mn_engine_ops_applied at the last look */
     for (;;) {
         struct mn_space *space = mn_worker_pop(worker);
         if (!space && engine->options.stealing) space = mn_worker_steal(worker);
@@ -351,18 +366,25 @@ static void *mn_worker_main(void *argument) {
             continue;
         }
         if (mn_worker_help(worker)) continue;
-        engine->durability->tick(worker);
+        uint64_t applied = mn_engine_ops_applied(engine);
+        if (applied != ops_applied) {
+            ops_applied = applied;
+            idle_wait_us = MN_ENGINE_IDLE_WAIT_US;
+        }
+        int unsynced = engine->durability->tick(worker);
         pthread_mutex_lock(&worker->lock);
         if (!worker->head) {
             /* A frozen space comes back to a queue when its export ends: stay until then. */
-            if (atomic_load_explicit(&engine->stopping, memory_order_acquire) &&
-                atomic_load_explicit(&engine->frozen, memory_order_seq_cst) == 0) {
+            int stopping = atomic_load_explicit(&engine->stopping, memory_order_acquire);
+            if (stopping && atomic_load_explicit(&engine->frozen, memory_order_seq_cst) == 0) {
                 pthread_mutex_unlock(&worker->lock);
                 break;
             }
             if (!worker->wake_pending) {
+                uint64_t wait_us = (unsynced || stopping) ? MN_ENGINE_IDLE_WAIT_US : idle_wait_us;
                 clock_gettime(CLOCK_MONOTONIC, &deadline);
-                deadline.tv_nsec += (long)MN_ENGINE_IDLE_WAIT_US * 1000L;
+                deadline.tv_sec += (time_t)(wait_us / 1000000u);
+                deadline.tv_nsec += (long)(wait_us % 1000000u) * 1000L;
                 if (deadline.tv_nsec >= 1000000000L) {
                     deadline.tv_sec += 1;
                     deadline.tv_nsec -= 1000000000L;
@@ -372,6 +394,9 @@ static void *mn_worker_main(void *argument) {
                 pthread_cond_timedwait(&worker->wake, &worker->lock, &deadline);
                 atomic_fetch_sub_explicit(&engine->sleepers, 1, memory_order_relaxed);
                 worker->sleeping = 0;
+                idle_wait_us = idle_wait_us * 2 < MN_ENGINE_IDLE_WAIT_MAX_US
+                                   ? idle_wait_us * 2
+                                   : MN_ENGINE_IDLE_WAIT_MAX_US;
             }
             worker->wake_pending = 0;
         }

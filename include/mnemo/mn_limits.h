@@ -156,8 +156,13 @@
 /** Default smallest batch that idle workers help to link: waking a helper costs tens of
  *  microseconds, linking 64 memories milliseconds, so smaller batches are not worth it. */
 #define MN_ENGINE_PARALLEL_BATCH_DEFAULT 64u
-/** How long an idle worker sleeps before it looks for work to steal again. */
+/** How long an idle worker sleeps before it looks for work to steal again, right after it
+ *  last found work (and always while its log has unsynced data or the engine is stopping). */
 #define MN_ENGINE_IDLE_WAIT_US 1000u
+/** The longest such sleep: each look that finds nothing doubles the sleep up to this. A
+ *  worker woken every millisecond on every CPU preempted the server's event loops 1,000 times
+ *  a second per CPU and cost searches over HTTP 4-12% of their rate (docs/engine.md). */
+#define MN_ENGINE_IDLE_WAIT_MAX_US 16000u
 /** Search beam when the caller passes ef = 0: max(k, this), a moderate beam for small k. */
 #define MN_ENGINE_SEARCH_EF_DEFAULT 64u
 /** Searches with k up to this use stack scratch; larger k allocates per call. */
@@ -247,6 +252,9 @@
 #endif
 #if MN_WAL_SEGMENT_BYTES_MIN > MN_WAL_SEGMENT_BYTES_DEFAULT || MN_WAL_SEGMENT_BYTES_DEFAULT > MN_WAL_SEGMENT_BYTES_MAX
 #error "default segment size out of its range"
+#endif
+#if MN_ENGINE_IDLE_WAIT_MAX_US < MN_ENGINE_IDLE_WAIT_US
+#error "the idle backoff starts at MN_ENGINE_IDLE_WAIT_US"
 #endif
 #if MN_WAL_SYNC_INTERVAL_MS_DEFAULT > MN_WAL_SYNC_INTERVAL_MS_MAX
 #error "default sync interval over the maximum"
