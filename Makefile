@@ -109,10 +109,12 @@ server-soak: setup
 	$(SWIFT_RELEASE)
 	DURATION=$(DURATION) MNEMO=$(MNEMO) DATA=$(DATA) bash bench/server_soak.sh
 
-# Search and batch ingest through HTTP against the same in process, one run (docs/server.md).
+# Search and batch ingest through HTTP against the same in process (docs/server.md); ROUNDS=5
+# repeats it and prints the medians.
+ROUNDS ?= 1
 server-ratio: setup
 	$(SWIFT_RELEASE)
-	MNEMO=$(MNEMO) DATA=$(DATA) bash bench/server_ratio.sh
+	ROUNDS=$(ROUNDS) MNEMO=$(MNEMO) DATA=$(DATA) bash bench/server_ratio.sh
 
 clean:
 	rm -rf .build build-gcc build-tsan build-asan
