@@ -218,7 +218,8 @@ private struct EngineBench: Sendable {
         }
         if !json {
             print("\nbatch: \(total) memories into one space through the Swift API, each call awaited, median of \(repetitions)")
-            table(["workers", "batch", "us/memory", "speedup", "lowest run"], widths: [8, 10, 12, 9, 11])
+            print("  bound: the speedup if the workers linked each batch perfectly in parallel (the 1-worker batch time / workers)")
+            table(["workers", "batch", "us/memory", "speedup", "lowest run", "bound"], widths: [8, 10, 12, 9, 11, 7])
         }
         for workers in workerRows {
             let single = perItem["\(workers) 1"] ?? []
@@ -226,13 +227,20 @@ private struct EngineBench: Sendable {
                 let runs = perItem["\(workers) \(size)"] ?? []
                 let speedups = zip(single, runs).map { $0 / $1 }
                 let lowest = speedups.min() ?? 0
+                // Single inserts with these workers against the 1-worker batch split evenly.
+                let bound = workers > 1 && size > 1 && workerRows.contains(1)
+                    ? median(zip(single, perItem["1 \(size)"] ?? []).map { $0 * Double(workers) / $1 }) : nil
                 if json {
-                    row([("bench", "batch"), ("api", "swift"), ("workers", workers), ("batch_size", size),
-                         ("memories", total), ("repeat", repetitions), ("per_item_us", median(runs)),
-                         ("speedup", median(speedups)), ("lowest_speedup", lowest)])
+                    var fields: [(String, Any)] = [
+                        ("bench", "batch"), ("api", "swift"), ("workers", workers), ("batch_size", size),
+                        ("memories", total), ("repeat", repetitions), ("per_item_us", median(runs)),
+                        ("speedup", median(speedups)), ("lowest_speedup", lowest),
+                    ]
+                    if let bound { fields.append(("parallel_bound", bound)) }
+                    row(fields)
                 } else {
                     table(["\(workers)", "\(size)", f(median(runs), 2), f(median(speedups), 2) + "x",
-                           f(lowest, 2) + "x"], widths: [8, 10, 12, 9, 11])
+                           f(lowest, 2) + "x", bound.map { f($0, 2) + "x" } ?? ""], widths: [8, 10, 12, 9, 11, 7])
                 }
             }
         }
@@ -310,6 +318,10 @@ private struct EngineBench: Sendable {
         let prefillVectors = Self.vectors(perSpace, dimension: dimension, seed: 8)
         // Keyed by workload, stealing, traffic: one value per repetition.
         var rates: [String: [Double]] = [:], utilisation: [String: [Double]] = [:], steals: [String: [Double]] = [:]
+        // The busiest worker's share of the workers' busy time. With stealing off its work is
+        // fixed by the homes, so while it is the bottleneck stealing can gain at most
+        // workers x share (the others would idle the rest of the time).
+        var shares: [String: [Double]] = [:]
         func key(_ upsert: Bool, _ stealing: Bool, _ zipf: Bool) -> String { "\(upsert) \(stealing) \(zipf)" }
         for _ in 0..<repetitions {
             for upsert in [false, true] {
@@ -322,13 +334,15 @@ private struct EngineBench: Sendable {
                             for space in spaces { try await space.insert(contentsOf: prefill) }
                         }
                         let stealsBefore = await database.stats().totalSteals
-                        let busyBefore = await busy(database)
+                        let busyBefore = await database.stats().workers.map { seconds($0.busy) }
                         let (rate, count) = try await load(spaces, targets: zipf ? skewed : uniform, vectors: vectors,
                                                            keys: upsert ? keys : nil, for: rowDuration)
                         let k = key(upsert, stealing, zipf)
                         rates[k, default: []].append(rate)
-                        utilisation[k, default: []].append(
-                            (await busy(database) - busyBefore) / (Double(count) / rate * Double(workers)))
+                        let busy = zip(await database.stats().workers.map { seconds($0.busy) }, busyBefore).map { $0 - $1 }
+                        let totalBusy = busy.reduce(0, +)
+                        utilisation[k, default: []].append(totalBusy / (Double(count) / rate * Double(workers)))
+                        shares[k, default: []].append((busy.max() ?? 0) / max(totalBusy, .leastNonzeroMagnitude))
                         steals[k, default: []].append(Double(await database.stats().totalSteals - stealsBefore))
                         await database.close()
                     }
@@ -337,8 +351,10 @@ private struct EngineBench: Sendable {
         }
         if !json {
             print("\nskew: \(spaceCount) spaces, \(workers) workers, Zipf(1.1) vs uniform, \(rowDuration) per row, median of \(repetitions); upsert rows: spaces pre-filled with \(perSpace) memories each")
-            table(["workload", "stealing", "traffic", "ops/s", "steals", "busy", "skew/unif", "busy s/u", "on/off zipf"],
-                  widths: [9, 9, 8, 12, 8, 6, 10, 9, 12])
+            print("  top share: the busiest worker's share of the busy time; bound: workers x that share with stealing off, the most stealing can gain")
+            table(["workload", "stealing", "traffic", "ops/s", "steals", "busy", "top share", "skew/unif", "busy s/u",
+                   "on/off zipf", "bound"],
+                  widths: [9, 9, 8, 12, 8, 6, 10, 10, 9, 12, 6])
         }
         for upsert in [false, true] {
             for stealing in [false, true] {
@@ -348,6 +364,8 @@ private struct EngineBench: Sendable {
                     let ratio = median(zip(rates[k] ?? [], rates[base] ?? []).map { $0 / $1 })
                     let busyRatio = median(zip(utilisation[k] ?? [], utilisation[base] ?? []).map { $0 / $1 })
                     let gain = median(zip(rates[k] ?? [], rates[key(upsert, false, true)] ?? []).map { $0 / $1 })
+                    let share = median(shares[k] ?? [])
+                    let bound = Double(workers) * median(shares[key(upsert, false, true)] ?? [])
                     let workload = upsert ? "upsert" : "insert", traffic = zipf ? "zipf" : "uniform"
                     if json {
                         var fields: [(String, Any)] = [
@@ -355,18 +373,23 @@ private struct EngineBench: Sendable {
                             ("workers", workers), ("spaces", spaceCount), ("seconds", seconds(rowDuration)),
                             ("repeat", repetitions), ("ops_per_second", rate),
                             ("steals", median(steals[k] ?? [])), ("utilisation", utilised),
+                            ("busiest_worker_share", share),
                         ]
                         if zipf {
                             fields.append(("skewed_over_uniform", ratio))
                             fields.append(("utilisation_skewed_over_uniform", busyRatio))
                         }
-                        if zipf && stealing { fields.append(("stealing_over_no_stealing", gain)) }
+                        if zipf && stealing {
+                            fields.append(("stealing_over_no_stealing", gain))
+                            fields.append(("stealing_bound", bound))
+                        }
                         row(fields)
                     } else {
                         table([workload, stealing ? "on" : "off", traffic, f(rate), f(median(steals[k] ?? [])),
-                               f(utilised * 100) + "%", zipf ? f(ratio, 2) + "x" : "", zipf ? f(busyRatio, 2) + "x" : "",
-                               zipf && stealing ? f(gain, 2) + "x" : ""],
-                              widths: [9, 9, 8, 12, 8, 6, 10, 9, 12])
+                               f(utilised * 100) + "%", f(share, 3), zipf ? f(ratio, 2) + "x" : "",
+                               zipf ? f(busyRatio, 2) + "x" : "", zipf && stealing ? f(gain, 2) + "x" : "",
+                               zipf && stealing ? f(bound, 2) + "x" : ""],
+                              widths: [9, 9, 8, 12, 8, 6, 10, 10, 9, 12, 6])
                     }
                 }
             }
