@@ -373,7 +373,7 @@ private struct EngineBench: Sendable {
                             ("workers", workers), ("spaces", spaceCount), ("seconds", seconds(rowDuration)),
                             ("repeat", repetitions), ("ops_per_second", rate),
                             ("steals", median(steals[k] ?? [])), ("utilisation", utilised),
-                            ("busiest_worker_share", share),
+                            ("busiest_worker_busy_share", share),
                         ]
                         if zipf {
                             fields.append(("skewed_over_uniform", ratio))
