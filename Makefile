@@ -40,7 +40,7 @@ c-test-gcc:
 c-test-tsan:
 	cmake -S . -B build-tsan -DCMAKE_C_COMPILER=gcc -DMN_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && ctest --output-on-failure -L concurrency
+	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L concurrency
 
 c-test-asan:
 	cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld -DMN_SANITIZE=address \
